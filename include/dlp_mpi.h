@@ -1,0 +1,245 @@
+/*
+ * dlp_mpi — data-level parallelism on multicore clusters (MPI + OpenMP).
+ *
+ * N independent work items, one MPI rank per node, an OpenMP team per rank.
+ * Only item indices travel: every rank can compute item i from i.
+ *
+ * Conventions for every function below
+ *   - Status: functions return DLP_OK (0) or a negative DLP_ERR_* code. Query
+ *     functions (dlp_rank() ...) return their value (>= 0) or a negative code.
+ *     dlp_strerror(code) names a code; dlp_last_error() gives the calling
+ *     thread's last full message (function, rank, host, item, thread).
+ *   - "Collective": every rank of dlp_comm() must call it, in the same order,
+ *     with the same scalar arguments (n, options). Disagreement is detected
+ *     and reported on every rank as DLP_ERR_MISMATCH.
+ *   - "Threads": which threads may call it. "Main thread" means the thread that
+ *     called dlp_init(), outside any parallel region of the library.
+ *   - Indices and counts are 64-bit (`long` is required to be 64-bit).
+ */
+#ifndef DLP_MPI_H
+#define DLP_MPI_H
+
+#include <mpi.h>
+#include <stddef.h>
+
+#include "dlp_mpi_version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define DLP_EXPORT
+#else
+#define DLP_EXPORT __attribute__((visibility("default")))
+#endif
+
+/** Run-time version of the library (DLP_VERSION of the build); compare with
+ *  the DLP_VERSION the caller was compiled against. Any thread, any time. */
+DLP_EXPORT unsigned dlp_version(void);
+
+/* ---------------------------------------------------------------- errors -- */
+
+/** Status codes. Stable numbers: never renumbered, only appended. */
+enum dlp_status {
+    DLP_OK = 0,
+    DLP_ERR_NOT_INITIALIZED = -1, /**< called before dlp_init() */
+    DLP_ERR_FINALIZED = -2,       /**< called after dlp_finalize() */
+    DLP_ERR_ARG = -3,             /**< bad argument (NULL callback, n < 0 ...) */
+    DLP_ERR_OPTION = -4,          /**< invalid option or DLP_* environment value */
+    DLP_ERR_THREAD_LEVEL = -5,    /**< MPI does not provide MPI_THREAD_MULTIPLE */
+    DLP_ERR_MPI = -6,             /**< an MPI call failed (its message is kept) */
+    DLP_ERR_NOMEM = -7,           /**< out of memory (or shared memory) */
+    DLP_ERR_ITEM = -8,            /**< a body returned non-zero on some rank */
+    DLP_ERR_MISMATCH = -9,        /**< ranks disagree on a collective's arguments */
+    DLP_ERR_STATE = -10,          /**< call not allowed now (nested call ...) */
+    DLP_ERR_SYSTEM = -11          /**< an operating-system call failed */
+};
+
+/** Name and one-line meaning of a status code. Any thread, any time. */
+DLP_EXPORT const char *dlp_strerror(int status);
+
+/** Full text of the calling thread's last error (empty if none), e.g.
+ *  "dlp_split_managed: item 17 failed (body returned 3) on rank 2, thread 1,
+ *  host node07". Any thread, any time; valid until that thread's next error. */
+DLP_EXPORT const char *dlp_last_error(void);
+
+/* --------------------------------------------------------------- runtime -- */
+
+/** Initialise the library. Collective over MPI_COMM_WORLD; main thread.
+ *  Calls MPI_Init_thread(MPI_THREAD_MULTIPLE) unless MPI is already
+ *  initialised; then it joins the user's MPI (which must provide
+ *  MPI_THREAD_MULTIPLE) and dlp_finalize() leaves MPI running.
+ *  Works without a launcher (one rank). argc/argv may be NULL.
+ *  Errors: DLP_ERR_THREAD_LEVEL, DLP_ERR_MPI, DLP_ERR_NOMEM, DLP_ERR_STATE
+ *  (already initialised), DLP_ERR_FINALIZED (MPI was finalised by us). */
+DLP_EXPORT int dlp_init(int *argc, char ***argv);
+
+/** Release everything; finalise MPI if dlp_init() initialised it.
+ *  Collective; main thread. Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_MPI. */
+DLP_EXPORT int dlp_finalize(void);
+
+/** 1 between dlp_init() and dlp_finalize(), else 0. Any thread. */
+DLP_EXPORT int dlp_initialized(void);
+
+/** This rank in dlp_comm() (0 .. size-1), the Python RANK. Not collective;
+ *  any thread. Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED. */
+DLP_EXPORT int dlp_rank(void);
+/** Number of ranks, the Python SIZE. Not collective; any thread. */
+DLP_EXPORT int dlp_size(void);
+/** 1 on the master (rank 0), 0 elsewhere, the Python IS_MASTER. Any thread. */
+DLP_EXPORT int dlp_is_master(void);
+/** Index of this rank's node (0 .. nodes-1; the master's node is 0). Nodes are
+ *  the groups of MPI_COMM_TYPE_SHARED. Not collective; any thread. */
+DLP_EXPORT int dlp_node(void);
+/** Number of nodes. Not collective; any thread. */
+DLP_EXPORT int dlp_nodes(void);
+/** Rank of this process within its node (0 = the node leader). Any thread. */
+DLP_EXPORT int dlp_node_rank(void);
+/** Team size the callback forms use on this rank: DLP_THREADS if set, else
+ *  omp_get_max_threads(). Not collective; any thread. */
+DLP_EXPORT int dlp_threads(void);
+/** The library's communicator (a duplicate of MPI_COMM_WORLD); MPI_COMM_NULL
+ *  when not initialised. Not collective; any thread. Do not free it. */
+DLP_EXPORT MPI_Comm dlp_comm(void);
+
+/* --------------------------------------------------------------- options -- */
+
+/** How items are split between ranks. */
+enum dlp_split {
+    DLP_SPLIT_MANAGED = 0,    /**< master hands out chunks on request (default) */
+    DLP_SPLIT_ROUND_ROBIN = 1 /**< rank r takes r, r+S, r+2S ...; no messages */
+};
+
+/** Chunk-size policy of managed splitting. */
+enum dlp_schedule {
+    DLP_SCHEDULE_DEFAULT = 0, /**< DLP_SCHEDULE from the environment, else AUTO */
+    DLP_SCHEDULE_AUTO = 1,    /**< rate-adaptive factoring (see README) */
+    DLP_SCHEDULE_FIXED = 2    /**< fixed chunks of opts.chunk items */
+};
+
+typedef struct dlp_results dlp_results;
+
+/** Options of a parallel call. All-zero (DLP_OPTS_INIT) means defaults;
+ *  a zero field takes its DLP_* environment variable, else the default.
+ *  A NULL pointer to options means all defaults. */
+typedef struct dlp_opts {
+    int split;              /**< enum dlp_split; loop form only */
+    int schedule;           /**< enum dlp_schedule */
+    long chunk;             /**< FIXED chunk size in items (0 = DLP_CHUNK, else 1) */
+    int threads;            /**< team size of the callback forms (0 = dlp_threads()) */
+    dlp_results *results;   /**< dense results gathered on the master, or NULL */
+} dlp_opts;
+
+#define DLP_OPTS_INIT {0, 0, 0, 0, NULL}
+
+/* ------------------------------------------------------ callback forms -- */
+
+/** A loop body: process item i; return 0 on success, non-zero on failure.
+ *  Called on any rank, from any thread of the team, concurrently. */
+typedef int (*dlp_body_fn)(long i, void *ctx);
+
+/** Process items 0 .. n-1 with managed splitting: the master hands out chunks
+ *  of indices to the nodes on request, each node's ranks share the node's
+ *  chunks, and an OpenMP team on every rank runs body(i, ctx). The master
+ *  computes too. Every item runs exactly once (unless a body fails).
+ *  Collective; main thread. n == 0 does nothing.
+ *  Errors: DLP_ERR_ARG (body NULL, n < 0), DLP_ERR_OPTION, DLP_ERR_MISMATCH,
+ *  DLP_ERR_ITEM (a body failed: the same code and report on every rank),
+ *  DLP_ERR_STATE (nested call), DLP_ERR_MPI, DLP_ERR_NOMEM. */
+DLP_EXPORT int dlp_split_managed(long n, dlp_body_fn body, void *ctx,
+                                 const dlp_opts *opts);
+
+/** Like dlp_split_managed() with round-robin splitting: rank r takes items
+ *  r, r+S, r+2S ... (S = size), its team shares them dynamically. No messages
+ *  during the loop. Collective; main thread. Errors: as dlp_split_managed(). */
+DLP_EXPORT int dlp_split_round_robin(long n, dlp_body_fn body, void *ctx,
+                                     const dlp_opts *opts);
+
+/* ------------------------------------------------------------ loop form -- */
+
+typedef struct dlp_loop dlp_loop;
+
+/** Start a loop over items 0 .. n-1 (opts->split chooses managed or round
+ *  robin). Then, in the user's own parallel region:
+ *      while (dlp_loop_next(loop, &i)) { ... }
+ *  and finally dlp_loop_end(&loop). Collective; main thread.
+ *  Errors: as dlp_split_managed() (on error *loop is NULL). */
+DLP_EXPORT int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts);
+
+/** Next item for the calling thread: returns 1 and sets *i, or 0 when this
+ *  thread has no more items (the loop is exhausted or stopped by a failure).
+ *  Not collective; any thread, concurrently, of any team on this rank.
+ *  Never blocks on MPI. Misuse (NULL arguments) returns 0. */
+DLP_EXPORT int dlp_loop_next(dlp_loop *loop, long *i);
+
+/** Report that item i failed (printf-style message). Stops the loop on every
+ *  rank; dlp_loop_end() then returns DLP_ERR_ITEM everywhere with this report.
+ *  Not collective; any thread. Errors: DLP_ERR_ARG. */
+DLP_EXPORT int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/** Finish the loop: wait for all ranks, gather opts->results, agree on the
+ *  outcome, free the loop and set *loop to NULL (NULL is accepted: returns
+ *  DLP_ERR_ARG). Collective; main thread, after the parallel region.
+ *  Errors: DLP_ERR_ITEM (one report, the same on every rank), DLP_ERR_MPI. */
+DLP_EXPORT int dlp_loop_end(dlp_loop **loop);
+
+/* -------------------------------------------------------- dense results -- */
+
+/** Create storage for one fixed-size result per item: n items of elem_size
+ *  bytes. Bodies write item i's result at dlp_results_at(r, i); after a
+ *  managed or round-robin call with opts.results = r, the master holds all n
+ *  results densely in item order (dlp_results_data()). Each node keeps its
+ *  items in node-shared memory (pages are used only where written) and its
+ *  leader sends only the ranges the node computed. Totals above 2 GiB work.
+ *  Collective; main thread. Errors: DLP_ERR_ARG (NULL r, n < 0,
+ *  elem_size 0, n*elem_size overflows), DLP_ERR_NOMEM, DLP_ERR_MISMATCH. */
+DLP_EXPORT int dlp_results_create(dlp_results **r, long n, size_t elem_size);
+
+/** Address of item i's result slot (NULL if r is NULL or i is out of range).
+ *  Not collective; any thread. Write only the items your rank processes. */
+DLP_EXPORT void *dlp_results_at(dlp_results *r, long i);
+
+/** The master's dense array of n * elem_size bytes, complete after a call
+ *  that used r; on other ranks a sparse local view. Not collective. */
+DLP_EXPORT void *dlp_results_data(dlp_results *r);
+
+/** Free the storage and set *r to NULL; NULL and *r == NULL are accepted.
+ *  Collective; main thread. */
+DLP_EXPORT int dlp_results_destroy(dlp_results **r);
+
+/* ---------------------------------------------------------- collectives -- */
+
+/** The Python gather: every rank contributes len bytes of buf; on the master
+ *  *all receives a malloc'd buffer (free() it) with all contributions in rank
+ *  order, and lens[r] (an array of dlp_size() entries) the bytes of rank r.
+ *  On other ranks *all is set to NULL and lens may be NULL. The data flows
+ *  rank -> node leader -> master; totals above 2 GiB work.
+ *  Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_NOMEM, DLP_ERR_MPI. */
+DLP_EXPORT int dlp_gather(const void *buf, size_t len, void **all, size_t *lens);
+
+/** Broadcast len bytes of buf from rank root to every rank (len must agree).
+ *  Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_MISMATCH, DLP_ERR_MPI. */
+DLP_EXPORT int dlp_bcast(void *buf, size_t len, int root);
+
+/** Barrier over dlp_comm(). Collective; main thread. Errors: DLP_ERR_MPI. */
+DLP_EXPORT int dlp_barrier(void);
+
+/** Function run on the master by dlp_call_on_root_and_bcast(): fills out
+ *  (len bytes) and returns 0, or non-zero on failure. */
+typedef int (*dlp_root_fn)(void *ctx, void *out, size_t len);
+
+/** Run fn(ctx, out, len) on the master only; every rank then receives out
+ *  and the outcome. Collective; main thread. Errors: DLP_ERR_ARG,
+ *  DLP_ERR_ITEM (fn returned non-zero on the master: every rank gets it). */
+DLP_EXPORT int dlp_call_on_root_and_bcast(dlp_root_fn fn, void *ctx,
+                                          void *out, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DLP_MPI_H */

@@ -1,0 +1,63 @@
+/* A remote node's agent: a light thread on the node leader that keeps the
+ * node's cursor supplied. When the unclaimed items fall to the low-water mark
+ * (or a thread waits, or the node stopped after a failure) it asks the master
+ * for the next chunk, with the node's measured rate; at most one request is
+ * in flight. It ends when the master answers that nothing is left. */
+#include "loop.h"
+#include "runtime.h"
+
+#define CHECK(call)                                                          \
+    do {                                                                     \
+        int mrc_ = (call);                                                   \
+        if (mrc_ != MPI_SUCCESS)                                             \
+            dlp__helper_abort("node agent", #call, mrc_);                    \
+    } while (0)
+
+void *dlp__agent_main(void *arg)
+{
+    struct dlp_loop *L = arg;
+    struct dlp__cursor *c = L->cursor;
+    MPI_Comm comm = dlp__rt.comm;
+    unsigned backoff = DLP__POLL_MIN_US;
+    MPI_Request handle = MPI_REQUEST_NULL;
+    struct dlp__reply rep;
+
+    for (;;) {
+        if (handle == MPI_REQUEST_NULL) {
+            int stop = atomic_load_explicit(&c->stop, memory_order_relaxed);
+            if (stop || atomic_load_explicit(&c->want, memory_order_relaxed) ||
+                dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
+                struct dlp__request rq = {.seq = L->seq,
+                                          .node = dlp__rt.node,
+                                          .stop = stop,
+                                          .rate = dlp__cursor_rate(c, dlp__now())};
+                CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, comm,
+                                &handle));
+                CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));
+                backoff = DLP__POLL_MIN_US;
+            }
+        }
+        if (handle != MPI_REQUEST_NULL) {
+            int flag = 0;
+            CHECK(MPI_Test(&handle, &flag, MPI_STATUS_IGNORE));
+            if (flag) {
+                if (rep.seq != L->seq)
+                    dlp__helper_abort("node agent", "reply for another call", MPI_SUCCESS);
+                if (rep.count == 0) {
+                    dlp__cursor_close(c);
+                    return NULL;
+                }
+                if (dlp__cursor_append(c, rep.start, rep.count) != 0)
+                    dlp__helper_abort("node agent", "chunk table full", MPI_SUCCESS);
+                atomic_store_explicit(&c->want, 0, memory_order_relaxed);
+                double rate = dlp__cursor_rate(c, dlp__now());
+                atomic_store_explicit(&c->low, dlp__schedule_low_water(c->threads, rate),
+                                      memory_order_relaxed);
+                backoff = DLP__POLL_MIN_US;
+                continue;
+            }
+        }
+        dlp__sleep_us(backoff);
+        backoff = backoff * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : backoff * 2;
+    }
+}

@@ -1,0 +1,58 @@
+/* Team cursor (see cursor.h). */
+#include "cursor.h"
+
+#include <stddef.h>
+
+size_t dlp__cursor_bytes(int capacity)
+{
+    return sizeof(struct dlp__cursor) + (size_t)capacity * sizeof(struct dlp__chunk);
+}
+
+void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride, int threads)
+{
+    atomic_store(&c->ticket, 0);
+    atomic_store(&c->avail, 0);
+    atomic_store(&c->low, threads > 0 ? threads : 1);
+    atomic_store(&c->closed, 0);
+    atomic_store(&c->stop, 0);
+    atomic_store(&c->refill_lock, 0);
+    atomic_store(&c->want, 0);
+    atomic_store(&c->nchunks, 0);
+    c->stride = stride;
+    c->threads = threads;
+    c->capacity = capacity;
+    c->t0 = 0;
+}
+
+int dlp__cursor_append(struct dlp__cursor *c, long start, long count)
+{
+    int n = atomic_load_explicit(&c->nchunks, memory_order_relaxed);
+    if (n >= c->capacity)
+        return -1;
+    long first = atomic_load_explicit(&c->avail, memory_order_relaxed);
+    c->chunk[n] = (struct dlp__chunk){.start = start, .count = count, .first = first};
+    atomic_store_explicit(&c->nchunks, n + 1, memory_order_relaxed);
+    atomic_store_explicit(&c->avail, first + count, memory_order_release);
+    return 0;
+}
+
+void dlp__cursor_close(struct dlp__cursor *c)
+{
+    atomic_store_explicit(&c->closed, 1, memory_order_release);
+}
+
+double dlp__cursor_rate(const struct dlp__cursor *c, double now)
+{
+    long started = atomic_load_explicit(&c->ticket, memory_order_relaxed);
+    long avail = atomic_load_explicit(&c->avail, memory_order_relaxed);
+    long done = (started < avail ? started : avail) - c->threads; /* minus those in flight */
+    double dt = now - c->t0;
+    return done > 0 && dt > 0 ? (double)done / dt : 0.0;
+}
+
+long dlp__cursor_unclaimed(const struct dlp__cursor *c)
+{
+    long a = atomic_load_explicit(&c->avail, memory_order_relaxed);
+    long t = atomic_load_explicit(&c->ticket, memory_order_relaxed);
+    return a > t ? a - t : 0;
+}

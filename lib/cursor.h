@@ -1,0 +1,65 @@
+/* The team cursor: how the threads of a node (managed) or of a rank (round
+ * robin) take items one at a time without locks. Every claim takes a ticket
+ * (one atomic add); ticket k is the k-th item of the chunks appended so far,
+ * in order. A ticket beyond the appended chunks waits for the next chunk or
+ * for close (then it is void). The cursor may live in node-shared memory. */
+#ifndef DLP_LIB_CURSOR_H
+#define DLP_LIB_CURSOR_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "schedule.h"
+
+struct dlp__chunk {
+    long start; /* first item */
+    long count; /* items */
+    long first; /* ticket of the first item */
+};
+
+struct dlp__cursor {
+    _Alignas(64) _Atomic long ticket; /* next ticket to claim */
+    _Alignas(64) _Atomic long avail;  /* tickets below are backed by chunks */
+    _Atomic long low;                 /* low-water mark: ask for more below it */
+    _Atomic int closed;               /* no more chunks will be appended */
+    _Atomic int stop;                 /* a failure: take nothing more */
+    _Alignas(64) _Atomic int refill_lock; /* one refiller at a time */
+    _Atomic int want;                 /* a thread waits for a chunk */
+    _Atomic int nchunks;
+    long stride;                      /* item distance inside a chunk */
+    double t0;                        /* start of the call (monotonic s) */
+    int threads;                      /* threads taking from this cursor */
+    int capacity;                     /* entries of chunk[] */
+    struct dlp__chunk chunk[];
+};
+
+/** Bytes for a cursor with room for capacity chunks. */
+size_t dlp__cursor_bytes(int capacity);
+
+/** Prepare for a new call (single thread, before anyone takes). */
+void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride, int threads);
+
+/** Append a chunk (single writer at a time); -1 if the table is full. */
+int dlp__cursor_append(struct dlp__cursor *c, long start, long count);
+
+/** No more chunks: waiting tickets beyond the last chunk become void. */
+void dlp__cursor_close(struct dlp__cursor *c);
+
+/** Measured items per second of the threads on this cursor (0 = unknown). */
+double dlp__cursor_rate(const struct dlp__cursor *c, double now);
+
+/** Unclaimed backed items. */
+long dlp__cursor_unclaimed(const struct dlp__cursor *c);
+
+/** Item of ticket k (k < avail, read with acquire ordering); *j is the
+ *  caller's position in the chunk table, only moving forward. */
+static inline long dlp__cursor_item(const struct dlp__cursor *c, int *j, long k)
+{
+    int x = *j;
+    while (c->chunk[x].first + c->chunk[x].count <= k)
+        x++;
+    *j = x;
+    return c->chunk[x].start + (k - c->chunk[x].first) * c->stride;
+}
+
+#endif

@@ -1,0 +1,38 @@
+/* Internal error reporting: every failure sets the calling thread's message
+ * (function, what, rank, host) and returns its status code. */
+#ifndef DLP_LIB_ERROR_H
+#define DLP_LIB_ERROR_H
+
+#include "dlp_mpi.h"
+
+/** Record "func: message [rank R, host H]" as the calling thread's last error
+ *  and return code. */
+int dlp__fail(int code, const char *func, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Record an MPI failure (what = the call that failed, with MPI's own error
+ *  string) and return DLP_ERR_MPI; returns DLP_OK when mpi_rc is MPI_SUCCESS. */
+int dlp__fail_mpi(const char *func, const char *what, int mpi_rc);
+
+/** Keep an already-formatted full message (e.g. a report received from
+ *  another rank) as the calling thread's last error; returns code. */
+int dlp__set_message(int code, const char *msg);
+
+/** Evaluate an MPI call; on failure record it and return DLP_ERR_MPI from the
+ *  enclosing function (whose name is __func__). */
+#define DLP_MPI_CALL(call)                                                   \
+    do {                                                                     \
+        int dlp__mrc = (call);                                               \
+        if (dlp__mrc != MPI_SUCCESS)                                         \
+            return dlp__fail_mpi(__func__, #call, dlp__mrc);                 \
+    } while (0)
+
+/** Propagate a non-OK status from an internal call. */
+#define DLP_CALL(call)                                                       \
+    do {                                                                     \
+        int dlp__rc = (call);                                                \
+        if (dlp__rc != DLP_OK)                                               \
+            return dlp__rc;                                                  \
+    } while (0)
+
+#endif

@@ -1,0 +1,420 @@
+/* A parallel call: set-up (collective), the per-item take, failures, and the
+ * collective end; plus the public loop form. */
+#include "loop.h"
+
+#include <limits.h>
+#include <omp.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "results.h"
+#include "runtime.h"
+#include "spinlock.h"
+
+#define REGION_DISP_BYTES ((sizeof(struct dlp__dispenser) + 63) / 64 * 64)
+
+size_t dlp__node_region_bytes(void)
+{
+    return REGION_DISP_BYTES + dlp__cursor_bytes(DLP__NODE_CHUNKS);
+}
+
+static struct dlp__dispenser *node_dispenser(void)
+{
+    return (struct dlp__dispenser *)dlp__rt.node_region.base;
+}
+
+static struct dlp__cursor *node_cursor(void)
+{
+    return (struct dlp__cursor *)((char *)dlp__rt.node_region.base + REGION_DISP_BYTES);
+}
+
+/* ------------------------------------------------------------ handshake -- */
+
+/* What every rank says about a call; compared on every rank. */
+struct handshake {
+    long n, chunk, results_n;
+    int split, schedule, threads, status;
+};
+
+static int compare_handshakes(const struct handshake *all, int size, const char *func)
+{
+    for (int r = 0; r < size; r++)
+        if (all[r].status != DLP_OK)
+            return dlp__fail(all[r].status, func,
+                             "rank %d rejected its arguments (%s); see that rank's "
+                             "dlp_last_error()",
+                             r, dlp_strerror(all[r].status));
+    const struct handshake *m = &all[0];
+    for (int r = 1; r < size; r++) {
+        const struct handshake *h = &all[r];
+#define DLP__SAME(field, fmt)                                                \
+    if (h->field != m->field)                                                \
+        return dlp__fail(DLP_ERR_MISMATCH, func,                             \
+                         "rank %d passed " #field " = " fmt ", rank 0 passed " #field " = " fmt, \
+                         r, h->field, m->field);
+        DLP__SAME(n, "%ld")
+        DLP__SAME(split, "%d")
+        DLP__SAME(schedule, "%d")
+        DLP__SAME(chunk, "%ld")
+        DLP__SAME(results_n, "%ld")
+#undef DLP__SAME
+    }
+    return DLP_OK;
+}
+
+/* Local checks, then every rank's view compared on every rank. */
+static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split, int body_missing,
+                         int **threads_of_rank)
+{
+    const char *func = L->func;
+    int rc = DLP_OK;
+    if (body_missing)
+        rc = dlp__fail(DLP_ERR_ARG, func, "body is NULL");
+    else if (L->n < 0)
+        rc = dlp__fail(DLP_ERR_ARG, func, "n = %ld must be >= 0", L->n);
+    else
+        rc = dlp__options_resolve(opts, &L->o, func);
+    if (rc == DLP_OK && split >= 0)
+        L->o.split = split;
+    if (rc == DLP_OK && L->o.results && dlp__results_items(L->o.results) != L->n)
+        rc = dlp__fail(DLP_ERR_ARG, func, "opts.results holds %ld items, the call has n = %ld",
+                       dlp__results_items(L->o.results), L->n);
+    struct handshake mine = {.n = L->n,
+                             .chunk = L->o.schedule == DLP_SCHEDULE_FIXED ? L->o.chunk : 0,
+                             .results_n = L->o.results ? dlp__results_items(L->o.results) : -1,
+                             .split = L->o.split,
+                             .schedule = L->o.schedule,
+                             .threads = L->o.threads,
+                             .status = rc};
+    int size = dlp__rt.size;
+    struct handshake *all = malloc(sizeof *all * (size_t)size);
+    *threads_of_rank = malloc(sizeof(int) * (size_t)size);
+    int ok = all && *threads_of_rank, all_ok = 0;
+    DLP_MPI_CALL(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, dlp__rt.comm));
+    if (!all_ok) {
+        free(all);
+        return ok ? dlp__fail(DLP_ERR_NOMEM, func, "another rank ran out of memory")
+                  : dlp__fail(DLP_ERR_NOMEM, func, "handshake of %d ranks", size);
+    }
+    int mrc = MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE,
+                            dlp__rt.comm);
+    if (mrc != MPI_SUCCESS) {
+        free(all);
+        return dlp__fail_mpi(func, "MPI_Allgather", mrc);
+    }
+    if (rc == DLP_OK)
+        rc = compare_handshakes(all, size, func);
+    for (int r = 0; r < size; r++)
+        (*threads_of_rank)[r] = all[r].threads;
+    free(all);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- set-up -- */
+
+static void loop_free(struct dlp_loop *L)
+{
+    if (!L)
+        return;
+    if (L->logs)
+        for (int k = 0; k < dlp__rt.nodes; k++)
+            free(L->logs[k].seg);
+    free(L->logs);
+    free(L->threads_of_node);
+    free(L->rr_cursor);
+    pthread_mutex_destroy(&L->fail_lock);
+    free(L);
+}
+
+static int setup_round_robin(struct dlp_loop *L)
+{
+    L->rr_cursor = malloc(dlp__cursor_bytes(1));
+    if (!L->rr_cursor)
+        return dlp__fail(DLP_ERR_NOMEM, L->func, "round-robin cursor");
+    struct dlp__cursor *c = L->rr_cursor;
+    long rank = dlp__rt.rank, size = dlp__rt.size;
+    dlp__cursor_reset(c, 1, size, L->o.threads);
+    c->t0 = dlp__now();
+    if (L->n > rank)
+        dlp__cursor_append(c, rank, (L->n - 1 - rank) / size + 1);
+    dlp__cursor_close(c);
+    L->cursor = c;
+    return DLP_OK;
+}
+
+static int setup_managed(struct dlp_loop *L)
+{
+    struct dlp__runtime *rt = &dlp__rt;
+    L->managed = 1;
+    L->cursor = node_cursor();
+    L->disp = rt->node == 0 ? node_dispenser() : NULL;
+    if (rt->node_rank == 0) {
+        dlp__cursor_reset(L->cursor, DLP__NODE_CHUNKS, 1, L->node_threads);
+        L->cursor->t0 = dlp__now();
+        if (L->disp)
+            dlp__dispenser_reset(L->disp, L->n, L->o.schedule, L->o.chunk, L->o.chunk_time,
+                                 L->total_threads);
+        if (L->n == 0)
+            dlp__cursor_close(L->cursor);
+    }
+    DLP_MPI_CALL(MPI_Barrier(rt->node_comm)); /* nobody takes before the reset */
+    if (L->n == 0)
+        return DLP_OK;
+    if (rt->rank == 0 && rt->nodes > 1) {
+        L->logs = calloc((size_t)rt->nodes, sizeof *L->logs);
+        if (!L->logs)
+            return dlp__fail(DLP_ERR_NOMEM, L->func, "chunk logs");
+        if (pthread_create(&L->helper, NULL, dlp__dispatcher_main, L) != 0)
+            return dlp__fail(DLP_ERR_SYSTEM, L->func, "cannot start the dispatcher thread");
+        L->has_helper = 1;
+    } else if (rt->node_rank == 0 && rt->node != 0) {
+        if (pthread_create(&L->helper, NULL, dlp__agent_main, L) != 0)
+            return dlp__fail(DLP_ERR_SYSTEM, L->func, "cannot start the node agent thread");
+        L->has_helper = 1;
+    }
+    return DLP_OK;
+}
+
+int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
+                    int body_missing, const char *func)
+{
+    if (!out)
+        return dlp__fail(DLP_ERR_ARG, func, "loop handle pointer is NULL");
+    *out = NULL;
+    DLP_CALL(dlp__check_ready(func));
+    struct dlp__runtime *rt = &dlp__rt;
+    int idle = 0;
+    if (!atomic_compare_exchange_strong(&rt->in_call, &idle, 1))
+        return dlp__fail(DLP_ERR_STATE, func,
+                         "a parallel call is already running on this rank (nested call from "
+                         "a body, or dlp_loop_end() missing)");
+    struct dlp_loop *L = calloc(1, sizeof *L);
+    if (!L) {
+        atomic_store(&rt->in_call, 0);
+        return dlp__fail(DLP_ERR_NOMEM, func, "loop state");
+    }
+    pthread_mutex_init(&L->fail_lock, NULL);
+    L->func = func;
+    L->n = n;
+    L->fail.item = -1;
+    int *threads_of_rank = NULL;
+    int rc = agree_on_call(L, opts, split, body_missing, &threads_of_rank);
+    if (rc == DLP_OK) {
+        L->threads_of_node = calloc((size_t)rt->nodes, sizeof(int));
+        if (!L->threads_of_node)
+            rc = dlp__fail(DLP_ERR_NOMEM, func, "thread table");
+    }
+    if (rc == DLP_OK) {
+        for (int r = 0; r < rt->size; r++) {
+            L->threads_of_node[rt->node_of_rank[r]] += threads_of_rank[r];
+            L->total_threads += threads_of_rank[r];
+        }
+        L->node_threads = L->threads_of_node[rt->node];
+        L->seq = ++rt->call_seq;
+        rc = L->o.split == DLP_SPLIT_MANAGED ? setup_managed(L) : setup_round_robin(L);
+    }
+    free(threads_of_rank);
+    if (rc != DLP_OK) {
+        /* A failed set-up after agreement is an MPI or system failure that
+         * the job cannot recover from consistently. */
+        if (L->has_helper)
+            dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
+        loop_free(L);
+        atomic_store(&rt->in_call, 0);
+        return rc;
+    }
+    *out = L;
+    return DLP_OK;
+}
+
+/* ------------------------------------------------------------ per item -- */
+
+/* The master's node refills its cursor from the dispenser itself. */
+static void refill_local(struct dlp_loop *L)
+{
+    struct dlp__cursor *c = L->cursor;
+    if (!dlp__spin_trylock(&c->refill_lock))
+        return;
+    if (!atomic_load_explicit(&c->closed, memory_order_relaxed) &&
+        dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
+        double rate = dlp__cursor_rate(c, dlp__now());
+        long start = 0, count = dlp__dispenser_next(L->disp, c->threads, rate, &start);
+        if (count == 0)
+            dlp__cursor_close(c);
+        else if (dlp__cursor_append(c, start, count) != 0)
+            dlp__helper_abort(L->func, "internal error: the chunk table is full", MPI_SUCCESS);
+        atomic_store_explicit(&c->low, dlp__schedule_low_water(c->threads, rate),
+                              memory_order_relaxed);
+    }
+    dlp__spin_unlock(&c->refill_lock);
+}
+
+/* Ticket k is beyond the chunks so far: get it backed, or learn it is void. */
+static int wait_for_ticket(struct dlp_loop *L, long k)
+{
+    struct dlp__cursor *c = L->cursor;
+    unsigned spins = 0, sleep_us = 1;
+    for (;;) {
+        if (atomic_load_explicit(&c->stop, memory_order_relaxed))
+            return 0;
+        if (L->disp)
+            refill_local(L);
+        else if (L->managed)
+            atomic_store_explicit(&c->want, 1, memory_order_relaxed);
+        if (k < atomic_load_explicit(&c->avail, memory_order_acquire))
+            return 1;
+        if (atomic_load_explicit(&c->closed, memory_order_acquire))
+            return k < atomic_load_explicit(&c->avail, memory_order_acquire);
+        if (++spins < 64) {
+            sched_yield();
+        } else {
+            dlp__sleep_us(sleep_us);
+            sleep_us = sleep_us * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : sleep_us * 2;
+        }
+    }
+}
+
+int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
+{
+    struct dlp__cursor *c = L->cursor;
+    if (pos->seq != L->seq) {
+        pos->seq = L->seq;
+        pos->j = 0;
+    }
+    if (atomic_load_explicit(&c->stop, memory_order_relaxed))
+        return 0;
+    long k = atomic_fetch_add_explicit(&c->ticket, 1, memory_order_relaxed);
+    long a = atomic_load_explicit(&c->avail, memory_order_acquire);
+    if (k >= a) {
+        if (!wait_for_ticket(L, k))
+            return 0;
+    } else if (L->disp && a - k <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
+        refill_local(L);
+    }
+    *item = dlp__cursor_item(c, &pos->j, k);
+    return 1;
+}
+
+void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, const char *fmt,
+                       ...)
+{
+    pthread_mutex_lock(&L->fail_lock);
+    if (L->nfailed++ == 0) {
+        struct dlp__failure *f = &L->fail;
+        f->item = item;
+        f->rank = dlp__rt.rank;
+        f->thread = thread;
+        f->code = code;
+        snprintf(f->host, sizeof f->host, "%s", dlp__rt.host);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(f->msg, sizeof f->msg, fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_unlock(&L->fail_lock);
+    atomic_store(&L->cursor->stop, 1);
+    if (L->disp)
+        dlp__dispenser_stop(L->disp);
+}
+
+/* ------------------------------------------------------------------ end -- */
+
+/* Every rank learns the lowest failing rank's report; returns its code. */
+static int agree_on_outcome(struct dlp_loop *L)
+{
+    struct dlp__runtime *rt = &dlp__rt;
+    const char *func = L->func;
+    int fail_rank = L->nfailed ? rt->rank : INT_MAX, first = INT_MAX;
+    /* items handed out: a node's leader counts its node (managed), every
+     * rank its own (round robin) */
+    long handed = L->managed ? (rt->node_rank == 0
+                                    ? atomic_load(&L->cursor->avail)
+                                    : 0)
+                             : atomic_load(&L->cursor->avail);
+    long mine[2] = {L->nfailed, handed}, sums[2] = {0, 0};
+    DLP_MPI_CALL(MPI_Allreduce(&fail_rank, &first, 1, MPI_INT, MPI_MIN, rt->comm));
+    DLP_MPI_CALL(MPI_Allreduce(mine, sums, 2, MPI_LONG, MPI_SUM, rt->comm));
+    if (first == INT_MAX) {
+        if (sums[1] != L->n)
+            return dlp__fail(DLP_ERR_STATE, func,
+                             "internal error: %ld items were handed out for n = %ld", sums[1],
+                             L->n);
+        return DLP_OK;
+    }
+    struct dlp__failure f = L->fail;
+    DLP_MPI_CALL(MPI_Bcast(&f, (int)sizeof f, MPI_BYTE, first, rt->comm));
+    f.msg[sizeof f.msg - 1] = '\0';
+    f.host[sizeof f.host - 1] = '\0';
+    char where[256], more[64] = "";
+    if (f.thread >= 0)
+        snprintf(where, sizeof where, "rank %d, thread %d, host %s", f.rank, f.thread, f.host);
+    else
+        snprintf(where, sizeof where, "rank %d, host %s", f.rank, f.host);
+    if (sums[0] > 1)
+        snprintf(more, sizeof more, " (%ld failures in all)", sums[0]);
+    char text[1024];
+    if (f.item >= 0)
+        snprintf(text, sizeof text, "%s: item %ld failed on %s: %s%s [%s]", func, f.item, where,
+                 f.msg, more, dlp_strerror(f.code));
+    else
+        snprintf(text, sizeof text, "%s: failed on %s: %s%s [%s]", func, where, f.msg, more,
+                 dlp_strerror(f.code));
+    return dlp__set_message(f.code, text);
+}
+
+int dlp__loop_end(struct dlp_loop **pL)
+{
+    struct dlp_loop *L = *pL;
+    *pL = NULL;
+    if (L->has_helper)
+        pthread_join(L->helper, NULL);
+    int rc = agree_on_outcome(L);
+    if (rc == DLP_OK && L->o.results)
+        rc = dlp__results_collect(L);
+    loop_free(L);
+    atomic_store(&dlp__rt.in_call, 0);
+    return rc;
+}
+
+/* ------------------------------------------------------------ loop form -- */
+
+static _Thread_local struct dlp__pos tls_pos;
+
+int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts)
+{
+    return dlp__loop_begin(loop, n, opts, -1, 0, "dlp_loop_begin");
+}
+
+int dlp_loop_next(dlp_loop *loop, long *i)
+{
+    if (!loop || !i)
+        return 0;
+    return dlp__loop_take(loop, &tls_pos, i);
+}
+
+int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
+{
+    if (!loop)
+        return dlp__fail(DLP_ERR_ARG, "dlp_loop_fail", "loop is NULL");
+    char msg[512] = "failed";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
+    dlp__loop_failure(loop, i, omp_get_thread_num(), DLP_ERR_ITEM, "%s", msg);
+    return DLP_OK;
+}
+
+int dlp_loop_end(dlp_loop **loop)
+{
+    if (!loop || !*loop)
+        return dlp__fail(DLP_ERR_ARG, "dlp_loop_end", "loop is NULL");
+    (*loop)->func = "dlp_loop_end";
+    return dlp__loop_end(loop);
+}

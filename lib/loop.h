@@ -1,0 +1,108 @@
+/* A parallel call in progress: what dlp_loop_begin() sets up and
+ * dlp_loop_end() takes down; the callback forms use the same machinery. */
+#ifndef DLP_LIB_LOOP_H
+#define DLP_LIB_LOOP_H
+
+#include <pthread.h>
+
+#include "cursor.h"
+#include "dispenser.h"
+#include "options.h"
+
+/* Tags on the library's private communicator (never item ids). */
+enum { DLP__TAG_REQUEST = 11, DLP__TAG_REPLY = 12, DLP__TAG_RESULTS = 13, DLP__TAG_GATHER = 14 };
+
+/* Chunk table entries per node (see DLP__MAX_CHUNKS). */
+#define DLP__NODE_CHUNKS ((int)DLP__MAX_CHUNKS + 1)
+
+/** Bytes of the node-shared region: the dispenser, then the node cursor. */
+size_t dlp__node_region_bytes(void);
+
+/* One failure report; the same text reaches every rank. */
+struct dlp__failure {
+    long item;   /* -1 when not about an item */
+    int rank;
+    int thread;  /* -1 when not in a team thread */
+    int code;    /* status code the call returns */
+    char host[MPI_MAX_PROCESSOR_NAME + 1];
+    char msg[512];
+};
+
+/* Chunks handed to one remote node (kept on the master for the results). */
+struct dlp__chunk_log {
+    long (*seg)[2]; /* {start, count} */
+    long len, cap;
+};
+
+struct dlp_loop {
+    unsigned long seq;           /* call number, same on every rank */
+    const char *func;            /* public function name for messages */
+    long n;
+    struct dlp__options o;
+    int managed;
+    struct dlp__cursor *cursor;  /* node cursor (managed) or rr_cursor */
+    struct dlp__cursor *rr_cursor;
+    struct dlp__dispenser *disp; /* on the master's node, else NULL */
+    int node_threads;            /* threads on this node */
+    int total_threads;           /* threads on all ranks */
+    int *threads_of_node;        /* [nodes] */
+    pthread_t helper;            /* dispatcher (master) or agent (remote leader) */
+    int has_helper;
+    struct dlp__chunk_log *logs; /* [nodes], master only */
+    pthread_mutex_t fail_lock;
+    long nfailed;
+    struct dlp__failure fail;    /* first local failure */
+};
+
+/* Per-thread position in the chunk table. */
+struct dlp__pos {
+    unsigned long seq;
+    int j;
+};
+
+/** Set up a call (collective). body_missing makes it a DLP_ERR_ARG on that
+ *  rank, reported everywhere. */
+int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
+                    int body_missing, const char *func);
+
+/** Take the calling thread's next item; 0 when there is none. */
+int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item);
+
+/** Record a failure of item (thread = omp thread number) and stop the loop. */
+void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/** Finish a call (collective): agree on the outcome, collect results, free. */
+int dlp__loop_end(struct dlp_loop **L);
+
+/* The helper threads (dispatcher.c, agent.c). They report fatal MPI errors
+ * and abort the job, since a lost message would otherwise hang every rank. */
+void *dlp__dispatcher_main(void *loop);
+void *dlp__agent_main(void *loop);
+
+/* Wire format of chunk requests and replies. */
+struct dlp__request {
+    unsigned long seq;
+    int node;
+    int stop;
+    double rate;
+};
+struct dlp__reply {
+    unsigned long seq;
+    long start;
+    long count; /* 0: nothing more */
+};
+
+/** Abort the job with a message (helper threads only). */
+void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
+    __attribute__((noreturn));
+
+/** Backoff between polls of a helper thread, in microseconds. */
+#define DLP__POLL_MIN_US 5u
+#define DLP__POLL_MAX_US 200u
+
+/* Results of a finished call (results.c): the master receives every remote
+ * node's items into its dense array. Collective. */
+int dlp__results_collect(struct dlp_loop *L);
+
+#endif

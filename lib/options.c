@@ -1,0 +1,116 @@
+/* Option resolution and the DLP_* environment variables. */
+#include "options.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+/* Parse a whole decimal integer in [lo, hi]; 0 on success. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int dlp__default_threads(void)
+{
+    long t;
+    const char *env = getenv("DLP_THREADS");
+    if (env && parse_long(env, 1, 4096, &t) == 0)
+        return (int)t;
+    return omp_get_max_threads();
+}
+
+static int env_schedule(struct dlp__options *o, const char *func)
+{
+    const char *env = getenv("DLP_SCHEDULE");
+    if (!env || !*env || strcmp(env, "auto") == 0) {
+        o->schedule = DLP_SCHEDULE_AUTO;
+        return DLP_OK;
+    }
+    if (strcmp(env, "fixed") == 0) {
+        o->schedule = DLP_SCHEDULE_FIXED;
+        return DLP_OK;
+    }
+    long c;
+    if (strncmp(env, "fixed:", 6) == 0 && parse_long(env + 6, 1, 1L << 62, &c) == 0) {
+        o->schedule = DLP_SCHEDULE_FIXED;
+        o->chunk = c;
+        return DLP_OK;
+    }
+    return dlp__fail(DLP_ERR_OPTION, func,
+                     "DLP_SCHEDULE=\"%s\" is not one of auto, fixed, fixed:N (N >= 1)", env);
+}
+
+int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const char *func)
+{
+    static const dlp_opts defaults = DLP_OPTS_INIT;
+    if (!opts)
+        opts = &defaults;
+    memset(o, 0, sizeof *o);
+    o->chunk_time = DLP__CHUNK_TIME_DEFAULT;
+    o->results = opts->results;
+
+    if (opts->split != DLP_SPLIT_MANAGED && opts->split != DLP_SPLIT_ROUND_ROBIN)
+        return dlp__fail(DLP_ERR_OPTION, func, "opts.split = %d is not a dlp_split value",
+                         opts->split);
+    o->split = opts->split;
+
+    switch (opts->schedule) {
+    case DLP_SCHEDULE_DEFAULT: DLP_CALL(env_schedule(o, func)); break;
+    case DLP_SCHEDULE_AUTO:
+    case DLP_SCHEDULE_FIXED: o->schedule = opts->schedule; break;
+    default:
+        return dlp__fail(DLP_ERR_OPTION, func, "opts.schedule = %d is not a dlp_schedule value",
+                         opts->schedule);
+    }
+
+    if (opts->chunk < 0)
+        return dlp__fail(DLP_ERR_OPTION, func, "opts.chunk = %ld must be >= 0 (0 = default)",
+                         opts->chunk);
+    if (opts->chunk > 0) {
+        o->chunk = opts->chunk;
+    } else if (o->chunk == 0) {
+        const char *env = getenv("DLP_CHUNK");
+        long c = 1;
+        if (env && *env && parse_long(env, 1, 1L << 62, &c) != 0)
+            return dlp__fail(DLP_ERR_OPTION, func, "DLP_CHUNK=\"%s\" is not an integer >= 1",
+                             env);
+        o->chunk = c;
+    }
+
+    if (opts->threads < 0)
+        return dlp__fail(DLP_ERR_OPTION, func, "opts.threads = %d must be >= 0 (0 = default)",
+                         opts->threads);
+    if (opts->threads > 0) {
+        o->threads = opts->threads;
+    } else {
+        const char *env = getenv("DLP_THREADS");
+        long t;
+        if (env && *env && parse_long(env, 1, 4096, &t) != 0)
+            return dlp__fail(DLP_ERR_OPTION, func,
+                             "DLP_THREADS=\"%s\" is not an integer in 1..4096", env);
+        o->threads = dlp__default_threads();
+    }
+
+    const char *ct = getenv("DLP_CHUNK_TIME");
+    if (ct && *ct) {
+        long ms;
+        if (parse_long(ct, 1, 3600000, &ms) != 0)
+            return dlp__fail(DLP_ERR_OPTION, func,
+                             "DLP_CHUNK_TIME=\"%s\" is not a whole number of ms in 1..3600000",
+                             ct);
+        o->chunk_time = (double)ms * 1e-3;
+    }
+    return DLP_OK;
+}

@@ -1,0 +1,27 @@
+/* Options of a parallel call: dlp_opts fields, else DLP_* environment, else
+ * defaults. */
+#ifndef DLP_LIB_OPTIONS_H
+#define DLP_LIB_OPTIONS_H
+
+#include "dlp_mpi.h"
+
+#define DLP__CHUNK_TIME_DEFAULT 0.010 /* s of work per chunk (auto schedule) */
+
+struct dlp__options {
+    int split;         /* enum dlp_split */
+    int schedule;      /* DLP_SCHEDULE_AUTO or DLP_SCHEDULE_FIXED */
+    long chunk;        /* FIXED chunk size (>= 1) */
+    int threads;       /* team size of the callback forms */
+    double chunk_time; /* AUTO: target seconds of work per chunk */
+    dlp_results *results;
+};
+
+/** Fill out from opts (may be NULL) and the environment; DLP_ERR_OPTION with
+ *  a message naming the field or variable on bad values. Not collective. */
+int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *out, const char *func);
+
+/** Team size of the callback forms: DLP_THREADS if set and valid, else
+ *  omp_get_max_threads(). */
+int dlp__default_threads(void);
+
+#endif

@@ -1,0 +1,155 @@
+/* Dense results and their hierarchical gather: threads and the ranks of a
+ * node write into one node-shared array; after a call each remote node's
+ * leader sends exactly the items its node computed, straight into place in
+ * the master's array. */
+#include "results.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "loop.h"
+#include "runtime.h"
+#include "shm.h"
+#include "transfer.h"
+
+#define ELEM_MAX (1UL << 30)
+
+struct dlp_results {
+    long n;
+    size_t elem;
+    struct dlp__shm seg;
+};
+
+long dlp__results_items(const dlp_results *r) { return r->n; }
+
+int dlp_results_create(dlp_results **r, long n, size_t elem_size)
+{
+    static const char *func = "dlp_results_create";
+    DLP_CALL(dlp__check_ready(func));
+    int rc = DLP_OK;
+    if (!r)
+        rc = dlp__fail(DLP_ERR_ARG, func, "r is NULL");
+    else if (n < 0)
+        rc = dlp__fail(DLP_ERR_ARG, func, "n = %ld must be >= 0", n);
+    else if (elem_size == 0 || elem_size > ELEM_MAX)
+        rc = dlp__fail(DLP_ERR_ARG, func, "elem_size = %zu must be in 1..%lu", elem_size,
+                       ELEM_MAX);
+    else if ((size_t)n > (SIZE_MAX / 2) / elem_size)
+        rc = dlp__fail(DLP_ERR_ARG, func, "n * elem_size overflows (n = %ld, elem_size = %zu)",
+                       n, elem_size);
+    if (r)
+        *r = NULL;
+    long mine[5] = {rc == DLP_OK ? 0 : 1, n, -n, (long)elem_size, -(long)elem_size}, max[5];
+    DLP_MPI_CALL(MPI_Allreduce(mine, max, 5, MPI_LONG, MPI_MAX, dlp__rt.comm));
+    if (rc != DLP_OK)
+        return rc;
+    if (max[0])
+        return dlp__fail(DLP_ERR_ARG, func, "another rank passed invalid arguments");
+    if (max[1] != -max[2] || max[3] != -max[4])
+        return dlp__fail(DLP_ERR_MISMATCH, func,
+                         "ranks disagree: n ranges over %ld..%ld, elem_size over %ld..%ld",
+                         -max[2], max[1], -max[4], max[3]);
+    dlp_results *res = calloc(1, sizeof *res);
+    int ok = res != NULL;
+    if (ok) {
+        res->n = n;
+        res->elem = elem_size;
+        rc = dlp__shm_alloc(&res->seg, (size_t)n * elem_size, dlp__rt.node_comm);
+        ok = rc == DLP_OK;
+    } else {
+        rc = dlp__fail(DLP_ERR_NOMEM, func, "results handle");
+    }
+    int all_ok = 0;
+    DLP_MPI_CALL(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, dlp__rt.comm));
+    if (!all_ok) {
+        if (res)
+            dlp__shm_free(&res->seg);
+        free(res);
+        return rc != DLP_OK ? rc
+                            : dlp__fail(DLP_ERR_NOMEM, func,
+                                        "another node could not allocate %zu bytes",
+                                        (size_t)n * elem_size);
+    }
+    *r = res;
+    return DLP_OK;
+}
+
+void *dlp_results_at(dlp_results *r, long i)
+{
+    if (!r || i < 0 || i >= r->n)
+        return NULL;
+    return (char *)r->seg.base + (size_t)i * r->elem;
+}
+
+void *dlp_results_data(dlp_results *r) { return r ? r->seg.base : NULL; }
+
+int dlp_results_destroy(dlp_results **r)
+{
+    if (!r || !*r)
+        return DLP_OK;
+    dlp__shm_free(&(*r)->seg);
+    free(*r);
+    *r = NULL;
+    return DLP_OK;
+}
+
+/* The items node k computed, as segments (the same list on the master and
+ * on node k's leader). */
+static int node_segments(const struct dlp_loop *L, int k, struct dlp__segment **out, long *len)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    long cap = 0;
+    if (!L->managed)
+        cap = rt->size;
+    else if (rt->rank == 0)
+        cap = L->logs ? L->logs[k].len : 0;
+    else
+        cap = atomic_load(&L->cursor->nchunks);
+    struct dlp__segment *s = malloc(sizeof *s * (size_t)(cap > 0 ? cap : 1));
+    if (!s)
+        return dlp__fail(DLP_ERR_NOMEM, L->func, "segment list of %ld entries", cap);
+    long m = 0;
+    if (!L->managed) {
+        for (int w = 0; w < rt->size; w++)
+            if (rt->node_of_rank[w] == k && L->n > w)
+                s[m++] = (struct dlp__segment){w, (L->n - 1 - w) / rt->size + 1, rt->size};
+    } else if (rt->rank == 0) {
+        for (long j = 0; j < cap; j++)
+            s[m++] = (struct dlp__segment){L->logs[k].seg[j][0], L->logs[k].seg[j][1], 1};
+    } else {
+        for (long j = 0; j < cap; j++)
+            s[m++] = (struct dlp__segment){L->cursor->chunk[j].start, L->cursor->chunk[j].count, 1};
+    }
+    *out = s;
+    *len = m;
+    return DLP_OK;
+}
+
+int dlp__results_collect(struct dlp_loop *L)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    dlp_results *r = L->o.results;
+    int rc = DLP_OK;
+    if (rt->rank == 0) {
+        for (int k = 1; k < rt->nodes && rc == DLP_OK; k++) {
+            struct dlp__segment *segs = NULL;
+            long m = 0;
+            rc = node_segments(L, k, &segs, &m);
+            if (rc == DLP_OK)
+                rc = dlp__transfer_segments(0, r->seg.base, r->elem, segs, m,
+                                            rt->node_leader[k], DLP__TAG_RESULTS, rt->comm,
+                                            L->func);
+            free(segs);
+        }
+    } else if (rt->node_rank == 0) {
+        struct dlp__segment *segs = NULL;
+        long m = 0;
+        rc = node_segments(L, rt->node, &segs, &m);
+        if (rc == DLP_OK)
+            rc = dlp__transfer_segments(1, r->seg.base, r->elem, segs, m, 0, DLP__TAG_RESULTS,
+                                        rt->comm, L->func);
+        free(segs);
+    }
+    return rc;
+}

@@ -1,0 +1,195 @@
+/* dlp_init / dlp_finalize and the identity queries. */
+#include "runtime.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "loop.h"
+#include "options.h"
+
+_Static_assert(sizeof(long) == 8, "dlp_mpi needs a 64-bit long (LP64)");
+
+struct dlp__runtime dlp__rt = {.comm = MPI_COMM_NULL,
+                               .node_comm = MPI_COMM_NULL,
+                               .leaders_comm = MPI_COMM_NULL};
+
+unsigned dlp_version(void) { return DLP_VERSION; }
+
+double dlp__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void dlp__sleep_us(unsigned us)
+{
+    if (us == 0)
+        return;
+    struct timespec ts = {.tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+int dlp__rt_rank_or_minus1(void)
+{
+    return atomic_load(&dlp__rt.state) == DLP__READY ? dlp__rt.rank : -1;
+}
+
+int dlp__check_ready(const char *func)
+{
+    switch (atomic_load(&dlp__rt.state)) {
+    case DLP__READY: return DLP_OK;
+    case DLP__DONE:
+        return dlp__fail(DLP_ERR_FINALIZED, func, "called after dlp_finalize()");
+    default:
+        return dlp__fail(DLP_ERR_NOT_INITIALIZED, func, "called before dlp_init()");
+    }
+}
+
+int dlp_initialized(void) { return atomic_load(&dlp__rt.state) == DLP__READY; }
+
+/* Node level: MPI_COMM_TYPE_SHARED groups, numbered in the order of their
+ * leaders' world ranks (so the master's node is 0), plus the leaders' comm. */
+static int build_node_level(void)
+{
+    struct dlp__runtime *rt = &dlp__rt;
+    DLP_MPI_CALL(MPI_Comm_split_type(rt->comm, MPI_COMM_TYPE_SHARED, rt->rank,
+                                     MPI_INFO_NULL, &rt->node_comm));
+    DLP_MPI_CALL(MPI_Comm_rank(rt->node_comm, &rt->node_rank));
+    DLP_MPI_CALL(MPI_Comm_size(rt->node_comm, &rt->node_size));
+    int leader = rt->node_rank == 0;
+    DLP_MPI_CALL(MPI_Comm_split(rt->comm, leader ? 0 : MPI_UNDEFINED, rt->rank,
+                                &rt->leaders_comm));
+    int node = 0, nodes = 0;
+    if (leader) {
+        DLP_MPI_CALL(MPI_Comm_rank(rt->leaders_comm, &node));
+        DLP_MPI_CALL(MPI_Comm_size(rt->leaders_comm, &nodes));
+    }
+    DLP_MPI_CALL(MPI_Bcast(&node, 1, MPI_INT, 0, rt->node_comm));
+    DLP_MPI_CALL(MPI_Bcast(&nodes, 1, MPI_INT, 0, rt->node_comm));
+    rt->node = node;
+    rt->nodes = nodes;
+    rt->node_of_rank = malloc(sizeof(int) * (size_t)rt->size);
+    rt->node_leader = malloc(sizeof(int) * (size_t)nodes);
+    if (!rt->node_of_rank || !rt->node_leader)
+        return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "node tables for %d ranks", rt->size);
+    DLP_MPI_CALL(MPI_Allgather(&rt->node, 1, MPI_INT, rt->node_of_rank, 1, MPI_INT, rt->comm));
+    for (int r = rt->size - 1; r >= 0; r--) /* lowest rank of a node leads it */
+        rt->node_leader[rt->node_of_rank[r]] = r;
+    return DLP_OK;
+}
+
+static void release_all(void)
+{
+    struct dlp__runtime *rt = &dlp__rt;
+    dlp__shm_free(&rt->node_region);
+    if (rt->leaders_comm != MPI_COMM_NULL)
+        MPI_Comm_free(&rt->leaders_comm);
+    if (rt->node_comm != MPI_COMM_NULL)
+        MPI_Comm_free(&rt->node_comm);
+    if (rt->comm != MPI_COMM_NULL)
+        MPI_Comm_free(&rt->comm);
+    free(rt->node_of_rank);
+    free(rt->node_leader);
+    rt->node_of_rank = NULL;
+    rt->node_leader = NULL;
+}
+
+static int init_mpi_level(int *argc, char ***argv)
+{
+    int inited = 0, finalized = 0, provided = 0;
+    DLP_MPI_CALL(MPI_Finalized(&finalized));
+    if (finalized)
+        return dlp__fail(DLP_ERR_FINALIZED, "dlp_init", "MPI was already finalized");
+    DLP_MPI_CALL(MPI_Initialized(&inited));
+    if (!inited) {
+        DLP_MPI_CALL(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided));
+        dlp__rt.own_mpi = 1;
+    } else {
+        DLP_MPI_CALL(MPI_Query_thread(&provided));
+        dlp__rt.own_mpi = 0;
+    }
+    if (provided < MPI_THREAD_MULTIPLE) {
+        static const char *names[] = {"MPI_THREAD_SINGLE", "MPI_THREAD_FUNNELED",
+                                      "MPI_THREAD_SERIALIZED", "MPI_THREAD_MULTIPLE"};
+        int lvl = provided >= 0 && provided <= 3 ? provided : 0;
+        return dlp__fail(DLP_ERR_THREAD_LEVEL, "dlp_init",
+                         "MPI provides %s, the library needs MPI_THREAD_MULTIPLE%s", names[lvl],
+                         inited ? " (initialise MPI with MPI_Init_thread(..., "
+                                  "MPI_THREAD_MULTIPLE, ...))"
+                                : "");
+    }
+    return DLP_OK;
+}
+
+int dlp_init(int *argc, char ***argv)
+{
+    struct dlp__runtime *rt = &dlp__rt;
+    int state = atomic_load(&rt->state);
+    if (state == DLP__READY)
+        return dlp__fail(DLP_ERR_STATE, "dlp_init", "already initialised");
+    if (state == DLP__DONE && rt->own_mpi)
+        return dlp__fail(DLP_ERR_FINALIZED, "dlp_init",
+                         "dlp_finalize() already finalized MPI; it cannot start again");
+    int rc = init_mpi_level(argc, argv);
+    if (rc != DLP_OK)
+        return rc;
+    DLP_MPI_CALL(MPI_Comm_dup(MPI_COMM_WORLD, &rt->comm));
+    DLP_MPI_CALL(MPI_Comm_set_errhandler(rt->comm, MPI_ERRORS_RETURN));
+    DLP_MPI_CALL(MPI_Comm_rank(rt->comm, &rt->rank));
+    DLP_MPI_CALL(MPI_Comm_size(rt->comm, &rt->size));
+    int len = 0;
+    DLP_MPI_CALL(MPI_Get_processor_name(rt->host, &len));
+    rt->host[len] = '\0';
+    rc = build_node_level();
+    if (rc == DLP_OK)
+        rc = dlp__shm_alloc(&rt->node_region, dlp__node_region_bytes(), rt->node_comm);
+    if (rc != DLP_OK) {
+        release_all();
+        return rc;
+    }
+    rt->call_seq = 0;
+    atomic_store(&rt->in_call, 0);
+    atomic_store(&rt->state, DLP__READY);
+    return DLP_OK;
+}
+
+int dlp_finalize(void)
+{
+    DLP_CALL(dlp__check_ready("dlp_finalize"));
+    struct dlp__runtime *rt = &dlp__rt;
+    if (atomic_load(&rt->in_call))
+        return dlp__fail(DLP_ERR_STATE, "dlp_finalize", "called inside a parallel call");
+    int rc = dlp__fail_mpi("dlp_finalize", "MPI_Barrier", MPI_Barrier(rt->comm));
+    release_all();
+    atomic_store(&rt->state, DLP__DONE);
+    if (rt->own_mpi) {
+        int mrc = MPI_Finalize();
+        if (rc == DLP_OK)
+            rc = dlp__fail_mpi("dlp_finalize", "MPI_Finalize", mrc);
+    }
+    return rc;
+}
+
+#define DLP__QUERY(fn, expr)                                                 \
+    int fn(void)                                                             \
+    {                                                                        \
+        int rc = dlp__check_ready(#fn);                                      \
+        return rc != DLP_OK ? rc : (expr);                                   \
+    }
+
+DLP__QUERY(dlp_rank, dlp__rt.rank)
+DLP__QUERY(dlp_size, dlp__rt.size)
+DLP__QUERY(dlp_is_master, dlp__rt.rank == 0)
+DLP__QUERY(dlp_node, dlp__rt.node)
+DLP__QUERY(dlp_nodes, dlp__rt.nodes)
+DLP__QUERY(dlp_node_rank, dlp__rt.node_rank)
+DLP__QUERY(dlp_threads, dlp__default_threads())
+
+MPI_Comm dlp_comm(void)
+{
+    return atomic_load(&dlp__rt.state) == DLP__READY ? dlp__rt.comm : MPI_COMM_NULL;
+}

@@ -1,0 +1,43 @@
+/* The process-wide runtime: communicators, the node level, identity. */
+#ifndef DLP_LIB_RUNTIME_H
+#define DLP_LIB_RUNTIME_H
+
+#include <stdatomic.h>
+
+#include "dlp_mpi.h"
+#include "shm.h"
+
+enum { DLP__UNINIT = 0, DLP__READY = 1, DLP__DONE = 2 };
+
+struct dlp__runtime {
+    _Atomic int state;      /* DLP__UNINIT / READY / DONE */
+    int own_mpi;            /* we called MPI_Init_thread */
+    MPI_Comm comm;          /* dup of MPI_COMM_WORLD */
+    MPI_Comm node_comm;     /* ranks of this node */
+    MPI_Comm leaders_comm;  /* node leaders (MPI_COMM_NULL elsewhere) */
+    int rank, size;
+    int node, nodes;        /* node index (master's node is 0), node count */
+    int node_rank, node_size;
+    int *node_of_rank;      /* [size] node index of every rank */
+    int *node_leader;       /* [nodes] world rank of every node's leader */
+    char host[MPI_MAX_PROCESSOR_NAME + 1];
+    _Atomic int in_call;    /* a parallel call is running (nesting check) */
+    unsigned long call_seq; /* parallel calls so far (same on every rank) */
+    struct dlp__shm node_region; /* node-shared dispenser + cursor (loop.c) */
+};
+
+extern struct dlp__runtime dlp__rt;
+
+/** DLP_OK when the library is initialised, else the error (recorded for func). */
+int dlp__check_ready(const char *func);
+
+/** Rank for messages, or -1 when not initialised. */
+int dlp__rt_rank_or_minus1(void);
+
+/** Monotonic wall clock in seconds. */
+double dlp__now(void);
+
+/** Sleep for the given microseconds (no-op for 0). */
+void dlp__sleep_us(unsigned us);
+
+#endif

@@ -1,0 +1,42 @@
+/* Chunk-size policies (see schedule.h). */
+#include "schedule.h"
+
+#include <math.h>
+
+#include "dlp_mpi.h"
+
+long dlp__schedule_min_chunk(long n)
+{
+    return n <= DLP__MAX_CHUNKS ? 1 : (n + DLP__MAX_CHUNKS - 1) / DLP__MAX_CHUNKS;
+}
+
+static long clamp_chunk(double c, const struct dlp__sched_request *q)
+{
+    long lo = dlp__schedule_min_chunk(q->n);
+    if (!(c >= (double)lo)) /* also catches NaN */
+        c = (double)lo;
+    if (c >= (double)q->remaining)
+        return q->remaining;
+    return (long)c;
+}
+
+long dlp__schedule_chunk(int schedule, long fixed, double chunk_time,
+                         const struct dlp__sched_request *q)
+{
+    if (q->remaining <= 0)
+        return 0;
+    if (schedule == DLP_SCHEDULE_FIXED)
+        return clamp_chunk((double)(fixed > 0 ? fixed : 1), q);
+    int nt = q->node_threads > 0 ? q->node_threads : 1;
+    int tt = q->total_threads >= nt ? q->total_threads : nt;
+    double fac = ceil((double)q->remaining * nt / (2.0 * tt));
+    double cap = q->rate > 0 ? ceil(q->rate * chunk_time) : (double)nt;
+    return clamp_chunk(fac < cap ? fac : cap, q);
+}
+
+long dlp__schedule_low_water(int node_threads, double rate)
+{
+    double w = ceil(rate * DLP__PREFETCH_TIME);
+    long nt = node_threads > 0 ? node_threads : 1;
+    return w > (double)nt ? (w < 1e15 ? (long)w : (long)1e15) : nt;
+}

@@ -1,0 +1,36 @@
+/* Chunk-size policies of managed splitting: pure functions, no MPI. */
+#ifndef DLP_LIB_SCHEDULE_H
+#define DLP_LIB_SCHEDULE_H
+
+/** Upper bound on chunks per call: chunks are never smaller than
+ *  ceil(n / DLP__MAX_CHUNKS) items, so per-node chunk tables are bounded. */
+#define DLP__MAX_CHUNKS 65536L
+
+/** Seconds of prefetch a node keeps in reserve before asking for more. */
+#define DLP__PREFETCH_TIME 0.002
+
+struct dlp__sched_request {
+    long remaining;    /* items not handed out yet (> 0) */
+    long n;            /* items of the call */
+    int node_threads;  /* threads that will share the chunk */
+    int total_threads; /* threads of all ranks */
+    double rate;       /* the node's measured items per second, 0 = unknown */
+};
+
+/** Smallest chunk any policy may return for n items. */
+long dlp__schedule_min_chunk(long n);
+
+/** Items of the next chunk, in [1, remaining].
+ *  AUTO: rate-adaptive factoring — half of the node's share of what remains
+ *  (FAC2), but never more than chunk_time seconds of work at the node's
+ *  measured rate (one item per thread while the rate is unknown), so
+ *  expensive leading items cannot be handed out in one big block.
+ *  FIXED: `fixed` items. Both are raised to dlp__schedule_min_chunk(n). */
+long dlp__schedule_chunk(int schedule, long fixed, double chunk_time,
+                         const struct dlp__sched_request *q);
+
+/** Unclaimed items at which a node asks for its next chunk: enough for
+ *  DLP__PREFETCH_TIME at the measured rate, at least one per thread. */
+long dlp__schedule_low_water(int node_threads, double rate);
+
+#endif

@@ -1,0 +1,27 @@
+/* Moving item ranges between two ranks' equally laid-out buffers, in
+ * messages of bounded size (so totals above 2 GiB need no large counts). */
+#ifndef DLP_LIB_TRANSFER_H
+#define DLP_LIB_TRANSFER_H
+
+#include <mpi.h>
+#include <stddef.h>
+
+/** Items first, first+stride, ... (count of them). */
+struct dlp__segment {
+    long first, count, stride;
+};
+
+/** Bytes per message at most. */
+#define DLP__MESSAGE_BYTES (256L << 20)
+
+/** Send (send = 1) or receive the items of segs, each elem bytes at
+ *  base + item * elem, to/from peer with tag. Both sides pass the same
+ *  segments in the same order. */
+int dlp__transfer_segments(int send, char *base, size_t elem, const struct dlp__segment *segs,
+                           long nsegs, int peer, int tag, MPI_Comm comm, const char *func);
+
+/** Send or receive len contiguous bytes in messages of bounded size. */
+int dlp__transfer_bytes(int send, char *buf, size_t len, int peer, int tag, MPI_Comm comm,
+                        const char *func);
+
+#endif
