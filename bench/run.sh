@@ -1,0 +1,95 @@
+#!/bin/sh
+# bench/run.sh — run the dlp_mpi benchmarks on the layouts of one 2-core box.
+#
+#   bench/run.sh [BIN_DIR [RESULTS_DIR]]
+#
+# BIN_DIR      directory holding the built `efficiency` and `throughput`
+#              (default: build/bench, then the directory of this script)
+# RESULTS_DIR  where everything goes (default: bench_results/YYYYmmdd-HHMMSS)
+#
+# Layouts: 1 rank x 2 threads, 2 ranks x 1 thread, 2 emulated nodes x 1 thread
+# (`mpiexec -launcher fork -hosts n1:1,n2:1`: MPICH sees two nodes).
+# Knobs (environment): EFF_N (200), EFF_REPS (5), TP_N (10000000), TP_REPS (5),
+# MPIEXEC (mpiexec.mpich), MPIEXEC_TIMEOUT (900 s per run), LAYOUTS (all three:
+# "1x2 2x1 2n1").
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${1:-}
+if [ -z "$bin" ]; then
+    for d in build/bench "$here"; do
+        if [ -x "$d/efficiency" ] && [ -x "$d/throughput" ]; then bin=$d; break; fi
+    done
+fi
+if [ -z "$bin" ] || [ ! -x "$bin/efficiency" ] || [ ! -x "$bin/throughput" ]; then
+    echo "run.sh: no built efficiency/throughput found; pass BIN_DIR (e.g. build/bench)" >&2
+    exit 2
+fi
+bin=$(cd "$bin" && pwd)
+out=${2:-bench_results/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+MPIEXEC=${MPIEXEC:-mpiexec.mpich}
+MPIEXEC_TIMEOUT=${MPIEXEC_TIMEOUT:-900}
+export MPIEXEC_TIMEOUT
+EFF_N=${EFF_N:-200}
+EFF_REPS=${EFF_REPS:-5}
+TP_N=${TP_N:-10000000}
+TP_REPS=${TP_REPS:-5}
+LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1"}
+
+# What was measured, where.
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "host: $(uname -n) $(uname -srm)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+    echo "commit: $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "mpiexec: $MPIEXEC ($($MPIEXEC --version 2>/dev/null | grep -m1 -i version | tr -s ' \t' ' '))"
+    echo "bin: $bin"
+    echo "EFF_N=$EFF_N EFF_REPS=$EFF_REPS TP_N=$TP_N TP_REPS=$TP_REPS MPIEXEC_TIMEOUT=$MPIEXEC_TIMEOUT"
+    env | grep '^DLP_' || true
+} > "$out/config.txt"
+
+# run LAYOUT PROGRAM ARGS...: one benchmark on one layout, output to
+# $out/PROGRAM_LAYOUT.txt (and the terminal), CSV to $out/PROGRAM_LAYOUT.csv.
+status=0
+run() {
+    layout=$1; prog=$2; shift 2
+    case $layout in
+    1x2) set -- env OMP_NUM_THREADS=2 "$MPIEXEC" -n 1 "$bin/$prog" "$@" ;;
+    2x1) set -- env OMP_NUM_THREADS=1 "$MPIEXEC" -n 2 "$bin/$prog" "$@" ;;
+    2n1) set -- env OMP_NUM_THREADS=1 "$MPIEXEC" -launcher fork -hosts n1:1,n2:1 -n 2 \
+             "$bin/$prog" "$@" ;;
+    *) echo "run.sh: unknown layout $layout" >&2; return 2 ;;
+    esac
+    echo "## $layout: $*" | tee "$out/${prog}_$layout.txt"
+    if ! "$@" "$out/${prog}_$layout.csv" >> "$out/${prog}_$layout.txt" 2>&1; then
+        echo "## FAILED (exit status $?)" >> "$out/${prog}_$layout.txt"
+        status=1
+    fi
+    tail -n +2 "$out/${prog}_$layout.txt"
+    echo
+}
+
+for layout in $LAYOUTS; do
+    run "$layout" efficiency "$EFF_N" "$EFF_REPS"
+    run "$layout" throughput "$TP_N" "$TP_REPS"
+done
+
+# One CSV per benchmark with every layout, header once.
+for prog in efficiency throughput; do
+    first=1
+    for layout in $LAYOUTS; do
+        f="$out/${prog}_$layout.csv"
+        [ -f "$f" ] || continue
+        if [ $first = 1 ]; then sed 's/^/layout,/;2,$d' "$f"; first=0; fi
+        tail -n +2 "$f" | sed "s/^/$layout,/"
+    done > "$out/$prog.csv"
+done
+
+if command -v gnuplot > /dev/null 2>&1; then
+    gnuplot -e "dir='$out'; layouts='$LAYOUTS'" "$here/plot.gp" || echo "run.sh: gnuplot failed (plots skipped)" >&2
+fi
+echo "results in $out"
+exit $status
