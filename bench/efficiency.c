@@ -2,10 +2,12 @@
  * efficiency.c — parallel efficiency of dlp_mpi on an uneven CPU workload.
  *
  * N items (default 200) of busy CPU work, item i costing 1 + 29 u(i) ms with
- * u(i) in [0,1) a hash of i (a calibrated busy loop, not a sleep). First the
+ * u(i) in [0,1) a hash of i (a calibrated busy loop, not a sleep; calibrated
+ * once on the master on its CPU clock, broadcast with dlp_bcast). First the
  * master runs all items alone with one thread (the serial baseline, in this
- * process, before any parallel run; the other ranks wait in a barrier). Then
- * each variant runs R times (default 5), interleaved rep by rep:
+ * process, before any parallel run, median of 3; the other ranks wait in a
+ * barrier). Then, after one short untimed warm-up call of each, each variant
+ * runs R times (default 5), interleaved rep by rep:
  *
  *   managed         dlp_split_managed, default options (DLP_SCHEDULE or auto)
  *   managed_fixed1  dlp_split_managed, DLP_SCHEDULE_FIXED with chunk 1
@@ -50,12 +52,15 @@ static int check(int rc, const char *call, int line)
 }
 #define CHECK(call) check((call), #call, __LINE__)
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+/* CPU time of the calling thread: blind to time spent descheduled. */
+static double cpu_now(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
 
 static long arg_long(int argc, char **argv, int k, long def, long lo, long hi)
 {
@@ -96,6 +101,20 @@ static void mpi_library(char *out, size_t cap)
     out[k] = '\0';
 }
 
+/* The three load averages, from /proc/loadavg ("?" elsewhere), with '\n'. */
+static const char *loadavg(void)
+{
+    static char buf[64] = "?\n";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        double a = 0, b = 0, c = 0;
+        if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3)
+            snprintf(buf, sizeof buf, "%.2f %.2f %.2f\n", a, b, c);
+        fclose(f);
+    }
+    return buf;
+}
+
 /* ------------------------------------------------------------ workload -- */
 
 /* The busy loop: a dependent floating-point chain the compiler can neither
@@ -121,22 +140,24 @@ static double unit_hash(long i)
 
 static double cost_ms(long i) { return 1.0 + 29.0 * unit_hash(i); }
 
-/* Busy-loop iterations per millisecond: the fastest of several ~20 ms runs. */
+/* Busy-loop iterations per millisecond of CPU: the fastest of several ~20 ms
+ * runs, timed on the thread's CPU clock so that other processes sharing the
+ * cores cannot skew it. */
 static double calibrate(void)
 {
     long iters = 100000;
     double t;
     do { /* grow until one run takes >= 20 ms */
         iters *= 2;
-        double t0 = now();
+        double t0 = cpu_now();
         spin(iters);
-        t = now() - t0;
+        t = cpu_now() - t0;
     } while (t < 0.02 && iters < (1L << 40));
     double best = t;
     for (int k = 0; k < 7; k++) {
-        double t0 = now();
+        double t0 = cpu_now();
         spin(iters);
-        t = now() - t0;
+        t = cpu_now() - t0;
         if (t < best)
             best = t;
     }
@@ -192,23 +213,40 @@ int main(int argc, char **argv)
     MPI_Allreduce(&threads, &tmin, 1, MPI_INT, MPI_MIN, comm);
     MPI_Allreduce(&threads, &tmax, 1, MPI_INT, MPI_MAX, comm);
 
+    char load0[64];
+    snprintf(load0, sizeof load0, "%s", loadavg());
+    load0[strcspn(load0, "\n")] = '\0';
+
     /* Calibrate on the master, every rank uses its number. */
     struct work w = {0};
     if (master)
         w.iters_per_ms = calibrate();
     CHECK(dlp_bcast(&w.iters_per_ms, sizeof w.iters_per_ms, 0));
 
-    /* Serial baseline: the master alone, one thread, a plain loop. */
-    double serial = 0.0, nominal = 0.0;
+    /* Serial baseline: the master alone, one thread, a plain loop; the
+     * median of up to 3 runs, on the wall clock and on the CPU clock (they
+     * differ when other processes take the cores). */
+    const int serial_reps = reps < 3 ? reps : 3;
+    double serial = 0.0, serial_cpu = 0.0, nominal = 0.0;
     for (long i = 0; i < n; i++)
         nominal += cost_ms(i) * 1e-3;
     if (master) {
-        double t0 = now();
-        for (long i = 0; i < n; i++)
-            body(i, &w);
-        serial = now() - t0;
+        double wall[3], cpu[3];
+        for (int r = 0; r < serial_reps; r++) {
+            double t0 = now(), c0 = cpu_now();
+            for (long i = 0; i < n; i++)
+                body(i, &w);
+            wall[r] = now() - t0;
+            cpu[r] = cpu_now() - c0;
+        }
+        serial = median(wall, serial_reps);
+        serial_cpu = median(cpu, serial_reps);
     }
     CHECK(dlp_bcast(&serial, sizeof serial, 0));
+
+    /* Warm-up: one short untimed call of each variant (OSU's "skip"). */
+    for (int v = 0; v < N_VARIANTS; v++)
+        run_variant(v, n < 20 ? n : 20, &w);
 
     /* Parallel runs, interleaved so that drift hits every variant alike. */
     double *t = malloc(sizeof *t * (size_t)N_VARIANTS * (size_t)reps);
@@ -257,10 +295,16 @@ int main(int argc, char **argv)
                "schedule %s, dlp_mpi %s, %s\n",
                ranks, nodes, tpr, workers, n, reps, sched && *sched ? sched : "auto(default)",
                DLP_VERSION_STRING, lib);
-        printf("# serial %.3f s (master rank alone, 1 thread, before the parallel runs); "
-               "nominal %.3f s; calibration %.0f iterations/ms\n",
-               serial, nominal, w.iters_per_ms);
-        printf("# efficiency = (serial / workers) / median; times in s, master's clock\n");
+        printf("# serial %.3f s wall, %.3f s CPU (master rank alone, 1 thread, median of %d, "
+               "before the parallel runs); nominal %.3f s; calibration %.0f iterations/ms\n",
+               serial, serial_cpu, serial_reps, nominal, w.iters_per_ms);
+        if (serial > 1.05 * serial_cpu)
+            printf("# WARNING: serial wall time exceeds its CPU time by %.0f%%: other processes "
+                   "were using the cores; load average %s",
+                   100.0 * (serial / serial_cpu - 1.0), loadavg());
+        printf("# efficiency = (serial / workers) / median; times in s, master's clock; "
+               "load average at start %s, at end %s",
+               load0, loadavg());
         printf("# %-14s %10s %10s %10s %11s %13s\n", "variant", "median_s", "min_s", "max_s",
                "efficiency", "master_share");
         for (int v = 0; v < N_VARIANTS; v++) {

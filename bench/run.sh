@@ -47,6 +47,7 @@ LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1"}
     echo "commit: $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "mpiexec: $MPIEXEC ($($MPIEXEC --version 2>/dev/null | grep -m1 -i version | tr -s ' \t' ' '))"
     echo "bin: $bin"
+    echo "load average: $(cat /proc/loadavg 2>/dev/null)"
     echo "EFF_N=$EFF_N EFF_REPS=$EFF_REPS TP_N=$TP_N TP_REPS=$TP_REPS MPIEXEC_TIMEOUT=$MPIEXEC_TIMEOUT"
     env | grep '^DLP_' || true
 } > "$out/config.txt"

@@ -11,7 +11,8 @@
  *                    master rank alone with its own threads while the other
  *                    ranks wait in a barrier (so: one rank's team, no MPI)
  *
- * Each variant runs R times (default 5), interleaved rep by rep; the table
+ * After one untimed warm-up call of each variant on N/10 items, each
+ * variant runs R times (default 5), interleaved rep by rep; the table
  * gives median, min and max time on the master's clock and N / median.
  * Every run checks that the counters add up to N over all ranks.
  *
@@ -86,6 +87,20 @@ static void mpi_library(char *out, size_t cap)
     for (int j = 0; j < len && v[j] && v[j] != '\n' && k + 1 < cap; j++)
         out[k++] = v[j] == '\t' ? ' ' : v[j];
     out[k] = '\0';
+}
+
+/* The three load averages, from /proc/loadavg ("?" elsewhere). */
+static const char *loadavg(void)
+{
+    static char buf[64] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        double a = 0, b = 0, c = 0;
+        if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3)
+            snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
+        fclose(f);
+    }
+    return buf;
 }
 
 /* ------------------------------------------------------------ counters -- */
@@ -188,6 +203,13 @@ int main(int argc, char **argv)
         MPI_Abort(comm, 1);
     }
 
+    char load0[64];
+    snprintf(load0, sizeof load0, "%s", loadavg());
+
+    /* Warm-up: one untimed call of each variant on n/10 items. */
+    for (int v = 0; v < N_VARIANTS; v++)
+        run_variant(v, n / 10 > 0 ? n / 10 : 1, master);
+
     int bad = 0;
     for (int r = 0; r < reps; r++) {
         for (int v = 0; v < N_VARIANTS; v++) {
@@ -230,6 +252,8 @@ int main(int argc, char **argv)
         printf("# omp_dynamic1: master rank alone with its %d threads, other ranks in a "
                "barrier; loop_*: teams of omp_get_max_threads() = %d on the master\n",
                omp_threads, omp_threads);
+        printf("# times in s, master's clock; load average at start %s, ", load0);
+        printf("at end %s\n", loadavg());
         printf("# %-16s %10s %10s %10s %14s\n", "variant", "median_s", "min_s", "max_s",
                "items_per_s");
         for (int v = 0; v < N_VARIANTS; v++) {
