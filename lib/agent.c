@@ -30,7 +30,7 @@ void *dlp__agent_main(void *arg)
                 struct dlp__request rq = {.seq = L->seq,
                                           .node = dlp__rt.node,
                                           .stop = stop,
-                                          .rate = dlp__cursor_rate(c, dlp__now())};
+                                          .rate = dlp__cursor_rate(c, L->node_threads, dlp__now())};
                 CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, comm,
                                 &handle));
                 CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));
@@ -50,8 +50,8 @@ void *dlp__agent_main(void *arg)
                 if (dlp__cursor_append(c, rep.start, rep.count) != 0)
                     dlp__helper_abort("node agent", "chunk table full", MPI_SUCCESS);
                 atomic_store_explicit(&c->want, 0, memory_order_relaxed);
-                double rate = dlp__cursor_rate(c, dlp__now());
-                atomic_store_explicit(&c->low, dlp__schedule_low_water(c->threads, rate),
+                double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
+                atomic_store_explicit(&c->low, dlp__schedule_low_water(L->node_threads, rate),
                                       memory_order_relaxed);
                 backoff = DLP__POLL_MIN_US;
                 continue;

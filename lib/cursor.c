@@ -8,18 +8,17 @@ size_t dlp__cursor_bytes(int capacity)
     return sizeof(struct dlp__cursor) + (size_t)capacity * sizeof(struct dlp__chunk);
 }
 
-void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride, int threads)
+void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride)
 {
     atomic_store(&c->ticket, 0);
     atomic_store(&c->avail, 0);
-    atomic_store(&c->low, threads > 0 ? threads : 1);
+    atomic_store(&c->low, 1);
     atomic_store(&c->closed, 0);
     atomic_store(&c->stop, 0);
     atomic_store(&c->refill_lock, 0);
     atomic_store(&c->want, 0);
     atomic_store(&c->nchunks, 0);
     c->stride = stride;
-    c->threads = threads;
     c->capacity = capacity;
     c->t0 = 0;
 }
@@ -41,11 +40,11 @@ void dlp__cursor_close(struct dlp__cursor *c)
     atomic_store_explicit(&c->closed, 1, memory_order_release);
 }
 
-double dlp__cursor_rate(const struct dlp__cursor *c, double now)
+double dlp__cursor_rate(const struct dlp__cursor *c, int threads, double now)
 {
     long started = atomic_load_explicit(&c->ticket, memory_order_relaxed);
     long avail = atomic_load_explicit(&c->avail, memory_order_relaxed);
-    long done = (started < avail ? started : avail) - c->threads; /* minus those in flight */
+    long done = (started < avail ? started : avail) - threads; /* minus those in flight */
     double dt = now - c->t0;
     return done > 0 && dt > 0 ? (double)done / dt : 0.0;
 }

@@ -28,7 +28,6 @@ struct dlp__cursor {
     _Atomic int nchunks;
     long stride;                      /* item distance inside a chunk */
     double t0;                        /* start of the call (monotonic s) */
-    int threads;                      /* threads taking from this cursor */
     int capacity;                     /* entries of chunk[] */
     struct dlp__chunk chunk[];
 };
@@ -37,7 +36,7 @@ struct dlp__cursor {
 size_t dlp__cursor_bytes(int capacity);
 
 /** Prepare for a new call (single thread, before anyone takes). */
-void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride, int threads);
+void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride);
 
 /** Append a chunk (single writer at a time); -1 if the table is full. */
 int dlp__cursor_append(struct dlp__cursor *c, long start, long count);
@@ -45,8 +44,9 @@ int dlp__cursor_append(struct dlp__cursor *c, long start, long count);
 /** No more chunks: waiting tickets beyond the last chunk become void. */
 void dlp__cursor_close(struct dlp__cursor *c);
 
-/** Measured items per second of the threads on this cursor (0 = unknown). */
-double dlp__cursor_rate(const struct dlp__cursor *c, double now);
+/** Measured items per second of the threads (how many) on this cursor
+ *  (0 = unknown). */
+double dlp__cursor_rate(const struct dlp__cursor *c, int threads, double now);
 
 /** Unclaimed backed items. */
 long dlp__cursor_unclaimed(const struct dlp__cursor *c);

@@ -76,8 +76,8 @@ void *dlp__dispatcher_main(void *arg)
         if (rq.stop)
             dlp__dispenser_stop(L->disp);
         struct dlp__reply rep = {.seq = L->seq, .start = 0, .count = 0};
-        rep.count = dlp__dispenser_next(L->disp, L->threads_of_node[rq.node], rq.rate,
-                                        &rep.start);
+        rep.count = dlp__dispenser_next(L->disp, L->threads_of_node[rq.node], L->total_threads,
+                                        rq.rate, &rep.start);
         if (rep.count > 0)
             log_chunk(&L->logs[rq.node], rep.start, rep.count);
         else

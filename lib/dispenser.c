@@ -5,7 +5,7 @@
 #include "spinlock.h"
 
 void dlp__dispenser_reset(struct dlp__dispenser *d, long n, int schedule, long fixed,
-                          double chunk_time, int total_threads)
+                          double chunk_time)
 {
     atomic_store(&d->lock, 0);
     d->next = 0;
@@ -14,10 +14,10 @@ void dlp__dispenser_reset(struct dlp__dispenser *d, long n, int schedule, long f
     d->schedule = schedule;
     d->fixed = fixed;
     d->chunk_time = chunk_time;
-    d->total_threads = total_threads;
 }
 
-long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, double rate, long *start)
+long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, int total_threads,
+                         double rate, long *start)
 {
     dlp__spin_lock(&d->lock);
     long count = 0;
@@ -25,7 +25,7 @@ long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, double rate
         struct dlp__sched_request q = {.remaining = d->n - d->next,
                                        .n = d->n,
                                        .node_threads = node_threads,
-                                       .total_threads = d->total_threads,
+                                       .total_threads = total_threads,
                                        .rate = rate};
         count = dlp__schedule_chunk(d->schedule, d->fixed, d->chunk_time, &q);
         *start = d->next;

@@ -15,17 +15,16 @@ struct dlp__dispenser {
     int schedule;       /* enum dlp_schedule */
     long fixed;         /* FIXED chunk size */
     double chunk_time;  /* AUTO target seconds per chunk */
-    int total_threads;
 };
 
 void dlp__dispenser_reset(struct dlp__dispenser *d, long n, int schedule, long fixed,
-                          double chunk_time, int total_threads);
+                          double chunk_time);
 
-/** Next chunk for a node with node_threads threads running at rate items/s:
- *  returns its item count (0 when everything is handed out or stopped) and
- *  sets *start. Any thread of the master's node. */
-long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, double rate,
-                         long *start);
+/** Next chunk for a node with node_threads (of total_threads) threads
+ *  running at rate items/s: returns its item count (0 when everything is
+ *  handed out or stopped) and sets *start. Any thread of the master's node. */
+long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, int total_threads,
+                         double rate, long *start);
 
 /** Hand out nothing more (after a failure). */
 void dlp__dispenser_stop(struct dlp__dispenser *d);

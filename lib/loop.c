@@ -2,7 +2,6 @@
  * collective end; plus the public loop form. */
 #include "loop.h"
 
-#include <limits.h>
 #include <omp.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -14,6 +13,7 @@
 #include "results.h"
 #include "runtime.h"
 #include "spinlock.h"
+#include "wait.h"
 
 #define REGION_DISP_BYTES ((sizeof(struct dlp__dispenser) + 63) / 64 * 64)
 
@@ -39,6 +39,7 @@ struct handshake {
     long n, chunk, results_n;
     int split, schedule, threads, status;
 };
+_Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 
 static int compare_handshakes(const struct handshake *all, int size, const char *func)
 {
@@ -66,10 +67,30 @@ static int compare_handshakes(const struct handshake *all, int size, const char 
     return DLP_OK;
 }
 
-/* Local checks, then every rank's view compared on every rank. */
-static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split, int body_missing,
-                         int **threads_of_rank)
+/* The master's node resets its shared cursor and the dispenser before the
+ * handshake: the handshake's allgather then doubles as the barrier that keeps
+ * every rank of the node from taking items before the reset. (Nobody uses
+ * them any more: the previous call ended with a collective after all its
+ * threads had finished.) */
+static void reset_node_state(struct dlp_loop *L)
 {
+    if (dlp__rt.node_rank != 0)
+        return;
+    struct dlp__cursor *c = node_cursor();
+    dlp__cursor_reset(c, DLP__NODE_CHUNKS, 1);
+    c->t0 = dlp__now();
+    if (L->n == 0)
+        dlp__cursor_close(c);
+    if (dlp__rt.node == 0)
+        dlp__dispenser_reset(node_dispenser(), L->n, L->o.schedule, L->o.chunk,
+                             L->o.chunk_time);
+}
+
+/* Local checks, then every rank's view compared on every rank (one
+ * allgather, the only collective of the set-up). */
+static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split, int body_missing)
+{
+    struct dlp__runtime *rt = &dlp__rt;
     const char *func = L->func;
     int rc = DLP_OK;
     if (body_missing)
@@ -83,6 +104,13 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split, in
     if (rc == DLP_OK && L->o.results && dlp__results_items(L->o.results) != L->n)
         rc = dlp__fail(DLP_ERR_ARG, func, "opts.results holds %ld items, the call has n = %ld",
                        dlp__results_items(L->o.results), L->n);
+    if (rc == DLP_OK) {
+        L->threads_of_node = calloc((size_t)rt->nodes, sizeof(int));
+        if (!L->threads_of_node)
+            rc = dlp__fail(DLP_ERR_NOMEM, func, "thread table of %d nodes", rt->nodes);
+    }
+    if (rc == DLP_OK && L->o.split == DLP_SPLIT_MANAGED)
+        reset_node_state(L);
     struct handshake mine = {.n = L->n,
                              .chunk = L->o.schedule == DLP_SCHEDULE_FIXED ? L->o.chunk : 0,
                              .results_n = L->o.results ? dlp__results_items(L->o.results) : -1,
@@ -90,28 +118,20 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split, in
                              .schedule = L->o.schedule,
                              .threads = L->o.threads,
                              .status = rc};
-    int size = dlp__rt.size;
-    struct handshake *all = malloc(sizeof *all * (size_t)size);
-    *threads_of_rank = malloc(sizeof(int) * (size_t)size);
-    int ok = all && *threads_of_rank, all_ok = 0;
-    DLP_MPI_CALL(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, dlp__rt.comm));
-    if (!all_ok) {
-        free(all);
-        return ok ? dlp__fail(DLP_ERR_NOMEM, func, "another rank ran out of memory")
-                  : dlp__fail(DLP_ERR_NOMEM, func, "handshake of %d ranks", size);
+    struct handshake *all = (struct handshake *)rt->scratch;
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine,
+                                MPI_BYTE, rt->comm, &req));
+    DLP_MPI_CALL(dlp__wait(&req));
+    if (rc != DLP_OK)
+        return rc;
+    DLP_CALL(compare_handshakes(all, rt->size, func));
+    for (int r = 0; r < rt->size; r++) {
+        L->threads_of_node[rt->node_of_rank[r]] += all[r].threads;
+        L->total_threads += all[r].threads;
     }
-    int mrc = MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE,
-                            dlp__rt.comm);
-    if (mrc != MPI_SUCCESS) {
-        free(all);
-        return dlp__fail_mpi(func, "MPI_Allgather", mrc);
-    }
-    if (rc == DLP_OK)
-        rc = compare_handshakes(all, size, func);
-    for (int r = 0; r < size; r++)
-        (*threads_of_rank)[r] = all[r].threads;
-    free(all);
-    return rc;
+    L->node_threads = L->threads_of_node[rt->node];
+    return DLP_OK;
 }
 
 /* ---------------------------------------------------------------- set-up -- */
@@ -137,7 +157,7 @@ static int setup_round_robin(struct dlp_loop *L)
         return dlp__fail(DLP_ERR_NOMEM, L->func, "round-robin cursor");
     struct dlp__cursor *c = L->rr_cursor;
     long rank = dlp__rt.rank, size = dlp__rt.size;
-    dlp__cursor_reset(c, 1, size, L->o.threads);
+    dlp__cursor_reset(c, 1, size);
     c->t0 = dlp__now();
     if (L->n > rank)
         dlp__cursor_append(c, rank, (L->n - 1 - rank) / size + 1);
@@ -152,16 +172,6 @@ static int setup_managed(struct dlp_loop *L)
     L->managed = 1;
     L->cursor = node_cursor();
     L->disp = rt->node == 0 ? node_dispenser() : NULL;
-    if (rt->node_rank == 0) {
-        dlp__cursor_reset(L->cursor, DLP__NODE_CHUNKS, 1, L->node_threads);
-        L->cursor->t0 = dlp__now();
-        if (L->disp)
-            dlp__dispenser_reset(L->disp, L->n, L->o.schedule, L->o.chunk, L->o.chunk_time,
-                                 L->total_threads);
-        if (L->n == 0)
-            dlp__cursor_close(L->cursor);
-    }
-    DLP_MPI_CALL(MPI_Barrier(rt->node_comm)); /* nobody takes before the reset */
     if (L->n == 0)
         return DLP_OK;
     if (rt->rank == 0 && rt->nodes > 1) {
@@ -193,36 +203,20 @@ int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int spl
                          "a parallel call is already running on this rank (nested call from "
                          "a body, or dlp_loop_end() missing)");
     struct dlp_loop *L = calloc(1, sizeof *L);
-    if (!L) {
-        atomic_store(&rt->in_call, 0);
-        return dlp__fail(DLP_ERR_NOMEM, func, "loop state");
-    }
+    if (!L) /* cannot take part in the handshake: the others would wait */
+        dlp__helper_abort(func, "out of memory for the loop state", MPI_SUCCESS);
     pthread_mutex_init(&L->fail_lock, NULL);
     L->func = func;
     L->n = n;
     L->fail.item = -1;
-    int *threads_of_rank = NULL;
-    int rc = agree_on_call(L, opts, split, body_missing, &threads_of_rank);
+    int rc = agree_on_call(L, opts, split, body_missing);
     if (rc == DLP_OK) {
-        L->threads_of_node = calloc((size_t)rt->nodes, sizeof(int));
-        if (!L->threads_of_node)
-            rc = dlp__fail(DLP_ERR_NOMEM, func, "thread table");
-    }
-    if (rc == DLP_OK) {
-        for (int r = 0; r < rt->size; r++) {
-            L->threads_of_node[rt->node_of_rank[r]] += threads_of_rank[r];
-            L->total_threads += threads_of_rank[r];
-        }
-        L->node_threads = L->threads_of_node[rt->node];
         L->seq = ++rt->call_seq;
         rc = L->o.split == DLP_SPLIT_MANAGED ? setup_managed(L) : setup_round_robin(L);
-    }
-    free(threads_of_rank);
-    if (rc != DLP_OK) {
-        /* A failed set-up after agreement is an MPI or system failure that
-         * the job cannot recover from consistently. */
-        if (L->has_helper)
+        if (rc != DLP_OK) /* the other ranks are already computing */
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
+    }
+    if (rc != DLP_OK) {
         loop_free(L);
         atomic_store(&rt->in_call, 0);
         return rc;
@@ -241,13 +235,14 @@ static void refill_local(struct dlp_loop *L)
         return;
     if (!atomic_load_explicit(&c->closed, memory_order_relaxed) &&
         dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
-        double rate = dlp__cursor_rate(c, dlp__now());
-        long start = 0, count = dlp__dispenser_next(L->disp, c->threads, rate, &start);
+        double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
+        long start = 0, count =
+            dlp__dispenser_next(L->disp, L->node_threads, L->total_threads, rate, &start);
         if (count == 0)
             dlp__cursor_close(c);
         else if (dlp__cursor_append(c, start, count) != 0)
             dlp__helper_abort(L->func, "internal error: the chunk table is full", MPI_SUCCESS);
-        atomic_store_explicit(&c->low, dlp__schedule_low_water(c->threads, rate),
+        atomic_store_explicit(&c->low, dlp__schedule_low_water(L->node_threads, rate),
                               memory_order_relaxed);
     }
     dlp__spin_unlock(&c->refill_lock);
@@ -323,25 +318,31 @@ void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, cons
 
 /* ------------------------------------------------------------------ end -- */
 
-/* Every rank learns the lowest failing rank's report; returns its code. */
+/* Every rank learns the lowest failing rank's report; returns its code.
+ * One allgather, plus a broadcast only when something failed. */
 static int agree_on_outcome(struct dlp_loop *L)
 {
     struct dlp__runtime *rt = &dlp__rt;
     const char *func = L->func;
-    int fail_rank = L->nfailed ? rt->rank : INT_MAX, first = INT_MAX;
     /* items handed out: a node's leader counts its node (managed), every
      * rank its own (round robin) */
-    long handed = L->managed ? (rt->node_rank == 0
-                                    ? atomic_load(&L->cursor->avail)
-                                    : 0)
-                             : atomic_load(&L->cursor->avail);
-    long mine[2] = {L->nfailed, handed}, sums[2] = {0, 0};
-    DLP_MPI_CALL(MPI_Allreduce(&fail_rank, &first, 1, MPI_INT, MPI_MIN, rt->comm));
-    DLP_MPI_CALL(MPI_Allreduce(mine, sums, 2, MPI_LONG, MPI_SUM, rt->comm));
-    if (first == INT_MAX) {
-        if (sums[1] != L->n)
+    long handed = L->managed && rt->node_rank != 0 ? 0 : atomic_load(&L->cursor->avail);
+    long mine[2] = {L->nfailed, handed}, *all = (long *)rt->scratch;
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Iallgather(mine, 2, MPI_LONG, all, 2, MPI_LONG, rt->comm, &req));
+    DLP_MPI_CALL(dlp__wait(&req));
+    long failures = 0, total = 0;
+    int first = -1;
+    for (int r = 0; r < rt->size; r++) {
+        if (all[2 * r] > 0 && first < 0)
+            first = r;
+        failures += all[2 * r];
+        total += all[2 * r + 1];
+    }
+    if (first < 0) {
+        if (total != L->n)
             return dlp__fail(DLP_ERR_STATE, func,
-                             "internal error: %ld items were handed out for n = %ld", sums[1],
+                             "internal error: %ld items were handed out for n = %ld", total,
                              L->n);
         return DLP_OK;
     }
@@ -354,8 +355,8 @@ static int agree_on_outcome(struct dlp_loop *L)
         snprintf(where, sizeof where, "rank %d, thread %d, host %s", f.rank, f.thread, f.host);
     else
         snprintf(where, sizeof where, "rank %d, host %s", f.rank, f.host);
-    if (sums[0] > 1)
-        snprintf(more, sizeof more, " (%ld failures in all)", sums[0]);
+    if (failures > 1)
+        snprintf(more, sizeof more, " (%ld failures in all)", failures);
     char text[1024];
     if (f.item >= 0)
         snprintf(text, sizeof text, "%s: item %ld failed on %s: %s%s [%s]", func, f.item, where,

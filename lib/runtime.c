@@ -74,7 +74,8 @@ static int build_node_level(void)
     rt->nodes = nodes;
     rt->node_of_rank = malloc(sizeof(int) * (size_t)rt->size);
     rt->node_leader = malloc(sizeof(int) * (size_t)nodes);
-    if (!rt->node_of_rank || !rt->node_leader)
+    rt->scratch = malloc((size_t)DLP__SCRATCH_PER_RANK * (size_t)rt->size);
+    if (!rt->node_of_rank || !rt->node_leader || !rt->scratch)
         return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "node tables for %d ranks", rt->size);
     DLP_MPI_CALL(MPI_Allgather(&rt->node, 1, MPI_INT, rt->node_of_rank, 1, MPI_INT, rt->comm));
     for (int r = rt->size - 1; r >= 0; r--) /* lowest rank of a node leads it */
@@ -94,6 +95,8 @@ static void release_all(void)
         MPI_Comm_free(&rt->comm);
     free(rt->node_of_rank);
     free(rt->node_leader);
+    free(rt->scratch);
+    rt->scratch = NULL;
     rt->node_of_rank = NULL;
     rt->node_leader = NULL;
 }

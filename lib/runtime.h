@@ -23,8 +23,12 @@ struct dlp__runtime {
     char host[MPI_MAX_PROCESSOR_NAME + 1];
     _Atomic int in_call;    /* a parallel call is running (nesting check) */
     unsigned long call_seq; /* parallel calls so far (same on every rank) */
+    void *scratch;          /* [size * DLP__SCRATCH_PER_RANK] for collectives */
     struct dlp__shm node_region; /* node-shared dispenser + cursor (loop.c) */
 };
+
+/* Bytes per rank of the collectives' scratch buffer. */
+#define DLP__SCRATCH_PER_RANK 64
 
 extern struct dlp__runtime dlp__rt;
 
