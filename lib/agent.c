@@ -25,11 +25,15 @@ void *dlp__agent_main(void *arg)
     for (;;) {
         if (handle == MPI_REQUEST_NULL) {
             int stop = atomic_load_explicit(&c->stop, memory_order_relaxed);
-            if (stop || atomic_load_explicit(&c->want, memory_order_relaxed) ||
+            /* all ranks of the node left the loop (some thread stopped calling
+             * dlp_loop_next early): nobody will take more */
+            int leave = atomic_load(&c->ended) == dlp__rt.node_size;
+            if (stop || leave || atomic_load_explicit(&c->want, memory_order_relaxed) ||
                 dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
                 struct dlp__request rq = {.seq = L->seq,
                                           .node = dlp__rt.node,
                                           .stop = stop,
+                                          .leave = leave,
                                           .rate = dlp__cursor_rate(c, L->node_threads, dlp__now())};
                 CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, comm,
                                 &handle));

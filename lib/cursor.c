@@ -18,6 +18,7 @@ void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride)
     atomic_store(&c->refill_lock, 0);
     atomic_store(&c->want, 0);
     atomic_store(&c->nchunks, 0);
+    atomic_store(&c->ended, 0);
     c->stride = stride;
     c->capacity = capacity;
     c->t0 = 0;

@@ -26,6 +26,7 @@ struct dlp__cursor {
     _Alignas(64) _Atomic int refill_lock; /* one refiller at a time */
     _Atomic int want;                 /* a thread waits for a chunk */
     _Atomic int nchunks;
+    _Atomic int ended;                /* ranks sharing it that reached the end */
     long stride;                      /* item distance inside a chunk */
     double t0;                        /* start of the call (monotonic s) */
     int capacity;                     /* entries of chunk[] */

@@ -5,6 +5,7 @@
  * has been told that nothing is left. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "loop.h"
 #include "runtime.h"
@@ -52,6 +53,8 @@ void *dlp__dispatcher_main(void *arg)
     unsigned backoff = DLP__POLL_MIN_US;
     struct dlp__request rq;
     MPI_Request handle = MPI_REQUEST_NULL;
+    long served = 0;
+    double t0 = dlp__now();
 
     while (remaining_nodes > 0) {
         if (handle == MPI_REQUEST_NULL)
@@ -76,13 +79,27 @@ void *dlp__dispatcher_main(void *arg)
         if (rq.stop)
             dlp__dispenser_stop(L->disp);
         struct dlp__reply rep = {.seq = L->seq, .start = 0, .count = 0};
-        rep.count = dlp__dispenser_next(L->disp, L->threads_of_node[rq.node], L->total_threads,
+        if (!rq.leave)
+            rep.count = dlp__dispenser_next(L->disp, L->threads_of_node[rq.node], L->total_threads,
                                         rq.rate, &rep.start);
         if (rep.count > 0)
             log_chunk(&L->logs[rq.node], rep.start, rep.count);
         else
             remaining_nodes--;
         CHECK(MPI_Send(&rep, (int)sizeof rep, MPI_BYTE, st.MPI_SOURCE, DLP__TAG_REPLY, comm));
+        served++;
+    }
+    const char *stats = getenv("DLP_STATS");
+    if (stats && *stats && *stats != '0') {
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        fprintf(stderr,
+                "dlp_mpi: dispatcher served %ld requests of %d remote nodes in %.3f s using "
+                "%.3f ms of CPU (%.2f%% of a core)\n",
+                served, dlp__rt.nodes - 1, dlp__now() - t0,
+                1e3 * ((double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec),
+                100.0 * ((double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec) /
+                    (dlp__now() - t0 > 0 ? dlp__now() - t0 : 1));
     }
     return NULL;
 }

@@ -268,7 +268,7 @@ static int wait_for_ticket(struct dlp_loop *L, long k)
             sched_yield();
         } else {
             dlp__sleep_us(sleep_us);
-            sleep_us = sleep_us * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : sleep_us * 2;
+            sleep_us = sleep_us * 2 > DLP__WAIT_MAX_US ? DLP__WAIT_MAX_US : sleep_us * 2;
         }
     }
 }
@@ -342,8 +342,9 @@ static int agree_on_outcome(struct dlp_loop *L)
     if (first < 0) {
         if (total != L->n)
             return dlp__fail(DLP_ERR_STATE, func,
-                             "internal error: %ld items were handed out for n = %ld", total,
-                             L->n);
+                             "%ld of n = %ld items were handed out: a thread stopped calling "
+                             "dlp_loop_next() before it returned 0",
+                             total, L->n);
         return DLP_OK;
     }
     struct dlp__failure f = L->fail;
@@ -371,6 +372,8 @@ int dlp__loop_end(struct dlp_loop **pL)
 {
     struct dlp_loop *L = *pL;
     *pL = NULL;
+    if (L->managed)
+        atomic_fetch_add(&L->cursor->ended, 1);
     if (L->has_helper)
         pthread_join(L->helper, NULL);
     int rc = agree_on_outcome(L);

@@ -84,7 +84,8 @@ void *dlp__agent_main(void *loop);
 struct dlp__request {
     unsigned long seq;
     int node;
-    int stop;
+    int stop;  /* this node stopped after a failure: stop everyone */
+    int leave; /* every rank of this node left the loop: send nothing more */
     double rate;
 };
 struct dlp__reply {
@@ -97,9 +98,12 @@ struct dlp__reply {
 void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
     __attribute__((noreturn));
 
-/** Backoff between polls of a helper thread, in microseconds. */
+/** Backoff between polls of a helper thread (dispatcher, agent), in
+ *  microseconds: the cap bounds the reply latency and the idle CPU use. */
 #define DLP__POLL_MIN_US 5u
-#define DLP__POLL_MAX_US 200u
+#define DLP__POLL_MAX_US 500u
+/** Cap of the backoff of a waiting team thread or collective, microseconds. */
+#define DLP__WAIT_MAX_US 200u
 
 /* Results of a finished call (results.c): the master receives every remote
  * node's items into its dense array. Collective. */

@@ -22,7 +22,7 @@ int dlp__wait(MPI_Request *request)
             sched_yield();
         } else {
             dlp__sleep_us(sleep_us);
-            sleep_us = sleep_us * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : sleep_us * 2;
+            sleep_us = sleep_us * 2 > DLP__WAIT_MAX_US ? DLP__WAIT_MAX_US : sleep_us * 2;
         }
     }
     return rc;

@@ -7,7 +7,7 @@
 #include <mpi.h>
 
 /** Complete request: test it for a few microseconds, then yield, then sleep
- *  with a backoff capped at DLP__POLL_MAX_US. Returns the MPI status code. */
+ *  with a backoff capped at DLP__WAIT_MAX_US. Returns the MPI status code. */
 int dlp__wait(MPI_Request *request);
 
 #endif
