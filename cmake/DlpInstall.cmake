@@ -55,7 +55,7 @@ endforeach()
 string(APPEND _dlp_pc_libs_private "-pthread")
 install(CODE "
   set(DLP_PC_TEMPLATE [[${PROJECT_SOURCE_DIR}/cmake/dlp_mpi.pc.in]])
-  set(DLP_PC_BUILD_FILE [[${PROJECT_BINARY_DIR}/pkgconfig/dlp_mpi.pc]])
+  set(DLP_PC_BUILD_DIR [[${PROJECT_BINARY_DIR}/pkgconfig]])
   set(DLP_PC_LIBDIR [[${CMAKE_INSTALL_LIBDIR}]])
   set(DLP_PC_INCLUDEDIR [[${CMAKE_INSTALL_INCLUDEDIR}]])
   set(DLP_PC_DESCRIPTION [[${PROJECT_DESCRIPTION}]])

@@ -22,6 +22,9 @@ if(NOT _dlp_system)
 endif()
 
 set(DLP_PC_PREFIX "${prefix}")
-configure_file("${DLP_PC_TEMPLATE}" "${DLP_PC_BUILD_FILE}" @ONLY)
+# One staging file per prefix: installs to two prefixes may run at once.
+string(MD5 _dlp_prefix_hash "${prefix}")
+set(_dlp_pc_file "${DLP_PC_BUILD_DIR}/${_dlp_prefix_hash}/dlp_mpi.pc")
+configure_file("${DLP_PC_TEMPLATE}" "${_dlp_pc_file}" @ONLY)
 file(INSTALL DESTINATION "${prefix}/${DLP_PC_LIBDIR}/pkgconfig"
-     TYPE FILE FILES "${DLP_PC_BUILD_FILE}")
+     TYPE FILE FILES "${_dlp_pc_file}")
