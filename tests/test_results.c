@@ -1,0 +1,376 @@
+/* Results: dense results (dlp_results_*) after managed, round-robin and loop
+ * calls, checked byte for byte on the master for several element sizes;
+ * dlp_gather with variable sizes (0 bytes on some ranks); dlp_bcast;
+ * dlp_call_on_root_and_bcast (incl. a failing fn); dlp_barrier. */
+#include "test_util.h"
+
+#include <omp.h>
+
+enum form { F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_LOOP_ROUND_ROBIN, F_COUNT };
+static const char *form_name[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
+                                         "loop form, managed", "loop form, round robin"};
+
+static int g_rank, g_size;
+
+/* ------------------------------------------------------- dense results -- */
+
+struct dense_ctx {
+    dlp_results *r;
+    size_t elem;
+    uint64_t salt;
+    long n;
+    long bad; /* 1 + item whose slot was NULL */
+};
+
+static void fill(unsigned char *p, size_t elem, uint64_t salt, long i)
+{
+    size_t j = 0;
+    for (; j + 8 <= elem; j += 8) {
+        uint64_t w = test_mix(salt ^ ((uint64_t)i * 0x100000001b3ULL) ^ (j >> 3));
+        memcpy(p + j, &w, 8);
+    }
+    for (; j < elem; j++)
+        p[j] = test_pattern(salt, (uint64_t)i, j);
+}
+
+static int dense_body(long i, void *vctx)
+{
+    struct dense_ctx *c = vctx;
+    unsigned char *slot = dlp_results_at(c->r, i);
+    if (!slot) {
+        __atomic_store_n(&c->bad, i + 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    fill(slot, c->elem, c->salt, i);
+    return 0;
+}
+
+static int run_form(int form, long n, struct dense_ctx *c, const dlp_opts *base)
+{
+    dlp_opts o = base ? *base : (dlp_opts)DLP_OPTS_INIT;
+    o.results = c->r;
+    if (form == F_MANAGED)
+        return dlp_split_managed(n, dense_body, c, &o);
+    if (form == F_ROUND_ROBIN)
+        return dlp_split_round_robin(n, dense_body, c, &o);
+    o.split = form == F_LOOP_MANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
+    dlp_loop *loop = NULL;
+    int rc = dlp_loop_begin(&loop, n, &o);
+    if (rc != DLP_OK)
+        return rc;
+#pragma omp parallel
+    {
+        long i;
+        while (dlp_loop_next(loop, &i))
+            dense_body(i, c);
+    }
+    return dlp_loop_end(&loop);
+}
+
+/* The master's dense array must hold fill(i) for every item i. */
+static void check_dense(const struct dense_ctx *c, const char *name)
+{
+    if (g_rank != 0 || c->n == 0)
+        return;
+    const unsigned char *data = dlp_results_data(c->r);
+    ASSERT_NOT_NULL(data);
+    unsigned char *want = malloc(c->elem);
+    ASSERT_NOT_NULL(want);
+    for (long i = 0; i < c->n; i++) {
+        fill(want, c->elem, c->salt, i);
+        const unsigned char *got = data + (size_t)i * c->elem;
+        if (memcmp(got, want, c->elem) != 0) {
+            size_t j = 0;
+            while (got[j] == want[j])
+                j++;
+            TEST_FAIL("%s: item %ld of %ld, byte %zu of %zu: 0x%02x, expected 0x%02x", name, i,
+                      c->n, j, c->elem, got[j], want[j]);
+        }
+    }
+    free(want);
+}
+
+static void dense_case(int form, long n, size_t elem, const dlp_opts *opts, const char *what)
+{
+    char name[256];
+    snprintf(name, sizeof name, "dense results, %s, n = %ld, elem %zu%s%s", form_name[form], n,
+             elem, what ? ", " : "", what ? what : "");
+    test_case(name);
+    struct dense_ctx c = {NULL, elem, test_mix((uint64_t)n * 131 + elem * 7 + (uint64_t)form), n,
+                          0};
+    ASSERT_OK(dlp_results_create(&c.r, n, elem));
+    ASSERT_NOT_NULL(c.r);
+    ASSERT_OK(run_form(form, n, &c, opts));
+    ASSERT_EQ(c.bad, 0);
+    check_dense(&c, name);
+    ASSERT_OK(dlp_results_destroy(&c.r));
+    ASSERT_NULL(c.r);
+}
+
+static void check_dense_results(void)
+{
+    const size_t elems[] = {1, 3, 8, 24, 4096};
+    for (int f = 0; f < F_COUNT; f++) {
+        for (size_t k = 0; k < sizeof elems / sizeof elems[0]; k++) {
+            size_t e = elems[k];
+            dense_case(f, 0, e, NULL, NULL);
+            dense_case(f, 1, e, NULL, NULL);
+            dense_case(f, 2, e, NULL, NULL);
+            dense_case(f, 1000, e, NULL, NULL);
+            if (e <= 24)
+                dense_case(f, 100003, e, NULL, NULL);
+        }
+    }
+    dlp_opts o = DLP_OPTS_INIT;
+    o.schedule = DLP_SCHEDULE_FIXED;
+    o.chunk = 1;
+    dense_case(F_MANAGED, 5000, 24, &o, "FIXED chunk 1");
+    dense_case(F_LOOP_MANAGED, 5000, 8, &o, "FIXED chunk 1");
+    o.chunk = 7;
+    dense_case(F_MANAGED, 5000, 24, &o, "FIXED chunk 7");
+    dense_case(F_MANAGED, 1000, 4096, &o, "FIXED chunk 7");
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.threads = 1;
+    dense_case(F_MANAGED, 3000, 24, &o, "opts.threads = 1");
+    dense_case(F_ROUND_ROBIN, 3000, 24, &o, "opts.threads = 1");
+
+    test_case("dense results: one object reused for two calls");
+    struct dense_ctx c = {NULL, 24, 1, 20000, 0};
+    ASSERT_OK(dlp_results_create(&c.r, c.n, c.elem));
+    ASSERT_OK(run_form(F_MANAGED, c.n, &c, NULL));
+    check_dense(&c, "reused results, first call (managed)");
+    c.salt = 2;
+    ASSERT_OK(run_form(F_ROUND_ROBIN, c.n, &c, NULL));
+    check_dense(&c, "reused results, second call (round robin)");
+    c.salt = 3;
+    ASSERT_OK(run_form(F_LOOP_MANAGED, c.n, &c, NULL));
+    check_dense(&c, "reused results, third call (loop form, managed)");
+    ASSERT_EQ(c.bad, 0);
+    ASSERT_OK(dlp_results_destroy(&c.r));
+
+    test_case("dense results: own slots readable on the computing rank");
+    struct dense_ctx d = {NULL, 16, 9, 1000, 0};
+    ASSERT_OK(dlp_results_create(&d.r, d.n, d.elem));
+    ASSERT_OK(run_form(F_ROUND_ROBIN, d.n, &d, NULL));
+    unsigned char want[16];
+    for (long i = g_rank; i < d.n; i += g_size) {
+        fill(want, d.elem, d.salt, i);
+        ASSERT_BYTES_EQ(dlp_results_at(d.r, i), want, d.elem);
+    }
+    check_dense(&d, "round robin, elem 16");
+    ASSERT_OK(dlp_results_destroy(&d.r));
+
+    test_case("dense results: 300 create/use/destroy cycles do not leak");
+    long rss0 = 0;
+    for (int k = 0; k < 300; k++) {
+        if (k == 50)
+            rss0 = test_rss_kib();
+        struct dense_ctx e = {NULL, 64, (uint64_t)k, 64, 0};
+        ASSERT_OK(dlp_results_create(&e.r, e.n, e.elem));
+        ASSERT_OK(run_form(k % F_COUNT, e.n, &e, NULL));
+        check_dense(&e, "create/use/destroy cycle");
+        ASSERT_OK(dlp_results_destroy(&e.r));
+    }
+    long growth = test_rss_kib() - rss0, max_growth = 0;
+    ASSERT_MPI(MPI_Allreduce(&growth, &max_growth, 1, MPI_LONG, MPI_MAX, dlp_comm()));
+    if (g_rank == 0)
+        printf("    VmRSS growth over 250 cycles: at most %ld KiB on a rank\n", max_growth);
+    ASSERT_LE(max_growth, 2048);
+}
+
+/* ------------------------------------------------------------- gather -- */
+
+static void gather_case(size_t (*len_of)(int rank), int lens_everywhere, int null_empty,
+                        const char *name)
+{
+    test_case(name);
+    uint64_t salt = test_mix((uint64_t)name[0] * 977 + strlen(name));
+    size_t len = len_of(g_rank);
+    unsigned char *buf = malloc(len ? len : 1);
+    ASSERT_NOT_NULL(buf);
+    for (size_t k = 0; k < len; k++)
+        buf[k] = test_pattern(salt, (uint64_t)g_rank, k);
+    size_t *lens = NULL;
+    if (g_rank == 0 || lens_everywhere) {
+        lens = malloc(sizeof(size_t) * (size_t)g_size);
+        for (int r = 0; r < g_size; r++)
+            lens[r] = (size_t)-1;
+    }
+    void *all = &all; /* must be overwritten */
+    ASSERT_OK(dlp_gather(null_empty && len == 0 ? NULL : buf, len, &all, lens));
+    if (g_rank == 0) {
+        if (all == (void *)&all)
+            TEST_FAIL("dlp_gather did not set *all on the master");
+        size_t off = 0;
+        for (int r = 0; r < g_size; r++) {
+            size_t want = len_of(r);
+            if (lens[r] != want)
+                TEST_FAIL("lens[%d] = %zu, expected %zu", r, lens[r], want);
+            ASSERT_TRUE(want == 0 || all != NULL);
+            const unsigned char *p = (const unsigned char *)all + off;
+            for (size_t k = 0; k < want; k++)
+                if (p[k] != test_pattern(salt, (uint64_t)r, k))
+                    TEST_FAIL("rank %d's byte %zu (offset %zu) is 0x%02x, expected 0x%02x", r, k,
+                              off + k, p[k], test_pattern(salt, (uint64_t)r, k));
+            off += want;
+        }
+        if (off > 0)
+            ASSERT_NOT_NULL(all);
+        free(all);
+    } else {
+        ASSERT_NULL(all);
+    }
+    free(lens);
+    free(buf);
+}
+
+static size_t len_mixed(int r) { return r == 1 ? 0 : (size_t)r * 100003 + 11 + (r == 0) * 5; }
+static size_t len_zero(int r) { (void)r; return 0; }
+static size_t len_master_zero(int r) { return r == 0 ? 0 : (size_t)r * 13 + 1; }
+static size_t len_big(int r) { return (size_t)(8u << 20) + (size_t)r * 4099; }
+static size_t len_one(int r) { (void)r; return 1; }
+
+static void check_gather(void)
+{
+    gather_case(len_mixed, 0, 0, "dlp_gather: variable sizes, rank 1 sends 0 bytes");
+    gather_case(len_mixed, 1, 0, "dlp_gather: variable sizes, lens on every rank");
+    gather_case(len_mixed, 0, 1, "dlp_gather: variable sizes, NULL buffer for 0 bytes");
+    gather_case(len_master_zero, 0, 0, "dlp_gather: the master sends 0 bytes");
+    gather_case(len_zero, 0, 0, "dlp_gather: every rank sends 0 bytes");
+    gather_case(len_one, 0, 0, "dlp_gather: one byte per rank");
+    gather_case(len_big, 0, 0, "dlp_gather: 8 MiB per rank");
+    for (int k = 0; k < 50; k++)
+        gather_case(len_master_zero, 0, 0, "dlp_gather: repeated");
+}
+
+/* ------------------------------------------------------------- bcast -- */
+
+static void check_bcast(void)
+{
+    const size_t lens[] = {0, 1, 7, 4096, (size_t)3 << 20};
+    for (int root = 0; root < g_size; root += (g_size > 2 ? g_size - 1 : 1)) {
+        for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+            char name[128];
+            snprintf(name, sizeof name, "dlp_bcast: %zu bytes from rank %d", lens[k], root);
+            test_case(name);
+            size_t len = lens[k];
+            unsigned char *buf = malloc(len + 1);
+            for (size_t j = 0; j < len; j++)
+                buf[j] = g_rank == root ? test_pattern(root + 17, len, j) : 0;
+            ASSERT_OK(dlp_bcast(buf, len, root));
+            for (size_t j = 0; j < len; j++)
+                if (buf[j] != test_pattern(root + 17, len, j))
+                    TEST_FAIL("byte %zu of %zu is 0x%02x, expected 0x%02x", j, len, buf[j],
+                              test_pattern(root + 17, len, j));
+            free(buf);
+        }
+    }
+}
+
+/* ------------------------------------------- call on root and bcast -- */
+
+struct root_ctx {
+    int calls;
+    uint64_t salt;
+    int fail;
+};
+
+static int root_fn(void *vctx, void *out, size_t len)
+{
+    struct root_ctx *c = vctx;
+    c->calls++;
+    if (dlp_rank() != 0)
+        return 1000; /* must only run on the master */
+    for (size_t j = 0; j < len; j++)
+        ((unsigned char *)out)[j] = test_pattern(c->salt, 5, j);
+    return c->fail;
+}
+
+static void check_call_on_root(void)
+{
+    const size_t lens[] = {1, 8, 1000, 1 << 20};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        test_case("dlp_call_on_root_and_bcast: every rank gets the master's result");
+        size_t len = lens[k];
+        struct root_ctx c = {0, len * 3 + 1, 0};
+        unsigned char *out = calloc(len, 1);
+        ASSERT_OK(dlp_call_on_root_and_bcast(root_fn, &c, out, len));
+        ASSERT_EQ(c.calls, g_rank == 0);
+        for (size_t j = 0; j < len; j++)
+            if (out[j] != test_pattern(c.salt, 5, j))
+                TEST_FAIL("byte %zu of %zu is 0x%02x, expected 0x%02x", j, len, out[j],
+                          test_pattern(c.salt, 5, j));
+        free(out);
+    }
+
+    test_case("dlp_call_on_root_and_bcast: a failing fn is DLP_ERR_ITEM everywhere");
+    struct root_ctx c = {0, 1, 42};
+    double out = 0;
+    ASSERT_RC(dlp_call_on_root_and_bcast(root_fn, &c, &out, sizeof out), DLP_ERR_ITEM);
+    ASSERT_LAST_ERROR_SET();
+    ASSERT_EQ(c.calls, g_rank == 0);
+    if (g_rank == 0)
+        printf("    report: %s\n", dlp_last_error());
+
+    test_case("dlp_call_on_root_and_bcast: works again after a failure");
+    c = (struct root_ctx){0, 77, 0};
+    unsigned char b[64];
+    ASSERT_OK(dlp_call_on_root_and_bcast(root_fn, &c, b, sizeof b));
+    for (size_t j = 0; j < sizeof b; j++)
+        ASSERT_EQ(b[j], test_pattern(77, 5, j));
+}
+
+/* ------------------------------------------------------------ barrier -- */
+
+static void check_barrier(void)
+{
+    test_case("dlp_barrier: repeated, with MPI traffic in between");
+    for (int k = 0; k < 200; k++) {
+        ASSERT_OK(dlp_barrier());
+        if (k % 50 == 0) {
+            int v = k, sum = 0;
+            ASSERT_MPI(MPI_Allreduce(&v, &sum, 1, MPI_INT, MPI_SUM, dlp_comm()));
+            ASSERT_EQ(sum, k * g_size);
+        }
+    }
+    /* a barrier orders one-sided writes: each rank puts its rank into the
+     * master's window before the barrier; after it, the master sees them all */
+    test_case("dlp_barrier orders a put before it");
+    int *slots = NULL;
+    MPI_Win win;
+    ASSERT_MPI(MPI_Win_allocate((MPI_Aint)(sizeof(int) * (size_t)g_size), sizeof(int),
+                                MPI_INFO_NULL, dlp_comm(), &slots, &win));
+    for (int r = 0; r < g_size; r++)
+        slots[r] = -1;
+    ASSERT_MPI(MPI_Win_lock_all(0, win));
+    ASSERT_OK(dlp_barrier());
+    int me = g_rank;
+    ASSERT_MPI(MPI_Put(&me, 1, MPI_INT, 0, g_rank, 1, MPI_INT, win));
+    ASSERT_MPI(MPI_Win_flush(0, win));
+    ASSERT_OK(dlp_barrier());
+    if (g_rank == 0) {
+        ASSERT_MPI(MPI_Win_sync(win));
+        for (int r = 0; r < g_size; r++)
+            ASSERT_EQ(slots[r], r);
+    }
+    ASSERT_MPI(MPI_Win_unlock_all(win));
+    ASSERT_MPI(MPI_Win_free(&win));
+}
+
+int main(int argc, char **argv)
+{
+    unsetenv("DLP_SCHEDULE");
+    unsetenv("DLP_CHUNK");
+    ASSERT_OK(dlp_init(&argc, &argv));
+    g_rank = dlp_rank();
+    g_size = dlp_size();
+    check_dense_results();
+    check_gather();
+    check_bcast();
+    check_call_on_root();
+    check_barrier();
+    ASSERT_OK(dlp_finalize());
+    if (g_rank == 0)
+        printf("test_results: all cases passed\n");
+    return 0;
+}

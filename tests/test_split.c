@@ -1,0 +1,432 @@
+/* Splitting: every item exactly once for dlp_split_managed,
+ * dlp_split_round_robin and the loop form (both opts.split values), for
+ * n = 0, 1, fewer items than threads, medium uneven work and large n, with the
+ * AUTO and FIXED schedules (opts and DLP_SCHEDULE / DLP_CHUNK); body failures;
+ * 64-bit n; thousands of back-to-back calls without leaks. */
+#include "test_util.h"
+
+#include <omp.h>
+
+enum form { F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_LOOP_ROUND_ROBIN, F_COUNT };
+static const char *form_name[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
+                                         "loop form, managed", "loop form, round robin"};
+
+static int g_rank, g_size;
+
+struct count_ctx {
+    int *cnt;       /* per-item counter on this rank */
+    long n;
+    int round_robin; /* check i % size == rank */
+    int busy;       /* work scale per item (0 = empty items) */
+    long bad;       /* 1 + first index outside the rules, 0 = none */
+    long items;     /* items run on this rank */
+};
+
+static int count_body(long i, void *vctx)
+{
+    struct count_ctx *c = vctx;
+    if (i < 0 || i >= c->n || (c->round_robin && i % g_size != g_rank)) {
+        long zero = 0;
+        __atomic_compare_exchange_n(&c->bad, &zero, i + 1, 0, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED);
+        return 0;
+    }
+    if (c->busy)
+        test_busy(i, c->busy);
+    __atomic_fetch_add(&c->cnt[i], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&c->items, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/* Run the loop form with a region of `region_threads` threads (0 = default,
+ * -1 = no parallel region: the main thread alone takes the items). */
+static int run_loop(long n, const dlp_opts *o, struct count_ctx *c, int region_threads)
+{
+    dlp_loop *loop = NULL;
+    int rc = dlp_loop_begin(&loop, n, o);
+    if (rc != DLP_OK)
+        return rc;
+    ASSERT_NOT_NULL(loop);
+    if (region_threads < 0) {
+        long i;
+        while (dlp_loop_next(loop, &i))
+            count_body(i, c);
+    } else {
+        int nt = region_threads > 0 ? region_threads : omp_get_max_threads();
+#pragma omp parallel num_threads(nt)
+        {
+            long i;
+            while (dlp_loop_next(loop, &i))
+                count_body(i, c);
+        }
+    }
+    long i;
+    ASSERT_EQ(dlp_loop_next(loop, &i), 0); /* an exhausted loop stays exhausted */
+    rc = dlp_loop_end(&loop);
+    ASSERT_NULL(loop);
+    return rc;
+}
+
+static int run_form(int form, long n, const dlp_opts *opts, struct count_ctx *c,
+                    int region_threads)
+{
+    dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
+    switch (form) {
+    case F_MANAGED: return dlp_split_managed(n, count_body, c, opts);
+    case F_ROUND_ROBIN: return dlp_split_round_robin(n, count_body, c, opts);
+    case F_LOOP_MANAGED: o.split = DLP_SPLIT_MANAGED; return run_loop(n, &o, c, region_threads);
+    default: o.split = DLP_SPLIT_ROUND_ROBIN; return run_loop(n, &o, c, region_threads);
+    }
+}
+
+/* One call; then every item's count, summed over the ranks, must be 1. */
+static void exactly_once(int form, long n, const dlp_opts *opts, int busy, int region_threads,
+                         const char *what)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name[form], n, what);
+    test_case(name);
+    struct count_ctx c = {NULL, n, form == F_ROUND_ROBIN || form == F_LOOP_ROUND_ROBIN, busy, 0,
+                          0};
+    c.cnt = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    ASSERT_NOT_NULL(c.cnt);
+    ASSERT_OK(run_form(form, n, opts, &c, region_threads));
+    if (c.bad)
+        TEST_FAIL("item %ld delivered to rank %d of %d (n = %ld)", c.bad - 1, g_rank, g_size, n);
+    if (c.round_robin) {
+        long want = n > g_rank ? (n - g_rank + g_size - 1) / g_size : 0;
+        ASSERT_EQ(c.items, want);
+    }
+    /* MPI_Allreduce, not MPI_Reduce: MPICH 4.0.2's MPI_Reduce loses data for
+     * counts >= ~1000 when the root is alone on its node (n1:1,n2:3). */
+    int *sum = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    ASSERT_NOT_NULL(sum);
+    if (n > 0)
+        ASSERT_MPI(MPI_Allreduce(c.cnt, sum, (int)n, MPI_INT, MPI_SUM, dlp_comm()));
+    if (g_rank == 0)
+        for (long i = 0; i < n; i++)
+            if (sum[i] != 1)
+                TEST_FAIL("item %ld of %ld ran %d times (%s)", i, n, sum[i], name);
+    long total = 0;
+    ASSERT_MPI(MPI_Allreduce(&c.items, &total, 1, MPI_LONG, MPI_SUM, dlp_comm()));
+    ASSERT_EQ(total, n);
+    free(sum);
+    free(c.cnt);
+}
+
+static void check_sizes(void)
+{
+    int threads = dlp_threads();
+    const long small[] = {0, 1, 2, threads - 1 > 0 ? threads - 1 : 1, (long)g_size * threads - 1,
+                          (long)g_size * threads + 1};
+    for (int f = 0; f < F_COUNT; f++) {
+        for (size_t k = 0; k < sizeof small / sizeof small[0]; k++)
+            exactly_once(f, small[k], NULL, 0, 0, "defaults");
+        exactly_once(f, 1000, NULL, 50, 0, "uneven work, defaults");
+        exactly_once(f, 2000000, NULL, 0, 0, "empty items, defaults");
+    }
+}
+
+static void check_schedules(void)
+{
+    dlp_opts o = DLP_OPTS_INIT;
+    const int forms[] = {F_MANAGED, F_LOOP_MANAGED};
+    for (int k = 0; k < 2; k++) {
+        int f = forms[k];
+        o = (dlp_opts)DLP_OPTS_INIT;
+        o.schedule = DLP_SCHEDULE_AUTO;
+        exactly_once(f, 1000, &o, 50, 0, "AUTO");
+        exactly_once(f, 3, &o, 0, 0, "AUTO");
+        o.schedule = DLP_SCHEDULE_FIXED;
+        o.chunk = 7;
+        exactly_once(f, 1000, &o, 50, 0, "FIXED chunk 7");
+        exactly_once(f, 5, &o, 0, 0, "FIXED chunk 7");
+        o.chunk = 1;
+        exactly_once(f, 1000, &o, 0, 0, "FIXED chunk 1");
+        o.chunk = 1000000000000L;
+        exactly_once(f, 1000, &o, 0, 0, "FIXED chunk 10^12 (> n)");
+        o.chunk = 0; /* 0 = DLP_CHUNK, else 1 */
+        exactly_once(f, 500, &o, 0, 0, "FIXED chunk 0 (default)");
+        o.chunk = 64;
+        exactly_once(f, 2000000, &o, 0, 0, "FIXED chunk 64");
+
+        o = (dlp_opts)DLP_OPTS_INIT; /* DLP_SCHEDULE_DEFAULT: from the environment */
+        setenv("DLP_SCHEDULE", "fixed:13", 1);
+        exactly_once(f, 1000, &o, 50, 0, "DLP_SCHEDULE=fixed:13");
+        exactly_once(f, 1000, NULL, 0, 0, "DLP_SCHEDULE=fixed:13, opts NULL");
+        setenv("DLP_SCHEDULE", "fixed", 1);
+        setenv("DLP_CHUNK", "5", 1);
+        exactly_once(f, 1000, NULL, 0, 0, "DLP_SCHEDULE=fixed DLP_CHUNK=5");
+        unsetenv("DLP_CHUNK");
+        exactly_once(f, 300, NULL, 0, 0, "DLP_SCHEDULE=fixed");
+        setenv("DLP_SCHEDULE", "auto", 1);
+        exactly_once(f, 1000, NULL, 50, 0, "DLP_SCHEDULE=auto");
+        unsetenv("DLP_SCHEDULE");
+    }
+    /* schedule options are accepted (and harmless) with round robin */
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.schedule = DLP_SCHEDULE_FIXED;
+    o.chunk = 7;
+    exactly_once(F_ROUND_ROBIN, 1000, &o, 0, 0, "FIXED chunk 7");
+    exactly_once(F_LOOP_ROUND_ROBIN, 1000, &o, 0, 0, "FIXED chunk 7");
+}
+
+static void check_teams(void)
+{
+    /* loop form: the user's region may have any size, or be absent */
+    for (int f = F_LOOP_MANAGED; f <= F_LOOP_ROUND_ROBIN; f++) {
+        exactly_once(f, 1000, NULL, 20, 1, "region of 1 thread");
+        exactly_once(f, 1000, NULL, 20, 5, "region of 5 threads");
+        exactly_once(f, 1000, NULL, 0, -1, "no parallel region");
+        exactly_once(f, 0, NULL, 0, -1, "no parallel region");
+    }
+    /* callback form: opts.threads */
+    for (int t = 1; t <= 5; t += 2) {
+        dlp_opts o = DLP_OPTS_INIT;
+        o.threads = t;
+        char what[64];
+        snprintf(what, sizeof what, "opts.threads = %d", t);
+        exactly_once(F_MANAGED, 1000, &o, 20, 0, what);
+        exactly_once(F_ROUND_ROBIN, 1000, &o, 20, 0, what);
+    }
+}
+
+/* --------------------------------------------------------------- failures -- */
+
+struct fail_ctx {
+    long fail_at;   /* this item fails (-1: none) */
+    long fail_from; /* items >= this fail (-1: none) */
+    long n;
+    long bad;       /* 1 + an index outside [0, n) */
+    long items;
+};
+
+static int fail_body(long i, void *vctx)
+{
+    struct fail_ctx *c = vctx;
+    __atomic_fetch_add(&c->items, 1, __ATOMIC_RELAXED);
+    if (i < 0 || i >= c->n)
+        __atomic_store_n(&c->bad, i + 1, __ATOMIC_RELAXED);
+    if (i == c->fail_at)
+        return 3;
+    if (c->fail_from >= 0 && i >= c->fail_from)
+        return -1;
+    return 0;
+}
+
+static void expect_item_error(int rc, long item)
+{
+    ASSERT_RC(rc, DLP_ERR_ITEM);
+    ASSERT_LAST_ERROR_SET();
+    if (item >= 0) {
+        char idx[32];
+        snprintf(idx, sizeof idx, "%ld", item);
+        ASSERT_STR_CONTAINS(dlp_last_error(), idx);
+    }
+    /* every rank got the error (each asserted it); show the report once */
+    if (g_rank == 0)
+        printf("    report: %s\n", dlp_last_error());
+    ASSERT_OK(dlp_barrier());
+}
+
+static void check_failures(void)
+{
+    test_case("managed: body fails on item 4321 of 5000");
+    struct fail_ctx c = {4321, -1, 5000, 0, 0};
+    expect_item_error(dlp_split_managed(5000, fail_body, &c, NULL), 4321);
+    ASSERT_EQ(c.bad, 0);
+    exactly_once(F_MANAGED, 1000, NULL, 0, 0, "after a failure");
+
+    test_case("round robin: body fails on an item of the last rank");
+    long item = 3L * g_size - 1 + 1000L * g_size; /* on rank size-1 */
+    c = (struct fail_ctx){item, -1, 5000L * g_size, 0, 0};
+    expect_item_error(dlp_split_round_robin(c.n, fail_body, &c, NULL), item);
+    ASSERT_EQ(c.bad, 0);
+    exactly_once(F_ROUND_ROBIN, 1000, NULL, 0, 0, "after a failure");
+
+    test_case("managed: every item from 100 on fails");
+    c = (struct fail_ctx){-1, 100, 10000, 0, 0};
+    expect_item_error(dlp_split_managed(c.n, fail_body, &c, NULL), -1);
+    ASSERT_STR_CONTAINS(dlp_last_error(), "item");
+    test_case("round robin: every item fails");
+    c = (struct fail_ctx){-1, 0, 10000, 0, 0};
+    expect_item_error(dlp_split_round_robin(c.n, fail_body, &c, NULL), -1);
+    ASSERT_STR_CONTAINS(dlp_last_error(), "item");
+
+    for (int split = 0; split < 2; split++) {
+        test_case(split ? "loop form, round robin: dlp_loop_fail on item 777"
+                        : "loop form, managed: dlp_loop_fail on item 777");
+        dlp_opts o = DLP_OPTS_INIT;
+        o.split = split;
+        dlp_loop *loop = NULL;
+        ASSERT_OK(dlp_loop_begin(&loop, 2000, &o));
+        int fail_rc = 1;
+#pragma omp parallel
+        {
+            long i;
+            while (dlp_loop_next(loop, &i))
+                if (i == 777)
+                    fail_rc = dlp_loop_fail(loop, i, "custom failure %d", 99);
+        }
+        int rc = dlp_loop_end(&loop);
+        ASSERT_NULL(loop);
+        expect_item_error(rc, 777);
+        ASSERT_STR_CONTAINS(dlp_last_error(), "custom failure 99");
+        /* the rank that failed the item got DLP_OK from dlp_loop_fail */
+        int r = fail_rc == 1 ? 0 : (fail_rc == DLP_OK ? 1 : 1000);
+        int sum = 0;
+        ASSERT_MPI(MPI_Allreduce(&r, &sum, 1, MPI_INT, MPI_SUM, dlp_comm()));
+        ASSERT_EQ(sum, 1);
+    }
+    exactly_once(F_LOOP_MANAGED, 1000, NULL, 0, 0, "after a failure");
+    exactly_once(F_LOOP_ROUND_ROBIN, 1000, NULL, 0, 0, "after a failure");
+}
+
+/* n = 2^40: accepted (64-bit indices), and a failure stops the call promptly
+ * (the items cannot all be run; each form stops on its first items). */
+static void check_huge_n(void)
+{
+    const long huge = 1L << 40;
+    test_case("managed, n = 2^40: every item fails; the call stops everywhere");
+    struct fail_ctx c = {-1, 0, huge, 0, 0};
+    expect_item_error(dlp_split_managed(huge, fail_body, &c, NULL), -1);
+    ASSERT_EQ(c.bad, 0);
+
+    test_case("round robin, n = 2^40: every item fails; the call stops everywhere");
+    c = (struct fail_ctx){-1, 0, huge, 0, 0};
+    expect_item_error(dlp_split_round_robin(huge, fail_body, &c, NULL), -1);
+    ASSERT_EQ(c.bad, 0);
+
+    dlp_opts o = DLP_OPTS_INIT;
+    o.schedule = DLP_SCHEDULE_FIXED;
+    o.chunk = 1L << 33; /* a chunk size above 2^32 */
+    test_case("managed FIXED chunk 2^33, n = 2^40: every item fails");
+    c = (struct fail_ctx){-1, 0, huge, 0, 0};
+    expect_item_error(dlp_split_managed(huge, fail_body, &c, &o), -1);
+    ASSERT_EQ(c.bad, 0);
+
+    for (int split = 0; split < 2; split++) {
+        test_case(split ? "loop form, round robin, n = 2^40 + 3: each thread fails its first item"
+                        : "loop form, managed, n = 2^40 + 3: each thread fails its first item");
+        o = (dlp_opts)DLP_OPTS_INIT;
+        o.split = split;
+        dlp_loop *loop = NULL;
+        long n = huge + 3, bad = 0;
+        ASSERT_OK(dlp_loop_begin(&loop, n, &o));
+#pragma omp parallel reduction(+ : bad)
+        {
+            long i;
+            int failed = 0;
+            while (dlp_loop_next(loop, &i)) {
+                bad += i < 0 || i >= n;
+                if (!failed) {
+                    failed = 1;
+                    dlp_loop_fail(loop, i, "stop the huge loop");
+                }
+            }
+        }
+        int rc = dlp_loop_end(&loop);
+        ASSERT_EQ(bad, 0);
+        expect_item_error(rc, -1);
+        ASSERT_STR_CONTAINS(dlp_last_error(), "stop the huge loop");
+    }
+}
+
+/* ------------------------------------------------------- back to back -- */
+
+struct small_ctx {
+    long *cnt; /* [5] counts over all calls */
+};
+
+static int small_body(long i, void *vctx)
+{
+    struct small_ctx *c = vctx;
+    if (i >= 0 && i < 5)
+        __atomic_fetch_add(&c->cnt[i], 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static void small_call(int k, struct small_ctx *c)
+{
+    int f = k % F_COUNT;
+    if (f == F_MANAGED) {
+        ASSERT_OK(dlp_split_managed(5, small_body, c, NULL));
+    } else if (f == F_ROUND_ROBIN) {
+        ASSERT_OK(dlp_split_round_robin(5, small_body, c, NULL));
+    } else {
+        dlp_opts o = DLP_OPTS_INIT;
+        o.split = f == F_LOOP_MANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
+        dlp_loop *loop = NULL;
+        ASSERT_OK(dlp_loop_begin(&loop, 5, &o));
+#pragma omp parallel
+        {
+            long i;
+            while (dlp_loop_next(loop, &i))
+                small_body(i, c);
+        }
+        ASSERT_OK(dlp_loop_end(&loop));
+    }
+}
+
+/* `total` calls: the first sixth warms up, VmRSS may then grow by 2 MiB at most.
+ * Above ~2048 calls a leaked communicator per call would also exhaust
+ * MPICH's context ids. */
+static void check_back_to_back(int total)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%d back-to-back calls of n = 5 (all forms): no leak", total);
+    test_case(name);
+    long cnt[5] = {0};
+    struct small_ctx c = {cnt};
+    const int warm = total / 6, calls = total - warm;
+    for (int k = 0; k < warm; k++)
+        small_call(k, &c);
+    long rss0 = test_rss_kib();
+    for (int k = 0; k < calls; k++)
+        small_call(k, &c);
+    long rss1 = test_rss_kib();
+    long sum[5];
+    ASSERT_MPI(MPI_Allreduce(cnt, sum, 5, MPI_LONG, MPI_SUM, dlp_comm()));
+    for (int i = 0; i < 5; i++)
+        ASSERT_EQ(sum[i], warm + calls);
+    long growth = rss1 - rss0, max_growth = 0;
+    ASSERT_MPI(MPI_Allreduce(&growth, &max_growth, 1, MPI_LONG, MPI_MAX, dlp_comm()));
+    if (g_rank == 0)
+        printf("    VmRSS growth over %d calls: at most %ld KiB on a rank\n", calls, max_growth);
+    ASSERT_LE(max_growth, 2048);
+
+    test_case("MPI still works after the back-to-back calls");
+    MPI_Comm dup;
+    ASSERT_MPI(MPI_Comm_dup(dlp_comm(), &dup));
+    int one = 1, ranks = 0;
+    ASSERT_MPI(MPI_Allreduce(&one, &ranks, 1, MPI_INT, MPI_SUM, dup));
+    ASSERT_EQ(ranks, g_size);
+    ASSERT_MPI(MPI_Comm_free(&dup));
+    exactly_once(F_MANAGED, 1000, NULL, 0, 0, "after back-to-back calls");
+}
+
+/* Argument --calls=N: back-to-back calls (default 2400; fewer keeps
+ * oversubscribed runs short, where every collective costs milliseconds). */
+int main(int argc, char **argv)
+{
+    unsetenv("DLP_SCHEDULE");
+    unsetenv("DLP_CHUNK");
+    ASSERT_OK(dlp_init(&argc, &argv));
+    g_rank = dlp_rank();
+    g_size = dlp_size();
+    int calls = 2400;
+    for (int a = 1; a < argc; a++)
+        if (strncmp(argv[a], "--calls=", 8) == 0)
+            calls = atoi(argv[a] + 8);
+    ASSERT_GE(calls, 12);
+    check_sizes();
+    check_schedules();
+    check_teams();
+    check_failures();
+    check_huge_n();
+    check_back_to_back(calls);
+    ASSERT_OK(dlp_finalize());
+    if (g_rank == 0)
+        printf("test_split: all cases passed\n");
+    return 0;
+}

@@ -1,0 +1,212 @@
+/* Assertions for the dlp_mpi tests: on failure they print what failed (both
+ * values, file:line, rank, current case) and end the whole job with a non-zero
+ * status: MPI_Abort while MPI is up, so no other rank is left hanging, else
+ * exit(1). Usable from any thread. Header-only. */
+#ifndef DLP_TEST_UTIL_H
+#define DLP_TEST_UTIL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <inttypes.h>
+#include <mpi.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlp_mpi.h"
+
+/* Name of the case being run, printed with every failure. */
+static const char *test__case = "(setup)";
+
+/* Rank in MPI_COMM_WORLD, or -1 when MPI is not running. */
+static inline int test__world_rank(void)
+{
+    int up = 0, down = 0, rank = -1;
+    MPI_Initialized(&up);
+    MPI_Finalized(&down);
+    if (up && !down)
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    return rank;
+}
+
+/* Print the failure and end the job (never returns). */
+static inline void test__fail(const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((noreturn, format(printf, 3, 4)))
+#endif
+    ;
+
+static inline void test__fail(const char *file, int line, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int rank = test__world_rank();
+    const char *last = dlp_last_error();
+    fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\": %s\n", file, line, rank,
+            test__case, msg);
+    if (last && *last)
+        fprintf(stderr, "    dlp_last_error() on this thread: %s\n", last);
+    fflush(stderr);
+    fflush(stdout);
+    if (rank >= 0)
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    exit(1);
+}
+
+#define TEST_FAIL(...) test__fail(__FILE__, __LINE__, __VA_ARGS__)
+
+/* Integer comparisons: both sides as long long. */
+#define TEST__CMP(a, op, b)                                                          \
+    do {                                                                             \
+        long long test__a = (long long)(a), test__b = (long long)(b);                \
+        if (!(test__a op test__b))                                                   \
+            TEST_FAIL("ASSERT(%s %s %s): %s = %lld, %s = %lld", #a, #op, #b, #a,     \
+                      test__a, #b, test__b);                                         \
+    } while (0)
+
+#define ASSERT_EQ(a, b) TEST__CMP(a, ==, b)
+#define ASSERT_NE(a, b) TEST__CMP(a, !=, b)
+#define ASSERT_LT(a, b) TEST__CMP(a, <, b)
+#define ASSERT_LE(a, b) TEST__CMP(a, <=, b)
+#define ASSERT_GT(a, b) TEST__CMP(a, >, b)
+#define ASSERT_GE(a, b) TEST__CMP(a, >=, b)
+
+/* Unsigned 64-bit comparison (sizes, sums of indices). */
+#define ASSERT_EQ_U64(a, b)                                                          \
+    do {                                                                             \
+        uint64_t test__a = (uint64_t)(a), test__b = (uint64_t)(b);                   \
+        if (test__a != test__b)                                                      \
+            TEST_FAIL("ASSERT_EQ_U64(%s, %s): %s = %" PRIu64 ", %s = %" PRIu64, #a, #b, \
+                      #a, test__a, #b, test__b);                                     \
+    } while (0)
+
+#define ASSERT_TRUE(c)                                                               \
+    do {                                                                             \
+        if (!(c))                                                                    \
+            TEST_FAIL("ASSERT_TRUE(%s) is false", #c);                               \
+    } while (0)
+
+#define ASSERT_NULL(p)                                                               \
+    do {                                                                             \
+        const void *test__p = (const void *)(p);                                     \
+        if (test__p != NULL)                                                         \
+            TEST_FAIL("ASSERT_NULL(%s): it is %p", #p, test__p);                     \
+    } while (0)
+
+#define ASSERT_NOT_NULL(p)                                                           \
+    do {                                                                             \
+        if ((const void *)(p) == NULL)                                               \
+            TEST_FAIL("ASSERT_NOT_NULL(%s): it is NULL", #p);                        \
+    } while (0)
+
+/* A dlp status: expected code, with names and the library's last message. */
+#define ASSERT_RC(expr, want)                                                        \
+    do {                                                                             \
+        int test__rc = (expr), test__want = (want);                                  \
+        if (test__rc != test__want)                                                  \
+            TEST_FAIL("%s returned %d (%s), expected %d (%s)", #expr, test__rc,       \
+                      dlp_strerror(test__rc), test__want, dlp_strerror(test__want));  \
+    } while (0)
+
+#define ASSERT_OK(expr) ASSERT_RC(expr, DLP_OK)
+
+/* An MPI call that must succeed. */
+#define ASSERT_MPI(expr)                                                             \
+    do {                                                                             \
+        int test__rc = (expr);                                                       \
+        if (test__rc != MPI_SUCCESS) {                                               \
+            char test__s[MPI_MAX_ERROR_STRING];                                      \
+            int test__l = 0;                                                         \
+            MPI_Error_string(test__rc, test__s, &test__l);                           \
+            TEST_FAIL("%s failed: %s", #expr, test__s);                              \
+        }                                                                            \
+    } while (0)
+
+#define ASSERT_STR_CONTAINS(hay, needle)                                             \
+    do {                                                                             \
+        const char *test__h = (hay), *test__n = (needle);                            \
+        if (!test__h || !test__n || !strstr(test__h, test__n))                       \
+            TEST_FAIL("%s does not contain \"%s\": it is \"%s\"", #hay,              \
+                      test__n ? test__n : "(null)", test__h ? test__h : "(null)");    \
+    } while (0)
+
+/* dlp_last_error() must be non-empty (after a failed call). */
+#define ASSERT_LAST_ERROR_SET()                                                      \
+    do {                                                                             \
+        const char *test__m = dlp_last_error();                                      \
+        if (!test__m || !*test__m)                                                   \
+            TEST_FAIL("dlp_last_error() is empty after a failed call");              \
+    } while (0)
+
+/* Compare two byte ranges; report the first differing offset. */
+#define ASSERT_BYTES_EQ(got, want, len)                                              \
+    do {                                                                             \
+        const unsigned char *test__g = (const unsigned char *)(got);                 \
+        const unsigned char *test__w = (const unsigned char *)(want);                \
+        size_t test__n = (size_t)(len);                                              \
+        if (test__n && memcmp(test__g, test__w, test__n) != 0) {                     \
+            size_t test__k = 0;                                                      \
+            while (test__g[test__k] == test__w[test__k])                             \
+                test__k++;                                                           \
+            TEST_FAIL("%s and %s differ at byte %zu of %zu: 0x%02x != 0x%02x", #got, \
+                      #want, test__k, test__n, test__g[test__k], test__w[test__k]);  \
+        }                                                                            \
+    } while (0)
+
+/* Start a named case; the master logs it so a failing run shows how far it got. */
+static inline void test_case(const char *name)
+{
+    test__case = name;
+    if (test__world_rank() <= 0) {
+        printf("case: %s\n", name);
+        fflush(stdout);
+    }
+}
+
+/* Deterministic pseudo-random bits of a 64-bit value (splitmix64 finaliser). */
+static inline uint64_t test_mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Byte j of the expected result of item i (with a per-case salt). */
+static inline unsigned char test_pattern(uint64_t salt, uint64_t i, uint64_t j)
+{
+    return (unsigned char)(test_mix(salt ^ (i * 0x100000001b3ULL) ^ (j >> 3)) >> (8 * (j & 7)));
+}
+
+/* Resident set size of this process in KiB (from /proc/self/status), or -1. */
+static inline long test_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+/* A little CPU work whose cost depends on i (uneven items, no timing asserted). */
+static inline void test_busy(long i, int scale)
+{
+    volatile uint64_t x = (uint64_t)i;
+    int reps = (int)(test_mix((uint64_t)i) % 8u) * scale;
+    for (int k = 0; k < reps; k++)
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    (void)x;
+}
+
+#endif
