@@ -6,7 +6,9 @@
 #   -Werror with DLP_WERROR, -fsanitize=... with DLP_SANITIZE.
 #
 # Sets DLP_SANITIZE_FLAGS (the -fsanitize flags, "" without sanitizers) for the
-# consumer-project tests, which must build with the same runtime.
+# consumer-project tests, which must build with the same runtime, and
+# DLP_SANITIZE_ENVIRONMENT (a list of VAR=value for a test's ENVIRONMENT:
+# leak suppressions for the MPI stack, UBSan stack traces).
 
 set(CMAKE_C_STANDARD 11)
 set(CMAKE_C_STANDARD_REQUIRED ON)
@@ -22,6 +24,7 @@ elseif(DLP_WERROR)
 endif()
 
 set(DLP_SANITIZE_FLAGS "")
+set(DLP_SANITIZE_ENVIRONMENT "")
 if(DLP_SANITIZE)
   list(JOIN DLP_SANITIZE "," _dlp_san)
   set(DLP_SANITIZE_FLAGS "-fsanitize=${_dlp_san}")
@@ -30,5 +33,8 @@ if(DLP_SANITIZE)
   if(_dlp_san MATCHES "undefined")
     add_compile_options(-fno-sanitize-recover=undefined)
   endif()
+  set(DLP_SANITIZE_ENVIRONMENT
+    "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/cmake/lsan.supp:fast_unwind_on_malloc=0:print_suppressions=0"
+    "UBSAN_OPTIONS=print_stacktrace=1")
   message(STATUS "dlp_mpi: sanitizers ${DLP_SANITIZE_FLAGS}")
 endif()
