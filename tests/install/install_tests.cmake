@@ -2,7 +2,8 @@
 #
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/install/install_tests.cmake OPTIONAL)
 #
-#   install.cmake_package  cmake --install into a temporary prefix; build
+#   install.cmake_package  cmake --install into a temporary prefix; check that
+#                          libdlp_mpi.so exports only dlp_* symbols; build
 #                          tests/install (find_package(dlp_mpi), shared and
 #                          static); run both as 1 rank without a launcher
 #                          and with mpiexec -n 2
@@ -30,6 +31,7 @@ set(_dlp_itest_args
   -DMPI_C_COMPILER=${MPI_C_COMPILER}
   -DMPIEXEC=${MPIEXEC_EXECUTABLE}
   -DMPIEXEC_NUMPROC_FLAG=${MPIEXEC_NUMPROC_FLAG}
+  -DNM=${CMAKE_NM}
   -DPKG_CONFIG=${PKG_CONFIG_EXECUTABLE}
   -DSANITIZE_FLAGS=${DLP_SANITIZE_FLAGS}
   -DTIMEOUT=${DLP_INSTALL_TEST_TIMEOUT}

@@ -3,7 +3,7 @@
 #   -DMODE=cmake_package|pkg_config  -DWORK_DIR=<scratch dir, wiped>
 #   -DBUILD_DIR -DCONFIG -DCONSUMER_DIR -DC_COMPILER -DGENERATOR -DLIBDIR
 #   -DMPI_C_COMPILER -DMPIEXEC -DMPIEXEC_NUMPROC_FLAG -DPKG_CONFIG
-#   -DSANITIZE_FLAGS -DTIMEOUT -DVERSION
+#   -DNM -DSANITIZE_FLAGS -DTIMEOUT -DVERSION
 #
 # Each step is printed; the first failure ends the test with its output.
 
@@ -75,6 +75,43 @@ foreach(f "${LIBDIR}/libdlp_mpi.a" "${LIBDIR}/libdlp_mpi.so"
     message(FATAL_ERROR "install test: ${prefix}/${f} was not installed")
   endif()
 endforeach()
+
+# The shared library exports the public API and nothing else (hidden
+# visibility; DLP_EXPORT in dlp_mpi.h): every defined dynamic symbol is dlp_*,
+# none is an internal dlp__*.
+if(MODE STREQUAL "cmake_package" AND NM)
+  step("exported symbols of libdlp_mpi.so")
+  execute_process(COMMAND ${NM} -D --defined-only "${prefix}/${LIBDIR}/libdlp_mpi.so"
+    RESULT_VARIABLE _rc OUTPUT_VARIABLE _syms ERROR_VARIABLE _err)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "install test: nm failed: ${_err}")
+  endif()
+  string(REGEX MATCHALL "[^\n]+" _lines "${_syms}")
+  set(_public)
+  set(_bad)
+  foreach(_l IN LISTS _lines)
+    if(_l MATCHES "^[0-9a-fA-F]* *([A-Za-z]) (.+)$")
+      set(_type "${CMAKE_MATCH_1}")
+      set(_name "${CMAKE_MATCH_2}")
+      if(_type STREQUAL "A")          # version nodes, not symbols
+        continue()
+      endif()
+      if(_name MATCHES "^dlp_" AND NOT _name MATCHES "^dlp__")
+        list(APPEND _public ${_name})
+      elseif(NOT _name MATCHES "^(_init|_fini|_edata|_end|__bss_start)$")
+        list(APPEND _bad ${_name})
+      endif()
+    endif()
+  endforeach()
+  list(LENGTH _public _n)
+  message(STATUS "  ${_n} public symbols")
+  if(_bad)
+    message(FATAL_ERROR "install test: libdlp_mpi.so exports non-API symbols: ${_bad}")
+  endif()
+  if(NOT "dlp_init" IN_LIST _public OR NOT "dlp_version" IN_LIST _public)
+    message(FATAL_ERROR "install test: libdlp_mpi.so does not export dlp_init/dlp_version")
+  endif()
+endif()
 
 # 2. Build the consumer.
 set(_programs)
