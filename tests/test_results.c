@@ -164,23 +164,29 @@ static void check_dense_results(int cycles)
     snprintf(name, sizeof name, "dense results: %d create/use/destroy cycles do not leak",
              cycles);
     test_case(name);
-    long rss0 = 0;
+    long rss0 = 0, heap0 = 0, maps0 = 0;
     const int warm = cycles / 6;
     for (int k = 0; k < cycles; k++) {
-        if (k == warm)
+        if (k == warm) {
             rss0 = test_rss_kib();
+            heap0 = test_heap_bytes();
+            maps0 = test_map_count();
+        }
         struct dense_ctx e = {NULL, 64, (uint64_t)k, 64, 0};
         ASSERT_OK(dlp_results_create(&e.r, e.n, e.elem));
         ASSERT_OK(run_form(k % F_COUNT, e.n, &e, NULL));
         check_dense(&e, "create/use/destroy cycle");
         ASSERT_OK(dlp_results_destroy(&e.r));
     }
-    long growth = test_rss_kib() - rss0, max_growth = 0;
-    ASSERT_MPI(MPI_Allreduce(&growth, &max_growth, 1, MPI_LONG, MPI_MAX, dlp_comm()));
-    if (g_rank == 0)
-        printf("    VmRSS growth over %d cycles: at most %ld KiB on a rank\n", cycles - warm,
-               max_growth);
-    ASSERT_LE(max_growth, 2048);
+    char what[64];
+    snprintf(what, sizeof what, "%d cycles", cycles - warm);
+    ASSERT_RSS_GROWTH(test_rss_kib() - rss0, 2048, what);
+    ASSERT_HEAP_GROWTH(test_heap_bytes() - heap0, 256 * 1024, what);
+    /* every node-shared segment is unmapped again */
+    long maps = test_map_count();
+    if (maps > maps0 + 4)
+        TEST_FAIL("memory mappings grew from %ld to %ld over %d cycles", maps0, maps,
+                  cycles - warm);
 }
 
 /* ------------------------------------------------------------- gather -- */

@@ -381,19 +381,20 @@ static void check_back_to_back(int total)
     const int warm = total / 6, calls = total - warm;
     for (int k = 0; k < warm; k++)
         small_call(k, &c);
-    long rss0 = test_rss_kib();
+    long rss0 = test_rss_kib(), heap0 = test_heap_bytes(), maps0 = test_map_count();
     for (int k = 0; k < calls; k++)
         small_call(k, &c);
-    long rss1 = test_rss_kib();
+    long rss1 = test_rss_kib(), heap1 = test_heap_bytes(), maps1 = test_map_count();
     long sum[5];
     ASSERT_MPI(MPI_Allreduce(cnt, sum, 5, MPI_LONG, MPI_SUM, dlp_comm()));
     for (int i = 0; i < 5; i++)
         ASSERT_EQ(sum[i], warm + calls);
-    long growth = rss1 - rss0, max_growth = 0;
-    ASSERT_MPI(MPI_Allreduce(&growth, &max_growth, 1, MPI_LONG, MPI_MAX, dlp_comm()));
-    if (g_rank == 0)
-        printf("    VmRSS growth over %d calls: at most %ld KiB on a rank\n", calls, max_growth);
-    ASSERT_LE(max_growth, 2048);
+    char what[64];
+    snprintf(what, sizeof what, "%d calls", calls);
+    ASSERT_RSS_GROWTH(rss1 - rss0, 2048, what);
+    ASSERT_HEAP_GROWTH(heap1 - heap0, 256 * 1024, what);
+    if (maps1 > maps0 + 4)
+        TEST_FAIL("memory mappings grew from %ld to %ld over %d calls", maps0, maps1, calls);
 
     test_case("MPI still works after the back-to-back calls");
     MPI_Comm dup;

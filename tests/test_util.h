@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #endif
 #include <inttypes.h>
+#include <malloc.h>
 #include <mpi.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -51,7 +52,8 @@ static inline void test__fail(const char *file, int line, const char *fmt, ...)
     fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\": %s\n", file, line, rank,
             test__case, msg);
     if (last && *last)
-        fprintf(stderr, "    dlp_last_error() on this thread: %s\n", last);
+        fprintf(stderr, "    dlp_last_error() on this thread (maybe from an earlier call): %s\n",
+                last);
     fflush(stderr);
     fflush(stdout);
     if (rank >= 0)
@@ -182,6 +184,71 @@ static inline uint64_t test_mix(uint64_t x)
 static inline unsigned char test_pattern(uint64_t salt, uint64_t i, uint64_t j)
 {
     return (unsigned char)(test_mix(salt ^ (i * 0x100000001b3ULL) ^ (j >> 3)) >> (8 * (j & 7)));
+}
+
+/* AddressSanitizer keeps freed memory in quarantine: VmRSS bounds mean nothing
+ * there (its leak checker runs at exit instead). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_RSS_MEANINGFUL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_RSS_MEANINGFUL 0
+#endif
+#endif
+#ifndef TEST_RSS_MEANINGFUL
+#define TEST_RSS_MEANINGFUL 1
+#endif
+
+/* VmRSS growth (KiB, the maximum over the ranks of dlp_comm()) must stay
+ * within bound_kib; printed on the master. */
+#define ASSERT_RSS_GROWTH(growth_kib, bound_kib, what)                               \
+    do {                                                                             \
+        long test__g = (growth_kib), test__max = 0;                                  \
+        ASSERT_MPI(MPI_Allreduce(&test__g, &test__max, 1, MPI_LONG, MPI_MAX,         \
+                                 dlp_comm()));                                       \
+        if (test__world_rank() == 0)                                                 \
+            printf("    VmRSS growth over %s: at most %ld KiB on a rank%s\n", what,    \
+                   test__max, TEST_RSS_MEANINGFUL ? "" : " (not checked: ASan)");    \
+        if (TEST_RSS_MEANINGFUL)                                                     \
+            ASSERT_LE(test__max, bound_kib);                                         \
+    } while (0)
+
+/* Bytes of heap in use (glibc mallinfo2: all arenas, plus mmapped blocks). */
+static inline long test_heap_bytes(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 m = mallinfo2();
+    return (long)(m.uordblks + m.hblkhd);
+#else
+    return 0;
+#endif
+}
+
+/* Heap bytes in use may grow by at most bound_bytes (maximum over the ranks). */
+#define ASSERT_HEAP_GROWTH(growth_bytes, bound_bytes, what)                          \
+    do {                                                                             \
+        long test__g = (growth_bytes), test__max = 0;                                \
+        ASSERT_MPI(MPI_Allreduce(&test__g, &test__max, 1, MPI_LONG, MPI_MAX,         \
+                                 dlp_comm()));                                       \
+        if (test__world_rank() == 0)                                                 \
+            printf("    heap in use grew over %s: at most %ld bytes on a rank%s\n",    \
+                   what, test__max, TEST_RSS_MEANINGFUL ? "" : " (not checked: ASan)"); \
+        if (TEST_RSS_MEANINGFUL)                                                     \
+            ASSERT_LE(test__max, bound_bytes);                                       \
+    } while (0)
+
+/* Number of memory mappings of this process (lines of /proc/self/maps), or -1. */
+static inline long test_map_count(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return -1;
+    long lines = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF)
+        lines += ch == '\n';
+    fclose(f);
+    return lines;
 }
 
 /* Resident set size of this process in KiB (from /proc/self/status), or -1. */
