@@ -312,6 +312,63 @@ static void check_mismatch(void)
     check_still_works();
 }
 
+/* A bad argument on one rank only: that rank's error, on every rank (no hang). */
+static void check_one_rank_wrong(void)
+{
+    int rank = dlp_rank(), size = dlp_size();
+    if (size < 2)
+        return;
+    int odd = size - 1; /* the rank that gets it wrong */
+
+    test_case("NULL body on one rank only: DLP_ERR_ARG everywhere");
+    ASSERT_ERR(dlp_split_managed(10, rank == odd ? NULL : noop_body, NULL, NULL), DLP_ERR_ARG);
+    ASSERT_ERR(dlp_split_round_robin(10, rank == odd ? NULL : noop_body, NULL, NULL),
+               DLP_ERR_ARG);
+    check_still_works();
+
+    test_case("invalid opts.schedule on one rank only: DLP_ERR_OPTION everywhere");
+    dlp_opts o = DLP_OPTS_INIT;
+    if (rank == odd)
+        o.schedule = 99;
+    ASSERT_ERR(dlp_split_managed(10, noop_body, NULL, &o), DLP_ERR_OPTION);
+    check_still_works();
+
+    test_case("invalid opts.split on one rank only: dlp_loop_begin fails everywhere");
+    o = (dlp_opts)DLP_OPTS_INIT;
+    if (rank == odd)
+        o.split = 7;
+    dlp_loop *loop = NULL;
+    int rc = dlp_loop_begin(&loop, 10, &o);
+    ASSERT_TRUE(rc == DLP_ERR_OPTION || rc == DLP_ERR_MISMATCH);
+    ASSERT_LAST_ERROR_SET();
+    ASSERT_NULL(loop);
+    check_still_works();
+
+    test_case("n < 0 on one rank only: DLP_ERR_ARG everywhere");
+    ASSERT_ERR(dlp_split_managed(rank == odd ? -1 : 10, noop_body, NULL, NULL), DLP_ERR_ARG);
+    loop = NULL;
+    ASSERT_ERR(dlp_loop_begin(&loop, rank == odd ? -1 : 10, NULL), DLP_ERR_ARG);
+    ASSERT_NULL(loop);
+    check_still_works();
+
+    test_case("collectives with a bad argument on one rank only: DLP_ERR_ARG everywhere");
+    char buf[8] = {0};
+    void *all = NULL;
+    size_t *lens = malloc(sizeof(size_t) * (size_t)size);
+    ASSERT_ERR(dlp_gather(buf, sizeof buf, rank == odd ? NULL : &all, lens), DLP_ERR_ARG);
+    free(all);
+    free(lens);
+    ASSERT_ERR(dlp_bcast(buf, sizeof buf, rank == odd ? size : 0), DLP_ERR_ARG);
+    dlp_results *r = NULL;
+    ASSERT_ERR(dlp_results_create(rank == odd ? NULL : &r, 10, 8), DLP_ERR_ARG);
+    ASSERT_NULL(r);
+    ASSERT_ERR(dlp_results_create(&r, 10, rank == odd ? 0 : 8), DLP_ERR_ARG);
+    ASSERT_NULL(r);
+    ASSERT_ERR(dlp_call_on_root_and_bcast(rank == 0 ? NULL : root_fn, NULL, buf, sizeof buf),
+               DLP_ERR_ARG);
+    check_still_works();
+}
+
 /* n == 0 is valid and calls nothing. */
 static int never_body(long i, void *ctx)
 {
@@ -422,6 +479,7 @@ int main(int argc, char **argv)
     check_bad_arguments();
     check_bad_options();
     check_mismatch();
+    check_one_rank_wrong();
     check_zero_items();
     check_nesting();
 
