@@ -19,7 +19,8 @@ struct dense_ctx {
     size_t elem;
     uint64_t salt;
     long n;
-    long bad; /* 1 + item whose slot was NULL */
+    long bad;     /* 1 + item whose slot was NULL */
+    long fail_at; /* the body fails on this item (0 = none; set it > 0) */
 };
 
 static void fill(unsigned char *p, size_t elem, uint64_t salt, long i)
@@ -42,7 +43,7 @@ static int dense_body(long i, void *vctx)
         return 0;
     }
     fill(slot, c->elem, c->salt, i);
-    return 0;
+    return c->fail_at > 0 && i == c->fail_at ? 9 : 0;
 }
 
 static int run_form(int form, long n, struct dense_ctx *c, const dlp_opts *base)
@@ -62,7 +63,8 @@ static int run_form(int form, long n, struct dense_ctx *c, const dlp_opts *base)
     {
         long i;
         while (dlp_loop_next(loop, &i))
-            dense_body(i, c);
+            if (dense_body(i, c) != 0)
+                dlp_loop_fail(loop, i, "dense body failed");
     }
     return dlp_loop_end(&loop);
 }
@@ -97,7 +99,7 @@ static void dense_case(int form, long n, size_t elem, const dlp_opts *opts, cons
              elem, what ? ", " : "", what ? what : "");
     test_case(name);
     struct dense_ctx c = {NULL, elem, test_mix((uint64_t)n * 131 + elem * 7 + (uint64_t)form), n,
-                          0};
+                          0, 0};
     ASSERT_OK(dlp_results_create(&c.r, n, elem));
     ASSERT_NOT_NULL(c.r);
     ASSERT_OK(run_form(form, n, &c, opts));
@@ -135,7 +137,7 @@ static void check_dense_results(int cycles)
     dense_case(F_ROUND_ROBIN, 3000, 24, &o, "opts.threads = 1");
 
     test_case("dense results: one object reused for two calls");
-    struct dense_ctx c = {NULL, 24, 1, 20000, 0};
+    struct dense_ctx c = {NULL, 24, 1, 20000, 0, 0};
     ASSERT_OK(dlp_results_create(&c.r, c.n, c.elem));
     ASSERT_OK(run_form(F_MANAGED, c.n, &c, NULL));
     check_dense(&c, "reused results, first call (managed)");
@@ -148,8 +150,23 @@ static void check_dense_results(int cycles)
     ASSERT_EQ(c.bad, 0);
     ASSERT_OK(dlp_results_destroy(&c.r));
 
+    for (int f = 0; f < F_COUNT; f++) {
+        char nm[128];
+        snprintf(nm, sizeof nm, "dense results, %s: a failing body; then a fresh call works",
+                 form_name[f]);
+        test_case(nm);
+        struct dense_ctx fc = {NULL, 24, 5, 3000, 0, 2222};
+        ASSERT_OK(dlp_results_create(&fc.r, fc.n, fc.elem));
+        int rc = run_form(f, fc.n, &fc, NULL);
+        ASSERT_RC(rc, DLP_ERR_ITEM);
+        ASSERT_STR_CONTAINS(dlp_last_error(), "2222");
+        ASSERT_OK(dlp_results_destroy(&fc.r));
+        ASSERT_NULL(fc.r);
+        dense_case(f, 3000, 24, NULL, "after a failing call");
+    }
+
     test_case("dense results: own slots readable on the computing rank");
-    struct dense_ctx d = {NULL, 16, 9, 1000, 0};
+    struct dense_ctx d = {NULL, 16, 9, 1000, 0, 0};
     ASSERT_OK(dlp_results_create(&d.r, d.n, d.elem));
     ASSERT_OK(run_form(F_ROUND_ROBIN, d.n, &d, NULL));
     unsigned char want[16];
@@ -172,7 +189,7 @@ static void check_dense_results(int cycles)
             heap0 = test_heap_bytes();
             maps0 = test_map_count();
         }
-        struct dense_ctx e = {NULL, 64, (uint64_t)k, 64, 0};
+        struct dense_ctx e = {NULL, 64, (uint64_t)k, 64, 0, 0};
         ASSERT_OK(dlp_results_create(&e.r, e.n, e.elem));
         ASSERT_OK(run_form(k % F_COUNT, e.n, &e, NULL));
         check_dense(&e, "create/use/destroy cycle");

@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 #include <omp.h>
+#include <time.h>
 
 enum form { F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_LOOP_ROUND_ROBIN, F_COUNT };
 static const char *form_name[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
@@ -17,10 +18,23 @@ struct count_ctx {
     int *cnt;       /* per-item counter on this rank */
     long n;
     int round_robin; /* check i % size == rank */
-    int busy;       /* work scale per item (0 = empty items) */
+    int busy;       /* work scale per item (0 = empty items, < 0: see slow_item) */
     long bad;       /* 1 + first index outside the rules, 0 = none */
     long items;     /* items run on this rank */
 };
+
+/* Cost profiles with a few long items (sleeps: they hold a thread, not a core):
+ * 1 = the first 6 items take 40 ms, 2 = the last 6 items take 40 ms. */
+static void slow_item(long i, long n, int profile)
+{
+    int slow = profile == 1 ? i < 6 : i >= n - 6;
+    if (slow) {
+        struct timespec ts = {0, 40 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    } else {
+        test_busy(i, 5);
+    }
+}
 
 static int count_body(long i, void *vctx)
 {
@@ -31,8 +45,10 @@ static int count_body(long i, void *vctx)
                                     __ATOMIC_RELAXED);
         return 0;
     }
-    if (c->busy)
+    if (c->busy > 0)
         test_busy(i, c->busy);
+    else if (c->busy < 0)
+        slow_item(i, c->n, -c->busy);
     __atomic_fetch_add(&c->cnt[i], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&c->items, 1, __ATOMIC_RELAXED);
     return 0;
@@ -179,6 +195,12 @@ static void check_teams(void)
         exactly_once(f, 1000, NULL, 20, 5, "region of 5 threads");
         exactly_once(f, 1000, NULL, 0, -1, "no parallel region");
         exactly_once(f, 0, NULL, 0, -1, "no parallel region");
+    }
+    /* a few long items first or last: the master's threads are all busy while
+     * other ranks ask for chunks */
+    for (int f = 0; f < F_COUNT; f++) {
+        exactly_once(f, 400, NULL, -1, 0, "6 long items first");
+        exactly_once(f, 400, NULL, -2, 0, "6 long items last");
     }
     /* callback form: opts.threads */
     for (int t = 1; t <= 5; t += 2) {
