@@ -15,6 +15,8 @@
  *   - "Threads": which threads may call it. "Main thread" means the thread that
  *     called dlp_init(), outside any parallel region of the library.
  *   - Indices and counts are 64-bit (`long` is required to be 64-bit).
+ *   - A bad argument or option on one rank only is reported on every rank
+ *     (collectives agree on their arguments before any work starts).
  */
 #ifndef DLP_MPI_H
 #define DLP_MPI_H
@@ -76,7 +78,9 @@ DLP_EXPORT const char *dlp_last_error(void);
 DLP_EXPORT int dlp_init(int *argc, char ***argv);
 
 /** Release everything; finalise MPI if dlp_init() initialised it.
- *  Collective; main thread. Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_MPI. */
+ *  Collective; main thread. Errors: DLP_ERR_NOT_INITIALIZED (never
+ *  initialised), DLP_ERR_FINALIZED (called twice), DLP_ERR_MPI.
+ *  When the user owns MPI, dlp_init() may be called again afterwards. */
 DLP_EXPORT int dlp_finalize(void);
 
 /** 1 between dlp_init() and dlp_finalize(), else 0. Any thread. */
@@ -97,7 +101,8 @@ DLP_EXPORT int dlp_nodes(void);
 /** Rank of this process within its node (0 = the node leader). Any thread. */
 DLP_EXPORT int dlp_node_rank(void);
 /** Team size the callback forms use on this rank: DLP_THREADS if set, else
- *  omp_get_max_threads(). Not collective; any thread. */
+ *  omp_get_max_threads(). Not collective; any thread.
+ *  Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED. */
 DLP_EXPORT int dlp_threads(void);
 /** The library's communicator (a duplicate of MPI_COMM_WORLD); MPI_COMM_NULL
  *  when not initialised. Not collective; any thread. Do not free it. */
@@ -136,7 +141,10 @@ typedef struct dlp_opts {
 /* ------------------------------------------------------ callback forms -- */
 
 /** A loop body: process item i; return 0 on success, non-zero on failure.
- *  Called on any rank, from any thread of the team, concurrently. */
+ *  Called on any rank, from any thread of the team, concurrently. The team
+ *  is an OpenMP team (omp_get_thread_num() is valid inside). Bodies may make
+ *  their own MPI calls (MPI_THREAD_MULTIPLE) on communicators of their own,
+ *  but must not call dlp_* collectives (DLP_ERR_STATE). */
 typedef int (*dlp_body_fn)(long i, void *ctx);
 
 /** Process items 0 .. n-1 with managed splitting: the master hands out chunks
@@ -196,8 +204,9 @@ DLP_EXPORT int dlp_loop_end(dlp_loop **loop);
  *  results densely in item order (dlp_results_data()). Each node keeps its
  *  items in node-shared memory (pages are used only where written) and its
  *  leader sends only the ranges the node computed. Totals above 2 GiB work.
- *  Collective; main thread. Errors: DLP_ERR_ARG (NULL r, n < 0,
- *  elem_size 0, n*elem_size overflows), DLP_ERR_NOMEM, DLP_ERR_MISMATCH. */
+ *  Collective; main thread. On error *r is set to NULL.
+ *  Errors: DLP_ERR_ARG (NULL r, n < 0, elem_size 0, n*elem_size
+ *  overflows), DLP_ERR_NOMEM, DLP_ERR_MISMATCH. */
 DLP_EXPORT int dlp_results_create(dlp_results **r, long n, size_t elem_size);
 
 /** Address of item i's result slot (NULL if r is NULL or i is out of range).
@@ -205,7 +214,9 @@ DLP_EXPORT int dlp_results_create(dlp_results **r, long n, size_t elem_size);
 DLP_EXPORT void *dlp_results_at(dlp_results *r, long i);
 
 /** The master's dense array of n * elem_size bytes, complete after a call
- *  that used r; on other ranks a sparse local view. Not collective. */
+ *  that used r; on other ranks a sparse local view holding only the slots
+ *  this node wrote. One r may be passed to several calls in a row: each
+ *  call's items overwrite their slots. Not collective; any thread. */
 DLP_EXPORT void *dlp_results_data(dlp_results *r);
 
 /** Free the storage and set *r to NULL; NULL and *r == NULL are accepted.
@@ -217,7 +228,9 @@ DLP_EXPORT int dlp_results_destroy(dlp_results **r);
 /** The Python gather: every rank contributes len bytes of buf; on the master
  *  *all receives a malloc'd buffer (free() it) with all contributions in rank
  *  order, and lens[r] (an array of dlp_size() entries) the bytes of rank r.
- *  On other ranks *all is set to NULL and lens may be NULL. The data flows
+ *  On other ranks *all is set to NULL and lens may be NULL. When every
+ *  rank contributes 0 bytes, the master's *all is a valid 1-byte
+ *  allocation (free() it) and every lens[r] is 0. The data flows
  *  rank -> node leader -> master; totals above 2 GiB work.
  *  Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_NOMEM, DLP_ERR_MPI. */
 DLP_EXPORT int dlp_gather(const void *buf, size_t len, void **all, size_t *lens);

@@ -38,7 +38,7 @@ static int bcast_bytes(char *buf, size_t len, int root, const char *func)
 int dlp_bcast(void *buf, size_t len, int root)
 {
     static const char *func = "dlp_bcast";
-    DLP_CALL(dlp__check_ready(func));
+    DLP_CALL(dlp__check_idle(func));
     int ok = 1;
     if (!buf && len > 0)
         ok = !dlp__fail(DLP_ERR_ARG, func, "buf is NULL but len = %zu", len);
@@ -51,14 +51,14 @@ int dlp_bcast(void *buf, size_t len, int root)
 
 int dlp_barrier(void)
 {
-    DLP_CALL(dlp__check_ready("dlp_barrier"));
+    DLP_CALL(dlp__check_idle("dlp_barrier"));
     return dlp__fail_mpi("dlp_barrier", "MPI_Barrier", MPI_Barrier(dlp__rt.comm));
 }
 
 int dlp_call_on_root_and_bcast(dlp_root_fn fn, void *ctx, void *out, size_t len)
 {
     static const char *func = "dlp_call_on_root_and_bcast";
-    DLP_CALL(dlp__check_ready(func));
+    DLP_CALL(dlp__check_idle(func));
     int ok = 1;
     if (!fn)
         ok = !dlp__fail(DLP_ERR_ARG, func, "fn is NULL");

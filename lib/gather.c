@@ -97,7 +97,7 @@ static int gather_leader(const void *buf, size_t len, const uint64_t *node_lens,
 
 int dlp_gather(const void *buf, size_t len, void **all, size_t *lens)
 {
-    DLP_CALL(dlp__check_ready(func));
+    DLP_CALL(dlp__check_idle(func));
     const struct dlp__runtime *rt = &dlp__rt;
     int ok = 1;
     if (!buf && len > 0)

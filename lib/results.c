@@ -26,7 +26,9 @@ long dlp__results_items(const dlp_results *r) { return r->n; }
 int dlp_results_create(dlp_results **r, long n, size_t elem_size)
 {
     static const char *func = "dlp_results_create";
-    DLP_CALL(dlp__check_ready(func));
+    if (r)
+        *r = NULL;
+    DLP_CALL(dlp__check_idle(func));
     int rc = DLP_OK;
     if (!r)
         rc = dlp__fail(DLP_ERR_ARG, func, "r is NULL");
@@ -38,8 +40,6 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
     else if ((size_t)n > (SIZE_MAX / 2) / elem_size)
         rc = dlp__fail(DLP_ERR_ARG, func, "n * elem_size overflows (n = %ld, elem_size = %zu)",
                        n, elem_size);
-    if (r)
-        *r = NULL;
     long mine[5] = {rc == DLP_OK ? 0 : 1, n, -n, (long)elem_size, -(long)elem_size}, max[5];
     DLP_MPI_CALL(MPI_Allreduce(mine, max, 5, MPI_LONG, MPI_MAX, dlp__rt.comm));
     if (rc != DLP_OK)

@@ -49,6 +49,16 @@ int dlp__check_ready(const char *func)
     }
 }
 
+int dlp__check_idle(const char *func)
+{
+    DLP_CALL(dlp__check_ready(func));
+    if (atomic_load(&dlp__rt.in_call))
+        return dlp__fail(DLP_ERR_STATE, func,
+                         "a parallel call is running on this rank (collective called from a "
+                         "body, or between dlp_loop_begin() and dlp_loop_end())");
+    return DLP_OK;
+}
+
 int dlp_initialized(void) { return atomic_load(&dlp__rt.state) == DLP__READY; }
 
 /* Node level: MPI_COMM_TYPE_SHARED groups, numbered in the order of their

@@ -34,6 +34,9 @@ extern struct dlp__runtime dlp__rt;
 
 /** DLP_OK when the library is initialised, else the error (recorded for func). */
 int dlp__check_ready(const char *func);
+/* dlp__check_ready(), and no parallel call running on this rank: collectives
+ * outside the parallel calls use the library's communicator. */
+int dlp__check_idle(const char *func);
 
 /** Rank for messages, or -1 when not initialised. */
 int dlp__rt_rank_or_minus1(void);

@@ -417,8 +417,14 @@ static int nesting_body(long i, void *vctx)
         int rc2 = dlp_split_round_robin(5, noop_body, NULL, NULL);
         dlp_loop *l = NULL;
         int rc3 = dlp_loop_begin(&l, 5, NULL);
+        int x = 0;
+        void *all = &x;
+        int rc4 = dlp_barrier();
+        int rc5 = dlp_bcast(&x, sizeof x, 0);
+        int rc6 = dlp_gather(&x, sizeof x, &all, NULL);
         __atomic_fetch_add(&c->tried, 1, __ATOMIC_RELAXED);
-        if (rc1 != DLP_ERR_STATE || rc2 != DLP_ERR_STATE || rc3 != DLP_ERR_STATE || l != NULL)
+        if (rc1 != DLP_ERR_STATE || rc2 != DLP_ERR_STATE || rc3 != DLP_ERR_STATE || l != NULL ||
+            rc4 != DLP_ERR_STATE || rc5 != DLP_ERR_STATE || rc6 != DLP_ERR_STATE)
             __atomic_fetch_add(&c->wrong, 1, __ATOMIC_RELAXED);
     }
     return 0;
@@ -447,6 +453,9 @@ static void check_nesting(void)
     ASSERT_ERR(dlp_split_round_robin(5, noop_body, NULL, NULL), DLP_ERR_STATE);
     ASSERT_ERR(dlp_loop_begin(&inner, 5, NULL), DLP_ERR_STATE);
     ASSERT_NULL(inner);
+    ASSERT_ERR(dlp_barrier(), DLP_ERR_STATE);
+    dlp_results *res = NULL;
+    ASSERT_ERR(dlp_results_create(&res, 5, 8), DLP_ERR_STATE);
     long local = 0;
 #pragma omp parallel reduction(+ : local)
     {
