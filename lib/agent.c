@@ -2,7 +2,10 @@
  * node's cursor supplied. When the unclaimed items fall to the low-water mark
  * (or a thread waits, or the node stopped after a failure) it asks the master
  * for the next chunk, with the node's measured rate; at most one request is
- * in flight. It ends when the master answers that nothing is left. */
+ * in flight. In between it sleeps on the cursor's doorbell, which the team
+ * threads ring, so it costs no CPU while the node computes. It ends when the
+ * master answers that nothing is left. */
+#include "doorbell.h"
 #include "loop.h"
 #include "runtime.h"
 
@@ -12,6 +15,23 @@
         if (mrc_ != MPI_SUCCESS)                                             \
             dlp__helper_abort("node agent", #call, mrc_);                    \
     } while (0)
+
+/* Seconds of work the node's unclaimed items hold at rate (0 = unknown). */
+static double reserve_seconds(const struct dlp__cursor *c, double rate)
+{
+    return rate > 0 ? (double)dlp__cursor_unclaimed(c) / rate : 0.0;
+}
+
+/* Does the node need its next chunk (or must the master learn something)? */
+static int must_ask(const struct dlp__cursor *c, int *stop, int *leave)
+{
+    *stop = atomic_load_explicit(&c->stop, memory_order_relaxed);
+    /* all ranks of the node left the loop (some thread stopped calling
+     * dlp_loop_next early): nobody will take more */
+    *leave = atomic_load(&c->ended) == dlp__rt.node_size;
+    return *stop || *leave || atomic_load_explicit(&c->want, memory_order_relaxed) ||
+           dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed);
+}
 
 void *dlp__agent_main(void *arg)
 {
@@ -24,44 +44,55 @@ void *dlp__agent_main(void *arg)
 
     for (;;) {
         if (handle == MPI_REQUEST_NULL) {
-            int stop = atomic_load_explicit(&c->stop, memory_order_relaxed);
-            /* all ranks of the node left the loop (some thread stopped calling
-             * dlp_loop_next early): nobody will take more */
-            int leave = atomic_load(&c->ended) == dlp__rt.node_size;
-            if (stop || leave || atomic_load_explicit(&c->want, memory_order_relaxed) ||
-                dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
-                struct dlp__request rq = {.seq = L->seq,
-                                          .node = dlp__rt.node,
-                                          .stop = stop,
-                                          .leave = leave,
-                                          .rate = dlp__cursor_rate(c, L->node_threads, dlp__now())};
-                CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, comm,
-                                &handle));
-                CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));
-                backoff = DLP__POLL_MIN_US;
-            }
-        }
-        if (handle != MPI_REQUEST_NULL) {
-            int flag = 0;
-            CHECK(MPI_Test(&handle, &flag, MPI_STATUS_IGNORE));
-            if (flag) {
-                if (rep.seq != L->seq)
-                    dlp__helper_abort("node agent", "reply for another call", MPI_SUCCESS);
-                if (rep.count == 0) {
-                    dlp__cursor_close(c);
-                    return NULL;
-                }
-                if (dlp__cursor_append(c, rep.start, rep.count) != 0)
-                    dlp__helper_abort("node agent", "chunk table full", MPI_SUCCESS);
-                atomic_store_explicit(&c->want, 0, memory_order_relaxed);
-                double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
-                atomic_store_explicit(&c->low, dlp__schedule_low_water(L->node_threads, rate),
-                                      memory_order_relaxed);
-                backoff = DLP__POLL_MIN_US;
+            int stop, leave;
+            if (!must_ask(c, &stop, &leave)) {
+                /* Sleep until a team thread rings (it took an item at the
+                 * low-water mark, waits, failed or left); the timeout only
+                 * guards against the unforeseen. */
+                dlp__doorbell_arm(&c->bell);
+                atomic_thread_fence(memory_order_seq_cst);
+                if (must_ask(c, &stop, &leave))
+                    dlp__doorbell_disarm(&c->bell);
+                else
+                    dlp__doorbell_wait(&c->bell, DLP__AGENT_NAP_US);
                 continue;
             }
+            double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
+            struct dlp__request rq = {.seq = L->seq,
+                                      .node = dlp__rt.node,
+                                      .stop = stop,
+                                      .leave = leave,
+                                      .rate = rate,
+                                      .reserve = reserve_seconds(c, rate)};
+            CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, comm, &handle));
+            CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));
+            backoff = DLP__POLL_MIN_US;
         }
-        dlp__sleep_us(backoff);
-        backoff = backoff * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : backoff * 2;
+        int flag = 0;
+        CHECK(MPI_Test(&handle, &flag, MPI_STATUS_IGNORE));
+        if (flag) {
+            if (rep.seq != L->seq)
+                dlp__helper_abort("node agent", "reply for another call", MPI_SUCCESS);
+            if (rep.count == 0) {
+                dlp__cursor_close(c);
+                return NULL;
+            }
+            if (dlp__cursor_append(c, rep.start, rep.count) != 0)
+                dlp__helper_abort("node agent", "chunk table full", MPI_SUCCESS);
+            atomic_store_explicit(&c->want, 0, memory_order_relaxed);
+            double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
+            atomic_store_explicit(&c->low, dlp__schedule_low_water(L->node_threads, rate),
+                                  memory_order_relaxed);
+            continue;
+        }
+        /* A request is in flight: the master answers within its own poll
+         * interval; no need to look much more often than the node's reserve
+         * requires, unless a thread already waits. */
+        unsigned cap = atomic_load_explicit(&c->want, memory_order_relaxed)
+                           ? DLP__POLL_URGENT_US
+                           : dlp__poll_cap(reserve_seconds(
+                                 c, dlp__cursor_rate(c, L->node_threads, dlp__now())));
+        dlp__sleep_us(backoff < cap ? backoff : cap);
+        backoff = backoff * 2 > cap ? cap : backoff * 2;
     }
 }

@@ -17,6 +17,7 @@ void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride)
     atomic_store(&c->stop, 0);
     atomic_store(&c->refill_lock, 0);
     atomic_store(&c->want, 0);
+    atomic_store(&c->bell, 0);
     atomic_store(&c->nchunks, 0);
     atomic_store(&c->ended, 0);
     c->stride = stride;

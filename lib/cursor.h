@@ -25,6 +25,7 @@ struct dlp__cursor {
     _Atomic int stop;                 /* a failure: take nothing more */
     _Alignas(64) _Atomic int refill_lock; /* one refiller at a time */
     _Atomic int want;                 /* a thread waits for a chunk */
+    _Atomic int bell;                 /* the node agent sleeps (doorbell.h) */
     _Atomic int nchunks;
     _Atomic int ended;                /* ranks sharing it that reached the end */
     long stride;                      /* item distance inside a chunk */

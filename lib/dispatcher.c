@@ -1,12 +1,15 @@
 /* The master's dispatcher: a light thread on rank 0 that answers the chunk
  * requests of remote nodes while the master's own team computes. It polls
- * with a short exponential backoff (5..200 us) instead of blocking, because
- * MPICH's blocking calls spin a whole core. It ends when every remote node
- * has been told that nothing is left. */
+ * with an exponential backoff instead of blocking, because MPICH's blocking
+ * calls spin a whole core; the backoff's cap follows the reserve of work the
+ * nodes report with their requests (see DLP__POLL_* in loop.h). It ends
+ * when every remote node has been told that nothing is left. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "doorbell.h"
 #include "loop.h"
 #include "runtime.h"
 
@@ -45,15 +48,34 @@ static void log_chunk(struct dlp__chunk_log *log, long start, long count)
             dlp__helper_abort("dispatcher", #call, mrc_);                    \
     } while (0)
 
+/* Poll interval cap: half the smallest reserve the active nodes reported,
+ * or urgent once the master's own team is done (only the remote nodes'
+ * last requests are awaited then). */
+static unsigned poll_cap(const struct dlp_loop *L, const double *reserve, const char *active)
+{
+    if (atomic_load_explicit(&L->draining, memory_order_relaxed))
+        return DLP__POLL_URGENT_US;
+    double least = -1;
+    for (int k = 1; k < dlp__rt.nodes; k++)
+        if (active[k] && (least < 0 || reserve[k] < least))
+            least = reserve[k];
+    return dlp__poll_cap(least > 0 ? least : 0);
+}
+
 void *dlp__dispatcher_main(void *arg)
 {
     struct dlp_loop *L = arg;
     MPI_Comm comm = dlp__rt.comm;
-    int remaining_nodes = dlp__rt.nodes - 1;
+    int nodes = dlp__rt.nodes, remaining_nodes = nodes - 1;
+    double *reserve = calloc((size_t)nodes, sizeof *reserve); /* last reported, s */
+    char *active = malloc((size_t)nodes);
+    if (!reserve || !active)
+        dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
+    memset(active, 1, (size_t)nodes);
     unsigned backoff = DLP__POLL_MIN_US;
     struct dlp__request rq;
     MPI_Request handle = MPI_REQUEST_NULL;
-    long served = 0;
+    long served = 0, polls = 0;
     double t0 = dlp__now();
 
     while (remaining_nodes > 0) {
@@ -63,13 +85,21 @@ void *dlp__dispatcher_main(void *arg)
         int flag = 0;
         MPI_Status st;
         CHECK(MPI_Test(&handle, &flag, &st));
+        polls++;
         if (!flag) {
-            dlp__sleep_us(backoff);
-            backoff = backoff * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : backoff * 2;
+            unsigned cap = poll_cap(L, reserve, active);
+            if (backoff > cap)
+                backoff = cap;
+            /* the master's main thread rings when its team is done */
+            dlp__doorbell_arm(&L->helper_bell);
+            if (atomic_load(&L->draining) && backoff > DLP__POLL_URGENT_US)
+                dlp__doorbell_disarm(&L->helper_bell);
+            else
+                dlp__doorbell_wait(&L->helper_bell, backoff);
+            backoff = backoff * 2 > cap ? cap : backoff * 2;
             continue;
         }
-        backoff = DLP__POLL_MIN_US;
-        if (rq.seq != L->seq || rq.node <= 0 || rq.node >= dlp__rt.nodes) {
+        if (rq.seq != L->seq || rq.node <= 0 || rq.node >= nodes) {
             char what[160];
             snprintf(what, sizeof what,
                      "request from rank %d for call %lu node %d during call %lu", st.MPI_SOURCE,
@@ -82,21 +112,29 @@ void *dlp__dispatcher_main(void *arg)
         if (!rq.leave)
             rep.count = dlp__dispenser_next(L->disp, L->threads_of_node[rq.node], L->total_threads,
                                         rq.rate, &rep.start);
-        if (rep.count > 0)
+        if (rep.count > 0) {
             log_chunk(&L->logs[rq.node], rep.start, rep.count);
-        else
+            reserve[rq.node] = rq.reserve;
+        } else {
             remaining_nodes--;
+            active[rq.node] = 0;
+        }
         CHECK(MPI_Send(&rep, (int)sizeof rep, MPI_BYTE, st.MPI_SOURCE, DLP__TAG_REPLY, comm));
         served++;
+        /* a node that ran dry may ask again at once; one with a reserve
+         * will not ask before it is half spent */
+        backoff = rq.reserve > 0 ? poll_cap(L, reserve, active) : DLP__POLL_MIN_US;
     }
+    free(reserve);
+    free(active);
     const char *stats = getenv("DLP_STATS");
     if (stats && *stats && *stats != '0') {
         struct timespec cpu;
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
         fprintf(stderr,
-                "dlp_mpi: dispatcher served %ld requests of %d remote nodes in %.3f s using "
-                "%.3f ms of CPU (%.2f%% of a core)\n",
-                served, dlp__rt.nodes - 1, dlp__now() - t0,
+                "dlp_mpi: dispatcher served %ld requests of %d remote nodes in %.3f s with %ld "
+                "polls, using %.3f ms of CPU (%.2f%% of a core)\n",
+                served, dlp__rt.nodes - 1, dlp__now() - t0, polls,
                 1e3 * ((double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec),
                 100.0 * ((double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec) /
                     (dlp__now() - t0 > 0 ? dlp__now() - t0 : 1));

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "doorbell.h"
 #include "error.h"
 #include "results.h"
 #include "runtime.h"
@@ -258,8 +259,10 @@ static int wait_for_ticket(struct dlp_loop *L, long k)
             return 0;
         if (L->disp)
             refill_local(L);
-        else if (L->managed)
-            atomic_store_explicit(&c->want, 1, memory_order_relaxed);
+        else if (L->managed) {
+            atomic_store_explicit(&c->want, 1, memory_order_seq_cst);
+            dlp__doorbell_ring(&c->bell);
+        }
         if (k < atomic_load_explicit(&c->avail, memory_order_acquire))
             return 1;
         if (atomic_load_explicit(&c->closed, memory_order_acquire))
@@ -282,13 +285,18 @@ int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
     }
     if (atomic_load_explicit(&c->stop, memory_order_relaxed))
         return 0;
-    long k = atomic_fetch_add_explicit(&c->ticket, 1, memory_order_relaxed);
+    /* seq_cst: the agent's doorbell re-check must see this claim */
+    long k = atomic_fetch_add_explicit(&c->ticket, 1, memory_order_seq_cst);
     long a = atomic_load_explicit(&c->avail, memory_order_acquire);
     if (k >= a) {
         if (!wait_for_ticket(L, k))
             return 0;
-    } else if (L->disp && a - k <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
-        refill_local(L);
+    } else if (a - k - 1 <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
+        /* unclaimed items now at the low-water mark: time for the next chunk */
+        if (L->disp)
+            refill_local(L);
+        else if (L->managed)
+            dlp__doorbell_ring(&c->bell);
     }
     *item = dlp__cursor_item(c, &pos->j, k);
     return 1;
@@ -312,6 +320,7 @@ void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, cons
     }
     pthread_mutex_unlock(&L->fail_lock);
     atomic_store(&L->cursor->stop, 1);
+    dlp__doorbell_ring(&L->cursor->bell);
     if (L->disp)
         dlp__dispenser_stop(L->disp);
 }
@@ -372,10 +381,15 @@ int dlp__loop_end(struct dlp_loop **pL)
 {
     struct dlp_loop *L = *pL;
     *pL = NULL;
-    if (L->managed)
+    if (L->managed) {
         atomic_fetch_add(&L->cursor->ended, 1);
-    if (L->has_helper)
+        dlp__doorbell_ring(&L->cursor->bell);
+    }
+    if (L->has_helper) {
+        atomic_store(&L->draining, 1);
+        dlp__doorbell_ring(&L->helper_bell);
         pthread_join(L->helper, NULL);
+    }
     int rc = agree_on_outcome(L);
     if (rc == DLP_OK && L->o.results)
         rc = dlp__results_collect(L);

@@ -48,6 +48,8 @@ struct dlp_loop {
     int *threads_of_node;        /* [nodes] */
     pthread_t helper;            /* dispatcher (master) or agent (remote leader) */
     int has_helper;
+    _Atomic int draining;        /* master: its own team is done (dispatcher polls fast) */
+    _Atomic int helper_bell;     /* master: wakes the dispatcher (doorbell.h) */
     struct dlp__chunk_log *logs; /* [nodes], master only */
     pthread_mutex_t fail_lock;
     long nfailed;
@@ -86,7 +88,8 @@ struct dlp__request {
     int node;
     int stop;  /* this node stopped after a failure: stop everyone */
     int leave; /* every rank of this node left the loop: send nothing more */
-    double rate;
+    double rate;    /* the node's items per second so far (0 = unknown) */
+    double reserve; /* seconds of work the node holds besides this request (0 = none) */
 };
 struct dlp__reply {
     unsigned long seq;
@@ -98,10 +101,29 @@ struct dlp__reply {
 void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
     __attribute__((noreturn));
 
-/** Backoff between polls of a helper thread (dispatcher, agent), in
- *  microseconds: the cap bounds the reply latency and the idle CPU use. */
+/** Polling of the helper threads (dispatcher, agent), in microseconds.
+ *  Every wake-up costs CPU that the team threads lose (about 20 us on a
+ *  virtual machine), so the poll interval follows what is at stake: it
+ *  backs off from POLL_MIN to half the reserve of work the nodes reported
+ *  (between POLL_URGENT and POLL_IDLE_MAX), to POLL_MAX while nothing is
+ *  known yet, and stays at POLL_URGENT once a node (or the master's own
+ *  team) has run dry. */
 #define DLP__POLL_MIN_US 5u
-#define DLP__POLL_MAX_US 500u
+#define DLP__POLL_URGENT_US 200u
+#define DLP__POLL_MAX_US 1000u
+#define DLP__POLL_IDLE_MAX_US 5000u
+
+/** Poll interval cap for a reserve of `seconds` of work (see above). */
+static inline unsigned dlp__poll_cap(double seconds)
+{
+    double us = 0.5e6 * seconds;
+    if (!(us > DLP__POLL_URGENT_US)) /* also 0 = unknown and NaN */
+        return seconds > 0 ? DLP__POLL_URGENT_US : DLP__POLL_MAX_US;
+    return us < DLP__POLL_IDLE_MAX_US ? (unsigned)us : DLP__POLL_IDLE_MAX_US;
+}
+/** Longest nap of a node agent between doorbell rings, microseconds (a
+ *  safety net: the team threads ring when the agent has work). */
+#define DLP__AGENT_NAP_US 20000u
 /** Cap of the backoff of a waiting team thread or collective, microseconds. */
 #define DLP__WAIT_MAX_US 200u
 

@@ -1,0 +1,39 @@
+/* A doorbell: one thread (a node's agent) sleeps on a word in node-shared
+ * memory until another thread or process of the node rings, or a timeout
+ * passes. On Linux this is a futex shared between processes, so a sleeping
+ * agent costs no CPU at all; elsewhere it degrades to a short sleep.
+ *
+ * Protocol (no lost wake-ups): the sleeper arms the bell, re-checks its
+ * condition, then waits; a ringer first publishes the change that makes the
+ * condition true (a seq_cst atomic), then rings. */
+#ifndef DLP_LIB_DOORBELL_H
+#define DLP_LIB_DOORBELL_H
+
+#include <stdatomic.h>
+
+/** Arm: the caller is about to sleep. Re-check the condition afterwards. */
+static inline void dlp__doorbell_arm(_Atomic int *bell)
+{
+    atomic_store_explicit(bell, 1, memory_order_seq_cst);
+}
+
+/** Disarm after the re-check found work. */
+static inline void dlp__doorbell_disarm(_Atomic int *bell)
+{
+    atomic_store_explicit(bell, 0, memory_order_relaxed);
+}
+
+/** Sleep while armed, at most timeout_us microseconds; disarms. */
+void dlp__doorbell_wait(_Atomic int *bell, unsigned timeout_us);
+
+/** Ring out of line (a system call): only when the bell is armed. */
+void dlp__doorbell_wake(_Atomic int *bell);
+
+/** Wake the sleeper if it is armed. Costs one load when nobody sleeps. */
+static inline void dlp__doorbell_ring(_Atomic int *bell)
+{
+    if (atomic_load_explicit(bell, memory_order_seq_cst))
+        dlp__doorbell_wake(bell);
+}
+
+#endif
