@@ -123,7 +123,16 @@ enum dlp_schedule {
     DLP_SCHEDULE_FIXED = 2    /**< fixed chunks of opts.chunk items */
 };
 
+/** Progress bar on the master (stderr). */
+enum dlp_progress {
+    DLP_PROGRESS_DEFAULT = 0, /**< DLP_PROGRESS from the environment, else AUTO */
+    DLP_PROGRESS_AUTO = 1,    /**< managed and map calls, when stderr is a terminal */
+    DLP_PROGRESS_ON = 2,      /**< always (a plain line every interval when not a terminal) */
+    DLP_PROGRESS_OFF = 3      /**< never */
+};
+
 typedef struct dlp_results dlp_results;
+typedef struct dlp_collector dlp_collector;
 
 /** Options of a parallel call. All-zero (DLP_OPTS_INIT) means defaults;
  *  a zero field takes its DLP_* environment variable, else the default.
@@ -134,9 +143,16 @@ typedef struct dlp_opts {
     long chunk;             /**< FIXED chunk size in items (0 = DLP_CHUNK, else 1) */
     int threads;            /**< team size of the callback forms (0 = dlp_threads()) */
     dlp_results *results;   /**< dense results gathered on the master, or NULL */
+    dlp_collector *collector; /**< variable-size results gathered on the master, or NULL */
+    int progress;           /**< enum dlp_progress (0 = DLP_PROGRESS, else AUTO) */
+    const char *label;      /**< progress bar label, the Python pbar_prefix (NULL = none) */
+    double progress_interval; /**< seconds between progress lines (0 = DLP_PROGRESS_INTERVAL,
+                                   else 0.1 on a terminal, 5 otherwise) */
+    size_t inflight;        /**< map: result bytes a rank may have in flight to the master
+                                 (0 = DLP_INFLIGHT, else 8 MiB) */
 } dlp_opts;
 
-#define DLP_OPTS_INIT {0, 0, 0, 0, NULL}
+#define DLP_OPTS_INIT {0, 0, 0, 0, NULL, NULL, 0, NULL, 0.0, 0}
 
 /* ------------------------------------------------------ callback forms -- */
 
@@ -222,6 +238,90 @@ DLP_EXPORT void *dlp_results_data(dlp_results *r);
 /** Free the storage and set *r to NULL; NULL and *r == NULL are accepted.
  *  Collective; main thread. */
 DLP_EXPORT int dlp_results_destroy(dlp_results **r);
+
+/* ------------------------------------------- variable-size results -- */
+
+/** Collector of variable-size results: during a managed or round-robin call
+ *  with opts.collector = c, any thread of any rank adds (i, bytes); after
+ *  the call the master holds all of them in item order. The bytes flow
+ *  threads -> rank -> node leader -> master, like dense results, and totals
+ *  above 2 GiB work. Each call that uses c replaces its previous contents.
+ *  Create: collective; main thread. Errors: DLP_ERR_ARG (c NULL; then *c is
+ *  NULL), DLP_ERR_NOMEM, DLP_ERR_STATE (inside a call). */
+DLP_EXPORT int dlp_collector_create(dlp_collector **c);
+
+/** Add the result of item i (len bytes, copied; len 0 is a valid result).
+ *  Not collective; any thread of the team, concurrently, during a call that
+ *  has opts.collector = c. Several results for one item are kept (all of
+ *  them, adjacent in item order). Errors: DLP_ERR_ARG (c NULL, i outside
+ *  0..n-1 of the call, data NULL with len > 0), DLP_ERR_STATE (no call with
+ *  this collector is running), DLP_ERR_NOMEM. */
+DLP_EXPORT int dlp_collector_add(dlp_collector *c, long i, const void *data, size_t len);
+
+/** Number of results the master holds after the call (0 on other ranks, and
+ *  a negative code on error). Not collective; main thread. */
+DLP_EXPORT long dlp_collector_count(const dlp_collector *c);
+
+/** The k-th result in item order (0 <= k < dlp_collector_count()): its item,
+ *  bytes and length. The pointer stays valid until the collector's next call
+ *  or destroy. Master only; not collective. Errors: DLP_ERR_ARG. */
+DLP_EXPORT int dlp_collector_get(const dlp_collector *c, long k, long *i, const void **data,
+                                 size_t *len);
+
+/** All results on the master as one buffer: result k is
+ *  data[offsets[k] .. offsets[k+1]) of item items[k], in item order
+ *  (offsets has count + 1 entries). Any output pointer may be NULL.
+ *  Master only; not collective. Errors: DLP_ERR_ARG. */
+DLP_EXPORT int dlp_collector_buffer(const dlp_collector *c, const void **data,
+                                    const size_t **offsets, const long **items, long *count);
+
+/** Free the collector and set *c to NULL (NULL and *c == NULL are accepted).
+ *  Collective; main thread. */
+DLP_EXPORT int dlp_collector_destroy(dlp_collector **c);
+
+/* ------------------------------------------------------ map_unordered -- */
+
+/** Output of one item of dlp_map_unordered(): bytes appended to it become
+ *  the item's result. Valid only inside the work function it was given to. */
+typedef struct dlp_buf dlp_buf;
+
+/** Append len bytes (len 0 is fine). Errors: DLP_ERR_ARG, DLP_ERR_NOMEM. */
+DLP_EXPORT int dlp_buf_append(dlp_buf *out, const void *data, size_t len);
+
+/** Append formatted text (no terminating NUL). Errors: DLP_ERR_ARG,
+ *  DLP_ERR_NOMEM. */
+DLP_EXPORT int dlp_buf_printf(dlp_buf *out, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/** Grow the output by len bytes and return where to write them (NULL on
+ *  error: out of memory). The pointer is valid until the next append. */
+DLP_EXPORT void *dlp_buf_reserve(dlp_buf *out, size_t len);
+
+/** Work function of dlp_map_unordered(): compute item i, append its result
+ *  to out, return 0 (non-zero: the item failed). Any rank, any thread,
+ *  concurrently. */
+typedef int (*dlp_work_fn)(long i, void *ctx, dlp_buf *out);
+
+/** Master callback of dlp_map_unordered(): handle item i's result (len
+ *  bytes at data, valid during the call only). Return 0, or non-zero to
+ *  stop the map (DLP_ERR_ITEM on every rank). */
+typedef int (*dlp_result_fn)(long i, const void *data, size_t len, void *ctx);
+
+/** The Python map_unordered: run work(i, ctx, out) for items 0 .. n-1 on
+ *  every rank and thread (managed splitting; the master's team computes
+ *  too), and on the master call on_result(i, data, len, ctx) for every item
+ *  exactly once, one call at a time, in arrival order, while the other
+ *  ranks keep computing. Memory stays bounded: a rank holds at most
+ *  opts.inflight bytes of results the master has not handled yet (one
+ *  larger result at a time is allowed), so a slow callback slows the
+ *  workers down instead of growing memory. Results travel with their item
+ *  index. ctx is passed to both functions. Collective; main thread.
+ *  Errors: as dlp_split_managed(), plus DLP_ERR_ITEM when on_result fails. */
+DLP_EXPORT int dlp_map_unordered(long n, dlp_work_fn work, dlp_result_fn on_result, void *ctx,
+                                 const dlp_opts *opts);
 
 /* ---------------------------------------------------------- collectives -- */
 

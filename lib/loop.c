@@ -89,13 +89,14 @@ static void reset_node_state(struct dlp_loop *L)
 
 /* Local checks, then every rank's view compared on every rank (one
  * allgather, the only collective of the set-up). */
-static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split, int body_missing)
+static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
+                         const char *bad_arg)
 {
     struct dlp__runtime *rt = &dlp__rt;
     const char *func = L->func;
     int rc = DLP_OK;
-    if (body_missing)
-        rc = dlp__fail(DLP_ERR_ARG, func, "body is NULL");
+    if (bad_arg)
+        rc = dlp__fail(DLP_ERR_ARG, func, "%s", bad_arg);
     else if (L->n < 0)
         rc = dlp__fail(DLP_ERR_ARG, func, "n = %ld must be >= 0", L->n);
     else
@@ -191,7 +192,7 @@ static int setup_managed(struct dlp_loop *L)
 }
 
 int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
-                    int body_missing, const char *func)
+                    const char *bad_arg, const char *func)
 {
     if (!out)
         return dlp__fail(DLP_ERR_ARG, func, "loop handle pointer is NULL");
@@ -210,7 +211,7 @@ int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int spl
     L->func = func;
     L->n = n;
     L->fail.item = -1;
-    int rc = agree_on_call(L, opts, split, body_missing);
+    int rc = agree_on_call(L, opts, split, bad_arg);
     if (rc == DLP_OK) {
         L->seq = ++rt->call_seq;
         rc = L->o.split == DLP_SPLIT_MANAGED ? setup_managed(L) : setup_round_robin(L);
@@ -404,7 +405,7 @@ static _Thread_local struct dlp__pos tls_pos;
 
 int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts)
 {
-    return dlp__loop_begin(loop, n, opts, -1, 0, "dlp_loop_begin");
+    return dlp__loop_begin(loop, n, opts, -1, NULL, "dlp_loop_begin");
 }
 
 int dlp_loop_next(dlp_loop *loop, long *i)

@@ -10,7 +10,14 @@
 #include "options.h"
 
 /* Tags on the library's private communicator (never item ids). */
-enum { DLP__TAG_REQUEST = 11, DLP__TAG_REPLY = 12, DLP__TAG_RESULTS = 13, DLP__TAG_GATHER = 14 };
+enum {
+    DLP__TAG_REQUEST = 11,
+    DLP__TAG_REPLY = 12,
+    DLP__TAG_RESULTS = 13,
+    DLP__TAG_GATHER = 14,
+    DLP__TAG_MAP = 15,    /* map results, rank -> master */
+    DLP__TAG_MAP_ACK = 16 /* map credits, master -> rank */
+};
 
 /* Chunk table entries per node (see DLP__MAX_CHUNKS). */
 #define DLP__NODE_CHUNKS ((int)DLP__MAX_CHUNKS + 1)
@@ -62,10 +69,10 @@ struct dlp__pos {
     int j;
 };
 
-/** Set up a call (collective). body_missing makes it a DLP_ERR_ARG on that
- *  rank, reported everywhere. */
+/** Set up a call (collective). A non-NULL bad_arg (the message, e.g. "body
+ *  is NULL") makes it a DLP_ERR_ARG on that rank, reported everywhere. */
 int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
-                    int body_missing, const char *func);
+                    const char *bad_arg, const char *func);
 
 /** Take the calling thread's next item; 0 when there is none. */
 int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item);

@@ -22,6 +22,102 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+/* Parse a decimal number of seconds in (0, hi]; 0 on success. */
+static int parse_seconds(const char *s, double hi, double *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end != '\0' || !(v > 0) || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parse a byte count with an optional binary suffix K, M or G; 0 on success. */
+static int parse_bytes(const char *s, size_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-')
+        return -1;
+    unsigned shift = 0;
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: return -1;
+    }
+    if (*end != '\0' || v == 0 || v > ((unsigned long long)1 << 30) >> shift)
+        return -1;
+    *out = (size_t)(v << shift);
+    return 0;
+}
+
+static int resolve_progress(const dlp_opts *opts, struct dlp__options *o, const char *func)
+{
+    switch (opts->progress) {
+    case DLP_PROGRESS_AUTO:
+    case DLP_PROGRESS_ON:
+    case DLP_PROGRESS_OFF: o->progress = opts->progress; break;
+    case DLP_PROGRESS_DEFAULT: {
+        const char *env = getenv("DLP_PROGRESS");
+        o->progress = DLP_PROGRESS_AUTO;
+        if (!env || !*env || strcmp(env, "auto") == 0)
+            break;
+        if (strcmp(env, "1") == 0 || strcmp(env, "on") == 0)
+            o->progress = DLP_PROGRESS_ON;
+        else if (strcmp(env, "0") == 0 || strcmp(env, "off") == 0)
+            o->progress = DLP_PROGRESS_OFF;
+        else
+            return dlp__fail(DLP_ERR_OPTION, func,
+                             "DLP_PROGRESS=\"%s\" is not 0, 1 or auto", env);
+        break;
+    }
+    default:
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "opts.progress = %d is not a dlp_progress value", opts->progress);
+    }
+    o->label = opts->label;
+    if (!(opts->progress_interval >= 0) || opts->progress_interval > 3600)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "opts.progress_interval = %g must be in 0..3600 s (0 = default)",
+                         opts->progress_interval);
+    o->progress_interval = opts->progress_interval;
+    const char *env = getenv("DLP_PROGRESS_INTERVAL");
+    if (o->progress_interval == 0 && env && *env &&
+        parse_seconds(env, 3600, &o->progress_interval) != 0)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "DLP_PROGRESS_INTERVAL=\"%s\" is not a number of seconds in (0, 3600]",
+                         env);
+    return DLP_OK;
+}
+
+static int resolve_inflight(const dlp_opts *opts, struct dlp__options *o, const char *func)
+{
+    o->inflight = DLP__INFLIGHT_DEFAULT;
+    if (opts->inflight > ((size_t)1 << 30))
+        return dlp__fail(DLP_ERR_OPTION, func, "opts.inflight = %zu bytes is more than 1 GiB",
+                         opts->inflight);
+    if (opts->inflight > 0) {
+        o->inflight = opts->inflight;
+        return DLP_OK;
+    }
+    const char *env = getenv("DLP_INFLIGHT");
+    if (env && *env && parse_bytes(env, &o->inflight) != 0)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "DLP_INFLIGHT=\"%s\" is not a byte count >= 1 (suffix K, M or G "
+                         "allowed, at most 1G)",
+                         env);
+    return DLP_OK;
+}
+
 int dlp__default_threads(void)
 {
     long t;
@@ -60,6 +156,7 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
     memset(o, 0, sizeof *o);
     o->chunk_time = DLP__CHUNK_TIME_DEFAULT;
     o->results = opts->results;
+    o->collector = opts->collector;
 
     if (opts->split != DLP_SPLIT_MANAGED && opts->split != DLP_SPLIT_ROUND_ROBIN)
         return dlp__fail(DLP_ERR_OPTION, func, "opts.split = %d is not a dlp_split value",
@@ -112,5 +209,6 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
                              ct);
         o->chunk_time = (double)ms * 1e-3;
     }
-    return DLP_OK;
+    DLP_CALL(resolve_progress(opts, o, func));
+    return resolve_inflight(opts, o, func);
 }

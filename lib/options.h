@@ -6,6 +6,7 @@
 #include "dlp_mpi.h"
 
 #define DLP__CHUNK_TIME_DEFAULT 0.010 /* s of work per chunk (auto schedule) */
+#define DLP__INFLIGHT_DEFAULT ((size_t)8 << 20) /* map: result bytes in flight per rank */
 
 struct dlp__options {
     int split;         /* enum dlp_split */
@@ -14,6 +15,11 @@ struct dlp__options {
     int threads;       /* team size of the callback forms */
     double chunk_time; /* AUTO: target seconds of work per chunk */
     dlp_results *results;
+    dlp_collector *collector;
+    int progress;       /* DLP_PROGRESS_AUTO, _ON or _OFF */
+    const char *label;  /* progress label, may be NULL */
+    double progress_interval; /* s between progress lines, 0 = the mode's default */
+    size_t inflight;    /* map: result bytes a rank may have in flight */
 };
 
 /** Fill out from opts (may be NULL) and the environment; DLP_ERR_OPTION with

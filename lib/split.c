@@ -8,7 +8,7 @@ static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, i
                     const char *func)
 {
     struct dlp_loop *L = NULL;
-    DLP_CALL(dlp__loop_begin(&L, n, opts, split, body == NULL, func));
+    DLP_CALL(dlp__loop_begin(&L, n, opts, split, body ? NULL : "body is NULL", func));
 #pragma omp parallel num_threads(L->o.threads)
     {
         struct dlp__pos pos = {0, 0};

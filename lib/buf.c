@@ -1,0 +1,88 @@
+/* dlp_buf: the output of one map item (see buf.h). */
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+void dlp__buf_free(struct dlp_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void *dlp_buf_reserve(dlp_buf *out, size_t len)
+{
+    static const char *func = "dlp_buf_reserve";
+    if (!out) {
+        dlp__fail(DLP_ERR_ARG, func, "out is NULL");
+        return NULL;
+    }
+    if (len > DLP__BUF_MAX - out->len) {
+        out->failed = DLP_ERR_ARG;
+        dlp__fail(DLP_ERR_ARG, func,
+                  "the result of item %ld would reach %zu + %zu bytes, more than the %zu "
+                  "bytes one item may produce",
+                  out->item, out->len, len, DLP__BUF_MAX);
+        return NULL;
+    }
+    size_t need = out->len + len;
+    if (need > out->cap) {
+        size_t cap = out->cap ? out->cap : 256;
+        while (cap < need)
+            cap *= 2;
+        char *p = realloc(out->data, cap);
+        if (!p) {
+            out->failed = DLP_ERR_NOMEM;
+            dlp__fail(DLP_ERR_NOMEM, func, "%zu bytes for the result of item %ld", cap,
+                      out->item);
+            return NULL;
+        }
+        out->data = p;
+        out->cap = cap;
+    }
+    void *at = out->data + out->len;
+    out->len = need;
+    return at;
+}
+
+int dlp_buf_append(dlp_buf *out, const void *data, size_t len)
+{
+    if (!out)
+        return dlp__fail(DLP_ERR_ARG, "dlp_buf_append", "out is NULL");
+    if (!data && len > 0)
+        return dlp__fail(DLP_ERR_ARG, "dlp_buf_append", "data is NULL but len = %zu", len);
+    if (len == 0)
+        return DLP_OK;
+    void *at = dlp_buf_reserve(out, len);
+    if (!at)
+        return out->failed;
+    memcpy(at, data, len);
+    return DLP_OK;
+}
+
+int dlp_buf_printf(dlp_buf *out, const char *fmt, ...)
+{
+    static const char *func = "dlp_buf_printf";
+    if (!out || !fmt)
+        return dlp__fail(DLP_ERR_ARG, func, "%s is NULL", out ? "fmt" : "out");
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return dlp__fail(DLP_ERR_ARG, func, "format \"%s\" failed", fmt);
+    /* one byte more for vsnprintf's NUL, then drop it */
+    char *at = dlp_buf_reserve(out, (size_t)n + 1);
+    if (!at)
+        return out->failed;
+    va_start(ap, fmt);
+    vsnprintf(at, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    out->len--;
+    return DLP_OK;
+}
