@@ -24,9 +24,10 @@
  *
  * Fields: "ranks 2/2" is busy ranks / ranks (the same for nodes); a rank or
  * node count is left out while its total is <= 0, and the final line shows
- * the totals of the last update (none without an update). The percentage is
- * rounded down (100% only when done == n); the rate is done / elapsed over
- * the whole call; ETA = (n - done) / rate, "?" while no rate is known.
+ * the totals of the last printed update (none when the call ended within
+ * the first interval: the gate comes before anything is stored). The
+ * percentage is rounded down (100% only when done == n); the rate is done /
+ * elapsed over the whole call; ETA = (n - done) / rate, "?" while no rate is known.
  * Rates: 5.0, 121.2, 1.2k, 3.4M, 5.0G ...; times: 0.4s, 12s, 3m04s, 1h02m,
  * 3d04h; the final elapsed time below 60 s has two decimals (1.65s). The
  * label ("" for NULL) is copied at begin (at most 127 bytes; control
