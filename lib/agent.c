@@ -63,6 +63,7 @@ void *dlp__agent_main(void *arg)
                                       .stop = stop,
                                       .leave = leave,
                                       .rate = rate,
+                                      .done = dlp__cursor_done(c, L->node_threads),
                                       .reserve = reserve_seconds(c, rate)};
             CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, comm, &handle));
             CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));

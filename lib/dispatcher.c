@@ -62,6 +62,30 @@ static unsigned poll_cap(const struct dlp_loop *L, const double *reserve, const 
     return dlp__poll_cap(least > 0 ? least : 0);
 }
 
+/* What the dispatcher knows of the nodes, for the progress display. */
+struct nodes_view {
+    long *done;       /* [nodes] items finished, as last reported */
+    int *ranks;       /* [nodes] ranks of each node */
+};
+
+static void feed_progress(struct dlp_loop *L, const struct nodes_view *v, const char *active)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    const struct dlp__cursor *c = L->cursor;
+    long done = dlp__cursor_done(c, L->node_threads);
+    int ended = atomic_load_explicit(&c->ended, memory_order_relaxed);
+    int busy_ranks = rt->node_size - ended, busy_nodes = ended < rt->node_size;
+    for (int k = 1; k < rt->nodes; k++) {
+        done += v->done[k];
+        busy_ranks += active[k] ? v->ranks[k] : 0;
+        busy_nodes += active[k];
+    }
+    done = done < L->n ? done : L->n;
+    atomic_store_explicit(&L->progress_done, done, memory_order_relaxed);
+    dlp__progress_update(&L->progress, done, busy_ranks, rt->size, busy_nodes, rt->nodes,
+                         dlp__now());
+}
+
 void *dlp__dispatcher_main(void *arg)
 {
     struct dlp_loop *L = arg;
@@ -72,13 +96,31 @@ void *dlp__dispatcher_main(void *arg)
     if (!reserve || !active)
         dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
     memset(active, 1, (size_t)nodes);
+    struct nodes_view view = {calloc((size_t)nodes, sizeof(long)),
+                              calloc((size_t)nodes, sizeof(int))};
+    if (!view.done || !view.ranks)
+        dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
+    for (int r = 0; r < dlp__rt.size; r++)
+        view.ranks[dlp__rt.node_of_rank[r]]++;
+    /* with a single node the thread only feeds the progress display */
+    int feed = L->progress.active && !L->progress_by_map;
     unsigned backoff = DLP__POLL_MIN_US;
     struct dlp__request rq;
     MPI_Request handle = MPI_REQUEST_NULL;
     long served = 0, polls = 0;
     double t0 = dlp__now();
 
-    while (remaining_nodes > 0) {
+    while (remaining_nodes > 0 || (feed && !atomic_load(&L->draining))) {
+        if (feed)
+            feed_progress(L, &view, active);
+        if (remaining_nodes == 0) { /* progress only: the main thread rings at the end */
+            dlp__doorbell_arm(&L->helper_bell);
+            if (atomic_load(&L->draining))
+                dlp__doorbell_disarm(&L->helper_bell);
+            else
+                dlp__doorbell_wait(&L->helper_bell, DLP__PROGRESS_TICK_US);
+            continue;
+        }
         if (handle == MPI_REQUEST_NULL)
             CHECK(MPI_Irecv(&rq, (int)sizeof rq, MPI_BYTE, MPI_ANY_SOURCE, DLP__TAG_REQUEST,
                             comm, &handle));
@@ -112,6 +154,8 @@ void *dlp__dispatcher_main(void *arg)
         if (!rq.leave)
             rep.count = dlp__dispenser_next(L->disp, L->threads_of_node[rq.node], L->total_threads,
                                         rq.rate, &rep.start);
+        if (rq.done > view.done[rq.node])
+            view.done[rq.node] = rq.done;
         if (rep.count > 0) {
             log_chunk(&L->logs[rq.node], rep.start, rep.count);
             reserve[rq.node] = rq.reserve;
@@ -127,6 +171,8 @@ void *dlp__dispatcher_main(void *arg)
     }
     free(reserve);
     free(active);
+    free(view.done);
+    free(view.ranks);
     const char *stats = getenv("DLP_STATS");
     if (stats && *stats && *stats != '0') {
         struct timespec cpu;

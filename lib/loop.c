@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector.h"
 #include "doorbell.h"
 #include "error.h"
 #include "results.h"
@@ -38,7 +39,7 @@ static struct dlp__cursor *node_cursor(void)
 /* What every rank says about a call; compared on every rank. */
 struct handshake {
     long n, chunk, results_n;
-    int split, schedule, threads, status;
+    int split, schedule, threads, status, collector;
 };
 _Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 
@@ -63,6 +64,7 @@ static int compare_handshakes(const struct handshake *all, int size, const char 
         DLP__SAME(schedule, "%d")
         DLP__SAME(chunk, "%ld")
         DLP__SAME(results_n, "%ld")
+        DLP__SAME(collector, "%d")
 #undef DLP__SAME
     }
     return DLP_OK;
@@ -119,7 +121,8 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                              .split = L->o.split,
                              .schedule = L->o.schedule,
                              .threads = L->o.threads,
-                             .status = rc};
+                             .status = rc,
+                             .collector = L->o.collector != NULL};
     struct handshake *all = (struct handshake *)rt->scratch;
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine,
@@ -176,7 +179,7 @@ static int setup_managed(struct dlp_loop *L)
     L->disp = rt->node == 0 ? node_dispenser() : NULL;
     if (L->n == 0)
         return DLP_OK;
-    if (rt->rank == 0 && rt->nodes > 1) {
+    if (rt->rank == 0 && (rt->nodes > 1 || (L->progress.active && !L->progress_by_map))) {
         L->logs = calloc((size_t)rt->nodes, sizeof *L->logs);
         if (!L->logs)
             return dlp__fail(DLP_ERR_NOMEM, L->func, "chunk logs");
@@ -191,8 +194,16 @@ static int setup_managed(struct dlp_loop *L)
     return DLP_OK;
 }
 
-int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
-                    const char *bad_arg, const char *func)
+long dlp__cursor_done(const struct dlp__cursor *c, int threads)
+{
+    long t = atomic_load_explicit(&c->ticket, memory_order_relaxed);
+    long a = atomic_load_explicit(&c->avail, memory_order_relaxed);
+    long done = (t < a ? t : a) - threads;
+    return done > 0 ? done : 0;
+}
+
+static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
+                 const char *bad_arg, const char *func, int map)
 {
     if (!out)
         return dlp__fail(DLP_ERR_ARG, func, "loop handle pointer is NULL");
@@ -214,6 +225,12 @@ int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int spl
     int rc = agree_on_call(L, opts, split, bad_arg);
     if (rc == DLP_OK) {
         L->seq = ++rt->call_seq;
+        L->progress_by_map = map;
+        if (rt->rank == 0 && L->o.split == DLP_SPLIT_MANAGED)
+            dlp__progress_begin(&L->progress, stderr, -1, n, L->o.label, L->o.progress,
+                                L->o.progress_interval, dlp__now());
+        if (L->o.collector && dlp__collector_begin(L->o.collector, n, func) != DLP_OK)
+            dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
         rc = L->o.split == DLP_SPLIT_MANAGED ? setup_managed(L) : setup_round_robin(L);
         if (rc != DLP_OK) /* the other ranks are already computing */
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
@@ -225,6 +242,18 @@ int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int spl
     }
     *out = L;
     return DLP_OK;
+}
+
+int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
+                    const char *bad_arg, const char *func)
+{
+    return begin(out, n, opts, split, bad_arg, func, 0);
+}
+
+int dlp__loop_begin_map(struct dlp_loop **out, long n, const dlp_opts *opts,
+                        const char *bad_arg, const char *func)
+{
+    return begin(out, n, opts, DLP_SPLIT_MANAGED, bad_arg, func, 1);
 }
 
 /* ------------------------------------------------------------ per item -- */
@@ -392,8 +421,17 @@ int dlp__loop_end(struct dlp_loop **pL)
         pthread_join(L->helper, NULL);
     }
     int rc = agree_on_outcome(L);
+    if (L->progress.active)
+        dlp__progress_end(&L->progress, rc == DLP_OK ? L->n : atomic_load(&L->progress_done),
+                          rc == DLP_OK, dlp__now());
     if (rc == DLP_OK && L->o.results)
         rc = dlp__results_collect(L);
+    if (L->o.collector) {
+        if (rc == DLP_OK)
+            rc = dlp__collector_collect(L->o.collector, L->func);
+        else
+            dlp__collector_abandon(L->o.collector);
+    }
     loop_free(L);
     atomic_store(&dlp__rt.in_call, 0);
     return rc;

@@ -8,6 +8,7 @@
 #include "cursor.h"
 #include "dispenser.h"
 #include "options.h"
+#include "progress.h"
 
 /* Tags on the library's private communicator (never item ids). */
 enum {
@@ -61,6 +62,11 @@ struct dlp_loop {
     pthread_mutex_t fail_lock;
     long nfailed;
     struct dlp__failure fail;    /* first local failure */
+    /* master: the progress display, fed by one helper thread (the map's
+     * consumer, else the dispatcher), ended by the main thread */
+    struct dlp__progress progress;
+    int progress_by_map;         /* the map's consumer feeds it */
+    _Atomic long progress_done;  /* items done at the last update */
 };
 
 /* Per-thread position in the chunk table. */
@@ -73,6 +79,15 @@ struct dlp__pos {
  *  is NULL") makes it a DLP_ERR_ARG on that rank, reported everywhere. */
 int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
                     const char *bad_arg, const char *func);
+
+/** Like dlp__loop_begin() for dlp_map_unordered (its consumer thread feeds
+ *  the progress display). */
+int dlp__loop_begin_map(struct dlp_loop **out, long n, const dlp_opts *opts,
+                        const char *bad_arg, const char *func);
+
+/** Items a node's cursor has finished, as far as one can tell without a
+ *  counter per item: claimed minus one in flight per thread. */
+long dlp__cursor_done(const struct dlp__cursor *c, int threads);
 
 /** Take the calling thread's next item; 0 when there is none. */
 int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item);
@@ -96,6 +111,7 @@ struct dlp__request {
     int stop;  /* this node stopped after a failure: stop everyone */
     int leave; /* every rank of this node left the loop: send nothing more */
     double rate;    /* the node's items per second so far (0 = unknown) */
+    long done;      /* items the node finished (an estimate, for progress) */
     double reserve; /* seconds of work the node holds besides this request (0 = none) */
 };
 struct dlp__reply {
@@ -131,6 +147,8 @@ static inline unsigned dlp__poll_cap(double seconds)
 /** Longest nap of a node agent between doorbell rings, microseconds (a
  *  safety net: the team threads ring when the agent has work). */
 #define DLP__AGENT_NAP_US 20000u
+/** How often a helper that only feeds the progress display wakes, us. */
+#define DLP__PROGRESS_TICK_US 20000u
 /** Cap of the backoff of a waiting team thread or collective, microseconds. */
 #define DLP__WAIT_MAX_US 200u
 

@@ -373,17 +373,45 @@ static void handle_batch(struct map *m, const char *p, int rank)
     }
 }
 
+/* Busy ranks and nodes, for the progress display. */
+struct busy {
+    int ranks, nodes;
+    int *on_node; /* [nodes] busy ranks of each node */
+};
+
+static void rank_done(struct busy *b, int rank)
+{
+    b->ranks--;
+    if (--b->on_node[dlp__rt.node_of_rank[rank]] == 0)
+        b->nodes--;
+}
+
 static void *consumer_main(void *arg)
 {
     struct map *m = arg;
     struct dlp_loop *L = m->L;
     MPI_Comm comm = dlp__rt.comm;
-    int others = dlp__rt.size - 1, ended = 0;
+    int others = dlp__rt.size - 1, ended = 0, mine_done = 0;
     struct batch *head = NULL, **tail = &head;
     unsigned backoff = DLP__POLL_MIN_US;
+    struct busy busy_now = {dlp__rt.size, dlp__rt.nodes,
+                            calloc((size_t)dlp__rt.nodes, sizeof(int))};
+    if (!busy_now.on_node)
+        dlp__helper_abort("map consumer", "out of memory", MPI_SUCCESS);
+    for (int r = 0; r < dlp__rt.size; r++)
+        busy_now.on_node[dlp__rt.node_of_rank[r]]++;
 
     for (;;) {
         int busy = 0;
+        if (L->progress.active) {
+            if (!mine_done && atomic_load(&m->team_done)) {
+                mine_done = 1;
+                rank_done(&busy_now, 0);
+            }
+            atomic_store_explicit(&L->progress_done, m->consumed, memory_order_relaxed);
+            dlp__progress_update(&L->progress, m->consumed, busy_now.ranks, dlp__rt.size,
+                                 busy_now.nodes, dlp__rt.nodes, dlp__now());
+        }
         /* everything that arrived, in arrival order */
         for (;;) {
             int found = 0;
@@ -441,6 +469,8 @@ static void *consumer_main(void *arg)
                 CHECK("map consumer", MPI_Send(&a, (int)sizeof a, MPI_BYTE, b->rank,
                                                DLP__TAG_MAP_ACK, comm));
                 ended += h.last;
+                if (h.last)
+                    rank_done(&busy_now, b->rank);
             }
             free(b->p);
             free(b);
@@ -458,10 +488,11 @@ static void *consumer_main(void *arg)
             if (pending_records(m) > 0)
                 dlp__doorbell_disarm(&m->bell);
             else
-                dlp__doorbell_wait(&m->bell, others > ended ? backoff : DLP__AGENT_NAP_US);
+                dlp__doorbell_wait(&m->bell, others > ended ? backoff : DLP__PROGRESS_TICK_US);
             backoff = backoff * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : backoff * 2;
         }
     }
+    free(busy_now.on_node);
     return NULL;
 }
 
@@ -476,7 +507,7 @@ int dlp_map_unordered(long n, dlp_work_fn work, dlp_result_fn on_result, void *c
     else if (!on_result && dlp__rt.rank == 0)
         bad = "on_result is NULL on the master";
     struct dlp_loop *L = NULL;
-    DLP_CALL(dlp__loop_begin(&L, n, opts, DLP_SPLIT_MANAGED, bad, func));
+    DLP_CALL(dlp__loop_begin_map(&L, n, opts, bad, func));
     if (n == 0)
         return dlp__loop_end(&L);
     struct map *m = calloc(1, sizeof *m);
