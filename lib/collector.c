@@ -7,6 +7,7 @@
 
 #include <omp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -319,8 +320,9 @@ struct plan {
     long blocks;             /* this rank's blocks */
     int *lens;               /* [blocks] piece lengths of a message (senders) */
     MPI_Aint *disp;          /* [blocks] piece addresses */
-    unsigned char *relay;    /* remote node leaders: one message */
-    size_t relay_bytes;
+    unsigned char *relay;    /* remote node leaders: one or two messages */
+    size_t relay_bytes;      /* bytes of one */
+    int relay_double;        /* two (a member's stream is above one message) */
     unsigned char *stage;    /* master: every other rank's stream, in rank order */
     struct pair *a, *b;      /* master: [count] */
     long *hist;              /* master: radix buckets */
@@ -391,10 +393,12 @@ static int plan_alloc(const dlp_collector *c, const long *all, struct plan *p, c
                 if (w != rt->rank && rt->node_of_rank[w] == rt->node &&
                     (size_t)all[S_FIELDS * w + S_STREAM] > p->relay_bytes)
                     p->relay_bytes = (size_t)all[S_FIELDS * w + S_STREAM];
-            if (p->relay_bytes > (size_t)DLP__MESSAGE_BYTES)
+            if (p->relay_bytes > (size_t)DLP__MESSAGE_BYTES) {
                 p->relay_bytes = (size_t)DLP__MESSAGE_BYTES;
-            p->relay = alloc_or_note(p->relay_bytes, &ok);
-            want += p->relay_bytes;
+                p->relay_double = 1;
+            }
+            p->relay = alloc_or_note(p->relay_bytes * (p->relay_double ? 2 : 1), &ok);
+            want += p->relay_bytes * (p->relay_double ? 2 : 1);
         }
     }
     if (!ok)
@@ -405,6 +409,21 @@ static int plan_alloc(const dlp_collector *c, const long *all, struct plan *p, c
 }
 
 /* ------------------------------------------------------ data movement -- */
+
+/* Complete a bulk transfer. MPI moves large messages only while it is
+ * called, so the polite waiting of dlp__wait() (sleeps of up to
+ * DLP__WAIT_MAX_US) would cap it at a chunk per sleep: this tests without
+ * pause, yielding the core to whoever else wants it between tests. */
+static int wait_transfer(int count, MPI_Request *reqs)
+{
+    MPI_Status st[2];
+    int flag = 0, mrc;
+    if (count > 2)
+        return MPI_ERR_COUNT;
+    while ((mrc = MPI_Testall(count, reqs, &flag, st)) == MPI_SUCCESS && !flag)
+        sched_yield();
+    return mrc;
+}
 
 static int move_bytes(int send, void *buf, size_t len, int peer, const char *func)
 {
@@ -417,7 +436,7 @@ static int move_bytes(int send, void *buf, size_t len, int peer, const char *fun
                        : MPI_Irecv((char *)buf + off, (int)part, MPI_BYTE, peer, DLP__TAG_RESULTS,
                                    rt->comm, &req);
         if (mrc == MPI_SUCCESS)
-            mrc = dlp__wait(&req);
+            mrc = wait_transfer(1, &req);
         if (mrc != MPI_SUCCESS)
             return dlp__fail_mpi(func, send ? "sending collected results (MPI_Isend)"
                                             : "receiving collected results (MPI_Irecv)",
@@ -463,7 +482,7 @@ static int send_stream(dlp_collector *c, struct plan *p, size_t len, int peer, c
         if (mrc == MPI_SUCCESS && (mrc = MPI_Type_commit(&type)) == MPI_SUCCESS) {
             mrc = MPI_Isend(MPI_BOTTOM, 1, type, peer, DLP__TAG_RESULTS, rt->comm, &req);
             if (mrc == MPI_SUCCESS)
-                mrc = dlp__wait(&req);
+                mrc = wait_transfer(1, &req);
             MPI_Type_free(&type);
         }
         if (mrc != MPI_SUCCESS)
@@ -471,6 +490,43 @@ static int send_stream(dlp_collector *c, struct plan *p, size_t len, int peer, c
         sent += msg;
     }
     return DLP_OK;
+}
+
+/* A remote node leader forwards member w's stream (len > 0 bytes) to the
+ * master in the parts move_bytes() cuts: parts of relay_bytes, which is
+ * DLP__MESSAGE_BYTES whenever a member's stream is longer than that (else
+ * every stream is one part). With two relay buffers the next part arrives
+ * while the previous one leaves. */
+static int relay_stream(struct plan *p, int w, size_t len, const char *func)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    const size_t most = p->relay_bytes;
+    unsigned char *buf[2] = {p->relay, p->relay + (p->relay_double ? most : 0)};
+    size_t off = 0, part = len < most ? len : most;
+    int j = 0;
+    MPI_Request req[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+    int mrc = MPI_Irecv(buf[0], (int)part, MPI_BYTE, w, DLP__TAG_RESULTS, rt->comm, &req[0]);
+    if (mrc == MPI_SUCCESS)
+        mrc = wait_transfer(1, req);
+    while (mrc == MPI_SUCCESS) {
+        size_t next_off = off + part;
+        size_t next = len - next_off < most ? len - next_off : most;
+        if (next > 0 && !p->relay_double)
+            return dlp__fail(DLP_ERR_STATE, func, "internal error: relay of rank %d", w);
+        mrc = MPI_Isend(buf[j], (int)part, MPI_BYTE, 0, DLP__TAG_RESULTS, rt->comm, &req[0]);
+        if (mrc == MPI_SUCCESS && next > 0)
+            mrc = MPI_Irecv(buf[1 - j], (int)next, MPI_BYTE, w, DLP__TAG_RESULTS, rt->comm,
+                            &req[1]);
+        if (mrc == MPI_SUCCESS)
+            mrc = wait_transfer(2, req);
+        if (next == 0)
+            break;
+        off = next_off;
+        part = next;
+        j = 1 - j;
+    }
+    return mrc == MPI_SUCCESS ? DLP_OK
+                              : dlp__fail_mpi(func, "relaying collected results", mrc);
 }
 
 /* Threads -> rank -> node leader -> master: ranks on the master's node send
@@ -502,11 +558,8 @@ static int move_streams(dlp_collector *c, const long *all, struct plan *p, size_
         if (rt->node_of_rank[w] != rt->node)
             continue;
         size_t len = (size_t)all[S_FIELDS * w + S_STREAM];
-        for (size_t off = 0; off < len; off += p->relay_bytes) {
-            size_t part = len - off < p->relay_bytes ? len - off : p->relay_bytes;
-            DLP_CALL(move_bytes(0, p->relay, part, w, func));
-            DLP_CALL(move_bytes(1, p->relay, part, 0, func));
-        }
+        if (len > 0)
+            DLP_CALL(relay_stream(p, w, len, func));
     }
     return DLP_OK;
 }
