@@ -205,8 +205,8 @@ static void ctx_check(struct map_ctx *c)
     c->seen = NULL;
 }
 
-/* One call with checked results. on_result_elsewhere: what the non-master
- * ranks pass as on_result (NULL is allowed there). */
+/* One call with checked results. null_elsewhere: the other ranks pass
+ * on_result = NULL (allowed: it runs on the master only). */
 static void exactly_once(long n, int shape, const dlp_opts *opts, int busy, int null_elsewhere,
                          const char *what)
 {
@@ -851,7 +851,8 @@ static void check_progress(void)
     setenv("DLP_PROGRESS", "1", 1);
     setenv("DLP_PROGRESS_INTERVAL", "0.05", 1);
     if (g_rank == 0) {
-        snprintf(path, sizeof path, "/tmp/test_map_progress.%ld.txt", (long)getpid());
+        /* in the working directory: a failure inside the call lands there */
+        snprintf(path, sizeof path, "test_map_progress.%ld.txt", (long)getpid());
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd < 0)
             TEST_FAIL("cannot create %s", path);
@@ -902,7 +903,8 @@ static void check_progress(void)
 }
 
 /* Arguments: --calls=N back-to-back calls (default 200; fewer where ranks x
- * threads oversubscribe the cores), --no-progress skips the progress case. */
+ * threads oversubscribe the cores), --no-progress skips the progress case.
+ * Checks marked "the run goes on" fail the test only at the end. */
 int main(int argc, char **argv)
 {
     unsetenv("DLP_INFLIGHT");
