@@ -31,7 +31,7 @@ void *dlp_buf_reserve(dlp_buf *out, size_t len)
         return NULL;
     }
     size_t need = out->len + len;
-    if (need > out->cap) {
+    if (need > out->cap || !out->data) { /* also len 0 on a fresh buffer: a valid pointer */
         size_t cap = out->cap ? out->cap : 256;
         while (cap < need)
             cap *= 2;

@@ -343,8 +343,22 @@ static void *sender_main(void *arg)
 
 /* ------------------------------------------------------------ consumer -- */
 
+/* Busy ranks and nodes, for the progress display. */
+struct busy {
+    int ranks, nodes;
+    int *on_node; /* [nodes] busy ranks of each node */
+};
+
+static void feed_progress(struct map *m, const struct busy *b)
+{
+    struct dlp_loop *L = m->L;
+    atomic_store_explicit(&L->progress_done, m->consumed, memory_order_relaxed);
+    dlp__progress_update(&L->progress, m->consumed, b->ranks, dlp__rt.size, b->nodes,
+                         dlp__rt.nodes, dlp__now());
+}
+
 /* Run the callback on every record of batch p (from rank). */
-static void handle_batch(struct map *m, const char *p, int rank)
+static void handle_batch(struct map *m, const char *p, int rank, const struct busy *busy)
 {
     struct dlp_loop *L = m->L;
     struct batch_head h;
@@ -370,14 +384,10 @@ static void handle_batch(struct map *m, const char *p, int rank)
             }
         }
         at += RECORD_BYTES(r.len);
+        if (L->progress.active) /* a batch may hold many slow callbacks */
+            feed_progress(m, busy);
     }
 }
-
-/* Busy ranks and nodes, for the progress display. */
-struct busy {
-    int ranks, nodes;
-    int *on_node; /* [nodes] busy ranks of each node */
-};
 
 static void rank_done(struct busy *b, int rank)
 {
@@ -408,9 +418,7 @@ static void *consumer_main(void *arg)
                 mine_done = 1;
                 rank_done(&busy_now, 0);
             }
-            atomic_store_explicit(&L->progress_done, m->consumed, memory_order_relaxed);
-            dlp__progress_update(&L->progress, m->consumed, busy_now.ranks, dlp__rt.size,
-                                 busy_now.nodes, dlp__rt.nodes, dlp__now());
+            feed_progress(m, &busy_now);
         }
         /* everything that arrived, in arrival order */
         for (;;) {
@@ -461,7 +469,7 @@ static void *consumer_main(void *arg)
             memcpy(&h, b->p, sizeof h);
             if (h.seq != L->seq)
                 dlp__helper_abort("map consumer", "results of another call", MPI_SUCCESS);
-            handle_batch(m, b->p, b->rank);
+            handle_batch(m, b->p, b->rank, &busy_now);
             if (b->rank == 0) {
                 atomic_fetch_sub(&m->held, (size_t)h.bytes);
             } else {
