@@ -474,6 +474,15 @@ static void check_failures(void)
                  "work returned 4", NULL);
     exactly_once(500, S_MEDIUM, NULL, 0, 0, "after every item failed");
 
+    test_case("n = 2^40: work fails on every item; the call stops everywhere");
+    memset(&c, 0, sizeof c);
+    c.n = 1L << 40;
+    c.fail_rank = -1;
+    c.cb_fail_at = -1;
+    c.mode = 1;
+    expect_error(dlp_map_unordered(c.n, fail_work, fail_result, &c, NULL), DLP_ERR_ITEM,
+                 "work returned 4", NULL);
+
     test_case("on_result fails on item 123 of 2000");
     memset(&c, 0, sizeof c);
     c.n = 2000;
@@ -885,6 +894,7 @@ static void check_progress(void)
     int lines = 0;
     while (fgets(line, sizeof line, f)) {
         lines++;
+        ASSERT_STR_CONTAINS(line, label); /* every line, and nothing else, on stderr */
         snprintf(final, sizeof final, "%s", line);
     }
     fclose(f);
