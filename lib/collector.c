@@ -1,8 +1,9 @@
 /* Variable-size results (dlp_collector_*). During a call every thread
- * appends (item, bytes) records to an arena of its own, without locks; at
- * the end each rank's records travel to the master (ranks on the master's
- * node directly, other nodes through their leader), where a stable radix
- * sort by item puts them into one buffer in item order. */
+ * appends (item, bytes) records to an arena of its own, without locks. At
+ * the end the master gathers every record's {item, len} (ranks on the
+ * master's node directly, other nodes through their leader), sorts them by
+ * item with a stable radix sort, and then receives the bytes straight from
+ * the other ranks' arenas into their final place in one buffer. */
 #include "collector.h"
 
 #include <omp.h>
@@ -304,45 +305,67 @@ void dlp__collector_abandon(dlp_collector *c)
     drop_results(c);
 }
 
-/* What every rank states at the collect (one allgather, in the scratch
- * buffer): status, records, bytes of records, bytes of results, blocks. */
-enum { S_STATUS, S_COUNT, S_STREAM, S_PAYLOAD, S_FIELDS };
+/* ------------------------------------------------------------ collect --
+ *
+ * 1. One allgather: every rank's status, records and bytes of results.
+ * 2. Every rank allocates all it will need; one allgather of the outcome.
+ * 3. Headers ({item, len} per record, in each rank's add order) go to the
+ *    master, which sorts them by item (stable) and so knows where every
+ *    result goes in its buffer.
+ * 4. The results go straight into place: each rank sends its bytes from
+ *    its arenas and the master receives them at their final offsets (both
+ *    sides describe a message with the same hindexed datatype, cut by
+ *    next_message()); the master copies its own.
+ * Ranks on the master's node send to it directly; the other nodes' members
+ * send to their leader, which forwards its own messages and then theirs, in
+ * rank order, as they come. The master receives in rank order. */
+
+/* What every rank states at the collect (allgathered in the scratch buffer). */
+enum { S_STATUS, S_COUNT, S_PAYLOAD, S_FIELDS };
 _Static_assert(S_FIELDS * sizeof(long) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 
-/* One item's record on the master, for sorting. */
+/* Pieces of one message of results at most (besides DLP__MESSAGE_BYTES). */
+#define PIECES_MAX 65536L
+
+/* A record on the master, for sorting: its item and global index. */
 struct pair {
     long item;
-    const unsigned char *rec; /* the record's header */
+    long g;
 };
 
 /* What a collect allocates before the ranks agree to move data. */
 struct plan {
-    long blocks;             /* this rank's blocks */
-    int *lens;               /* [blocks] piece lengths of a message (senders) */
-    MPI_Aint *disp;          /* [blocks] piece addresses */
-    unsigned char *relay;    /* remote node leaders: one or two messages */
-    size_t relay_bytes;      /* bytes of one */
-    int relay_double;        /* two (a member's stream is above one message) */
-    unsigned char *stage;    /* master: every other rank's stream, in rank order */
-    struct pair *a, *b;      /* master: [count] */
-    long *hist;              /* master: radix buckets */
-    unsigned width, passes;  /* master: radix digit bits and passes */
-    unsigned char *data;     /* master: the results */
-    size_t *offsets;
-    long *items;
-    long count;              /* master: all records */
-    size_t payload;          /* master: all bytes of results */
+    long own;               /* this rank's records */
+    struct record *hdr;     /* [own] (master: [count], all ranks' in rank order) */
+    unsigned char **addr;   /* [own] where each of this rank's results is */
+    long pieces;            /* capacity of lens, disp */
+    int *lens;              /* pieces of one message */
+    MPI_Aint *disp;
+    void *first;            /* start of the message's first piece */
+    unsigned char *relay;   /* remote node leaders: two buffers of relay_bytes */
+    size_t relay_bytes;
+    struct pair *a, *b;     /* master: [count] */
+    long *hist;             /* master: radix buckets */
+    unsigned width, passes; /* master: radix digit bits and passes */
+    size_t *dest;           /* master: [count] offset of record g in data */
+    unsigned char *data;    /* master: the results */
+    size_t *offsets;        /* master: [count + 1] */
+    long *items;            /* master: [count] */
+    long count;             /* master: all records */
+    size_t payload;         /* master: all bytes of results */
 };
 
 static void plan_free(struct plan *p)
 {
+    free(p->hdr);
+    free(p->addr);
     free(p->lens);
     free(p->disp);
     free(p->relay);
-    free(p->stage);
     free(p->a);
     free(p->b);
     free(p->hist);
+    free(p->dest);
     free(p->data);
     free(p->offsets);
     free(p->items);
@@ -357,49 +380,61 @@ static void *alloc_or_note(size_t bytes, int *ok)
     return p;
 }
 
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
 static int plan_alloc(const dlp_collector *c, const long *all, struct plan *p, const char *func)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     int ok = 1;
     size_t want = 0;
+    p->own = all[S_FIELDS * rt->rank + S_COUNT];
+    long most = p->own; /* most records of one message's sender */
     if (rt->rank == 0) {
-        size_t stage = 0;
         for (int w = 0; w < rt->size; w++) {
             p->count += all[S_FIELDS * w + S_COUNT];
             p->payload += (size_t)all[S_FIELDS * w + S_PAYLOAD];
-            if (w > 0)
-                stage += (size_t)all[S_FIELDS * w + S_STREAM];
+            if (all[S_FIELDS * w + S_COUNT] > most)
+                most = all[S_FIELDS * w + S_COUNT];
         }
         unsigned bits = 0;
         while (bits < 63 && ((unsigned long)(c->n > 0 ? c->n - 1 : 0) >> bits) != 0)
             bits++;
         p->passes = (bits + 15) / 16;
         p->width = p->passes ? (bits + p->passes - 1) / p->passes : 0;
-        size_t n_pairs = (size_t)p->count;
-        p->stage = alloc_or_note(stage, &ok);
-        p->a = alloc_or_note(n_pairs * sizeof *p->a, &ok);
-        p->b = alloc_or_note(n_pairs * sizeof *p->b, &ok);
+        size_t recs = (size_t)p->count;
+        p->hdr = alloc_or_note(recs * sizeof *p->hdr, &ok);
+        p->a = alloc_or_note(recs * sizeof *p->a, &ok);
+        p->b = alloc_or_note(recs * sizeof *p->b, &ok);
         p->hist = alloc_or_note(((size_t)1 << p->width) * sizeof *p->hist, &ok);
+        p->dest = alloc_or_note(recs * sizeof *p->dest, &ok);
         p->data = alloc_or_note(p->payload, &ok);
-        p->offsets = alloc_or_note((n_pairs + 1) * sizeof *p->offsets, &ok);
-        p->items = alloc_or_note(n_pairs * sizeof *p->items, &ok);
-        want = stage + p->payload + n_pairs * (2 * sizeof(struct pair) + 2 * sizeof(long));
+        p->offsets = alloc_or_note((recs + 1) * sizeof *p->offsets, &ok);
+        p->items = alloc_or_note(recs * sizeof *p->items, &ok);
+        want += p->payload + recs * (sizeof(struct record) + 2 * sizeof(struct pair) +
+                                     2 * sizeof(size_t) + sizeof(long));
     } else {
-        p->lens = alloc_or_note((size_t)(p->blocks + 1) * sizeof *p->lens, &ok);
-        p->disp = alloc_or_note((size_t)(p->blocks + 1) * sizeof *p->disp, &ok);
-        want = (size_t)(p->blocks + 1) * (sizeof(int) + sizeof(MPI_Aint));
-        if (rt->node_rank == 0) {
-            for (int w = 0; w < rt->size; w++)
-                if (w != rt->rank && rt->node_of_rank[w] == rt->node &&
-                    (size_t)all[S_FIELDS * w + S_STREAM] > p->relay_bytes)
-                    p->relay_bytes = (size_t)all[S_FIELDS * w + S_STREAM];
-            if (p->relay_bytes > (size_t)DLP__MESSAGE_BYTES) {
-                p->relay_bytes = (size_t)DLP__MESSAGE_BYTES;
-                p->relay_double = 1;
-            }
-            p->relay = alloc_or_note(p->relay_bytes * (p->relay_double ? 2 : 1), &ok);
-            want += p->relay_bytes * (p->relay_double ? 2 : 1);
+        p->hdr = alloc_or_note((size_t)p->own * sizeof *p->hdr, &ok);
+        want += (size_t)p->own * sizeof(struct record);
+    }
+    p->addr = alloc_or_note((size_t)p->own * sizeof *p->addr, &ok);
+    p->pieces = (most < PIECES_MAX ? most : PIECES_MAX) + 1;
+    p->lens = alloc_or_note((size_t)p->pieces * sizeof *p->lens, &ok);
+    p->disp = alloc_or_note((size_t)p->pieces * sizeof *p->disp, &ok);
+    want += (size_t)p->own * sizeof(unsigned char *) +
+            (size_t)p->pieces * (sizeof(int) + sizeof(MPI_Aint));
+    if (rt->rank != 0 && rt->node_rank == 0) {
+        /* the longest message a member sends: headers or results */
+        for (int w = rt->rank + 1; w < rt->size; w++) {
+            if (rt->node_of_rank[w] != rt->node)
+                continue;
+            size_t hdr = (size_t)all[S_FIELDS * w + S_COUNT] * sizeof(struct record);
+            size_t pay = (size_t)all[S_FIELDS * w + S_PAYLOAD];
+            size_t m = min_size(hdr > pay ? hdr : pay, (size_t)DLP__MESSAGE_BYTES);
+            if (m > p->relay_bytes)
+                p->relay_bytes = m;
         }
+        p->relay = alloc_or_note(2 * p->relay_bytes, &ok);
+        want += 2 * p->relay_bytes;
     }
     if (!ok)
         return dlp__fail(DLP_ERR_NOMEM, func,
@@ -408,35 +443,49 @@ static int plan_alloc(const dlp_collector *c, const long *all, struct plan *p, c
     return DLP_OK;
 }
 
+/* This rank's records in add order: headers and where their bytes are. */
+static void plan_fill(dlp_collector *c, struct plan *p)
+{
+    long r = 0;
+    for (struct arena *a = c->arenas; a; a = a->next) {
+        for (struct block *b = a->head; b; b = b->next) {
+            for (size_t pos = 0; pos < b->used && r < p->own;) {
+                unsigned char *rec = block_data(b) + pos;
+                memcpy(&p->hdr[r], rec, sizeof p->hdr[r]);
+                p->addr[r++] = rec + sizeof(struct record);
+                pos += REC_BYTES(p->hdr[r - 1].len);
+            }
+        }
+    }
+}
+
 /* ------------------------------------------------------ data movement -- */
 
-/* Complete a bulk transfer. MPI moves large messages only while it is
+/* Complete bulk transfers. MPI moves large messages only while it is
  * called, so the polite waiting of dlp__wait() (sleeps of up to
  * DLP__WAIT_MAX_US) would cap it at a chunk per sleep: this tests without
  * pause, yielding the core to whoever else wants it between tests. */
-static int wait_transfer(int count, MPI_Request *reqs)
+static int wait_transfer(MPI_Request *req)
 {
-    MPI_Status st[2];
     int flag = 0, mrc;
-    if (count > 2)
-        return MPI_ERR_COUNT;
-    while ((mrc = MPI_Testall(count, reqs, &flag, st)) == MPI_SUCCESS && !flag)
+    while ((mrc = MPI_Test(req, &flag, MPI_STATUS_IGNORE)) == MPI_SUCCESS && !flag)
         sched_yield();
     return mrc;
 }
 
+/* Send or receive len contiguous bytes in parts of DLP__MESSAGE_BYTES. */
 static int move_bytes(int send, void *buf, size_t len, int peer, const char *func)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     for (size_t off = 0; off < len;) {
-        size_t part = len - off < (size_t)DLP__MESSAGE_BYTES ? len - off : (size_t)DLP__MESSAGE_BYTES;
+        size_t part = min_size(len - off, (size_t)DLP__MESSAGE_BYTES);
         MPI_Request req;
         int mrc = send ? MPI_Isend((char *)buf + off, (int)part, MPI_BYTE, peer, DLP__TAG_RESULTS,
                                    rt->comm, &req)
                        : MPI_Irecv((char *)buf + off, (int)part, MPI_BYTE, peer, DLP__TAG_RESULTS,
                                    rt->comm, &req);
         if (mrc == MPI_SUCCESS)
-            mrc = wait_transfer(1, &req);
+            mrc = wait_transfer(&req);
         if (mrc != MPI_SUCCESS)
             return dlp__fail_mpi(func, send ? "sending collected results (MPI_Isend)"
                                             : "receiving collected results (MPI_Irecv)",
@@ -446,144 +495,161 @@ static int move_bytes(int send, void *buf, size_t len, int peer, const char *fun
     return DLP_OK;
 }
 
-/* Send this rank's stream (len bytes, spread over its arenas' blocks)
- * straight from the blocks, in messages cut exactly like move_bytes()
- * cuts the receive, each one hindexed datatype. */
-static int send_stream(dlp_collector *c, struct plan *p, size_t len, int peer, const char *func)
+/* A sequence of records' results: on the sender where they are in its
+ * arenas (addr), on the master where they go (base + dest). */
+struct seq {
+    const struct record *hdr;
+    unsigned char *const *addr;
+    unsigned char *base;
+    const size_t *dest;
+    long count;
+    long r;      /* next record */
+    size_t done; /* bytes of it in earlier messages */
+};
+
+/* The pieces of the next message; returns its bytes. A message holds at
+ * most DLP__MESSAGE_BYTES bytes of at most PIECES_MAX records (results of 0
+ * bytes take none): the sender and the master cut the same records the
+ * same way. Pieces adjacent in memory become one on either side (on the
+ * master, a rank's items that follow each other). */
+static size_t next_message(struct seq *s, struct plan *p, int *npieces)
 {
-    const struct dlp__runtime *rt = &dlp__rt;
-    struct arena *a = c->arenas;
-    struct block *b = a ? a->head : NULL;
-    size_t pos = 0, sent = 0;
-    while (sent < len) {
-        size_t msg = len - sent < (size_t)DLP__MESSAGE_BYTES ? len - sent : (size_t)DLP__MESSAGE_BYTES;
-        int k = 0;
-        for (size_t got = 0; got < msg;) {
-            while (!b || pos == b->used) {
-                if (b) {
-                    b = b->next;
-                } else {
-                    a = a->next;
-                    b = a->head;
-                }
-                pos = 0;
+    size_t bytes = 0;
+    long recs = 0;
+    int k = 0;
+    /* k <= recs <= the sender's records < p->pieces */
+    while (s->r < s->count && bytes < (size_t)DLP__MESSAGE_BYTES && recs < PIECES_MAX &&
+           k < p->pieces) {
+        size_t len = (size_t)s->hdr[s->r].len;
+        size_t take = min_size(len - s->done, (size_t)DLP__MESSAGE_BYTES - bytes);
+        if (take > 0) {
+            unsigned char *at = (s->addr ? s->addr[s->r] : s->base + s->dest[s->r]) + s->done;
+            MPI_Aint disp;
+            MPI_Get_address(at, &disp);
+            if (k > 0 && p->disp[k - 1] + p->lens[k - 1] == disp) {
+                p->lens[k - 1] += (int)take;
+            } else {
+                if (k == 0)
+                    p->first = at;
+                p->disp[k] = disp;
+                p->lens[k++] = (int)take;
             }
-            size_t take = b->used - pos < msg - got ? b->used - pos : msg - got;
-            if (k > p->blocks)
-                return dlp__fail(DLP_ERR_STATE, func, "internal error: stream pieces");
-            MPI_Get_address(block_data(b) + pos, &p->disp[k]);
-            p->lens[k++] = (int)take;
-            pos += take;
-            got += take;
+            recs++;
+            bytes += take;
+            s->done += take;
         }
-        MPI_Datatype type;
-        MPI_Request req;
-        int mrc = MPI_Type_create_hindexed(k, p->lens, p->disp, MPI_BYTE, &type);
-        if (mrc == MPI_SUCCESS && (mrc = MPI_Type_commit(&type)) == MPI_SUCCESS) {
-            mrc = MPI_Isend(MPI_BOTTOM, 1, type, peer, DLP__TAG_RESULTS, rt->comm, &req);
-            if (mrc == MPI_SUCCESS)
-                mrc = wait_transfer(1, &req);
-            MPI_Type_free(&type);
+        if (s->done == len) {
+            s->r++;
+            s->done = 0;
         }
-        if (mrc != MPI_SUCCESS)
-            return dlp__fail_mpi(func, "sending collected results", mrc);
-        sent += msg;
     }
-    return DLP_OK;
+    *npieces = k;
+    return bytes;
 }
 
-/* A remote node leader forwards member w's stream (len > 0 bytes) to the
- * master in the parts move_bytes() cuts: parts of relay_bytes, which is
- * DLP__MESSAGE_BYTES whenever a member's stream is longer than that (else
- * every stream is one part). With two relay buffers the next part arrives
- * while the previous one leaves. */
-static int relay_stream(struct plan *p, int w, size_t len, const char *func)
-{
-    const struct dlp__runtime *rt = &dlp__rt;
-    const size_t most = p->relay_bytes;
-    unsigned char *buf[2] = {p->relay, p->relay + (p->relay_double ? most : 0)};
-    size_t off = 0, part = len < most ? len : most;
-    int j = 0;
-    MPI_Request req[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
-    int mrc = MPI_Irecv(buf[0], (int)part, MPI_BYTE, w, DLP__TAG_RESULTS, rt->comm, &req[0]);
-    if (mrc == MPI_SUCCESS)
-        mrc = wait_transfer(1, req);
-    while (mrc == MPI_SUCCESS) {
-        size_t next_off = off + part;
-        size_t next = len - next_off < most ? len - next_off : most;
-        if (next > 0 && !p->relay_double)
-            return dlp__fail(DLP_ERR_STATE, func, "internal error: relay of rank %d", w);
-        mrc = MPI_Isend(buf[j], (int)part, MPI_BYTE, 0, DLP__TAG_RESULTS, rt->comm, &req[0]);
-        if (mrc == MPI_SUCCESS && next > 0)
-            mrc = MPI_Irecv(buf[1 - j], (int)next, MPI_BYTE, w, DLP__TAG_RESULTS, rt->comm,
-                            &req[1]);
-        if (mrc == MPI_SUCCESS)
-            mrc = wait_transfer(2, req);
-        if (next == 0)
-            break;
-        off = next_off;
-        part = next;
-        j = 1 - j;
-    }
-    return mrc == MPI_SUCCESS ? DLP_OK
-                              : dlp__fail_mpi(func, "relaying collected results", mrc);
-}
-
-/* Threads -> rank -> node leader -> master: ranks on the master's node send
- * to the master directly; every other node's members send to their leader,
- * which forwards its own stream and then theirs, message by message, in
- * rank order. The master receives in rank order. Ranks with nothing to send
- * send no message. */
-static int move_streams(dlp_collector *c, const long *all, struct plan *p, size_t mine,
+/* Send (send = 1) or receive the results of s, total bytes, message by
+ * message. */
+static int move_results(int send, struct seq *s, struct plan *p, size_t total, int peer,
                         const char *func)
 {
     const struct dlp__runtime *rt = &dlp__rt;
-    if (rt->rank == 0) {
-        size_t off = 0;
-        for (int w = 1; w < rt->size; w++) {
-            size_t len = (size_t)all[S_FIELDS * w + S_STREAM];
-            int node = rt->node_of_rank[w];
-            DLP_CALL(move_bytes(0, p->stage + off, len, node == 0 ? w : rt->node_leader[node],
-                                func));
-            off += len;
+    for (size_t moved = 0; moved < total;) {
+        int k = 0;
+        size_t bytes = next_message(s, p, &k);
+        if (bytes == 0)
+            return dlp__fail(DLP_ERR_STATE, func, "internal error: %zu of %zu bytes of results "
+                             "left without records", total - moved, total);
+        MPI_Datatype type;
+        MPI_Request req;
+        int mrc;
+        if (k == 1) { /* contiguous */
+            mrc = send ? MPI_Isend(p->first, p->lens[0], MPI_BYTE, peer, DLP__TAG_RESULTS,
+                                   rt->comm, &req)
+                       : MPI_Irecv(p->first, p->lens[0], MPI_BYTE, peer, DLP__TAG_RESULTS,
+                                   rt->comm, &req);
+            if (mrc == MPI_SUCCESS)
+                mrc = wait_transfer(&req);
+        } else if ((mrc = MPI_Type_create_hindexed(k, p->lens, p->disp, MPI_BYTE, &type)) ==
+                       MPI_SUCCESS &&
+                   (mrc = MPI_Type_commit(&type)) == MPI_SUCCESS) {
+            mrc = send ? MPI_Isend(MPI_BOTTOM, 1, type, peer, DLP__TAG_RESULTS, rt->comm, &req)
+                       : MPI_Irecv(MPI_BOTTOM, 1, type, peer, DLP__TAG_RESULTS, rt->comm, &req);
+            if (mrc == MPI_SUCCESS)
+                mrc = wait_transfer(&req);
+            MPI_Type_free(&type);
         }
-        return DLP_OK;
-    }
-    if (rt->node == 0)
-        return send_stream(c, p, mine, 0, func);
-    if (rt->node_rank != 0)
-        return send_stream(c, p, mine, rt->node_leader[rt->node], func);
-    DLP_CALL(send_stream(c, p, mine, 0, func));
-    for (int w = rt->rank + 1; w < rt->size; w++) {
-        if (rt->node_of_rank[w] != rt->node)
-            continue;
-        size_t len = (size_t)all[S_FIELDS * w + S_STREAM];
-        if (len > 0)
-            DLP_CALL(relay_stream(p, w, len, func));
+        if (mrc != MPI_SUCCESS)
+            return dlp__fail_mpi(func, send ? "sending collected results"
+                                            : "receiving collected results", mrc);
+        moved += bytes;
     }
     return DLP_OK;
 }
 
-/* ------------------------------------------------------ on the master -- */
-
-/* Append the records of one stream to pairs; returns the new count, or -1
- * when the stream is malformed. */
-static long parse_stream(const unsigned char *s, size_t len, struct pair *pairs, long k,
-                         long limit)
+/* Receive the next message from src, whatever its size (at most cap). */
+static int recv_probed(void *buf, size_t cap, int src, int *got)
 {
-    size_t pos = 0;
-    while (pos < len) {
-        struct record h;
-        if (len - pos < sizeof h || k >= limit)
-            return -1;
-        memcpy(&h, s + pos, sizeof h);
-        if (h.len > LEN_MAX || REC_BYTES(h.len) > len - pos)
-            return -1;
-        pairs[k++] = (struct pair){(long)h.item, s + pos};
-        pos += REC_BYTES(h.len);
-    }
-    return k;
+    const struct dlp__runtime *rt = &dlp__rt;
+    MPI_Message msg;
+    MPI_Status st;
+    int flag = 0, mrc;
+    while ((mrc = MPI_Improbe(src, DLP__TAG_RESULTS, rt->comm, &flag, &msg, &st)) ==
+               MPI_SUCCESS && !flag)
+        sched_yield();
+    if (mrc != MPI_SUCCESS)
+        return mrc;
+    int count = 0;
+    if ((mrc = MPI_Get_count(&st, MPI_BYTE, &count)) != MPI_SUCCESS)
+        return mrc;
+    if (count < 0 || (size_t)count > cap)
+        return MPI_ERR_TRUNCATE;
+    MPI_Request req;
+    mrc = MPI_Imrecv(buf, count, MPI_BYTE, &msg, &req);
+    if (mrc == MPI_SUCCESS)
+        mrc = wait_transfer(&req);
+    *got = count;
+    return mrc;
 }
+
+/* A remote node leader forwards total bytes that member w sends it to the
+ * master, message by message as they come (the same messages); with two
+ * buffers the next one arrives while the previous one leaves. */
+static int relay(struct plan *p, int w, size_t total, const char *func)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    if (total == 0)
+        return DLP_OK;
+    unsigned char *buf[2] = {p->relay, p->relay + p->relay_bytes};
+    int size[2] = {0, 0}, j = 0;
+    size_t done = 0;
+    int mrc = recv_probed(buf[0], p->relay_bytes, w, &size[0]);
+    while (mrc == MPI_SUCCESS) {
+        MPI_Request req;
+        mrc = MPI_Isend(buf[j], size[j], MPI_BYTE, 0, DLP__TAG_RESULTS, rt->comm, &req);
+        if (mrc != MPI_SUCCESS)
+            break;
+        done += (size_t)size[j];
+        if (done < total)
+            mrc = recv_probed(buf[1 - j], p->relay_bytes, w, &size[1 - j]);
+        int mrc2 = wait_transfer(&req);
+        if (mrc == MPI_SUCCESS)
+            mrc = mrc2;
+        if (done >= total)
+            break;
+        j = 1 - j;
+    }
+    return mrc == MPI_SUCCESS ? DLP_OK
+                              : dlp__fail_mpi(func, "forwarding collected results", mrc);
+}
+
+/* Peer the master receives rank w's messages from. */
+static int source_of(int w)
+{
+    int node = dlp__rt.node_of_rank[w];
+    return node == 0 ? w : dlp__rt.node_leader[node];
+}
+
+/* ------------------------------------------------------ on the master -- */
 
 /* Stable LSD radix sort of the pairs by item; returns the sorted array
  * (p->a or p->b). */
@@ -615,40 +681,52 @@ static struct pair *sort_pairs(struct plan *p)
     return src;
 }
 
-/* The master's records (its own arenas, then the stage in rank order),
- * sorted by item, copied into the collector's buffer. */
-static int build_results(dlp_collector *c, const long *all, struct plan *p, const char *func)
+/* All headers are in p->hdr (rank order, add order): item order, offsets,
+ * and where every record's bytes go; then the master's own bytes. */
+static void place_records(struct plan *p)
 {
-    const struct dlp__runtime *rt = &dlp__rt;
-    long k = 0;
-    for (struct arena *a = c->arenas; a && k >= 0; a = a->next)
-        for (struct block *b = a->head; b && k >= 0; b = b->next)
-            k = parse_stream(block_data(b), b->used, p->a, k, p->count);
-    size_t off = 0;
-    for (int w = 1; w < rt->size && k >= 0; w++) {
-        size_t len = (size_t)all[S_FIELDS * w + S_STREAM];
-        k = parse_stream(p->stage + off, len, p->a, k, p->count);
-        off += len;
-    }
-    if (k != p->count)
-        return dlp__fail(DLP_ERR_STATE, func,
-                         "internal error: the collected results hold %ld records, expected %ld",
-                         k, p->count);
+    for (long g = 0; g < p->count; g++)
+        p->a[g] = (struct pair){(long)p->hdr[g].item, g};
     const struct pair *sorted = sort_pairs(p);
     size_t *offsets = p->offsets;
     offsets[0] = 0;
-    for (long j = 0; j < p->count; j++) {
-        struct record h;
-        memcpy(&h, sorted[j].rec, sizeof h);
-        p->items[j] = (long)h.item;
-        offsets[j + 1] = offsets[j] + (size_t)h.len;
+    for (long k = 0; k < p->count; k++) {
+        long g = sorted[k].g;
+        p->items[k] = sorted[k].item;
+        p->dest[g] = offsets[k];
+        offsets[k + 1] = offsets[k] + (size_t)p->hdr[g].len;
     }
     unsigned char *data = p->data;
-    long count = p->count;
-#pragma omp parallel for schedule(dynamic, 1024) if (p->payload >= PARALLEL_COPY_BYTES)
-    for (long j = 0; j < count; j++)
-        memcpy(data + offsets[j], sorted[j].rec + sizeof(struct record),
-               offsets[j + 1] - offsets[j]);
+    const size_t *dest = p->dest;
+    const struct record *hdr = p->hdr;
+    unsigned char *const *addr = p->addr;
+    long own = p->own;
+    size_t own_bytes = 0;
+    for (long r = 0; r < own; r++)
+        own_bytes += (size_t)hdr[r].len;
+#pragma omp parallel for schedule(dynamic, 256) if (own_bytes >= PARALLEL_COPY_BYTES)
+    for (long r = 0; r < own; r++)
+        memcpy(data + dest[r], addr[r], (size_t)hdr[r].len);
+}
+
+static int collect_master(dlp_collector *c, const long *all, struct plan *p, const char *func)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    long base = p->own;
+    for (int w = 1; w < rt->size; w++) {
+        long cnt = all[S_FIELDS * w + S_COUNT];
+        DLP_CALL(move_bytes(0, p->hdr + base, (size_t)cnt * sizeof *p->hdr, source_of(w), func));
+        base += cnt;
+    }
+    place_records(p);
+    base = p->own;
+    for (int w = 1; w < rt->size; w++) {
+        long cnt = all[S_FIELDS * w + S_COUNT];
+        struct seq s = {p->hdr + base, NULL, p->data, p->dest + base, cnt, 0, 0};
+        DLP_CALL(move_results(0, &s, p, (size_t)all[S_FIELDS * w + S_PAYLOAD], source_of(w),
+                              func));
+        base += cnt;
+    }
     c->data = p->data;
     c->offsets = p->offsets;
     c->items = p->items;
@@ -659,7 +737,25 @@ static int build_results(dlp_collector *c, const long *all, struct plan *p, cons
     return DLP_OK;
 }
 
-/* ------------------------------------------------------------ collect -- */
+/* Every other rank: headers, then results, to the master or the leader; a
+ * remote node leader forwards its members' after its own. */
+static int collect_sender(const long *all, struct plan *p, const char *func)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    int leader = rt->node != 0 && rt->node_rank == 0;
+    int to = rt->node == 0 || leader ? 0 : rt->node_leader[rt->node];
+    DLP_CALL(move_bytes(1, p->hdr, (size_t)p->own * sizeof *p->hdr, to, func));
+    for (int w = rt->rank + 1; leader && w < rt->size; w++)
+        if (rt->node_of_rank[w] == rt->node)
+            DLP_CALL(relay(p, w, (size_t)all[S_FIELDS * w + S_COUNT] * sizeof(struct record),
+                           func));
+    struct seq s = {p->hdr, p->addr, NULL, NULL, p->own, 0, 0};
+    DLP_CALL(move_results(1, &s, p, (size_t)all[S_FIELDS * rt->rank + S_PAYLOAD], to, func));
+    for (int w = rt->rank + 1; leader && w < rt->size; w++)
+        if (rt->node_of_rank[w] == rt->node)
+            DLP_CALL(relay(p, w, (size_t)all[S_FIELDS * w + S_PAYLOAD], func));
+    return DLP_OK;
+}
 
 int dlp__collector_collect(dlp_collector *c, const char *func)
 {
@@ -681,9 +777,7 @@ int dlp__collector_collect(dlp_collector *c, const char *func)
                        lost, lost == 1 ? "" : "s");
     for (struct arena *a = c->arenas; a; a = a->next) {
         mine[S_COUNT] += a->count;
-        mine[S_STREAM] += (long)a->stream;
         mine[S_PAYLOAD] += (long)a->payload;
-        p.blocks += a->blocks;
     }
     mine[S_STATUS] = rc;
 
@@ -706,15 +800,20 @@ int dlp__collector_collect(dlp_collector *c, const char *func)
     if (rc != DLP_OK)
         goto out;
 
-    /* 2. every rank allocates what it needs, then all agree */
-    rc = agree_status(plan_alloc(c, all, &p, func), func);
-    if (rc != DLP_OK)
-        goto out;
-
-    /* 3. the data moves; the master sorts */
-    rc = move_streams(c, all, &p, (size_t)mine[S_STREAM], func);
-    if (rc == DLP_OK && rt->rank == 0)
-        rc = build_results(c, all, &p, func);
+    /* 2. every rank allocates what it needs, then all agree (the sizes
+     * stay in the scratch buffer: copy them out first) */
+    long *sizes = malloc(sizeof(long) * S_FIELDS * (size_t)rt->size);
+    if (sizes)
+        memcpy(sizes, all, sizeof(long) * S_FIELDS * (size_t)rt->size);
+    rc = sizes ? plan_alloc(c, sizes, &p, func)
+               : dlp__fail(DLP_ERR_NOMEM, func, "size table of %d ranks", rt->size);
+    rc = agree_status(rc, func);
+    if (rc == DLP_OK) {
+        /* 3., 4. the data moves */
+        plan_fill(c, &p);
+        rc = rt->rank == 0 ? collect_master(c, sizes, &p, func) : collect_sender(sizes, &p, func);
+    }
+    free(sizes);
 out:
     plan_free(&p);
     free_arenas(c);

@@ -35,6 +35,7 @@ struct spec {
     uint64_t salt;
     int big;   /* two items with results of several MiB */
     int empty; /* every result has 0 bytes */
+    int tiny;  /* results of 0 to 8 bytes (many records per message) */
 };
 
 static int n_results(long i) { return i % 7 == 3 ? 2 : 1; }
@@ -43,6 +44,8 @@ static size_t result_len(const struct spec *s, long i, int r)
 {
     if (s->empty)
         return 0;
+    if (s->tiny)
+        return (size_t)(i % 9);
     if (r == 1)
         return (size_t)(i % 50);
     if (s->big && s->n >= 3 && i == s->n / 3)
@@ -185,11 +188,12 @@ static void direct_case(long n, uint64_t salt, int big, int empty, int threads, 
 {
     char name[256];
     snprintf(name, sizeof name, "direct: n = %ld%s%s%s, %d threads%s%s", n,
-             big ? ", results of 3 and 5 MiB" : "", empty ? ", every result 0 bytes" : "",
+             big ? ", results of 3 and 5 MiB" : "",
+             empty > 1 ? ", results of 0 to 8 bytes" : empty ? ", every result 0 bytes" : "",
              n < g_size ? ", some ranks add nothing" : "",
              threads > 0 ? threads : omp_get_max_threads(), what ? ", " : "", what ? what : "");
     test_case(name);
-    struct spec s = {n, salt, big, empty};
+    struct spec s = {n, salt, big, empty == 1, empty > 1};
     dlp_collector *c = NULL;
     ASSERT_OK(dlp_collector_create(&c));
     ASSERT_NOT_NULL(c);
@@ -209,6 +213,7 @@ static void check_direct(void)
     direct_case(20000, 6, 1, 0, 0, NULL);
     direct_case(20000, 7, 0, 0, 8, "more threads than cores");
     direct_case(70001, 8, 0, 0, 0, "n above 2^16 (two radix passes)");
+    direct_case(400000, 9, 0, 2, 0, "messages of 65536 pieces");
 }
 
 /* ------------------------------------------------------------- misuse -- */
@@ -308,7 +313,7 @@ static void check_misuse(void)
     ASSERT_RC(dlp_collector_add(c, 2, "x", 1), DLP_ERR_STATE);
 
     test_case("misuse: the collector works again after the failed collect");
-    struct spec s = {500, 77, 0, 0};
+    struct spec s = {500, 77, 0, 0, 0};
     direct_call(c, &s, 0);
     check_results(c, &s, "after a failed collect");
     ASSERT_OK(dlp_collector_destroy(&c));
@@ -337,7 +342,7 @@ static void check_reuse(int calls)
         /* alternate sizes, so blocks are freed and allocated anew; results
          * of several MiB only in the warm-up, as glibc keeps freed blocks of
          * that size for reuse (its mmap threshold grows) */
-        struct spec s = {k % 2 ? 3000 : 700, (uint64_t)k * 31 + 5, k % 5 == 1 && k < warm, 0};
+        struct spec s = {k % 2 ? 3000 : 700, (uint64_t)k * 31 + 5, k % 5 == 1 && k < warm, 0, 0};
         direct_call(c, &s, 0);
         check_results(c, &s, name);
     }
@@ -414,7 +419,7 @@ static int collector_wired(void)
     test_case("probe: is opts.collector wired into the parallel calls?");
     dlp_collector *c = NULL;
     ASSERT_OK(dlp_collector_create(&c));
-    struct spec s = {2L * g_size, 3, 0, 1};
+    struct spec s = {2L * g_size, 3, 0, 1, 0};
     int add_rc = 0;
     ASSERT_OK(run_form(F_ROUND_ROBIN, c, &s, -1, &add_rc));
     long want = 0;
@@ -426,13 +431,13 @@ static int collector_wired(void)
     return all;
 }
 
-static void call_case(int form, long n, uint64_t salt, int big, const char *what)
+static void call_case(int form, long n, uint64_t salt, int big, int tiny)
 {
     char name[256];
-    snprintf(name, sizeof name, "%s with opts.collector: n = %ld%s%s%s", form_name[form], n,
-             big ? ", results of 3 and 5 MiB" : "", what ? ", " : "", what ? what : "");
+    snprintf(name, sizeof name, "%s with opts.collector: n = %ld%s%s", form_name[form], n,
+             big ? ", results of 3 and 5 MiB" : "", tiny ? ", results of 0 to 8 bytes" : "");
     test_case(name);
-    struct spec s = {n, salt, big, 0};
+    struct spec s = {n, salt, big, 0, tiny};
     dlp_collector *c = NULL;
     ASSERT_OK(dlp_collector_create(&c));
     int add_rc = 0;
@@ -479,18 +484,19 @@ static int destroy_in_body(long i, void *ctx)
 static void check_calls(int calls)
 {
     for (int f = 0; f < F_COUNT; f++) {
-        call_case(f, 0, 11, 0, NULL);
-        call_case(f, 1, 12, 0, NULL);
-        call_case(f, 5000, 13 + (uint64_t)f, 0, NULL);
+        call_case(f, 0, 11, 0, 0);
+        call_case(f, 1, 12, 0, 0);
+        call_case(f, 5000, 13 + (uint64_t)f, 0, 0);
     }
-    call_case(F_MANAGED, 20000, 21, 1, NULL);
-    call_case(F_LOOP_ROUND_ROBIN, 20000, 22, 1, NULL);
+    call_case(F_MANAGED, 20000, 21, 1, 0);
+    call_case(F_LOOP_ROUND_ROBIN, 20000, 22, 1, 0);
+    call_case(F_MANAGED, 300000, 23, 0, 1);
 
     test_case("calls: a failing body gives DLP_ERR_ITEM and an empty collector, then it works");
     dlp_collector *c = NULL;
     ASSERT_OK(dlp_collector_create(&c));
     for (int f = 0; f < F_COUNT; f++) {
-        struct spec s = {3000, 31 + (uint64_t)f, 0, 0};
+        struct spec s = {3000, 31 + (uint64_t)f, 0, 0, 0};
         ASSERT_RC(run_form(f, c, &s, 2222, NULL), DLP_ERR_ITEM);
         ASSERT_STR_CONTAINS(dlp_last_error(), "2222");
         ASSERT_EQ(dlp_collector_count(c), 0);
@@ -512,16 +518,16 @@ static void check_calls(int calls)
     long rss0 = 0, heap0 = 0;
     for (int k = 0; k < calls; k++) {
         if (k == warm) { /* measured with an empty collector, like at the end */
-            struct spec none = {0, 0, 0, 0};
+            struct spec none = {0, 0, 0, 0, 0};
             ASSERT_OK(run_form(F_ROUND_ROBIN, c, &none, -1, NULL));
             rss0 = test_rss_kib();
             heap0 = test_heap_bytes();
         }
-        struct spec s = {k % 2 ? 2000 : 300, (uint64_t)k * 7 + 1, 0, 0};
+        struct spec s = {k % 2 ? 2000 : 300, (uint64_t)k * 7 + 1, 0, 0, 0};
         ASSERT_OK(run_form(k % F_COUNT, c, &s, -1, NULL));
         check_results(c, &s, name);
     }
-    struct spec none = {0, 0, 0, 0};
+    struct spec none = {0, 0, 0, 0, 0};
     ASSERT_OK(run_form(F_ROUND_ROBIN, c, &none, -1, NULL));
     char what[64];
     snprintf(what, sizeof what, "%d calls", calls - warm);
