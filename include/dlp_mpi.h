@@ -285,7 +285,10 @@ DLP_EXPORT int dlp_collector_destroy(dlp_collector **c);
  *  the item's result. Valid only inside the work function it was given to. */
 typedef struct dlp_buf dlp_buf;
 
-/** Append len bytes (len 0 is fine). Errors: DLP_ERR_ARG, DLP_ERR_NOMEM. */
+/** Append len bytes (len 0 is fine). One item's result may hold at most
+ *  1 GiB. A failed append also fails the item, even if work ignores the
+ *  status: the map returns DLP_ERR_ITEM (result too large) or DLP_ERR_NOMEM
+ *  on every rank. Errors: DLP_ERR_ARG (NULL, too large), DLP_ERR_NOMEM. */
 DLP_EXPORT int dlp_buf_append(dlp_buf *out, const void *data, size_t len);
 
 /** Append formatted text (no terminating NUL). Errors: DLP_ERR_ARG,

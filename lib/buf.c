@@ -24,10 +24,11 @@ void *dlp_buf_reserve(dlp_buf *out, size_t len)
     }
     if (len > DLP__BUF_MAX - out->len) {
         out->failed = DLP_ERR_ARG;
-        dlp__fail(DLP_ERR_ARG, func,
-                  "the result of item %ld would reach %zu + %zu bytes, more than the %zu "
-                  "bytes one item may produce",
-                  out->item, out->len, len, DLP__BUF_MAX);
+        snprintf(out->why, sizeof out->why,
+                 "its result would reach %zu + %zu bytes, more than the %zu bytes one item "
+                 "may produce",
+                 out->len, len, DLP__BUF_MAX);
+        dlp__fail(DLP_ERR_ARG, func, "item %ld: %s", out->item, out->why);
         return NULL;
     }
     size_t need = out->len + len;
@@ -38,8 +39,9 @@ void *dlp_buf_reserve(dlp_buf *out, size_t len)
         char *p = realloc(out->data, cap);
         if (!p) {
             out->failed = DLP_ERR_NOMEM;
-            dlp__fail(DLP_ERR_NOMEM, func, "%zu bytes for the result of item %ld", cap,
-                      out->item);
+            snprintf(out->why, sizeof out->why, "out of memory for %zu bytes of its result",
+                     cap);
+            dlp__fail(DLP_ERR_NOMEM, func, "item %ld: %s", out->item, out->why);
             return NULL;
         }
         out->data = p;

@@ -12,7 +12,8 @@ struct dlp_buf {
     char *data;
     size_t len, cap;
     long item;   /* the item being computed, for messages */
-    int failed;  /* an append failed (too large, out of memory) */
+    int failed;  /* an append failed (too large, out of memory): its code */
+    char why[160]; /* and what happened, for the call's report */
 };
 
 /** Free the storage. */

@@ -147,7 +147,7 @@ static void run_team(struct map *m)
 #pragma omp parallel num_threads(L->o.threads)
     {
         struct dlp__pos pos = {0, 0};
-        struct dlp_buf out = {NULL, 0, 0, -1, 0};
+        struct dlp_buf out = {NULL, 0, 0, -1, 0, ""};
         long i;
         while (dlp__loop_take(L, &pos, &i)) {
             out.len = 0;
@@ -159,9 +159,10 @@ static void run_team(struct map *m)
                                   "work returned %d", rc);
                 break;
             }
-            if (out.failed) {
-                dlp__loop_failure(L, i, omp_get_thread_num(), out.failed,
-                                  "its result could not be stored: %s", dlp_last_error());
+            if (out.failed) { /* even if work ignored the failed append */
+                dlp__loop_failure(L, i, omp_get_thread_num(),
+                                  out.failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM : DLP_ERR_ITEM,
+                                  "%s", out.why);
                 break;
             }
             if (append(m, i, &out) != DLP_OK) {
