@@ -22,8 +22,8 @@
 
 /* ------------------------------------------------------------ records -- */
 
-/* A record of a stream: this header, then len bytes, padded to 8 bytes. A
- * rank's stream is the concatenation of its arenas' blocks. */
+/* A record in an arena block: this header, then len bytes, padded to 8
+ * bytes. The headers alone are what the master sorts. */
 struct record {
     int64_t item;
     uint64_t len;
@@ -37,7 +37,7 @@ struct record {
 #define BLOCK_FIRST ((size_t)64 << 10)
 #define BLOCK_MAX ((size_t)4 << 20)
 
-/* The master copies the sorted results with its OpenMP team above this. */
+/* The master copies its own results with its OpenMP team above this. */
 #define PARALLEL_COPY_BYTES ((size_t)64 << 20)
 
 struct block {
@@ -54,10 +54,8 @@ struct arena {
     struct arena *next;
     struct block *head, *tail;
     size_t next_cap;
-    size_t stream;  /* bytes of records */
     size_t payload; /* bytes of results */
     long count;
-    long blocks;
 };
 
 struct dlp_collector {
@@ -151,10 +149,10 @@ int dlp_collector_create(dlp_collector **c)
         rc = dlp__fail(DLP_ERR_ARG, func, "c is NULL");
     } else if (!(col = calloc(1, sizeof *col))) {
         rc = dlp__fail(DLP_ERR_NOMEM, func, "collector handle of %zu bytes", sizeof *col);
-    } else if (pthread_mutex_init(&col->lock, NULL) != 0) {
+    } else if (pthread_mutex_init(&col->lock, NULL) != 0) { /* only for lack of resources */
         free(col);
         col = NULL;
-        rc = dlp__fail(DLP_ERR_SYSTEM, func, "pthread_mutex_init failed");
+        rc = dlp__fail(DLP_ERR_NOMEM, func, "pthread_mutex_init failed");
     }
     if (col) {
         atomic_init(&col->open, 0);
@@ -229,7 +227,6 @@ static struct block *arena_grow(struct arena *a, size_t need)
     else
         a->head = b;
     a->tail = b;
-    a->blocks++;
     if (a->next_cap < BLOCK_MAX)
         a->next_cap *= 2;
     return b;
@@ -270,7 +267,6 @@ int dlp_collector_add(dlp_collector *c, long i, const void *data, size_t len)
         memcpy(p + sizeof h, data, len);
     memset(p + sizeof h + len, 0, need - sizeof h - len); /* no uninitialised bytes on the wire */
     b->used += need;
-    a->stream += need;
     a->payload += len;
     a->count++;
     return DLP_OK;
@@ -313,9 +309,10 @@ void dlp__collector_abandon(dlp_collector *c)
  *    master, which sorts them by item (stable) and so knows where every
  *    result goes in its buffer.
  * 4. The results go straight into place: each rank sends its bytes from
- *    its arenas and the master receives them at their final offsets (both
- *    sides describe a message with the same hindexed datatype, cut by
- *    next_message()); the master copies its own.
+ *    its arenas and the master receives them at their final offsets, each
+ *    side describing a message by a datatype of its own pieces (both cut
+ *    the messages the same way, next_message()); the master copies its
+ *    own.
  * Ranks on the master's node send to it directly; the other nodes' members
  * send to their leader, which forwards its own messages and then theirs, in
  * rank order, as they come. The master receives in rank order. */
