@@ -326,6 +326,35 @@ typedef int (*dlp_result_fn)(long i, const void *data, size_t len, void *ctx);
 DLP_EXPORT int dlp_map_unordered(long n, dlp_work_fn work, dlp_result_fn on_result, void *ctx,
                                  const dlp_opts *opts);
 
+/** Loop form of dlp_map_unordered(), like the Python
+ *      for result in map_unordered(work, items): ...
+ *  dlp_map_begin() starts the computation on every rank (each rank's team
+ *  runs on a thread of the library); then on the master
+ *      while (dlp_map_next(map, &i, &data, &len)) { ... }
+ *  receives every item's result exactly once, in arrival order, on the
+ *  calling thread (data is valid until the next dlp_map_next()); on the
+ *  other ranks dlp_map_next() returns 0 at once. Finally dlp_map_end(&map)
+ *  on every rank.
+ *  dlp_map_begin: collective; main thread. Errors: as dlp_map_unordered()
+ *  (on error *map is NULL). */
+typedef struct dlp_map dlp_map;
+DLP_EXPORT int dlp_map_begin(dlp_map **map, long n, dlp_work_fn work, void *ctx,
+                             const dlp_opts *opts);
+
+/** The master's next result: returns 1 and sets *i, *data, *len, or 0 when
+ *  all results are in (or the map failed; dlp_map_end() then says why).
+ *  Returns 0 at once on other ranks and on NULL arguments. Not collective;
+ *  the thread that called dlp_map_begin(). */
+DLP_EXPORT int dlp_map_next(dlp_map *map, long *i, const void **data, size_t *len);
+
+/** Finish the map, free it and set *map to NULL. Collective; main thread.
+ *  If the master calls it before dlp_map_next() returned 0, the map is
+ *  stopped: no more work is handed out, the remaining results are dropped
+ *  and every rank gets DLP_ERR_STATE. Errors: DLP_ERR_ARG (NULL),
+ *  DLP_ERR_ITEM (a work function failed: the same report on every rank),
+ *  DLP_ERR_STATE, DLP_ERR_NOMEM, DLP_ERR_MPI. */
+DLP_EXPORT int dlp_map_end(dlp_map **map);
+
 /* ---------------------------------------------------------- collectives -- */
 
 /** The Python gather: every rank contributes len bytes of buf; on the master

@@ -50,7 +50,6 @@ void *dlp__agent_main(void *arg)
                  * low-water mark, waits, failed or left); the timeout only
                  * guards against the unforeseen. */
                 dlp__doorbell_arm(&c->bell);
-                atomic_thread_fence(memory_order_seq_cst);
                 if (must_ask(c, &stop, &leave))
                     dlp__doorbell_disarm(&c->bell);
                 else

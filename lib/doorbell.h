@@ -11,10 +11,12 @@
 
 #include <stdatomic.h>
 
-/** Arm: the caller is about to sleep. Re-check the condition afterwards. */
+/** Arm: the caller is about to sleep. Re-check the condition afterwards.
+ *  A read-modify-write, so that it is a full barrier before the re-check's
+ *  loads (and ThreadSanitizer, which does not model fences, sees it). */
 static inline void dlp__doorbell_arm(_Atomic int *bell)
 {
-    atomic_store_explicit(bell, 1, memory_order_seq_cst);
+    atomic_exchange_explicit(bell, 1, memory_order_seq_cst);
 }
 
 /** Disarm after the re-check found work. */

@@ -424,13 +424,17 @@ int dlp__loop_end(struct dlp_loop **pL)
     if (L->progress.active)
         dlp__progress_end(&L->progress, rc == DLP_OK ? L->n : atomic_load(&L->progress_done),
                           rc == DLP_OK, dlp__now());
-    if (rc == DLP_OK && L->o.results)
+    /* Both collects are collective: each runs whenever the agreed outcome
+     * is OK (the same on every rank), whatever the other one returned. */
+    int agreed = rc;
+    if (agreed == DLP_OK && L->o.results)
         rc = dlp__results_collect(L);
     if (L->o.collector) {
-        if (rc == DLP_OK)
-            rc = dlp__collector_collect(L->o.collector, L->func);
-        else
+        int crc = agreed == DLP_OK ? dlp__collector_collect(L->o.collector, L->func) : agreed;
+        if (agreed != DLP_OK)
             dlp__collector_abandon(L->o.collector);
+        if (rc == DLP_OK)
+            rc = crc;
     }
     loop_free(L);
     atomic_store(&dlp__rt.in_call, 0);

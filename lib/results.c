@@ -12,6 +12,7 @@
 #include "runtime.h"
 #include "shm.h"
 #include "transfer.h"
+#include "wait.h"
 
 #define ELEM_MAX (1UL << 30)
 
@@ -130,26 +131,41 @@ int dlp__results_collect(struct dlp_loop *L)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     dlp_results *r = L->o.results;
-    int rc = DLP_OK;
-    if (rt->rank == 0) {
-        for (int k = 1; k < rt->nodes && rc == DLP_OK; k++) {
-            struct dlp__segment *segs = NULL;
-            long m = 0;
-            rc = node_segments(L, k, &segs, &m);
-            if (rc == DLP_OK)
-                rc = dlp__transfer_segments(0, r->seg.base, r->elem, segs, m,
-                                            rt->node_leader[k], DLP__TAG_RESULTS, rt->comm,
-                                            L->func);
-            free(segs);
-        }
-    } else if (rt->node_rank == 0) {
-        struct dlp__segment *segs = NULL;
-        long m = 0;
-        rc = node_segments(L, rt->node, &segs, &m);
-        if (rc == DLP_OK)
-            rc = dlp__transfer_segments(1, r->seg.base, r->elem, segs, m, 0, DLP__TAG_RESULTS,
-                                        rt->comm, L->func);
-        free(segs);
+    /* First every segment list (the master: one per remote node; a remote
+     * leader: its own), then agree, and only then move data: a rank that
+     * cannot take part must not leave the others waiting in a transfer. */
+    int lists = rt->rank == 0 ? rt->nodes : (rt->node_rank == 0 ? 1 : 0);
+    struct dlp__segment **segs = calloc((size_t)(lists > 0 ? lists : 1), sizeof *segs);
+    long *len = calloc((size_t)(lists > 0 ? lists : 1), sizeof *len);
+    int rc = segs && len ? DLP_OK
+                         : dlp__fail(DLP_ERR_NOMEM, L->func, "segment lists of %d nodes", lists);
+    if (rt->rank == 0)
+        for (int k = 1; k < rt->nodes && rc == DLP_OK; k++)
+            rc = node_segments(L, k, &segs[k], &len[k]);
+    else if (lists == 1 && rc == DLP_OK)
+        rc = node_segments(L, rt->node, &segs[0], &len[0]);
+    int ok = rc == DLP_OK, all_ok = 0;
+    MPI_Request req;
+    int mrc = MPI_Iallreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, rt->comm, &req);
+    if (mrc == MPI_SUCCESS)
+        mrc = dlp__wait(&req);
+    if (mrc != MPI_SUCCESS)
+        rc = dlp__fail_mpi(L->func, "MPI_Iallreduce", mrc);
+    else if (rc == DLP_OK && !all_ok)
+        rc = dlp__fail(DLP_ERR_NOMEM, L->func,
+                       "another rank could not prepare the transfer of the dense results");
+    if (rc == DLP_OK && rt->rank == 0) {
+        for (int k = 1; k < rt->nodes && rc == DLP_OK; k++)
+            rc = dlp__transfer_segments(0, r->seg.base, r->elem, segs[k], len[k],
+                                        rt->node_leader[k], DLP__TAG_RESULTS, rt->comm,
+                                        L->func);
+    } else if (rc == DLP_OK && lists == 1) {
+        rc = dlp__transfer_segments(1, r->seg.base, r->elem, segs[0], len[0], 0,
+                                    DLP__TAG_RESULTS, rt->comm, L->func);
     }
+    for (int k = 0; segs && k < lists; k++)
+        free(segs[k]);
+    free(segs);
+    free(len);
     return rc;
 }

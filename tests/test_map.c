@@ -259,6 +259,66 @@ static void check_sizes(void)
     unsetenv("DLP_INFLIGHT");
 }
 
+/* The loop form: the master's own loop gets every result once, in arrival
+ * order; the other ranks' dlp_map_next() returns 0 at once. */
+static void loop_form_once(long n, int shape, const dlp_opts *opts, const char *what)
+{
+    char name[256];
+    snprintf(name, sizeof name, "loop form, n = %ld, %s", n, what);
+    test_case(name);
+    struct map_ctx c;
+    ctx_init(&c, n, shape, test_mix((uint64_t)n * 17 + 5));
+    dlp_map *map = NULL;
+    ASSERT_OK(dlp_map_begin(&map, n, check_work, &c, opts));
+    ASSERT_NOT_NULL(map);
+    long i;
+    const void *data;
+    size_t len;
+    while (dlp_map_next(map, &i, &data, &len))
+        ASSERT_EQ(check_result(i, data, len, &c), 0);
+    ASSERT_EQ(dlp_map_next(map, &i, &data, &len), 0); /* stays at 0 */
+    ASSERT_OK(dlp_map_end(&map));
+    ASSERT_NULL(map);
+    ctx_check(&c);
+}
+
+static void check_loop_form(void)
+{
+    loop_form_once(0, S_SMALL, NULL, "nothing");
+    loop_form_once(1, S_SMALL, NULL, "one item");
+    loop_form_once(5000, S_SMALL, NULL, "small results");
+    loop_form_once(300, S_BIG, NULL, "3 MiB every 50th");
+    dlp_opts o = DLP_OPTS_INIT;
+    o.inflight = 64 * 1024;
+    loop_form_once(2000, S_MEDIUM, &o, "64 KiB window");
+
+    test_case("loop form: the master leaves early -> DLP_ERR_STATE everywhere, then a new map works");
+    struct map_ctx c;
+    ctx_init(&c, 20000, S_SMALL, 99);
+    dlp_map *map = NULL;
+    ASSERT_OK(dlp_map_begin(&map, 20000, check_work, &c, NULL));
+    long i, got = 0;
+    const void *data;
+    size_t len;
+    while (got < 10 && dlp_map_next(map, &i, &data, &len))
+        got++;
+    int rc = dlp_map_end(&map);
+    ASSERT_RC(rc, DLP_ERR_STATE);
+    ASSERT_NULL(map);
+    free(c.seen);
+    loop_form_once(100, S_SMALL, NULL, "after a loop left early");
+
+    test_case("loop form misuse");
+    ASSERT_RC(dlp_map_begin(NULL, 5, check_work, NULL, NULL), DLP_ERR_ARG);
+    map = (dlp_map *)&c;
+    ASSERT_RC(dlp_map_begin(&map, 5, NULL, NULL, NULL), DLP_ERR_ARG);
+    ASSERT_NULL(map);
+    ASSERT_RC(dlp_map_begin(&map, -1, check_work, NULL, NULL), DLP_ERR_ARG);
+    ASSERT_EQ(dlp_map_next(NULL, &i, &data, &len), 0);
+    ASSERT_RC(dlp_map_end(NULL), DLP_ERR_ARG);
+    ASSERT_RC(dlp_map_end(&map), DLP_ERR_ARG);
+}
+
 /* --------------------------------------------------------- memory bound -- */
 
 static int reset_peak_rss(void)
@@ -939,6 +999,7 @@ int main(int argc, char **argv)
     check_misuse();
     check_buf();
     check_dense();
+    check_loop_form();
     check_back_to_back(calls);
     if (progress)
         check_progress();

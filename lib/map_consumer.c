@@ -1,0 +1,222 @@
+/* The consumer of a map call, on the master: receives every other rank's
+ * batches, takes the master's own pending results as they are, and hands
+ * out the results one at a time in arrival order — to the user's callback
+ * on a helper thread (dlp_map_unordered) or to the caller of dlp_map_next()
+ * (loop form). A batch's bytes are given back to its rank (an ack) once all
+ * its results were handed out; the end markers get the final acks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doorbell.h"
+#include "map.h"
+#include "runtime.h"
+
+void dlp__map_consumer_init(struct dlp_map *m)
+{
+    struct consumer *c = &m->in;
+    const struct dlp__runtime *rt = &dlp__rt;
+    memset(c, 0, sizeof *c);
+    c->tail = &c->head;
+    c->others = rt->size - 1;
+    c->backoff = DLP__POLL_MIN_US;
+    c->busy_ranks = rt->size;
+    c->busy_nodes = rt->nodes;
+    c->busy_on_node = calloc((size_t)rt->nodes, sizeof(int));
+    if (!c->busy_on_node)
+        dlp__helper_abort("map consumer", "out of memory", MPI_SUCCESS);
+    for (int r = 0; r < rt->size; r++)
+        c->busy_on_node[rt->node_of_rank[r]]++;
+}
+
+void dlp__map_consumer_free(struct dlp_map *m)
+{
+    struct consumer *c = &m->in;
+    free(c->busy_on_node);
+    c->busy_on_node = NULL;
+}
+
+static void rank_done(struct consumer *c, int rank)
+{
+    c->busy_ranks--;
+    if (--c->busy_on_node[dlp__rt.node_of_rank[rank]] == 0)
+        c->busy_nodes--;
+}
+
+static void feed_progress(struct dlp_map *m)
+{
+    struct dlp_loop *L = m->L;
+    struct consumer *c = &m->in;
+    if (!L->progress.active)
+        return;
+    if (!c->mine_done && atomic_load(&m->team_done)) {
+        c->mine_done = 1;
+        rank_done(c, 0);
+    }
+    atomic_store_explicit(&L->progress_done, m->consumed, memory_order_relaxed);
+    dlp__progress_update(&L->progress, m->consumed, c->busy_ranks, dlp__rt.size,
+                         c->busy_nodes, dlp__rt.nodes, dlp__now());
+}
+
+static void enqueue(struct consumer *c, char *p, int rank)
+{
+    struct batch *b = malloc(sizeof *b);
+    if (!b)
+        dlp__helper_abort("map consumer", "out of memory for a batch", MPI_SUCCESS);
+    *b = (struct batch){NULL, p, rank};
+    *c->tail = b;
+    c->tail = &b->next;
+}
+
+/* Queue everything that arrived: other ranks' batches, the master's own. */
+static int gather_batches(struct dlp_map *m)
+{
+    struct dlp_loop *L = m->L;
+    struct consumer *c = &m->in;
+    int got = 0;
+    for (;;) {
+        int found = 0;
+        MPI_Message msg;
+        MPI_Status st;
+        CHECK("map consumer",
+              MPI_Improbe(MPI_ANY_SOURCE, DLP__TAG_MAP, dlp__rt.comm, &found, &msg, &st));
+        if (!found)
+            break;
+        MPI_Count bytes = 0;
+        CHECK("map consumer", MPI_Get_count_c(&st, MPI_BYTE, &bytes));
+        char *p = bytes >= (MPI_Count)sizeof(struct batch_head) ? malloc((size_t)bytes) : NULL;
+        if (!p)
+            dlp__helper_abort("map consumer", "out of memory for a batch of results",
+                              MPI_SUCCESS);
+        CHECK("map consumer", MPI_Mrecv_c(p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+        enqueue(c, p, st.MPI_SOURCE);
+        got = 1;
+    }
+    size_t len;
+    long records;
+    char *mine = dlp__map_take_pending(m, &len, &records);
+    if (mine) {
+        struct batch_head h = {.seq = L->seq,
+                               .records = records,
+                               .bytes = (long)(len - sizeof h),
+                               .last = 0,
+                               .pad = 0};
+        memcpy(mine, &h, sizeof h);
+        enqueue(c, mine, 0);
+        got = 1;
+    }
+    return got;
+}
+
+/* All results of the current batch were handed out: give its bytes back. */
+static void finish_batch(struct dlp_map *m)
+{
+    struct consumer *c = &m->in;
+    struct batch *b = c->cur;
+    struct batch_head h;
+    memcpy(&h, b->p, sizeof h);
+    if (b->rank == 0) {
+        atomic_fetch_sub(&m->held, (size_t)h.bytes);
+    } else {
+        struct ack a = {.seq = m->L->seq, .bytes = h.bytes, .final = h.last, .pad = 0};
+        CHECK("map consumer",
+              MPI_Send(&a, (int)sizeof a, MPI_BYTE, b->rank, DLP__TAG_MAP_ACK, dlp__rt.comm));
+        if (h.last) {
+            c->ended++;
+            rank_done(c, b->rank);
+        }
+    }
+    free(b->p);
+    free(b);
+    c->cur = NULL;
+}
+
+static void start_batch(struct dlp_map *m)
+{
+    struct consumer *c = &m->in;
+    struct batch *b = c->head;
+    c->head = b->next;
+    if (!c->head)
+        c->tail = &c->head;
+    struct batch_head h;
+    memcpy(&h, b->p, sizeof h);
+    if (h.seq != m->L->seq)
+        dlp__helper_abort("map consumer", "results of another call", MPI_SUCCESS);
+    c->cur = b;
+    c->at = b->p + sizeof h;
+    c->left = h.records;
+}
+
+int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, size_t *len)
+{
+    struct dlp_loop *L = m->L;
+    struct consumer *c = &m->in;
+    for (;;) {
+        if (c->finished)
+            return 0;
+        if (c->cur && c->left > 0) {
+            struct record_head r;
+            memcpy(&r, c->at, sizeof r);
+            if (r.item < 0 || r.item >= L->n) {
+                char what[128];
+                snprintf(what, sizeof what, "result of item %ld from rank %d (n = %ld)", r.item,
+                         c->cur->rank, L->n);
+                dlp__helper_abort("map consumer", what, MPI_SUCCESS);
+            }
+            const char *bytes = c->at + sizeof r;
+            c->at += RECORD_BYTES(r.len);
+            c->left--;
+            feed_progress(m);
+            if (m->stopped)
+                continue;
+            m->consumed++;
+            *item = r.item;
+            *data = bytes;
+            *len = (size_t)r.len;
+            return 1;
+        }
+        if (c->cur)
+            finish_batch(m);
+        feed_progress(m);
+        int got = gather_batches(m);
+        if (c->head) {
+            start_batch(m);
+            c->backoff = DLP__POLL_MIN_US;
+            continue;
+        }
+        /* team_done first: results appended before it are pending by now */
+        if (c->ended == c->others && atomic_load(&m->team_done) &&
+            dlp__map_pending_records(m) == 0) {
+            c->finished = 1;
+            return 0;
+        }
+        if (got)
+            continue;
+        /* rung at once for the master's own results; other ranks' batches
+         * are found by polling */
+        dlp__doorbell_arm(&m->bell);
+        if (dlp__map_pending_records(m) > 0)
+            dlp__doorbell_disarm(&m->bell);
+        else
+            dlp__doorbell_wait(&m->bell,
+                               c->others > c->ended ? c->backoff : DLP__PROGRESS_TICK_US);
+        c->backoff = c->backoff * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : c->backoff * 2;
+    }
+}
+
+void *dlp__map_consumer_main(void *arg)
+{
+    struct dlp_map *m = arg;
+    long i;
+    const void *data;
+    size_t len;
+    while (dlp__map_consumer_next(m, &i, &data, &len)) {
+        int rc = m->on_result(i, data, len, m->ctx);
+        if (rc != 0) {
+            m->stopped = 1;
+            dlp__loop_failure(m->L, i, -1, DLP_ERR_ITEM,
+                              "on_result returned %d (a result of %zu bytes)", rc, len);
+        }
+    }
+    return NULL;
+}
