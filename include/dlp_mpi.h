@@ -245,7 +245,10 @@ DLP_EXPORT int dlp_results_destroy(dlp_results **r);
  *  with opts.collector = c, any thread of any rank adds (i, bytes); after
  *  the call the master holds all of them in item order. The bytes flow
  *  threads -> rank -> node leader -> master, like dense results, and totals
- *  above 2 GiB work. Each call that uses c replaces its previous contents.
+ *  above 2 GiB work; the master holds the bytes once, plus about 72 bytes
+ *  per result. An add that ran out of memory makes the call fail with
+ *  DLP_ERR_NOMEM on every rank (no result goes missing silently). Each call
+ *  that uses c replaces its previous contents.
  *  Create: collective; main thread. Errors: DLP_ERR_ARG (c NULL; then *c is
  *  NULL), DLP_ERR_NOMEM, DLP_ERR_STATE (inside a call). */
 DLP_EXPORT int dlp_collector_create(dlp_collector **c);
@@ -263,8 +266,10 @@ DLP_EXPORT int dlp_collector_add(dlp_collector *c, long i, const void *data, siz
 DLP_EXPORT long dlp_collector_count(const dlp_collector *c);
 
 /** The k-th result in item order (0 <= k < dlp_collector_count()): its item,
- *  bytes and length. The pointer stays valid until the collector's next call
- *  or destroy. Master only; not collective. Errors: DLP_ERR_ARG. */
+ *  bytes and length. Several results of one item keep their add order when
+ *  one thread added them, else they come by rank, then thread. The pointer
+ *  stays valid until the collector's next call or destroy. Master only; not
+ *  collective. Errors: DLP_ERR_ARG (also on a rank other than the master). */
 DLP_EXPORT int dlp_collector_get(const dlp_collector *c, long k, long *i, const void **data,
                                  size_t *len);
 
@@ -276,7 +281,7 @@ DLP_EXPORT int dlp_collector_buffer(const dlp_collector *c, const void **data,
                                     const size_t **offsets, const long **items, long *count);
 
 /** Free the collector and set *c to NULL (NULL and *c == NULL are accepted).
- *  Collective; main thread. */
+ *  Collective; main thread. Errors: DLP_ERR_STATE (a call is using it). */
 DLP_EXPORT int dlp_collector_destroy(dlp_collector **c);
 
 /* ------------------------------------------------------ map_unordered -- */
