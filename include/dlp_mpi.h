@@ -128,7 +128,10 @@ enum dlp_progress {
     DLP_PROGRESS_DEFAULT = 0, /**< DLP_PROGRESS from the environment, else AUTO */
     DLP_PROGRESS_AUTO = 1,    /**< managed and map calls, when stderr is a terminal */
     DLP_PROGRESS_ON = 2,      /**< always (a plain line every interval when not a terminal) */
-    DLP_PROGRESS_OFF = 3      /**< never */
+    DLP_PROGRESS_OFF = 3,     /**< never */
+    DLP_PROGRESS_TTY = 4      /**< always, as one line redrawn in place: for a
+                                   terminal behind a launcher (hydra's mpiexec
+                                   hands the ranks a pipe, not the terminal) */
 };
 
 typedef struct dlp_results dlp_results;

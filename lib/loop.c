@@ -227,7 +227,10 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
         L->seq = ++rt->call_seq;
         L->progress_by_map = map;
         if (rt->rank == 0 && L->o.split == DLP_SPLIT_MANAGED)
-            dlp__progress_begin(&L->progress, stderr, -1, n, L->o.label, L->o.progress,
+            dlp__progress_begin(&L->progress, stderr, L->o.progress == DLP_PROGRESS_TTY ? 1 : -1,
+                                n, L->o.label,
+                                L->o.progress == DLP_PROGRESS_TTY ? DLP_PROGRESS_ON
+                                                                  : L->o.progress,
                                 L->o.progress_interval, dlp__now());
         if (L->o.collector && dlp__collector_begin(L->o.collector, n, func) != DLP_OK)
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);

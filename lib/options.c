@@ -65,7 +65,8 @@ static int resolve_progress(const dlp_opts *opts, struct dlp__options *o, const 
     switch (opts->progress) {
     case DLP_PROGRESS_AUTO:
     case DLP_PROGRESS_ON:
-    case DLP_PROGRESS_OFF: o->progress = opts->progress; break;
+    case DLP_PROGRESS_OFF:
+    case DLP_PROGRESS_TTY: o->progress = opts->progress; break;
     case DLP_PROGRESS_DEFAULT: {
         const char *env = getenv("DLP_PROGRESS");
         o->progress = DLP_PROGRESS_AUTO;
@@ -75,9 +76,11 @@ static int resolve_progress(const dlp_opts *opts, struct dlp__options *o, const 
             o->progress = DLP_PROGRESS_ON;
         else if (strcmp(env, "0") == 0 || strcmp(env, "off") == 0)
             o->progress = DLP_PROGRESS_OFF;
+        else if (strcmp(env, "tty") == 0)
+            o->progress = DLP_PROGRESS_TTY;
         else
             return dlp__fail(DLP_ERR_OPTION, func,
-                             "DLP_PROGRESS=\"%s\" is not 0, 1 or auto", env);
+                             "DLP_PROGRESS=\"%s\" is not 0, 1, auto or tty", env);
         break;
     }
     default:
