@@ -3,15 +3,18 @@
 #
 #   bench/run.sh [BIN_DIR [RESULTS_DIR]]
 #
-# BIN_DIR      directory holding the built `efficiency` and `throughput`
+# BIN_DIR      directory holding the built `efficiency`, `throughput` and `map`
 #              (default: build/bench, then the directory of this script)
 # RESULTS_DIR  where everything goes (default: bench_results/YYYYmmdd-HHMMSS)
 #
 # Layouts: 1 rank x 2 threads, 2 ranks x 1 thread, 2 emulated nodes x 1 thread
 # (`mpiexec -launcher fork -hosts n1:1,n2:1`: MPICH sees two nodes).
 # Knobs (environment): EFF_N (200), EFF_REPS (5), TP_N (10000000), TP_REPS (5),
+# MAP_N (5000000: map_unordered with 8-byte and empty results, and its
+# managed baseline), MAP_REPS (5), MAP_N_1K (MAP_N / 10: 1 KiB results),
+# MAP_N_EMPTY (5 x MAP_N: managed empty items, progress off / on),
 # MPIEXEC (mpiexec.mpich), MPIEXEC_TIMEOUT (900 s per run), LAYOUTS (all three:
-# "1x2 2x1 2n1").
+# "1x2 2x1 2n1"), BENCHES (all three: "efficiency throughput map").
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +40,18 @@ EFF_N=${EFF_N:-200}
 EFF_REPS=${EFF_REPS:-5}
 TP_N=${TP_N:-10000000}
 TP_REPS=${TP_REPS:-5}
+MAP_N=${MAP_N:-5000000}
+MAP_REPS=${MAP_REPS:-5}
+MAP_N_1K=${MAP_N_1K:-$((MAP_N / 10 > 0 ? MAP_N / 10 : 1))}
+MAP_N_EMPTY=${MAP_N_EMPTY:-$((5 * MAP_N))}
 LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1"}
+BENCHES=${BENCHES:-"efficiency throughput map"}
+for prog in $BENCHES; do
+    if [ ! -x "$bin/$prog" ]; then
+        echo "run.sh: $bin/$prog is not built (BENCHES=\"$BENCHES\")" >&2
+        exit 2
+    fi
+done
 
 # What was measured, where.
 {
@@ -49,6 +63,8 @@ LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1"}
     echo "bin: $bin"
     echo "load average: $(cat /proc/loadavg 2>/dev/null)"
     echo "EFF_N=$EFF_N EFF_REPS=$EFF_REPS TP_N=$TP_N TP_REPS=$TP_REPS MPIEXEC_TIMEOUT=$MPIEXEC_TIMEOUT"
+    echo "MAP_N=$MAP_N MAP_REPS=$MAP_REPS MAP_N_1K=$MAP_N_1K MAP_N_EMPTY=$MAP_N_EMPTY"
+    echo "BENCHES=$BENCHES LAYOUTS=$LAYOUTS"
     env | grep '^DLP_' || true
 } > "$out/config.txt"
 
@@ -74,12 +90,18 @@ run() {
 }
 
 for layout in $LAYOUTS; do
-    run "$layout" efficiency "$EFF_N" "$EFF_REPS"
-    run "$layout" throughput "$TP_N" "$TP_REPS"
+    for prog in $BENCHES; do
+        case $prog in
+        efficiency) run "$layout" efficiency "$EFF_N" "$EFF_REPS" ;;
+        throughput) run "$layout" throughput "$TP_N" "$TP_REPS" ;;
+        map) run "$layout" map "$MAP_N" "$MAP_REPS" "$MAP_N_1K" "$MAP_N_EMPTY" ;;
+        *) echo "run.sh: unknown benchmark $prog" >&2; status=1 ;;
+        esac
+    done
 done
 
 # One CSV per benchmark with every layout, header once.
-for prog in efficiency throughput; do
+for prog in $BENCHES; do
     first=1
     for layout in $LAYOUTS; do
         f="$out/${prog}_$layout.csv"
