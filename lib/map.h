@@ -50,6 +50,8 @@ struct consumer {
     int finished;        /* every result is in */
     unsigned backoff;
     int busy_ranks, busy_nodes;
+    long stride, since_look; /* results between looks at the clock (progress) */
+    double last_look;
     int *busy_on_node;   /* [nodes] busy ranks of each node (progress) */
 };
 

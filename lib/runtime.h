@@ -43,6 +43,9 @@ int dlp__rt_rank_or_minus1(void);
 
 /** Monotonic wall clock in seconds. */
 double dlp__now(void);
+/** Monotonic seconds of the timer tick (a few ms resolution, a fraction of
+ *  dlp__now()'s cost): for decisions taken per item, like progress. */
+double dlp__now_coarse(void);
 
 /** Sleep for the given microseconds (no-op for 0). */
 void dlp__sleep_us(unsigned us);
