@@ -25,95 +25,11 @@
  * and the configuration, then aligned columns that gnuplot reads directly.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define BENCH_NAME "efficiency"
 
-#include <dlp_mpi.h>
-#include <omp.h>
-#include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-/* ------------------------------------------------------------ helpers -- */
-
-static int check(int rc, const char *call, int line)
-{
-    if (rc >= 0)
-        return rc;
-    const char *msg = dlp_last_error();
-    fprintf(stderr, "efficiency.c:%d: %s: %s\n  %s\n", line, call, dlp_strerror(rc),
-            msg && *msg ? msg : "(no further detail)");
-    int up = 0;
-    MPI_Initialized(&up);
-    if (up)
-        MPI_Abort(MPI_COMM_WORLD, 1);
-    exit(EXIT_FAILURE);
-}
-#define CHECK(call) check((call), #call, __LINE__)
-
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static double now(void) { return clock_s(CLOCK_MONOTONIC); }
-/* CPU time of the calling thread: blind to time spent descheduled. */
-static double cpu_now(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
-
-static long arg_long(int argc, char **argv, int k, long def, long lo, long hi)
-{
-    if (argc <= k)
-        return def;
-    char *end = NULL;
-    long v = strtol(argv[k], &end, 10);
-    if (*argv[k] == '\0' || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "efficiency: argument %d (\"%s\") must be in %ld..%ld\n", k, argv[k], lo,
-                hi);
-        exit(EXIT_FAILURE);
-    }
-    return v;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of v[0..n-1] (sorts v). */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* First line of MPI_Get_library_version, tabs as spaces. */
-static void mpi_library(char *out, size_t cap)
-{
-    char v[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len = 0;
-    MPI_Get_library_version(v, &len);
-    size_t k = 0;
-    for (int j = 0; j < len && v[j] && v[j] != '\n' && k + 1 < cap; j++)
-        out[k++] = v[j] == '\t' ? ' ' : v[j];
-    out[k] = '\0';
-}
-
-/* The three load averages, from /proc/loadavg ("?" elsewhere), with '\n'. */
-static const char *loadavg(void)
-{
-    static char buf[64] = "?\n";
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        double a = 0, b = 0, c = 0;
-        if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3)
-            snprintf(buf, sizeof buf, "%.2f %.2f %.2f\n", a, b, c);
-        fclose(f);
-    }
-    return buf;
-}
+#include "bench_util.h"
 
 /* ------------------------------------------------------------ workload -- */
 
@@ -149,15 +65,15 @@ static double calibrate(void)
     double t;
     do { /* grow until one run takes >= 20 ms */
         iters *= 2;
-        double t0 = cpu_now();
+        double t0 = bench_cpu_now();
         spin(iters);
-        t = cpu_now() - t0;
+        t = bench_cpu_now() - t0;
     } while (t < 0.02 && iters < (1L << 40));
     double best = t;
     for (int k = 0; k < 7; k++) {
-        double t0 = cpu_now();
+        double t0 = bench_cpu_now();
         spin(iters);
-        t = cpu_now() - t0;
+        t = bench_cpu_now() - t0;
         if (t < best)
             best = t;
     }
@@ -200,26 +116,15 @@ static void run_variant(int v, long n, struct work *w)
 int main(int argc, char **argv)
 {
     CHECK(dlp_init(&argc, &argv));
-    const long n = arg_long(argc, argv, 1, 200, 1, 100000000L);
-    const int reps = (int)arg_long(argc, argv, 2, 5, 1, 1000);
+    const long n = bench_arg_long(argc, argv, 1, 200, 1, 100000000L);
+    const int reps = (int)bench_arg_long(argc, argv, 2, 5, 1, 1000);
     const char *csv_path = argc > 3 ? argv[3] : "bench_efficiency.csv";
-    const int master = CHECK(dlp_is_master());
-    const int ranks = CHECK(dlp_size()), nodes = CHECK(dlp_nodes());
-    MPI_Comm comm = dlp_comm();
-
-    /* Workers = sum of team sizes; also the smallest and largest team. */
-    int threads = CHECK(dlp_threads()), workers = 0, tmin = 0, tmax = 0;
-    MPI_Allreduce(&threads, &workers, 1, MPI_INT, MPI_SUM, comm);
-    MPI_Allreduce(&threads, &tmin, 1, MPI_INT, MPI_MIN, comm);
-    MPI_Allreduce(&threads, &tmax, 1, MPI_INT, MPI_MAX, comm);
-
-    char load0[64];
-    snprintf(load0, sizeof load0, "%s", loadavg());
-    load0[strcspn(load0, "\n")] = '\0';
+    struct bench_config c; /* workers = sum of team sizes; the load average at start */
+    bench_config_init(&c);
 
     /* Calibrate on the master, every rank uses its number. */
     struct work w = {0};
-    if (master)
+    if (c.master)
         w.iters_per_ms = calibrate();
     CHECK(dlp_bcast(&w.iters_per_ms, sizeof w.iters_per_ms, 0));
 
@@ -230,17 +135,17 @@ int main(int argc, char **argv)
     double serial = 0.0, serial_cpu = 0.0, nominal = 0.0;
     for (long i = 0; i < n; i++)
         nominal += cost_ms(i) * 1e-3;
-    if (master) {
+    if (c.master) {
         double wall[3], cpu[3];
         for (int r = 0; r < serial_reps; r++) {
-            double t0 = now(), c0 = cpu_now();
+            double t0 = bench_now(), c0 = bench_cpu_now();
             for (long i = 0; i < n; i++)
                 body(i, &w);
-            wall[r] = now() - t0;
-            cpu[r] = cpu_now() - c0;
+            wall[r] = bench_now() - t0;
+            cpu[r] = bench_cpu_now() - c0;
         }
-        serial = median(wall, serial_reps);
-        serial_cpu = median(cpu, serial_reps);
+        serial = bench_median(wall, serial_reps);
+        serial_cpu = bench_median(cpu, serial_reps);
     }
     CHECK(dlp_bcast(&serial, sizeof serial, 0));
 
@@ -253,20 +158,20 @@ int main(int argc, char **argv)
     double *share = malloc(sizeof *share * (size_t)N_VARIANTS * (size_t)reps);
     if (!t || !share) {
         fprintf(stderr, "efficiency: out of memory\n");
-        MPI_Abort(comm, 1);
+        MPI_Abort(c.comm, 1);
     }
     int bad = 0;
     for (int r = 0; r < reps; r++) {
         for (int v = 0; v < N_VARIANTS; v++) {
             atomic_store(&w.done, 0);
             CHECK(dlp_barrier());
-            double t0 = now();
+            double t0 = bench_now();
             run_variant(v, n, &w);
-            t[v * reps + r] = now() - t0; /* the master's clock */
+            t[v * reps + r] = bench_now() - t0; /* the master's clock */
             long mine = atomic_load(&w.done), total = 0;
-            MPI_Reduce(&mine, &total, 1, MPI_LONG, MPI_SUM, 0, comm);
+            MPI_Reduce(&mine, &total, 1, MPI_LONG, MPI_SUM, 0, c.comm);
             share[v * reps + r] = (double)mine / (double)n;
-            if (master && total != n) {
+            if (c.master && total != n) {
                 fprintf(stderr, "efficiency: %s rep %d ran %ld items, expected %ld\n",
                         variant_name[v], r, total, n);
                 bad = 1;
@@ -274,61 +179,42 @@ int main(int argc, char **argv)
         }
     }
 
-    if (master) {
-        char lib[256];
-        mpi_library(lib, sizeof lib);
-        const char *sched = getenv("DLP_SCHEDULE");
-        char tpr[32];
-        if (tmin == tmax)
-            snprintf(tpr, sizeof tpr, "%d", tmin);
-        else
-            snprintf(tpr, sizeof tpr, "%d-%d", tmin, tmax);
-        FILE *csv = fopen(csv_path, "w");
-        if (!csv)
-            perror(csv_path);
-        else
-            fprintf(csv, "variant,ranks,nodes,threads_per_rank,workers,n,reps,schedule,"
-                         "serial_s,median_s,min_s,max_s,efficiency,master_share\n");
+    if (c.master) {
+        FILE *csv = bench_csv_open(csv_path, "schedule,serial_s,median_s,min_s,max_s,"
+                                             "efficiency,master_share");
 
         printf("# dlp_mpi efficiency: %ld uneven CPU items of 1-30 ms (busy loop)\n", n);
-        printf("# ranks %d, nodes %d, threads/rank %s, workers %d, N %ld, reps %d, "
-               "schedule %s, dlp_mpi %s, %s\n",
-               ranks, nodes, tpr, workers, n, reps, sched && *sched ? sched : "auto(default)",
-               DLP_VERSION_STRING, lib);
+        bench_print_config(&c, n, "", reps, "");
         printf("# serial %.3f s wall, %.3f s CPU (master rank alone, 1 thread, median of %d, "
                "before the parallel runs); nominal %.3f s; calibration %.0f iterations/ms\n",
                serial, serial_cpu, serial_reps, nominal, w.iters_per_ms);
         if (serial > 1.05 * serial_cpu)
             printf("# WARNING: serial wall time exceeds its CPU time by %.0f%%: other processes "
-                   "were using the cores; load average %s",
-                   100.0 * (serial / serial_cpu - 1.0), loadavg());
-        printf("# efficiency = (serial / workers) / median; times in s, master's clock; "
-               "load average at start %s, at end %s",
-               load0, loadavg());
+                   "were using the cores; load average %s\n",
+                   100.0 * (serial / serial_cpu - 1.0), bench_loadavg());
+        printf("# efficiency = (serial / workers) / median; times in s, master's clock; ");
+        bench_print_load(&c);
         printf("# %-14s %10s %10s %10s %11s %13s\n", "variant", "median_s", "min_s", "max_s",
                "efficiency", "master_share");
         for (int v = 0; v < N_VARIANTS; v++) {
-            double *tv = t + v * reps;
-            double med = median(tv, reps); /* sorts tv: min first, max last */
-            double sh = median(share + v * reps, reps);
-            double eff = serial / (double)workers / med;
-            printf("  %-14s %10.4f %10.4f %10.4f %11.4f %13.3f\n", variant_name[v], med, tv[0],
-                   tv[reps - 1], eff, sh);
-            if (csv)
-                fprintf(csv, "%s,%d,%d,%s,%d,%ld,%d,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n",
-                        variant_name[v], ranks, nodes, tpr, workers, n, reps,
-                        sched && *sched ? sched : "auto", serial, med, tv[0], tv[reps - 1], eff,
-                        sh);
+            double med, lo, hi;
+            bench_spread(t + v * reps, reps, &med, &lo, &hi);
+            double sh = bench_median(share + v * reps, reps);
+            double eff = serial / (double)c.workers / med;
+            printf("  %-14s %10.4f %10.4f %10.4f %11.4f %13.3f\n", variant_name[v], med, lo, hi,
+                   eff, sh);
+            if (csv) {
+                bench_csv_row(csv, &c, variant_name[v], n, reps);
+                fprintf(csv, ",%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n",
+                        bench_env("DLP_SCHEDULE", "auto"), serial, med, lo, hi, eff, sh);
+            }
         }
         if (bad)
             printf("# WARNING: some runs did not process every item exactly once (see stderr)\n");
-        if (csv && fclose(csv) != 0)
-            perror(csv_path);
+        bench_csv_close(csv, csv_path);
         fflush(stdout);
     }
-    CHECK(dlp_bcast(&bad, sizeof bad, 0));
     free(t);
     free(share);
-    CHECK(dlp_finalize());
-    return bad ? EXIT_FAILURE : EXIT_SUCCESS;
+    return bench_finish(bad);
 }

@@ -44,111 +44,19 @@
  *         a number, is the CSV path (default bench_map.csv)
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, dup, fileno */
+#define BENCH_NAME "map"
 
-#include <dlp_mpi.h>
-#include <omp.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 /* ------------------------------------------------------------ helpers -- */
-
-static int check(int rc, const char *call, int line)
-{
-    if (rc >= 0)
-        return rc;
-    const char *msg = dlp_last_error();
-    fprintf(stderr, "map.c:%d: %s: %s\n  %s\n", line, call, dlp_strerror(rc),
-            msg && *msg ? msg : "(no further detail)");
-    int up = 0;
-    MPI_Initialized(&up);
-    if (up)
-        MPI_Abort(MPI_COMM_WORLD, 1);
-    exit(EXIT_FAILURE);
-}
-#define CHECK(call) check((call), #call, __LINE__)
-
-static void die(const char *what)
-{
-    perror(what);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    exit(EXIT_FAILURE);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static long arg_long(int argc, char **argv, int k, long def, long lo, long hi)
-{
-    if (argc <= k)
-        return def;
-    char *end = NULL;
-    long v = strtol(argv[k], &end, 10);
-    if (*argv[k] == '\0' || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "map: argument %d (\"%s\") must be in %ld..%ld\n", k, argv[k], lo, hi);
-        exit(EXIT_FAILURE);
-    }
-    return v;
-}
 
 static int is_integer(const char *s)
 {
     char *end = NULL;
     strtol(s, &end, 10);
     return *s != '\0' && *end == '\0';
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median, min and max of v[0..n-1] (sorts a copy). */
-static void spread(const double *v, int n, double *med, double *lo, double *hi)
-{
-    double *s = malloc(sizeof *s * (size_t)n);
-    if (!s)
-        die("map: spread");
-    memcpy(s, v, sizeof *s * (size_t)n);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    *med = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    *lo = s[0];
-    *hi = s[n - 1];
-    free(s);
-}
-
-/* First line of MPI_Get_library_version, tabs as spaces. */
-static void mpi_library(char *out, size_t cap)
-{
-    char v[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len = 0;
-    MPI_Get_library_version(v, &len);
-    size_t k = 0;
-    for (int j = 0; j < len && v[j] && v[j] != '\n' && k + 1 < cap; j++)
-        out[k++] = v[j] == '\t' ? ' ' : v[j];
-    out[k] = '\0';
-}
-
-/* The three load averages, from /proc/loadavg ("?" elsewhere). */
-static const char *loadavg(void)
-{
-    static char buf[64] = "?";
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        double a = 0, b = 0, c = 0;
-        if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3)
-            snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
-        fclose(f);
-    }
-    return buf;
 }
 
 /* The master's stderr (fd 2) into an unlinked temporary file during a call
@@ -163,17 +71,17 @@ static void capture_begin(struct capture *c)
     fflush(stderr);
     c->f = tmpfile();
     if (!c->f)
-        die("map: tmpfile for the progress output");
+        bench_die("map: tmpfile for the progress output");
     c->saved = dup(2);
     if (c->saved < 0 || dup2(fileno(c->f), 2) < 0)
-        die("map: redirecting stderr");
+        bench_die("map: redirecting stderr");
 }
 
 static long capture_end(struct capture *c)
 {
     fflush(stderr);
     if (dup2(c->saved, 2) < 0)
-        die("map: restoring stderr");
+        bench_die("map: restoring stderr");
     close(c->saved);
     rewind(c->f);
     long lines = 0;
@@ -185,34 +93,15 @@ static long capture_end(struct capture *c)
 
 /* ------------------------------------------------------------ counters -- */
 
-/* One counter per thread, each on its own cache line. */
-struct counter {
-    _Alignas(64) atomic_long v;
-};
-
-static struct counter *counters;
-static int n_counters;
-
-static inline void count_item(void)
-{
-    int tid = omp_get_thread_num();
-    atomic_fetch_add_explicit(&counters[tid % n_counters].v, 1, memory_order_relaxed);
-}
+/* Items counted by the empty bodies, one counter per thread. */
+static struct bench_counters counters;
 
 /* Items counted over all ranks since the last reset (collective). */
 static long counted_everywhere(void)
 {
-    long s = 0, total = 0;
-    for (int k = 0; k < n_counters; k++)
-        s += atomic_load(&counters[k].v);
+    long s = bench_counted(&counters), total = 0;
     MPI_Allreduce(&s, &total, 1, MPI_LONG, MPI_SUM, dlp_comm());
     return total;
-}
-
-static void reset_counters(void)
-{
-    for (int k = 0; k < n_counters; k++)
-        atomic_store(&counters[k].v, 0);
 }
 
 /* ------------------------------------------------------ work and results -- */
@@ -277,7 +166,7 @@ static int work_empty(long i, void *ctx, dlp_buf *out)
     (void)i;
     (void)ctx;
     (void)out;
-    count_item();
+    bench_count(&counters);
     return 0;
 }
 
@@ -295,7 +184,7 @@ static int body_empty(long i, void *ctx)
 {
     (void)i;
     (void)ctx;
-    count_item();
+    bench_count(&counters);
     return 0;
 }
 
@@ -352,13 +241,13 @@ static int run_variant(const struct setup *s, int v, int rep, double *seconds, l
     long sum = 0;
     int rc = DLP_OK, bad = 0;
 
-    reset_counters();
+    bench_counters_reset(&counters);
     if (v == V_MANAGED_8 && s->master) /* a missed slot must not keep the last call's value */
         memset(dlp_results_data(s->dense), 0xff, sizeof(long) * (size_t)n);
     if (on && s->master)
         capture_begin(&cap);
     CHECK(dlp_barrier());
-    double t0 = now();
+    double t0 = bench_now();
     switch (v) {
     case V_MANAGED_8: {
         opts.results = s->dense;
@@ -376,7 +265,7 @@ static int run_variant(const struct setup *s, int v, int rep, double *seconds, l
     case V_MANAGED_ON: rc = dlp_split_managed(n, body_empty, NULL, &opts); break;
     default: rc = dlp_map_unordered(n, work_empty, on_result_empty, &t, &opts); break;
     }
-    *seconds = now() - t0;
+    *seconds = bench_now() - t0;
     *lines = on && s->master ? capture_end(&cap) : 0;
     CHECK(rc);
 
@@ -433,37 +322,26 @@ int main(int argc, char **argv)
     const char *csv_path = "bench_map.csv";
     if (argc > 1 && !is_integer(argv[argc - 1])) /* the CSV path comes last */
         csv_path = argv[--argc];
-    const long n = arg_long(argc, argv, 1, 5000000L, 1, 1L << 31);
-    const int reps = (int)arg_long(argc, argv, 2, 5, 1, 1000);
-    const long n_big = arg_long(argc, argv, 3, n / 10 > 0 ? n / 10 : 1, 1, 1L << 24);
-    const long n_empty = arg_long(argc, argv, 4, 5 * n, 1, 1L << 40);
+    const long n = bench_arg_long(argc, argv, 1, 5000000L, 1, 1L << 31);
+    const int reps = (int)bench_arg_long(argc, argv, 2, 5, 1, 1000);
+    const long n_big = bench_arg_long(argc, argv, 3, n / 10 > 0 ? n / 10 : 1, 1, 1L << 24);
+    const long n_empty = bench_arg_long(argc, argv, 4, 5 * n, 1, 1L << 40);
     if (argc > 5) {
         fprintf(stderr, "map: usage: map [N [R [N_1K [N_EMPTY]]]] [csv]\n");
         exit(EXIT_FAILURE);
     }
-    const int master = CHECK(dlp_is_master());
-    const int ranks = CHECK(dlp_size()), nodes = CHECK(dlp_nodes());
-    MPI_Comm comm = dlp_comm();
+    struct bench_config c;
+    bench_config_init(&c);
 
-    int threads = CHECK(dlp_threads()), workers = 0, tmin = 0, tmax = 0;
-    MPI_Allreduce(&threads, &workers, 1, MPI_INT, MPI_SUM, comm);
-    MPI_Allreduce(&threads, &tmin, 1, MPI_INT, MPI_MIN, comm);
-    MPI_Allreduce(&threads, &tmax, 1, MPI_INT, MPI_MAX, comm);
-
-    struct setup s = {{0}, NULL, master};
+    struct setup s = {{0}, NULL, c.master};
     for (int v = 0; v < N_VARIANTS; v++)
         s.n[v] = v == V_MAP_BIG ? n_big : v == V_MANAGED_OFF || v == V_MANAGED_ON ? n_empty : n;
     CHECK(dlp_results_create(&s.dense, s.n[V_MANAGED_8], sizeof(long)));
 
-    n_counters = threads;
-    counters = aligned_alloc(64, sizeof *counters * (size_t)n_counters);
     double *t = malloc(sizeof *t * (size_t)N_VARIANTS * (size_t)reps);
     long *lines = calloc((size_t)N_VARIANTS * (size_t)reps, sizeof *lines);
-    if (!counters || !t || !lines)
-        die("map: out of memory");
-
-    char load0[64];
-    snprintf(load0, sizeof load0, "%s", loadavg());
+    if (!bench_counters_init(&counters, c.threads) || !t || !lines)
+        bench_die("map: out of memory");
 
     int bad = 0;
     double dummy_t;
@@ -478,35 +356,24 @@ int main(int argc, char **argv)
     }
     CHECK(dlp_results_destroy(&s.dense));
 
-    if (master) {
-        char lib[256], tpr[32], inflight[64];
-        mpi_library(lib, sizeof lib);
-        if (tmin == tmax)
-            snprintf(tpr, sizeof tpr, "%d", tmin);
-        else
-            snprintf(tpr, sizeof tpr, "%d-%d", tmin, tmax);
-        const char *sched = getenv("DLP_SCHEDULE"), *infl = getenv("DLP_INFLIGHT");
-        snprintf(inflight, sizeof inflight, "%s", infl && *infl ? infl : "8M (default)");
+    if (c.master) {
+        char sizes[64], inflight[80]; /* DLP_INFLIGHT cut at 63 characters */
+        snprintf(sizes, sizeof sizes, ", N_1K %ld, N_EMPTY %ld", n_big, n_empty);
+        snprintf(inflight, sizeof inflight, ", inflight %.63s",
+                 bench_env("DLP_INFLIGHT", "8M (default)"));
         double lines_med[N_VARIANTS] = {0}, dummy_lo, dummy_hi;
         for (int v = 0; v < N_VARIANTS; v++) {
             double l[1000];
             for (int r = 0; r < reps; r++)
                 l[r] = (double)lines[v * reps + r];
-            spread(l, reps, &lines_med[v], &dummy_lo, &dummy_hi);
+            bench_spread(l, reps, &lines_med[v], &dummy_lo, &dummy_hi);
         }
-        FILE *csv = fopen(csv_path, "w");
-        if (!csv)
-            perror(csv_path);
-        else
-            fprintf(csv, "variant,ranks,nodes,threads_per_rank,workers,n,reps,median_s,min_s,"
-                         "max_s,per_s,unit,mb_per_s,vs,ratio,pair_min,pair_max,progress_lines\n");
+        FILE *csv = bench_csv_open(csv_path, "median_s,min_s,max_s,per_s,unit,mb_per_s,vs,"
+                                             "ratio,pair_min,pair_max,progress_lines");
 
         printf("# dlp_mpi map: dlp_map_unordered per result vs dlp_split_managed with dense "
                "results; progress display on vs off\n");
-        printf("# ranks %d, nodes %d, threads/rank %s, workers %d, N %ld, N_1K %ld, N_EMPTY %ld, "
-               "reps %d, schedule %s, inflight %s, dlp_mpi %s, %s\n",
-               ranks, nodes, tpr, workers, n, n_big, n_empty, reps,
-               sched && *sched ? sched : "auto(default)", inflight, DLP_VERSION_STRING, lib);
+        bench_print_config(&c, n, sizes, reps, inflight);
         printf("# managed_8B: 8-byte dense slots, the master's sum over them timed; map_*: "
                "every on_result done; *_empty: relaxed atomic add per item\n");
         printf("# progress on: DLP_PROGRESS_ON, interval 0.1 s, master's stderr to an unlinked "
@@ -515,14 +382,14 @@ int main(int argc, char **argv)
                lines_med[V_MANAGED_ON], lines_med[V_MAP_ON]);
         printf("# ratio = per_s / per_s of vs (medians); pair_min/max = the ratio rep by rep; "
                "times in s, master's clock\n");
-        printf("# load average at start %s, ", load0);
-        printf("at end %s\n", loadavg());
+        printf("# ");
+        bench_print_load(&c);
         printf("# %-17s %9s %9s %9s %9s %10s %-7s %8s %-17s %6s %6s %6s\n", "variant", "n",
                "median_s", "min_s", "max_s", "per_s", "unit", "MB_s", "vs", "ratio",
                "pmin", "pmax");
         for (int v = 0; v < N_VARIANTS; v++) {
             double med, lo, hi;
-            spread(t + v * reps, reps, &med, &lo, &hi);
+            bench_spread(t + v * reps, reps, &med, &lo, &hi);
             double per_s = (double)s.n[v] / med;
             double mb = variant_bytes[v] ? per_s * (double)variant_bytes[v] / 1e6 : 0;
             const char *unit = variant_is_map[v] ? "results" : "items";
@@ -533,13 +400,13 @@ int main(int argc, char **argv)
                 snprintf(mbs, sizeof mbs, "%.1f", mb);
             if (b >= 0) {
                 double bmed, blo, bhi, pr[1000];
-                spread(t + b * reps, reps, &bmed, &blo, &bhi);
+                bench_spread(t + b * reps, reps, &bmed, &blo, &bhi);
                 ratio = per_s / ((double)s.n[b] / bmed);
                 for (int r = 0; r < reps; r++)
                     pr[r] = ((double)s.n[v] / t[v * reps + r]) /
                             ((double)s.n[b] / t[b * reps + r]);
                 double pmed;
-                spread(pr, reps, &pmed, &pmin, &pmax);
+                bench_spread(pr, reps, &pmed, &pmin, &pmax);
                 snprintf(rs, sizeof rs, "%.3f", ratio);
                 snprintf(pmins, sizeof pmins, "%.3f", pmin);
                 snprintf(pmaxs, sizeof pmaxs, "%.3f", pmax);
@@ -556,22 +423,19 @@ int main(int argc, char **argv)
                     snprintf(c_r[1], sizeof c_r[1], "%.6g", pmin);
                     snprintf(c_r[2], sizeof c_r[2], "%.6g", pmax);
                 }
-                fprintf(csv, "%s,%d,%d,%s,%d,%ld,%d,%.6f,%.6f,%.6f,%.6g,%s,%s,%s,%s,%s,%s,%.0f\n",
-                        variant_name[v], ranks, nodes, tpr, workers, s.n[v], reps, med, lo, hi,
+                bench_csv_row(csv, &c, variant_name[v], s.n[v], reps);
+                fprintf(csv, ",%.6f,%.6f,%.6f,%.6g,%s,%s,%s,%s,%s,%s,%.0f\n", med, lo, hi,
                         per_s, unit, c_mb, b >= 0 ? variant_name[b] : "", c_r[0], c_r[1],
                         c_r[2], lines_med[v]);
             }
         }
         if (bad)
             printf("# FAILED: some calls lost, duplicated or corrupted results (see stderr)\n");
-        if (csv && fclose(csv) != 0)
-            perror(csv_path);
+        bench_csv_close(csv, csv_path);
         fflush(stdout);
     }
-    CHECK(dlp_bcast(&bad, sizeof bad, 0));
     free(lines);
     free(t);
-    free(counters);
-    CHECK(dlp_finalize());
-    return bad ? EXIT_FAILURE : EXIT_SUCCESS;
+    bench_counters_free(&counters);
+    return bench_finish(bad);
 }
