@@ -55,11 +55,35 @@ enum dlp_status {
     DLP_ERR_ITEM = -8,            /**< a body returned non-zero on some rank */
     DLP_ERR_MISMATCH = -9,        /**< ranks disagree on a collective's arguments */
     DLP_ERR_STATE = -10,          /**< call not allowed now (nested call ...) */
-    DLP_ERR_SYSTEM = -11          /**< an operating-system call failed */
+    DLP_ERR_SYSTEM = -11,         /**< an operating-system call failed */
+    DLP_ERR_SKIPPED = -12         /**< items failed and were skipped (on_error = skip):
+                                       dlp_failures() lists them */
 };
 
 /** Name and one-line meaning of a status code. Any thread, any time. */
 DLP_EXPORT const char *dlp_strerror(int status);
+
+/** One failed item, as every rank learns it at the end of a call. */
+typedef struct dlp_failure {
+    long item;        /**< item index, or -1 when not about one item */
+    int rank;         /**< where it failed */
+    int thread;       /**< OpenMP thread number, or -1 (e.g. the map's callback) */
+    int code;         /**< DLP_ERR_ITEM, or what else failed (DLP_ERR_NOMEM ...) */
+    char host[128];
+    char message[512];
+} dlp_failure;
+
+/** The failures of the last parallel call on this rank, the same list on
+ *  every rank: ordered by rank, then as they happened on that rank. Returns
+ *  their number and sets *list (NULL when 0; valid until the next parallel
+ *  call). With on_error = abort the list holds the first failure only; with
+ *  skip every failed item, up to DLP_FAILURES_MAX per rank (the returned
+ *  count is always the full number). Not collective; main thread.
+ *  Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED. */
+DLP_EXPORT long dlp_failures(const dlp_failure **list);
+
+/** Failures per rank that dlp_failures() lists in full. */
+#define DLP_FAILURES_MAX 10000
 
 /** Full text of the calling thread's last error (empty if none), e.g.
  *  "dlp_split_managed: item 17 failed (body returned 3) on rank 2, thread 1,
@@ -134,6 +158,16 @@ enum dlp_progress {
                                    hands the ranks a pipe, not the terminal) */
 };
 
+/** What a parallel call does when an item fails (a body or work function
+ *  returns non-zero, dlp_loop_fail(), a failing map callback). */
+enum dlp_on_error {
+    DLP_ON_ERROR_DEFAULT = 0, /**< DLP_ON_ERROR from the environment, else ABORT */
+    DLP_ON_ERROR_ABORT = 1,   /**< stop handing out work; every rank returns
+                                   DLP_ERR_ITEM with the first failure's report */
+    DLP_ON_ERROR_SKIP = 2     /**< go on; at the end every rank returns
+                                   DLP_ERR_SKIPPED and dlp_failures() lists them */
+};
+
 typedef struct dlp_results dlp_results;
 typedef struct dlp_collector dlp_collector;
 
@@ -153,9 +187,13 @@ typedef struct dlp_opts {
                                    else 0.1 on a terminal, 5 otherwise) */
     size_t inflight;        /**< map: result bytes a rank may have in flight to the master
                                  (0 = DLP_INFLIGHT, else 8 MiB) */
+    int on_error;           /**< enum dlp_on_error (0 = DLP_ON_ERROR, else ABORT) */
+    double time_limit;      /**< seconds one item may run before it is reported by index,
+                                 rank, thread and host while it runs; with ABORT the job is
+                                 then aborted (0 = DLP_TIME_LIMIT, else none) */
 } dlp_opts;
 
-#define DLP_OPTS_INIT {0, 0, 0, 0, NULL, NULL, 0, NULL, 0.0, 0}
+#define DLP_OPTS_INIT {0, 0, 0, 0, NULL, NULL, 0, NULL, 0.0, 0, 0, 0.0}
 
 /* ------------------------------------------------------ callback forms -- */
 

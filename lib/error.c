@@ -26,6 +26,7 @@ const char *dlp_strerror(int status)
     case DLP_ERR_MISMATCH: return "DLP_ERR_MISMATCH: ranks disagree on a collective call's arguments";
     case DLP_ERR_STATE: return "DLP_ERR_STATE: call not allowed in this state";
     case DLP_ERR_SYSTEM: return "DLP_ERR_SYSTEM: an operating-system call failed";
+    case DLP_ERR_SKIPPED: return "DLP_ERR_SKIPPED: items failed and were skipped";
     default: return "unknown dlp status code";
     }
 }

@@ -38,8 +38,8 @@ static struct dlp__cursor *node_cursor(void)
 
 /* What every rank says about a call; compared on every rank. */
 struct handshake {
-    long n, chunk, results_n;
-    int split, schedule, threads, status, collector;
+    long n, chunk, results_n, time_limit_us;
+    int split, schedule, threads, status, collector, on_error;
 };
 _Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 
@@ -65,6 +65,8 @@ static int compare_handshakes(const struct handshake *all, int size, const char 
         DLP__SAME(chunk, "%ld")
         DLP__SAME(results_n, "%ld")
         DLP__SAME(collector, "%d")
+        DLP__SAME(on_error, "%d")
+        DLP__SAME(time_limit_us, "%ld")
 #undef DLP__SAME
     }
     return DLP_OK;
@@ -122,7 +124,9 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                              .schedule = L->o.schedule,
                              .threads = L->o.threads,
                              .status = rc,
-                             .collector = L->o.collector != NULL};
+                             .collector = L->o.collector != NULL,
+                             .on_error = L->o.on_error,
+                             .time_limit_us = (long)(L->o.time_limit * 1e6)};
     struct handshake *all = (struct handshake *)rt->scratch;
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine,
@@ -151,7 +155,7 @@ static void loop_free(struct dlp_loop *L)
     free(L->logs);
     free(L->threads_of_node);
     free(L->rr_cursor);
-    pthread_mutex_destroy(&L->fail_lock);
+    dlp__failures_free(&L->failures);
     free(L);
 }
 
@@ -218,11 +222,12 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
     struct dlp_loop *L = calloc(1, sizeof *L);
     if (!L) /* cannot take part in the handshake: the others would wait */
         dlp__helper_abort(func, "out of memory for the loop state", MPI_SUCCESS);
-    pthread_mutex_init(&L->fail_lock, NULL);
+    dlp__failures_init(&L->failures, 0);
+    dlp__failures_forget();
     L->func = func;
     L->n = n;
-    L->fail.item = -1;
     int rc = agree_on_call(L, opts, split, bad_arg);
+    L->failures.keep_all = rc == DLP_OK && L->o.on_error == DLP_ON_ERROR_SKIP;
     if (rc == DLP_OK) {
         L->seq = ++rt->call_seq;
         L->progress_by_map = map;
@@ -234,6 +239,12 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
                                 L->o.progress_interval, dlp__now());
         if (L->o.collector && dlp__collector_begin(L->o.collector, n, func) != DLP_OK)
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
+        if (L->o.time_limit > 0 && n > 0) {
+            if (dlp__watchdog_start(&L->watch, L->o.time_limit,
+                                    L->o.on_error == DLP_ON_ERROR_ABORT, func) != DLP_OK)
+                dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
+            L->watching = 1;
+        }
         rc = L->o.split == DLP_SPLIT_MANAGED ? setup_managed(L) : setup_round_robin(L);
         if (rc != DLP_OK) /* the other ranks are already computing */
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
@@ -309,13 +320,10 @@ static int wait_for_ticket(struct dlp_loop *L, long k)
     }
 }
 
-int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
+/* Take the next ticket's item. */
+static int take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
 {
     struct dlp__cursor *c = L->cursor;
-    if (pos->seq != L->seq) {
-        pos->seq = L->seq;
-        pos->j = 0;
-    }
     if (atomic_load_explicit(&c->stop, memory_order_relaxed))
         return 0;
     /* seq_cst: the agent's doorbell re-check must see this claim */
@@ -335,23 +343,42 @@ int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
     return 1;
 }
 
+/* The same, publishing the item and its start for the time limit. */
+static int take_watched(struct dlp_loop *L, struct dlp__pos *pos, long *item)
+{
+    struct dlp__watch_slot *slot = pos->slot;
+    dlp__watch_item(slot, -1, 0);
+    if (!take(L, pos, item))
+        return 0;
+    dlp__watch_item(slot, *item, dlp__now());
+    return 1;
+}
+
+int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
+{
+    if (pos->seq != L->seq) {
+        pos->seq = L->seq;
+        pos->j = 0;
+        pos->slot = L->watching ? dlp__watchdog_claim(&L->watch, omp_get_thread_num()) : NULL;
+    }
+    return pos->slot ? take_watched(L, pos, item) : take(L, pos, item);
+}
+
 void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, const char *fmt,
                        ...)
 {
-    pthread_mutex_lock(&L->fail_lock);
-    if (L->nfailed++ == 0) {
-        struct dlp__failure *f = &L->fail;
-        f->item = item;
-        f->rank = dlp__rt.rank;
-        f->thread = thread;
-        f->code = code;
-        snprintf(f->host, sizeof f->host, "%s", dlp__rt.host);
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(f->msg, sizeof f->msg, fmt, ap);
-        va_end(ap);
-    }
-    pthread_mutex_unlock(&L->fail_lock);
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    dlp__failures_add(&L->failures, item, thread, code, msg);
+    if (!L->failures.keep_all) /* skip: go on */
+        dlp__loop_stop(L);
+}
+
+void dlp__loop_stop(struct dlp_loop *L)
+{
     atomic_store(&L->cursor->stop, 1);
     dlp__doorbell_ring(&L->cursor->bell);
     if (L->disp)
@@ -360,8 +387,8 @@ void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, cons
 
 /* ------------------------------------------------------------------ end -- */
 
-/* Every rank learns the lowest failing rank's report; returns its code.
- * One allgather, plus a broadcast only when something failed. */
+/* Every rank learns every rank's failures (failures.c); returns the
+ * outcome. One allgather, plus one more only when something failed. */
 static int agree_on_outcome(struct dlp_loop *L)
 {
     struct dlp__runtime *rt = &dlp__rt;
@@ -369,16 +396,18 @@ static int agree_on_outcome(struct dlp_loop *L)
     /* items handed out: a node's leader counts its node (managed), every
      * rank its own (round robin) */
     long handed = L->managed && rt->node_rank != 0 ? 0 : atomic_load(&L->cursor->avail);
-    long mine[2] = {L->nfailed, handed}, *all = (long *)rt->scratch;
+    pthread_mutex_lock(&L->failures.lock);
+    long failed = L->failures.count;
+    pthread_mutex_unlock(&L->failures.lock);
+    long mine[2] = {failed, handed}, *all = (long *)rt->scratch;
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallgather(mine, 2, MPI_LONG, all, 2, MPI_LONG, rt->comm, &req));
     DLP_MPI_CALL(dlp__wait(&req));
-    long failures = 0, total = 0;
+    long total = 0;
     int first = -1;
     for (int r = 0; r < rt->size; r++) {
         if (all[2 * r] > 0 && first < 0)
             first = r;
-        failures += all[2 * r];
         total += all[2 * r + 1];
     }
     if (first < 0) {
@@ -389,31 +418,22 @@ static int agree_on_outcome(struct dlp_loop *L)
                              total, L->n);
         return DLP_OK;
     }
-    struct dlp__failure f = L->fail;
-    DLP_MPI_CALL(MPI_Bcast(&f, (int)sizeof f, MPI_BYTE, first, rt->comm));
-    f.msg[sizeof f.msg - 1] = '\0';
-    f.host[sizeof f.host - 1] = '\0';
-    char where[256], more[64] = "";
-    if (f.thread >= 0)
-        snprintf(where, sizeof where, "rank %d, thread %d, host %s", f.rank, f.thread, f.host);
-    else
-        snprintf(where, sizeof where, "rank %d, host %s", f.rank, f.host);
-    if (failures > 1)
-        snprintf(more, sizeof more, " (%ld failures in all)", failures);
-    char text[1024];
-    if (f.item >= 0)
-        snprintf(text, sizeof text, "%s: item %ld failed on %s: %s%s [%s]", func, f.item, where,
-                 f.msg, more, dlp_strerror(f.code));
-    else
-        snprintf(text, sizeof text, "%s: failed on %s: %s%s [%s]", func, where, f.msg, more,
-                 dlp_strerror(f.code));
-    return dlp__set_message(f.code, text);
+    long *counts = malloc(sizeof(long) * (size_t)rt->size);
+    if (!counts)
+        dlp__helper_abort(func, "out of memory for the failure counts", MPI_SUCCESS);
+    for (int r = 0; r < rt->size; r++)
+        counts[r] = all[2 * r];
+    int rc = dlp__failures_agree(&L->failures, counts, func);
+    free(counts);
+    return rc;
 }
 
 int dlp__loop_end(struct dlp_loop **pL)
 {
     struct dlp_loop *L = *pL;
     *pL = NULL;
+    if (L->watching)
+        dlp__watchdog_stop(&L->watch);
     if (L->managed) {
         atomic_fetch_add(&L->cursor->ended, 1);
         dlp__doorbell_ring(&L->cursor->bell);

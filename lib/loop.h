@@ -7,7 +7,9 @@
 
 #include "cursor.h"
 #include "dispenser.h"
+#include "failures.h"
 #include "options.h"
+#include "watchdog.h"
 #include "progress.h"
 
 /* Tags on the library's private communicator (never item ids). */
@@ -25,16 +27,6 @@ enum {
 
 /** Bytes of the node-shared region: the dispenser, then the node cursor. */
 size_t dlp__node_region_bytes(void);
-
-/* One failure report; the same text reaches every rank. */
-struct dlp__failure {
-    long item;   /* -1 when not about an item */
-    int rank;
-    int thread;  /* -1 when not in a team thread */
-    int code;    /* status code the call returns */
-    char host[MPI_MAX_PROCESSOR_NAME + 1];
-    char msg[512];
-};
 
 /* Chunks handed to one remote node (kept on the master for the results). */
 struct dlp__chunk_log {
@@ -59,9 +51,9 @@ struct dlp_loop {
     _Atomic int draining;        /* master: its own team is done (dispatcher polls fast) */
     _Atomic int helper_bell;     /* master: wakes the dispatcher (doorbell.h) */
     struct dlp__chunk_log *logs; /* [nodes], master only */
-    pthread_mutex_t fail_lock;
-    long nfailed;
-    struct dlp__failure fail;    /* first local failure */
+    struct dlp__failures failures; /* this rank's failed items */
+    struct dlp__watchdog watch;  /* per-item time limit (opts.time_limit) */
+    int watching;
     /* master: the progress display, fed by one helper thread (the map's
      * consumer, else the dispatcher), ended by the main thread */
     struct dlp__progress progress;
@@ -73,6 +65,7 @@ struct dlp_loop {
 struct dlp__pos {
     unsigned long seq;
     int j;
+    struct dlp__watch_slot *slot; /* time limit: this thread's slot, or NULL */
 };
 
 /** Set up a call (collective). A non-NULL bad_arg (the message, e.g. "body
@@ -92,9 +85,14 @@ long dlp__cursor_done(const struct dlp__cursor *c, int threads);
 /** Take the calling thread's next item; 0 when there is none. */
 int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item);
 
-/** Record a failure of item (thread = omp thread number) and stop the loop. */
+/** Record a failure of item (thread = omp thread number, -1 outside the
+ *  team); with on_error = abort also stop the loop everywhere. */
 void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/** Stop handing out work, on this rank's node and (through the master)
+ *  everywhere. Any thread. */
+void dlp__loop_stop(struct dlp_loop *L);
 
 /** Finish a call (collective): agree on the outcome, collect results, free. */
 int dlp__loop_end(struct dlp_loop **L);

@@ -87,7 +87,7 @@ static void run_team(struct dlp_map *m)
     struct dlp_loop *L = m->L;
 #pragma omp parallel num_threads(L->o.threads)
     {
-        struct dlp__pos pos = {0, 0};
+        struct dlp__pos pos = {0, 0, NULL};
         struct dlp_buf out = {NULL, 0, 0, -1, 0, ""};
         long i;
         while (dlp__loop_take(L, &pos, &i)) {
@@ -98,13 +98,17 @@ static void run_team(struct dlp_map *m)
             if (rc != 0) {
                 dlp__loop_failure(L, i, omp_get_thread_num(), DLP_ERR_ITEM,
                                   "work returned %d", rc);
-                break;
+                if (!L->failures.keep_all)
+                    break;
+                continue;
             }
             if (out.failed) { /* even if work ignored the failed append */
                 dlp__loop_failure(L, i, omp_get_thread_num(),
                                   out.failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM : DLP_ERR_ITEM,
                                   "%s", out.why);
-                break;
+                if (!L->failures.keep_all)
+                    break;
+                continue;
             }
             if (append(m, i, &out) != DLP_OK) {
                 dlp__loop_failure(L, i, omp_get_thread_num(), DLP_ERR_NOMEM,
@@ -205,12 +209,16 @@ static int finish(struct dlp_map *m)
     if (dlp__rt.rank == 0 && !m->in.finished && !m->has_helper) {
         /* loop form left before dlp_map_next() returned 0: stop handing out
          * work and drop what still arrives */
-        if (L->nfailed == 0)
+        pthread_mutex_lock(&L->failures.lock);
+        long failed = L->failures.count;
+        pthread_mutex_unlock(&L->failures.lock);
+        if (failed == 0 || L->failures.keep_all)
             dlp__loop_failure(L, -1, -1, DLP_ERR_STATE,
                               "dlp_map_end() after %ld of n = %ld results: the map was "
                               "stopped and the remaining results dropped",
                               m->consumed, L->n);
         m->stopped = 1;
+        dlp__loop_stop(L);
         long i;
         const void *data;
         size_t len;

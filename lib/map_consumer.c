@@ -229,7 +229,7 @@ void *dlp__map_consumer_main(void *arg)
     while (dlp__map_consumer_next(m, &i, &data, &len)) {
         int rc = m->on_result(i, data, len, m->ctx);
         if (rc != 0) {
-            m->stopped = 1;
+            m->stopped = !m->L->failures.keep_all; /* skip: go on with the others */
             dlp__loop_failure(m->L, i, -1, DLP_ERR_ITEM,
                               "on_result returned %d (a result of %zu bytes)", rc, len);
         }

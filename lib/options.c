@@ -102,6 +102,38 @@ static int resolve_progress(const dlp_opts *opts, struct dlp__options *o, const 
     return DLP_OK;
 }
 
+static int resolve_failures(const dlp_opts *opts, struct dlp__options *o, const char *func)
+{
+    switch (opts->on_error) {
+    case DLP_ON_ERROR_ABORT:
+    case DLP_ON_ERROR_SKIP: o->on_error = opts->on_error; break;
+    case DLP_ON_ERROR_DEFAULT: {
+        const char *env = getenv("DLP_ON_ERROR");
+        o->on_error = DLP_ON_ERROR_ABORT;
+        if (!env || !*env || strcmp(env, "abort") == 0)
+            break;
+        if (strcmp(env, "skip") != 0)
+            return dlp__fail(DLP_ERR_OPTION, func,
+                             "DLP_ON_ERROR=\"%s\" is not abort or skip", env);
+        o->on_error = DLP_ON_ERROR_SKIP;
+        break;
+    }
+    default:
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "opts.on_error = %d is not a dlp_on_error value", opts->on_error);
+    }
+    if (!(opts->time_limit >= 0) || opts->time_limit > 1e9)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "opts.time_limit = %g must be in 0..1e9 s (0 = DLP_TIME_LIMIT, else none)",
+                         opts->time_limit);
+    o->time_limit = opts->time_limit;
+    const char *env = getenv("DLP_TIME_LIMIT");
+    if (o->time_limit == 0 && env && *env && parse_seconds(env, 1e9, &o->time_limit) != 0)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "DLP_TIME_LIMIT=\"%s\" is not a number of seconds in (0, 1e9]", env);
+    return DLP_OK;
+}
+
 static int resolve_inflight(const dlp_opts *opts, struct dlp__options *o, const char *func)
 {
     o->inflight = DLP__INFLIGHT_DEFAULT;
@@ -213,5 +245,6 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
         o->chunk_time = (double)ms * 1e-3;
     }
     DLP_CALL(resolve_progress(opts, o, func));
+    DLP_CALL(resolve_failures(opts, o, func));
     return resolve_inflight(opts, o, func);
 }

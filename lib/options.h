@@ -20,6 +20,8 @@ struct dlp__options {
     const char *label;  /* progress label, may be NULL */
     double progress_interval; /* s between progress lines, 0 = the mode's default */
     size_t inflight;    /* map: result bytes a rank may have in flight */
+    int on_error;       /* DLP_ON_ERROR_ABORT or _SKIP */
+    double time_limit;  /* seconds per item before it is reported, 0 = none */
 };
 
 /** Fill out from opts (may be NULL) and the environment; DLP_ERR_OPTION with

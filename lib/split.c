@@ -11,14 +11,15 @@ static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, i
     DLP_CALL(dlp__loop_begin(&L, n, opts, split, body ? NULL : "body is NULL", func));
 #pragma omp parallel num_threads(L->o.threads)
     {
-        struct dlp__pos pos = {0, 0};
+        struct dlp__pos pos = {0, 0, NULL};
         long i;
         while (dlp__loop_take(L, &pos, &i)) {
             int rc = body(i, ctx);
             if (rc != 0) {
                 dlp__loop_failure(L, i, omp_get_thread_num(), DLP_ERR_ITEM,
                                   "body returned %d", rc);
-                break;
+                if (!L->failures.keep_all)
+                    break;
             }
         }
     }
