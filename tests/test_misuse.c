@@ -34,7 +34,8 @@ static void check_strerror(void)
     const int codes[] = {DLP_OK,           DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED,
                          DLP_ERR_ARG,      DLP_ERR_OPTION,          DLP_ERR_THREAD_LEVEL,
                          DLP_ERR_MPI,      DLP_ERR_NOMEM,           DLP_ERR_ITEM,
-                         DLP_ERR_MISMATCH, DLP_ERR_STATE,           DLP_ERR_SYSTEM};
+                         DLP_ERR_MISMATCH, DLP_ERR_STATE,           DLP_ERR_SYSTEM,
+                         DLP_ERR_SKIPPED};
     const int n = (int)(sizeof codes / sizeof codes[0]);
     /* stable numbers */
     for (int k = 0; k < n; k++)
