@@ -57,3 +57,11 @@ long dlp__cursor_unclaimed(const struct dlp__cursor *c)
     long t = atomic_load_explicit(&c->ticket, memory_order_relaxed);
     return a > t ? a - t : 0;
 }
+
+long dlp__cursor_done(const struct dlp__cursor *c, int threads)
+{
+    long t = atomic_load_explicit(&c->ticket, memory_order_relaxed);
+    long a = atomic_load_explicit(&c->avail, memory_order_relaxed);
+    long done = (t < a ? t : a) - threads;
+    return done > 0 ? done : 0;
+}

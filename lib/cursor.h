@@ -50,6 +50,10 @@ void dlp__cursor_close(struct dlp__cursor *c);
  *  (0 = unknown). */
 double dlp__cursor_rate(const struct dlp__cursor *c, int threads, double now);
 
+/** Items finished, as far as one can tell without a counter per item:
+ *  claimed minus one in flight per thread (for progress). */
+long dlp__cursor_done(const struct dlp__cursor *c, int threads);
+
 /** Unclaimed backed items. */
 long dlp__cursor_unclaimed(const struct dlp__cursor *c);
 

@@ -198,14 +198,6 @@ static int setup_managed(struct dlp_loop *L)
     return DLP_OK;
 }
 
-long dlp__cursor_done(const struct dlp__cursor *c, int threads)
-{
-    long t = atomic_load_explicit(&c->ticket, memory_order_relaxed);
-    long a = atomic_load_explicit(&c->avail, memory_order_relaxed);
-    long done = (t < a ? t : a) - threads;
-    return done > 0 ? done : 0;
-}
-
 static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
                  const char *bad_arg, const char *func, int map)
 {

@@ -78,9 +78,6 @@ int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int spl
 int dlp__loop_begin_map(struct dlp_loop **out, long n, const dlp_opts *opts,
                         const char *bad_arg, const char *func);
 
-/** Items a node's cursor has finished, as far as one can tell without a
- *  counter per item: claimed minus one in flight per thread. */
-long dlp__cursor_done(const struct dlp__cursor *c, int threads);
 
 /** Take the calling thread's next item; 0 when there is none. */
 int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item);
