@@ -403,7 +403,7 @@ static void check_memory_bound(void)
             printf("    peak RSS growth on the master: %ld KiB, bound %ld KiB = %d ranks x "
                    "%zu KiB inflight + %d threads x %zu KiB + %zu KiB slack%s\n",
                    growth, bound, g_size, inflight / KiB, g_threads, result / KiB,
-                   slack / KiB, MAP_RSS_MEANINGFUL ? "" : " (not checked: sanitizer)");
+                   slack / KiB, MAP_RSS_MEANINGFUL ? "" : " (not checked: sanitizer or valgrind)");
             if (g_size > 1)
                 printf("    peak RSS growth on the other ranks: at most %ld KiB, bound %ld "
                        "KiB\n",

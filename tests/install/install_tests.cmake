@@ -52,14 +52,6 @@ foreach(_mode cmake_package pkg_config)
     ENVIRONMENT "OMP_NUM_THREADS=2")
 endforeach()
 
-# Sanitizer builds: every test of this directory (the suite included) gets the
-# sanitizer runtime options, leak suppressions for the MPI stack among them.
-if(DLP_SANITIZE_ENVIRONMENT)
-  get_property(_dlp_all_tests DIRECTORY PROPERTY TESTS)
-  foreach(_t IN LISTS _dlp_all_tests)
-    set_property(TEST ${_t} APPEND PROPERTY ENVIRONMENT ${DLP_SANITIZE_ENVIRONMENT})
-  endforeach()
-endif()
 if(NOT PKG_CONFIG_EXECUTABLE)
   set_tests_properties(install.pkg_config PROPERTIES DISABLED TRUE)
   message(STATUS "dlp_mpi: pkg-config not found; test install.pkg_config disabled")
