@@ -114,7 +114,9 @@ int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char 
     dlp_failure *send = calloc((size_t)(mine > 0 ? mine : 1), sizeof *send);
     if (!send)
         dlp__helper_abort(func, "out of memory for the failure reports", MPI_SUCCESS);
-    memcpy(send, f->rec, (size_t)(f->kept < mine ? f->kept : mine) * sizeof *send);
+    long copy = f->kept < mine ? f->kept : mine;
+    if (copy > 0) /* (f->rec is NULL when nothing was kept: no memcpy from NULL) */
+        memcpy(send, f->rec, (size_t)copy * sizeof *send);
     for (long k = f->kept; k < mine; k++) {
         send[k].item = -1;
         send[k].rank = rt->rank;
