@@ -61,7 +61,7 @@ int dlp_call_on_root_and_bcast(dlp_root_fn fn, void *ctx, void *out, size_t len)
     DLP_CALL(dlp__check_idle(func));
     int ok = 1;
     if (!fn)
-        ok = !dlp__fail(DLP_ERR_ARG, func, "fn is NULL");
+        ok = !DLP_FAIL(DLP_ERR_ARG, func, "fn is NULL");
     else if (!out && len > 0)
         ok = !dlp__fail(DLP_ERR_ARG, func, "out is NULL but len = %zu", len);
     DLP_CALL(agree(ok, len, 0, func));

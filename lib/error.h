@@ -10,9 +10,20 @@
 int dlp__fail(int code, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/** dlp__fail() where the code is known at the call (a constant): the same
+ *  call, as an expression whose value the static analyzer sees. It looks at
+ *  one file at a time, so it cannot know that dlp__fail() returns its code
+ *  (never DLP_OK), and follows paths where a recorded failure "succeeded". */
+#define DLP_FAIL(code, ...) ((void)dlp__fail((code), __VA_ARGS__), (code))
+
 /** Record an MPI failure (what = the call that failed, with MPI's own error
  *  string) and return DLP_ERR_MPI; returns DLP_OK when mpi_rc is MPI_SUCCESS. */
 int dlp__fail_mpi(const char *func, const char *what, int mpi_rc);
+
+/** dlp__fail_mpi() for a call known to have failed (mpi_rc != MPI_SUCCESS):
+ *  DLP_ERR_MPI, as an expression the static analyzer sees (see DLP_FAIL). */
+#define DLP_FAIL_MPI(func, what, mpi_rc) \
+    ((void)dlp__fail_mpi((func), (what), (mpi_rc)), DLP_ERR_MPI)
 
 /** Keep an already-formatted full message (e.g. a report received from
  *  another rank) as the calling thread's last error; returns code. */
@@ -24,7 +35,7 @@ int dlp__set_message(int code, const char *msg);
     do {                                                                     \
         int dlp__mrc = (call);                                               \
         if (dlp__mrc != MPI_SUCCESS)                                         \
-            return dlp__fail_mpi(__func__, #call, dlp__mrc);                 \
+            return DLP_FAIL_MPI(__func__, #call, dlp__mrc);                  \
     } while (0)
 
 /** Propagate a non-OK status from an internal call. */

@@ -56,7 +56,7 @@ static void fmt_time(char *buf, size_t size, double t)
         snprintf(buf, size, "%llds", s);
     else if (s < 3600)
         snprintf(buf, size, "%lldm%02llds", s / 60, s % 60);
-    else if (s < 100 * 3600)
+    else if (s < 100LL * 3600)
         snprintf(buf, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
     else
         snprintf(buf, size, "%lldd%02lldh", s / 86400, s / 3600 % 24);
@@ -128,9 +128,11 @@ static size_t cut_utf8(const char *s, size_t len, size_t max)
 /* Append the label cut to at most max bytes ("..." marks a cut). */
 static size_t put_label(char *dst, const char *label, size_t max)
 {
+    /* dst is the middle of the caller's line, which the caller terminates:
+     * no '\0' here (bugprone-not-null-terminated-result expects one) */
     size_t len = strlen(label);
     if (len <= max) {
-        memcpy(dst, label, len);
+        memcpy(dst, label, len); // NOLINT(bugprone-not-null-terminated-result)
         return len;
     }
     if (max < 4) {
@@ -140,7 +142,7 @@ static size_t put_label(char *dst, const char *label, size_t max)
     }
     size_t k = cut_utf8(label, len, max - 3);
     memcpy(dst, label, k);
-    memcpy(dst + k, "...", 3);
+    memcpy(dst + k, "...", 3); // NOLINT(bugprone-not-null-terminated-result)
     return k + 3;
 }
 
@@ -244,7 +246,7 @@ int dlp__progress_begin(struct dlp__progress *p, FILE *out, int is_tty, long n,
     size_t k = 0;
     for (const char *s = label ? label : ""; *s && k + 1 < sizeof p->label; s++) {
         unsigned char c = (unsigned char)*s;
-        p->label[k++] = c < 0x20 || c == 0x7f ? '?' : (char)c; /* keep the line one line */
+        p->label[k++] = (char)(c < 0x20 || c == 0x7f ? '?' : c); /* keep the line one line */
     }
     if (label && label[k]) /* cut: do not end mid-character */
         while (k > 0 && ((unsigned char)label[k] & 0xC0) == 0x80)
@@ -264,10 +266,10 @@ void dlp__progress_update(struct dlp__progress *p, long done, int busy_ranks, in
     p->nodes = nodes;
     struct figures f;
     figures(p, done, now, &f);
-    char busy[128], line[LINE];
+    char busy[128];
     busy_text(busy, sizeof busy, p->tty, busy_ranks, ranks, busy_nodes, nodes);
     if (p->tty) {
-        char stats[LINE];
+        char stats[LINE], line[LINE];
         snprintf(stats, sizeof stats, " %*ld/%ld %5s/s %5s ETA %5s%s", digits(p->n), done, p->n,
                  f.rate, f.elapsed, f.eta, busy);
         tty_line(p, line, done, "", &f, stats);
@@ -286,10 +288,10 @@ void dlp__progress_end(struct dlp__progress *p, long done, int ok, double now)
         return;
     struct figures f;
     figures(p, done, now, &f);
-    char totals[80], line[LINE];
+    char totals[80];
     totals_text(totals, sizeof totals, p->ranks, p->nodes);
     if (p->tty) {
-        char stats[LINE];
+        char stats[LINE], line[LINE];
         snprintf(stats, sizeof stats, " %*ld/%ld %5s/s in %s%s", digits(p->n), done, p->n,
                  f.rate, f.total, totals);
         tty_line(p, line, done, ok ? "" : "FAILED ", &f, stats);

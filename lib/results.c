@@ -32,7 +32,7 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
     DLP_CALL(dlp__check_idle(func));
     int rc = DLP_OK;
     if (!r)
-        rc = dlp__fail(DLP_ERR_ARG, func, "r is NULL");
+        rc = DLP_FAIL(DLP_ERR_ARG, func, "r is NULL");
     else if (n < 0)
         rc = dlp__fail(DLP_ERR_ARG, func, "n = %ld must be >= 0", n);
     else if (elem_size == 0 || elem_size > ELEM_MAX)
@@ -134,13 +134,17 @@ int dlp__results_collect(struct dlp_loop *L)
     /* First every segment list (the master: one per remote node; a remote
      * leader: its own), then agree, and only then move data: a rank that
      * cannot take part must not leave the others waiting in a transfer. */
-    int lists = rt->rank == 0 ? rt->nodes : (rt->node_rank == 0 ? 1 : 0);
-    struct dlp__segment **segs = calloc((size_t)(lists > 0 ? lists : 1), sizeof *segs);
+    const int master = rt->rank == 0;
+    int lists = master ? rt->nodes : (rt->node_rank == 0 ? 1 : 0);
+    /* an array of pointers: sizeof *segs is meant (bugprone-sizeof-expression
+     * takes it for a sizeof of a pointer where the aggregate was meant) */
+    struct dlp__segment **segs =
+        calloc((size_t)(lists > 0 ? lists : 1), sizeof *segs); // NOLINT(bugprone-sizeof-expression)
     long *len = calloc((size_t)(lists > 0 ? lists : 1), sizeof *len);
     int rc = segs && len ? DLP_OK
-                         : dlp__fail(DLP_ERR_NOMEM, L->func, "segment lists of %d nodes", lists);
-    if (rt->rank == 0)
-        for (int k = 1; k < rt->nodes && rc == DLP_OK; k++)
+                         : DLP_FAIL(DLP_ERR_NOMEM, L->func, "segment lists of %d nodes", lists);
+    if (master)
+        for (int k = 1; k < lists && rc == DLP_OK; k++)
             rc = node_segments(L, k, &segs[k], &len[k]);
     else if (lists == 1 && rc == DLP_OK)
         rc = node_segments(L, rt->node, &segs[0], &len[0]);
@@ -150,12 +154,12 @@ int dlp__results_collect(struct dlp_loop *L)
     if (mrc == MPI_SUCCESS)
         mrc = dlp__wait(&req);
     if (mrc != MPI_SUCCESS)
-        rc = dlp__fail_mpi(L->func, "MPI_Iallreduce", mrc);
+        rc = DLP_FAIL_MPI(L->func, "MPI_Iallreduce", mrc);
     else if (rc == DLP_OK && !all_ok)
-        rc = dlp__fail(DLP_ERR_NOMEM, L->func,
+        rc = DLP_FAIL(DLP_ERR_NOMEM, L->func,
                        "another rank could not prepare the transfer of the dense results");
-    if (rc == DLP_OK && rt->rank == 0) {
-        for (int k = 1; k < rt->nodes && rc == DLP_OK; k++)
+    if (rc == DLP_OK && master) {
+        for (int k = 1; k < lists && rc == DLP_OK; k++)
             rc = dlp__transfer_segments(0, r->seg.base, r->elem, segs[k], len[k],
                                         rt->node_leader[k], DLP__TAG_RESULTS, rt->comm,
                                         L->func);

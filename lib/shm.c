@@ -15,13 +15,31 @@
 
 #define NAME_MAX_LEN 64
 
+/* errno's text. strerror may use a static buffer (glibc: for unknown codes)
+ * and other threads of the process run while this does: strerror_r writes
+ * to the caller's buffer. With _GNU_SOURCE, glibc has the GNU form, which
+ * returns the text (not always in buf); the others (musl, macOS) have the
+ * POSIX form, which returns 0 on success. */
+static const char *error_text(int e, char *buf, size_t size)
+{
+#if defined(__GLIBC__)
+    return strerror_r(e, buf, size);
+#else
+    return strerror_r(e, buf, size) == 0 ? buf : "unknown error";
+#endif
+}
+
 static int map_private(struct dlp__shm *seg, size_t size)
 {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    /* fd -1 goes with MAP_ANONYMOUS (cppcheck's POSIX library wants >= 0) */
+    /* cppcheck-suppress invalidFunctionArg */
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (p == MAP_FAILED) {
+        char text[128];
         return dlp__fail(DLP_ERR_NOMEM, "dlp__shm_alloc", "mmap of %zu bytes: %s", size,
-                         strerror(errno));
+                         error_text(errno, text, sizeof text));
+    }
     seg->base = p;
     seg->size = size;
     return DLP_OK;
@@ -29,16 +47,17 @@ static int map_private(struct dlp__shm *seg, size_t size)
 
 static int map_named(struct dlp__shm *seg, const char *name, size_t size, int create)
 {
+    char text[128];
     int fd = shm_open(name, create ? O_CREAT | O_EXCL | O_RDWR : O_RDWR, 0600);
     if (fd < 0)
         return dlp__fail(DLP_ERR_SYSTEM, "dlp__shm_alloc", "shm_open(%s): %s", name,
-                         strerror(errno));
+                         error_text(errno, text, sizeof text));
     if (create && ftruncate(fd, (off_t)size) != 0) {
         int e = errno;
         close(fd);
         shm_unlink(name);
         return dlp__fail(DLP_ERR_NOMEM, "dlp__shm_alloc", "ftruncate(%s, %zu): %s", name,
-                         size, strerror(e));
+                         size, error_text(e, text, sizeof text));
     }
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
     int e = errno;
@@ -47,7 +66,7 @@ static int map_named(struct dlp__shm *seg, const char *name, size_t size, int cr
         if (create)
             shm_unlink(name);
         return dlp__fail(DLP_ERR_NOMEM, "dlp__shm_alloc", "mmap of %s (%zu bytes): %s",
-                         name, size, strerror(e));
+                         name, size, error_text(e, text, sizeof text));
     }
     seg->base = p;
     seg->size = size;

@@ -83,17 +83,34 @@ int dlp__transfer_segments(int send, char *base, size_t elem, const struct dlp__
     return rc;
 }
 
-int dlp__transfer_bytes(int send, char *buf, size_t len, int peer, int tag, MPI_Comm comm,
-                        const char *func)
+static size_t message_part(size_t left)
+{
+    return left < (size_t)DLP__MESSAGE_BYTES ? left : (size_t)DLP__MESSAGE_BYTES;
+}
+
+int dlp__send_bytes(const void *buf, size_t len, int peer, int tag, MPI_Comm comm,
+                    const char *func)
 {
     size_t off = 0;
     do {
-        size_t part = len - off < (size_t)DLP__MESSAGE_BYTES ? len - off : (size_t)DLP__MESSAGE_BYTES;
-        int mrc = send ? MPI_Send(buf + off, (int)part, MPI_BYTE, peer, tag, comm)
-                       : MPI_Recv(buf + off, (int)part, MPI_BYTE, peer, tag, comm,
-                                  MPI_STATUS_IGNORE);
+        size_t part = message_part(len - off);
+        int mrc = MPI_Send((const char *)buf + off, (int)part, MPI_BYTE, peer, tag, comm);
         if (mrc != MPI_SUCCESS)
-            return dlp__fail_mpi(func, send ? "MPI_Send" : "MPI_Recv", mrc);
+            return dlp__fail_mpi(func, "MPI_Send", mrc);
+        off += part;
+    } while (off < len);
+    return DLP_OK;
+}
+
+int dlp__recv_bytes(void *buf, size_t len, int peer, int tag, MPI_Comm comm, const char *func)
+{
+    size_t off = 0;
+    do {
+        size_t part = message_part(len - off);
+        int mrc = MPI_Recv((char *)buf + off, (int)part, MPI_BYTE, peer, tag, comm,
+                           MPI_STATUS_IGNORE);
+        if (mrc != MPI_SUCCESS)
+            return dlp__fail_mpi(func, "MPI_Recv", mrc);
         off += part;
     } while (off < len);
     return DLP_OK;

@@ -20,8 +20,13 @@ struct dlp__segment {
 int dlp__transfer_segments(int send, char *base, size_t elem, const struct dlp__segment *segs,
                            long nsegs, int peer, int tag, MPI_Comm comm, const char *func);
 
-/** Send or receive len contiguous bytes in messages of bounded size. */
-int dlp__transfer_bytes(int send, char *buf, size_t len, int peer, int tag, MPI_Comm comm,
-                        const char *func);
+/** Send len contiguous bytes in messages of bounded size (at least one
+ *  message, of 0 bytes when len is 0); the peer receives them with
+ *  dlp__recv_bytes and the same len. */
+int dlp__send_bytes(const void *buf, size_t len, int peer, int tag, MPI_Comm comm,
+                    const char *func);
+
+/** Receive len contiguous bytes sent with dlp__send_bytes. */
+int dlp__recv_bytes(void *buf, size_t len, int peer, int tag, MPI_Comm comm, const char *func);
 
 #endif
