@@ -1,0 +1,1215 @@
+/* Failed items and the per-item time limit.
+ *   - on_error = skip (opts.on_error, DLP_ON_ERROR=skip) for
+ *     dlp_split_managed, dlp_split_round_robin, the loop form (managed and
+ *     round robin, dlp_loop_fail) and dlp_map_unordered (failing work, and
+ *     separately a failing on_result): every rank gets DLP_ERR_SKIPPED,
+ *     dlp_failures() counts every failed item and lists exactly them (rank,
+ *     thread, host and message checked against where the test saw each item
+ *     run), the same list on every rank; every item runs exactly once; n = 0
+ *     and calls where nothing fails reset the list;
+ *   - on_error = abort (the default): the full count and one record, the
+ *     lowest failing rank's first failure, the same on every rank;
+ *   - more failures than DLP_FAILURES_MAX per rank under skip;
+ *   - bad on_error / time_limit values (opts and environment) and ranks that
+ *     disagree on them;
+ *   - the time limit under skip: a slow item is reported once, on the rank
+ *     that runs it, with its index, rank, thread and host (stderr captured
+ *     around the call on every rank), and the call succeeds; nothing is
+ *     reported when no item is slow: under abort, while a map's thread waits
+ *     for credits (slow on_result), and, last of all (a report there aborts
+ *     the job), after a thread left the loop because its item failed.
+ * The time limit under abort ends the job, so it cannot run among the cases:
+ * --time-limit-abort runs only that call (tests/CMakeLists.txt checks the
+ * exit status, the report and the elapsed time from a shell). */
+#include "test_util.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <omp.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+
+static int g_rank, g_size, g_threads;
+static char (*g_hosts)[MPI_MAX_PROCESSOR_NAME]; /* [size] MPI_Get_processor_name */
+
+/* g_size as an allocation count */
+static size_t size_cells(void)
+{
+    return (size_t)(g_size > 0 ? g_size : 1);
+}
+
+static void sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Checks of the library's behaviour do not end the job at once: later cases
+ * still run (one finding does not hide the others), and main() fails the
+ * test at the end. They never change which collectives a rank calls. */
+static int g_deferred;
+
+#define CHECK_FAIL(...) check__fail(__FILE__, __LINE__, __VA_ARGS__)
+
+static void check__fail(const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* One line, written at once (ranks share the terminal). */
+static void check__fail(const char *file, int line, const char *fmt, ...)
+{
+    char msg[3072];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\" (the run goes on): %s\n", file,
+            line, g_rank, test__case, msg);
+    fflush(stderr);
+    g_deferred++;
+}
+
+#define CHECK__CMP(a, op, b)                                                         \
+    do {                                                                             \
+        long long check__a = (long long)(a), check__b = (long long)(b);              \
+        if (!(check__a op check__b))                                                 \
+            CHECK_FAIL("CHECK(%s %s %s): %s = %lld, %s = %lld", #a, #op, #b, #a,     \
+                       check__a, #b, check__b);                                      \
+    } while (0)
+
+#define CHECK_EQ(a, b) CHECK__CMP(a, ==, b)
+#define CHECK_LE(a, b) CHECK__CMP(a, <=, b)
+#define CHECK_GE(a, b) CHECK__CMP(a, >=, b)
+
+/* A dlp status, with both codes' names and the library's message. */
+#define CHECK_RC(expr, want)                                                         \
+    do {                                                                             \
+        int check__rc = (expr), check__want = (want);                                \
+        if (check__rc != check__want)                                                \
+            CHECK_FAIL("%s returned %d (%s), expected %d (%s); dlp_last_error(): %s", \
+                       #expr, check__rc, dlp_strerror(check__rc), check__want,       \
+                       dlp_strerror(check__want), dlp_last_error());                 \
+    } while (0)
+
+#define CHECK_CONTAINS(hay, needle)                                                  \
+    do {                                                                             \
+        const char *check__h = (hay), *check__n = (needle);                          \
+        if (!check__h || !check__n || !strstr(check__h, check__n))                   \
+            CHECK_FAIL("%s does not contain \"%s\": it is \"%s\"", #hay,              \
+                       check__n ? check__n : "(null)", check__h ? check__h : "(null)"); \
+    } while (0)
+
+/* ------------------------------------------------------- the call forms -- */
+
+enum form {
+    F_MANAGED,
+    F_ROUND_ROBIN,
+    F_LOOP_MANAGED,
+    F_LOOP_ROUND_ROBIN,
+    F_MAP_WORK,   /* dlp_map_unordered, the work function fails */
+    F_MAP_RESULT, /* dlp_map_unordered, on_result fails */
+    F_COUNT
+};
+static const char *form_name[F_COUNT] = {
+    "dlp_split_managed",  "dlp_split_round_robin",           "loop form, managed",
+    "loop form, round robin", "dlp_map_unordered, work fails", "dlp_map_unordered, on_result fails"};
+
+/* Which items fail. */
+enum kind {
+    K_NONE,   /* none */
+    K_SEVEN,  /* i % 7 == 3 */
+    K_ELEVEN, /* i % 11 == 5 */
+    K_ALL     /* every item */
+};
+
+static int fails(int kind, long i)
+{
+    switch (kind) {
+    case K_SEVEN: return i % 7 == 3;
+    case K_ELEVEN: return i % 11 == 5;
+    case K_ALL: return 1;
+    default: return 0;
+    }
+}
+
+struct run_ctx {
+    int form, kind;
+    long n;
+    int *ran;                   /* [n] body / work runs on this rank */
+    int *thread_of;             /* [n] 1 + the OpenMP thread that ran the item here */
+    int *seen;                  /* [n] on_result calls (master) */
+    _Atomic long failed_here;   /* items whose body / work / loop failed here */
+    _Atomic long first_failed;  /* 1 + the first of them, 0 = none */
+    long cb_failed, cb_first;   /* on_result failures (master), 1 + the first */
+    _Atomic long bad;           /* items outside 0..n-1, wrong results, ... */
+    long slow_item, slow_us;    /* this item sleeps this long (-1: none) */
+    long cb_sleep_first_us;     /* the first on_result call sleeps this long */
+};
+
+static void ctx_init(struct run_ctx *c, int form, int kind, long n)
+{
+    memset(c, 0, sizeof *c);
+    c->form = form;
+    c->kind = kind;
+    c->n = n;
+    c->slow_item = -1;
+    size_t cells = (size_t)(n > 0 ? n : 1);
+    c->ran = calloc(cells, sizeof(int));
+    c->thread_of = calloc(cells, sizeof(int));
+    c->seen = calloc(cells, sizeof(int));
+    ASSERT_NOT_NULL(c->ran);
+    ASSERT_NOT_NULL(c->thread_of);
+    ASSERT_NOT_NULL(c->seen);
+}
+
+static void ctx_free(struct run_ctx *c)
+{
+    free(c->ran);
+    free(c->thread_of);
+    free(c->seen);
+}
+
+static int body_fails(const struct run_ctx *c, long i)
+{
+    return c->form != F_MAP_RESULT && fails(c->kind, i);
+}
+
+static int result_fails(const struct run_ctx *c, long i)
+{
+    return c->form == F_MAP_RESULT && fails(c->kind, i);
+}
+
+/* Run item i on this rank; 1 when it is to fail. */
+static int run_item(struct run_ctx *c, long i)
+{
+    if (i < 0 || i >= c->n) {
+        atomic_fetch_add(&c->bad, 1);
+        return 0;
+    }
+    __atomic_fetch_add(&c->ran[i], 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->thread_of[i], omp_get_thread_num() + 1, __ATOMIC_RELAXED);
+    if (i == c->slow_item)
+        sleep_us(c->slow_us);
+    if (!body_fails(c, i))
+        return 0;
+    atomic_fetch_add(&c->failed_here, 1);
+    long none = 0;
+    atomic_compare_exchange_strong(&c->first_failed, &none, i + 1);
+    return 1;
+}
+
+static int body(long i, void *vctx)
+{
+    return run_item(vctx, i) ? 3 : 0;
+}
+
+static int work(long i, void *vctx, dlp_buf *out)
+{
+    if (run_item(vctx, i))
+        return 4;
+    return dlp_buf_append(out, &i, sizeof i) == DLP_OK ? 0 : 5;
+}
+
+static int on_result(long i, const void *data, size_t len, void *vctx)
+{
+    struct run_ctx *c = vctx;
+    long got = -1;
+    if (g_rank != 0 || i < 0 || i >= c->n || len != sizeof got) {
+        atomic_fetch_add(&c->bad, 1);
+        return 0;
+    }
+    memcpy(&got, data, sizeof got);
+    if (got != i)
+        atomic_fetch_add(&c->bad, 1);
+    if (c->cb_sleep_first_us > 0) {
+        sleep_us(c->cb_sleep_first_us);
+        c->cb_sleep_first_us = 0;
+    }
+    c->seen[i]++;
+    if (!result_fails(c, i))
+        return 0;
+    c->cb_failed++;
+    if (!c->cb_first)
+        c->cb_first = i + 1;
+    return 6;
+}
+
+static int run_loop(struct run_ctx *c, const dlp_opts *opts, int split)
+{
+    dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
+    o.split = split;
+    dlp_loop *loop = NULL;
+    int rc = dlp_loop_begin(&loop, c->n, &o);
+    if (rc != DLP_OK) {
+        if (loop)
+            CHECK_FAIL("dlp_loop_begin failed (%d) but set *loop", rc);
+        return rc;
+    }
+    int fail_rc = DLP_OK;
+#pragma omp parallel
+    {
+        long i;
+        while (dlp_loop_next(loop, &i))
+            if (run_item(c, i)) {
+                int r = dlp_loop_fail(loop, i, "loop item %ld refused (%s)", i, "test");
+                if (r != DLP_OK) {
+#pragma omp atomic write
+                    fail_rc = r;
+                }
+            }
+    }
+    CHECK_RC(fail_rc, DLP_OK);
+    rc = dlp_loop_end(&loop);
+    if (loop)
+        CHECK_FAIL("dlp_loop_end did not set *loop to NULL");
+    return rc;
+}
+
+static int run_form(struct run_ctx *c, const dlp_opts *opts)
+{
+    switch (c->form) {
+    case F_MANAGED: return dlp_split_managed(c->n, body, c, opts);
+    case F_ROUND_ROBIN: return dlp_split_round_robin(c->n, body, c, opts);
+    case F_LOOP_MANAGED: return run_loop(c, opts, DLP_SPLIT_MANAGED);
+    case F_LOOP_ROUND_ROBIN: return run_loop(c, opts, DLP_SPLIT_ROUND_ROBIN);
+    default: return dlp_map_unordered(c->n, work, on_result, c, opts);
+    }
+}
+
+/* The function name a form's reports start with (NULL: not checked). */
+static const char *form_func(int form)
+{
+    switch (form) {
+    case F_MANAGED: return "dlp_split_managed";
+    case F_ROUND_ROBIN: return "dlp_split_round_robin";
+    case F_MAP_WORK:
+    case F_MAP_RESULT: return "dlp_map_unordered";
+    default: return NULL;
+    }
+}
+
+/* The message a failure record of item i must hold. */
+static void expected_message(int form, long i, char *buf, size_t len)
+{
+    switch (form) {
+    case F_MANAGED:
+    case F_ROUND_ROBIN: snprintf(buf, len, "body returned 3"); break;
+    case F_LOOP_MANAGED:
+    case F_LOOP_ROUND_ROBIN: snprintf(buf, len, "loop item %ld refused (test)", i); break;
+    case F_MAP_WORK: snprintf(buf, len, "work returned 4"); break;
+    default: snprintf(buf, len, "on_result returned 6"); break;
+    }
+}
+
+/* ------------------------------------------- what the test saw, globally -- */
+
+struct view {
+    int *runs;            /* [n] runs over all ranks */
+    int *owner;           /* [n] 1 + the rank that ran the item (0: none) */
+    int *thread;          /* [n] 1 + the thread that ran it there */
+    long *fails_of_rank;  /* [size] failures the test saw on each rank */
+    long *first_of_rank;  /* [size] 1 + the first of them (0: none) */
+    long total;           /* all failures */
+};
+
+/* One MPI_Allreduce (sum) of every rank's share: each item runs once, so
+ * the sums of rank + 1 and thread + 1 over its runs name where it ran (when
+ * an item runs twice, its count says so and the rest is moot). */
+static void view_build(const struct run_ctx *c, struct view *v)
+{
+    size_t n = (size_t)(c->n > 0 ? c->n : 0), size = size_cells();
+    size_t cells = 3 * n + 2 * size;
+    long *mine = calloc(cells, sizeof(long)), *all = calloc(cells, sizeof(long));
+    v->runs = calloc(n + 1, sizeof(int));
+    v->owner = calloc(n + 1, sizeof(int));
+    v->thread = calloc(n + 1, sizeof(int));
+    v->fails_of_rank = calloc(size, sizeof(long));
+    v->first_of_rank = calloc(size, sizeof(long));
+    ASSERT_TRUE(mine && all && v->runs && v->owner && v->thread && v->fails_of_rank &&
+                v->first_of_rank);
+    for (size_t i = 0; i < n; i++) {
+        mine[i] = c->ran[i];
+        mine[n + i] = (long)c->ran[i] * (g_rank + 1);
+        mine[2 * n + i] = c->ran[i] ? c->thread_of[i] : 0;
+    }
+    mine[3 * n + (size_t)g_rank] = atomic_load(&c->failed_here) + c->cb_failed;
+    mine[3 * n + size + (size_t)g_rank] =
+        c->form == F_MAP_RESULT ? c->cb_first : atomic_load(&c->first_failed);
+    ASSERT_MPI(MPI_Allreduce(mine, all, (int)cells, MPI_LONG, MPI_SUM, dlp_comm()));
+    for (size_t i = 0; i < n; i++) {
+        v->runs[i] = (int)all[i];
+        v->owner[i] = (int)all[n + i];
+        v->thread[i] = (int)all[2 * n + i];
+    }
+    v->total = 0;
+    for (size_t r = 0; r < size; r++) {
+        v->fails_of_rank[r] = all[3 * n + r];
+        v->first_of_rank[r] = all[3 * n + size + r];
+        v->total += v->fails_of_rank[r];
+    }
+    free(mine);
+    free(all);
+}
+
+static void view_free(struct view *v)
+{
+    free(v->runs);
+    free(v->owner);
+    free(v->thread);
+    free(v->fails_of_rank);
+    free(v->first_of_rank);
+}
+
+/* -------------------------------------------------- checking the list -- */
+
+/* Records the list's allocation can hold (glibc); the API does not say how
+ * many records *list holds when it is cut at DLP_FAILURES_MAX per rank, or
+ * under abort: this keeps the test from reading past them. */
+static long list_capacity(const dlp_failure *list)
+{
+#if defined(__GLIBC__)
+    return list ? (long)(malloc_usable_size((void *)list) / sizeof *list) : 0;
+#else
+    return list ? LONG_MAX : 0;
+#endif
+}
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    for (size_t k = 0; k < len; k++)
+        h = (h ^ b[k]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* The list must be the same on every rank: its count and first `kept`
+ * records (fields and strings) hash to the same value everywhere. */
+static void check_same_everywhere(long count, const dlp_failure *list, long kept)
+{
+    uint64_t h = hash_bytes(0xcbf29ce484222325ULL, &count, sizeof count);
+    for (long k = 0; k < kept; k++) {
+        const dlp_failure *r = &list[k];
+        h = hash_bytes(h, &r->item, sizeof r->item);
+        h = hash_bytes(h, &r->rank, sizeof r->rank);
+        h = hash_bytes(h, &r->thread, sizeof r->thread);
+        h = hash_bytes(h, &r->code, sizeof r->code);
+        h = hash_bytes(h, r->host, strnlen(r->host, sizeof r->host));
+        h = hash_bytes(h, r->message, strnlen(r->message, sizeof r->message));
+    }
+    uint64_t mine[2] = {h, ~h}, max[2] = {0, 0}; /* max of ~h: ~(min of h) */
+    ASSERT_MPI(MPI_Allreduce(mine, max, 2, MPI_UINT64_T, MPI_MAX, dlp_comm()));
+    uint64_t lo = ~max[1], hi = max[0];
+    if (lo != hi)
+        CHECK_FAIL("the failure list differs between ranks (count %ld, %ld records: hash "
+                   "%016llx here, min %016llx, max %016llx)",
+                   count, kept, (unsigned long long)h, (unsigned long long)lo,
+                   (unsigned long long)hi);
+}
+
+/* Record k must be a failure of its item where and how the test saw it. */
+static int check_record(const struct run_ctx *c, const struct view *v, const dlp_failure *r,
+                        long k)
+{
+    char want[128];
+    if (r->item < 0 || r->item >= c->n || !fails(c->kind, r->item)) {
+        CHECK_FAIL("record %ld: item %ld is not a failing item of 0..%ld", k, r->item, c->n - 1);
+        return 1;
+    }
+    int bad = 0;
+    long i = r->item;
+    if (c->form == F_MAP_RESULT) {
+        if (r->rank != 0 || r->thread != -1) {
+            CHECK_FAIL("record %ld (item %ld, on_result): rank %d thread %d, expected rank 0 "
+                       "thread -1", k, i, r->rank, r->thread);
+            bad = 1;
+        }
+    } else if (r->rank != v->owner[i] - 1 || r->thread != v->thread[i] - 1 || r->thread < 0) {
+        CHECK_FAIL("record %ld (item %ld): rank %d thread %d, the item ran on rank %d thread %d",
+                   k, i, r->rank, r->thread, v->owner[i] - 1, v->thread[i] - 1);
+        bad = 1;
+    }
+    if (r->code != DLP_ERR_ITEM) {
+        CHECK_FAIL("record %ld (item %ld): code %d (%s), expected %d (DLP_ERR_ITEM)", k, i,
+                   r->code, dlp_strerror(r->code), DLP_ERR_ITEM);
+        bad = 1;
+    }
+    if (r->rank < 0 || r->rank >= g_size || r->host[0] == '\0' ||
+        strncmp(r->host, g_hosts[r->rank], sizeof r->host - 1) != 0) {
+        CHECK_FAIL("record %ld (item %ld): host \"%.127s\" on rank %d, expected \"%s\"", k, i,
+                   r->host, r->rank,
+                   r->rank >= 0 && r->rank < g_size ? g_hosts[r->rank] : "(rank out of range)");
+        bad = 1;
+    }
+    expected_message(c->form, i, want, sizeof want);
+    if (!strstr(r->message, want)) {
+        CHECK_FAIL("record %ld (item %ld): message \"%.511s\" does not contain \"%s\"", k, i,
+                   r->message, want);
+        bad = 1;
+    }
+    return bad;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* After a call under on_error = skip. */
+static void verify_skip(const struct run_ctx *c, int rc)
+{
+    struct view v;
+    view_build(c, &v);
+    CHECK_EQ(atomic_load(&c->bad), 0);
+    long n = c->n, expected = 0;
+    for (long i = 0; i < n; i++)
+        expected += fails(c->kind, i);
+    CHECK_RC(rc, expected > 0 ? DLP_ERR_SKIPPED : DLP_OK);
+
+    /* every item ran exactly once, failing or not; on_result saw each
+     * non-failing result once (and each result when on_result fails) */
+    for (long i = 0; i < n; i++)
+        if (v.runs[i] != 1) {
+            CHECK_FAIL("item %ld of %ld ran %d times (first such item)", i, n, v.runs[i]);
+            break;
+        }
+    if (g_rank == 0 && (c->form == F_MAP_WORK || c->form == F_MAP_RESULT))
+        for (long i = 0; i < n; i++) {
+            int want = c->form == F_MAP_WORK && fails(c->kind, i) ? 0 : 1;
+            if (c->seen[i] != want) {
+                CHECK_FAIL("on_result saw item %ld %d times, expected %d (first such item)", i,
+                           c->seen[i], want);
+                break;
+            }
+        }
+    CHECK_EQ(v.total, expected);
+
+    const dlp_failure *list = (const dlp_failure *)&list; /* must be overwritten */
+    long count = dlp_failures(&list);
+    CHECK_EQ(count, expected);
+    if (expected == 0) {
+        if (list != NULL)
+            CHECK_FAIL("dlp_failures() returned 0 but set *list to %p", (const void *)list);
+        check_same_everywhere(count, NULL, 0);
+        view_free(&v);
+        return;
+    }
+    /* records kept: all of a rank's failures, up to DLP_FAILURES_MAX */
+    long kept = 0;
+    for (int r = 0; r < g_size; r++)
+        kept += v.fails_of_rank[r] < DLP_FAILURES_MAX ? v.fails_of_rank[r] : DLP_FAILURES_MAX;
+    if (!list) {
+        CHECK_FAIL("dlp_failures() returned %ld but set *list to NULL", count);
+        check_same_everywhere(count, NULL, 0);
+        view_free(&v);
+        return;
+    }
+    long cap = list_capacity(list);
+    if (cap < kept) {
+        CHECK_FAIL("the list holds room for %ld records, %ld expected (%ld failures)", cap,
+                   kept, expected);
+        kept = cap;
+    }
+    int bad = 0;
+    long *items = malloc(sizeof(long) * (size_t)kept + 1);
+    long *per_rank = calloc(size_cells(), sizeof(long));
+    ASSERT_TRUE(items && per_rank);
+    for (long k = 0; k < kept; k++) {
+        const dlp_failure *r = &list[k];
+        if (bad < 3)
+            bad += check_record(c, &v, r, k);
+        if (k > 0 && r->rank < list[k - 1].rank && bad < 3) {
+            CHECK_FAIL("record %ld is of rank %d, after a record of rank %d: not ordered by "
+                       "rank", k, r->rank, list[k - 1].rank);
+            bad++;
+        }
+        if (r->rank >= 0 && r->rank < g_size)
+            per_rank[r->rank]++;
+        items[k] = r->item;
+    }
+    for (int r = 0; r < g_size; r++) {
+        long want = v.fails_of_rank[r] < DLP_FAILURES_MAX ? v.fails_of_rank[r]
+                                                          : DLP_FAILURES_MAX;
+        if (per_rank[r] != want)
+            CHECK_FAIL("the list holds %ld records of rank %d, expected %ld (rank %d had %ld "
+                       "failures, DLP_FAILURES_MAX = %d)",
+                       per_rank[r], r, want, r, v.fails_of_rank[r], DLP_FAILURES_MAX);
+    }
+    /* the items, as a set: exactly the failing ones (all of them, unless the
+     * list was cut at DLP_FAILURES_MAX per rank), each once */
+    qsort(items, (size_t)kept, sizeof *items, cmp_long);
+    for (long k = 1; k < kept; k++)
+        if (items[k] == items[k - 1]) {
+            CHECK_FAIL("item %ld is listed twice", items[k]);
+            break;
+        }
+    if (kept == expected) {
+        long k = 0;
+        for (long i = 0; i < n && k <= kept; i++)
+            if (fails(c->kind, i)) {
+                if (k == kept || items[k] != i) {
+                    CHECK_FAIL("sorted list item %ld is %ld, expected %ld", k,
+                               k < kept ? items[k] : -1, i);
+                    break;
+                }
+                k++;
+            }
+    }
+    check_same_everywhere(count, list, kept);
+
+    /* the report names the count and the first failure */
+    char text[256];
+    snprintf(text, sizeof text, "%ld item%s failed and %s skipped", expected,
+             expected == 1 ? "" : "s", expected == 1 ? "was" : "were");
+    CHECK_CONTAINS(dlp_last_error(), text);
+    snprintf(text, sizeof text, "the first: item %ld on rank %d", list[0].item, list[0].rank);
+    CHECK_CONTAINS(dlp_last_error(), text);
+    CHECK_CONTAINS(dlp_last_error(), list[0].message);
+    if (g_rank == 0) {
+        printf("    %ld failures, %ld listed; report: %s\n", count, kept, dlp_last_error());
+        fflush(stdout);
+    }
+    free(items);
+    free(per_rank);
+    view_free(&v);
+}
+
+static int failing_ranks(const struct view *v)
+{
+    int ranks = 0;
+    for (int r = 0; r < g_size; r++)
+        ranks += v->fails_of_rank[r] > 0;
+    return ranks;
+}
+
+/* After a call under on_error = abort. */
+static void verify_abort(const struct run_ctx *c, int rc)
+{
+    struct view v;
+    view_build(c, &v);
+    CHECK_EQ(atomic_load(&c->bad), 0);
+    CHECK_RC(rc, DLP_ERR_ITEM);
+    for (long i = 0; i < c->n; i++)
+        if (v.runs[i] > 1) {
+            CHECK_FAIL("item %ld ran %d times", i, v.runs[i]);
+            break;
+        }
+    if (g_rank == 0 && (c->form == F_MAP_WORK || c->form == F_MAP_RESULT))
+        for (long i = 0; i < c->n; i++)
+            if (c->seen[i] > 1 || (c->form == F_MAP_WORK && body_fails(c, i) && c->seen[i])) {
+                CHECK_FAIL("on_result saw item %ld %d times", i, c->seen[i]);
+                break;
+            }
+    if (v.total < 1)
+        CHECK_FAIL("the test saw no failure (the call returned %d)", rc);
+    int first_rank = -1;
+    for (int r = 0; r < g_size && first_rank < 0; r++)
+        if (v.fails_of_rank[r] > 0)
+            first_rank = r;
+
+    const dlp_failure *list = NULL;
+    long count = dlp_failures(&list);
+    CHECK_EQ(count, v.total);
+    if (!list || count < 1) {
+        CHECK_FAIL("dlp_failures() returned %ld and list %p after a failed call", count,
+                   (const void *)list);
+        check_same_everywhere(count, NULL, 0);
+        view_free(&v);
+        return;
+    }
+    long cap = list_capacity(list);
+    if (cap != 1) /* the allocation holds one record: the list has one */
+        CHECK_FAIL("the list's allocation holds %ld records, expected exactly 1 (abort keeps "
+                   "the first failure only; %ld failures on %d rank(s))",
+                   cap, count, failing_ranks(&v));
+    const dlp_failure *r = &list[0];
+    check_record(c, &v, r, 0);
+    CHECK_EQ(r->rank, first_rank);
+    /* the rank's first failure, when the test knows which one it was: one
+     * thread per rank, or the master's on_result (one thread) */
+    if (first_rank >= 0 && (g_threads == 1 || c->form == F_MAP_RESULT))
+        CHECK_EQ(r->item, v.first_of_rank[first_rank] - 1);
+    check_same_everywhere(count, list, 1);
+
+    char text[256];
+    snprintf(text, sizeof text, "item %ld failed on rank %d", r->item, r->rank);
+    CHECK_CONTAINS(dlp_last_error(), text);
+    CHECK_CONTAINS(dlp_last_error(), r->message);
+    if (count > 1) {
+        snprintf(text, sizeof text, "(%ld failures in all)", count);
+        CHECK_CONTAINS(dlp_last_error(), text);
+    }
+    if (g_rank == 0) {
+        printf("    %ld failure(s); report: %s\n", count, dlp_last_error());
+        fflush(stdout);
+    }
+    view_free(&v);
+}
+
+/* One call of `form` on items 0..n-1 where `kind` fails, then its checks. */
+static void failing_call(int form, int kind, long n, const dlp_opts *opts, int skip,
+                         const char *what)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name[form], n, what);
+    test_case(name);
+    struct run_ctx c;
+    ctx_init(&c, form, kind, n);
+    int rc = run_form(&c, opts);
+    if (skip)
+        verify_skip(&c, rc);
+    else
+        verify_abort(&c, rc);
+    ctx_free(&c);
+}
+
+/* ---------------------------------------------------------------- cases -- */
+
+static int fail_kind_of(int form)
+{
+    return form == F_MAP_RESULT ? K_ELEVEN : K_SEVEN;
+}
+
+static void check_skip(void)
+{
+    dlp_opts o = DLP_OPTS_INIT;
+    o.on_error = DLP_ON_ERROR_SKIP;
+    for (int f = 0; f < F_COUNT; f++) {
+        int k = fail_kind_of(f);
+        failing_call(f, k, 2000, &o, 1, k == K_SEVEN ? "i % 7 == 3 fail, opts.on_error = skip"
+                                                     : "i % 11 == 5 fail, opts.on_error = skip");
+        /* the list is reset by every call: n = 0, then nothing failing */
+        failing_call(f, k, 0, &o, 1, "opts.on_error = skip");
+        failing_call(f, k, 6, &o, 1, "one failing item, opts.on_error = skip");
+        failing_call(f, K_NONE, 300, &o, 1, "nothing fails, opts.on_error = skip");
+        failing_call(f, K_NONE, 300, NULL, 1, "nothing fails, opts NULL");
+    }
+    /* DLP_ON_ERROR=skip, set on every rank; an explicit opts.on_error wins */
+    setenv("DLP_ON_ERROR", "skip", 1);
+    failing_call(F_MANAGED, K_SEVEN, 2000, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
+    failing_call(F_LOOP_ROUND_ROBIN, K_SEVEN, 700, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
+    failing_call(F_MAP_RESULT, K_ELEVEN, 700, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
+    dlp_opts a = DLP_OPTS_INIT;
+    a.on_error = DLP_ON_ERROR_ABORT;
+    failing_call(F_ROUND_ROBIN, K_SEVEN, 2000, &a, 0,
+                 "DLP_ON_ERROR=skip but opts.on_error = abort");
+    unsetenv("DLP_ON_ERROR");
+}
+
+static void check_abort(void)
+{
+    for (int f = 0; f < F_COUNT; f++)
+        failing_call(f, fail_kind_of(f), 2000, NULL, 0, "on_error default (abort)");
+    dlp_opts o = DLP_OPTS_INIT;
+    o.on_error = DLP_ON_ERROR_ABORT;
+    failing_call(F_LOOP_MANAGED, K_SEVEN, 2000, &o, 0, "opts.on_error = abort");
+    setenv("DLP_ON_ERROR", "abort", 1);
+    failing_call(F_MAP_WORK, K_SEVEN, 2000, NULL, 0, "DLP_ON_ERROR=abort");
+    unsetenv("DLP_ON_ERROR");
+    failing_call(F_MANAGED, K_ALL, 5000, NULL, 0, "every item fails, on_error default");
+    /* after an aborted call, one that succeeds lists nothing */
+    failing_call(F_MANAGED, K_NONE, 300, NULL, 1, "nothing fails after an aborted call");
+}
+
+/* More failures than DLP_FAILURES_MAX per rank: the count is right, each
+ * rank's list is cut at DLP_FAILURES_MAX. */
+static void check_many(void)
+{
+    dlp_opts o = DLP_OPTS_INIT;
+    o.on_error = DLP_ON_ERROR_SKIP;
+    long n = (long)DLP_FAILURES_MAX * g_size + 500;
+    failing_call(F_ROUND_ROBIN, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
+    failing_call(F_MANAGED, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
+    failing_call(F_MAP_WORK, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
+    failing_call(F_MANAGED, K_NONE, 300, &o, 1, "nothing fails after a long list");
+}
+
+/* ------------------------------------------------------- option errors -- */
+
+enum call { C_MANAGED, C_ROUND_ROBIN, C_LOOP, C_MAP, C_MAP_BEGIN, C_COUNT };
+static const char *call_name[C_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
+                                         "dlp_loop_begin", "dlp_map_unordered",
+                                         "dlp_map_begin"};
+
+/* One call that must be refused with `want` on every rank before any item
+ * runs; dlp_failures() then lists nothing. */
+static void refused_call(int call, const dlp_opts *opts, int want, const char *text)
+{
+    struct run_ctx c;
+    ctx_init(&c, call == C_MAP || call == C_MAP_BEGIN ? F_MAP_WORK : F_MANAGED, K_NONE, 100);
+    int rc;
+    switch (call) {
+    case C_MANAGED: rc = dlp_split_managed(c.n, body, &c, opts); break;
+    case C_ROUND_ROBIN: rc = dlp_split_round_robin(c.n, body, &c, opts); break;
+    case C_LOOP: {
+        dlp_loop *loop = (dlp_loop *)&c; /* must be set to NULL */
+        rc = dlp_loop_begin(&loop, c.n, opts);
+        if (rc == DLP_OK) {
+            long i;
+#pragma omp parallel private(i)
+            while (dlp_loop_next(loop, &i))
+                run_item(&c, i);
+            dlp_loop_end(&loop);
+        } else if (loop) {
+            CHECK_FAIL("%s failed but left *loop = %p", call_name[call], (void *)loop);
+        }
+        break;
+    }
+    case C_MAP: rc = dlp_map_unordered(c.n, work, on_result, &c, opts); break;
+    default: {
+        dlp_map *map = (dlp_map *)&c; /* must be set to NULL */
+        rc = dlp_map_begin(&map, c.n, work, &c, opts);
+        if (rc == DLP_OK) {
+            long i;
+            const void *data;
+            size_t len;
+            while (dlp_map_next(map, &i, &data, &len))
+                on_result(i, data, len, &c);
+            dlp_map_end(&map);
+        } else if (map) {
+            CHECK_FAIL("%s failed but left *map = %p", call_name[call], (void *)map);
+        }
+        break;
+    }
+    }
+    if (rc != want)
+        CHECK_FAIL("%s returned %d (%s), expected %d (%s); dlp_last_error(): %s",
+                   call_name[call], rc, dlp_strerror(rc), want, dlp_strerror(want),
+                   dlp_last_error());
+    else if (text)
+        CHECK_CONTAINS(dlp_last_error(), text);
+    long ran = 0;
+    for (long i = 0; i < c.n; i++)
+        ran += c.ran[i];
+    if (rc != DLP_OK)
+        CHECK_EQ(ran, 0);
+    const dlp_failure *list = (const dlp_failure *)&list;
+    CHECK_EQ(dlp_failures(&list), 0);
+    if (list)
+        CHECK_FAIL("dlp_failures() set *list to %p after a refused call", (const void *)list);
+    ctx_free(&c);
+}
+
+/* A failing skip call (its environment cleared for it), so that a list is
+ * there for the next call to reset. */
+static void leave_a_list(void)
+{
+    test_case("refused: a failing skip call first");
+    const char *names[2] = {"DLP_ON_ERROR", "DLP_TIME_LIMIT"};
+    char keep[2][64];
+    int had[2];
+    for (int k = 0; k < 2; k++) {
+        const char *v = getenv(names[k]);
+        had[k] = v != NULL;
+        snprintf(keep[k], sizeof keep[k], "%s", v ? v : "");
+        unsetenv(names[k]);
+    }
+    struct run_ctx c;
+    ctx_init(&c, F_MANAGED, K_SEVEN, 50);
+    dlp_opts skip = DLP_OPTS_INIT;
+    skip.on_error = DLP_ON_ERROR_SKIP;
+    CHECK_RC(dlp_split_managed(c.n, body, &c, &skip), DLP_ERR_SKIPPED);
+    CHECK_EQ(dlp_failures(NULL), 7); /* 3, 10, ..., 45 */
+    ctx_free(&c);
+    for (int k = 0; k < 2; k++)
+        if (had[k])
+            setenv(names[k], keep[k], 1);
+}
+
+/* Every call refuses the same bad setting, the first right after a call
+ * that left a list. */
+static void refused_everywhere(const char *what, const dlp_opts *opts, int want,
+                               const char *text)
+{
+    leave_a_list();
+    for (int call = 0; call < C_COUNT; call++) {
+        char name[300];
+        snprintf(name, sizeof name, "refused: %s: %s", what, call_name[call]);
+        test_case(name);
+        refused_call(call, opts, want, text);
+    }
+    if (g_rank == 0) {
+        printf("    report: %s\n", dlp_last_error());
+        fflush(stdout);
+    }
+}
+
+static void check_options(void)
+{
+    dlp_opts o = DLP_OPTS_INIT;
+
+    setenv("DLP_ON_ERROR", "garbage", 1);
+    refused_everywhere("DLP_ON_ERROR=garbage", NULL, DLP_ERR_OPTION, "DLP_ON_ERROR");
+    unsetenv("DLP_ON_ERROR");
+
+    o.on_error = 99;
+    refused_everywhere("opts.on_error = 99", &o, DLP_ERR_OPTION, "on_error");
+    o.on_error = -1;
+    refused_everywhere("opts.on_error = -1", &o, DLP_ERR_OPTION, "on_error");
+    o = (dlp_opts)DLP_OPTS_INIT;
+
+    o.time_limit = -1;
+    refused_everywhere("opts.time_limit = -1", &o, DLP_ERR_OPTION, "time_limit");
+    o.time_limit = NAN;
+    refused_everywhere("opts.time_limit = NaN", &o, DLP_ERR_OPTION, "time_limit");
+    o.time_limit = INFINITY;
+    refused_everywhere("opts.time_limit = inf", &o, DLP_ERR_OPTION, "time_limit");
+    o = (dlp_opts)DLP_OPTS_INIT;
+
+    setenv("DLP_TIME_LIMIT", "abc", 1);
+    refused_everywhere("DLP_TIME_LIMIT=abc", NULL, DLP_ERR_OPTION, "DLP_TIME_LIMIT");
+    setenv("DLP_TIME_LIMIT", "-2", 1);
+    refused_everywhere("DLP_TIME_LIMIT=-2", NULL, DLP_ERR_OPTION, "DLP_TIME_LIMIT");
+    unsetenv("DLP_TIME_LIMIT");
+
+    if (g_size < 2)
+        return;
+    const int last = g_size - 1;
+    /* ranks that disagree: DLP_ERR_MISMATCH everywhere, naming the field */
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.on_error = g_rank == last ? DLP_ON_ERROR_SKIP : DLP_ON_ERROR_ABORT;
+    refused_everywhere("the last rank passes on_error = skip, the others abort", &o,
+                       DLP_ERR_MISMATCH, "on_error");
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.on_error = DLP_ON_ERROR_SKIP;
+    o.time_limit = g_rank == last ? 5.0 : 0.0;
+    refused_everywhere("the last rank passes time_limit = 5, the others 0", &o,
+                       DLP_ERR_MISMATCH, "time_limit");
+    o.time_limit = 0;
+    if (g_rank == last)
+        setenv("DLP_TIME_LIMIT", "7", 1);
+    refused_everywhere("DLP_TIME_LIMIT=7 on the last rank only", &o, DLP_ERR_MISMATCH,
+                       "time_limit");
+    unsetenv("DLP_TIME_LIMIT");
+    if (g_rank == last)
+        setenv("DLP_ON_ERROR", "skip", 1);
+    refused_everywhere("DLP_ON_ERROR=skip on the last rank only", NULL, DLP_ERR_MISMATCH,
+                       "on_error");
+    unsetenv("DLP_ON_ERROR");
+    /* a bad value on one rank only: DLP_ERR_OPTION on every rank */
+    if (g_rank == last)
+        setenv("DLP_ON_ERROR", "garbage", 1);
+    refused_everywhere("DLP_ON_ERROR=garbage on the last rank only", NULL, DLP_ERR_OPTION,
+                       NULL);
+    unsetenv("DLP_ON_ERROR");
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.time_limit = g_rank == last ? NAN : 0.0;
+    refused_everywhere("opts.time_limit = NaN on the last rank only", &o, DLP_ERR_OPTION,
+                       NULL);
+
+    /* the same setting spelled differently is no mismatch: the master's
+     * default (abort) against an explicit abort elsewhere */
+    test_case("on_error default on the master, abort on the others: no mismatch");
+    struct run_ctx c;
+    ctx_init(&c, F_MANAGED, K_NONE, 300);
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.on_error = g_rank == 0 ? DLP_ON_ERROR_DEFAULT : DLP_ON_ERROR_ABORT;
+    int rc = run_form(&c, &o);
+    verify_skip(&c, rc); /* nothing fails: DLP_OK, every item once */
+    ctx_free(&c);
+}
+
+/* --------------------------------------------------------- time limit -- */
+
+struct capture {
+    int saved;
+    char path[128];
+};
+
+/* Redirect fd 2 to a file of this rank (in the working directory). */
+static void capture_begin(struct capture *cap)
+{
+    snprintf(cap->path, sizeof cap->path, "test_failures_stderr.%d.%ld.txt", g_rank,
+             (long)getpid());
+    int fd = open(cap->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        TEST_FAIL("cannot create %s", cap->path);
+    fflush(stderr);
+    cap->saved = dup(STDERR_FILENO);
+    ASSERT_GE(cap->saved, 0);
+    ASSERT_GE(dup2(fd, STDERR_FILENO), 0);
+    close(fd);
+}
+
+/* Restore fd 2; returns what was written meanwhile (free() it). */
+static char *capture_end(struct capture *cap)
+{
+    fflush(stderr);
+    ASSERT_GE(dup2(cap->saved, STDERR_FILENO), 0);
+    close(cap->saved);
+    FILE *f = fopen(cap->path, "r");
+    ASSERT_NOT_NULL(f);
+    size_t len = 0, size = 4096;
+    char *text = malloc(size);
+    ASSERT_NOT_NULL(text);
+    size_t got;
+    while ((got = fread(text + len, 1, size - len - 1, f)) > 0) {
+        len += got;
+        if (size - len - 1 == 0) {
+            size *= 2;
+            text = realloc(text, size);
+            ASSERT_NOT_NULL(text);
+        }
+    }
+    text[len] = '\0';
+    fclose(f);
+    remove(cap->path);
+    return text;
+}
+
+/* Report lines ("over the time limit") in text; *first: a copy of the first. */
+static int report_lines(const char *text, char *first, size_t len)
+{
+    int lines = 0;
+    first[0] = '\0';
+    for (const char *p = text; *p;) {
+        const char *end = strchr(p, '\n');
+        size_t l = end ? (size_t)(end - p) : strlen(p);
+        char line[2048];
+        snprintf(line, sizeof line, "%.*s", (int)(l < sizeof line - 1 ? l : sizeof line - 1), p);
+        if (strstr(line, "over the time limit")) {
+            if (lines++ == 0)
+                snprintf(first, len, "%s", line);
+        } else if (line[0]) { /* something else on stderr: show it */
+            printf("    (rank %d stderr: %s)\n", g_rank, line);
+            fflush(stdout);
+        }
+        p = end ? end + 1 : p + l;
+    }
+    return lines;
+}
+
+/* Item `slow` (or none: -1) sleeps slow_us; every other item is instant.
+ * Expect DLP_OK, no failure, and `want_reports` report lines in all (on the
+ * rank and thread that ran the slow item). */
+static void time_limit_call(int form, long n, long slow, long slow_us, const dlp_opts *opts,
+                            const char *limit_text, int want_reports, const char *what,
+                            struct run_ctx *prepared)
+{
+    char name[256];
+    snprintf(name, sizeof name, "time limit, %s: %s", form_name[form], what);
+    test_case(name);
+    struct run_ctx local, *c = prepared ? prepared : &local;
+    if (!prepared)
+        ctx_init(c, form, K_NONE, n);
+    c->slow_item = slow;
+    c->slow_us = slow_us;
+    struct capture cap;
+    capture_begin(&cap);
+    double t0 = now_s();
+    int rc = run_form(c, opts);
+    double dt = now_s() - t0;
+    char *text = capture_end(&cap);
+
+    CHECK_RC(rc, DLP_OK);
+    const dlp_failure *list = NULL;
+    CHECK_EQ(dlp_failures(&list), 0);
+    struct view v;
+    view_build(c, &v);
+    CHECK_EQ(atomic_load(&c->bad), 0);
+    for (long i = 0; i < n; i++)
+        if (v.runs[i] != 1) {
+            CHECK_FAIL("item %ld of %ld ran %d times (first such item)", i, n, v.runs[i]);
+            break;
+        }
+    char line[2048];
+    int lines = report_lines(text, line, sizeof line), all = 0;
+    free(text);
+    ASSERT_MPI(MPI_Allreduce(&lines, &all, 1, MPI_INT, MPI_SUM, dlp_comm()));
+    if (all != want_reports && lines > 0)
+        CHECK_FAIL("%d report line(s) on this rank, the first: %s", lines, line);
+    if (g_rank == 0)
+        CHECK_EQ(all, want_reports);
+    int owner = slow >= 0 ? v.owner[slow] - 1 : -1;
+    if (want_reports == 1 && g_rank == owner) {
+        CHECK_EQ(lines, 1);
+        char text2[512];
+        snprintf(text2, sizeof text2, "item %ld has been running for", slow);
+        CHECK_CONTAINS(line, text2);
+        CHECK_CONTAINS(line, limit_text);
+        snprintf(text2, sizeof text2, "on rank %d, thread %d, host %s", g_rank,
+                 v.thread[slow] - 1, g_hosts[g_rank]);
+        CHECK_CONTAINS(line, text2);
+        CHECK_CONTAINS(line, "on_error = skip");
+        CHECK_CONTAINS(line, "dlp_mpi: ");
+        if (form_func(form)) {
+            snprintf(text2, sizeof text2, "%s: item %ld", form_func(form), slow);
+            CHECK_CONTAINS(line, text2);
+        }
+        printf("    rank %d stderr (call of %.2f s): %s\n", g_rank, dt, line);
+        fflush(stdout);
+    }
+    view_free(&v);
+    if (!prepared)
+        ctx_free(c);
+}
+
+static void check_time_limit(void)
+{
+    dlp_opts o = DLP_OPTS_INIT;
+    o.on_error = DLP_ON_ERROR_SKIP;
+    o.time_limit = 0.15;
+    const char *limit = "over the time limit of 0.15 s";
+    const int forms[] = {F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_MAP_WORK};
+    for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++)
+        time_limit_call(forms[k], 60, 2, 600000, &o, limit, 1,
+                        "item 2 sleeps 0.6 s, opts.time_limit = 0.15, on_error = skip", NULL);
+
+    o.time_limit = 0;
+    setenv("DLP_TIME_LIMIT", "0.15", 1);
+    time_limit_call(F_MANAGED, 60, 2, 600000, &o, limit, 1,
+                    "item 2 sleeps 0.6 s, DLP_TIME_LIMIT=0.15, on_error = skip", NULL);
+    unsetenv("DLP_TIME_LIMIT");
+
+    /* under abort with no slow item: nothing reported, nothing aborted */
+    dlp_opts a = DLP_OPTS_INIT;
+    a.on_error = DLP_ON_ERROR_ABORT;
+    a.time_limit = 2.0;
+    time_limit_call(F_MANAGED, 2000, -1, 0, &a, NULL, 0,
+                    "no slow item, time_limit = 2, on_error = abort", NULL);
+    time_limit_call(F_MAP_WORK, 2000, -1, 0, &a, NULL, 0,
+                    "no slow item, time_limit = 2, on_error = abort", NULL);
+
+    /* a thread of the map that waits for credits (a slow on_result, a
+     * 1-byte window) is not running an item: nothing to report */
+    struct run_ctx c;
+    ctx_init(&c, F_MAP_WORK, K_NONE, 20);
+    c.cb_sleep_first_us = 500000;
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.on_error = DLP_ON_ERROR_SKIP;
+    o.time_limit = 0.15;
+    o.inflight = 1;
+    time_limit_call(F_MAP_WORK, 20, -1, 0, &o, NULL, 0,
+                    "no slow item, the first on_result sleeps 0.5 s, 1-byte window, "
+                    "time_limit = 0.15, on_error = skip",
+                    &c);
+    ctx_free(&c);
+}
+
+/* After its item failed under abort, a team thread leaves the loop; its
+ * item is no longer running, however long the other thread's item still
+ * takes. Per rank (round robin, 2 threads): thread 0's item fails at 0.3 s;
+ * thread 1 runs an item of 0.2 s, then one of 0.4 s (until 0.6 s). No item
+ * runs for the 0.5 s limit. Last of all: if the watchdog takes the failed
+ * item for a running one, it aborts the job here. */
+static int stale_body(long i, void *vctx)
+{
+    int *calls = vctx; /* [2] items each thread started */
+    int t = omp_get_thread_num();
+    if (t > 1)
+        return 0;
+    int k = __atomic_fetch_add(&calls[t], 1, __ATOMIC_RELAXED);
+    if (t == 0) {
+        sleep_us(300000);
+        return 9;
+    }
+    sleep_us(k == 0 ? 200000 : k == 1 ? 400000 : 0);
+    (void)i;
+    return 0;
+}
+
+static void check_time_limit_after_failure(void)
+{
+    test_case("time limit 0.5 s, abort: a thread whose item failed at 0.3 s while another "
+              "item runs until 0.6 s (if the job aborts here, the watchdog reported the failed "
+              "item as running)");
+    int calls[2] = {0, 0};
+    dlp_opts o = DLP_OPTS_INIT;
+    o.threads = 2;
+    o.time_limit = 0.5;
+    o.on_error = DLP_ON_ERROR_ABORT;
+    /* (stderr not captured: a report here comes with the job's abort, and
+     * must be seen) */
+    int rc = dlp_split_round_robin(100L * g_size, stale_body, calls, &o);
+    CHECK_RC(rc, DLP_ERR_ITEM);
+    CHECK_CONTAINS(dlp_last_error(), "body returned 9");
+    ASSERT_OK(dlp_barrier());
+}
+
+/* --time-limit-abort: item 1 sleeps 5 s under time_limit = 0.2 and
+ * on_error = abort. The watchdog must abort the job at about 0.2 s; if the
+ * call ever returns, that is a failure. */
+static int time_limit_abort(void)
+{
+    test_case("--time-limit-abort: item 1 sleeps 5 s, time_limit = 0.2, on_error = abort");
+    struct run_ctx c;
+    ctx_init(&c, F_MANAGED, K_NONE, 8L * g_size);
+    c.slow_item = 1;
+    c.slow_us = 5000000;
+    dlp_opts o = DLP_OPTS_INIT;
+    o.on_error = DLP_ON_ERROR_ABORT;
+    o.time_limit = 0.2;
+    double t0 = now_s();
+    int rc = dlp_split_managed(c.n, body, &c, &o);
+    TEST_FAIL("dlp_split_managed returned %d (%s) after %.2f s: the time limit did not abort "
+              "the job", rc, dlp_strerror(rc), now_s() - t0);
+}
+
+/* Arguments: --time-limit-abort runs only the call that the time limit
+ * aborts (the job ends with a non-zero status). Checks marked "the run goes
+ * on" fail the test only at the end. */
+int main(int argc, char **argv)
+{
+    unsetenv("DLP_ON_ERROR");
+    unsetenv("DLP_TIME_LIMIT");
+    ASSERT_OK(dlp_init(&argc, &argv));
+    g_rank = dlp_rank();
+    g_size = dlp_size();
+    g_threads = dlp_threads();
+    int abort_mode = 0;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--time-limit-abort") == 0)
+            abort_mode = 1;
+        else
+            TEST_FAIL("unknown argument \"%s\"", argv[a]);
+    }
+    char host[MPI_MAX_PROCESSOR_NAME] = "";
+    int len = 0;
+    ASSERT_MPI(MPI_Get_processor_name(host, &len));
+    g_hosts = calloc(size_cells(), sizeof *g_hosts);
+    ASSERT_NOT_NULL(g_hosts);
+    ASSERT_MPI(MPI_Allgather(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, g_hosts,
+                             MPI_MAX_PROCESSOR_NAME, MPI_CHAR, dlp_comm()));
+    if (abort_mode)
+        return time_limit_abort();
+    double t0 = now_s();
+    static const struct {
+        void (*fn)(void);
+        const char *name;
+    } parts[] = {{check_skip, "on_error = skip"},
+                 {check_abort, "on_error = abort"},
+                 {check_many, "more than DLP_FAILURES_MAX"},
+                 {check_options, "option errors"},
+                 {check_time_limit, "time limit"},
+                 {check_time_limit_after_failure, "time limit after a failure"}};
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+        double t = now_s();
+        parts[k].fn();
+        if (g_rank == 0) {
+            printf("  -- %s: %.2f s\n", parts[k].name, now_s() - t);
+            fflush(stdout);
+        }
+    }
+    int deferred = 0;
+    ASSERT_MPI(MPI_Allreduce(&g_deferred, &deferred, 1, MPI_INT, MPI_SUM, dlp_comm()));
+    test_case("end");
+    if (deferred)
+        TEST_FAIL("%d check(s) failed above (\"the run goes on\")", deferred);
+    free(g_hosts);
+    ASSERT_OK(dlp_finalize());
+    if (g_rank == 0)
+        printf("test_failures: all cases passed in %.1f s\n", now_s() - t0);
+    return 0;
+}
