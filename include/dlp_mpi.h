@@ -82,6 +82,11 @@ typedef struct dlp_failure {
  *  Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED. */
 DLP_EXPORT long dlp_failures(const dlp_failure **list);
 
+/** Records in the list dlp_failures() returns (<= its count): 1 under
+ *  abort, at most DLP_FAILURES_MAX per rank under skip. Not collective;
+ *  main thread. Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED. */
+DLP_EXPORT long dlp_failures_listed(void);
+
 /** Failures per rank that dlp_failures() lists in full. */
 #define DLP_FAILURES_MAX 10000
 

@@ -67,6 +67,12 @@ void dlp__failures_forget(void)
     last_count = last_kept = 0;
 }
 
+long dlp_failures_listed(void)
+{
+    int rc = dlp__check_ready("dlp_failures_listed");
+    return rc != DLP_OK ? rc : last_kept;
+}
+
 long dlp_failures(const dlp_failure **list)
 {
     int rc = dlp__check_ready("dlp_failures");
@@ -97,9 +103,12 @@ int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char 
     int *bytes = malloc(sizeof(int) * (size_t)rt->size);
     int *displ = malloc(sizeof(int) * (size_t)rt->size);
     long kept_all = 0;
+    int listed_ranks = 0; /* abort: only the lowest failing rank's first failure */
     for (int r = 0; r < rt->size && bytes && displ; r++) {
         long limit = f->keep_all ? DLP_FAILURES_MAX : 1;
         long k = counts[r] < limit ? counts[r] : limit;
+        if (!f->keep_all && k > 0 && listed_ranks++ > 0)
+            k = 0;
         k = k < per_rank ? k : per_rank;
         displ[r] = (int)(kept_all * (long)sizeof(dlp_failure));
         bytes[r] = (int)(k * (long)sizeof(dlp_failure));

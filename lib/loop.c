@@ -484,6 +484,8 @@ int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
         va_end(ap);
     }
     dlp__loop_failure(loop, i, omp_get_thread_num(), DLP_ERR_ITEM, "%s", msg);
+    if (tls_pos.seq == loop->seq) /* the item ended, failed */
+        dlp__loop_idle(&tls_pos);
     return DLP_OK;
 }
 

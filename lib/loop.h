@@ -82,6 +82,14 @@ int dlp__loop_begin_map(struct dlp_loop **out, long n, const dlp_opts *opts,
 /** Take the calling thread's next item; 0 when there is none. */
 int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item);
 
+/** The calling thread runs no item any more (it left its loop, or waits for
+ *  something else than its item): the time limit stops watching it. */
+static inline void dlp__loop_idle(struct dlp__pos *pos)
+{
+    if (pos->slot)
+        dlp__watch_item(pos->slot, -1, 0);
+}
+
 /** Record a failure of item (thread = omp thread number, -1 outside the
  *  team); with on_error = abort also stop the loop everywhere. */
 void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code,

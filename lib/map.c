@@ -116,8 +116,10 @@ static void run_team(struct dlp_map *m)
                                   atomic_load(&m->held));
                 break;
             }
+            dlp__loop_idle(&pos); /* waiting for credits is not running the item */
             wait_for_room(m);
         }
+        dlp__loop_idle(&pos);
         dlp__buf_free(&out);
     }
 }

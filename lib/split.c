@@ -22,6 +22,7 @@ static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, i
                     break;
             }
         }
+        dlp__loop_idle(&pos); /* also after a failure: the item ended */
     }
     return dlp__loop_end(&L);
 }
