@@ -4,8 +4,19 @@
 #   ./dlp.sh demo [args]   build, then run examples/$DLP_DEMO (mandelbrot) on 4 ranks
 #   ./dlp.sh test [args]   build, then ctest --output-on-failure -j1 --timeout 600 [args]
 #   ./dlp.sh build         install what is missing, configure and build only
+#   ./dlp.sh check-asan [args]
+#                          AddressSanitizer + UndefinedBehaviorSanitizer build in
+#                          $BUILD_DIR-asan, then the tests labelled sanitize
+#                          (args replace -L sanitize, e.g. -LE 'large|install')
+#   ./dlp.sh check-valgrind [args]
+#                          RelWithDebInfo build in $BUILD_DIR-valgrind with the
+#                          valgrind memcheck tests, then those (-L valgrind)
+#   ./dlp.sh lint          clang-tidy (.clang-tidy) and cppcheck on lib/ and
+#                          include/, with the compile_commands.json of a
+#                          configure in $BUILD_DIR-lint; fails on any finding
 #
-# Missing tools (cmake, gcc, make, pkg-config, mpich, libmpich-dev) are
+# Missing tools (cmake, gcc, make, pkg-config, mpich, libmpich-dev; valgrind
+# for check-valgrind; clang-tidy, cppcheck and libomp-dev for lint) are
 # installed with apt-get when running as root or with passwordless sudo;
 # otherwise the command to run is printed and dlp.sh exits with status 1.
 #
@@ -36,7 +47,8 @@ CMAKE_MIN=3.16
 # ------------------------------------------------------------ prerequisites --
 
 # Debian package -> is it usable already? (checked by what it provides, so a
-# machine that has the tools from elsewhere does no apt work)
+# machine that has the tools from elsewhere does no apt work). Arguments: the
+# extra tool sets a command needs (valgrind, lint).
 missing_packages() {
     local -a miss=()
     have cmake || miss+=(cmake)
@@ -50,12 +62,26 @@ missing_packages() {
            mpicc.mpich -E -x c - >/dev/null 2>&1; }; then
         miss+=(libmpich-dev)
     fi
+    local need
+    for need in "$@"; do
+        case $need in
+            valgrind) have valgrind || miss+=(valgrind) ;;
+            lint)
+                have clang-tidy || miss+=(clang-tidy)
+                have cppcheck || miss+=(cppcheck)
+                # clang-tidy parses lib/*.c as clang does, with clang's own
+                # <omp.h> (libomp-dev), not GCC's
+                compgen -G '/usr/lib/llvm-*/lib/clang/*/include/omp.h' >/dev/null ||
+                    miss+=(libomp-dev)
+                ;;
+        esac
+    done
     ((${#miss[@]} == 0)) || printf '%s\n' "${miss[@]}"
 }
 
 ensure_prerequisites() {
     local -a miss
-    mapfile -t miss < <(missing_packages)
+    mapfile -t miss < <(missing_packages "$@")
     if ((${#miss[@]})); then
         local list="${miss[*]}"
         if ! have apt-get; then
@@ -74,7 +100,7 @@ ensure_prerequisites() {
         say "installing $list (apt-get)"
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${miss[@]}"
-        mapfile -t miss < <(missing_packages)
+        mapfile -t miss < <(missing_packages "$@")
         ((${#miss[@]} == 0)) || die "still missing after apt-get: ${miss[*]}"
     fi
     local v
@@ -86,12 +112,17 @@ ensure_prerequisites() {
 
 # ------------------------------------------------------------------- build --
 
+# build [extra tool sets] [-- more cmake arguments]
 build() {
-    ensure_prerequisites
+    local -a needs=() more=()
+    while (($#)) && [ "$1" != -- ]; do needs+=("$1"); shift; done
+    (($#)) && shift && more=("$@")
+    ensure_prerequisites "${needs[@]}"
     local -a args=(-S "$root" -B "$BUILD_DIR"
         "-DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE:-Release}"
         "-DDLP_WERROR=${DLP_WERROR:-OFF}"
-        "-DDLP_SANITIZE=${DLP_SANITIZE:-}")
+        "-DDLP_SANITIZE=${DLP_SANITIZE:-}"
+        "${more[@]}")
     if [ -n "${DLP_CMAKE_ARGS:-}" ]; then
         local -a extra
         read -r -a extra <<<"$DLP_CMAKE_ARGS"
@@ -135,6 +166,104 @@ demo() {
     fi
 }
 
+# The sanitizer pass: ASan (leak checking on) + UBSan (fatal), RelWithDebInfo,
+# in a build directory of its own; the runtime options and the leak
+# suppressions come with the tests (cmake/DlpCompile.cmake, cmake/lsan.supp).
+check_asan() {
+    local BUILD_DIR=${BUILD_DIR}-asan CMAKE_BUILD_TYPE=RelWithDebInfo
+    local DLP_SANITIZE="address;undefined"
+    build
+    (($#)) || set -- -L sanitize
+    require_tests "$@"
+    run_tests "$@"
+}
+
+# The memcheck pass: the tests that DLP_VALGRIND=ON registers (label
+# valgrind), in a RelWithDebInfo build without sanitizers.
+check_valgrind() {
+    local BUILD_DIR=${BUILD_DIR}-valgrind CMAKE_BUILD_TYPE=RelWithDebInfo DLP_SANITIZE=
+    build valgrind -- -DDLP_VALGRIND=ON
+    (($#)) || set -- -L valgrind
+    require_tests "$@"
+    run_tests "$@"
+}
+
+# A selection that runs no test checks nothing: fail instead.
+require_tests() {
+    local total
+    total=$(cd "$BUILD_DIR" && ctest -N "$@" | sed -n 's/^Total Tests: *\([0-9]*\).*/\1/p')
+    [ "${total:-0}" -gt 0 ] || die "no test in $BUILD_DIR matches: ctest $*"
+}
+
+# Static analysis of the library: clang-tidy with .clang-tidy on every
+# lib/*.c (and so on the headers of lib/ and include/ they include), then
+# cppcheck on the same files; both with the flags of the real build, from the
+# compile_commands.json of a configure (no build) in $BUILD_DIR-lint. Any
+# finding fails, except those .clang-tidy-waivers lists (a file, a check and
+# how many findings of it, each with its reason); a waiver that no longer
+# matches as many findings fails too, so that it is removed with the fix.
+lint() {
+    ensure_prerequisites lint
+    local dir=$BUILD_DIR-lint
+    say "lint: configure $dir (compile_commands.json)"
+    cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DDLP_WERROR=OFF -DDLP_SANITIZE= \
+        >/dev/null
+    local -a files=()
+    local f
+    for f in lib/*.c; do files+=("$f"); done
+    local status=0 out
+    out=$(mktemp)
+    say "lint: $(clang-tidy --version | sed -n 's/.*LLVM version \([0-9.]*\).*/clang-tidy \1/p') on ${#files[@]} files of lib/ (and the headers of lib/ and include/)"
+    # (exit status non-zero only when a file does not compile: findings are
+    # counted below)
+    printf '%s\n' "${files[@]}" |
+        xargs -P "${DLP_JOBS:-2}" -n 1 clang-tidy --quiet -p "$dir" >"$out" 2>&1 || status=1
+    grep -v -E '^[0-9]+ warnings? (and [0-9]+ errors? )?generated\.$' "$out" |
+        sed "s|$root/||g" >"$out.text" || true
+    # one line per finding: file check line:col
+    sed -n -E 's/^([^ :]+):([0-9]+):([0-9]+): (warning|error): .* \[([^],]+)[],].*$/\1 \5 \2:\3/p' \
+        "$out.text" | sort -u >"$out.found"
+    local waivers=$root/.clang-tidy-waivers
+    [ -f "$waivers" ] || waivers=/dev/null
+    # file check count -> compare with the findings
+    if ! awk '
+        FILENAME == ARGV[1] { n[$1 " " $2]++; next }   # findings per file and check
+        /^[ \t]*(#|$)/ { next }
+        { w[$1 " " $2] = $3 }
+        END {
+            bad = 0
+            for (k in w) {
+                if (n[k] + 0 < w[k]) {
+                    printf "lint: stale waiver \"%s %s\": %d finding(s) left; lower or remove it in .clang-tidy-waivers\n", k, w[k], n[k] + 0
+                    bad = 1
+                } else if (n[k] > w[k]) {
+                    printf "lint: %s: %d finding(s), %d waived\n", k, n[k], w[k]
+                    bad = 1
+                } else {
+                    printf "lint: waived (.clang-tidy-waivers): %s: %d finding(s)\n", k, n[k]
+                }
+            }
+            for (k in n)
+                if (!(k in w)) {
+                    printf "lint: %s: %d finding(s)\n", k, n[k]
+                    bad = 1
+                }
+            exit bad
+        }' "$out.found" "$waivers"; then
+        status=1
+        cat "$out.text"
+    fi
+    say "lint: clang-tidy: $(wc -l <"$out.found") finding(s)"
+    rm -f "$out" "$out.text" "$out.found"
+    say "lint: $(cppcheck --version) on lib/ and include/"
+    cppcheck --project="$dir/compile_commands.json" --file-filter='lib/*' --quiet \
+        --enable=warning,style,performance,portability --library=posix --inline-suppr \
+        --error-exitcode=1 --template='{file}:{line}: {severity}: {message} [{id}]' ||
+        status=1
+    if ((status == 0)); then say "lint: clean"; else say "lint: FAILED (findings above)"; fi
+    return "$status"
+}
+
 run_tests() {
     local status=0
     say "test: (cd $BUILD_DIR && ctest --output-on-failure -j1 --timeout 600 $*)"
@@ -150,6 +279,9 @@ case $cmd in
     demo) build; demo "$@" ;;
     test) build; run_tests "$@" || exit $? ;;
     build) build ;;
+    check-asan) check_asan "$@" || exit $? ;;
+    check-valgrind) check_valgrind "$@" || exit $? ;;
+    lint) lint || exit $? ;;
     help | -h | --help) usage ;;
     *) usage >&2; exit 2 ;;
 esac
