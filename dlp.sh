@@ -14,6 +14,7 @@
 #   ./dlp.sh lint          clang-tidy (.clang-tidy) and cppcheck on lib/ and
 #                          include/, with the compile_commands.json of a
 #                          configure in $BUILD_DIR-lint; fails on any finding
+#                          that .clang-tidy-waivers does not list
 #
 # Missing tools (cmake, gcc, make, pkg-config, mpich, libmpich-dev; valgrind
 # for check-valgrind; clang-tidy, cppcheck and libomp-dev for lint) are
