@@ -113,7 +113,7 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
     if (rc == DLP_OK) {
         L->threads_of_node = calloc((size_t)rt->nodes, sizeof(int));
         if (!L->threads_of_node)
-            rc = dlp__fail(DLP_ERR_NOMEM, func, "thread table of %d nodes", rt->nodes);
+            rc = DLP_FAIL(DLP_ERR_NOMEM, func, "thread table of %d nodes", rt->nodes);
     }
     if (rc == DLP_OK && L->o.split == DLP_SPLIT_MANAGED)
         reset_node_state(L);
@@ -398,9 +398,9 @@ static int agree_on_outcome(struct dlp_loop *L)
     long total = 0;
     int first = -1;
     for (int r = 0; r < rt->size; r++) {
-        if (all[2 * r] > 0 && first < 0)
+        if (all[2 * (size_t)r] > 0 && first < 0)
             first = r;
-        total += all[2 * r + 1];
+        total += all[2 * (size_t)r + 1];
     }
     if (first < 0) {
         if (total != L->n)
@@ -414,7 +414,7 @@ static int agree_on_outcome(struct dlp_loop *L)
     if (!counts)
         dlp__helper_abort(func, "out of memory for the failure counts", MPI_SUCCESS);
     for (int r = 0; r < rt->size; r++)
-        counts[r] = all[2 * r];
+        counts[r] = all[2 * (size_t)r];
     int rc = dlp__failures_agree(&L->failures, counts, func);
     free(counts);
     return rc;

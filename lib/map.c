@@ -85,7 +85,7 @@ static void wait_for_room(struct dlp_map *m)
 static void run_team(struct dlp_map *m)
 {
     struct dlp_loop *L = m->L;
-#pragma omp parallel num_threads(L->o.threads)
+#pragma omp parallel num_threads(L->o.threads) default(none) shared(m, L)
     {
         struct dlp__pos pos = {0, 0, NULL};
         struct dlp_buf out = {NULL, 0, 0, -1, 0, ""};

@@ -9,7 +9,7 @@ static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, i
 {
     struct dlp_loop *L = NULL;
     DLP_CALL(dlp__loop_begin(&L, n, opts, split, body ? NULL : "body is NULL", func));
-#pragma omp parallel num_threads(L->o.threads)
+#pragma omp parallel num_threads(L->o.threads) default(none) shared(L, body, ctx)
     {
         struct dlp__pos pos = {0, 0, NULL};
         long i;
