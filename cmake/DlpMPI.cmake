@@ -85,7 +85,20 @@ if(NOT DLP_HAVE_SHM_OPEN_IN_LIBC)
     list(APPEND DLP_SYSTEM_LIBS rt)
   endif()
 endif()
-check_library_exists(m sqrt "" DLP_HAVE_LIBM)
-if(DLP_HAVE_LIBM)
+# m: ceil/floor. Checked with a real call through <math.h>, not with
+# check_library_exists, whose probe declares `char sqrt()`: under -Werror in
+# CMAKE_C_FLAGS that conflicts with the builtin, the probe fails and -lm was
+# silently dropped (the shared library then failed to link).
+include(CheckCSourceCompiles)
+set(_dlp_math_probe "#include <math.h>
+int main(int argc, char **argv) { (void)argv; return (int)ceil((double)argc / 3.0) + (int)floor((double)argc / 5.0); }")
+check_c_source_compiles("${_dlp_math_probe}" DLP_MATH_IN_LIBC)
+if(NOT DLP_MATH_IN_LIBC)
+  set(CMAKE_REQUIRED_LIBRARIES m)
+  check_c_source_compiles("${_dlp_math_probe}" DLP_MATH_IN_LIBM)
+  unset(CMAKE_REQUIRED_LIBRARIES)
+  if(NOT DLP_MATH_IN_LIBM)
+    message(FATAL_ERROR "dlp_mpi: cannot link ceil()/floor() from <math.h>, with or without -lm")
+  endif()
   list(APPEND DLP_SYSTEM_LIBS m)
 endif()
