@@ -124,14 +124,20 @@ static void run_team(struct dlp_map *m)
     }
 }
 
-char *dlp__map_take_pending(struct dlp_map *m, size_t *len, long *records)
+char *dlp__map_take_pending(struct dlp_map *m, size_t room, size_t *len)
 {
     pthread_mutex_lock(&m->lock);
     char *p = NULL;
-    if (m->pending_records > 0) {
+    if (m->pending_records > 0 &&
+        m->pending_len - sizeof(struct batch_head) <= room) {
+        struct batch_head h = {.seq = m->L->seq,
+                               .records = m->pending_records,
+                               .bytes = (long)(m->pending_len - sizeof h),
+                               .last = 0,
+                               .pad = 0};
         p = m->pending;
+        memcpy(p, &h, sizeof h);
         *len = m->pending_len;
-        *records = m->pending_records;
         m->pending = NULL;
         m->pending_len = m->pending_cap = 0;
         m->pending_records = 0;

@@ -88,9 +88,10 @@ struct dlp_map {
             dlp__helper_abort(who, #call, mrc_);                             \
     } while (0)
 
-/** Take the pending batch (NULL if empty); *len its bytes, *records its
- *  records. The caller owns it. */
-char *dlp__map_take_pending(struct dlp_map *m, size_t *len, long *records);
+/** Take the pending batch, its head filled in, if it has results and at
+ *  most room bytes of them (else NULL); *len: its bytes with the head. The
+ *  caller owns it. */
+char *dlp__map_take_pending(struct dlp_map *m, size_t room, size_t *len);
 
 /** Records appended and not taken yet. */
 long dlp__map_pending_records(struct dlp_map *m);

@@ -87,7 +87,6 @@ static void enqueue(struct consumer *c, char *p, int rank)
 /* Queue everything that arrived: other ranks' batches, the master's own. */
 static int gather_batches(struct dlp_map *m)
 {
-    struct dlp_loop *L = m->L;
     struct consumer *c = &m->in;
     int got = 0;
     for (;;) {
@@ -109,15 +108,8 @@ static int gather_batches(struct dlp_map *m)
         got = 1;
     }
     size_t len;
-    long records;
-    char *mine = dlp__map_take_pending(m, &len, &records);
+    char *mine = dlp__map_take_pending(m, SIZE_MAX, &len);
     if (mine) {
-        struct batch_head h = {.seq = L->seq,
-                               .records = records,
-                               .bytes = (long)(len - sizeof h),
-                               .last = 0,
-                               .pad = 0};
-        memcpy(mine, &h, sizeof h);
         enqueue(c, mine, 0);
         got = 1;
     }

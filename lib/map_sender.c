@@ -89,27 +89,18 @@ void *dlp__map_sender_main(void *arg)
         if (!end_sent) {
             /* team_done first: results appended before it are then pending */
             int done = atomic_load(&m->team_done);
+            /* within the window; one larger batch when nothing is in flight */
+            size_t room = unacked == 0            ? SIZE_MAX
+                          : unacked < m->window ? m->window - unacked
+                                                : 0;
             size_t len = 0;
-            long records = 0;
-            char *p = NULL;
-            pthread_mutex_lock(&m->lock);
-            size_t bytes = m->pending_len ? m->pending_len - sizeof(struct batch_head) : 0;
-            int fits = unacked == 0 || unacked + bytes <= m->window;
-            pthread_mutex_unlock(&m->lock);
-            if (fits)
-                p = dlp__map_take_pending(m, &len, &records);
+            char *p = dlp__map_take_pending(m, room, &len);
             if (p) {
-                struct batch_head h = {.seq = L->seq,
-                                       .records = records,
-                                       .bytes = (long)(len - sizeof h),
-                                       .last = 0,
-                                       .pad = 0};
-                memcpy(p, &h, sizeof h);
                 MPI_Request r;
                 CHECK("map sender", MPI_Isend_c(p, (MPI_Count)len, MPI_BYTE, 0, DLP__TAG_MAP,
                                                 comm, &r));
                 sends_add(&sends, r, p);
-                unacked += len - sizeof h;
+                unacked += len - sizeof(struct batch_head);
                 busy = 1;
             } else if (done && dlp__map_pending_records(m) == 0) {
                 MPI_Request r;

@@ -40,20 +40,6 @@ static size_t size_cells(void)
     return (size_t)(g_size > 0 ? g_size : 1);
 }
 
-static void sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Checks of the library's behaviour do not end the job at once: later cases
  * still run (one finding does not hide the others), and main() fails the
  * test at the end. They never change which collectives a rank calls. */
@@ -201,7 +187,7 @@ static int run_item(struct run_ctx *c, long i)
     __atomic_fetch_add(&c->ran[i], 1, __ATOMIC_RELAXED);
     __atomic_store_n(&c->thread_of[i], omp_get_thread_num() + 1, __ATOMIC_RELAXED);
     if (i == c->slow_item)
-        sleep_us(c->slow_us);
+        test_sleep_us(c->slow_us);
     if (!body_fails(c, i))
         return 0;
     atomic_fetch_add(&c->failed_here, 1);
@@ -234,7 +220,7 @@ static int on_result(long i, const void *data, size_t len, void *vctx)
     if (got != i)
         atomic_fetch_add(&c->bad, 1);
     if (c->cb_sleep_first_us > 0) {
-        sleep_us(c->cb_sleep_first_us);
+        test_sleep_us(c->cb_sleep_first_us);
         c->cb_sleep_first_us = 0;
     }
     c->seen[i]++;
@@ -1002,9 +988,9 @@ static void time_limit_call(int form, long n, long slow, long slow_us, const dlp
     c->slow_us = slow_us;
     struct capture cap;
     capture_begin(&cap);
-    double t0 = now_s();
+    double t0 = test_now();
     int rc = run_form(c, opts);
-    double dt = now_s() - t0;
+    double dt = test_now() - t0;
     char *text = capture_end(&cap);
 
     CHECK_RC(rc, DLP_OK);
@@ -1106,10 +1092,10 @@ static int stale_body(long i, void *vctx)
         return 0;
     int k = __atomic_fetch_add(&calls[t], 1, __ATOMIC_RELAXED);
     if (t == 0) {
-        sleep_us(300000);
+        test_sleep_us(300000);
         return 9;
     }
-    sleep_us(k == 0 ? 200000 : k == 1 ? 400000 : 0);
+    test_sleep_us(k == 0 ? 200000 : k == 1 ? 400000 : 0);
     (void)i;
     return 0;
 }
@@ -1145,10 +1131,10 @@ static int time_limit_abort(void)
     dlp_opts o = DLP_OPTS_INIT;
     o.on_error = DLP_ON_ERROR_ABORT;
     o.time_limit = 0.2;
-    double t0 = now_s();
+    double t0 = test_now();
     int rc = dlp_split_managed(c.n, body, &c, &o);
     TEST_FAIL("dlp_split_managed returned %d (%s) after %.2f s: the time limit did not abort "
-              "the job", rc, dlp_strerror(rc), now_s() - t0);
+              "the job", rc, dlp_strerror(rc), test_now() - t0);
 }
 
 /* Arguments: --time-limit-abort runs only the call that the time limit
@@ -1178,7 +1164,7 @@ int main(int argc, char **argv)
                              MPI_MAX_PROCESSOR_NAME, MPI_CHAR, dlp_comm()));
     if (abort_mode)
         return time_limit_abort();
-    double t0 = now_s();
+    double t0 = test_now();
     static const struct {
         void (*fn)(void);
         const char *name;
@@ -1189,10 +1175,10 @@ int main(int argc, char **argv)
                  {check_time_limit, "time limit"},
                  {check_time_limit_after_failure, "time limit after a failure"}};
     for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
-        double t = now_s();
+        double t = test_now();
         parts[k].fn();
         if (g_rank == 0) {
-            printf("  -- %s: %.2f s\n", parts[k].name, now_s() - t);
+            printf("  -- %s: %.2f s\n", parts[k].name, test_now() - t);
             fflush(stdout);
         }
     }
@@ -1204,6 +1190,6 @@ int main(int argc, char **argv)
     free(g_hosts);
     ASSERT_OK(dlp_finalize());
     if (g_rank == 0)
-        printf("test_failures: all cases passed in %.1f s\n", now_s() - t0);
+        printf("test_failures: all cases passed in %.1f s\n", test_now() - t0);
     return 0;
 }

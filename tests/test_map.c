@@ -28,20 +28,6 @@ static int g_rank, g_size, g_threads;
 #define MAP_RSS_MEANINGFUL TEST_RSS_MEANINGFUL
 #endif
 
-static void sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* A failed check that does not end the job at once: later cases still run,
  * and main() fails the test at the end (used where the library's behaviour,
  * not the test, is in question, so that one finding does not hide others). */
@@ -173,7 +159,7 @@ static int check_result(long i, const void *data, size_t len, void *vctx)
     verify(data, len, c->salt, i);
     c->calls++;
     if (c->cb_sleep_us > 0)
-        sleep_us(c->cb_sleep_us);
+        test_sleep_us(c->cb_sleep_us);
     atomic_fetch_sub(&c->inside, 1);
     return 0;
 }
@@ -377,9 +363,9 @@ static void check_memory_bound(void)
     ASSERT_OK(dlp_barrier());
     long rss0 = status_kib("VmRSS");
     int peak_ok = reset_peak_rss() == 0;
-    double t0 = now_s();
+    double t0 = test_now();
     ASSERT_OK(dlp_map_unordered(n, check_work, check_result, &c, &o));
-    double took = now_s() - t0;
+    double took = test_now() - t0;
     long hwm = status_kib("VmHWM");
     ctx_check(&c);
 
@@ -454,7 +440,7 @@ static int fail_work(long i, void *vctx, dlp_buf *out)
         }
     }
     if (c->slow_us && g_rank != c->fail_rank)
-        sleep_us(c->slow_us);
+        test_sleep_us(c->slow_us);
     return 0;
 }
 
@@ -469,7 +455,7 @@ static int fail_result(long i, const void *data, size_t len, void *vctx)
     if (c->cb_failed)
         c->cb_after++;
     if (c->cb_sleep_us)
-        sleep_us(c->cb_sleep_us);
+        test_sleep_us(c->cb_sleep_us);
     if (i == c->cb_fail_at) {
         c->cb_failed = 1;
         return 7;
@@ -992,7 +978,7 @@ int main(int argc, char **argv)
             progress = 0;
     }
     ASSERT_GE(calls, 12);
-    double t0 = now_s();
+    double t0 = test_now();
     check_memory_bound(); /* first: before other cases enlarge the heap */
     check_sizes();
     check_failures();
@@ -1011,6 +997,6 @@ int main(int argc, char **argv)
         TEST_FAIL("%d check(s) failed above (\"the run goes on\")", deferred);
     ASSERT_OK(dlp_finalize());
     if (g_rank == 0)
-        printf("test_map: all cases passed in %.1f s\n", now_s() - t0);
+        printf("test_map: all cases passed in %.1f s\n", test_now() - t0);
     return 0;
 }
