@@ -32,7 +32,8 @@ long dlp__failures_add(struct dlp__failures *f, long item, int thread, int code,
  *  DLP_ERR_SKIPPED with a summary (skip). */
 int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char *func);
 
-/** Forget the previous call's list (start of a new call). */
+/** Forget the previous call's list: at the start of every call, before
+ *  dlp__failures_agree() can fill it. */
 void dlp__failures_forget(void);
 
 #endif
