@@ -1,8 +1,9 @@
 /* What the dlp_mpi benchmarks share (each bench/NAME.c is its own program,
  * so the shared code lives here): status checks, clocks, argument parsing,
  * median/min/max, the configuration they print (ranks, threads, MPI
- * library, load average), the common CSV columns and per-thread item
- * counters. Header-only (static inline).
+ * library, load average, date), the common CSV columns, per-thread item
+ * counters, the calibrated busy loop that stands for CPU work, and a
+ * barrier that waits without spinning a core. Header-only (static inline).
  *
  * Before including it, a program defines _POSIX_C_SOURCE >= 200809L (for
  * clock_gettime) ahead of every #include, and BENCH_NAME, its name as a
@@ -20,6 +21,7 @@
 #include <dlp_mpi.h>
 #include <omp.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,21 +68,77 @@ static inline double bench_now(void) { return bench_clock_s(CLOCK_MONOTONIC); }
 /* CPU time of the calling thread, in s: blind to time spent descheduled. */
 static inline double bench_cpu_now(void) { return bench_clock_s(CLOCK_THREAD_CPUTIME_ID); }
 
+/* ------------------------------------------------------------ CPU work -- */
+
+/* The busy loop that stands for CPU work: a dependent floating-point chain
+ * the compiler can neither drop nor fold (its start value is read from a
+ * volatile). */
+static volatile double bench_sink, bench_seed = 0.5;
+static inline void bench_spin(long iters)
+{
+    double x = bench_seed;
+    for (long k = 0; k < iters; k++)
+        x = x * 0.999999999 + 1e-9;
+    bench_sink = x;
+}
+
+/* u(i) in [0, 1): splitmix64 of i. */
+static inline double bench_unit_hash(long i)
+{
+    uint64_t z = (uint64_t)i + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53;
+}
+
+/* bench_spin iterations per millisecond of CPU: the fastest of several
+ * ~20 ms runs, timed on the thread's CPU clock so that other processes
+ * sharing the cores cannot skew it. */
+static inline double bench_calibrate(void)
+{
+    long iters = 100000;
+    double t;
+    do { /* grow until one run takes >= 20 ms */
+        iters *= 2;
+        double t0 = bench_cpu_now();
+        bench_spin(iters);
+        t = bench_cpu_now() - t0;
+    } while (t < 0.02 && iters < (1L << 40));
+    double best = t;
+    for (int k = 0; k < 7; k++) {
+        double t0 = bench_cpu_now();
+        bench_spin(iters);
+        t = bench_cpu_now() - t0;
+        if (t < best)
+            best = t;
+    }
+    return (double)iters / (best * 1e3);
+}
+
 /* ----------------------------------------------------------- arguments -- */
+
+/* s as a long in lo..hi; else "NAME: what ("s") must be in lo..hi" and
+ * exit(1). */
+static inline long bench_parse_long(const char *s, const char *what, long lo, long hi)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, BENCH_NAME ": %s (\"%s\") must be in %ld..%ld\n", what, s, lo, hi);
+        exit(EXIT_FAILURE);
+    }
+    return v;
+}
 
 /* argv[k] as a long in lo..hi, def when absent; else a message and exit(1). */
 static inline long bench_arg_long(int argc, char **argv, int k, long def, long lo, long hi)
 {
     if (argc <= k)
         return def;
-    char *end = NULL;
-    long v = strtol(argv[k], &end, 10);
-    if (*argv[k] == '\0' || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, BENCH_NAME ": argument %d (\"%s\") must be in %ld..%ld\n", k, argv[k],
-                lo, hi);
-        exit(EXIT_FAILURE);
-    }
-    return v;
+    char what[32];
+    snprintf(what, sizeof what, "argument %d", k);
+    return bench_parse_long(argv[k], what, lo, hi);
 }
 
 /* Value of environment variable name, or dflt when unset or empty. */
@@ -191,6 +249,18 @@ static inline void bench_print_load(const struct bench_config *c)
     printf("load average at start %s, at end %s\n", c->load0, bench_loadavg());
 }
 
+/* The current date and time, UTC, ISO 8601 ("2024-05-01T12:00:00Z"); the
+ * string lives until the next call. */
+static inline const char *bench_date(void)
+{
+    static char buf[32] = "?";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm))
+        strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
 /* ------------------------------------------------------------------ CSV -- */
 
 /* Opens path and writes the header "variant,ranks,nodes,threads_per_rank,
@@ -218,6 +288,27 @@ static inline void bench_csv_close(FILE *csv, const char *path)
 {
     if (csv && fclose(csv) != 0)
         perror(path);
+}
+
+/* ------------------------------------------------------------ waiting -- */
+
+/* Collective barrier over comm that does not spin a core while it waits
+ * (MPICH's MPI_Barrier does): MPI_Ibarrier, then tests with sleeps growing
+ * from 10 us to 1 ms. For the ranks that wait while the master measures
+ * alone. */
+static inline void bench_quiet_barrier(MPI_Comm comm)
+{
+    MPI_Request req;
+    MPI_Ibarrier(comm, &req);
+    int done = 0;
+    long ns = 10000;
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    while (!done) {
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        ns = ns * 2 > 1000000 ? 1000000 : ns * 2;
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    }
 }
 
 /* ------------------------------------------------------------- the end -- */

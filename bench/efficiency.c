@@ -27,58 +27,11 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #define BENCH_NAME "efficiency"
 
-#include <stdint.h>
-
 #include "bench_util.h"
 
 /* ------------------------------------------------------------ workload -- */
 
-/* The busy loop: a dependent floating-point chain the compiler can neither
- * drop nor fold (its start value is read from a volatile). */
-static volatile double sink, seed = 0.5;
-static void spin(long iters)
-{
-    double x = seed;
-    for (long k = 0; k < iters; k++)
-        x = x * 0.999999999 + 1e-9;
-    sink = x;
-}
-
-/* u(i) in [0, 1): splitmix64 of i. */
-static double unit_hash(long i)
-{
-    uint64_t z = (uint64_t)i + 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1.0p-53;
-}
-
-static double cost_ms(long i) { return 1.0 + 29.0 * unit_hash(i); }
-
-/* Busy-loop iterations per millisecond of CPU: the fastest of several ~20 ms
- * runs, timed on the thread's CPU clock so that other processes sharing the
- * cores cannot skew it. */
-static double calibrate(void)
-{
-    long iters = 100000;
-    double t;
-    do { /* grow until one run takes >= 20 ms */
-        iters *= 2;
-        double t0 = bench_cpu_now();
-        spin(iters);
-        t = bench_cpu_now() - t0;
-    } while (t < 0.02 && iters < (1L << 40));
-    double best = t;
-    for (int k = 0; k < 7; k++) {
-        double t0 = bench_cpu_now();
-        spin(iters);
-        t = bench_cpu_now() - t0;
-        if (t < best)
-            best = t;
-    }
-    return (double)iters / (best * 1e3);
-}
+static double cost_ms(long i) { return 1.0 + 29.0 * bench_unit_hash(i); }
 
 struct work {
     double iters_per_ms;
@@ -88,7 +41,7 @@ struct work {
 static int body(long i, void *ctx)
 {
     struct work *w = ctx;
-    spin((long)(cost_ms(i) * w->iters_per_ms));
+    bench_spin((long)(cost_ms(i) * w->iters_per_ms));
     atomic_fetch_add_explicit(&w->done, 1, memory_order_relaxed);
     return 0;
 }
@@ -125,7 +78,7 @@ int main(int argc, char **argv)
     /* Calibrate on the master, every rank uses its number. */
     struct work w = {0};
     if (c.master)
-        w.iters_per_ms = calibrate();
+        w.iters_per_ms = bench_calibrate();
     CHECK(dlp_bcast(&w.iters_per_ms, sizeof w.iters_per_ms, 0));
 
     /* Serial baseline: the master alone, one thread, a plain loop; the
