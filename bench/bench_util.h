@@ -118,27 +118,27 @@ static inline double bench_calibrate(void)
 
 /* ----------------------------------------------------------- arguments -- */
 
-/* s as a long in lo..hi; else "NAME: what ("s") must be in lo..hi" and
- * exit(1). */
-static inline long bench_parse_long(const char *s, const char *what, long lo, long hi)
+/* s as a long in lo..hi into *v: 0, else -1 (*v unchanged). */
+static inline int bench_parse_long(const char *s, long lo, long hi, long *v)
 {
     char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, BENCH_NAME ": %s (\"%s\") must be in %ld..%ld\n", what, s, lo, hi);
-        exit(EXIT_FAILURE);
-    }
-    return v;
+    long x = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || x < lo || x > hi)
+        return -1;
+    *v = x;
+    return 0;
 }
 
 /* argv[k] as a long in lo..hi, def when absent; else a message and exit(1). */
 static inline long bench_arg_long(int argc, char **argv, int k, long def, long lo, long hi)
 {
-    if (argc <= k)
-        return def;
-    char what[32];
-    snprintf(what, sizeof what, "argument %d", k);
-    return bench_parse_long(argv[k], what, lo, hi);
+    long v = def;
+    if (argc > k && bench_parse_long(argv[k], lo, hi, &v) != 0) {
+        fprintf(stderr, BENCH_NAME ": argument %d (\"%s\") must be in %ld..%ld\n", k, argv[k],
+                lo, hi);
+        exit(EXIT_FAILURE);
+    }
+    return v;
 }
 
 /* Value of environment variable name, or dflt when unset or empty. */
