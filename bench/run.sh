@@ -3,8 +3,8 @@
 #
 #   bench/run.sh [BIN_DIR [RESULTS_DIR]]
 #
-# BIN_DIR      directory holding the built `efficiency`, `throughput` and `map`
-#              (default: build/bench, then the directory of this script)
+# BIN_DIR      directory holding the built `efficiency`, `throughput`, `map` and
+#              `workloads` (default: build/bench, then the directory of this script)
 # RESULTS_DIR  where everything goes (default: bench_results/YYYYmmdd-HHMMSS)
 #
 # Layouts: 1 rank x 2 threads, 2 ranks x 1 thread, 2 emulated nodes x 1 thread
@@ -13,8 +13,11 @@
 # MAP_N (5000000: map_unordered with 8-byte and empty results, and its
 # managed baseline), MAP_REPS (5), MAP_N_1K (MAP_N / 10: 1 KiB results),
 # MAP_N_EMPTY (5 x MAP_N: managed empty items, progress off / on),
+# WL_WORKLOADS (all: "empty uniform linear periodic heavy_tail sleep"), WL_N
+# (the program's: 200 items, empty 10^6), WL_REPS (5), BENCH_POLICIES (the
+# managed policies of workloads, "auto fixed:1"),
 # MPIEXEC (mpiexec.mpich), MPIEXEC_TIMEOUT (900 s per run), LAYOUTS (all three:
-# "1x2 2x1 2n1"), BENCHES (all three: "efficiency throughput map").
+# "1x2 2x1 2n1"), BENCHES (all four: "efficiency throughput map workloads").
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,8 +47,11 @@ MAP_N=${MAP_N:-5000000}
 MAP_REPS=${MAP_REPS:-5}
 MAP_N_1K=${MAP_N_1K:-$((MAP_N / 10 > 0 ? MAP_N / 10 : 1))}
 MAP_N_EMPTY=${MAP_N_EMPTY:-$((5 * MAP_N))}
+WL_WORKLOADS=${WL_WORKLOADS:-all}
+WL_N=${WL_N:-}
+WL_REPS=${WL_REPS:-5}
 LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1"}
-BENCHES=${BENCHES:-"efficiency throughput map"}
+BENCHES=${BENCHES:-"efficiency throughput map workloads"}
 for prog in $BENCHES; do
     if [ ! -x "$bin/$prog" ]; then
         echo "run.sh: $bin/$prog is not built (BENCHES=\"$BENCHES\")" >&2
@@ -64,20 +70,22 @@ done
     echo "load average: $(cat /proc/loadavg 2>/dev/null)"
     echo "EFF_N=$EFF_N EFF_REPS=$EFF_REPS TP_N=$TP_N TP_REPS=$TP_REPS MPIEXEC_TIMEOUT=$MPIEXEC_TIMEOUT"
     echo "MAP_N=$MAP_N MAP_REPS=$MAP_REPS MAP_N_1K=$MAP_N_1K MAP_N_EMPTY=$MAP_N_EMPTY"
+    echo "WL_WORKLOADS=$WL_WORKLOADS WL_N=${WL_N:-default} WL_REPS=$WL_REPS BENCH_POLICIES=${BENCH_POLICIES:-default}"
     echo "BENCHES=$BENCHES LAYOUTS=$LAYOUTS"
     env | grep '^DLP_' || true
 } > "$out/config.txt"
 
 # run LAYOUT PROGRAM ARGS...: one benchmark on one layout, output to
-# $out/PROGRAM_LAYOUT.txt (and the terminal), CSV to $out/PROGRAM_LAYOUT.csv.
+# $out/PROGRAM_LAYOUT.txt (and the terminal), CSV to $out/PROGRAM_LAYOUT.csv
+# (its path is the last argument; the layout's name is BENCH_LAYOUT).
 status=0
 run() {
     layout=$1; prog=$2; shift 2
     case $layout in
-    1x2) set -- env OMP_NUM_THREADS=2 "$MPIEXEC" -n 1 "$bin/$prog" "$@" ;;
-    2x1) set -- env OMP_NUM_THREADS=1 "$MPIEXEC" -n 2 "$bin/$prog" "$@" ;;
-    2n1) set -- env OMP_NUM_THREADS=1 "$MPIEXEC" -launcher fork -hosts n1:1,n2:1 -n 2 \
-             "$bin/$prog" "$@" ;;
+    1x2) set -- env OMP_NUM_THREADS=2 BENCH_LAYOUT=1x2 "$MPIEXEC" -n 1 "$bin/$prog" "$@" ;;
+    2x1) set -- env OMP_NUM_THREADS=1 BENCH_LAYOUT=2x1 "$MPIEXEC" -n 2 "$bin/$prog" "$@" ;;
+    2n1) set -- env OMP_NUM_THREADS=1 BENCH_LAYOUT=2n1 "$MPIEXEC" -launcher fork \
+             -hosts n1:1,n2:1 -n 2 "$bin/$prog" "$@" ;;
     *) echo "run.sh: unknown layout $layout" >&2; return 2 ;;
     esac
     echo "## $layout: $*" | tee "$out/${prog}_$layout.txt"
@@ -95,19 +103,25 @@ for layout in $LAYOUTS; do
         efficiency) run "$layout" efficiency "$EFF_N" "$EFF_REPS" ;;
         throughput) run "$layout" throughput "$TP_N" "$TP_REPS" ;;
         map) run "$layout" map "$MAP_N" "$MAP_REPS" "$MAP_N_1K" "$MAP_N_EMPTY" ;;
+        workloads)
+            # shellcheck disable=SC2086 # WL_WORKLOADS: one word per workload
+            run "$layout" workloads $WL_WORKLOADS ${WL_N:+--n "$WL_N"} --reps "$WL_REPS" --csv ;;
         *) echo "run.sh: unknown benchmark $prog" >&2; status=1 ;;
         esac
     done
 done
 
-# One CSV per benchmark with every layout, header once.
+# One CSV per benchmark with every layout, header once; a layout column is
+# added unless the program writes one (workloads does).
 for prog in $BENCHES; do
     first=1
     for layout in $LAYOUTS; do
         f="$out/${prog}_$layout.csv"
         [ -f "$f" ] || continue
-        if [ $first = 1 ]; then sed 's/^/layout,/;2,$d' "$f"; first=0; fi
-        tail -n +2 "$f" | sed "s/^/$layout,/"
+        prefix="$layout,"
+        if head -n 1 "$f" | grep -q '^layout,'; then prefix=; fi
+        if [ $first = 1 ]; then head -n 1 "$f" | sed "s/^/${prefix:+layout,}/"; first=0; fi
+        tail -n +2 "$f" | sed "s/^/$prefix/"
     done > "$out/$prog.csv"
 done
 
