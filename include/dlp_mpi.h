@@ -56,8 +56,12 @@ enum dlp_status {
     DLP_ERR_MISMATCH = -9,        /**< ranks disagree on a collective's arguments */
     DLP_ERR_STATE = -10,          /**< call not allowed now (nested call ...) */
     DLP_ERR_SYSTEM = -11,         /**< an operating-system call failed */
-    DLP_ERR_SKIPPED = -12         /**< items failed and were skipped (on_error = skip):
+    DLP_ERR_SKIPPED = -12,        /**< items failed and were skipped (on_error = skip):
                                        dlp_failures() lists them */
+    DLP_ERR_JOURNAL = -13,        /**< the journal file cannot be used: not a journal,
+                                       corrupted, in use, or from another run (other n) */
+    DLP_ERR_INTERRUPTED = -14     /**< SIGTERM or SIGINT arrived: the call stopped handing
+                                       out work; later calls return it at once */
 };
 
 /** Name and one-line meaning of a status code. Any thread, any time. */
@@ -169,8 +173,14 @@ enum dlp_on_error {
     DLP_ON_ERROR_DEFAULT = 0, /**< DLP_ON_ERROR from the environment, else ABORT */
     DLP_ON_ERROR_ABORT = 1,   /**< stop handing out work; every rank returns
                                    DLP_ERR_ITEM with the first failure's report */
-    DLP_ON_ERROR_SKIP = 2     /**< go on; at the end every rank returns
+    DLP_ON_ERROR_SKIP = 2,    /**< go on; at the end every rank returns
                                    DLP_ERR_SKIPPED and dlp_failures() lists them */
+    DLP_ON_ERROR_RETRY = 3    /**< go on; at the end run each failed item again, up to
+                                   opts.retries times, each time on another rank (when
+                                   there is one); items that still fail are handled as
+                                   by ABORT. Callback forms only (dlp_split_*,
+                                   dlp_map_unordered): the loop forms have no body the
+                                   library could run again (DLP_ERR_OPTION) */
 };
 
 typedef struct dlp_results dlp_results;
@@ -196,9 +206,14 @@ typedef struct dlp_opts {
     double time_limit;      /**< seconds one item may run before it is reported by index,
                                  rank, thread and host while it runs; with ABORT the job is
                                  then aborted (0 = DLP_TIME_LIMIT, else none) */
+    int retries;            /**< RETRY: runs of a failed item after its first (0 = the N of
+                                 DLP_ON_ERROR=retry=N, else 1) */
+    const char *journal;    /**< journal file on the master: items done are recorded there
+                                 and a rerun of the same call skips them (NULL =
+                                 DLP_JOURNAL, else none). See README "Journal and resume" */
 } dlp_opts;
 
-#define DLP_OPTS_INIT {0, 0, 0, 0, NULL, NULL, 0, NULL, 0.0, 0, 0, 0.0}
+#define DLP_OPTS_INIT {0, 0, 0, 0, NULL, NULL, 0, NULL, 0.0, 0, 0, 0.0, 0, NULL}
 
 /* ------------------------------------------------------ callback forms -- */
 

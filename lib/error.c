@@ -27,6 +27,8 @@ const char *dlp_strerror(int status)
     case DLP_ERR_STATE: return "DLP_ERR_STATE: call not allowed in this state";
     case DLP_ERR_SYSTEM: return "DLP_ERR_SYSTEM: an operating-system call failed";
     case DLP_ERR_SKIPPED: return "DLP_ERR_SKIPPED: items failed and were skipped";
+    case DLP_ERR_JOURNAL: return "DLP_ERR_JOURNAL: the journal file cannot be used";
+    case DLP_ERR_INTERRUPTED: return "DLP_ERR_INTERRUPTED: stopped by SIGTERM or SIGINT";
     default: return "unknown dlp status code";
     }
 }

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "results.h"
 #include "runtime.h"
+#include "signals.h"
 #include "spinlock.h"
 #include "wait.h"
 
@@ -39,7 +40,7 @@ static struct dlp__cursor *node_cursor(void)
 /* What every rank says about a call; compared on every rank. */
 struct handshake {
     long n, chunk, results_n, time_limit_us;
-    int split, schedule, threads, status, collector, on_error;
+    int split, schedule, threads, status, collector, on_error, journal, retries;
 };
 _Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 
@@ -67,6 +68,8 @@ static int compare_handshakes(const struct handshake *all, int size, const char 
         DLP__SAME(collector, "%d")
         DLP__SAME(on_error, "%d")
         DLP__SAME(time_limit_us, "%ld")
+        DLP__SAME(retries, "%d")
+        DLP__SAME(journal, "%d")
 #undef DLP__SAME
     }
     return DLP_OK;
@@ -91,6 +94,35 @@ static void reset_node_state(struct dlp_loop *L)
                              L->o.chunk_time);
 }
 
+/* What on_error, the journal and signals allow for this call. */
+static int check_failure_options(struct dlp_loop *L)
+{
+    const char *func = L->func;
+    int sig = dlp__signal_caught();
+    char name[32];
+    if (sig)
+        return dlp__fail(DLP_ERR_INTERRUPTED, func,
+                         "%s arrived during an earlier call: the job is stopping",
+                         dlp__signal_name(sig, name, sizeof name));
+    if (L->o.on_error == DLP_ON_ERROR_RETRY && L->loop_form)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "on_error = retry needs a body or work function the library can run "
+                         "again: use dlp_split_managed(), dlp_split_round_robin() or "
+                         "dlp_map_unordered() (or skip, then run dlp_failures()' items again)");
+    if (L->o.on_error == DLP_ON_ERROR_RETRY && L->o.collector)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "on_error = retry cannot be combined with opts.collector: the results "
+                         "a failed attempt added would stay");
+    if (L->o.journal && (L->o.results || L->o.collector))
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "a journal (%s) cannot be combined with opts.%s: it records which "
+                         "items are done, not their results, so a resumed call would return "
+                         "results with holes; write each item's result from the body instead "
+                         "(or use dlp_map_unordered's on_result)",
+                         L->o.journal, L->o.results ? "results" : "collector");
+    return DLP_OK;
+}
+
 /* Local checks, then every rank's view compared on every rank (one
  * allgather, the only collective of the set-up). */
 static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
@@ -110,6 +142,13 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
     if (rc == DLP_OK && L->o.results && dlp__results_items(L->o.results) != L->n)
         rc = dlp__fail(DLP_ERR_ARG, func, "opts.results holds %ld items, the call has n = %ld",
                        dlp__results_items(L->o.results), L->n);
+    if (rc == DLP_OK)
+        rc = check_failure_options(L);
+    if (rc == DLP_OK && L->o.journal && rt->rank == 0) {
+        rc = dlp__journal_open(&L->journal, L->o.journal, L->o.journal_sync, rt->call_seq + 1,
+                               L->n, func);
+        L->journaled = rc == DLP_OK;
+    }
     if (rc == DLP_OK) {
         L->threads_of_node = calloc((size_t)rt->nodes, sizeof(int));
         if (!L->threads_of_node)
@@ -126,15 +165,22 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                              .status = rc,
                              .collector = L->o.collector != NULL,
                              .on_error = L->o.on_error,
-                             .time_limit_us = (long)(L->o.time_limit * 1e6)};
+                             .time_limit_us = (long)(L->o.time_limit * 1e6),
+                             .journal = L->o.journal != NULL,
+                             .retries = L->o.retries};
     struct handshake *all = (struct handshake *)rt->scratch;
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine,
                                 MPI_BYTE, rt->comm, &req));
     DLP_MPI_CALL(dlp__wait(&req));
-    if (rc != DLP_OK)
+    if (rc == DLP_OK)
+        rc = compare_handshakes(all, rt->size, func);
+    if (rc != DLP_OK) {
+        if (L->journaled)
+            dlp__journal_close(&L->journal);
+        L->journaled = 0;
         return rc;
-    DLP_CALL(compare_handshakes(all, rt->size, func));
+    }
     for (int r = 0; r < rt->size; r++) {
         L->threads_of_node[rt->node_of_rank[r]] += all[r].threads;
         L->total_threads += all[r].threads;
@@ -155,6 +201,7 @@ static void loop_free(struct dlp_loop *L)
     free(L->logs);
     free(L->threads_of_node);
     free(L->rr_cursor);
+    free(L->retry_origin);
     dlp__failures_free(&L->failures);
     free(L);
 }
@@ -199,7 +246,7 @@ static int setup_managed(struct dlp_loop *L)
 }
 
 static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
-                 const char *bad_arg, const char *func, int map)
+                 const char *bad_arg, const char *func, int map, int loop_form)
 {
     if (!out)
         return dlp__fail(DLP_ERR_ARG, func, "loop handle pointer is NULL");
@@ -218,8 +265,10 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
     dlp__failures_forget();
     L->func = func;
     L->n = n;
+    L->loop_form = loop_form;
+    L->done_by_take = !map;
     int rc = agree_on_call(L, opts, split, bad_arg);
-    L->failures.keep_all = rc == DLP_OK && L->o.on_error == DLP_ON_ERROR_SKIP;
+    L->failures.keep_all = rc == DLP_OK && L->o.on_error != DLP_ON_ERROR_ABORT;
     if (rc == DLP_OK) {
         L->seq = ++rt->call_seq;
         L->progress_by_map = map;
@@ -231,15 +280,25 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
                                 L->o.progress_interval, dlp__now());
         if (L->o.collector && dlp__collector_begin(L->o.collector, n, func) != DLP_OK)
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
-        if (L->o.time_limit > 0 && n > 0) {
+        if (L->journaled || (L->o.journal && rt->rank != 0)) {
+            L->journaled = 1;
+            dlp__journal_start(&L->journal, L);
+        }
+        if (n > 0 && (L->o.time_limit > 0 || L->o.signals)) {
             if (dlp__watchdog_start(&L->watch, L->o.time_limit,
-                                    L->o.on_error == DLP_ON_ERROR_ABORT, func) != DLP_OK)
+                                    L->o.on_error != DLP_ON_ERROR_SKIP, L->o.grace,
+                                    func) != DLP_OK)
                 dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
-            L->watching = 1;
+            L->guarded = 1;
+            L->watching = L->o.time_limit > 0;
         }
         rc = L->o.split == DLP_SPLIT_MANAGED ? setup_managed(L) : setup_round_robin(L);
         if (rc != DLP_OK) /* the other ranks are already computing */
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
+        if (L->guarded && L->o.signals) {
+            dlp__signals_catch(L->cursor, &L->watch.bell);
+            L->catching = 1;
+        }
     }
     if (rc != DLP_OK) {
         loop_free(L);
@@ -253,13 +312,13 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
 int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
                     const char *bad_arg, const char *func)
 {
-    return begin(out, n, opts, split, bad_arg, func, 0);
+    return begin(out, n, opts, split, bad_arg, func, 0, split < 0);
 }
 
 int dlp__loop_begin_map(struct dlp_loop **out, long n, const dlp_opts *opts,
-                        const char *bad_arg, const char *func)
+                        const char *bad_arg, int loop_form, const char *func)
 {
-    return begin(out, n, opts, DLP_SPLIT_MANAGED, bad_arg, func, 1);
+    return begin(out, n, opts, DLP_SPLIT_MANAGED, bad_arg, func, 1, loop_form);
 }
 
 /* ------------------------------------------------------------ per item -- */
@@ -346,14 +405,57 @@ static int take_watched(struct dlp_loop *L, struct dlp__pos *pos, long *item)
     return 1;
 }
 
+void dlp__loop_done(struct dlp_loop *L, struct dlp__jbuf *b, long i)
+{
+    atomic_fetch_add_explicit(&L->completed, 1, memory_order_relaxed);
+    if (L->journaled)
+        dlp__journal_note(&L->journal, b, i);
+}
+
+/* The thread's previous item is done (unless it failed: cur = -1). */
+static inline void finish_item(struct dlp_loop *L, struct dlp__pos *pos)
+{
+    if (L->done_by_take) {
+        pos->completed++;
+        if (L->journaled)
+            dlp__journal_note(&L->journal, &pos->jb, pos->cur);
+    }
+    pos->cur = -1;
+}
+
 int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
 {
     if (pos->seq != L->seq) {
+        struct dlp__pos fresh = DLP__POS_INIT;
+        *pos = fresh;
         pos->seq = L->seq;
-        pos->j = 0;
         pos->slot = L->watching ? dlp__watchdog_claim(&L->watch, omp_get_thread_num()) : NULL;
     }
-    return pos->slot ? take_watched(L, pos, item) : take(L, pos, item);
+    if (pos->cur >= 0)
+        finish_item(L, pos);
+    for (;;) {
+        if (!(pos->slot ? take_watched(L, pos, item) : take(L, pos, item)))
+            return 0;
+        /* items a journal recorded in an earlier run are skipped */
+        if (!L->journaled || !dlp__ranges_contains(&L->journal.skip, *item, &pos->hint))
+            break;
+    }
+    pos->cur = *item;
+    return 1;
+}
+
+void dlp__loop_leave(struct dlp_loop *L, struct dlp__pos *pos)
+{
+    dlp__loop_idle(pos);
+    if (pos->seq != L->seq)
+        return; /* took nothing */
+    if (pos->cur >= 0)
+        finish_item(L, pos);
+    if (pos->completed)
+        atomic_fetch_add_explicit(&L->completed, pos->completed, memory_order_relaxed);
+    pos->completed = 0;
+    if (L->journaled)
+        dlp__journal_flush(&L->journal, &pos->jb);
 }
 
 void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, const char *fmt,
@@ -379,8 +481,36 @@ void dlp__loop_stop(struct dlp_loop *L)
 
 /* ------------------------------------------------------------------ end -- */
 
-/* Every rank learns every rank's failures (failures.c); returns the
- * outcome. One allgather, plus one more only when something failed. */
+/* The call was interrupted by a signal on some rank: the report says
+ * where, and how many items remain. */
+static int interrupted(struct dlp_loop *L, const long *all, long failed)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    int first = -1, ranks = 0;
+    long done = L->journaled ? L->journal.done_before : 0;
+    for (int r = 0; r < rt->size; r++) {
+        if (all[4 * (size_t)r + 2] && first < 0)
+            first = r;
+        ranks += all[4 * (size_t)r + 2] != 0;
+        done += all[4 * (size_t)r + 3];
+    }
+    char name[32], journal[512] = "", fails[64] = "";
+    if (L->journaled)
+        snprintf(journal, sizeof journal,
+                 "; the journal %s records the %ld done: run again to resume",
+                 L->o.journal, done);
+    if (failed)
+        snprintf(fails, sizeof fails, " (and %ld item%s failed)", failed, failed == 1 ? "" : "s");
+    return dlp__fail(DLP_ERR_INTERRUPTED, L->func,
+                     "interrupted by %s (on %d of %d ranks, first rank %d): work stopped "
+                     "after the running items; %ld of n = %ld items remain%s%s",
+                     dlp__signal_name((int)all[4 * (size_t)first + 2], name, sizeof name), ranks,
+                     rt->size, first, L->n - done, L->n, fails, journal);
+}
+
+/* Every rank learns every rank's failures (failures.c) and signals;
+ * returns the outcome. One allgather, plus one more only when something
+ * failed. */
 static int agree_on_outcome(struct dlp_loop *L)
 {
     struct dlp__runtime *rt = &dlp__rt;
@@ -391,17 +521,24 @@ static int agree_on_outcome(struct dlp_loop *L)
     pthread_mutex_lock(&L->failures.lock);
     long failed = L->failures.count;
     pthread_mutex_unlock(&L->failures.lock);
-    long mine[2] = {failed, handed}, *all = (long *)rt->scratch;
+    long mine[4] = {failed, handed, L->catching ? dlp__signal_caught() : 0,
+                    atomic_load(&L->completed)};
+    long *all = (long *)rt->scratch;
+    _Static_assert(sizeof mine <= DLP__SCRATCH_PER_RANK, "scratch too small");
     MPI_Request req;
-    DLP_MPI_CALL(MPI_Iallgather(mine, 2, MPI_LONG, all, 2, MPI_LONG, rt->comm, &req));
+    DLP_MPI_CALL(MPI_Iallgather(mine, 4, MPI_LONG, all, 4, MPI_LONG, rt->comm, &req));
     DLP_MPI_CALL(dlp__wait(&req));
-    long total = 0;
-    int first = -1;
+    long total = 0, failed_all = 0;
+    int first = -1, signalled = 0;
     for (int r = 0; r < rt->size; r++) {
-        if (all[2 * (size_t)r] > 0 && first < 0)
+        if (all[4 * (size_t)r] > 0 && first < 0)
             first = r;
-        total += all[2 * (size_t)r + 1];
+        failed_all += all[4 * (size_t)r];
+        total += all[4 * (size_t)r + 1];
+        signalled |= all[4 * (size_t)r + 2] != 0;
     }
+    if (signalled)
+        return interrupted(L, all, failed_all);
     if (first < 0) {
         if (total != L->n)
             return dlp__fail(DLP_ERR_STATE, func,
@@ -414,7 +551,7 @@ static int agree_on_outcome(struct dlp_loop *L)
     if (!counts)
         dlp__helper_abort(func, "out of memory for the failure counts", MPI_SUCCESS);
     for (int r = 0; r < rt->size; r++)
-        counts[r] = all[2 * (size_t)r];
+        counts[r] = all[4 * (size_t)r];
     int rc = dlp__failures_agree(&L->failures, counts, func);
     free(counts);
     return rc;
@@ -424,7 +561,7 @@ int dlp__loop_end(struct dlp_loop **pL)
 {
     struct dlp_loop *L = *pL;
     *pL = NULL;
-    if (L->watching)
+    if (L->guarded)
         dlp__watchdog_stop(&L->watch);
     if (L->managed) {
         atomic_fetch_add(&L->cursor->ended, 1);
@@ -435,6 +572,10 @@ int dlp__loop_end(struct dlp_loop **pL)
         dlp__doorbell_ring(&L->helper_bell);
         pthread_join(L->helper, NULL);
     }
+    if (L->journaled)
+        dlp__journal_finish(&L->journal);
+    if (L->catching)
+        dlp__signals_release();
     int rc = agree_on_outcome(L);
     if (L->progress.active)
         dlp__progress_end(&L->progress, rc == DLP_OK ? L->n : atomic_load(&L->progress_done),
@@ -469,7 +610,10 @@ int dlp_loop_next(dlp_loop *loop, long *i)
 {
     if (!loop || !i)
         return 0;
-    return dlp__loop_take(loop, &tls_pos, i);
+    if (dlp__loop_take(loop, &tls_pos, i))
+        return 1;
+    dlp__loop_leave(loop, &tls_pos);
+    return 0;
 }
 
 int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
@@ -484,8 +628,13 @@ int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
         va_end(ap);
     }
     dlp__loop_failure(loop, i, omp_get_thread_num(), DLP_ERR_ITEM, "%s", msg);
-    if (tls_pos.seq == loop->seq) /* the item ended, failed */
+    if (tls_pos.seq == loop->seq && tls_pos.cur == i) { /* the item ended, failed */
+        tls_pos.cur = -1;
         dlp__loop_idle(&tls_pos);
+    } else if (loop->journaled) { /* perhaps recorded as done already */
+        struct dlp__jbuf b = {{~i}, 1, 0.0};
+        dlp__journal_flush(&loop->journal, &b);
+    }
     return DLP_OK;
 }
 

@@ -8,6 +8,7 @@
 #include "cursor.h"
 #include "dispenser.h"
 #include "failures.h"
+#include "journal.h"
 #include "options.h"
 #include "watchdog.h"
 #include "progress.h"
@@ -19,7 +20,9 @@ enum {
     DLP__TAG_RESULTS = 13,
     DLP__TAG_GATHER = 14,
     DLP__TAG_MAP = 15,    /* map results, rank -> master */
-    DLP__TAG_MAP_ACK = 16 /* map credits, master -> rank */
+    DLP__TAG_MAP_ACK = 16, /* map credits, master -> rank */
+    DLP__TAG_JOURNAL = 17, /* done items, rank -> master */
+    DLP__TAG_RETRY = 18    /* retried items' results, rank -> rank */
 };
 
 /* Chunk table entries per node (see DLP__MAX_CHUNKS). */
@@ -52,13 +55,26 @@ struct dlp_loop {
     _Atomic int helper_bell;     /* master: wakes the dispatcher (doorbell.h) */
     struct dlp__chunk_log *logs; /* [nodes], master only */
     struct dlp__failures failures; /* this rank's failed items */
-    struct dlp__watchdog watch;  /* per-item time limit (opts.time_limit) */
-    int watching;
+    struct dlp__watchdog watch;  /* time limit (opts.time_limit) and grace after signals */
+    int guarded;                 /* the watchdog runs */
+    int watching;                /* ... with a time limit (threads claim slots) */
+    int catching;                /* SIGTERM/SIGINT are caught (signals.h) */
+    int loop_form;               /* dlp_loop_begin / dlp_map_begin */
     /* master: the progress display, fed by one helper thread (the map's
      * consumer, else the dispatcher), ended by the main thread */
     struct dlp__progress progress;
     int progress_by_map;         /* the map's consumer feeds it */
     _Atomic long progress_done;  /* items done at the last update */
+    struct dlp__journal journal; /* opts.journal */
+    int journaled;
+    int done_by_take;            /* an item is done when its thread takes the next
+                                    (callback and loop forms), else when the map's
+                                    master consumed it */
+    _Atomic long completed;      /* items this rank completed (done_by_take) or the
+                                    master consumed (map) */
+    int retry_round;             /* RETRY: rounds so far (retry.h) */
+    long (*retry_origin)[2];     /* RETRY: {item, rank that failed it first}, by item */
+    long retry_origins;
 };
 
 /* Per-thread position in the chunk table. */
@@ -66,7 +82,12 @@ struct dlp__pos {
     unsigned long seq;
     int j;
     struct dlp__watch_slot *slot; /* time limit: this thread's slot, or NULL */
+    long cur;                     /* item taken and not yet done, or -1 */
+    long completed;               /* items this thread completed in the call */
+    long hint;                    /* position in the journal's done ranges */
+    struct dlp__jbuf jb;          /* done items on their way to the journal */
 };
+#define DLP__POS_INIT {0, 0, NULL, -1, 0, 0, {{0}, 0, 0.0}}
 
 /** Set up a call (collective). A non-NULL bad_arg (the message, e.g. "body
  *  is NULL") makes it a DLP_ERR_ARG on that rank, reported everywhere. */
@@ -76,7 +97,7 @@ int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int spl
 /** Like dlp__loop_begin() for dlp_map_unordered (its consumer thread feeds
  *  the progress display). */
 int dlp__loop_begin_map(struct dlp_loop **out, long n, const dlp_opts *opts,
-                        const char *bad_arg, const char *func);
+                        const char *bad_arg, int loop_form, const char *func);
 
 
 /** Take the calling thread's next item; 0 when there is none. */
@@ -89,6 +110,14 @@ static inline void dlp__loop_idle(struct dlp__pos *pos)
     if (pos->slot)
         dlp__watch_item(pos->slot, -1, 0);
 }
+
+/** The calling thread leaves the call's items (its last one is done unless
+ *  it failed): its counts and journal buffer go to the rank. */
+void dlp__loop_leave(struct dlp_loop *L, struct dlp__pos *pos);
+
+/** Item i is done (outside the take: the map's consumer, retry rounds):
+ *  counted, and noted for the journal through b. */
+void dlp__loop_done(struct dlp_loop *L, struct dlp__jbuf *b, long i);
 
 /** Record a failure of item (thread = omp thread number, -1 outside the
  *  team); with on_error = abort also stop the loop everywhere. */

@@ -33,6 +33,7 @@
 #include "doorbell.h"
 #include "error.h"
 #include "map.h"
+#include "retry.h"
 #include "runtime.h"
 
 /* ------------------------------------------------------- team threads -- */
@@ -87,7 +88,7 @@ static void run_team(struct dlp_map *m)
     struct dlp_loop *L = m->L;
 #pragma omp parallel num_threads(L->o.threads) default(none) shared(m, L)
     {
-        struct dlp__pos pos = {0, 0, NULL};
+        struct dlp__pos pos = DLP__POS_INIT;
         struct dlp_buf out = {NULL, 0, 0, -1, 0, ""};
         long i;
         while (dlp__loop_take(L, &pos, &i)) {
@@ -95,6 +96,7 @@ static void run_team(struct dlp_map *m)
             out.item = i;
             out.failed = 0;
             int rc = m->work(i, m->ctx, &out);
+            pos.cur = -1; /* the master says when it is done */
             if (rc != 0) {
                 dlp__loop_failure(L, i, omp_get_thread_num(), DLP_ERR_ITEM,
                                   "work returned %d", rc);
@@ -119,7 +121,7 @@ static void run_team(struct dlp_map *m)
             dlp__loop_idle(&pos); /* waiting for credits is not running the item */
             wait_for_room(m);
         }
-        dlp__loop_idle(&pos);
+        dlp__loop_leave(L, &pos);
         dlp__buf_free(&out);
     }
 }
@@ -179,7 +181,7 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
     else if (!loop_form && !on_result && master)
         bad = "on_result is NULL on the master";
     struct dlp_loop *L = NULL;
-    DLP_CALL(dlp__loop_begin_map(&L, n, opts, bad, func));
+    DLP_CALL(dlp__loop_begin_map(&L, n, opts, bad, loop_form, func));
     struct dlp_map *m = calloc(1, sizeof *m);
     if (!m) /* past the handshake: the other ranks already compute */
         dlp__helper_abort(func, "out of memory for the map state", MPI_SUCCESS);
@@ -188,6 +190,7 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
     m->on_result = on_result;
     m->ctx = ctx;
     m->window = L->o.inflight;
+    m->last = -1;
     pthread_mutex_init(&m->lock, NULL);
     *out = m;
     if (n == 0) {
@@ -208,6 +211,84 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
         m->has_team_thread = 1;
     }
     return DLP_OK;
+}
+
+/* on_error = retry (retry.h): each rank runs its items of the round, and
+ * sends the results to the master, which hands them to on_result. A record
+ * is {item, bytes, the bytes padded to 8}. */
+static void retry_rounds(struct dlp_map *m)
+{
+    struct dlp_loop *L = m->L;
+    struct dlp__retry_round r;
+    while (dlp__retry_next(L, &r)) {
+        struct dlp_buf *out = calloc((size_t)(r.mine > 0 ? r.mine : 1), sizeof *out);
+        if (!out)
+            dlp__helper_abort(L->func, "out of memory for retried results", MPI_SUCCESS);
+        int retries = L->o.retries;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(L->o.threads) default(none) \
+    shared(m, L, r, out, retries)
+        for (long k = 0; k < r.mine; k++) {
+            out[k].item = r.item[k];
+            int rc = m->work(r.item[k], m->ctx, &out[k]);
+            if (rc != 0 || out[k].failed)
+                dlp__loop_failure(L, r.item[k], omp_get_thread_num(),
+                                  rc == 0 && out[k].failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM
+                                                                            : DLP_ERR_ITEM,
+                                  "%s%d (retry %d of %d; it failed first on rank %d)",
+                                  rc != 0 ? "work returned " : "a result append failed: code ",
+                                  rc != 0 ? rc : out[k].failed, r.round, retries,
+                                  r.origin[k]);
+            else
+                r.ok[k] = 1;
+        }
+        size_t bytes = 0;
+        for (long k = 0; k < r.mine; k++)
+            if (r.ok[k])
+                bytes += 2 * sizeof(long) + PAD8(out[k].len);
+        int S = dlp__rt.size;
+        char **to = calloc((size_t)S, sizeof *to);
+        size_t *len = calloc((size_t)S, sizeof *len), *in_len = calloc((size_t)S, sizeof *in_len);
+        if (!to || !len || !in_len || !(to[0] = calloc(bytes ? bytes : 1, 1)))
+            dlp__helper_abort(L->func, "out of memory for retried results", MPI_SUCCESS);
+        for (long k = 0; k < r.mine; k++) {
+            if (!r.ok[k])
+                continue;
+            long head[2] = {r.item[k], (long)out[k].len};
+            memcpy(to[0] + len[0], head, sizeof head);
+            if (out[k].len)
+                memcpy(to[0] + len[0] + sizeof head, out[k].data, out[k].len);
+            len[0] += sizeof head + PAD8(out[k].len);
+        }
+        for (long k = 0; k < r.mine; k++)
+            dlp__buf_free(&out[k]);
+        free(out);
+        char *in = NULL;
+        dlp__retry_exchange(L, to, len, &in, in_len);
+        size_t total = 0;
+        for (int q = 0; q < S; q++)
+            total += in_len[q];
+        for (size_t at = 0; at + 2 * sizeof(long) <= total;) { /* master only */
+            long head[2];
+            memcpy(head, in + at, sizeof head);
+            at += sizeof head;
+            int rc = m->on_result(head[0], in + at, (size_t)head[1], m->ctx);
+            if (rc != 0)
+                dlp__loop_failure(L, head[0], -1, DLP_ERR_ITEM,
+                                  "on_result returned %d (a retried result of %ld bytes)", rc,
+                                  head[1]);
+            else
+                dlp__loop_done(L, &m->jb, head[0]);
+            at += PAD8((size_t)head[1]);
+        }
+        if (L->journaled)
+            dlp__journal_flush(&L->journal, &m->jb);
+        free(in);
+        free(to[0]);
+        free(to);
+        free(len);
+        free(in_len);
+        dlp__retry_free(&r);
+    }
 }
 
 /* Wait for the team and the helpers, then end the call (collective). */
@@ -239,6 +320,11 @@ static int finish(struct dlp_map *m)
     dlp__doorbell_ring(&m->bell);
     if (m->has_helper)
         pthread_join(m->helper, NULL);
+    if (m->last >= 0) /* loop form: the last result was handled */
+        dlp__loop_done(L, &m->jb, m->last);
+    if (L->journaled)
+        dlp__journal_flush(&L->journal, &m->jb);
+    retry_rounds(m);
     if (dlp__rt.rank == 0)
         dlp__map_consumer_free(m);
     free(m->pending);
@@ -270,7 +356,13 @@ int dlp_map_next(dlp_map *map, long *i, const void **data, size_t *len)
 {
     if (!map || !i || !data || !len || dlp__rt.rank != 0)
         return 0;
-    return dlp__map_consumer_next(map, i, data, len);
+    if (map->last >= 0) /* the loop handled it */
+        dlp__loop_done(map->L, &map->jb, map->last);
+    map->last = -1;
+    if (!dlp__map_consumer_next(map, i, data, len))
+        return 0;
+    map->last = *i;
+    return 1;
 }
 
 int dlp_map_end(dlp_map **map)

@@ -77,6 +77,9 @@ struct dlp_map {
     int has_helper;
 
     long consumed;        /* master: results handed to the callback or loop */
+    long last;            /* master, loop form: the item dlp_map_next() returned last
+                             (done when the loop asks for the next), or -1 */
+    struct dlp__jbuf jb;  /* master: items done, on their way to the journal */
     int stopped;          /* master: discard the rest (callback failed, loop left) */
     struct consumer in;   /* master */
 };

@@ -102,36 +102,88 @@ static int resolve_progress(const dlp_opts *opts, struct dlp__options *o, const 
     return DLP_OK;
 }
 
+/* DLP_ON_ERROR: abort, skip or retry=N. */
+static int env_on_error(struct dlp__options *o, const char *func)
+{
+    const char *env = getenv("DLP_ON_ERROR");
+    long n = 1;
+    o->on_error = DLP_ON_ERROR_ABORT;
+    if (!env || !*env || strcmp(env, "abort") == 0)
+        return DLP_OK;
+    if (strcmp(env, "skip") == 0) {
+        o->on_error = DLP_ON_ERROR_SKIP;
+        return DLP_OK;
+    }
+    if (strcmp(env, "retry") == 0 ||
+        (strncmp(env, "retry=", 6) == 0 && parse_long(env + 6, 1, DLP__RETRIES_MAX, &n) == 0)) {
+        o->on_error = DLP_ON_ERROR_RETRY;
+        o->retries = (int)n;
+        return DLP_OK;
+    }
+    return dlp__fail(DLP_ERR_OPTION, func,
+                     "DLP_ON_ERROR=\"%s\" is not abort, skip, retry or retry=N (N in 1..%d)",
+                     env, DLP__RETRIES_MAX);
+}
+
+/* A number of seconds from opts (if > 0) or the environment, else dflt. */
+static int seconds_option(double field, const char *field_name, const char *var, double lo,
+                          double hi, double dflt, double *out, const char *func)
+{
+    if (!(field >= 0) || field > hi)
+        return dlp__fail(DLP_ERR_OPTION, func, "opts.%s = %g must be in 0..%g s (0 = %s)",
+                         field_name, field, hi, var);
+    *out = field > 0 ? field : dflt;
+    const char *env = getenv(var);
+    if (field > 0 || !env || !*env)
+        return DLP_OK;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(env, &end);
+    if (errno || end == env || *end != '\0' || !(v >= lo) || v > hi)
+        return dlp__fail(DLP_ERR_OPTION, func, "%s=\"%s\" is not a number of seconds in %g..%g",
+                         var, env, lo, hi);
+    *out = v;
+    return DLP_OK;
+}
+
 static int resolve_failures(const dlp_opts *opts, struct dlp__options *o, const char *func)
 {
     switch (opts->on_error) {
     case DLP_ON_ERROR_ABORT:
-    case DLP_ON_ERROR_SKIP: o->on_error = opts->on_error; break;
-    case DLP_ON_ERROR_DEFAULT: {
-        const char *env = getenv("DLP_ON_ERROR");
-        o->on_error = DLP_ON_ERROR_ABORT;
-        if (!env || !*env || strcmp(env, "abort") == 0)
-            break;
-        if (strcmp(env, "skip") != 0)
-            return dlp__fail(DLP_ERR_OPTION, func,
-                             "DLP_ON_ERROR=\"%s\" is not abort or skip", env);
-        o->on_error = DLP_ON_ERROR_SKIP;
-        break;
-    }
+    case DLP_ON_ERROR_SKIP:
+    case DLP_ON_ERROR_RETRY: o->on_error = opts->on_error; break;
+    case DLP_ON_ERROR_DEFAULT: DLP_CALL(env_on_error(o, func)); break;
     default:
         return dlp__fail(DLP_ERR_OPTION, func,
                          "opts.on_error = %d is not a dlp_on_error value", opts->on_error);
     }
-    if (!(opts->time_limit >= 0) || opts->time_limit > 1e9)
-        return dlp__fail(DLP_ERR_OPTION, func,
-                         "opts.time_limit = %g must be in 0..1e9 s (0 = DLP_TIME_LIMIT, else none)",
-                         opts->time_limit);
-    o->time_limit = opts->time_limit;
-    const char *env = getenv("DLP_TIME_LIMIT");
-    if (o->time_limit == 0 && env && *env && parse_seconds(env, 1e9, &o->time_limit) != 0)
-        return dlp__fail(DLP_ERR_OPTION, func,
-                         "DLP_TIME_LIMIT=\"%s\" is not a number of seconds in (0, 1e9]", env);
-    return DLP_OK;
+    if (opts->retries < 0 || opts->retries > DLP__RETRIES_MAX)
+        return dlp__fail(DLP_ERR_OPTION, func, "opts.retries = %d must be in 0..%d",
+                         opts->retries, DLP__RETRIES_MAX);
+    if (o->on_error == DLP_ON_ERROR_RETRY && opts->retries > 0)
+        o->retries = opts->retries;
+    else if (o->on_error == DLP_ON_ERROR_RETRY && o->retries == 0)
+        o->retries = 1;
+    /* time_limit: 0 in opts and no DLP_TIME_LIMIT = none */
+    DLP_CALL(seconds_option(opts->time_limit, "time_limit", "DLP_TIME_LIMIT", 1e-6, 1e9, 0,
+                            &o->time_limit, func));
+    DLP_CALL(seconds_option(0, "grace", "DLP_GRACE", 0, 1e6, DLP__GRACE_DEFAULT, &o->grace,
+                            func));
+    const char *sig = getenv("DLP_SIGNALS");
+    o->signals = 1;
+    if (sig && *sig) {
+        if (strcmp(sig, "0") != 0 && strcmp(sig, "1") != 0)
+            return dlp__fail(DLP_ERR_OPTION, func, "DLP_SIGNALS=\"%s\" is not 0 or 1", sig);
+        o->signals = sig[0] == '1';
+    }
+    o->journal = opts->journal;
+    const char *env = getenv("DLP_JOURNAL");
+    if (!o->journal && env && *env)
+        o->journal = env;
+    if (o->journal && !*o->journal)
+        return dlp__fail(DLP_ERR_OPTION, func, "opts.journal is an empty path");
+    return seconds_option(0, "journal_sync", "DLP_JOURNAL_SYNC", 0, 3600,
+                          DLP__JOURNAL_SYNC_DEFAULT, &o->journal_sync, func);
 }
 
 static int resolve_inflight(const dlp_opts *opts, struct dlp__options *o, const char *func)

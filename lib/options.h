@@ -6,6 +6,9 @@
 #include "dlp_mpi.h"
 
 #define DLP__CHUNK_TIME_DEFAULT 0.010 /* s of work per chunk (auto schedule) */
+#define DLP__JOURNAL_SYNC_DEFAULT 1.0 /* s between fsyncs of the journal */
+#define DLP__GRACE_DEFAULT 20.0 /* s running items get after SIGTERM/SIGINT */
+#define DLP__RETRIES_MAX 100
 #define DLP__INFLIGHT_DEFAULT ((size_t)8 << 20) /* map: result bytes in flight per rank */
 
 struct dlp__options {
@@ -22,6 +25,11 @@ struct dlp__options {
     size_t inflight;    /* map: result bytes a rank may have in flight */
     int on_error;       /* DLP_ON_ERROR_ABORT or _SKIP */
     double time_limit;  /* seconds per item before it is reported, 0 = none */
+    int retries;        /* RETRY: runs after the first */
+    const char *journal; /* journal path, NULL = none */
+    double journal_sync; /* seconds between fsyncs of the journal */
+    double grace;       /* seconds running items get after SIGTERM/SIGINT */
+    int signals;        /* catch SIGTERM/SIGINT during calls */
 };
 
 /** Fill out from opts (may be NULL) and the environment; DLP_ERR_OPTION with

@@ -24,6 +24,8 @@ struct dlp_results {
 
 long dlp__results_items(const dlp_results *r) { return r->n; }
 
+size_t dlp__results_elem(const dlp_results *r) { return r->elem; }
+
 int dlp_results_create(dlp_results **r, long n, size_t elem_size)
 {
     static const char *func = "dlp_results_create";

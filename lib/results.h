@@ -7,4 +7,7 @@
 /** Items of a results object. */
 long dlp__results_items(const dlp_results *r);
 
+/** Bytes of one item's result. */
+size_t dlp__results_elem(const dlp_results *r);
+
 #endif

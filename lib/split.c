@@ -1,8 +1,89 @@
 /* The callback forms: the library runs the OpenMP team over a call. */
 #include <omp.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "loop.h"
+#include "results.h"
+#include "retry.h"
+#include "runtime.h"
+
+/* Dense results of retried items go to the rank that first failed them,
+ * where the first pass would have left them (so the collect finds them). */
+static void deliver_results(struct dlp_loop *L, const struct dlp__retry_round *r)
+{
+    int S = dlp__rt.size;
+    size_t elem = dlp__results_elem(L->o.results), rec = sizeof(long) + elem;
+    char **to = calloc((size_t)S, sizeof *to);
+    size_t *len = calloc((size_t)S, sizeof *len), *in_len = calloc((size_t)S, sizeof *in_len);
+    if (!to || !len || !in_len)
+        dlp__helper_abort(L->func, "out of memory for retried results", MPI_SUCCESS);
+    for (long k = 0; k < r->mine; k++)
+        if (r->ok[k] && r->origin[k] != dlp__rt.rank)
+            len[r->origin[k]] += rec;
+    for (int q = 0; q < S; q++)
+        if (len[q] && !(to[q] = malloc(len[q])))
+            dlp__helper_abort(L->func, "out of memory for retried results", MPI_SUCCESS);
+    memset(len, 0, (size_t)S * sizeof *len);
+    for (long k = 0; k < r->mine; k++) {
+        int q = r->origin[k];
+        if (!r->ok[k] || q == dlp__rt.rank)
+            continue;
+        memcpy(to[q] + len[q], &r->item[k], sizeof(long));
+        memcpy(to[q] + len[q] + sizeof(long), dlp_results_at(L->o.results, r->item[k]), elem);
+        len[q] += rec;
+    }
+    char *in = NULL;
+    dlp__retry_exchange(L, to, len, &in, in_len);
+    size_t total = 0;
+    for (int q = 0; q < S; q++)
+        total += in_len[q];
+    for (size_t at = 0; at + rec <= total; at += rec) {
+        long i;
+        memcpy(&i, in + at, sizeof i);
+        void *slot = dlp_results_at(L->o.results, i);
+        if (!slot)
+            dlp__helper_abort(L->func, "a retried result for an item out of range", MPI_SUCCESS);
+        memcpy(slot, in + at + sizeof i, elem);
+    }
+    free(in);
+    for (int q = 0; q < S; q++)
+        free(to[q]);
+    free(to);
+    free(len);
+    free(in_len);
+}
+
+/* on_error = retry: the rounds (retry.h). */
+static void retry_rounds(struct dlp_loop *L, dlp_body_fn body, void *ctx)
+{
+    struct dlp__retry_round r;
+    while (dlp__retry_next(L, &r)) {
+        int retries = L->o.retries;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(L->o.threads) default(none) \
+    shared(L, r, body, ctx, retries)
+        for (long k = 0; k < r.mine; k++) {
+            int rc = body(r.item[k], ctx);
+            if (rc != 0)
+                dlp__loop_failure(L, r.item[k], omp_get_thread_num(), DLP_ERR_ITEM,
+                                  "body returned %d (retry %d of %d; it failed first on rank "
+                                  "%d)",
+                                  rc, r.round, retries, r.origin[k]);
+            else
+                r.ok[k] = 1;
+        }
+        struct dlp__jbuf jb = {{0}, 0, 0.0};
+        for (long k = 0; k < r.mine; k++)
+            if (r.ok[k])
+                dlp__loop_done(L, &jb, r.item[k]);
+        if (L->journaled)
+            dlp__journal_flush(&L->journal, &jb);
+        if (L->o.results)
+            deliver_results(L, &r);
+        dlp__retry_free(&r);
+    }
+}
 
 static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, int split,
                     const char *func)
@@ -11,19 +92,21 @@ static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, i
     DLP_CALL(dlp__loop_begin(&L, n, opts, split, body ? NULL : "body is NULL", func));
 #pragma omp parallel num_threads(L->o.threads) default(none) shared(L, body, ctx)
     {
-        struct dlp__pos pos = {0, 0, NULL};
+        struct dlp__pos pos = DLP__POS_INIT;
         long i;
         while (dlp__loop_take(L, &pos, &i)) {
             int rc = body(i, ctx);
             if (rc != 0) {
+                pos.cur = -1; /* not done */
                 dlp__loop_failure(L, i, omp_get_thread_num(), DLP_ERR_ITEM,
                                   "body returned %d", rc);
                 if (!L->failures.keep_all)
                     break;
             }
         }
-        dlp__loop_idle(&pos); /* also after a failure: the item ended */
+        dlp__loop_leave(L, &pos); /* also after a failure: the item ended */
     }
+    retry_rounds(L, body, ctx);
     return dlp__loop_end(&L);
 }
 

@@ -1,0 +1,94 @@
+/* The journal of a parallel call (opts.journal / DLP_JOURNAL): a file on
+ * the master that records which items are done, so that a rerun of the
+ * same program skips them.
+ *
+ * Every rank's threads note the items they finish (or, in a map, the
+ * master notes the items whose on_result returned 0) into a small buffer
+ * of their own, flushed into the rank's pending list. A journal thread per
+ * rank sends the pending list to the master about every DLP__JOURNAL_TICK
+ * seconds, as sorted ranges; the master's journal thread appends them to
+ * the file at once (a write survives a killed process) and fsyncs every
+ * sync seconds (DLP_JOURNAL_SYNC) and at the end of the call. A rerun
+ * repeats at most the items finished in the last tick before a kill.
+ *
+ * The file: the 8 bytes "dlpjrnl1", then records of
+ *     u32 magic, u32 type, u64 call number, u64 payload bytes,
+ *     payload, u64 FNV-1a checksum of all that
+ * in the host's byte order; types CALL (n and the function of a call),
+ * DONE (int64 {start, end} ranges) and FAILED (int64 items: a FAILED item
+ * is not done unless a later DONE record covers it). A record cut short by
+ * a kill or a crash at the end of the file is dropped (its items run
+ * again); anything else that does not check out is an error, never
+ * trusted. */
+#ifndef DLP_LIB_JOURNAL_H
+#define DLP_LIB_JOURNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "ranges.h"
+
+/** Entries a thread buffers before handing them to its rank. */
+#define DLP__JBUF_ITEMS 64
+/** Seconds between the hand-overs of a thread's buffer and between the
+ *  messages of a rank's journal thread. */
+#define DLP__JOURNAL_TICK 0.1
+
+struct dlp_loop;
+
+/* A thread's buffer: item i done, or ~i (negative) failed. */
+struct dlp__jbuf {
+    long entry[DLP__JBUF_ITEMS];
+    int len;
+    double flushed; /* dlp__now_coarse() of the last hand-over */
+};
+
+struct dlp__journal {
+    struct dlp_loop *L;
+    struct dlp__ranges skip;  /* done in earlier runs (every rank) */
+    long done_before;         /* items in skip */
+    pthread_mutex_t lock;     /* pending list */
+    long *pend, npend, cap;
+    pthread_t thread;
+    int running;
+    _Atomic int quit, bell;
+    /* master */
+    const char *path;
+    int fd;
+    unsigned long seq;
+    long n;
+    int has_call;             /* the file has this call's CALL record */
+    double sync, synced;      /* fsync interval, time of the last fsync */
+    long recorded;            /* items this run's DONE records hold */
+    int open_ranks;           /* ranks whose last batch has not come */
+};
+
+/** Master, before the call's handshake: open (or create) the journal at
+ *  path for call number seq with n items, check it, drop a torn last record,
+ *  read which items are done. DLP_ERR_JOURNAL for a file that is not a
+ *  journal, is corrupted, is in use, or recorded this call with another n
+ *  or function; DLP_ERR_SYSTEM for I/O errors. Not collective. */
+int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, unsigned long seq,
+                      long n, const char *func);
+
+/** After a successful handshake (collective): the master records the call
+ *  (if new), every rank learns the done items, and the journal threads
+ *  start. Failures abort the job (the ranks already agreed to run). */
+void dlp__journal_start(struct dlp__journal *J, struct dlp_loop *L);
+
+/** Note an entry (any thread, its own buffer). */
+void dlp__journal_note(struct dlp__journal *J, struct dlp__jbuf *b, long entry);
+
+/** Hand a thread's buffer to the rank (any thread). */
+void dlp__journal_flush(struct dlp__journal *J, struct dlp__jbuf *b);
+
+/** End of the call (collective, main thread, after every thread of the call
+ *  flushed): the last batches reach the master, which writes and fsyncs
+ *  them. Frees everything. */
+void dlp__journal_finish(struct dlp__journal *J);
+
+/** Close a journal that dlp__journal_open() opened but the call did not
+ *  start (its handshake failed). */
+void dlp__journal_close(struct dlp__journal *J);
+
+#endif
