@@ -9,12 +9,7 @@
 #include "loop.h"
 #include "runtime.h"
 
-#define CHECK(call)                                                          \
-    do {                                                                     \
-        int mrc_ = (call);                                                   \
-        if (mrc_ != MPI_SUCCESS)                                             \
-            dlp__helper_abort("node agent", #call, mrc_);                    \
-    } while (0)
+#define CHECK(call) DLP__HELPER_CHECK("node agent", call)
 
 /* Seconds of work the node's unclaimed items hold at rate (0 = unknown). */
 static double reserve_seconds(const struct dlp__cursor *c, double rate)

@@ -41,12 +41,7 @@ static void log_chunk(struct dlp__chunk_log *log, long start, long count)
     log->len++;
 }
 
-#define CHECK(call)                                                          \
-    do {                                                                     \
-        int mrc_ = (call);                                                   \
-        if (mrc_ != MPI_SUCCESS)                                             \
-            dlp__helper_abort("dispatcher", #call, mrc_);                    \
-    } while (0)
+#define CHECK(call) DLP__HELPER_CHECK("dispatcher", call)
 
 /* Poll interval cap: half the smallest reserve the active nodes reported,
  * or urgent once the master's own team is done (only the remote nodes'

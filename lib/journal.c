@@ -465,12 +465,7 @@ static void record_own(struct dlp__journal *J)
     free(e);
 }
 
-#define CHECK(call)                                                          \
-    do {                                                                     \
-        int mrc_ = (call);                                                   \
-        if (mrc_ != MPI_SUCCESS)                                             \
-            dlp__helper_abort("journal", #call, mrc_);                       \
-    } while (0)
+#define CHECK(call) DLP__HELPER_CHECK("journal", call)
 
 /* Master: record every batch that has arrived. A batch is
  * {seq, last, ranges, failed, 2*ranges longs, failed longs}. */

@@ -156,6 +156,16 @@ struct dlp__reply {
 void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
     __attribute__((noreturn));
 
+/** An MPI call of a helper thread (or of a step the ranks already agreed
+ *  on): a failure aborts the job, since a lost message would hang every
+ *  rank. */
+#define DLP__HELPER_CHECK(who, call)                                         \
+    do {                                                                     \
+        int mrc_ = (call);                                                   \
+        if (mrc_ != MPI_SUCCESS)                                             \
+            dlp__helper_abort(who, #call, mrc_);                             \
+    } while (0)
+
 /** Polling of the helper threads (dispatcher, agent), in microseconds.
  *  Every wake-up costs CPU that the team threads lose (about 20 us on a
  *  virtual machine), so the poll interval follows what is at stake: it

@@ -84,12 +84,7 @@ struct dlp_map {
     struct consumer in;   /* master */
 };
 
-#define CHECK(who, call)                                                     \
-    do {                                                                     \
-        int mrc_ = (call);                                                   \
-        if (mrc_ != MPI_SUCCESS)                                             \
-            dlp__helper_abort(who, #call, mrc_);                             \
-    } while (0)
+#define CHECK(who, call) DLP__HELPER_CHECK(who, call)
 
 /** Take the pending batch, its head filled in, if it has results and at
  *  most room bytes of them (else NULL); *len: its bytes with the head. The

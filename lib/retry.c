@@ -10,12 +10,7 @@
 #include "signals.h"
 #include "wait.h"
 
-#define CHECK(call)                                                          \
-    do {                                                                     \
-        int mrc_ = (call);                                                   \
-        if (mrc_ != MPI_SUCCESS)                                             \
-            dlp__helper_abort("retry", #call, mrc_);                         \
-    } while (0)
+#define CHECK(call) DLP__HELPER_CHECK("retry", call)
 
 static void *alloc(size_t n, size_t size)
 {
