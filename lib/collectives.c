@@ -4,12 +4,21 @@
 #include "error.h"
 #include "runtime.h"
 #include "transfer.h"
+#include "wait.h"
+
+/* Wait for every rank to enter func (see dlp__wait_arrival). */
+static int arrive(MPI_Request *req, const char *func)
+{
+    return dlp__fail_mpi(func, "waiting for the other ranks", dlp__wait_arrival(req, func));
+}
 
 /* Agree on (ok, len, root) across ranks; DLP_OK when all ranks are fine. */
 static int agree(int ok, size_t len, int root, const char *func)
 {
     long mine[5] = {ok ? 0 : 1, (long)len, -(long)len, root, -root}, max[5];
-    DLP_MPI_CALL(MPI_Allreduce(mine, max, 5, MPI_LONG, MPI_MAX, dlp__rt.comm));
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Iallreduce(mine, max, 5, MPI_LONG, MPI_MAX, dlp__rt.comm, &req));
+    DLP_CALL(arrive(&req, func));
     if (!ok)
         return DLP_ERR_ARG; /* message already recorded */
     if (max[0])
@@ -52,7 +61,9 @@ int dlp_bcast(void *buf, size_t len, int root)
 int dlp_barrier(void)
 {
     DLP_CALL(dlp__check_idle("dlp_barrier"));
-    return dlp__fail_mpi("dlp_barrier", "MPI_Barrier", MPI_Barrier(dlp__rt.comm));
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Ibarrier(dlp__rt.comm, &req));
+    return arrive(&req, "dlp_barrier");
 }
 
 int dlp_call_on_root_and_bcast(dlp_root_fn fn, void *ctx, void *out, size_t len)

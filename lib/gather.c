@@ -9,14 +9,16 @@
 #include "loop.h"
 #include "runtime.h"
 #include "transfer.h"
+#include "wait.h"
 
 static const char *const func = "dlp_gather";
 
 /* Every rank learns whether all ranks are fine to go on. */
 static int all_agree(int ok, int *all_ok)
 {
-    DLP_MPI_CALL(MPI_Allreduce(&ok, all_ok, 1, MPI_INT, MPI_MIN, dlp__rt.comm));
-    return DLP_OK;
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Iallreduce(&ok, all_ok, 1, MPI_INT, MPI_MIN, dlp__rt.comm, &req));
+    return dlp__fail_mpi(func, "waiting for the other ranks", dlp__wait_arrival(&req, func));
 }
 
 static int gather_master(const void *buf, const uint64_t *lens64, void **all, size_t *lens,

@@ -144,6 +144,9 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                        dlp__results_items(L->o.results), L->n);
     if (rc == DLP_OK)
         rc = check_failure_options(L);
+    double timeout;
+    if (rc == DLP_OK)
+        rc = dlp__collective_timeout(&timeout, func);
     if (rc == DLP_OK && L->o.journal && rt->rank == 0) {
         rc = dlp__journal_open(&L->journal, L->o.journal, L->o.journal_sync, rt->call_seq + 1,
                                L->n, func);
@@ -170,9 +173,12 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                              .retries = L->o.retries};
     struct handshake *all = (struct handshake *)rt->scratch;
     MPI_Request req;
+    char what[160];
+    snprintf(what, sizeof what, "the start of %s (parallel call #%lu, n = %ld)", func,
+             rt->call_seq + 1, L->n);
     DLP_MPI_CALL(MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine,
                                 MPI_BYTE, rt->comm, &req));
-    DLP_MPI_CALL(dlp__wait(&req));
+    DLP_MPI_CALL(dlp__wait_arrival(&req, what));
     if (rc == DLP_OK)
         rc = compare_handshakes(all, rt->size, func);
     if (rc != DLP_OK) {

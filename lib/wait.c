@@ -1,13 +1,90 @@
 /* Polite waiting on MPI requests (see wait.h). */
 #include "wait.h"
 
+#include <errno.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "loop.h"
+#include "error.h"
 #include "runtime.h"
 
 #define SPIN_SECONDS 200e-6 /* test in a tight loop this long first */
 #define YIELDS 100          /* then yield this often before sleeping */
+
+/* Seconds a rank waits in a collective before it says so (then twice as
+ * long, and so on). */
+#define ARRIVAL_WARN_S 60.0
+
+int dlp__collective_timeout(double *seconds, const char *func)
+{
+    *seconds = 0;
+    const char *env = getenv("DLP_COLLECTIVE_TIMEOUT");
+    if (!env || !*env)
+        return DLP_OK;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(env, &end);
+    if (errno || end == env || *end != '\0' || !(v > 0) || v > 1e9)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "DLP_COLLECTIVE_TIMEOUT=\"%s\" is not a number of seconds in (0, 1e9]",
+                         env);
+    *seconds = v;
+    return DLP_OK;
+}
+
+/* The wait of dlp__wait_arrival() is long: say so, or end the job. */
+static double arrival_late(const char *what, double waited, double limit, double next_warn)
+{
+    if (limit > 0 && waited >= limit) {
+        fprintf(stderr,
+                "dlp_mpi: rank %d (host %s) waited %.0f s (DLP_COLLECTIVE_TIMEOUT) in %s for "
+                "ranks that did not call it; ranks that do not print this line are elsewhere "
+                "in the program; aborting the job\n",
+                dlp__rt.rank, dlp__rt.host, waited, what);
+        fflush(stderr);
+        /* let the other waiting ranks say so too before the job ends */
+        dlp__sleep_us(500000);
+        MPI_Abort(MPI_COMM_WORLD, 74);
+    }
+    if (limit == 0 && waited >= next_warn) {
+        fprintf(stderr,
+                "dlp_mpi: rank %d (host %s) has waited %.0f s in %s for the other ranks to "
+                "call it (ranks that do not print this line are elsewhere; set "
+                "DLP_COLLECTIVE_TIMEOUT to end the job instead of waiting)\n",
+                dlp__rt.rank, dlp__rt.host, waited, what);
+        fflush(stderr);
+        return next_warn * 2;
+    }
+    return next_warn;
+}
+
+int dlp__wait_arrival(MPI_Request *request, const char *what)
+{
+    int flag = 0, rc;
+    double limit = 0;
+    if (dlp__collective_timeout(&limit, "dlp_mpi") != DLP_OK)
+        limit = 0; /* reported by the parallel calls' options */
+    double t0 = dlp__now(), next_warn = ARRIVAL_WARN_S, checked = t0;
+    unsigned sleep_us = 1;
+    while ((rc = MPI_Test(request, &flag, MPI_STATUS_IGNORE)) == MPI_SUCCESS && !flag) {
+        double now = dlp__now();
+        if (now - checked >= 0.05) {
+            checked = now;
+            next_warn = arrival_late(what, now - t0, limit, next_warn);
+        }
+        if (now - t0 < SPIN_SECONDS) {
+            continue;
+        } else if (now - t0 < 1e-3) {
+            sched_yield();
+        } else {
+            dlp__sleep_us(sleep_us);
+            sleep_us = sleep_us * 2 > DLP__WAIT_MAX_US ? DLP__WAIT_MAX_US : sleep_us * 2;
+        }
+    }
+    return rc;
+}
 
 int dlp__wait(MPI_Request *request)
 {

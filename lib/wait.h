@@ -10,4 +10,18 @@
  *  with a backoff capped at DLP__WAIT_MAX_US. Returns the MPI status code. */
 int dlp__wait(MPI_Request *request);
 
+/** Like dlp__wait() for a collective that every rank must enter (the start
+ *  of a parallel call, dlp_gather, dlp_bcast ...), where a rank that never
+ *  calls it would hang the others. `what` names it for the messages, e.g.
+ *  "the start of dlp_split_managed (call #3, n = 100)". After 60 s, then
+ *  120, 240 ... a waiting rank says on stderr what it waits in; with
+ *  DLP_COLLECTIVE_TIMEOUT=T (seconds) it aborts the job after T instead.
+ *  Every waiting rank prints its own line, so the ranks that are elsewhere
+ *  (or in another collective, which they then name) stand out. */
+int dlp__wait_arrival(MPI_Request *request, const char *what);
+
+/** DLP_COLLECTIVE_TIMEOUT in seconds (0 = unset). DLP_ERR_OPTION for a
+ *  value that is not a number of seconds > 0 (message for func). */
+int dlp__collective_timeout(double *seconds, const char *func);
+
 #endif

@@ -20,7 +20,8 @@
  *     the job), after a thread left the loop because its item failed.
  * The time limit under abort ends the job, so it cannot run among the cases:
  * --time-limit-abort runs only that call (tests/CMakeLists.txt checks the
- * exit status, the report and the elapsed time from a shell). */
+ * exit status, the report and the elapsed time from a shell), and so does
+ * --collective-timeout (a rank that never calls, DLP_COLLECTIVE_TIMEOUT). */
 #include "test_util.h"
 
 #include <fcntl.h>
@@ -1137,6 +1138,25 @@ static int time_limit_abort(void)
               "the job", rc, dlp_strerror(rc), test_now() - t0);
 }
 
+/* --collective-timeout: the last rank never calls dlp_split_managed (it
+ * sleeps 10 s); with DLP_COLLECTIVE_TIMEOUT=1 the others must end the job
+ * at about 1 s, each saying where it waits. If a call returns, that is a
+ * failure. */
+static int collective_timeout(void)
+{
+    test_case("--collective-timeout: the last rank does not call, DLP_COLLECTIVE_TIMEOUT=1");
+    if (g_rank == g_size - 1) {
+        test_sleep_us(10000000);
+        TEST_FAIL("the job was not ended while rank %d stayed away for 10 s", g_rank);
+    }
+    struct run_ctx c;
+    ctx_init(&c, F_MANAGED, K_NONE, 100);
+    double t0 = test_now();
+    int rc = dlp_split_managed(c.n, body, &c, NULL);
+    TEST_FAIL("dlp_split_managed returned %d (%s) after %.2f s without rank %d: the collective "
+              "timeout did not end the job", rc, dlp_strerror(rc), test_now() - t0, g_size - 1);
+}
+
 /* Arguments: --time-limit-abort runs only the call that the time limit
  * aborts (the job ends with a non-zero status). Checks marked "the run goes
  * on" fail the test only at the end. */
@@ -1152,6 +1172,8 @@ int main(int argc, char **argv)
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--time-limit-abort") == 0)
             abort_mode = 1;
+        else if (strcmp(argv[a], "--collective-timeout") == 0)
+            abort_mode = 2;
         else
             TEST_FAIL("unknown argument \"%s\"", argv[a]);
     }
@@ -1163,7 +1185,7 @@ int main(int argc, char **argv)
     ASSERT_MPI(MPI_Allgather(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, g_hosts,
                              MPI_MAX_PROCESSOR_NAME, MPI_CHAR, dlp_comm()));
     if (abort_mode)
-        return time_limit_abort();
+        return abort_mode == 1 ? time_limit_abort() : collective_timeout();
     double t0 = test_now();
     static const struct {
         void (*fn)(void);
