@@ -369,6 +369,9 @@ void dlp__journal_close(struct dlp__journal *J)
         close(J->fd);
     J->fd = -1;
     dlp__ranges_free(&J->skip);
+    dlp__ranges_free(&J->acc);
+    free(J->acc_failed);
+    J->acc_failed = NULL;
     free(J->pend);
     J->pend = NULL;
     pthread_mutex_destroy(&J->lock);
@@ -419,37 +422,50 @@ static long split_entries(long *e, long len, struct dlp__ranges *ranges)
     return len - done;
 }
 
-/* Master: append done ranges and failed items as records. */
-static void record(struct dlp__journal *J, const struct dlp__ranges *r, const long *failed,
-                   long nfailed)
+/* Master: append the merged ranges and failed items as records (every
+ * DLP__JOURNAL_TICK, or now with force). */
+static void write_merged(struct dlp__journal *J, int force)
 {
-    if (J->fd < 0)
-        return;
-    if (r->len > 0) {
-        _Static_assert(sizeof(long) == sizeof(int64_t), "64-bit long");
-        if (write_record(J, REC_DONE, r->r, (size_t)r->len * 2 * sizeof(int64_t)) != 0) {
-            write_failed(J, "write");
-            return;
-        }
-        for (long k = 0; k < r->len; k++)
-            J->recorded += r->r[k][1] - r->r[k][0];
-    }
-    if (nfailed > 0 &&
-        write_record(J, REC_FAILED, failed, (size_t)nfailed * sizeof(int64_t)) != 0) {
-        write_failed(J, "write");
-        return;
-    }
     double now = dlp__now();
-    if (now - J->synced >= J->sync) {
-        if (fsync(J->fd) != 0) {
+    if (!force && now - J->written < DLP__JOURNAL_TICK)
+        return;
+    J->written = now;
+    struct dlp__ranges *r = &J->acc;
+    dlp__ranges_normalize(r);
+    if (J->fd >= 0 && r->len > 0) {
+        _Static_assert(sizeof(long) == sizeof(int64_t), "64-bit long");
+        if (write_record(J, REC_DONE, r->r, (size_t)r->len * 2 * sizeof(int64_t)) != 0)
+            write_failed(J, "write");
+        else
+            J->recorded += dlp__ranges_total(r);
+    }
+    if (J->fd >= 0 && J->nfailed > 0 &&
+        write_record(J, REC_FAILED, J->acc_failed, (size_t)J->nfailed * sizeof(int64_t)) != 0)
+        write_failed(J, "write");
+    r->len = 0;
+    J->nfailed = 0;
+    if (J->fd >= 0 && (force || now - J->synced >= J->sync)) {
+        if (fsync(J->fd) != 0)
             write_failed(J, "fsync");
-            return;
-        }
         J->synced = now;
     }
 }
 
-/* Master: record the own rank's pending entries. */
+/* Master: keep done ranges and failed items for the next write. */
+static void accumulate(struct dlp__journal *J, long (*ranges)[2], long nranges,
+                       const long *failed, long nfailed)
+{
+    for (long k = 0; k < nranges; k++)
+        if (dlp__ranges_push(&J->acc, ranges[k][0], ranges[k][1]) != 0)
+            dlp__helper_abort("journal", "out of memory for the done ranges", MPI_SUCCESS);
+    if (grow((void **)&J->acc_failed, &J->cfailed, J->nfailed + nfailed, sizeof(long)) != 0)
+        dlp__helper_abort("journal", "out of memory for the failed items", MPI_SUCCESS);
+    if (nfailed)
+        memcpy(J->acc_failed + J->nfailed, failed, (size_t)nfailed * sizeof(long));
+    J->nfailed += nfailed;
+}
+
+/* Master: the own rank's pending entries. */
 static void record_own(struct dlp__journal *J)
 {
     long len;
@@ -459,7 +475,7 @@ static void record_own(struct dlp__journal *J)
         long nf = split_entries(e, len, &r);
         if (nf < 0)
             dlp__helper_abort("journal", "out of memory for the done ranges", MPI_SUCCESS);
-        record(J, &r, e + (len - nf), nf);
+        accumulate(J, r.r, r.len, e + (len - nf), nf);
         dlp__ranges_free(&r);
     }
     free(e);
@@ -487,8 +503,7 @@ static void record_arrived(struct dlp__journal *J)
         if (count < 4 || (unsigned long)b[0] != J->seq || b[2] < 0 || b[3] < 0 ||
             4 + 2 * b[2] + b[3] != count)
             dlp__helper_abort("journal", "malformed batch", MPI_SUCCESS);
-        struct dlp__ranges r = {(long(*)[2])(b + 4), b[2], b[2]};
-        record(J, &r, b + 4 + 2 * b[2], b[3]);
+        accumulate(J, (long(*)[2])(b + 4), b[2], b + 4 + 2 * b[2], b[3]);
         if (b[1])
             J->open_ranks--;
         free(b);
@@ -540,6 +555,7 @@ static void *journal_main(void *arg)
         if (master) {
             record_arrived(J);
             record_own(J);
+            write_merged(J, quit && J->open_ranks == 0);
             if (quit && J->open_ranks == 0)
                 break;
         } else {
@@ -554,8 +570,6 @@ static void *journal_main(void *arg)
             dlp__doorbell_wait(&J->bell, quit ? 1000u : master ? 20000u
                                                                : (unsigned)(DLP__JOURNAL_TICK * 1e6));
     }
-    if (master && J->fd >= 0 && fsync(J->fd) != 0)
-        write_failed(J, "fsync");
     return NULL;
 }
 
@@ -610,7 +624,7 @@ void dlp__journal_start(struct dlp__journal *J, struct dlp_loop *L)
         dlp__helper_abort(L->func, "cannot share the journal's done items", MPI_SUCCESS);
     if (rt->rank == 0) {
         J->open_ranks = rt->size - 1;
-        J->synced = dlp__now();
+        J->synced = J->written = dlp__now();
         if (J->done_before > 0)
             fprintf(stderr,
                     "dlp_mpi: %s: journal %s: call #%lu resumes: %ld of %ld items are done, "

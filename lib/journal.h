@@ -6,8 +6,10 @@
  * master notes the items whose on_result returned 0) into a small buffer
  * of their own, flushed into the rank's pending list. A journal thread per
  * rank sends the pending list to the master about every DLP__JOURNAL_TICK
- * seconds, as sorted ranges; the master's journal thread appends them to
- * the file at once (a write survives a killed process) and fsyncs every
+ * seconds, as sorted ranges; the master's journal thread merges what came
+ * from all ranks over the same interval (round robin's strided items
+ * become whole ranges again) and appends it to the file (a write survives
+ * a killed process), and fsyncs every
  * sync seconds (DLP_JOURNAL_SYNC) and at the end of the call. A rerun
  * repeats at most the items finished in the last tick before a kill.
  *
@@ -60,6 +62,9 @@ struct dlp__journal {
     int has_call;             /* the file has this call's CALL record */
     double sync, synced;      /* fsync interval, time of the last fsync */
     long recorded;            /* items this run's DONE records hold */
+    struct dlp__ranges acc;   /* done ranges received, merged before they are written */
+    long *acc_failed, nfailed, cfailed;
+    double written;           /* time of the last write */
     int open_ranks;           /* ranks whose last batch has not come */
 };
 
