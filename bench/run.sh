@@ -3,8 +3,9 @@
 #
 #   bench/run.sh [BIN_DIR [RESULTS_DIR]]
 #
-# BIN_DIR      directory holding the built `efficiency`, `throughput`, `map` and
-#              `workloads` (default: build/bench, then the directory of this script)
+# BIN_DIR      directory holding the built `efficiency`, `throughput`, `map`,
+#              `workloads` and `journal` (default: build/bench, then the directory
+#              of this script)
 # RESULTS_DIR  where everything goes (default: bench_results/YYYYmmdd-HHMMSS)
 #
 # Layouts: 1 rank x 2 threads, 2 ranks x 1 thread, 2 emulated nodes x 1 thread
@@ -15,9 +16,10 @@
 # MAP_N_EMPTY (5 x MAP_N: managed empty items, progress off / on),
 # WL_WORKLOADS (all: "empty uniform linear periodic heavy_tail sleep"), WL_N
 # (the program's: 200 items, empty 10^6), WL_REPS (5), BENCH_POLICIES (the
-# managed policies of workloads, "auto fixed:1"),
+# managed policies of workloads, "auto fixed:1"), JR_N (TP_N: empty items with
+# and without a journal), JR_REPS (TP_REPS),
 # MPIEXEC (mpiexec.mpich), MPIEXEC_TIMEOUT (900 s per run), LAYOUTS (all three:
-# "1x2 2x1 2n1"), BENCHES (all four: "efficiency throughput map workloads").
+# "1x2 2x1 2n1"), BENCHES (all five: "efficiency throughput map workloads journal").
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +45,8 @@ EFF_N=${EFF_N:-200}
 EFF_REPS=${EFF_REPS:-5}
 TP_N=${TP_N:-10000000}
 TP_REPS=${TP_REPS:-5}
+JR_N=${JR_N:-$TP_N}
+JR_REPS=${JR_REPS:-$TP_REPS}
 MAP_N=${MAP_N:-5000000}
 MAP_REPS=${MAP_REPS:-5}
 MAP_N_1K=${MAP_N_1K:-$((MAP_N / 10 > 0 ? MAP_N / 10 : 1))}
@@ -51,7 +55,7 @@ WL_WORKLOADS=${WL_WORKLOADS:-all}
 WL_N=${WL_N:-}
 WL_REPS=${WL_REPS:-5}
 LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1"}
-BENCHES=${BENCHES:-"efficiency throughput map workloads"}
+BENCHES=${BENCHES:-"efficiency throughput map workloads journal"}
 for prog in $BENCHES; do
     if [ ! -x "$bin/$prog" ]; then
         echo "run.sh: $bin/$prog is not built (BENCHES=\"$BENCHES\")" >&2
@@ -69,6 +73,7 @@ done
     echo "bin: $bin"
     echo "load average: $(cat /proc/loadavg 2>/dev/null)"
     echo "EFF_N=$EFF_N EFF_REPS=$EFF_REPS TP_N=$TP_N TP_REPS=$TP_REPS MPIEXEC_TIMEOUT=$MPIEXEC_TIMEOUT"
+    echo "JR_N=$JR_N JR_REPS=$JR_REPS"
     echo "MAP_N=$MAP_N MAP_REPS=$MAP_REPS MAP_N_1K=$MAP_N_1K MAP_N_EMPTY=$MAP_N_EMPTY"
     echo "WL_WORKLOADS=$WL_WORKLOADS WL_N=${WL_N:-default} WL_REPS=$WL_REPS BENCH_POLICIES=${BENCH_POLICIES:-default}"
     echo "BENCHES=$BENCHES LAYOUTS=$LAYOUTS"
@@ -103,6 +108,7 @@ for layout in $LAYOUTS; do
         efficiency) run "$layout" efficiency "$EFF_N" "$EFF_REPS" ;;
         throughput) run "$layout" throughput "$TP_N" "$TP_REPS" ;;
         map) run "$layout" map "$MAP_N" "$MAP_REPS" "$MAP_N_1K" "$MAP_N_EMPTY" ;;
+        journal) run "$layout" journal "$JR_N" "$JR_REPS" ;;
         workloads)
             # shellcheck disable=SC2086 # WL_WORKLOADS: one word per workload
             run "$layout" workloads $WL_WORKLOADS ${WL_N:+--n "$WL_N"} --reps "$WL_REPS" --csv ;;
