@@ -229,9 +229,14 @@ typedef int (*dlp_body_fn)(long i, void *ctx);
  *  chunks, and an OpenMP team on every rank runs body(i, ctx). The master
  *  computes too. Every item runs exactly once (unless a body fails).
  *  Collective; main thread. n == 0 does nothing.
+ *  With opts.journal, items a journal recorded as done in an earlier run
+ *  are skipped (README "Journal and resume"). SIGTERM/SIGINT during the call
+ *  stop it after the running items (DLP_GRACE).
  *  Errors: DLP_ERR_ARG (body NULL, n < 0), DLP_ERR_OPTION, DLP_ERR_MISMATCH,
- *  DLP_ERR_ITEM (a body failed: the same code and report on every rank),
- *  DLP_ERR_STATE (nested call), DLP_ERR_MPI, DLP_ERR_NOMEM. */
+ *  DLP_ERR_ITEM (a body failed: the same code and report on every rank;
+ *  under RETRY: still failing after the retries), DLP_ERR_SKIPPED (SKIP),
+ *  DLP_ERR_JOURNAL, DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call),
+ *  DLP_ERR_MPI, DLP_ERR_NOMEM. */
 DLP_EXPORT int dlp_split_managed(long n, dlp_body_fn body, void *ctx,
                                  const dlp_opts *opts);
 
