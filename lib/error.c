@@ -35,6 +35,13 @@ const char *dlp_strerror(int status)
 
 const char *dlp_last_error(void) { return last_message; }
 
+const char *dlp__errno_text(int e, char *buf, size_t len)
+{
+    if (strerror_r(e, buf, len) != 0)
+        snprintf(buf, len, "errno %d", e);
+    return buf;
+}
+
 int dlp__set_message(int code, const char *msg)
 {
     snprintf(last_message, sizeof last_message, "%s", msg);

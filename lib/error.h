@@ -46,4 +46,11 @@ int dlp__set_message(int code, const char *msg);
             return dlp__rc;                                                  \
     } while (0)
 
+/** The text of errno value e, in buf (a thread-safe strerror). Returns buf. */
+const char *dlp__errno_text(int e, char *buf, size_t len);
+
+/** dlp__errno_text() into a buffer that lives until the end of the
+ *  enclosing block (for one argument of a message). */
+#define DLP__ERRNO_TEXT(e) dlp__errno_text((e), (char[128]){0}, 128)
+
 #endif

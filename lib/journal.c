@@ -123,7 +123,7 @@ static int repair(struct dlp__journal *J, long off, long size, const char *why, 
 {
     if (ftruncate(J->fd, (off_t)off) != 0 || fsync(J->fd) != 0)
         return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: cannot drop its torn tail: %s",
-                         J->path, strerror(errno));
+                         J->path, DLP__ERRNO_TEXT(errno));
     fprintf(stderr,
             "dlp_mpi: %s: journal %s: dropped the last %ld bytes (from byte %ld: %s, from an "
             "interrupted write); the items they recorded will run again\n",
@@ -245,7 +245,8 @@ static int by_item_then_idx(const void *a, const void *b)
  * DONE record covers. */
 static int done_set(struct dlp__journal *J, struct scan *s, const char *func)
 {
-    qsort(s->failed, (size_t)s->nfailed, sizeof *s->failed, by_item_then_idx);
+    if (s->nfailed > 0)
+        qsort(s->failed, (size_t)s->nfailed, sizeof *s->failed, by_item_then_idx);
     for (long d = 0; d < s->ndone; d++) {
         long lo = 0, hi = s->nfailed; /* first failed item >= a */
         while (lo < hi) {
@@ -282,7 +283,7 @@ static int read_file(struct dlp__journal *J, long n, const char *func)
 {
     struct stat st;
     if (fstat(J->fd, &st) != 0)
-        return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: %s", J->path, strerror(errno));
+        return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: %s", J->path, DLP__ERRNO_TEXT(errno));
     long size = (long)st.st_size;
     char *buf = malloc((size_t)(size > 0 ? size : 1));
     if (!buf)
@@ -295,7 +296,7 @@ static int read_file(struct dlp__journal *J, long n, const char *func)
         if (r <= 0) {
             free(buf);
             return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: read failed: %s", J->path,
-                             r < 0 ? strerror(errno) : "file shrank");
+                             r < 0 ? DLP__ERRNO_TEXT(errno) : "file shrank");
         }
         got += r;
     }
@@ -309,7 +310,7 @@ static int read_file(struct dlp__journal *J, long n, const char *func)
     } else if (size < (long)sizeof file_magic) { /* new, or its first write was cut */
         if (ftruncate(J->fd, 0) != 0 || write_all(J->fd, file_magic, sizeof file_magic) != 0)
             rc = dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: cannot write: %s", J->path,
-                           strerror(errno));
+                           DLP__ERRNO_TEXT(errno));
     } else {
         struct scan s;
         memset(&s, 0, sizeof s);
@@ -343,7 +344,7 @@ int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, uns
     J->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (J->fd < 0)
         return dlp__fail(DLP_ERR_SYSTEM, func, "cannot open the journal %s: %s", path,
-                         strerror(errno));
+                         DLP__ERRNO_TEXT(errno));
     struct flock lk;
     memset(&lk, 0, sizeof lk);
     lk.l_type = F_WRLCK;
@@ -355,7 +356,7 @@ int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, uns
         return dlp__fail(e == EACCES || e == EAGAIN ? DLP_ERR_JOURNAL : DLP_ERR_SYSTEM, func,
                          "cannot lock the journal %s: %s", path,
                          e == EACCES || e == EAGAIN ? "another process is using it"
-                                                    : strerror(e));
+                                                    : DLP__ERRNO_TEXT(e));
     }
     int rc = read_file(J, n, func);
     if (rc != DLP_OK)
@@ -388,7 +389,7 @@ static void write_failed(struct dlp__journal *J, const char *what)
         close(J->fd);
         J->fd = -1;
         dlp__loop_failure(J->L, -1, -1, DLP_ERR_SYSTEM, "journal %s: %s failed: %s", J->path,
-                          what, strerror(e));
+                          what, DLP__ERRNO_TEXT(e));
     }
 }
 

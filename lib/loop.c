@@ -99,11 +99,12 @@ static int check_failure_options(struct dlp_loop *L)
 {
     const char *func = L->func;
     int sig = dlp__signal_caught();
-    char name[32];
-    if (sig)
+    if (sig) {
+        char name[32];
         return dlp__fail(DLP_ERR_INTERRUPTED, func,
                          "%s arrived during an earlier call: the job is stopping",
                          dlp__signal_name(sig, name, sizeof name));
+    }
     if (L->o.on_error == DLP_ON_ERROR_RETRY && L->loop_form)
         return dlp__fail(DLP_ERR_OPTION, func,
                          "on_error = retry needs a body or work function the library can run "

@@ -65,8 +65,8 @@ int dlp__retry_next(struct dlp_loop *L, struct dlp__retry_round *r)
     long total = 0;
     int go = round <= L->o.retries;
     for (int q = 0; q < rt->size; q++) {
-        total += all[3 * q];
-        go &= all[3 * q + 1] && !all[3 * q + 2];
+        total += all[3 * (size_t)q];
+        go &= all[3 * (size_t)q + 1] && !all[3 * (size_t)q + 2];
     }
     if (total == 0 || !go || total > INT_MAX) {
         /* what failed stands, reported as under abort */
@@ -78,7 +78,7 @@ int dlp__retry_next(struct dlp_loop *L, struct dlp__retry_round *r)
     int *counts = alloc((size_t)rt->size, sizeof *counts);
     int *displ = alloc((size_t)rt->size, sizeof *displ);
     for (int q = 0, at = 0; q < rt->size; q++) {
-        counts[q] = (int)all[3 * q];
+        counts[q] = (int)all[3 * (size_t)q];
         displ[q] = at;
         at += counts[q];
     }
