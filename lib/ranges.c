@@ -77,6 +77,8 @@ nomem:
 
 int dlp__ranges_push_items(struct dlp__ranges *s, long *items, long k)
 {
+    if (k <= 0)
+        return 0;
     qsort(items, (size_t)k, sizeof *items, by_value);
     long j = 0;
     while (j < k) {
