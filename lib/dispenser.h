@@ -1,28 +1,40 @@
 /* The master's supply of item indices for managed splitting. Lives in the
  * master node's shared memory: the master's dispatcher thread serves remote
  * nodes from it, and the threads of the master's node refill their own
- * cursor from it directly (no messages). */
+ * cursor from it directly (no messages). Chunk sizes follow the call's
+ * dlp_schedule through the self-scheduling family (selfsched.h), with the
+ * nodes as its workers. */
 #ifndef DLP_LIB_DISPENSER_H
 #define DLP_LIB_DISPENSER_H
 
 #include <stdatomic.h>
+
+#include "selfsched.h"
 
 struct dlp__dispenser {
     _Alignas(64) _Atomic int lock;
     long next;          /* first item not handed out */
     long n;
     int stopped;        /* a failure somewhere: hand out nothing more */
-    int schedule;       /* enum dlp_schedule */
-    long fixed;         /* FIXED chunk size */
+    int nodes;          /* the policy's workers P */
     double chunk_time;  /* AUTO target seconds per chunk */
+    struct dlp__ss_state ss; /* the policy and its state */
+    /* AWF: running means of the rate and the thread count of the requests
+     * that brought a rate (see awf_rate_sum() in dispenser.c) */
+    double awf_rate, awf_threads;
+    int awf_seen;       /* such requests, counted up to nodes */
 };
 
-void dlp__dispenser_reset(struct dlp__dispenser *d, long n, int schedule, long fixed,
+/** Start a call of n items under the dlp_schedule value schedule (resolved:
+ *  not DEFAULT) with opts.chunk `chunk` (FIXED: the chunk, GSS: the
+ *  smallest chunk) and AUTO's chunk_time; the workers are dlp__rt.nodes. */
+void dlp__dispenser_reset(struct dlp__dispenser *d, long n, int schedule, long chunk,
                           double chunk_time);
 
 /** Next chunk for a node with node_threads (of total_threads) threads
- *  running at rate items/s: returns its item count (0 when everything is
- *  handed out or stopped) and sets *start. Any thread of the master's node. */
+ *  running at rate items/s (0: not known yet): returns its item count (0
+ *  when everything is handed out or stopped) and sets *start. Any thread of
+ *  the master's node. */
 long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, int total_threads,
                          double rate, long *start);
 

@@ -40,8 +40,22 @@ static struct dlp__cursor *node_cursor(void)
 /* What every rank says about a call; compared on every rank. */
 struct handshake {
     long n, chunk, results_n, time_limit_us;
-    int split, schedule, threads, status, collector, on_error, journal, retries;
+    int split, schedule, threads, status, collector, on_error, flags, retries;
 };
+
+/* Bits of handshake.flags: the journal must agree; the rest is the
+ * master's to decide (DLP_TRACE, DLP_TRACE_ITEMS, DLP_STATS). */
+enum { FLAG_JOURNAL = 1, FLAG_TRACE = 2, FLAG_TRACE_ITEMS = 4, FLAG_STATS = 8 };
+
+/* The master's DLP_TRACE / DLP_TRACE_ITEMS / DLP_STATS as flags. */
+static int trace_flags(const char **path)
+{
+    const char *t = getenv("DLP_TRACE"), *i = getenv("DLP_TRACE_ITEMS"),
+               *st = getenv("DLP_STATS");
+    *path = t && *t ? t : NULL;
+    return (*path ? FLAG_TRACE : 0) | (*path && i && *i && *i != '0' ? FLAG_TRACE_ITEMS : 0) |
+           (st && *st && *st != '0' ? FLAG_STATS : 0);
+}
 _Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 
 static int compare_handshakes(const struct handshake *all, int size, const char *func)
@@ -69,8 +83,12 @@ static int compare_handshakes(const struct handshake *all, int size, const char 
         DLP__SAME(on_error, "%d")
         DLP__SAME(time_limit_us, "%ld")
         DLP__SAME(retries, "%d")
-        DLP__SAME(journal, "%d")
 #undef DLP__SAME
+        if ((h->flags ^ m->flags) & FLAG_JOURNAL)
+            return dlp__fail(DLP_ERR_MISMATCH, func,
+                             "rank %d %s a journal (opts.journal / DLP_JOURNAL), rank 0 %s", r,
+                             h->flags & FLAG_JOURNAL ? "has" : "has no",
+                             m->flags & FLAG_JOURNAL ? "has one" : "has none");
     }
     return DLP_OK;
 }
@@ -170,7 +188,8 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                              .collector = L->o.collector != NULL,
                              .on_error = L->o.on_error,
                              .time_limit_us = (long)(L->o.time_limit * 1e6),
-                             .journal = L->o.journal != NULL,
+                             .flags = (L->o.journal != NULL ? FLAG_JOURNAL : 0) |
+                                      (rt->rank == 0 ? trace_flags(&L->trace_path) : 0),
                              .retries = L->o.retries};
     struct handshake *all = (struct handshake *)rt->scratch;
     MPI_Request req;
@@ -188,6 +207,7 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
         L->journaled = 0;
         return rc;
     }
+    L->tracing = all[0].flags & (FLAG_TRACE | FLAG_TRACE_ITEMS | FLAG_STATS);
     for (int r = 0; r < rt->size; r++) {
         L->threads_of_node[rt->node_of_rank[r]] += all[r].threads;
         L->total_threads += all[r].threads;
@@ -291,6 +311,11 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
             L->journaled = 1;
             dlp__journal_start(&L->journal, L);
         }
+        if (L->tracing && n > 0 &&
+            dlp__trace_start(&L->trace, L->tracing & FLAG_TRACE_ITEMS, func) != DLP_OK)
+            dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
+        if (n == 0)
+            L->tracing = 0;
         if (n > 0 && (L->o.time_limit > 0 || L->o.signals)) {
             if (dlp__watchdog_start(&L->watch, L->o.time_limit,
                                     L->o.on_error != DLP_ON_ERROR_SKIP, L->o.grace,
@@ -378,24 +403,67 @@ static int wait_for_ticket(struct dlp_loop *L, long k)
     }
 }
 
+/* Tickets the thread claims next. Items are taken one at a time unless
+ * they are cheap: a thread that ran its last claim at under
+ * DLP__BATCH_TIME / n seconds per item claims enough for DLP__BATCH_TIME
+ * (at most DLP__BATCH_MAX), so cheap items cost one shared atomic add per
+ * batch instead of per item. A batch never holds more than a quarter of a
+ * thread's share of the unclaimed items (guided), so the threads still end
+ * within about one item of each other. The clock is read once per claim,
+ * and only every 16th claim while items are slow. */
+static int claim_size(const struct dlp_loop *L, struct dlp__pos *pos, long unclaimed)
+{
+    if (pos->quiet > 0) {
+        pos->quiet--;
+        return 1;
+    }
+    double now = dlp__now();
+    int b = 1;
+    if (pos->claimed_at > 0) {
+        double per = (now - pos->claimed_at) / (double)pos->batch;
+        if (per * 2 < DLP__BATCH_TIME) {
+            double want = per > 0 ? DLP__BATCH_TIME / per : DLP__BATCH_MAX;
+            b = want < DLP__BATCH_MAX ? (int)want : DLP__BATCH_MAX;
+            long share = unclaimed / (4 * (long)L->node_threads);
+            b = share < b ? (int)(share > 1 ? share : 1) : b;
+        } else {
+            pos->quiet = 15;
+        }
+    }
+    pos->claimed_at = pos->quiet ? 0 : now;
+    pos->batch = b;
+    return b;
+}
+
 /* Take the next ticket's item. */
 static int take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
 {
     struct dlp__cursor *c = L->cursor;
     if (atomic_load_explicit(&c->stop, memory_order_relaxed))
         return 0;
-    /* seq_cst: the agent's doorbell re-check must see this claim */
-    long k = atomic_fetch_add_explicit(&c->ticket, 1, memory_order_seq_cst);
-    long a = atomic_load_explicit(&c->avail, memory_order_acquire);
-    if (k >= a) {
-        if (!wait_for_ticket(L, k))
-            return 0;
-    } else if (a - k - 1 <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
-        /* unclaimed items now at the low-water mark: time for the next chunk */
-        if (L->disp)
-            refill_local(L);
-        else if (L->managed)
-            dlp__doorbell_ring(&c->bell);
+    long k;
+    if (pos->next < pos->end) {
+        k = pos->next++;
+    } else {
+        long a0 = atomic_load_explicit(&c->avail, memory_order_relaxed);
+        long t0 = atomic_load_explicit(&c->ticket, memory_order_relaxed);
+        long b = claim_size(L, pos, a0 - t0);
+        /* seq_cst: the agent's doorbell re-check must see this claim */
+        k = atomic_fetch_add_explicit(&c->ticket, b, memory_order_seq_cst);
+        pos->next = k + 1;
+        pos->end = k + b;
+        long a = atomic_load_explicit(&c->avail, memory_order_acquire);
+        if (k + b <= a && a - (k + b) <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
+            /* unclaimed items now at the low-water mark: time for the next chunk */
+            if (L->disp)
+                refill_local(L);
+            else if (L->managed)
+                dlp__doorbell_ring(&c->bell);
+        }
+    }
+    if (k >= atomic_load_explicit(&c->avail, memory_order_acquire) && !wait_for_ticket(L, k)) {
+        pos->next = pos->end; /* the later tickets are void too */
+        return 0;
     }
     *item = dlp__cursor_item(c, &pos->j, k);
     return 1;
@@ -437,6 +505,7 @@ int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
         *pos = fresh;
         pos->seq = L->seq;
         pos->slot = L->watching ? dlp__watchdog_claim(&L->watch, omp_get_thread_num()) : NULL;
+        pos->tracer = L->tracing ? dlp__trace_claim(&L->trace, omp_get_thread_num()) : NULL;
     }
     if (pos->cur >= 0)
         finish_item(L, pos);
@@ -448,6 +517,8 @@ int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
             break;
     }
     pos->cur = *item;
+    if (pos->tracer)
+        dlp__trace_item(&L->trace, pos->tracer, pos->j, *item);
     return 1;
 }
 
@@ -456,6 +527,8 @@ void dlp__loop_leave(struct dlp_loop *L, struct dlp__pos *pos)
     dlp__loop_idle(pos);
     if (pos->seq != L->seq)
         return; /* took nothing */
+    if (pos->tracer)
+        dlp__trace_leave(&L->trace, pos->tracer);
     if (pos->cur >= 0)
         finish_item(L, pos);
     if (pos->completed)
@@ -568,6 +641,7 @@ int dlp__loop_end(struct dlp_loop **pL)
 {
     struct dlp_loop *L = *pL;
     *pL = NULL;
+    L->trace.t_end = dlp__now();
     if (L->guarded)
         dlp__watchdog_stop(&L->watch);
     if (L->managed) {
@@ -581,6 +655,8 @@ int dlp__loop_end(struct dlp_loop **pL)
     }
     if (L->journaled)
         dlp__journal_finish(&L->journal);
+    if (L->tracing)
+        dlp__trace_finish(&L->trace, L, L->trace_path, L->tracing & FLAG_STATS);
     if (L->catching)
         dlp__signals_release();
     int rc = agree_on_outcome(L);

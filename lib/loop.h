@@ -9,6 +9,7 @@
 #include "dispenser.h"
 #include "failures.h"
 #include "journal.h"
+#include "trace.h"
 #include "options.h"
 #include "watchdog.h"
 #include "progress.h"
@@ -75,6 +76,9 @@ struct dlp_loop {
     int retry_round;             /* RETRY: rounds so far (retry.h) */
     long (*retry_origin)[2];     /* RETRY: {item, rank that failed it first}, by item */
     long retry_origins;
+    struct dlp__trace trace;     /* DLP_TRACE / DLP_STATS */
+    int tracing;                 /* 0, or the bits TRACE_* of loop.c */
+    const char *trace_path;      /* master: DLP_TRACE */
 };
 
 /* Per-thread position in the chunk table. */
@@ -82,12 +86,23 @@ struct dlp__pos {
     unsigned long seq;
     int j;
     struct dlp__watch_slot *slot; /* time limit: this thread's slot, or NULL */
+    long next, end;               /* tickets claimed in one go, not yet taken */
+    int batch;                    /* tickets of the last claim */
+    int quiet;                    /* claims left before the next timing */
+    double claimed_at;            /* dlp__now() of the last timed claim, 0 = none */
     long cur;                     /* item taken and not yet done, or -1 */
     long completed;               /* items this thread completed in the call */
     long hint;                    /* position in the journal's done ranges */
     struct dlp__jbuf jb;          /* done items on their way to the journal */
+    struct dlp__trace_thread *tracer; /* DLP_TRACE / DLP_STATS: this thread's spans */
 };
-#define DLP__POS_INIT {0, 0, NULL, -1, 0, 0, {{0}, 0, 0.0}}
+#define DLP__POS_INIT {0, 0, NULL, 0, 0, 0, 0, 0.0, -1, 0, 0, {{0}, 0, 0.0}, NULL}
+
+/** A thread claims this many tickets in one atomic add at most: cheap items
+ *  are claimed in batches (see claim_size() in loop.c). */
+#define DLP__BATCH_MAX 256
+/** Seconds of work a batch of claimed tickets may hold. */
+#define DLP__BATCH_TIME 2e-6
 
 /** Set up a call (collective). A non-NULL bad_arg (the message, e.g. "body
  *  is NULL") makes it a DLP_ERR_ARG on that rank, reported everywhere. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "schedule.h"
 
 /* Parse a whole decimal integer in [lo, hi]; 0 on success. */
 static int parse_long(const char *s, long lo, long hi, long *out)
@@ -214,25 +215,23 @@ int dlp__default_threads(void)
     return omp_get_max_threads();
 }
 
+/* DLP_SCHEDULE: what dlp__ss_parse() accepts, or bare fixed (the chunk from
+ * opts.chunk / DLP_CHUNK); fixed:K and gss:K also set the chunk. */
 static int env_schedule(struct dlp__options *o, const char *func)
 {
     const char *env = getenv("DLP_SCHEDULE");
-    if (!env || !*env || strcmp(env, "auto") == 0) {
-        o->schedule = DLP_SCHEDULE_AUTO;
-        return DLP_OK;
-    }
-    if (strcmp(env, "fixed") == 0) {
-        o->schedule = DLP_SCHEDULE_FIXED;
-        return DLP_OK;
-    }
-    long c;
-    if (strncmp(env, "fixed:", 6) == 0 && parse_long(env + 6, 1, 1L << 62, &c) == 0) {
-        o->schedule = DLP_SCHEDULE_FIXED;
-        o->chunk = c;
-        return DLP_OK;
-    }
-    return dlp__fail(DLP_ERR_OPTION, func,
-                     "DLP_SCHEDULE=\"%s\" is not one of auto, fixed, fixed:N (N >= 1)", env);
+    struct dlp__ss_spec spec = {DLP__SS_AUTO, 0};
+    if (env && strcmp(env, "fixed") == 0)
+        spec.kind = DLP__SS_FIXED;
+    else if (env && *env && dlp__ss_parse(env, &spec, NULL, 0) != 0)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "DLP_SCHEDULE=\"%s\" is not one of auto, static, fixed, fixed:N, gss, "
+                         "gss:N, tss, fac2, wf, awf (N an integer >= 1)",
+                         env);
+    o->schedule = dlp__schedule_of_kind(spec.kind);
+    if (env && strchr(env, ':'))
+        o->chunk = spec.k;
+    return DLP_OK;
 }
 
 int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const char *func)
@@ -253,7 +252,13 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
     switch (opts->schedule) {
     case DLP_SCHEDULE_DEFAULT: DLP_CALL(env_schedule(o, func)); break;
     case DLP_SCHEDULE_AUTO:
-    case DLP_SCHEDULE_FIXED: o->schedule = opts->schedule; break;
+    case DLP_SCHEDULE_FIXED:
+    case DLP_SCHEDULE_STATIC:
+    case DLP_SCHEDULE_GSS:
+    case DLP_SCHEDULE_TSS:
+    case DLP_SCHEDULE_FAC2:
+    case DLP_SCHEDULE_WF:
+    case DLP_SCHEDULE_AWF: o->schedule = opts->schedule; break;
     default:
         return dlp__fail(DLP_ERR_OPTION, func, "opts.schedule = %d is not a dlp_schedule value",
                          opts->schedule);

@@ -13,8 +13,8 @@
 
 struct dlp__options {
     int split;         /* enum dlp_split */
-    int schedule;      /* DLP_SCHEDULE_AUTO or DLP_SCHEDULE_FIXED */
-    long chunk;        /* FIXED chunk size (>= 1) */
+    int schedule;      /* enum dlp_schedule, resolved (not DEFAULT) */
+    long chunk;        /* FIXED: the chunk size; GSS: the smallest chunk (>= 1) */
     int threads;       /* team size of the callback forms */
     double chunk_time; /* AUTO: target seconds of work per chunk */
     dlp_results *results;

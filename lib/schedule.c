@@ -34,6 +34,33 @@ long dlp__schedule_chunk(int schedule, long fixed, double chunk_time,
     return clamp_chunk(fac < cap ? fac : cap, q);
 }
 
+/* dlp_schedule value -> selfsched kind; both lists are only appended to. */
+static const int kind_of[] = {
+    [DLP_SCHEDULE_DEFAULT] = DLP__SS_AUTO, [DLP_SCHEDULE_AUTO] = DLP__SS_AUTO,
+    [DLP_SCHEDULE_FIXED] = DLP__SS_FIXED,  [DLP_SCHEDULE_STATIC] = DLP__SS_STATIC,
+    [DLP_SCHEDULE_GSS] = DLP__SS_GSS,      [DLP_SCHEDULE_TSS] = DLP__SS_TSS,
+    [DLP_SCHEDULE_FAC2] = DLP__SS_FAC2,    [DLP_SCHEDULE_WF] = DLP__SS_WF,
+    [DLP_SCHEDULE_AWF] = DLP__SS_AWF,
+};
+#define SCHEDULES ((int)(sizeof kind_of / sizeof kind_of[0]))
+
+struct dlp__ss_spec dlp__schedule_spec(int schedule, long chunk)
+{
+    int kind = schedule >= 0 && schedule < SCHEDULES ? kind_of[schedule] : DLP__SS_AUTO;
+    struct dlp__ss_spec spec = {.kind = kind, .k = 0};
+    if (kind == DLP__SS_FIXED || kind == DLP__SS_GSS)
+        spec.k = chunk > 0 ? chunk : 1;
+    return spec;
+}
+
+int dlp__schedule_of_kind(int kind)
+{
+    for (int s = DLP_SCHEDULE_AUTO; s < SCHEDULES; s++)
+        if (kind_of[s] == kind)
+            return s;
+    return DLP_SCHEDULE_AUTO;
+}
+
 long dlp__schedule_low_water(int node_threads, double rate)
 {
     double w = ceil(rate * DLP__PREFETCH_TIME);

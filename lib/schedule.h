@@ -2,6 +2,8 @@
 #ifndef DLP_LIB_SCHEDULE_H
 #define DLP_LIB_SCHEDULE_H
 
+#include "selfsched.h"
+
 /** Upper bound on chunks per call: chunks are never smaller than
  *  ceil(n / DLP__MAX_CHUNKS) items, so per-node chunk tables are bounded. */
 #define DLP__MAX_CHUNKS 65536L
@@ -20,7 +22,9 @@ struct dlp__sched_request {
 /** Smallest chunk any policy may return for n items. */
 long dlp__schedule_min_chunk(long n);
 
-/** Items of the next chunk, in [1, remaining].
+/** Items of the next chunk, in [1, remaining]. The dispenser sizes chunks
+ *  with selfsched.h, whose auto is this AUTO (tests/test_selfsched.c
+ *  compares them); this stays as that reference.
  *  AUTO: rate-adaptive factoring — half of the node's share of what remains
  *  (FAC2), but never more than chunk_time seconds of work at the node's
  *  measured rate (one item per thread while the rate is unknown), so
@@ -28,6 +32,14 @@ long dlp__schedule_min_chunk(long n);
  *  FIXED: `fixed` items. Both are raised to dlp__schedule_min_chunk(n). */
 long dlp__schedule_chunk(int schedule, long fixed, double chunk_time,
                          const struct dlp__sched_request *q);
+
+/** The self-scheduling policy (selfsched.h) of a dlp_schedule value and
+ *  the resolved opts.chunk: FIXED's chunk, GSS's smallest chunk (k = 0 for
+ *  the others). DEFAULT and values out of range give auto. */
+struct dlp__ss_spec dlp__schedule_spec(int schedule, long chunk);
+
+/** The dlp_schedule value of a selfsched kind (enum dlp__ss_kind). */
+int dlp__schedule_of_kind(int kind);
 
 /** Unclaimed items at which a node asks for its next chunk: enough for
  *  DLP__PREFETCH_TIME at the measured rate, at least one per thread. */
