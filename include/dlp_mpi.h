@@ -149,11 +149,21 @@ enum dlp_split {
     DLP_SPLIT_ROUND_ROBIN = 1 /**< rank r takes r, r+S, r+2S ...; no messages */
 };
 
-/** Chunk-size policy of managed splitting. */
+/** Chunk-size policy of managed splitting: how many items the master hands a
+ *  node per request (P = nodes, R = items not handed out yet). Every policy
+ *  hands out at least ceil(n / 65536) items per chunk. Stable numbers: never
+ *  renumbered, only appended. Round robin ignores the policy. */
 enum dlp_schedule {
     DLP_SCHEDULE_DEFAULT = 0, /**< DLP_SCHEDULE from the environment, else AUTO */
-    DLP_SCHEDULE_AUTO = 1,    /**< rate-adaptive factoring (see README) */
-    DLP_SCHEDULE_FIXED = 2    /**< fixed chunks of opts.chunk items */
+    DLP_SCHEDULE_AUTO = 1,    /**< rate-adaptive factoring, at most 10 ms of work (README) */
+    DLP_SCHEDULE_FIXED = 2,   /**< fixed chunks of opts.chunk items */
+    DLP_SCHEDULE_STATIC = 3,  /**< ceil(n / P) items: at most P chunks */
+    DLP_SCHEDULE_GSS = 4,     /**< guided: ceil(R / P), at least opts.chunk items */
+    DLP_SCHEDULE_TSS = 5,     /**< trapezoid: linearly from n / (2P) down to the smallest */
+    DLP_SCHEDULE_FAC2 = 6,    /**< factoring: batches of P chunks of R / (2P) each */
+    DLP_SCHEDULE_WF = 7,      /**< weighted factoring: FAC2 by the node's share of threads */
+    DLP_SCHEDULE_AWF = 8      /**< adaptive weighted factoring: FAC2 by the node's share of
+                                   the measured item rates */
 };
 
 /** Progress bar on the master (stderr). */
@@ -192,7 +202,8 @@ typedef struct dlp_collector dlp_collector;
 typedef struct dlp_opts {
     int split;              /**< enum dlp_split; loop form only */
     int schedule;           /**< enum dlp_schedule */
-    long chunk;             /**< FIXED chunk size in items (0 = DLP_CHUNK, else 1) */
+    long chunk;             /**< FIXED: the chunk size in items; GSS: the smallest chunk
+                                 (0 = DLP_CHUNK, else 1); other policies ignore it */
     int threads;            /**< team size of the callback forms (0 = dlp_threads()) */
     dlp_results *results;   /**< dense results gathered on the master, or NULL */
     dlp_collector *collector; /**< variable-size results gathered on the master, or NULL */
