@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "doorbell.h"
+#include "latency.h"
 #include "loop.h"
 #include "runtime.h"
 
@@ -31,43 +32,16 @@ static int must_ask(const struct dlp__cursor *c, int *stop, int *leave)
            dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed);
 }
 
-/* DLP_STATS: the time from each request to its reply, seconds. */
-struct latencies {
-    double *v;
-    long len, cap;
-};
-
-static void note_latency(struct latencies *l, double seconds)
+static void print_latencies(struct dlp__latencies *l, const struct dlp_loop *L)
 {
-    if (l->len == l->cap) {
-        long cap = l->cap ? 2 * l->cap : 256;
-        double *p = realloc(l->v, (size_t)cap * sizeof *p);
-        if (!p)
-            return;
-        l->v = p;
-        l->cap = cap;
-    }
-    l->v[l->len++] = seconds;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void print_latencies(struct latencies *l, const struct dlp_loop *L)
-{
-    if (l->len > 0) {
-        qsort(l->v, (size_t)l->len, sizeof *l->v, by_value);
-        long p99 = (l->len * 99 + 99) / 100 - 1;
+    double med, p99, max;
+    long k = dlp__latency_summary(l, &med, &p99, &max);
+    if (k > 0)
         fprintf(stderr,
                 "dlp_mpi: node %d's agent (rank %d, host %s), call #%lu: %ld chunk requests, "
                 "reply latency median %.3f ms, p99 %.3f ms, max %.3f ms\n",
-                dlp__rt.node, dlp__rt.rank, dlp__rt.host, L->seq, l->len,
-                1e3 * l->v[(l->len - 1) / 2], 1e3 * l->v[p99], 1e3 * l->v[l->len - 1]);
-    }
-    free(l->v);
+                dlp__rt.node, dlp__rt.rank, dlp__rt.host, L->seq, k, med, p99, max);
+    dlp__latency_free(l);
 }
 
 void *dlp__agent_main(void *arg)
@@ -79,7 +53,7 @@ void *dlp__agent_main(void *arg)
     MPI_Request handle = MPI_REQUEST_NULL;
     struct dlp__reply rep;
     const char *stats = getenv("DLP_STATS");
-    struct latencies lat = {NULL, 0, 0};
+    struct dlp__latencies lat = {NULL, 0, 0};
     int timing = stats && *stats && *stats != '0';
     double asked = 0;
 
@@ -106,8 +80,8 @@ void *dlp__agent_main(void *arg)
                                       .done = dlp__cursor_done(c, L->node_threads),
                                       .reserve = reserve_seconds(c, rate)};
             CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, comm, &handle));
-            if (timing)
-                asked = dlp__now();
+            asked = dlp__now();
+            rq.sent = asked;
             CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));
             backoff = DLP__POLL_MIN_US;
         }
@@ -115,7 +89,7 @@ void *dlp__agent_main(void *arg)
         CHECK(MPI_Test(&handle, &flag, MPI_STATUS_IGNORE));
         if (flag) {
             if (timing)
-                note_latency(&lat, dlp__now() - asked);
+                dlp__latency_note(&lat, dlp__now() - asked);
             if (rep.seq != L->seq)
                 dlp__helper_abort("node agent", "reply for another call", MPI_SUCCESS);
             if (rep.count == 0) {

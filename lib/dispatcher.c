@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "doorbell.h"
+#include "latency.h"
 #include "loop.h"
 #include "runtime.h"
 
@@ -104,6 +105,9 @@ void *dlp__dispatcher_main(void *arg)
     MPI_Request handle = MPI_REQUEST_NULL;
     long served = 0, polls = 0;
     double t0 = dlp__now();
+    const char *stats = getenv("DLP_STATS");
+    int timing = stats && *stats && *stats != '0';
+    struct dlp__latencies lat = {NULL, 0, 0};
 
     while (remaining_nodes > 0 || (feed && !atomic_load(&L->draining))) {
         if (feed)
@@ -159,6 +163,8 @@ void *dlp__dispatcher_main(void *arg)
             active[rq.node] = 0;
         }
         CHECK(MPI_Send(&rep, (int)sizeof rep, MPI_BYTE, st.MPI_SOURCE, DLP__TAG_REPLY, comm));
+        if (timing)
+            dlp__latency_note(&lat, dlp__now() - rq.sent);
         served++;
         /* a node that ran dry may ask again at once; one with a reserve
          * will not ask before it is half spent */
@@ -168,17 +174,19 @@ void *dlp__dispatcher_main(void *arg)
     free(active);
     free(view.done);
     free(view.ranks);
-    const char *stats = getenv("DLP_STATS");
-    if (stats && *stats && *stats != '0') {
+    if (timing) {
         struct timespec cpu;
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        double used = (double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec, wall = dlp__now() - t0;
+        double med, p99, max;
+        dlp__latency_summary(&lat, &med, &p99, &max);
         fprintf(stderr,
                 "dlp_mpi: dispatcher served %ld requests of %d remote nodes in %.3f s with %ld "
-                "polls, using %.3f ms of CPU (%.2f%% of a core)\n",
-                served, dlp__rt.nodes - 1, dlp__now() - t0, polls,
-                1e3 * ((double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec),
-                100.0 * ((double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec) /
-                    (dlp__now() - t0 > 0 ? dlp__now() - t0 : 1));
+                "polls, using %.3f ms of CPU (%.2f%% of a core); request sent -> answered "
+                "(host clocks) median %.3f ms, p99 %.3f ms, max %.3f ms\n",
+                served, dlp__rt.nodes - 1, wall, polls, 1e3 * used,
+                100.0 * used / (wall > 0 ? wall : 1), med, p99, max);
+        dlp__latency_free(&lat);
     }
     return NULL;
 }

@@ -160,6 +160,7 @@ struct dlp__request {
     double rate;    /* the node's items per second so far (0 = unknown) */
     long done;      /* items the node finished (an estimate, for progress) */
     double reserve; /* seconds of work the node holds besides this request (0 = none) */
+    double sent;    /* the agent's dlp__now() when it sent it (DLP_STATS, same-host clocks) */
 };
 struct dlp__reply {
     unsigned long seq;
