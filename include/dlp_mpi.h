@@ -152,15 +152,17 @@ enum dlp_split {
 /** Chunk-size policy of managed splitting: how many items the master hands a
  *  node per request (P = nodes, R = items not handed out yet). Every policy
  *  hands out at least ceil(n / 65536) items per chunk. Stable numbers: never
- *  renumbered, only appended. Round robin ignores the policy. */
+ *  renumbered, only appended. Round robin does not use it, but checks it. */
 enum dlp_schedule {
     DLP_SCHEDULE_DEFAULT = 0, /**< DLP_SCHEDULE from the environment, else AUTO */
-    DLP_SCHEDULE_AUTO = 1,    /**< rate-adaptive factoring, at most 10 ms of work (README) */
+    DLP_SCHEDULE_AUTO = 1,    /**< rate-adaptive factoring: at most 10 ms of measured work
+                                   per chunk (DLP_CHUNK_TIME; README) */
     DLP_SCHEDULE_FIXED = 2,   /**< fixed chunks of opts.chunk items */
     DLP_SCHEDULE_STATIC = 3,  /**< ceil(n / P) items: at most P chunks */
     DLP_SCHEDULE_GSS = 4,     /**< guided: ceil(R / P), at least opts.chunk items */
     DLP_SCHEDULE_TSS = 5,     /**< trapezoid: linearly from n / (2P) down to the smallest */
-    DLP_SCHEDULE_FAC2 = 6,    /**< factoring: batches of P chunks of R / (2P) each */
+    DLP_SCHEDULE_FAC2 = 6,    /**< factoring: batches of P chunks of R / (2P) each, R at
+                                   the batch's start */
     DLP_SCHEDULE_WF = 7,      /**< weighted factoring: FAC2 by the node's share of threads */
     DLP_SCHEDULE_AWF = 8      /**< adaptive weighted factoring: FAC2 by the node's share of
                                    the measured item rates */
