@@ -1,7 +1,10 @@
 /* Splitting: every item exactly once for dlp_split_managed,
  * dlp_split_round_robin and the loop form (both opts.split values), for
  * n = 0, 1, fewer items than threads, medium uneven work and large n, with the
- * AUTO and FIXED schedules (opts and DLP_SCHEDULE / DLP_CHUNK); body failures;
+ * AUTO and FIXED schedules (opts and DLP_SCHEDULE / DLP_CHUNK); every
+ * dlp_schedule policy (opts and DLP_SCHEDULE, managed with dense results and
+ * the loop form; STATIC's and FIXED's chunks seen as whole blocks per node),
+ * DLP_SCHEDULE values rejected, opts.schedule out of range; body failures;
  * 64-bit n; thousands of back-to-back calls without leaks. */
 #include "test_util.h"
 
@@ -56,7 +59,7 @@ static int count_body(long i, void *vctx)
 
 /* Run the loop form with a region of `region_threads` threads (0 = default,
  * -1 = no parallel region: the main thread alone takes the items). */
-static int run_loop(long n, const dlp_opts *o, struct count_ctx *c, int region_threads)
+static int run_loop(long n, const dlp_opts *o, dlp_body_fn body, void *ctx, int region_threads)
 {
     dlp_loop *loop = NULL;
     int rc = dlp_loop_begin(&loop, n, o);
@@ -66,14 +69,14 @@ static int run_loop(long n, const dlp_opts *o, struct count_ctx *c, int region_t
     if (region_threads < 0) {
         long i;
         while (dlp_loop_next(loop, &i))
-            count_body(i, c);
+            body(i, ctx);
     } else {
         int nt = region_threads > 0 ? region_threads : omp_get_max_threads();
 #pragma omp parallel num_threads(nt)
         {
             long i;
             while (dlp_loop_next(loop, &i))
-                count_body(i, c);
+                body(i, ctx);
         }
     }
     long i;
@@ -83,50 +86,67 @@ static int run_loop(long n, const dlp_opts *o, struct count_ctx *c, int region_t
     return rc;
 }
 
-static int run_form(int form, long n, const dlp_opts *opts, struct count_ctx *c,
+static int run_form(int form, long n, const dlp_opts *opts, dlp_body_fn body, void *ctx,
                     int region_threads)
 {
     dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
     switch (form) {
-    case F_MANAGED: return dlp_split_managed(n, count_body, c, opts);
-    case F_ROUND_ROBIN: return dlp_split_round_robin(n, count_body, c, opts);
-    case F_LOOP_MANAGED: o.split = DLP_SPLIT_MANAGED; return run_loop(n, &o, c, region_threads);
-    default: o.split = DLP_SPLIT_ROUND_ROBIN; return run_loop(n, &o, c, region_threads);
+    case F_MANAGED: return dlp_split_managed(n, body, ctx, opts);
+    case F_ROUND_ROBIN: return dlp_split_round_robin(n, body, ctx, opts);
+    case F_LOOP_MANAGED:
+        o.split = DLP_SPLIT_MANAGED;
+        return run_loop(n, &o, body, ctx, region_threads);
+    default: o.split = DLP_SPLIT_ROUND_ROBIN; return run_loop(n, &o, body, ctx, region_threads);
     }
 }
 
-/* One call; then every item's count, summed over the ranks, must be 1. */
-static void exactly_once(int form, long n, const dlp_opts *opts, int busy, int region_threads,
-                         const char *what)
+/* Counters for one call of n items under form (round robin checks which
+ * items reach this rank); free c->cnt after check_once(). */
+static void count_init(struct count_ctx *c, int form, long n, int busy)
 {
-    char name[256];
-    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name[form], n, what);
-    test_case(name);
-    struct count_ctx c = {NULL, n, form == F_ROUND_ROBIN || form == F_LOOP_ROUND_ROBIN, busy, 0,
-                          0};
-    c.cnt = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
-    ASSERT_NOT_NULL(c.cnt);
-    ASSERT_OK(run_form(form, n, opts, &c, region_threads));
-    if (c.bad)
-        TEST_FAIL("item %ld delivered to rank %d of %d (n = %ld)", c.bad - 1, g_rank, g_size, n);
-    if (c.round_robin) {
+    *c = (struct count_ctx){NULL, n, form == F_ROUND_ROBIN || form == F_LOOP_ROUND_ROBIN, busy,
+                            0, 0};
+    c->cnt = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    ASSERT_NOT_NULL(c->cnt);
+}
+
+/* After the call: every item's count, summed over the ranks, must be 1. */
+static void check_once(const struct count_ctx *c, const char *name)
+{
+    long n = c->n;
+    if (c->bad)
+        TEST_FAIL("item %ld delivered to rank %d of %d (n = %ld)", c->bad - 1, g_rank, g_size, n);
+    if (c->round_robin) {
         long want = n > g_rank ? (n - g_rank + g_size - 1) / g_size : 0;
-        ASSERT_EQ(c.items, want);
+        ASSERT_EQ(c->items, want);
     }
     /* MPI_Allreduce, not MPI_Reduce: MPICH 4.0.2's MPI_Reduce loses data for
      * counts >= ~1000 when the root is alone on its node (n1:1,n2:3). */
     int *sum = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
     ASSERT_NOT_NULL(sum);
     if (n > 0)
-        ASSERT_MPI(MPI_Allreduce(c.cnt, sum, (int)n, MPI_INT, MPI_SUM, dlp_comm()));
+        ASSERT_MPI(MPI_Allreduce(c->cnt, sum, (int)n, MPI_INT, MPI_SUM, dlp_comm()));
     if (g_rank == 0)
         for (long i = 0; i < n; i++)
             if (sum[i] != 1)
                 TEST_FAIL("item %ld of %ld ran %d times (%s)", i, n, sum[i], name);
     long total = 0;
-    ASSERT_MPI(MPI_Allreduce(&c.items, &total, 1, MPI_LONG, MPI_SUM, dlp_comm()));
+    ASSERT_MPI(MPI_Allreduce(&c->items, &total, 1, MPI_LONG, MPI_SUM, dlp_comm()));
     ASSERT_EQ(total, n);
     free(sum);
+}
+
+/* One call; then every item ran exactly once. */
+static void exactly_once(int form, long n, const dlp_opts *opts, int busy, int region_threads,
+                         const char *what)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name[form], n, what);
+    test_case(name);
+    struct count_ctx c;
+    count_init(&c, form, n, busy);
+    ASSERT_OK(run_form(form, n, opts, count_body, &c, region_threads));
+    check_once(&c, name);
     free(c.cnt);
 }
 
@@ -185,6 +205,201 @@ static void check_schedules(void)
     o.chunk = 7;
     exactly_once(F_ROUND_ROBIN, 1000, &o, 0, 0, "FIXED chunk 7");
     exactly_once(F_LOOP_ROUND_ROBIN, 1000, &o, 0, 0, "FIXED chunk 7");
+}
+
+/* --------------------------------------------------------------- policies -- */
+
+/* Every dlp_schedule policy, as opts.schedule (+ opts.chunk) and as the
+ * DLP_SCHEDULE text. */
+struct policy {
+    int schedule;
+    long chunk;
+    const char *env;
+};
+static const struct policy policies[] = {
+    {DLP_SCHEDULE_AUTO, 0, "auto"}, {DLP_SCHEDULE_FIXED, 7, "fixed:7"},
+    {DLP_SCHEDULE_STATIC, 0, "static"}, {DLP_SCHEDULE_GSS, 0, "gss"},
+    {DLP_SCHEDULE_GSS, 5, "gss:5"}, {DLP_SCHEDULE_TSS, 0, "tss"},
+    {DLP_SCHEDULE_FAC2, 0, "fac2"}, {DLP_SCHEDULE_WF, 0, "wf"},
+    {DLP_SCHEDULE_AWF, 0, "awf"},
+};
+#define POLICIES ((int)(sizeof policies / sizeof policies[0]))
+
+/* The policy's chunks of n items on P nodes are whole aligned blocks of this
+ * many items (static: ceil(n/P), at most P chunks; fixed: K); 0 = no such
+ * blocks to check. */
+static long policy_block(const struct policy *p, long n)
+{
+    long nodes = dlp_nodes();
+    if (p->schedule == DLP_SCHEDULE_STATIC)
+        return (n + nodes - 1) / nodes;
+    return p->schedule == DLP_SCHEDULE_FIXED ? p->chunk : 0;
+}
+
+struct policy_ctx {
+    struct count_ctx count; /* exactly once */
+    dlp_results *r;         /* slot i = i * 3 + salt, or NULL */
+    long salt;
+    int *node;              /* [n] 1 + dlp_node() where item i ran, 0 elsewhere */
+    int my_node;
+    long sleep_us;          /* per item on the master's node: else cheap items would
+                               all run there before another node's first request */
+};
+
+static int policy_body(long i, void *vctx)
+{
+    struct policy_ctx *c = vctx;
+    count_body(i, &c->count);
+    if (c->sleep_us > 0)
+        test_sleep_us(c->sleep_us);
+    if (i >= 0 && i < c->count.n) {
+        c->node[i] = c->my_node;
+        if (c->r)
+            *(long *)dlp_results_at(c->r, i) = i * 3 + c->salt;
+    }
+    return 0;
+}
+
+/* One managed call (form F_MANAGED or F_LOOP_MANAGED) of n items with
+ * opts, dense results in r (NULL: none): every item exactly once, the
+ * master's results complete, and with block > 0 every aligned block of
+ * `block` items ran on one node (the dispenser hands out whole chunks). */
+static void policy_once(int form, long n, const dlp_opts *opts, dlp_results *r, long block,
+                        const char *what)
+{
+    static long salt = 1;
+    char name[256];
+    snprintf(name, sizeof name, "%s, n = %ld, %s%s", form_name[form], n, what,
+             r ? ", dense results" : "");
+    test_case(name);
+    struct policy_ctx c = {.r = r, .salt = ++salt, .my_node = dlp_node() + 1};
+    if (dlp_node() == 0 && dlp_nodes() > 1 && n <= 1000)
+        c.sleep_us = 100;
+    count_init(&c.count, form, n, 0);
+    c.node = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    ASSERT_NOT_NULL(c.node);
+    dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
+    o.results = r;
+    ASSERT_OK(run_form(form, n, &o, policy_body, &c, 0));
+    check_once(&c.count, name);
+    int *where = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    ASSERT_NOT_NULL(where);
+    if (n > 0)
+        ASSERT_MPI(MPI_Allreduce(c.node, where, (int)n, MPI_INT, MPI_MAX, dlp_comm()));
+    if (g_rank == 0) {
+        const long *res = r ? dlp_results_data(r) : NULL;
+        for (long i = 0; i < n; i++) {
+            if (res && res[i] != i * 3 + c.salt)
+                TEST_FAIL("result of item %ld is %ld, not %ld (%s)", i, res[i], i * 3 + c.salt,
+                          name);
+            if (block > 0 && where[i] != where[i - i % block])
+                TEST_FAIL("item %ld ran on node %d, item %ld of its chunk of %ld on node %d "
+                          "(%s)",
+                          i, where[i] - 1, i - i % block, block, where[i - i % block] - 1, name);
+        }
+    }
+    free(where);
+    free(c.node);
+    free(c.count.cnt);
+}
+
+/* Every policy: a managed call of 300 items with dense results
+ * (opts.schedule) and a loop form call (DLP_SCHEDULE) of 300 items (dense
+ * results), 3 (fewer than the threads) or 70000 (above DLP__MAX_CHUNKS: the
+ * smallest chunk is 2), in turn. */
+static void check_policies(void)
+{
+    const long n = 300, loop_n[3] = {n, 3, 70000};
+    dlp_results *r = NULL;
+    ASSERT_OK(dlp_results_create(&r, n, sizeof(long)));
+    for (int k = 0; k < POLICIES; k++) {
+        const struct policy *p = &policies[k];
+        dlp_opts o = DLP_OPTS_INIT;
+        o.schedule = p->schedule;
+        o.chunk = p->chunk;
+        char what[96];
+        snprintf(what, sizeof what, "opts.schedule = %d, opts.chunk = %ld", p->schedule,
+                 p->chunk);
+        policy_once(F_MANAGED, n, &o, r, policy_block(p, n), what);
+        long m = loop_n[k % 3];
+        snprintf(what, sizeof what, "DLP_SCHEDULE=%s", p->env);
+        setenv("DLP_SCHEDULE", p->env, 1);
+        policy_once(F_LOOP_MANAGED, m, NULL, m == n ? r : NULL, policy_block(p, m), what);
+        unsetenv("DLP_SCHEDULE");
+    }
+    /* bare fixed: the chunk of DLP_CHUNK */
+    setenv("DLP_SCHEDULE", "fixed", 1);
+    setenv("DLP_CHUNK", "9", 1);
+    policy_once(F_MANAGED, n, NULL, r, 9, "DLP_SCHEDULE=fixed DLP_CHUNK=9");
+    unsetenv("DLP_CHUNK");
+    unsetenv("DLP_SCHEDULE");
+    ASSERT_OK(dlp_results_destroy(&r));
+}
+
+/* A call that must fail with DLP_ERR_OPTION, its message naming `what`
+ * and `more` (NULL: nothing more). */
+static void expect_option_error(int form, const dlp_opts *opts, const char *what,
+                                const char *more)
+{
+    struct count_ctx c;
+    count_init(&c, form, 10, 0);
+    ASSERT_RC(run_form(form, 10, opts, count_body, &c, 0), DLP_ERR_OPTION);
+    ASSERT_STR_CONTAINS(dlp_last_error(), what);
+    if (more)
+        ASSERT_STR_CONTAINS(dlp_last_error(), more);
+    ASSERT_EQ(c.items, 0);
+    free(c.cnt);
+}
+
+static void check_policy_options(void)
+{
+    /* good texts are above; these are not, for managed and round robin
+     * alike (a typo is caught whatever the split) */
+    static const char *const bad[] = {"bogus", "fixed:0", "fixed:", "gss:0", "gss:x",
+                                      "static:4", "tss:2", "awf:1", "AUTO", " auto",
+                                      "fixed:99999999999999999999"};
+    const char *forms = "auto, static, fixed, fixed:N, gss, gss:N, tss, fac2, wf, awf";
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char name[96], quoted[64];
+        snprintf(name, sizeof name, "DLP_SCHEDULE=\"%s\" is rejected", bad[k]);
+        snprintf(quoted, sizeof quoted, "DLP_SCHEDULE=\"%s\"", bad[k]);
+        test_case(name);
+        setenv("DLP_SCHEDULE", bad[k], 1);
+        expect_option_error(k % 2 ? F_MANAGED : F_LOOP_MANAGED, NULL, quoted, forms);
+        expect_option_error(k % 2 ? F_ROUND_ROBIN : F_LOOP_ROUND_ROBIN, NULL, quoted, forms);
+    }
+    test_case("opts.schedule set: DLP_SCHEDULE is not read");
+    setenv("DLP_SCHEDULE", "bogus", 1);
+    dlp_opts o = DLP_OPTS_INIT;
+    o.schedule = DLP_SCHEDULE_TSS;
+    exactly_once(F_MANAGED, 100, &o, 0, 0, "TSS, DLP_SCHEDULE=bogus");
+    setenv("DLP_SCHEDULE", "", 1);
+    exactly_once(F_MANAGED, 100, NULL, 0, 0, "DLP_SCHEDULE empty: auto");
+    unsetenv("DLP_SCHEDULE");
+
+    static const int out_of_range[] = {-1, DLP_SCHEDULE_AWF + 1, -2147483647 - 1};
+    for (size_t k = 0; k < sizeof out_of_range / sizeof out_of_range[0]; k++) {
+        char name[64], field[48];
+        snprintf(name, sizeof name, "opts.schedule = %d is rejected", out_of_range[k]);
+        snprintf(field, sizeof field, "opts.schedule = %d", out_of_range[k]);
+        test_case(name);
+        o = (dlp_opts)DLP_OPTS_INIT;
+        o.schedule = out_of_range[k];
+        expect_option_error(F_MANAGED, &o, field, NULL);
+        expect_option_error(F_LOOP_ROUND_ROBIN, &o, field, NULL);
+    }
+
+    if (g_size > 1) {
+        test_case("ranks disagree on the policy: DLP_ERR_MISMATCH everywhere");
+        o = (dlp_opts)DLP_OPTS_INIT;
+        o.schedule = g_rank == 0 ? DLP_SCHEDULE_FAC2 : DLP_SCHEDULE_WF;
+        struct count_ctx c;
+        count_init(&c, F_MANAGED, 10, 0);
+        ASSERT_RC(dlp_split_managed(10, count_body, &c, &o), DLP_ERR_MISMATCH);
+        ASSERT_STR_CONTAINS(dlp_last_error(), "schedule");
+        free(c.cnt);
+    }
+    exactly_once(F_MANAGED, 1000, NULL, 0, 0, "after rejected policies");
 }
 
 static void check_teams(void)
@@ -444,6 +659,8 @@ int main(int argc, char **argv)
     ASSERT_GE(calls, 12);
     check_sizes();
     check_schedules();
+    check_policies();
+    check_policy_options();
     check_teams();
     check_failures();
     check_huge_n();
