@@ -316,19 +316,17 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
         if (n == 0)
             L->tracing = 0;
-        if (n > 0 && (L->o.time_limit > 0 || L->o.signals)) {
+        if (n > 0 && L->o.time_limit > 0) {
             if (dlp__watchdog_start(&L->watch, L->o.time_limit,
-                                    L->o.on_error != DLP_ON_ERROR_SKIP, L->o.grace,
-                                    func) != DLP_OK)
+                                    L->o.on_error != DLP_ON_ERROR_SKIP, func) != DLP_OK)
                 dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
-            L->guarded = 1;
-            L->watching = L->o.time_limit > 0;
+            L->watching = 1;
         }
         rc = L->o.split == DLP_SPLIT_MANAGED ? setup_managed(L) : setup_round_robin(L);
         if (rc != DLP_OK) /* the other ranks are already computing */
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
-        if (L->guarded && L->o.signals) {
-            dlp__signals_catch(L->cursor, &L->watch.bell);
+        if (n > 0 && L->o.signals) {
+            dlp__signals_catch(L->cursor, L->o.grace, func);
             L->catching = 1;
         }
     }
@@ -642,7 +640,7 @@ int dlp__loop_end(struct dlp_loop **pL)
     struct dlp_loop *L = *pL;
     *pL = NULL;
     L->trace.t_end = dlp__now();
-    if (L->guarded)
+    if (L->watching)
         dlp__watchdog_stop(&L->watch);
     if (L->managed) {
         atomic_fetch_add(&L->cursor->ended, 1);
@@ -657,8 +655,6 @@ int dlp__loop_end(struct dlp_loop **pL)
         dlp__journal_finish(&L->journal);
     if (L->tracing)
         dlp__trace_finish(&L->trace, L, L->trace_path, L->tracing & FLAG_STATS);
-    if (L->catching)
-        dlp__signals_release();
     int rc = agree_on_outcome(L);
     if (L->progress.active)
         dlp__progress_end(&L->progress, rc == DLP_OK ? L->n : atomic_load(&L->progress_done),
@@ -675,6 +671,8 @@ int dlp__loop_end(struct dlp_loop **pL)
         if (rc == DLP_OK)
             rc = crc;
     }
+    if (L->catching) /* (a rank that waits for the others is still in the call) */
+        dlp__signals_release();
     loop_free(L);
     atomic_store(&dlp__rt.in_call, 0);
     return rc;

@@ -56,9 +56,8 @@ struct dlp_loop {
     _Atomic int helper_bell;     /* master: wakes the dispatcher (doorbell.h) */
     struct dlp__chunk_log *logs; /* [nodes], master only */
     struct dlp__failures failures; /* this rank's failed items */
-    struct dlp__watchdog watch;  /* time limit (opts.time_limit) and grace after signals */
-    int guarded;                 /* the watchdog runs */
-    int watching;                /* ... with a time limit (threads claim slots) */
+    struct dlp__watchdog watch;  /* per-item time limit (opts.time_limit) */
+    int watching;
     int catching;                /* SIGTERM/SIGINT are caught (signals.h) */
     int loop_form;               /* dlp_loop_begin / dlp_map_begin */
     /* master: the progress display, fed by one helper thread (the map's

@@ -1,45 +1,89 @@
 /* SIGTERM and SIGINT during a parallel call (see signals.h). */
 #include "signals.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cursor.h"
 #include "doorbell.h"
+#include "runtime.h"
 
 static _Atomic int caught;
 static _Atomic(struct dlp__cursor *) target;
-static _Atomic(_Atomic int *) target_bell;
 
 static const int catchable[2] = {SIGTERM, SIGINT};
-static struct sigaction saved[2];
+static struct sigaction saved[2], saved_alarm;
 static int installed[2];
+static _Atomic int alarm_set;
+static unsigned grace_s;
+/* written in advance: snprintf is not async-signal-safe */
+static char notice[2][320], too_late[320];
 
-/* Async-signal-safe: lock-free atomics and a futex wake. */
+static void say(const char *text)
+{
+    ssize_t w = write(STDERR_FILENO, text, strlen(text));
+    (void)w;
+}
+
+/* The grace time is over and the call still runs. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    say(too_late);
+    _exit(73);
+}
+
 static void on_signal(int sig)
 {
     int none = 0;
-    atomic_compare_exchange_strong(&caught, &none, sig);
+    if (!atomic_compare_exchange_strong(&caught, &none, sig))
+        return; /* the first one counts */
     struct dlp__cursor *c = atomic_load(&target);
     if (c) {
         atomic_store(&c->stop, 1);
         dlp__doorbell_ring(&c->bell);
     }
-    _Atomic int *bell = atomic_load(&target_bell);
-    if (bell)
-        dlp__doorbell_ring(bell);
+    if (!c)
+        return;
+    say(notice[sig == SIGINT]);
+    struct sigaction act;
+    memset(&act, 0, sizeof act);
+    sigemptyset(&act.sa_mask);
+    act.sa_handler = on_alarm;
+    if (sigaction(SIGALRM, &act, &saved_alarm) == 0) {
+        atomic_store(&alarm_set, 1);
+        alarm(grace_s);
+    }
 }
 
-void dlp__signals_catch(struct dlp__cursor *cursor, _Atomic int *bell)
+void dlp__signals_catch(struct dlp__cursor *cursor, double grace, const char *func)
 {
+    double g = ceil(grace);
+    grace_s = g < 1 ? 1u : g > 1e6 ? 1000000u : (unsigned)g;
+    for (int k = 0; k < 2; k++)
+        if (dlp__rt.rank == 0)
+            snprintf(notice[k], sizeof notice[k],
+                     "dlp_mpi: %s: %s: no more items are handed out; running items get up to "
+                     "%u s to finish (DLP_GRACE)\n",
+                     func, k ? "SIGINT" : "SIGTERM", grace_s);
+        else
+            notice[k][0] = '\0';
+    snprintf(too_late, sizeof too_late,
+             "dlp_mpi: %s: the call has not ended on rank %d (host %s) %u s after "
+             "SIGTERM/SIGINT (DLP_GRACE: items still run here or on other ranks); ending "
+             "the job\n",
+             func, dlp__rt.rank, dlp__rt.host, grace_s);
     atomic_store(&target, cursor);
-    atomic_store(&target_bell, bell);
     for (int k = 0; k < 2; k++) {
         struct sigaction now;
         installed[k] = 0;
         if (sigaction(catchable[k], NULL, &now) != 0 || now.sa_handler != SIG_DFL)
             continue; /* the program's own handler, or ignored: leave it */
         struct sigaction act;
+        memset(&act, 0, sizeof act);
         sigemptyset(&act.sa_mask);
         act.sa_flags = SA_RESTART;
         act.sa_handler = on_signal;
@@ -56,7 +100,10 @@ void dlp__signals_release(void)
             installed[k] = 0;
         }
     atomic_store(&target, NULL);
-    atomic_store(&target_bell, NULL);
+    if (atomic_exchange(&alarm_set, 0)) {
+        alarm(0);
+        sigaction(SIGALRM, &saved_alarm, NULL);
+    }
 }
 
 int dlp__signal_caught(void) { return atomic_load(&caught); }

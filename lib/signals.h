@@ -3,10 +3,14 @@
  * the library catches them (unless the program has a handler of its own,
  * or DLP_SIGNALS=0): the handler stops the rank's node from taking more
  * items (the node's agent tells the master, which stops handing out work)
- * and wakes the rank's watchdog, which gives running items the grace time
- * (DLP_GRACE) before it aborts the job. The call then ends on every rank
- * with DLP_ERR_INTERRUPTED, saying how many items remain, with the journal
- * written; later calls return DLP_ERR_INTERRUPTED at once. */
+ * and sets an alarm for the grace time (DLP_GRACE); if the call has not
+ * ended when it rings, the rank says so and exits (status 73), and hydra
+ * ends the job. The call otherwise ends on every rank with
+ * DLP_ERR_INTERRUPTED, saying how many items remain, with the journal
+ * written; later calls return DLP_ERR_INTERRUPTED at once. No thread is
+ * needed: the handler only does what is async-signal-safe (atomic stores,
+ * a futex wake, write, sigaction, alarm, _exit), with its messages written
+ * in advance. */
 #ifndef DLP_LIB_SIGNALS_H
 #define DLP_LIB_SIGNALS_H
 
@@ -14,9 +18,9 @@
 
 struct dlp__cursor;
 
-/** Catch SIGTERM/SIGINT for a call: the handler sets stop on the cursor and
- *  rings bell (the watchdog's). Main thread. */
-void dlp__signals_catch(struct dlp__cursor *cursor, _Atomic int *bell);
+/** Catch SIGTERM/SIGINT for a call of func: the handler sets stop on the
+ *  cursor and sets the alarm of the grace time (seconds). Main thread. */
+void dlp__signals_catch(struct dlp__cursor *cursor, double grace, const char *func);
 
 /** Give the signals back to the program's own disposition. Main thread. */
 void dlp__signals_release(void);

@@ -7,7 +7,6 @@
 #include "doorbell.h"
 #include "error.h"
 #include "runtime.h"
-#include "signals.h"
 
 static void look(struct dlp__watchdog *w)
 {
@@ -32,64 +31,27 @@ static void look(struct dlp__watchdog *w)
     }
 }
 
-/* After SIGTERM/SIGINT: say so once, then abort when the grace is over.
- * Returns the microseconds until the deadline (0: no signal). */
-static unsigned grace(struct dlp__watchdog *w)
-{
-    int sig = dlp__signal_caught();
-    if (!sig)
-        return 0;
-    double now = dlp__now();
-    char buf[32];
-    if (w->deadline == 0) {
-        w->deadline = now + w->grace;
-        if (dlp__rt.rank == 0) {
-            fprintf(stderr,
-                    "dlp_mpi: %s: %s: no more items are handed out; running items get up to "
-                    "%g s to finish (DLP_GRACE)\n",
-                    w->func, dlp__signal_name(sig, buf, sizeof buf), w->grace);
-            fflush(stderr);
-        }
-    }
-    if (now >= w->deadline) {
-        fprintf(stderr,
-                "dlp_mpi: %s: items still run on rank %d (host %s) %g s after %s (DLP_GRACE); "
-                "aborting the job\n",
-                w->func, dlp__rt.rank, dlp__rt.host, w->grace,
-                dlp__signal_name(sig, buf, sizeof buf));
-        fflush(stderr);
-        MPI_Abort(MPI_COMM_WORLD, 73);
-    }
-    double us = (w->deadline - now) * 1e6 + 1000;
-    return us < 1e9 ? (unsigned)us : 1000000000u;
-}
-
 static void *watchdog_main(void *arg)
 {
     struct dlp__watchdog *w = arg;
     /* look four times per limit (a report comes at most 25% late), at
      * least every millisecond and at most every second */
-    double period = w->limit > 0 && w->limit / 4 < 1.0 ? w->limit / 4 : 1.0;
+    double period = w->limit / 4 < 1.0 ? w->limit / 4 : 1.0;
     unsigned us = period > 1e-3 ? (unsigned)(period * 1e6) : 1000u;
     while (!atomic_load(&w->quit)) {
-        unsigned left = grace(w);
         dlp__doorbell_arm(&w->bell);
         if (atomic_load(&w->quit))
             dlp__doorbell_disarm(&w->bell);
         else
-            dlp__doorbell_wait(&w->bell, left && left < us ? left : us);
-        if (w->limit > 0)
-            look(w);
+            dlp__doorbell_wait(&w->bell, us);
+        look(w);
     }
     return NULL;
 }
 
-int dlp__watchdog_start(struct dlp__watchdog *w, double limit, int abort_job, double grace,
-                        const char *func)
+int dlp__watchdog_start(struct dlp__watchdog *w, double limit, int abort_job, const char *func)
 {
     w->limit = limit;
-    w->grace = grace;
-    w->deadline = 0;
     w->abort_job = abort_job;
     w->func = func;
     atomic_store(&w->used, 0);

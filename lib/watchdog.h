@@ -1,13 +1,8 @@
-/* The watchdog: a thread per rank during a call that sleeps unless there is
- * something to watch.
- * - The per-item time limit: every team thread publishes which item it runs
- *   and since when (a slot); the watchdog reports an item that runs longer
- *   than the limit — index, rank, thread, host — while it still runs, once
- *   per item, and with on_error = abort then aborts the job (a C library
- *   cannot stop a thread that is stuck inside the user's code).
- * - The grace time after SIGTERM/SIGINT (signals.h): the signal handler
- *   rings the watchdog, which says so (on the master) and aborts the job if
- *   the call has not ended when the grace time is over. */
+/* The per-item time limit: every team thread publishes which item it runs
+ * and since when (a slot); a watchdog thread per rank reports an item that
+ * runs longer than the limit — index, rank, thread, host — while it still
+ * runs, once per item, and with on_error = abort then aborts the job (a C
+ * library cannot stop a thread that is stuck inside the user's code). */
 #ifndef DLP_LIB_WATCHDOG_H
 #define DLP_LIB_WATCHDOG_H
 
@@ -25,9 +20,7 @@ struct dlp__watch_slot {
 };
 
 struct dlp__watchdog {
-    double limit;          /* seconds, 0 = no time limit */
-    double grace;          /* seconds after a signal */
-    double deadline;       /* end of the grace time, 0 = no signal yet */
+    double limit;          /* seconds */
     int abort_job;
     const char *func;
     struct dlp__watch_slot *slot;
@@ -37,10 +30,8 @@ struct dlp__watchdog {
     pthread_t thread;
 };
 
-/** Start watching (limit 0: signals only). DLP_ERR_NOMEM / DLP_ERR_SYSTEM
- *  on failure. */
-int dlp__watchdog_start(struct dlp__watchdog *w, double limit, int abort_job, double grace,
-                        const char *func);
+/** Start watching (limit > 0). DLP_ERR_NOMEM / DLP_ERR_SYSTEM on failure. */
+int dlp__watchdog_start(struct dlp__watchdog *w, double limit, int abort_job, const char *func);
 
 /** A slot for the calling thread (thread = its OpenMP number), NULL when
  *  all are taken. Any thread. */
