@@ -179,7 +179,10 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
     if (rc == DLP_OK && L->o.split == DLP_SPLIT_MANAGED)
         reset_node_state(L);
     struct handshake mine = {.n = L->n,
-                             .chunk = L->o.schedule == DLP_SCHEDULE_FIXED ? L->o.chunk : 0,
+                             .chunk = L->o.schedule == DLP_SCHEDULE_FIXED ||
+                                              L->o.schedule == DLP_SCHEDULE_GSS
+                                          ? L->o.chunk
+                                          : 0,
                              .results_n = L->o.results ? dlp__results_items(L->o.results) : -1,
                              .split = L->o.split,
                              .schedule = L->o.schedule,
@@ -228,6 +231,7 @@ static void loop_free(struct dlp_loop *L)
     free(L->logs);
     free(L->threads_of_node);
     free(L->rr_cursor);
+    free(L->stop_sent);
     free(L->retry_origin);
     dlp__failures_free(&L->failures);
     free(L);
@@ -246,6 +250,15 @@ static int setup_round_robin(struct dlp_loop *L)
         dlp__cursor_append(c, rank, (L->n - 1 - rank) / size + 1);
     dlp__cursor_close(c);
     L->cursor = c;
+    if (size > 1 && L->o.on_error == DLP_ON_ERROR_ABORT) {
+        L->stop_sent = calloc((size_t)size, sizeof *L->stop_sent);
+        if (!L->stop_sent)
+            return dlp__fail(DLP_ERR_NOMEM, L->func, "stop requests");
+        for (long r = 0; r < size; r++)
+            L->stop_sent[r] = MPI_REQUEST_NULL;
+        L->stop_word = L->seq;
+        atomic_store(&L->next_probe, dlp__now_coarse() + DLP__STOP_PROBE);
+    }
     return DLP_OK;
 }
 
@@ -433,6 +446,55 @@ static int claim_size(const struct dlp_loop *L, struct dlp__pos *pos, long uncla
     return b;
 }
 
+/* Round robin: has another rank stopped (its message is left for the
+ * end of the call)? One thread looks at a time. */
+static void look_for_stop(struct dlp_loop *L)
+{
+    double now = dlp__now_coarse();
+    if (now < atomic_load_explicit(&L->next_probe, memory_order_relaxed) ||
+        atomic_exchange(&L->probing, 1))
+        return;
+    int flag = 0;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, DLP__TAG_STOP, dlp__rt.comm, &flag, MPI_STATUS_IGNORE) ==
+            MPI_SUCCESS &&
+        flag)
+        atomic_store(&L->cursor->stop, 1);
+    atomic_store_explicit(&L->next_probe, now + DLP__STOP_PROBE, memory_order_relaxed);
+    atomic_store(&L->probing, 0);
+}
+
+/* Round robin: tell every other rank that this one stopped (once). */
+static void send_stops(struct dlp_loop *L)
+{
+    if (!L->stop_sent || atomic_exchange(&L->stopping, 1))
+        return;
+    for (int r = 0; r < dlp__rt.size; r++)
+        if (r != dlp__rt.rank)
+            DLP__HELPER_CHECK(L->func, MPI_Isend(&L->stop_word, 1, MPI_UNSIGNED_LONG, r,
+                                                 DLP__TAG_STOP, dlp__rt.comm, &L->stop_sent[r]));
+}
+
+/* End of a round-robin call: complete the stops this rank sent, receive
+ * those the others sent (every rank knows who sent, from the end's
+ * allgather), so that none is left for a later call. */
+static void settle_stops(struct dlp_loop *L, const long *sent, int stride)
+{
+    if (!L->stop_sent)
+        return;
+    for (int r = 0; r < dlp__rt.size; r++) {
+        DLP__HELPER_CHECK(L->func, dlp__wait(&L->stop_sent[r]));
+        if (r == dlp__rt.rank || !sent[(size_t)stride * (size_t)r])
+            continue;
+        unsigned long word;
+        MPI_Request req;
+        DLP__HELPER_CHECK(L->func, MPI_Irecv(&word, 1, MPI_UNSIGNED_LONG, r, DLP__TAG_STOP,
+                                             dlp__rt.comm, &req));
+        DLP__HELPER_CHECK(L->func, dlp__wait(&req));
+        if (word != L->seq)
+            dlp__helper_abort(L->func, "a stop message of another call", MPI_SUCCESS);
+    }
+}
+
 /* Take the next ticket's item. */
 static int take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
 {
@@ -443,6 +505,11 @@ static int take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
     if (pos->next < pos->end) {
         k = pos->next++;
     } else {
+        if (L->stop_sent) {
+            look_for_stop(L);
+            if (atomic_load_explicit(&c->stop, memory_order_relaxed))
+                return 0;
+        }
         long a0 = atomic_load_explicit(&c->avail, memory_order_relaxed);
         long t0 = atomic_load_explicit(&c->ticket, memory_order_relaxed);
         long b = claim_size(L, pos, a0 - t0);
@@ -555,6 +622,7 @@ void dlp__loop_stop(struct dlp_loop *L)
     dlp__doorbell_ring(&L->cursor->bell);
     if (L->disp)
         dlp__dispenser_stop(L->disp);
+    send_stops(L);
 }
 
 /* ------------------------------------------------------------------ end -- */
@@ -567,10 +635,10 @@ static int interrupted(struct dlp_loop *L, const long *all, long failed)
     int first = -1, ranks = 0;
     long done = L->journaled ? L->journal.done_before : 0;
     for (int r = 0; r < rt->size; r++) {
-        if (all[4 * (size_t)r + 2] && first < 0)
+        if (all[5 * (size_t)r + 2] && first < 0)
             first = r;
-        ranks += all[4 * (size_t)r + 2] != 0;
-        done += all[4 * (size_t)r + 3];
+        ranks += all[5 * (size_t)r + 2] != 0;
+        done += all[5 * (size_t)r + 3];
     }
     char name[32], journal[512] = "", fails[64] = "";
     if (L->journaled)
@@ -582,7 +650,7 @@ static int interrupted(struct dlp_loop *L, const long *all, long failed)
     return dlp__fail(DLP_ERR_INTERRUPTED, L->func,
                      "interrupted by %s (on %d of %d ranks, first rank %d): work stopped "
                      "after the running items; %ld of n = %ld items remain%s%s",
-                     dlp__signal_name((int)all[4 * (size_t)first + 2], name, sizeof name), ranks,
+                     dlp__signal_name((int)all[5 * (size_t)first + 2], name, sizeof name), ranks,
                      rt->size, first, L->n - done, L->n, fails, journal);
 }
 
@@ -599,21 +667,22 @@ static int agree_on_outcome(struct dlp_loop *L)
     pthread_mutex_lock(&L->failures.lock);
     long failed = L->failures.count;
     pthread_mutex_unlock(&L->failures.lock);
-    long mine[4] = {failed, handed, L->catching ? dlp__signal_caught() : 0,
-                    atomic_load(&L->completed)};
+    long mine[5] = {failed, handed, L->catching ? dlp__signal_caught() : 0,
+                    atomic_load(&L->completed), atomic_load(&L->stopping)};
     long *all = (long *)rt->scratch;
     _Static_assert(sizeof mine <= DLP__SCRATCH_PER_RANK, "scratch too small");
     MPI_Request req;
-    DLP_MPI_CALL(MPI_Iallgather(mine, 4, MPI_LONG, all, 4, MPI_LONG, rt->comm, &req));
+    DLP_MPI_CALL(MPI_Iallgather(mine, 5, MPI_LONG, all, 5, MPI_LONG, rt->comm, &req));
     DLP_MPI_CALL(dlp__wait(&req));
+    settle_stops(L, all + 4, 5);
     long total = 0, failed_all = 0;
     int first = -1, signalled = 0;
     for (int r = 0; r < rt->size; r++) {
-        if (all[4 * (size_t)r] > 0 && first < 0)
+        if (all[5 * (size_t)r] > 0 && first < 0)
             first = r;
-        failed_all += all[4 * (size_t)r];
-        total += all[4 * (size_t)r + 1];
-        signalled |= all[4 * (size_t)r + 2] != 0;
+        failed_all += all[5 * (size_t)r];
+        total += all[5 * (size_t)r + 1];
+        signalled |= all[5 * (size_t)r + 2] != 0;
     }
     if (signalled)
         return interrupted(L, all, failed_all);
@@ -629,7 +698,7 @@ static int agree_on_outcome(struct dlp_loop *L)
     if (!counts)
         dlp__helper_abort(func, "out of memory for the failure counts", MPI_SUCCESS);
     for (int r = 0; r < rt->size; r++)
-        counts[r] = all[4 * (size_t)r];
+        counts[r] = all[5 * (size_t)r];
     int rc = dlp__failures_agree(&L->failures, counts, func);
     free(counts);
     return rc;

@@ -23,7 +23,8 @@ enum {
     DLP__TAG_MAP = 15,    /* map results, rank -> master */
     DLP__TAG_MAP_ACK = 16, /* map credits, master -> rank */
     DLP__TAG_JOURNAL = 17, /* done items, rank -> master */
-    DLP__TAG_RETRY = 18    /* retried items' results, rank -> rank */
+    DLP__TAG_RETRY = 18,   /* retried items' results, rank -> rank */
+    DLP__TAG_STOP = 19     /* round robin: a rank stopped after a failure, rank -> all */
 };
 
 /* Chunk table entries per node (see DLP__MAX_CHUNKS). */
@@ -75,6 +76,13 @@ struct dlp_loop {
     int retry_round;             /* RETRY: rounds so far (retry.h) */
     long (*retry_origin)[2];     /* RETRY: {item, rank that failed it first}, by item */
     long retry_origins;
+    /* round robin: a rank that stops tells every other rank, whose threads
+     * look for such a message every DLP__STOP_PROBE seconds */
+    MPI_Request *stop_sent;      /* [size] or NULL */
+    _Atomic int stopping;        /* this rank sent them */
+    _Atomic int probing;         /* a thread is looking */
+    _Atomic double next_probe;   /* dlp__now_coarse() of the next look */
+    unsigned long stop_word;     /* what is sent */
     struct dlp__trace trace;     /* DLP_TRACE / DLP_STATS */
     int tracing;                 /* 0, or the bits TRACE_* of loop.c */
     const char *trace_path;      /* master: DLP_TRACE */
@@ -206,6 +214,8 @@ static inline unsigned dlp__poll_cap(double seconds)
 #define DLP__AGENT_NAP_US 20000u
 /** How often a helper that only feeds the progress display wakes, us. */
 #define DLP__PROGRESS_TICK_US 20000u
+/** Round robin: seconds between the looks for another rank's stop. */
+#define DLP__STOP_PROBE 0.002
 /** Cap of the backoff of a waiting team thread or collective, microseconds. */
 #define DLP__WAIT_MAX_US 200u
 

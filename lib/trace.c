@@ -273,15 +273,15 @@ void dlp__trace_finish(struct dlp__trace *T, struct dlp_loop *L, const char *pat
         ends = calloc((size_t)S, sizeof *ends);
         long total = 0;
         for (int r = 0; all && r < S; r++)
-            total += (long)all[2 * r];
+            total += (long)all[2 * (size_t)r];
         in = total * WIRE < INT_MAX ? malloc((size_t)(total > 0 ? total : 1) * WIRE * sizeof *in)
                                     : NULL;
         if (!cnt || !displ || !counts || !ends || !in || !all)
             dlp__helper_abort("trace", "out of memory (or over 2^31 values) for the trace",
                               MPI_SUCCESS);
         for (int r = 0, x = 0; r < S; r++) {
-            counts[r] = (long)all[2 * r];
-            ends[r] = all[2 * r + 1];
+            counts[r] = (long)all[2 * (size_t)r];
+            ends[r] = all[2 * (size_t)r + 1];
             cnt[r] = (int)(counts[r] * WIRE);
             displ[r] = x;
             x += cnt[r];
