@@ -10,6 +10,9 @@
 #   kill:FORM:RANK  two calls of 1000 items; kill -9 of rank RANK (0, 1 or
 #                   any) at a random point of run 1: the job ends non-zero
 #   kill2:FORM      the same, and the rerun killed too (random ranks)
+#   killlong:FORM:ITEM  one call of 3000 items of 4 ms but ITEM of 5 s; kill
+#                   -9 of rank 0 2-3 s into it: the items the thread of ITEM
+#                   finished just before it are long done by then
 #   term:FORM       SIGTERM to mpiexec at a random point: DLP_ERR_INTERRUPTED
 #                   on every rank (their exit.<rank> files: mpiexec's status
 #                   after a signal is not the ranks'), the counts of its
@@ -248,6 +251,12 @@ for spec in $trials; do
             kill_rank 2 any 0.1 0.4
             rerun 3 2000
         fi
+        ;;
+    killlong)
+        n=3000
+        launch 1 --item-ms=4 --slow="$who:5000"
+        kill_rank 1 0 2.0 3.0
+        rerun 2 2000
         ;;
     term | int | wait)
         n=2000 sig=${kind^^} args=(--item-ms=3) lo=0.2 hi=0.9
