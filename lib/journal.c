@@ -18,7 +18,7 @@
 
 static const char file_magic[8] = {'d', 'l', 'p', 'j', 'r', 'n', 'l', '1'};
 #define REC_MAGIC 0x52504c44u /* "DLPR" */
-enum { REC_CALL = 1, REC_DONE = 2, REC_FAILED = 3 };
+enum { REC_CALL = 1, REC_DONE = 2, REC_FAILED = 3, REC_RUN = 4 };
 #define REC_MAX_BYTES ((uint64_t)1 << 31)
 #define FUNC_BYTES 40
 /* Ranges per message of a rank's journal thread. */
@@ -81,15 +81,15 @@ static int write_record(struct dlp__journal *J, uint32_t type, const void *paylo
 
 /* ------------------------------------------------------------ reading -- */
 
-struct done_rec { long a, b, idx; };     /* a DONE range, record number */
-struct failed_rec { long item, idx; };   /* a FAILED item, record number */
+struct done_rec { long a, b, idx; };     /* a DONE range, its run */
+struct failed_rec { long item, idx; };   /* a FAILED item, its run */
 
 struct scan {
     struct done_rec *done;
     long ndone, cdone;
     struct failed_rec *failed;
     long nfailed, cfailed;
-    long records;
+    long run;       /* RUN records of the call so far */
     int has_call;
     int64_t call_n;
     char call_func[FUNC_BYTES];
@@ -157,7 +157,11 @@ static int take_record(struct dlp__journal *J, struct scan *s, const struct rec_
                          "journal %s is corrupted: items of call #%lu before its call record "
                          "(byte %ld)",
                          J->path, J->seq, off);
-    long idx = s->records++;
+    if (h->type == REC_RUN) {
+        s->run++;
+        return DLP_OK;
+    }
+    long idx = s->run;
     if (h->type == REC_DONE) {
         long k = (long)(h->bytes / (2 * sizeof(int64_t)));
         if (grow((void **)&s->done, &s->cdone, s->ndone + k, sizeof *s->done) != 0)
@@ -204,7 +208,7 @@ static int scan_records(struct dlp__journal *J, struct scan *s, const char *buf,
         if (left < (long)sizeof h || all_zero(buf + off, (size_t)left))
             return repair(J, off, size, "an incomplete record", func);
         memcpy(&h, buf + off, sizeof h);
-        if (h.magic != REC_MAGIC || h.type < REC_CALL || h.type > REC_FAILED ||
+        if (h.magic != REC_MAGIC || h.type < REC_CALL || h.type > REC_RUN ||
             h.bytes > REC_MAX_BYTES ||
             (h.type == REC_DONE && h.bytes % (2 * sizeof(int64_t))) ||
             (h.type == REC_FAILED && h.bytes % sizeof(int64_t)))
@@ -241,8 +245,8 @@ static int by_item_then_idx(const void *a, const void *b)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-/* The done set: every DONE range, less the FAILED items that no later
- * DONE record covers. */
+/* The done set: every DONE range, less the FAILED items that no DONE
+ * record of a later run covers. */
 static int done_set(struct dlp__journal *J, struct scan *s, const char *func)
 {
     if (s->nfailed > 0)
@@ -257,8 +261,8 @@ static int done_set(struct dlp__journal *J, struct scan *s, const char *func)
                 hi = mid;
         }
         for (long f = lo; f < s->nfailed && s->failed[f].item < s->done[d].b; f++)
-            if (s->failed[f].idx < s->done[d].idx)
-                s->failed[f].idx = -1; /* done again after it failed */
+            if (s->failed[f].idx >= 0 && s->failed[f].idx < s->done[d].idx)
+                s->failed[f].idx = -1; /* done again in a later run */
     }
     for (long d = 0; d < s->ndone; d++)
         if (dlp__ranges_push(&J->skip, s->done[d].a, s->done[d].b) != 0)
@@ -371,6 +375,8 @@ void dlp__journal_close(struct dlp__journal *J)
     J->fd = -1;
     dlp__ranges_free(&J->skip);
     dlp__ranges_free(&J->acc);
+    free(J->slots);
+    J->slots = NULL;
     free(J->acc_failed);
     J->acc_failed = NULL;
     free(J->pend);
@@ -393,9 +399,46 @@ static void write_failed(struct dlp__journal *J, const char *what)
     }
 }
 
-/* Take the rank's pending list. */
+static void slot_lock(struct dlp__jslot *s)
+{
+    while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
+        while (atomic_load_explicit(&s->lock, memory_order_relaxed))
+            ;
+}
+
+static void slot_unlock(struct dlp__jslot *s)
+{
+    atomic_store_explicit(&s->lock, 0, memory_order_release);
+}
+
+/* Move a slot's entries to the rank's pending list (slot locked). */
+static void slot_empty(struct dlp__journal *J, struct dlp__jslot *s)
+{
+    if (s->len == 0)
+        return;
+    pthread_mutex_lock(&J->lock);
+    int ok = grow((void **)&J->pend, &J->cap, J->npend + s->len, sizeof *J->pend) == 0;
+    if (ok) {
+        memcpy(J->pend + J->npend, s->entry, (size_t)s->len * sizeof *s->entry);
+        J->npend += s->len;
+    }
+    pthread_mutex_unlock(&J->lock);
+    s->len = 0;
+    if (!ok) /* not recorded: they would run again; say it and stop */
+        dlp__loop_failure(J->L, -1, -1, DLP_ERR_NOMEM,
+                          "out of memory for the journal's list of done items");
+}
+
+/* Take the rank's pending list, with what every slot holds. */
 static long *take_pending(struct dlp__journal *J, long *len)
 {
+    int used = atomic_load(&J->nslots);
+    used = used < DLP__JOURNAL_SLOTS ? used : DLP__JOURNAL_SLOTS;
+    for (int k = 0; k < used; k++) {
+        slot_lock(&J->slots[k]);
+        slot_empty(J, &J->slots[k]);
+        slot_unlock(&J->slots[k]);
+    }
     pthread_mutex_lock(&J->lock);
     long *p = J->pend;
     *len = J->npend;
@@ -621,6 +664,11 @@ void dlp__journal_start(struct dlp__journal *J, struct dlp_loop *L)
             dlp__helper_abort(L->func, "cannot write the journal's call record", MPI_SUCCESS);
         J->has_call = 1;
     }
+    if (rt->rank == 0 && (write_record(J, REC_RUN, NULL, 0) != 0 || fsync(J->fd) != 0))
+        dlp__helper_abort(L->func, "cannot write the journal's run record", MPI_SUCCESS);
+    J->slots = calloc(DLP__JOURNAL_SLOTS, sizeof *J->slots);
+    if (!J->slots)
+        dlp__helper_abort(L->func, "out of memory for the journal's buffers", MPI_SUCCESS);
     if (share_skip(J) != DLP_OK)
         dlp__helper_abort(L->func, "cannot share the journal's done items", MPI_SUCCESS);
     if (rt->rank == 0) {
@@ -637,32 +685,19 @@ void dlp__journal_start(struct dlp__journal *J, struct dlp_loop *L)
     J->running = 1;
 }
 
-void dlp__journal_flush(struct dlp__journal *J, struct dlp__jbuf *b)
+struct dlp__jslot *dlp__journal_slot(struct dlp__journal *J)
 {
-    b->flushed = dlp__now_coarse();
-    if (b->len == 0)
-        return;
-    pthread_mutex_lock(&J->lock);
-    int ok = grow((void **)&J->pend, &J->cap, J->npend + b->len, sizeof *J->pend) == 0;
-    if (ok) {
-        memcpy(J->pend + J->npend, b->entry, (size_t)b->len * sizeof *b->entry);
-        J->npend += b->len;
-    }
-    long pending = J->npend;
-    pthread_mutex_unlock(&J->lock);
-    b->len = 0;
-    if (!ok) /* not recorded: they would run again; say it and stop */
-        dlp__loop_failure(J->L, -1, -1, DLP_ERR_NOMEM,
-                          "out of memory for the journal's list of done items");
-    if (pending >= 65536) /* send it soon */
-        dlp__doorbell_ring(&J->bell);
+    int k = atomic_fetch_add(&J->nslots, 1);
+    return &J->slots[k % DLP__JOURNAL_SLOTS];
 }
 
-void dlp__journal_note(struct dlp__journal *J, struct dlp__jbuf *b, long entry)
+void dlp__journal_note(struct dlp__journal *J, struct dlp__jslot *s, long entry)
 {
-    b->entry[b->len++] = entry;
-    if (b->len == DLP__JBUF_ITEMS || dlp__now_coarse() - b->flushed >= DLP__JOURNAL_TICK)
-        dlp__journal_flush(J, b);
+    slot_lock(s);
+    if (s->len == DLP__JBUF_ITEMS)
+        slot_empty(J, s);
+    s->entry[s->len++] = entry;
+    slot_unlock(s);
 }
 
 void dlp__journal_finish(struct dlp__journal *J)

@@ -4,8 +4,8 @@
  *
  * Every rank's threads note the items they finish (or, in a map, the
  * master notes the items whose on_result returned 0) into a small buffer
- * of their own, flushed into the rank's pending list. A journal thread per
- * rank sends the pending list to the master about every DLP__JOURNAL_TICK
+ * of their own (a slot). A journal thread per rank empties the slots and
+ * sends what they held to the master about every DLP__JOURNAL_TICK
  * seconds, as sorted ranges; the master's journal thread merges what came
  * from all ranks over the same interval (round robin's strided items
  * become whole ranges again) and appends it to the file (a write survives
@@ -17,8 +17,11 @@
  *     u32 magic, u32 type, u64 call number, u64 payload bytes,
  *     payload, u64 FNV-1a checksum of all that
  * in the host's byte order; types CALL (n and the function of a call),
- * DONE (int64 {start, end} ranges) and FAILED (int64 items: a FAILED item
- * is not done unless a later DONE record covers it). A record cut short by
+ * RUN (a run of the call starts: written every time), DONE (int64 {start,
+ * end} ranges) and FAILED (int64 items). An item is done when a DONE
+ * record covers it in a later run than every FAILED record of it: within
+ * one run a failure wins, whatever the order in which the threads' notes
+ * reached the file (an item is done at most once per run). A record cut short by
  * a kill or a crash at the end of the file is dropped (its items run
  * again); anything else that does not check out is an error, never
  * trusted. */
@@ -38,11 +41,17 @@
 
 struct dlp_loop;
 
-/* A thread's buffer: item i done, or ~i (negative) failed. */
-struct dlp__jbuf {
-    long entry[DLP__JBUF_ITEMS];
+/** Slots of thread buffers per rank (more threads share them). */
+#define DLP__JOURNAL_SLOTS 1024
+
+/* A thread's buffer: item i done, or ~i (negative) failed. The thread
+ * appends under the slot's lock; the rank's journal thread empties every
+ * slot every tick, so nothing waits in a buffer longer than a tick (even
+ * while its thread runs a long item). */
+struct dlp__jslot {
+    _Alignas(64) _Atomic int lock;
     int len;
-    double flushed; /* dlp__now_coarse() of the last hand-over */
+    long entry[DLP__JBUF_ITEMS];
 };
 
 struct dlp__journal {
@@ -62,6 +71,8 @@ struct dlp__journal {
     int has_call;             /* the file has this call's CALL record */
     double sync, synced;      /* fsync interval, time of the last fsync */
     long recorded;            /* items this run's DONE records hold */
+    struct dlp__jslot *slots; /* [DLP__JOURNAL_SLOTS] the threads' buffers */
+    _Atomic int nslots;       /* slots handed out */
     struct dlp__ranges acc;   /* done ranges received, merged before they are written */
     long *acc_failed, nfailed, cfailed;
     double written;           /* time of the last write */
@@ -81,15 +92,15 @@ int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, uns
  *  start. Failures abort the job (the ranks already agreed to run). */
 void dlp__journal_start(struct dlp__journal *J, struct dlp_loop *L);
 
-/** Note an entry (any thread, its own buffer). */
-void dlp__journal_note(struct dlp__journal *J, struct dlp__jbuf *b, long entry);
+/** A buffer for the calling thread (any thread, once per call). */
+struct dlp__jslot *dlp__journal_slot(struct dlp__journal *J);
 
-/** Hand a thread's buffer to the rank (any thread). */
-void dlp__journal_flush(struct dlp__journal *J, struct dlp__jbuf *b);
+/** Note an entry: item i done, or ~i failed (any thread, its slot). */
+void dlp__journal_note(struct dlp__journal *J, struct dlp__jslot *s, long entry);
 
 /** End of the call (collective, main thread, after every thread of the call
- *  flushed): the last batches reach the master, which writes and fsyncs
- *  them. Frees everything. */
+ *  left): the last batches reach the master, which writes and fsyncs them.
+ *  Frees everything. */
 void dlp__journal_finish(struct dlp__journal *J);
 
 /** Close a journal that dlp__journal_open() opened but the call did not

@@ -545,11 +545,19 @@ static int take_watched(struct dlp_loop *L, struct dlp__pos *pos, long *item)
     return 1;
 }
 
-void dlp__loop_done(struct dlp_loop *L, struct dlp__jbuf *b, long i)
+/* The journal's note of entry (done i or failed ~i) by this thread. */
+static void note(struct dlp_loop *L, struct dlp__jslot **js, long entry)
+{
+    if (!*js)
+        *js = dlp__journal_slot(&L->journal);
+    dlp__journal_note(&L->journal, *js, entry);
+}
+
+void dlp__loop_done(struct dlp_loop *L, struct dlp__jslot **js, long i)
 {
     atomic_fetch_add_explicit(&L->completed, 1, memory_order_relaxed);
     if (L->journaled)
-        dlp__journal_note(&L->journal, b, i);
+        note(L, js, i);
 }
 
 /* The thread's previous item is done (unless it failed: cur = -1). */
@@ -558,7 +566,7 @@ static inline void finish_item(struct dlp_loop *L, struct dlp__pos *pos)
     if (L->done_by_take) {
         pos->completed++;
         if (L->journaled)
-            dlp__journal_note(&L->journal, &pos->jb, pos->cur);
+            note(L, &pos->js, pos->cur);
     }
     pos->cur = -1;
 }
@@ -599,8 +607,6 @@ void dlp__loop_leave(struct dlp_loop *L, struct dlp__pos *pos)
     if (pos->completed)
         atomic_fetch_add_explicit(&L->completed, pos->completed, memory_order_relaxed);
     pos->completed = 0;
-    if (L->journaled)
-        dlp__journal_flush(&L->journal, &pos->jb);
 }
 
 void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, const char *fmt,
@@ -781,9 +787,11 @@ int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
     if (tls_pos.seq == loop->seq && tls_pos.cur == i) { /* the item ended, failed */
         tls_pos.cur = -1;
         dlp__loop_idle(&tls_pos);
-    } else if (loop->journaled) { /* perhaps recorded as done already */
-        struct dlp__jbuf b = {{~i}, 1, 0.0};
-        dlp__journal_flush(&loop->journal, &b);
+    } else if (loop->journaled) { /* perhaps noted as done already: the failure wins */
+        struct dlp__jslot *js = tls_pos.seq == loop->seq ? tls_pos.js : NULL;
+        note(loop, &js, ~i);
+        if (tls_pos.seq == loop->seq)
+            tls_pos.js = js;
     }
     return DLP_OK;
 }

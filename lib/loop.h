@@ -100,10 +100,10 @@ struct dlp__pos {
     long cur;                     /* item taken and not yet done, or -1 */
     long completed;               /* items this thread completed in the call */
     long hint;                    /* position in the journal's done ranges */
-    struct dlp__jbuf jb;          /* done items on their way to the journal */
+    struct dlp__jslot *js;        /* the journal's buffer of this thread, or NULL */
     struct dlp__trace_thread *tracer; /* DLP_TRACE / DLP_STATS: this thread's spans */
 };
-#define DLP__POS_INIT {0, 0, NULL, 0, 0, 0, 0, 0.0, -1, 0, 0, {{0}, 0, 0.0}, NULL}
+#define DLP__POS_INIT {0, 0, NULL, 0, 0, 0, 0, 0.0, -1, 0, 0, NULL, NULL}
 
 /** A thread claims this many tickets in one atomic add at most: cheap items
  *  are claimed in batches (see claim_size() in loop.c). */
@@ -138,8 +138,8 @@ static inline void dlp__loop_idle(struct dlp__pos *pos)
 void dlp__loop_leave(struct dlp_loop *L, struct dlp__pos *pos);
 
 /** Item i is done (outside the take: the map's consumer, retry rounds):
- *  counted, and noted for the journal through b. */
-void dlp__loop_done(struct dlp_loop *L, struct dlp__jbuf *b, long i);
+ *  counted, and noted for the journal in *js (claimed when NULL). */
+void dlp__loop_done(struct dlp_loop *L, struct dlp__jslot **js, long i);
 
 /** Record a failure of item (thread = omp thread number, -1 outside the
  *  team); with on_error = abort also stop the loop everywhere. */

@@ -277,11 +277,9 @@ static void retry_rounds(struct dlp_map *m)
                                   "on_result returned %d (a retried result of %ld bytes)", rc,
                                   head[1]);
             else
-                dlp__loop_done(L, &m->jb, head[0]);
+                dlp__loop_done(L, &m->js, head[0]);
             at += PAD8((size_t)head[1]);
         }
-        if (L->journaled)
-            dlp__journal_flush(&L->journal, &m->jb);
         free(in);
         free(to[0]);
         free(to);
@@ -321,9 +319,7 @@ static int finish(struct dlp_map *m)
     if (m->has_helper)
         pthread_join(m->helper, NULL);
     if (m->last >= 0) /* loop form: the last result was handled */
-        dlp__loop_done(L, &m->jb, m->last);
-    if (L->journaled)
-        dlp__journal_flush(&L->journal, &m->jb);
+        dlp__loop_done(L, &m->js, m->last);
     retry_rounds(m);
     if (dlp__rt.rank == 0)
         dlp__map_consumer_free(m);
@@ -357,7 +353,7 @@ int dlp_map_next(dlp_map *map, long *i, const void **data, size_t *len)
     if (!map || !i || !data || !len || dlp__rt.rank != 0)
         return 0;
     if (map->last >= 0) /* the loop handled it */
-        dlp__loop_done(map->L, &map->jb, map->last);
+        dlp__loop_done(map->L, &map->js, map->last);
     map->last = -1;
     if (!dlp__map_consumer_next(map, i, data, len))
         return 0;

@@ -79,7 +79,7 @@ struct dlp_map {
     long consumed;        /* master: results handed to the callback or loop */
     long last;            /* master, loop form: the item dlp_map_next() returned last
                              (done when the loop asks for the next), or -1 */
-    struct dlp__jbuf jb;  /* master: items done, on their way to the journal */
+    struct dlp__jslot *js; /* master: the journal's buffer of the consumer */
     int stopped;          /* master: discard the rest (callback failed, loop left) */
     struct consumer in;   /* master */
 };

@@ -225,10 +225,8 @@ void *dlp__map_consumer_main(void *arg)
             dlp__loop_failure(m->L, i, -1, DLP_ERR_ITEM,
                               "on_result returned %d (a result of %zu bytes)", rc, len);
         } else {
-            dlp__loop_done(m->L, &m->jb, i);
+            dlp__loop_done(m->L, &m->js, i);
         }
     }
-    if (m->L->journaled)
-        dlp__journal_flush(&m->L->journal, &m->jb);
     return NULL;
 }

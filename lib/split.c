@@ -73,12 +73,10 @@ static void retry_rounds(struct dlp_loop *L, dlp_body_fn body, void *ctx)
             else
                 r.ok[k] = 1;
         }
-        struct dlp__jbuf jb = {{0}, 0, 0.0};
+        struct dlp__jslot *js = NULL;
         for (long k = 0; k < r.mine; k++)
             if (r.ok[k])
-                dlp__loop_done(L, &jb, r.item[k]);
-        if (L->journaled)
-            dlp__journal_flush(&L->journal, &jb);
+                dlp__loop_done(L, &js, r.item[k]);
         if (L->o.results)
             deliver_results(L, &r);
         dlp__retry_free(&r);

@@ -79,7 +79,7 @@ static unsigned long g_calls;
 
 #define J_REC_MAGIC 0x52504c44u
 #define J_FUNC_BYTES 40
-enum { J_CALL = 1, J_DONE = 2, J_FAILED = 3 };
+enum { J_CALL = 1, J_DONE = 2, J_FAILED = 3, J_RUN = 4 };
 static const char j_magic[8] = {'d', 'l', 'p', 'j', 'r', 'n', 'l', '1'};
 
 struct jhead {
@@ -171,7 +171,7 @@ static void jfile_load(const char *path, struct jfile *f)
                       f->size - off, off);
         memcpy(&h, f->buf + off, sizeof h);
         long end = off + (long)sizeof h + (long)h.bytes + 8;
-        if (h.magic != J_REC_MAGIC || h.type < J_CALL || h.type > J_FAILED ||
+        if (h.magic != J_REC_MAGIC || h.type < J_CALL || h.type > J_RUN ||
             h.bytes > (1u << 30) || end > f->size)
             TEST_FAIL("journal %s: no valid record at byte %ld of %ld (magic 0x%08x, type %u, "
                       "%llu bytes)",
@@ -202,14 +202,22 @@ struct jcall {
     long done_recs, failed_recs;
 };
 
-/* done[n]: the items done (a FAILED item is not, unless a later DONE
- * covers it). Ranges outside 0..n-1 fail the test. */
+/* done[n]: the items done: a DONE record covers it in a later run (RUN
+ * records) than every FAILED record of it. Ranges outside 0..n-1 fail the
+ * test. */
 static void jfile_call(const struct jfile *f, uint64_t seq, long n, char *done, struct jcall *c)
 {
     memset(c, 0, sizeof *c);
     memset(done, 0, (size_t)n);
     unsigned char *times = calloc((size_t)n + 1, 1);
+    long *done_run = calloc((size_t)n + 1, sizeof(long)),
+         *failed_run = calloc((size_t)n + 1, sizeof(long));
     ASSERT_NOT_NULL(times);
+    ASSERT_NOT_NULL(done_run);
+    ASSERT_NOT_NULL(failed_run);
+    for (long i = 0; i < n; i++)
+        done_run[i] = failed_run[i] = -1;
+    long run = 0;
     for (long k = 0; k < f->nrec; k++) {
         const struct jrec *r = &f->rec[k];
         const unsigned char *p = f->buf + r->off + sizeof(struct jhead);
@@ -227,6 +235,10 @@ static void jfile_call(const struct jfile *f, uint64_t seq, long n, char *done, 
         if (c->calls == 0)
             TEST_FAIL("journal: a record of call #%llu at byte %ld before its CALL record",
                       (unsigned long long)seq, r->off);
+        if (r->type == J_RUN) {
+            run++;
+            continue;
+        }
         long width = r->type == J_DONE ? 16 : 8;
         if (r->bytes % (uint64_t)width != 0)
             TEST_FAIL("journal: record at byte %ld (type %u) has %llu bytes", r->off,
@@ -240,18 +252,22 @@ static void jfile_call(const struct jfile *f, uint64_t seq, long n, char *done, 
                 if (v[0] < 0 || v[0] >= n)
                     TEST_FAIL("journal: failed item %lld of call #%llu, n = %ld", (long long)v[0],
                               (unsigned long long)seq, n);
-                done[v[0]] = 0;
+                failed_run[v[0]] = run;
                 continue;
             }
             if (v[0] < 0 || v[0] >= v[1] || v[1] > n)
                 TEST_FAIL("journal: done range [%lld, %lld) of call #%llu, n = %ld (byte %ld)",
                           (long long)v[0], (long long)v[1], (unsigned long long)seq, n, r->off);
             for (long i = v[0]; i < v[1]; i++) {
-                times[i] += done[i] && times[i] < 255; /* done again while done */
-                done[i] = 1;
+                times[i] += done_run[i] > failed_run[i] && times[i] < 255; /* done again */
+                done_run[i] = run;
             }
         }
     }
+    for (long i = 0; i < n; i++)
+        done[i] = (char)(done_run[i] >= 0 && done_run[i] > failed_run[i]);
+    free(done_run);
+    free(failed_run);
     for (long i = 0; i < n; i++) {
         c->done += done[i];
         c->again += times[i] > 0;
@@ -313,6 +329,12 @@ static void jb_failed(struct jbuild *b, uint64_t seq, long item)
 {
     int64_t v = item;
     jb_record(b, J_FAILED, seq, &v, sizeof v);
+}
+
+/* A run of call #seq starts (the library writes one each time). */
+static void jb_run(struct jbuild *b, uint64_t seq)
+{
+    jb_record(b, J_RUN, seq, NULL, 0);
 }
 
 /* Append the records of call #from as call #to. */
@@ -718,19 +740,24 @@ static void case_fresh(void)
     }
 }
 
-/* The test's own journal for call #seq of n = 600: done [0,100) and
- * [250,300) and 599; 50 failed, then done again; 260 done, then failed;
- * 400 failed. 150 items are done. */
+/* The test's own journal for call #seq of n = 600: run 1: done [0,100)
+ * and [250,300), 50 failed, 260 done then failed (within a run a failure
+ * wins), 400 failed; run 2: 50 done again, 599 done, 400 failed again.
+ * 150 items are done. */
 static char *handmade(struct jbuild *b, unsigned long seq, const char *func)
 {
     jb_start(b);
     jb_call(b, seq - 1, 600, "dlp_split_managed"); /* another call: ignored */
     jb_done(b, seq - 1, 0, 600);
     jb_call(b, seq, 600, func);
+    jb_run(b, seq);
     jb_done(b, seq, 0, 100);
     jb_failed(b, seq, 50);
     jb_done(b, seq, 250, 300);
     jb_failed(b, seq, 260);
+    jb_failed(b, seq, 400);
+    jb_done(b, seq, 260, 261); /* the same run: the failure still wins */
+    jb_run(b, seq);
     jb_done(b, seq, 50, 51);
     jb_failed(b, seq, 400);
     jb_done(b, seq, 599, 600);
