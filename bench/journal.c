@@ -24,14 +24,6 @@
 
 static struct bench_counters counters;
 
-static int empty_body(long i, void *ctx)
-{
-    (void)i;
-    (void)ctx;
-    bench_count(&counters);
-    return 0;
-}
-
 enum { V_MANAGED, V_MANAGED_J, V_RR, V_RR_J, N_VARIANTS };
 static const char *const variant_name[N_VARIANTS] = {"managed", "managed+journal", "round_robin",
                                                      "round_robin+journal"};
@@ -42,9 +34,9 @@ static void run_variant(int v, long n, const char *path)
     if (v == V_MANAGED_J || v == V_RR_J)
         o.journal = path;
     if (v == V_MANAGED || v == V_MANAGED_J)
-        CHECK(dlp_split_managed(n, empty_body, NULL, &o));
+        CHECK(dlp_split_managed(n, bench_count_body, &counters, &o));
     else
-        CHECK(dlp_split_round_robin(n, empty_body, NULL, &o));
+        CHECK(dlp_split_round_robin(n, bench_count_body, &counters, &o));
 }
 
 static long file_bytes(const char *path)

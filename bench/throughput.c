@@ -27,13 +27,6 @@
  * callback forms or of an OpenMP team, whichever is larger). */
 static struct bench_counters counters;
 
-static int empty_body(long i, void *ctx)
-{
-    (void)i;
-    (void)ctx;
-    bench_count(&counters);
-    return 0;
-}
 
 /* ------------------------------------------------------------- variants -- */
 
@@ -59,8 +52,9 @@ static void run_loop(long n, int split)
 static void run_variant(int v, long n, int master)
 {
     switch (v) {
-    case V_MANAGED: CHECK(dlp_split_managed(n, empty_body, NULL, NULL)); break;
-    case V_ROUND_ROBIN: CHECK(dlp_split_round_robin(n, empty_body, NULL, NULL)); break;
+    case V_MANAGED: CHECK(dlp_split_managed(n, bench_count_body, &counters, NULL)); break;
+    case V_ROUND_ROBIN: CHECK(dlp_split_round_robin(n, bench_count_body, &counters, NULL));
+        break;
     case V_LOOP_MANAGED: run_loop(n, DLP_SPLIT_MANAGED); break;
     case V_LOOP_RR: run_loop(n, DLP_SPLIT_ROUND_ROBIN); break;
     default:
