@@ -22,9 +22,7 @@ void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
         MPI_Error_string(mpi_rc, text, &len);
     fprintf(stderr, "dlp_mpi: %s on rank %d (host %s): %s %s; aborting the job\n", who,
             dlp__rt.rank, dlp__rt.host, what, text);
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 70);
-    abort();
+    dlp__abort_job(70);
 }
 
 static void log_chunk(struct dlp__chunk_log *log, long start, long count)

@@ -2,6 +2,7 @@
 #include "runtime.h"
 
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +43,14 @@ void dlp__sleep_us(unsigned us)
         return;
     struct timespec ts = {.tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000L};
     nanosleep(&ts, NULL);
+}
+
+void dlp__abort_job(int code)
+{
+    fflush(stderr);
+    dlp__sleep_us(300000);
+    MPI_Abort(MPI_COMM_WORLD, code);
+    abort();
 }
 
 int dlp__rt_rank_or_minus1(void)

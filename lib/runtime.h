@@ -50,4 +50,9 @@ double dlp__now_coarse(void);
 /** Sleep for the given microseconds (no-op for 0). */
 void dlp__sleep_us(unsigned us);
 
+/** End the job with MPI_Abort(code), after the message the caller just
+ *  wrote to stderr (and flushed) had 0.3 s to reach the launcher: hydra
+ *  drops what an aborted process wrote last. Any thread. */
+void dlp__abort_job(int code) __attribute__((noreturn));
+
 #endif

@@ -43,10 +43,8 @@ static double arrival_late(const char *what, double waited, double limit, double
                 "ranks that did not call it; ranks that do not print this line are elsewhere "
                 "in the program; aborting the job\n",
                 dlp__rt.rank, dlp__rt.host, waited, what);
-        fflush(stderr);
-        /* let the other waiting ranks say so too before the job ends */
-        dlp__sleep_us(500000);
-        MPI_Abort(MPI_COMM_WORLD, 74);
+        /* the other waiting ranks say so too before the job ends */
+        dlp__abort_job(74);
     }
     if (limit == 0 && waited >= next_warn) {
         fprintf(stderr,

@@ -27,7 +27,7 @@ static void look(struct dlp__watchdog *w)
                              : " (on_error = skip: it goes on)");
         fflush(stderr);
         if (w->abort_job)
-            MPI_Abort(MPI_COMM_WORLD, 72);
+            dlp__abort_job(72);
     }
 }
 
