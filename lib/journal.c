@@ -18,7 +18,7 @@
 
 static const char file_magic[8] = {'d', 'l', 'p', 'j', 'r', 'n', 'l', '1'};
 #define REC_MAGIC 0x52504c44u /* "DLPR" */
-enum { REC_CALL = 1, REC_DONE = 2, REC_FAILED = 3, REC_RUN = 4 };
+enum { REC_CALL = 1, REC_DONE = 2, REC_FAILED = 3, REC_RUN = 4, REC_BITS = 5 };
 #define REC_MAX_BYTES ((uint64_t)1 << 31)
 #define FUNC_BYTES 40
 /* Ranges per message of a rank's journal thread. */
@@ -162,6 +162,32 @@ static int take_record(struct dlp__journal *J, struct scan *s, const struct rec_
         return DLP_OK;
     }
     long idx = s->run;
+    if (h->type == REC_BITS) { /* int64 start, then a bit per item from start */
+        int64_t start;
+        memcpy(&start, payload, sizeof start);
+        const unsigned char *bits = (const unsigned char *)payload + sizeof start;
+        long nbits = (long)(h->bytes - sizeof start) * 8;
+        for (long j = 0; j < nbits;) {
+            if (!(bits[j / 8] >> (j % 8) & 1)) {
+                j++;
+                continue;
+            }
+            long a = j;
+            while (j < nbits && bits[j / 8] >> (j % 8) & 1)
+                j++;
+            if (start < 0 || start + j > s->call_n)
+                return dlp__fail(DLP_ERR_JOURNAL, func,
+                                 "journal %s is corrupted: done items [%lld, %lld) of call "
+                                 "#%lu with n = %lld (record at byte %ld)",
+                                 J->path, (long long)(start + a), (long long)(start + j), J->seq,
+                                 (long long)s->call_n, off);
+            if (grow((void **)&s->done, &s->cdone, s->ndone + 1, sizeof *s->done) != 0)
+                return dlp__fail(DLP_ERR_NOMEM, func, "journal %s: %ld done ranges", J->path,
+                                 s->ndone + 1);
+            s->done[s->ndone++] = (struct done_rec){(long)start + a, (long)start + j, idx};
+        }
+        return DLP_OK;
+    }
     if (h->type == REC_DONE) {
         long k = (long)(h->bytes / (2 * sizeof(int64_t)));
         if (grow((void **)&s->done, &s->cdone, s->ndone + k, sizeof *s->done) != 0)
@@ -208,7 +234,8 @@ static int scan_records(struct dlp__journal *J, struct scan *s, const char *buf,
         if (left < (long)sizeof h || all_zero(buf + off, (size_t)left))
             return repair(J, off, size, "an incomplete record", func);
         memcpy(&h, buf + off, sizeof h);
-        if (h.magic != REC_MAGIC || h.type < REC_CALL || h.type > REC_RUN ||
+        if (h.magic != REC_MAGIC || h.type < REC_CALL || h.type > REC_BITS ||
+            (h.type == REC_BITS && h.bytes < sizeof(int64_t)) ||
             h.bytes > REC_MAX_BYTES ||
             (h.type == REC_DONE && h.bytes % (2 * sizeof(int64_t))) ||
             (h.type == REC_FAILED && h.bytes % sizeof(int64_t)))
@@ -466,6 +493,30 @@ static long split_entries(long *e, long len, struct dlp__ranges *ranges)
     return len - done;
 }
 
+/* Master: one record of the normalized done ranges r: as {start, end}
+ * pairs, or as a bitmap from the first item when that is smaller (round
+ * robin's strided items of ranks that progress apart do not merge). */
+static int write_done(struct dlp__journal *J, const struct dlp__ranges *r)
+{
+    long start = r->r[0][0], span = r->r[r->len - 1][1] - start;
+    size_t pairs = (size_t)r->len * 2 * sizeof(int64_t);
+    size_t bitmap = sizeof(int64_t) + ((size_t)span + 7) / 8;
+    if (pairs <= bitmap)
+        return write_record(J, REC_DONE, r->r, pairs);
+    unsigned char *b = calloc(bitmap, 1);
+    if (!b)
+        return write_record(J, REC_DONE, r->r, pairs);
+    int64_t s64 = start;
+    memcpy(b, &s64, sizeof s64);
+    unsigned char *bits = b + sizeof s64;
+    for (long k = 0; k < r->len; k++)
+        for (long i = r->r[k][0] - start; i < r->r[k][1] - start; i++)
+            bits[i / 8] |= (unsigned char)(1u << (i % 8));
+    int rc = write_record(J, REC_BITS, b, bitmap);
+    free(b);
+    return rc;
+}
+
 /* Master: append the merged ranges and failed items as records (every
  * DLP__JOURNAL_TICK, or now with force). */
 static void write_merged(struct dlp__journal *J, int force)
@@ -478,7 +529,7 @@ static void write_merged(struct dlp__journal *J, int force)
     dlp__ranges_normalize(r);
     if (J->fd >= 0 && r->len > 0) {
         _Static_assert(sizeof(long) == sizeof(int64_t), "64-bit long");
-        if (write_record(J, REC_DONE, r->r, (size_t)r->len * 2 * sizeof(int64_t)) != 0)
+        if (write_done(J, r) != 0)
             write_failed(J, "write");
         else
             J->recorded += dlp__ranges_total(r);

@@ -18,7 +18,8 @@
  *     payload, u64 FNV-1a checksum of all that
  * in the host's byte order; types CALL (n and the function of a call),
  * RUN (a run of the call starts: written every time), DONE (int64 {start,
- * end} ranges) and FAILED (int64 items). An item is done when a DONE
+ * end} ranges), BITS (the same as an int64 first item and a bit per item
+ * from it, when that is smaller) and FAILED (int64 items). An item is done when a DONE
  * record covers it in a later run than every FAILED record of it: within
  * one run a failure wins, whatever the order in which the threads' notes
  * reached the file (an item is done at most once per run). A record cut short by

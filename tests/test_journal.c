@@ -79,7 +79,7 @@ static unsigned long g_calls;
 
 #define J_REC_MAGIC 0x52504c44u
 #define J_FUNC_BYTES 40
-enum { J_CALL = 1, J_DONE = 2, J_FAILED = 3, J_RUN = 4 };
+enum { J_CALL = 1, J_DONE = 2, J_FAILED = 3, J_RUN = 4, J_BITS = 5 };
 static const char j_magic[8] = {'d', 'l', 'p', 'j', 'r', 'n', 'l', '1'};
 
 struct jhead {
@@ -171,7 +171,7 @@ static void jfile_load(const char *path, struct jfile *f)
                       f->size - off, off);
         memcpy(&h, f->buf + off, sizeof h);
         long end = off + (long)sizeof h + (long)h.bytes + 8;
-        if (h.magic != J_REC_MAGIC || h.type < J_CALL || h.type > J_RUN ||
+        if (h.magic != J_REC_MAGIC || h.type < J_CALL || h.type > J_BITS ||
             h.bytes > (1u << 30) || end > f->size)
             TEST_FAIL("journal %s: no valid record at byte %ld of %ld (magic 0x%08x, type %u, "
                       "%llu bytes)",
@@ -237,6 +237,23 @@ static void jfile_call(const struct jfile *f, uint64_t seq, long n, char *done, 
                       (unsigned long long)seq, r->off);
         if (r->type == J_RUN) {
             run++;
+            continue;
+        }
+        if (r->type == J_BITS) { /* int64 first item, then a bit per item */
+            int64_t first;
+            ASSERT_GE(r->bytes, 8);
+            memcpy(&first, p, 8);
+            c->done_recs++;
+            for (long j = 0; j < ((long)r->bytes - 8) * 8; j++) {
+                if (!(p[8 + j / 8] >> (j % 8) & 1))
+                    continue;
+                if (first < 0 || first + j >= n)
+                    TEST_FAIL("journal: done item %lld of call #%llu, n = %ld (byte %ld)",
+                              (long long)(first + j), (unsigned long long)seq, n, r->off);
+                times[first + j] += done_run[first + j] > failed_run[first + j] &&
+                                    times[first + j] < 255;
+                done_run[first + j] = run;
+            }
             continue;
         }
         long width = r->type == J_DONE ? 16 : 8;
