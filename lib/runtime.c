@@ -158,6 +158,21 @@ static int init_mpi_level(int *argc, char ***argv)
     return DLP_OK;
 }
 
+/* exit() while a parallel call runs (from a body, say) would leave the
+ * other ranks waiting for this one: hydra does not always end the job when
+ * a rank exits with a status (with several hosts it waits for the others),
+ * so end it here. */
+static void exit_in_call(void)
+{
+    if (atomic_load(&dlp__rt.state) != DLP__READY || !atomic_load(&dlp__rt.in_call))
+        return;
+    fprintf(stderr,
+            "dlp_mpi: rank %d (host %s) exits during a parallel call (exit() from a body or "
+            "callback?); the other ranks would wait for it: aborting the job\n",
+            dlp__rt.rank, dlp__rt.host);
+    dlp__abort_job(75);
+}
+
 int dlp_init(int *argc, char ***argv)
 {
     struct dlp__runtime *rt = &dlp__rt;
@@ -170,6 +185,9 @@ int dlp_init(int *argc, char ***argv)
     int rc = init_mpi_level(argc, argv);
     if (rc != DLP_OK)
         return rc;
+    static int exit_hook;
+    if (!exit_hook++)
+        atexit(exit_in_call);
     DLP_MPI_CALL(MPI_Comm_dup(MPI_COMM_WORLD, &rt->comm));
     DLP_MPI_CALL(MPI_Comm_set_errhandler(rt->comm, MPI_ERRORS_RETURN));
     DLP_MPI_CALL(MPI_Comm_rank(rt->comm, &rt->rank));

@@ -21,7 +21,8 @@
  * The time limit under abort ends the job, so it cannot run among the cases:
  * --time-limit-abort runs only that call (tests/CMakeLists.txt checks the
  * exit status, the report and the elapsed time from a shell), and so does
- * --collective-timeout (a rank that never calls, DLP_COLLECTIVE_TIMEOUT). */
+ * --collective-timeout (a rank that never calls, DLP_COLLECTIVE_TIMEOUT) and
+ * --exit-in-body (exit() from a body ends the job). */
 #include "test_util.h"
 
 #include <fcntl.h>
@@ -1157,6 +1158,27 @@ static int collective_timeout(void)
               "timeout did not end the job", rc, dlp_strerror(rc), test_now() - t0, g_size - 1);
 }
 
+/* --exit-in-body: a body on the last rank calls exit(3) in the middle of
+ * a call; the library's exit hook must end the job (hydra, with several
+ * hosts, would let the others wait). If a call returns, that is a failure. */
+static int exit_body(long i, void *ctx)
+{
+    (void)ctx;
+    if (g_rank == g_size - 1 && i >= 5)
+        exit(3);
+    test_sleep_us(1000);
+    return 0;
+}
+
+static int exit_in_body(void)
+{
+    test_case("--exit-in-body: a body on the last rank calls exit(3)");
+    double t0 = test_now();
+    int rc = dlp_split_managed(200L * g_size, exit_body, NULL, NULL);
+    TEST_FAIL("dlp_split_managed returned %d (%s) after %.2f s: rank %d's exit() did not end "
+              "the job", rc, dlp_strerror(rc), test_now() - t0, g_size - 1);
+}
+
 /* Arguments: --time-limit-abort runs only the call that the time limit
  * aborts (the job ends with a non-zero status). Checks marked "the run goes
  * on" fail the test only at the end. */
@@ -1174,6 +1196,8 @@ int main(int argc, char **argv)
             abort_mode = 1;
         else if (strcmp(argv[a], "--collective-timeout") == 0)
             abort_mode = 2;
+        else if (strcmp(argv[a], "--exit-in-body") == 0)
+            abort_mode = 3;
         else
             TEST_FAIL("unknown argument \"%s\"", argv[a]);
     }
@@ -1185,7 +1209,9 @@ int main(int argc, char **argv)
     ASSERT_MPI(MPI_Allgather(host, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, g_hosts,
                              MPI_MAX_PROCESSOR_NAME, MPI_CHAR, dlp_comm()));
     if (abort_mode)
-        return abort_mode == 1 ? time_limit_abort() : collective_timeout();
+        return abort_mode == 1   ? time_limit_abort()
+               : abort_mode == 2 ? collective_timeout()
+                                 : exit_in_body();
     double t0 = test_now();
     static const struct {
         void (*fn)(void);
