@@ -4,8 +4,8 @@
 #   bench/run.sh [BIN_DIR [RESULTS_DIR]]
 #
 # BIN_DIR      directory holding the built `efficiency`, `throughput`, `map`,
-#              `workloads` and `journal` (default: build/bench, then the directory
-#              of this script)
+#              `workloads`, `journal` and `gather` (default: build/bench, then the
+#              directory of this script)
 # RESULTS_DIR  where everything goes (default: bench_results/YYYYmmdd-HHMMSS)
 #
 # Layouts: 1 rank x 2 threads, 2 ranks x 1 thread, 2 emulated nodes x 1 thread
@@ -17,9 +17,12 @@
 # WL_WORKLOADS (all: "empty uniform linear periodic heavy_tail sleep"), WL_N
 # (the program's: 200 items, empty 10^6), WL_REPS (5), BENCH_POLICIES (the
 # managed policies of workloads, "auto fixed:1"), JR_N (TP_N: empty items with
-# and without a journal), JR_REPS (TP_REPS),
+# and without a journal), JR_REPS (TP_REPS), GATHER_SIZES (the program's:
+# "64K 1M 16M 128M", bytes per rank, suffix K/M/G: dense results and dlp_gather
+# against MPI_Gatherv of the same bytes), GATHER_REPS (7),
 # MPIEXEC (mpiexec.mpich), MPIEXEC_TIMEOUT (900 s per run), LAYOUTS (all three:
-# "1x2 2x1 2n1"), BENCHES (all five: "efficiency throughput map workloads journal").
+# "1x2 2x1 2n1"), BENCHES (all six: "efficiency throughput map workloads journal
+# gather").
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,8 +57,10 @@ MAP_N_EMPTY=${MAP_N_EMPTY:-$((5 * MAP_N))}
 WL_WORKLOADS=${WL_WORKLOADS:-all}
 WL_N=${WL_N:-}
 WL_REPS=${WL_REPS:-5}
+GATHER_REPS=${GATHER_REPS:-7}
+if [ -n "${GATHER_SIZES:-}" ]; then export GATHER_SIZES; fi
 LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1"}
-BENCHES=${BENCHES:-"efficiency throughput map workloads journal"}
+BENCHES=${BENCHES:-"efficiency throughput map workloads journal gather"}
 for prog in $BENCHES; do
     if [ ! -x "$bin/$prog" ]; then
         echo "run.sh: $bin/$prog is not built (BENCHES=\"$BENCHES\")" >&2
@@ -74,6 +79,7 @@ done
     echo "load average: $(cat /proc/loadavg 2>/dev/null)"
     echo "EFF_N=$EFF_N EFF_REPS=$EFF_REPS TP_N=$TP_N TP_REPS=$TP_REPS MPIEXEC_TIMEOUT=$MPIEXEC_TIMEOUT"
     echo "JR_N=$JR_N JR_REPS=$JR_REPS"
+    echo "GATHER_SIZES=${GATHER_SIZES:-default} GATHER_REPS=$GATHER_REPS"
     echo "MAP_N=$MAP_N MAP_REPS=$MAP_REPS MAP_N_1K=$MAP_N_1K MAP_N_EMPTY=$MAP_N_EMPTY"
     echo "WL_WORKLOADS=$WL_WORKLOADS WL_N=${WL_N:-default} WL_REPS=$WL_REPS BENCH_POLICIES=${BENCH_POLICIES:-default}"
     echo "BENCHES=$BENCHES LAYOUTS=$LAYOUTS"
@@ -109,6 +115,7 @@ for layout in $LAYOUTS; do
         throughput) run "$layout" throughput "$TP_N" "$TP_REPS" ;;
         map) run "$layout" map "$MAP_N" "$MAP_REPS" "$MAP_N_1K" "$MAP_N_EMPTY" ;;
         journal) run "$layout" journal "$JR_N" "$JR_REPS" ;;
+        gather) run "$layout" gather "$GATHER_REPS" ;;
         workloads)
             # shellcheck disable=SC2086 # WL_WORKLOADS: one word per workload
             run "$layout" workloads $WL_WORKLOADS ${WL_N:+--n "$WL_N"} --reps "$WL_REPS" --csv ;;
