@@ -167,6 +167,11 @@ static int take_record(struct dlp__journal *J, struct scan *s, const struct rec_
         memcpy(&start, payload, sizeof start);
         const unsigned char *bits = (const unsigned char *)payload + sizeof start;
         long nbits = (long)(h->bytes - sizeof start) * 8;
+        if (start < 0 || start > s->call_n)
+            return dlp__fail(DLP_ERR_JOURNAL, func,
+                             "journal %s is corrupted: a bitmap from item %lld of call #%lu "
+                             "with n = %lld (record at byte %ld)",
+                             J->path, (long long)start, J->seq, (long long)s->call_n, off);
         for (long j = 0; j < nbits;) {
             if (!(bits[j / 8] >> (j % 8) & 1)) {
                 j++;
@@ -175,11 +180,11 @@ static int take_record(struct dlp__journal *J, struct scan *s, const struct rec_
             long a = j;
             while (j < nbits && bits[j / 8] >> (j % 8) & 1)
                 j++;
-            if (start < 0 || start + j > s->call_n)
+            if (start + j > s->call_n)
                 return dlp__fail(DLP_ERR_JOURNAL, func,
                                  "journal %s is corrupted: done items [%lld, %lld) of call "
                                  "#%lu with n = %lld (record at byte %ld)",
-                                 J->path, (long long)(start + a), (long long)(start + j), J->seq,
+                                 J->path, (long long)start + a, (long long)start + j, J->seq,
                                  (long long)s->call_n, off);
             if (grow((void **)&s->done, &s->cdone, s->ndone + 1, sizeof *s->done) != 0)
                 return dlp__fail(DLP_ERR_NOMEM, func, "journal %s: %ld done ranges", J->path,

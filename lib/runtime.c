@@ -186,8 +186,9 @@ int dlp_init(int *argc, char ***argv)
     if (rc != DLP_OK)
         return rc;
     static int exit_hook;
-    if (!exit_hook++)
-        atexit(exit_in_call);
+    if (!exit_hook++ && atexit(exit_in_call) != 0)
+        fprintf(stderr, "dlp_mpi: cannot register the exit hook: exit() inside a call "
+                        "will leave the other ranks waiting\n");
     DLP_MPI_CALL(MPI_Comm_dup(MPI_COMM_WORLD, &rt->comm));
     DLP_MPI_CALL(MPI_Comm_set_errhandler(rt->comm, MPI_ERRORS_RETURN));
     DLP_MPI_CALL(MPI_Comm_rank(rt->comm, &rt->rank));
