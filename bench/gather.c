@@ -21,6 +21,9 @@
  *                    malloc and the first touch of its pages, not the free);
  *                    against gatherv, whose receive buffer is allocated
  *                    once, as a raw MPI program would do
+ *   gather_into      dlp_gather_into(buf, S, out, cap, lens): the same into
+ *                    the master's buffer, reused from call to call (the
+ *                    baseline's receive buffer); against gatherv
  *   dense_rr         dlp_split_round_robin over n items with opts.results
  *                    (dlp_results of n x 8 bytes; each body writes its item's
  *                    8 bytes) minus the same call without opts.results,
@@ -201,7 +204,7 @@ static const char *size_name(long bytes, char *buf, size_t cap)
 /* ----------------------------------------------------- one size's state -- */
 
 enum { OP_RR_OFF, OP_RR_ON, OP_MANAGED_OFF, OP_MANAGED_ON, OP_GATHERV, OP_INPLACE, OP_GATHER,
-       N_OPS };
+       OP_GATHER_INTO, N_OPS };
 
 struct setup {
     MPI_Comm comm; /* duplicate of MPI_COMM_WORLD: the baseline's */
@@ -295,7 +298,7 @@ static void gatherv(const struct setup *s, int inplace)
 
 static const char *const op_name[N_OPS] = {
     "dense_rr (without results)", "dense_rr", "dense_managed (without results)",
-    "dense_managed", "gatherv", "gatherv_inplace", "gather"};
+    "dense_managed", "gatherv", "gatherv_inplace", "gather", "gather_into"};
 
 /* Items the other nodes computed in the last dense call with results
  * (salt): their leaders count the slots of their node's array that hold
@@ -339,7 +342,11 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
     case OP_MANAGED_ON: CHECK(dlp_split_managed(s->n, dense_body, &d, &opts)); break;
     case OP_GATHERV: gatherv(s, 0); break;
     case OP_INPLACE: gatherv(s, 1); break;
-    default: CHECK(dlp_gather(s->send, (size_t)s->bytes, &all, s->lens)); break;
+    case OP_GATHER: CHECK(dlp_gather(s->send, (size_t)s->bytes, &all, s->lens)); break;
+    default:
+        CHECK(dlp_gather_into(s->send, (size_t)s->bytes, s->recv,
+                              s->master ? (size_t)s->n * WORD : 0, s->lens));
+        break;
     }
     double dt = bench_now() - t0;
 
@@ -347,7 +354,7 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
         const unsigned char *got = op == OP_GATHER ? all : op >= OP_GATHERV ? s->recv : NULL;
         if (op == OP_RR_ON || op == OP_MANAGED_ON)
             got = dlp_results_data(s->res);
-        for (int r = 0; op == OP_GATHER && got && r < s->ranks; r++)
+        for (int r = 0; op >= OP_GATHER && got && r < s->ranks; r++)
             if (s->lens[r] != (size_t)s->bytes) { /* then the words are not read */
                 if (++mismatches <= MISMATCH_REPORTS)
                     fprintf(stderr, "gather: MISMATCH: dlp_gather lens[%d] = %zu, expected %ld\n",
@@ -367,10 +374,10 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
 
 /* ------------------------------------------------------------- results -- */
 
-enum { K_GATHERV, K_INPLACE, K_GATHER, K_DENSE_RR, K_DENSE_MANAGED, N_KINDS };
+enum { K_GATHERV, K_INPLACE, K_GATHER, K_GATHER_INTO, K_DENSE_RR, K_DENSE_MANAGED, N_KINDS };
 static const char *const kind_name[N_KINDS] = {"gatherv", "gatherv_inplace", "gather",
-                                               "dense_rr", "dense_managed"};
-static const int kind_vs[N_KINDS] = {-1, -1, K_GATHERV, K_INPLACE, K_INPLACE};
+                                               "gather_into", "dense_rr", "dense_managed"};
+static const int kind_vs[N_KINDS] = {-1, -1, K_GATHERV, K_GATHERV, K_INPLACE, K_INPLACE};
 
 struct row {
     double med, lo, hi;
@@ -420,8 +427,8 @@ static void measure(const struct setup *s, int reps, uint64_t *salt, int *bad,
         out->calls = calls;
         double dummy;
         bench_spread(share, reps, &out->remote_share, &dummy, &dummy);
-        static const int plain[] = {OP_GATHERV, OP_INPLACE, OP_GATHER};
-        for (int k = K_GATHERV; k <= K_GATHER; k++)
+        static const int plain[] = {OP_GATHERV, OP_INPLACE, OP_GATHER, OP_GATHER_INTO};
+        for (int k = K_GATHERV; k <= K_GATHER_INTO; k++)
             row_of(&out->row[k], t + plain[k] * reps, reps);
         static const int on[] = {OP_RR_ON, OP_MANAGED_ON}, off[] = {OP_RR_OFF, OP_MANAGED_OFF};
         for (int k = K_DENSE_RR; k <= K_DENSE_MANAGED; k++) {

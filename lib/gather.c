@@ -21,8 +21,9 @@ static int all_agree(int ok, int *all_ok)
     return dlp__fail_mpi(func, "waiting for the other ranks", dlp__wait_arrival(&req, func));
 }
 
-static int gather_master(const void *buf, const uint64_t *lens64, void **all, size_t *lens,
-                         int ok)
+/* The master: into `given` (cap bytes), or a new buffer (given NULL). */
+static int gather_master(const void *buf, const uint64_t *lens64, char *given, size_t cap,
+                         void **all, size_t *lens, int ok)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     const int size = rt->size; /* (a local: the analyzer would re-read it) */
@@ -32,7 +33,11 @@ static int gather_master(const void *buf, const uint64_t *lens64, void **all, si
         off[w] = (size_t)total;
         total += lens64[w];
     }
-    char *out = off ? malloc(total ? (size_t)total : 1) : NULL;
+    if (ok && given && total > cap)
+        ok = dlp__fail(DLP_ERR_ARG, "dlp_gather_into",
+                       "the contributions need %llu bytes, out holds cap = %zu",
+                       (unsigned long long)total, cap) == DLP_OK;
+    char *out = !off ? NULL : given ? given : malloc(total ? (size_t)total : 1);
     int all_ok = 0;
     int rc = all_agree(ok && out, &all_ok);
     if (rc == DLP_OK && !ok)
@@ -41,7 +46,7 @@ static int gather_master(const void *buf, const uint64_t *lens64, void **all, si
         rc = DLP_FAIL(DLP_ERR_NOMEM, func, "%llu bytes on the master", (unsigned long long)total);
     else if (rc == DLP_OK && !all_ok)
         rc = DLP_FAIL(DLP_ERR_ARG, func, "another rank failed (see its message)");
-    if (rc == DLP_OK && lens64[0])
+    if (rc == DLP_OK && lens64[0] && buf) /* (buf is NULL only for 0 bytes) */
         memcpy(out, buf, (size_t)lens64[0]);
     /* node 0's members send to the master directly; other nodes through
      * their leader, one part per rank in rank order */
@@ -52,13 +57,41 @@ static int gather_master(const void *buf, const uint64_t *lens64, void **all, si
     }
     free(off);
     if (rc != DLP_OK) {
-        free(out);
+        if (out != given)
+            free(out);
         return rc;
     }
     for (int w = 0; w < size; w++)
         lens[w] = (size_t)lens64[w];
-    *all = out;
+    if (all)
+        *all = out;
+    else if (out != given) /* (not reached: dlp_gather checks all) */
+        free(out);
     return DLP_OK;
+}
+
+/* A node leader's staging buffer, kept from call to call (fresh pages
+ * would cost their faults every time). */
+static char *stage_buf;
+static size_t stage_cap;
+
+static char *stage_for(size_t bytes)
+{
+    if (bytes <= stage_cap && stage_buf)
+        return stage_buf;
+    free(stage_buf);
+    stage_cap = 0;
+    stage_buf = malloc(bytes ? bytes : 1);
+    if (stage_buf)
+        stage_cap = bytes;
+    return stage_buf;
+}
+
+void dlp__gather_release(void)
+{
+    free(stage_buf);
+    stage_buf = NULL;
+    stage_cap = 0;
 }
 
 static int gather_leader(const void *buf, size_t len, const uint64_t *node_lens, int ok)
@@ -67,7 +100,7 @@ static int gather_leader(const void *buf, size_t len, const uint64_t *node_lens,
     uint64_t staged = 0;
     for (int m = 1; m < rt->node_size; m++)
         staged += node_lens[m];
-    char *stage = malloc(staged ? (size_t)staged : 1);
+    char *stage = stage_for((size_t)staged);
     /* members of this node: world ranks in node-rank order (calloc: every
      * entry defined even if the node tables disagreed) */
     int *member = calloc((size_t)rt->node_size, sizeof *member);
@@ -98,7 +131,6 @@ static int gather_leader(const void *buf, size_t len, const uint64_t *node_lens,
         pos += (size_t)node_lens[m];
     }
     free(member);
-    free(stage);
     return rc;
 }
 
@@ -107,17 +139,22 @@ static int gather_leader(const void *buf, size_t len, const uint64_t *node_lens,
  * allocate before the first collective, so no rank can drop out of it. */
 _Static_assert(2 * sizeof(uint64_t) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 
-int dlp_gather(const void *buf, size_t len, void **all, size_t *lens)
+/* dlp_gather (all: a new buffer) or dlp_gather_into (into: given, cap). */
+static int gather(const void *buf, size_t len, void **all, int into, char *given, size_t cap,
+                  size_t *lens)
 {
-    DLP_CALL(dlp__check_idle(func));
+    const char *api = into ? "dlp_gather_into" : func;
+    DLP_CALL(dlp__check_idle(api));
     const struct dlp__runtime *rt = &dlp__rt;
-    int ok = 1;
+    int ok = 1, master = rt->rank == 0;
     if (!buf && len > 0)
-        ok = dlp__fail(DLP_ERR_ARG, func, "buf is NULL but len = %zu", len) == DLP_OK;
-    else if (!all)
-        ok = dlp__fail(DLP_ERR_ARG, func, "all is NULL") == DLP_OK;
-    else if (rt->rank == 0 && !lens)
-        ok = dlp__fail(DLP_ERR_ARG, func, "lens is NULL on the master") == DLP_OK;
+        ok = dlp__fail(DLP_ERR_ARG, api, "buf is NULL but len = %zu", len) == DLP_OK;
+    else if (!into && !all)
+        ok = dlp__fail(DLP_ERR_ARG, api, "all is NULL") == DLP_OK;
+    else if (into && master && !given)
+        ok = dlp__fail(DLP_ERR_ARG, api, "out is NULL on the master") == DLP_OK;
+    else if (master && !lens)
+        ok = dlp__fail(DLP_ERR_ARG, api, "lens is NULL on the master") == DLP_OK;
     if (all)
         *all = NULL;
     uint64_t len64 = len;
@@ -128,7 +165,7 @@ int dlp_gather(const void *buf, size_t len, void **all, size_t *lens)
         MPI_Gather(&len64, 1, MPI_UINT64_T, node_lens, 1, MPI_UINT64_T, 0, rt->node_comm));
     int rc;
     if (rt->rank == 0) {
-        rc = gather_master(buf, lens64, all, lens, ok);
+        rc = gather_master(buf, lens64, into ? given : NULL, cap, all, lens, ok);
     } else if (rt->node_rank == 0) {
         rc = gather_leader(buf, len, node_lens, ok);
     } else {
@@ -142,4 +179,14 @@ int dlp_gather(const void *buf, size_t len, void **all, size_t *lens)
                                  rt->comm, func);
     }
     return rc;
+}
+
+int dlp_gather(const void *buf, size_t len, void **all, size_t *lens)
+{
+    return gather(buf, len, all, 0, NULL, 0, lens);
+}
+
+int dlp_gather_into(const void *buf, size_t len, void *out, size_t cap, size_t *lens)
+{
+    return gather(buf, len, NULL, 1, out, cap, lens);
 }

@@ -116,6 +116,7 @@ static int build_node_level(void)
 static void release_all(void)
 {
     struct dlp__runtime *rt = &dlp__rt;
+    dlp__gather_release();
     dlp__shm_free(&rt->node_region);
     if (rt->leaders_comm != MPI_COMM_NULL)
         MPI_Comm_free(&rt->leaders_comm);

@@ -41,6 +41,9 @@ int dlp__check_idle(const char *func);
 /** Rank for messages, or -1 when not initialised. */
 int dlp__rt_rank_or_minus1(void);
 
+/** Free the node leader's staging buffer of dlp_gather (gather.c). */
+void dlp__gather_release(void);
+
 /** Monotonic wall clock in seconds. */
 double dlp__now(void);
 /** Monotonic seconds of the timer tick (a few ms resolution, a fraction of

@@ -208,16 +208,43 @@ static void check_dense_results(int cycles)
 
 /* ------------------------------------------------------------- gather -- */
 
+/* The master's gathered bytes: every rank's part where it belongs. */
+static void check_gathered(const void *all, const size_t *lens, size_t (*len_of)(int rank),
+                           uint64_t salt)
+{
+    size_t off = 0;
+    for (int r = 0; r < g_size; r++) {
+        size_t want = len_of(r);
+        if (lens[r] != want)
+            TEST_FAIL("lens[%d] = %zu, expected %zu", r, lens[r], want);
+        ASSERT_TRUE(want == 0 || all != NULL);
+        const unsigned char *p = (const unsigned char *)all + off;
+        for (size_t k = 0; k < want; k++)
+            if (p[k] != test_pattern(salt, (uint64_t)r, k))
+                TEST_FAIL("rank %d's byte %zu (offset %zu) is 0x%02x, expected 0x%02x", r, k,
+                          off + k, p[k], test_pattern(salt, (uint64_t)r, k));
+        off += want;
+    }
+}
+
+/* This rank's contribution. */
+static unsigned char *gather_part(size_t (*len_of)(int rank), uint64_t salt, size_t *len)
+{
+    *len = len_of(g_rank);
+    unsigned char *buf = malloc(*len ? *len : 1);
+    ASSERT_NOT_NULL(buf);
+    for (size_t k = 0; k < *len; k++)
+        buf[k] = test_pattern(salt, (uint64_t)g_rank, k);
+    return buf;
+}
+
 static void gather_case(size_t (*len_of)(int rank), int lens_everywhere, int null_empty,
                         const char *name)
 {
     test_case(name);
     uint64_t salt = test_mix((uint64_t)name[0] * 977 + strlen(name));
-    size_t len = len_of(g_rank);
-    unsigned char *buf = malloc(len ? len : 1);
-    ASSERT_NOT_NULL(buf);
-    for (size_t k = 0; k < len; k++)
-        buf[k] = test_pattern(salt, (uint64_t)g_rank, k);
+    size_t len;
+    unsigned char *buf = gather_part(len_of, salt, &len);
     size_t *lens = NULL;
     if (g_rank == 0 || lens_everywhere) {
         lens = malloc(sizeof(size_t) * (size_t)g_size);
@@ -229,25 +256,55 @@ static void gather_case(size_t (*len_of)(int rank), int lens_everywhere, int nul
     if (g_rank == 0) {
         if (all == (void *)&all)
             TEST_FAIL("dlp_gather did not set *all on the master");
-        size_t off = 0;
-        for (int r = 0; r < g_size; r++) {
-            size_t want = len_of(r);
-            if (lens[r] != want)
-                TEST_FAIL("lens[%d] = %zu, expected %zu", r, lens[r], want);
-            ASSERT_TRUE(want == 0 || all != NULL);
-            const unsigned char *p = (const unsigned char *)all + off;
-            for (size_t k = 0; k < want; k++)
-                if (p[k] != test_pattern(salt, (uint64_t)r, k))
-                    TEST_FAIL("rank %d's byte %zu (offset %zu) is 0x%02x, expected 0x%02x", r, k,
-                              off + k, p[k], test_pattern(salt, (uint64_t)r, k));
-            off += want;
-        }
-        if (off > 0)
-            ASSERT_NOT_NULL(all);
+        check_gathered(all, lens, len_of, salt);
+        ASSERT_NOT_NULL(all);
         free(all);
     } else {
         ASSERT_NULL(all);
     }
+    free(lens);
+    free(buf);
+}
+
+/* dlp_gather_into: into the master's buffer with room to spare (the bytes
+ * after the contributions stay as they were), or too small (every rank
+ * gets DLP_ERR_ARG, the master's message gives both sizes). */
+static void gather_into_case(size_t (*len_of)(int rank), size_t spare, int too_small,
+                             const char *name)
+{
+    test_case(name);
+    uint64_t salt = test_mix((uint64_t)name[0] * 613 + strlen(name));
+    size_t len, total = 0;
+    unsigned char *buf = gather_part(len_of, salt, &len);
+    for (int r = 0; r < g_size; r++)
+        total += len_of(r);
+    size_t cap = too_small ? (total > 0 ? total - 1 : 0) : total + spare;
+    unsigned char *out = g_rank == 0 ? malloc(cap + 1) : NULL;
+    size_t *lens = g_rank == 0 ? malloc(sizeof(size_t) * (size_t)g_size) : NULL;
+    if (g_rank == 0) {
+        ASSERT_NOT_NULL(out);
+        ASSERT_NOT_NULL(lens);
+        memset(out, 0xA5, cap + 1);
+    }
+    int rc = dlp_gather_into(buf, len, out, cap, lens);
+    if (too_small) {
+        ASSERT_RC(rc, DLP_ERR_ARG);
+        if (g_rank == 0) {
+            char want[96];
+            snprintf(want, sizeof want, "need %zu bytes, out holds cap = %zu", total, cap);
+            ASSERT_STR_CONTAINS(dlp_last_error(), want);
+        }
+    } else {
+        ASSERT_OK(rc);
+        if (g_rank == 0) {
+            check_gathered(out, lens, len_of, salt);
+            for (size_t k = total; k <= cap; k++)
+                if (out[k] != 0xA5)
+                    TEST_FAIL("byte %zu after the %zu gathered bytes changed to 0x%02x", k,
+                              total, out[k]);
+        }
+    }
+    free(out);
     free(lens);
     free(buf);
 }
@@ -269,6 +326,14 @@ static void check_gather(void)
     gather_case(len_big, 0, 0, "dlp_gather: 8 MiB per rank");
     for (int k = 0; k < 50; k++)
         gather_case(len_master_zero, 0, 0, "dlp_gather: repeated");
+    gather_into_case(len_mixed, 0, 0, "dlp_gather_into: variable sizes, exact room");
+    gather_into_case(len_mixed, 100, 0, "dlp_gather_into: variable sizes, room to spare");
+    gather_into_case(len_zero, 0, 0, "dlp_gather_into: every rank sends 0 bytes");
+    gather_into_case(len_big, 7, 0, "dlp_gather_into: 8 MiB per rank");
+    for (int k = 0; k < 5; k++)
+        gather_into_case(len_big, 0, 0, "dlp_gather_into: 8 MiB per rank, repeated");
+    gather_into_case(len_mixed, 0, 1, "dlp_gather_into: out one byte too small");
+    gather_into_case(len_one, 0, 0, "dlp_gather_into: one byte per rank, after a failure");
 }
 
 /* ------------------------------------------------------------- bcast -- */
