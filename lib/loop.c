@@ -501,9 +501,10 @@ static int take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
     struct dlp__cursor *c = L->cursor;
     if (atomic_load_explicit(&c->stop, memory_order_relaxed))
         return 0;
-    long k;
+    long k, a;
     if (pos->next < pos->end) {
         k = pos->next++;
+        a = atomic_load_explicit(&c->avail, memory_order_acquire);
     } else {
         if (L->stop_sent) {
             look_for_stop(L);
@@ -517,7 +518,7 @@ static int take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
         k = atomic_fetch_add_explicit(&c->ticket, b, memory_order_seq_cst);
         pos->next = k + 1;
         pos->end = k + b;
-        long a = atomic_load_explicit(&c->avail, memory_order_acquire);
+        a = atomic_load_explicit(&c->avail, memory_order_acquire);
         if (k + b <= a && a - (k + b) <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
             /* unclaimed items now at the low-water mark: time for the next chunk */
             if (L->disp)
@@ -526,7 +527,7 @@ static int take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
                 dlp__doorbell_ring(&c->bell);
         }
     }
-    if (k >= atomic_load_explicit(&c->avail, memory_order_acquire) && !wait_for_ticket(L, k)) {
+    if (k >= a && !wait_for_ticket(L, k)) {
         pos->next = pos->end; /* the later tickets are void too */
         return 0;
     }

@@ -23,15 +23,16 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-/* Parse a decimal number of seconds in (0, hi]; 0 on success. */
-static int parse_seconds(const char *s, double hi, double *out)
+/* Parse a decimal number of seconds in [lo, hi] (lo 0: also 0; lo < 0:
+ * above 0); 0 on success. */
+static int parse_seconds(const char *s, double lo, double hi, double *out)
 {
     if (!s || !*s)
         return -1;
     char *end = NULL;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || *end != '\0' || !(v > 0) || v > hi)
+    if (errno || *end != '\0' || !(lo < 0 ? v > 0 : v >= lo) || !(v <= hi))
         return -1;
     *out = v;
     return 0;
@@ -96,7 +97,7 @@ static int resolve_progress(const dlp_opts *opts, struct dlp__options *o, const 
     o->progress_interval = opts->progress_interval;
     const char *env = getenv("DLP_PROGRESS_INTERVAL");
     if (o->progress_interval == 0 && env && *env &&
-        parse_seconds(env, 3600, &o->progress_interval) != 0)
+        parse_seconds(env, -1, 3600, &o->progress_interval) != 0)
         return dlp__fail(DLP_ERR_OPTION, func,
                          "DLP_PROGRESS_INTERVAL=\"%s\" is not a number of seconds in (0, 3600]",
                          env);
@@ -135,16 +136,21 @@ static int seconds_option(double field, const char *field_name, const char *var,
                          field_name, field, hi, var);
     *out = field > 0 ? field : dflt;
     const char *env = getenv(var);
-    if (field > 0 || !env || !*env)
+    if (field > 0 || !env || !*env || parse_seconds(env, lo, hi, out) == 0)
         return DLP_OK;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(env, &end);
-    if (errno || end == env || *end != '\0' || !(v >= lo) || v > hi)
-        return dlp__fail(DLP_ERR_OPTION, func, "%s=\"%s\" is not a number of seconds in %g..%g",
-                         var, env, lo, hi);
-    *out = v;
-    return DLP_OK;
+    return dlp__fail(DLP_ERR_OPTION, func, "%s=\"%s\" is not a number of seconds in %g..%g",
+                     var, env, lo, hi);
+}
+
+int dlp__collective_timeout(double *seconds, const char *func)
+{
+    *seconds = 0;
+    const char *env = getenv("DLP_COLLECTIVE_TIMEOUT");
+    if (!env || !*env || parse_seconds(env, -1, 1e9, seconds) == 0)
+        return DLP_OK;
+    return dlp__fail(DLP_ERR_OPTION, func,
+                     "DLP_COLLECTIVE_TIMEOUT=\"%s\" is not a number of seconds in (0, 1e9]",
+                     env);
 }
 
 static int resolve_failures(const dlp_opts *opts, struct dlp__options *o, const char *func)

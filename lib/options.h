@@ -36,6 +36,10 @@ struct dlp__options {
  *  a message naming the field or variable on bad values. Not collective. */
 int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *out, const char *func);
 
+/** DLP_COLLECTIVE_TIMEOUT in seconds (0 = unset). DLP_ERR_OPTION for a
+ *  value that is not a number of seconds > 0 (message for func). */
+int dlp__collective_timeout(double *seconds, const char *func);
+
 /** Team size of the callback forms: DLP_THREADS if set and valid, else
  *  omp_get_max_threads(). */
 int dlp__default_threads(void);

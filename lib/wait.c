@@ -1,13 +1,12 @@
 /* Polite waiting on MPI requests (see wait.h). */
 #include "wait.h"
 
-#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "loop.h"
 #include "error.h"
+#include "options.h"
 #include "runtime.h"
 
 #define SPIN_SECONDS 200e-6 /* test in a tight loop this long first */
@@ -16,23 +15,6 @@
 /* Seconds a rank waits in a collective before it says so (then twice as
  * long, and so on). */
 #define ARRIVAL_WARN_S 60.0
-
-int dlp__collective_timeout(double *seconds, const char *func)
-{
-    *seconds = 0;
-    const char *env = getenv("DLP_COLLECTIVE_TIMEOUT");
-    if (!env || !*env)
-        return DLP_OK;
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(env, &end);
-    if (errno || end == env || *end != '\0' || !(v > 0) || v > 1e9)
-        return dlp__fail(DLP_ERR_OPTION, func,
-                         "DLP_COLLECTIVE_TIMEOUT=\"%s\" is not a number of seconds in (0, 1e9]",
-                         env);
-    *seconds = v;
-    return DLP_OK;
-}
 
 /* The wait of dlp__wait_arrival() is long: say so, or end the job. */
 static double arrival_late(const char *what, double waited, double limit, double next_warn)

@@ -20,8 +20,4 @@ int dlp__wait(MPI_Request *request);
  *  (or in another collective, which they then name) stand out. */
 int dlp__wait_arrival(MPI_Request *request, const char *what);
 
-/** DLP_COLLECTIVE_TIMEOUT in seconds (0 = unset). DLP_ERR_OPTION for a
- *  value that is not a number of seconds > 0 (message for func). */
-int dlp__collective_timeout(double *seconds, const char *func);
-
 #endif
