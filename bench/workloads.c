@@ -2,8 +2,10 @@
  * workloads.c — dlp_mpi against simpler schedulers on synthetic workloads.
  *
  * Workloads, item i of n (CPU work is the busy loop of bench_util.h,
- * calibrated once per process on its CPU clock; every rank uses its own
- * calibration and the master prints all of them):
+ * calibrated on the master's CPU clock; every rank runs the master's
+ * iteration counts, so an item is the same work wherever it runs. Every
+ * rank also calibrates, and the master prints all of them: their spread
+ * says how alike the cores are):
  *
  *   empty       nothing (the body only counts the item): scheduling overhead
  *   uniform     5 ms of CPU
@@ -122,7 +124,7 @@ static void sleep_ms(double ms)
 struct job {
     const struct workload *w;
     long n;
-    double iters_per_ms; /* this rank's calibration */
+    double iters_per_ms; /* the master's calibration */
 };
 
 static struct bench_counters counters; /* items run, per thread */
@@ -392,7 +394,7 @@ static void print_config(const struct bench_config *c, const char *layout, const
     for (int w = 0; w < N_WORKLOADS; w++)
         if (a->use[w])
             printf(" %s (%s)", workloads[w].name, workloads[w].about);
-    printf("\n# calibration (busy-loop iterations per ms of CPU, once per process):");
+    printf("\n# calibration (busy-loop iterations per ms of CPU, once per process; all ranks run rank 0's):");
     double lo = calib[0], hi = calib[0];
     for (int r = 0; r < c->ranks; r++) {
         printf(" rank %d %.0f", r, calib[r]);
@@ -468,12 +470,13 @@ int main(int argc, char **argv)
     struct place p = {.master = c.master, .ranks = c.ranks, .threads = c.threads};
     MPI_Comm_dup(MPI_COMM_WORLD, &p.comm);
 
-    /* Calibrate on every rank, once. */
+    /* Calibrate on every rank, once; all run the master's numbers. */
     struct job j = {.iters_per_ms = bench_calibrate()};
     double *calib = malloc(sizeof *calib * (size_t)c.ranks);
     if (!calib)
         bench_die("workloads: calibration");
     MPI_Gather(&j.iters_per_ms, 1, MPI_DOUBLE, calib, 1, MPI_DOUBLE, 0, p.comm);
+    MPI_Bcast(&j.iters_per_ms, 1, MPI_DOUBLE, 0, p.comm);
 
     char layout[64];
     if (getenv("BENCH_LAYOUT") && *getenv("BENCH_LAYOUT"))
