@@ -12,13 +12,17 @@
 #include "latency.h"
 #include "loop.h"
 #include "runtime.h"
+#include "slice.h"
 
 #define CHECK(call) DLP__HELPER_CHECK("node agent", call)
 
-/* Seconds of work the node's unclaimed items hold at rate (0 = unknown). */
-static double reserve_seconds(const struct dlp__cursor *c, double rate)
+/* Seconds of work the node holds at rate (0 = unknown, or a thread waits):
+ * its unclaimed items and, on average, half an item per thread in flight. */
+static double reserve_seconds(const struct dlp__cursor *c, int threads, double rate)
 {
-    return rate > 0 ? (double)dlp__cursor_unclaimed(c) / rate : 0.0;
+    if (!(rate > 0) || atomic_load_explicit(&c->want, memory_order_relaxed))
+        return 0.0;
+    return ((double)dlp__cursor_unclaimed(c) + 0.5 * threads) / rate;
 }
 
 /* Does the node need its next chunk (or must the master learn something)? */
@@ -47,6 +51,7 @@ static void print_latencies(struct dlp__latencies *l, const struct dlp_loop *L)
 void *dlp__agent_main(void *arg)
 {
     struct dlp_loop *L = arg;
+    dlp__short_slice();
     struct dlp__cursor *c = L->cursor;
     MPI_Comm comm = dlp__rt.comm;
     unsigned backoff = DLP__POLL_MIN_US;
@@ -78,12 +83,14 @@ void *dlp__agent_main(void *arg)
                                       .leave = leave,
                                       .rate = rate,
                                       .done = dlp__cursor_done(c, L->node_threads),
-                                      .reserve = reserve_seconds(c, rate)};
+                                      .unclaimed = dlp__cursor_unclaimed(c),
+                                      .low = atomic_load_explicit(&c->low,
+                                                                  memory_order_relaxed)};
             CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, comm, &handle));
             asked = dlp__now();
             rq.sent = asked;
             CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));
-            backoff = DLP__POLL_MIN_US;
+            backoff = DLP__AGENT_FIRST_LOOK_US;
         }
         int flag = 0;
         CHECK(MPI_Test(&handle, &flag, MPI_STATUS_IGNORE));
@@ -112,7 +119,8 @@ void *dlp__agent_main(void *arg)
         unsigned cap = atomic_load_explicit(&c->want, memory_order_relaxed)
                            ? DLP__POLL_URGENT_US
                            : dlp__poll_cap(reserve_seconds(
-                                 c, dlp__cursor_rate(c, L->node_threads, dlp__now())));
+                                 c, L->node_threads,
+                                 dlp__cursor_rate(c, L->node_threads, dlp__now())));
         dlp__sleep_us(backoff < cap ? backoff : cap);
         backoff = backoff * 2 > cap ? cap : backoff * 2;
     }

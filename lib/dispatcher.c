@@ -1,18 +1,23 @@
 /* The master's dispatcher: a light thread on rank 0 that answers the chunk
  * requests of remote nodes while the master's own team computes. It polls
- * with an exponential backoff instead of blocking, because MPICH's blocking
- * calls spin a whole core; the backoff's cap follows the reserve of work the
- * nodes report with their requests (see DLP__POLL_* in loop.h). It ends
- * when every remote node has been told that nothing is left. */
+ * instead of blocking, because MPICH's blocking calls spin a whole core;
+ * when it polls follows the forecast of each node's next request
+ * (forecast.c): it sleeps until a request is due and then looks often, so
+ * it answers promptly and wakes only a few times per request. It asks the
+ * kernel for short time slices (slice.c), so that its wake-ups preempt the
+ * computing team threads. It ends when every remote node has been told
+ * that nothing is left. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "doorbell.h"
+#include "forecast.h"
 #include "latency.h"
 #include "loop.h"
 #include "runtime.h"
+#include "slice.h"
 
 void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
 {
@@ -42,20 +47,6 @@ static void log_chunk(struct dlp__chunk_log *log, long start, long count)
 
 #define CHECK(call) DLP__HELPER_CHECK("dispatcher", call)
 
-/* Poll interval cap: half the smallest reserve the active nodes reported,
- * or urgent once the master's own team is done (only the remote nodes'
- * last requests are awaited then). */
-static unsigned poll_cap(const struct dlp_loop *L, const double *reserve, const char *active)
-{
-    if (atomic_load_explicit(&L->draining, memory_order_relaxed))
-        return DLP__POLL_URGENT_US;
-    double least = -1;
-    for (int k = 1; k < dlp__rt.nodes; k++)
-        if (active[k] && (least < 0 || reserve[k] < least))
-            least = reserve[k];
-    return dlp__poll_cap(least > 0 ? least : 0);
-}
-
 /* What the dispatcher knows of the nodes, for the progress display. */
 struct nodes_view {
     long *done;       /* [nodes] items finished, as last reported */
@@ -83,11 +74,12 @@ static void feed_progress(struct dlp_loop *L, const struct nodes_view *v, const 
 void *dlp__dispatcher_main(void *arg)
 {
     struct dlp_loop *L = arg;
+    dlp__short_slice();
     MPI_Comm comm = dlp__rt.comm;
     int nodes = dlp__rt.nodes, remaining_nodes = nodes - 1;
-    double *reserve = calloc((size_t)nodes, sizeof *reserve); /* last reported, s */
+    struct dlp__forecast fc;
     char *active = malloc((size_t)nodes);
-    if (!reserve || !active)
+    if (dlp__forecast_init(&fc, nodes, dlp__now()) != 0 || !active)
         dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
     memset(active, 1, (size_t)nodes);
     struct nodes_view view = {calloc((size_t)nodes, sizeof(long)),
@@ -98,7 +90,6 @@ void *dlp__dispatcher_main(void *arg)
         view.ranks[dlp__rt.node_of_rank[r]]++;
     /* with a single node the thread only feeds the progress display */
     int feed = L->progress.active && !L->progress_by_map;
-    unsigned backoff = DLP__POLL_MIN_US;
     struct dlp__request rq;
     MPI_Request handle = MPI_REQUEST_NULL;
     long served = 0, polls = 0;
@@ -126,16 +117,17 @@ void *dlp__dispatcher_main(void *arg)
         CHECK(MPI_Test(&handle, &flag, &st));
         polls++;
         if (!flag) {
-            unsigned cap = poll_cap(L, reserve, active);
-            if (backoff > cap)
-                backoff = cap;
-            /* the master's main thread rings when its team is done */
+            /* once the master's own team is done, only the remote nodes'
+             * last requests are awaited: look often; its main thread
+             * rings when the team is done */
+            int draining = atomic_load(&L->draining);
+            unsigned nap = draining ? DLP__POLL_URGENT_US
+                                    : dlp__forecast_nap(&fc, active, dlp__now());
             dlp__doorbell_arm(&L->helper_bell);
-            if (atomic_load(&L->draining) && backoff > DLP__POLL_URGENT_US)
+            if (!draining && atomic_load(&L->draining)) /* just now: look again at once */
                 dlp__doorbell_disarm(&L->helper_bell);
             else
-                dlp__doorbell_wait(&L->helper_bell, backoff);
-            backoff = backoff * 2 > cap ? cap : backoff * 2;
+                dlp__doorbell_wait(&L->helper_bell, nap);
             continue;
         }
         if (rq.seq != L->seq || rq.node <= 0 || rq.node >= nodes) {
@@ -155,7 +147,8 @@ void *dlp__dispatcher_main(void *arg)
             view.done[rq.node] = rq.done;
         if (rep.count > 0) {
             log_chunk(&L->logs[rq.node], rep.start, rep.count);
-            reserve[rq.node] = rq.reserve;
+            dlp__forecast_answered(&fc, rq.node, dlp__now(), rep.count, rq.rate, rq.unclaimed,
+                                   rq.low);
         } else {
             remaining_nodes--;
             active[rq.node] = 0;
@@ -164,11 +157,8 @@ void *dlp__dispatcher_main(void *arg)
         if (timing)
             dlp__latency_note(&lat, dlp__now() - rq.sent);
         served++;
-        /* a node that ran dry may ask again at once; one with a reserve
-         * will not ask before it is half spent */
-        backoff = rq.reserve > 0 ? poll_cap(L, reserve, active) : DLP__POLL_MIN_US;
     }
-    free(reserve);
+    dlp__forecast_free(&fc);
     free(active);
     free(view.done);
     free(view.ranks);

@@ -166,7 +166,8 @@ struct dlp__request {
     int leave; /* every rank of this node left the loop: send nothing more */
     double rate;    /* the node's items per second so far (0 = unknown) */
     long done;      /* items the node finished (an estimate, for progress) */
-    double reserve; /* seconds of work the node holds besides this request (0 = none) */
+    long unclaimed; /* items the node holds unclaimed besides this request */
+    long low;       /* it asks again when its unclaimed items fall to this */
     double sent;    /* the agent's dlp__now() when it sent it (DLP_STATS, same-host clocks) */
 };
 struct dlp__reply {
@@ -189,13 +190,13 @@ void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
             dlp__helper_abort(who, #call, mrc_);                             \
     } while (0)
 
-/** Polling of the helper threads (dispatcher, agent), in microseconds.
- *  Every wake-up costs CPU that the team threads lose (about 20 us on a
- *  virtual machine), so the poll interval follows what is at stake: it
- *  backs off from POLL_MIN to half the reserve of work the nodes reported
- *  (between POLL_URGENT and POLL_IDLE_MAX), to POLL_MAX while nothing is
- *  known yet, and stays at POLL_URGENT once a node (or the master's own
- *  team) has run dry. */
+/** Polling of the node agents (and map helpers), in microseconds. Every
+ *  wake-up costs CPU that the team threads lose (about 16 us on a virtual
+ *  machine), so an agent waiting for its reply backs off from POLL_MIN to
+ *  half the reserve of work its node holds (between POLL_URGENT and
+ *  POLL_IDLE_MAX), to POLL_MAX while nothing is known yet, and stays at
+ *  POLL_URGENT once a thread waits. The dispatcher polls by forecast
+ *  instead (forecast.h). */
 #define DLP__POLL_MIN_US 5u
 #define DLP__POLL_URGENT_US 200u
 #define DLP__POLL_MAX_US 1000u
@@ -209,6 +210,10 @@ static inline unsigned dlp__poll_cap(double seconds)
         return seconds > 0 ? DLP__POLL_URGENT_US : DLP__POLL_MAX_US;
     return us < DLP__POLL_IDLE_MAX_US ? (unsigned)us : DLP__POLL_IDLE_MAX_US;
 }
+
+/** A node agent's first look for its reply, microseconds after the
+ *  request: about a network round trip and the dispatcher's answer. */
+#define DLP__AGENT_FIRST_LOOK_US 25u
 /** Longest nap of a node agent between doorbell rings, microseconds (a
  *  safety net: the team threads ring when the agent has work). */
 #define DLP__AGENT_NAP_US 20000u

@@ -1,0 +1,34 @@
+/* When each remote node will ask the dispatcher next (forecast.c). */
+#ifndef DLP_LIB_FORECAST_H
+#define DLP_LIB_FORECAST_H
+
+/** Poll intervals of the dispatcher, microseconds: FINE inside a node's
+ *  window (its request is due), at most MAX while a request is late or its
+ *  time unknown, at most IDLE_MAX in between. */
+#define DLP__FORECAST_FINE_US 250u
+#define DLP__FORECAST_MAX_US 1000u
+#define DLP__FORECAST_IDLE_MAX_US 5000u
+
+struct dlp__forecast {
+    int nodes;
+    double *expect;  /* [nodes] when node k should ask next (dlp__now() s) */
+    double *horizon; /* [nodes] expect minus the time the forecast was made */
+};
+
+/** Every node may ask at once from `now` on (the start of a call).
+ *  0, or -1 when out of memory. */
+int dlp__forecast_init(struct dlp__forecast *f, int nodes, double now);
+
+void dlp__forecast_free(struct dlp__forecast *f);
+
+/** Node k was answered at `now` with `count` new items. It reported `rate`
+ *  (its items per second, 0 = unknown), `unclaimed` items in hand besides
+ *  the reply, and asks again once its unclaimed items fall to `low`. */
+void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long count, double rate,
+                            long unclaimed, long low);
+
+/** Microseconds to sleep before looking for requests again, given which
+ *  nodes may still ask (active[k] != 0; node 0 is the master's own). */
+unsigned dlp__forecast_nap(const struct dlp__forecast *f, const char *active, double now);
+
+#endif

@@ -1,0 +1,105 @@
+/* Unit test of the dispatcher's forecast (lib/forecast.c), without MPI: when
+ * it expects each node's next request, and how long it sleeps before, in
+ * and after that request's window. Every failed check prints the case, the
+ * expected and the actual value; no timing (the clock is passed in). */
+#include <stdio.h>
+
+#include "forecast.h"
+
+static const char *test_case = "(setup)";
+static int failures;
+
+static void check_near(int line, const char *what, double actual, double expected, double tol)
+{
+    double d = actual - expected;
+    if (d <= tol && d >= -tol)
+        return;
+    fprintf(stderr, "test_forecast.c:%d: FAILED in case \"%s\": %s\n  expected: %.9g (+-%g)\n"
+                    "  actual:   %.9g\n",
+            line, test_case, what, expected, tol, actual);
+    failures++;
+}
+#define NEAR(what, actual, expected, tol) check_near(__LINE__, what, actual, expected, tol)
+
+/* The nap in microseconds as a double, at time now. */
+static double nap_us(const struct dlp__forecast *f, const char *active, double now)
+{
+    return (double)dlp__forecast_nap(f, active, now);
+}
+
+int main(void)
+{
+    const double fine = DLP__FORECAST_FINE_US, max = DLP__FORECAST_MAX_US,
+                 idle = DLP__FORECAST_IDLE_MAX_US;
+    struct dlp__forecast f;
+    char active[3] = {1, 1, 1};
+    double t0 = 100.0;
+    if (dlp__forecast_init(&f, 3, t0) != 0) {
+        fprintf(stderr, "test_forecast.c: out of memory\n");
+        return 1;
+    }
+
+    test_case = "start of a call: every node asks at once";
+    NEAR("nap at the start", nap_us(&f, active, t0), fine, 0);
+
+    test_case = "node 1 answered: 10 items at 1000/s, none left, low 2";
+    dlp__forecast_answered(&f, 1, t0, 10, 1000.0, 0, 2);
+    NEAR("expect", f.expect[1], t0 + 0.008, 1e-12);
+    NEAR("horizon", f.horizon[1], 0.008, 1e-12);
+    /* node 2 is still due now: it rules */
+    NEAR("nap while node 2 is due", nap_us(&f, active, t0), fine, 0);
+    dlp__forecast_answered(&f, 2, t0, 1000, 1000.0, 0, 2); /* due in 0.998 s */
+
+    test_case = "approaching node 1's request (guard 0.8 + 0.25 ms)";
+    /* 8 ms ahead: half of what is left (4 ms) beats 8 - 1.05 ms */
+    NEAR("nap 8 ms ahead", nap_us(&f, active, t0), 4000, 1);
+    NEAR("nap 4 ms ahead", nap_us(&f, active, t0 + 0.004), 2000, 1);
+    /* 2 ms ahead: until - guard = 0.95 ms, below the floor of max */
+    NEAR("nap 2 ms ahead", nap_us(&f, active, t0 + 0.006), 950, 1);
+    NEAR("nap in the window", nap_us(&f, active, t0 + 0.00696), fine, 0);
+    NEAR("nap at the due time", nap_us(&f, active, t0 + 0.008), fine, 0);
+
+    test_case = "node 1's request is late";
+    NEAR("nap at the guard's end", nap_us(&f, active, t0 + 0.00905), fine, 1);
+    NEAR("nap 2 ms late", nap_us(&f, active, t0 + 0.01105), fine + 500, 1);
+    NEAR("nap 10 ms late (capped)", nap_us(&f, active, t0 + 0.01905), max, 0);
+
+    test_case = "node 1 inactive: only node 2, due in ~1 s";
+    active[1] = 0;
+    NEAR("idle cap", nap_us(&f, active, t0 + 0.01), idle, 0);
+    active[2] = 0;
+    test_case = "no node active";
+    NEAR("idle cap", nap_us(&f, active, t0), idle, 0);
+    active[1] = active[2] = 1;
+
+    test_case = "unknown rate: it may ask again at once";
+    dlp__forecast_answered(&f, 1, t0 + 1, 3, 0.0, 5, 2);
+    NEAR("expect", f.expect[1], t0 + 1, 0);
+    NEAR("nap", nap_us(&f, active, t0 + 1), fine, 0);
+
+    test_case = "at the low-water mark already";
+    dlp__forecast_answered(&f, 1, t0 + 2, 1, 500.0, 0, 4);
+    NEAR("expect", f.expect[1], t0 + 2, 0);
+
+    test_case = "a tiny rate: bounded";
+    dlp__forecast_answered(&f, 1, t0, 1000000, 1e-9, 0, 1);
+    NEAR("horizon", f.horizon[1], 3600, 0);
+    dlp__forecast_answered(&f, 2, t0, 1000000, 1e-9, 0, 1);
+    NEAR("nap", nap_us(&f, active, t0), idle, 0);
+
+    test_case = "a nap is never 0";
+    dlp__forecast_answered(&f, 1, t0, 12, 1000.0, 0, 2); /* due t0 + 10 ms */
+    double n = nap_us(&f, active, t0 + 0.01 - 0.1 * 0.01 - 250e-6 - 1e-9);
+    if (n < 1) {
+        fprintf(stderr, "test_forecast.c: FAILED: nap %g us at the window's edge\n", n);
+        failures++;
+    }
+    dlp__forecast_free(&f);
+
+    if (failures) {
+        fprintf(stderr, "test_forecast: %d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("test_forecast: all checks passed\n");
+    return 0;
+}
