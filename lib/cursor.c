@@ -2,6 +2,9 @@
 #include "cursor.h"
 
 #include <stddef.h>
+#include <string.h>
+
+#include "spinlock.h"
 
 size_t dlp__cursor_bytes(int capacity)
 {
@@ -20,6 +23,9 @@ void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride)
     atomic_store(&c->bell, 0);
     atomic_store(&c->nchunks, 0);
     atomic_store(&c->ended, 0);
+    atomic_store(&c->claim_lock, 0);
+    memset(&c->round, 0, sizeof c->round);
+    memset(&c->rates, 0, sizeof c->rates);
     c->stride = stride;
     c->capacity = capacity;
     c->t0 = 0;
@@ -64,4 +70,31 @@ long dlp__cursor_done(const struct dlp__cursor *c, int threads)
     long a = atomic_load_explicit(&c->avail, memory_order_relaxed);
     long done = (t < a ? t : a) - threads;
     return done > 0 ? done : 0;
+}
+
+long dlp__cursor_claim(struct dlp__cursor *c, const struct dlp__ss_spec *spec, int workers,
+                       double rate, long *count)
+{
+    dlp__spin_lock(&c->claim_lock);
+    long t = atomic_load_explicit(&c->ticket, memory_order_relaxed);
+    if (c->round.remaining <= 0) {
+        long a = atomic_load_explicit(&c->avail, memory_order_acquire);
+        if (a > t)
+            dlp__ss_init(&c->round, spec, a - t, workers);
+    }
+    long b = 1;
+    if (c->round.remaining > 0) {
+        /* the node's threads weigh alike: wf is fac2 here */
+        struct dlp__ss_worker w = {.weight = 1, .weight_sum = c->round.workers};
+        if (spec->kind == DLP__SS_AWF && rate > 0) {
+            w.rate = rate;
+            w.rate_sum = dlp__ss_rate_sum(&c->rates, c->round.workers, 1, 0, rate);
+        }
+        b = dlp__ss_next(&c->round, 0, &w);
+    }
+    /* seq_cst: the agent's doorbell re-check must see this claim */
+    long k = atomic_fetch_add_explicit(&c->ticket, b, memory_order_seq_cst);
+    dlp__spin_unlock(&c->claim_lock);
+    *count = b;
+    return k;
 }

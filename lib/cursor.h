@@ -2,7 +2,9 @@
  * robin) take items one at a time without locks. Every claim takes a ticket
  * (one atomic add); ticket k is the k-th item of the chunks appended so far,
  * in order. A ticket beyond the appended chunks waits for the next chunk or
- * for close (then it is void). The cursor may live in node-shared memory. */
+ * for close (then it is void). The cursor may live in node-shared memory.
+ * Claims take one ticket or a batch (lib/loop.c), or a thread-level
+ * policy's chunk (dlp__cursor_claim). */
 #ifndef DLP_LIB_CURSOR_H
 #define DLP_LIB_CURSOR_H
 
@@ -31,7 +33,12 @@ struct dlp__cursor {
     long stride;                      /* item distance inside a chunk */
     double t0;                        /* start of the call (monotonic s) */
     int capacity;                     /* entries of chunk[] */
-    struct dlp__chunk chunk[];
+    /* thread-level policy (dlp__cursor_claim): the current round, AWF's
+     * rate estimate; one claimer at a time; lines of their own */
+    _Alignas(64) _Atomic int claim_lock;
+    struct dlp__ss_state round;
+    struct dlp__ss_rates rates;
+    _Alignas(64) struct dlp__chunk chunk[];
 };
 
 /** Bytes for a cursor with room for capacity chunks. */
@@ -56,6 +63,19 @@ long dlp__cursor_done(const struct dlp__cursor *c, int threads);
 
 /** Unclaimed backed items. */
 long dlp__cursor_unclaimed(const struct dlp__cursor *c);
+
+/** Claim the next tickets under a thread-level policy (spec not auto): the
+ *  policy's next chunk of the current round for one of `workers` threads
+ *  (P) running at rate items/s (AWF; 0 = unknown). A round starts when a
+ *  claim finds the previous one used up: its n is the backlog then, the
+ *  unclaimed tickets that chunks back (avail - ticket), so chunks appended
+ *  during a round wait for the next one. With no backlog the claim is one
+ *  ticket, which waits for the next chunk like any ticket beyond avail.
+ *  Returns the first ticket and sets *count (>= 1). Any thread; every
+ *  claimer of the cursor must come through here (the round counts the
+ *  tickets). */
+long dlp__cursor_claim(struct dlp__cursor *c, const struct dlp__ss_spec *spec, int workers,
+                       double rate, long *count);
 
 /** Item of ticket k (k < avail, read with acquire ordering); *j is the
  *  caller's position in the chunk table, only moving forward. */

@@ -1,7 +1,7 @@
 /* The self-scheduling family (see selfsched.h). */
 #include "selfsched.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,40 +36,126 @@ static int reject(const char *text, const char *why, char *err, size_t errlen)
     return -1;
 }
 
-int dlp__ss_parse(const char *text, struct dlp__ss_spec *out, char *err, size_t errlen)
+/* Parse len bytes of text (no NUL needed) as one policy; NULL on success,
+ * else why not. bare_fixed: "fixed" alone is fixed with k = 0; no_k: k = 0
+ * where no :K was given (gss too), else gss's k is 1. */
+static const char *parse_part(const char *text, size_t len, struct dlp__ss_spec *out,
+                              int bare_fixed, int no_k)
 {
-    if (!text || !*text)
-        return reject(text, "no policy given", err, errlen);
-    size_t len = strlen(text);
+    if (len == 0)
+        return "no policy given";
     if (text[0] == ' ' || text[0] == '\t' || text[len - 1] == ' ' || text[len - 1] == '\t')
-        return reject(text, "leading or trailing spaces", err, errlen);
-    const char *colon = strchr(text, ':');
+        return "leading or trailing spaces";
+    const char *colon = memchr(text, ':', len);
     size_t name_len = colon ? (size_t)(colon - text) : len;
     int kind = -1;
     for (int k = 0; k < DLP__SS_KINDS; k++)
         if (strlen(names[k]) == name_len && strncmp(text, names[k], name_len) == 0)
             kind = k;
     if (kind < 0)
-        return reject(text, "unknown policy", err, errlen);
-    long k = kind == DLP__SS_GSS ? 1 : 0;
-    if (kind == DLP__SS_FIXED && !colon)
-        return reject(text, "fixed needs its chunk size, fixed:K", err, errlen);
+        return "unknown policy";
+    long k = kind == DLP__SS_GSS && !no_k ? 1 : 0;
+    if (kind == DLP__SS_FIXED && !colon && !bare_fixed)
+        return "fixed needs its chunk size, fixed:K";
     if (colon && kind != DLP__SS_FIXED && kind != DLP__SS_GSS)
-        return reject(text, "this policy takes no :K", err, errlen);
+        return "this policy takes no :K";
     if (colon) {
-        const char *digits = colon + 1;
-        if (!*digits || strspn(digits, "0123456789") != strlen(digits))
-            return reject(text, "K is not a decimal integer", err, errlen);
-        errno = 0;
-        k = strtol(digits, NULL, 10);
-        if (errno == ERANGE)
-            return reject(text, "K is too large", err, errlen);
+        const char *d = colon + 1, *end = text + len;
+        if (d == end)
+            return "K is not a decimal integer";
+        for (k = 0; d < end; d++) {
+            if (*d < '0' || *d > '9')
+                return "K is not a decimal integer";
+            if (k > (LONG_MAX - (*d - '0')) / 10)
+                return "K is too large";
+            k = 10 * k + (*d - '0');
+        }
         if (k < 1)
-            return reject(text, "K must be at least 1", err, errlen);
+            return "K must be at least 1";
     }
     out->kind = kind;
     out->k = k;
+    return NULL;
+}
+
+int dlp__ss_parse(const char *text, struct dlp__ss_spec *out, char *err, size_t errlen)
+{
+    if (!text)
+        return reject(text, "no policy given", err, errlen);
+    struct dlp__ss_spec spec;
+    const char *why = parse_part(text, strlen(text), &spec, 0, 0);
+    if (why)
+        return reject(text, why, err, errlen);
+    *out = spec;
     return 0;
+}
+
+int dlp__ss_parse_levels(const char *text, struct dlp__ss_spec *node,
+                         struct dlp__ss_spec *thread, char *err, size_t errlen)
+{
+    const char *why = "no policy given";
+    struct dlp__ss_spec a, b;
+    const char *slash = text ? strchr(text, '/') : NULL;
+    size_t len = text ? strlen(text) : 0;
+    if (!text || !*text) {
+        if (err && errlen > 0)
+            snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    if (!slash) {
+        why = parse_part(text, len, &a, 1, 1);
+        if (why) {
+            if (err && errlen > 0)
+                snprintf(err, errlen, "\"%.*s%s\": %s", TEXT_SHOWN, text,
+                         len > TEXT_SHOWN ? "..." : "", why);
+            return -1;
+        }
+        *node = a;
+        *thread = a;
+        return 0;
+    }
+    if (strchr(slash + 1, '/')) {
+        if (err && errlen > 0)
+            snprintf(err, errlen, "more than one '/' (P1/P2 names two levels)");
+        return -1;
+    }
+    size_t node_len = (size_t)(slash - text), thread_len = len - node_len - 1;
+    const char *level = "node", *part = text;
+    size_t part_len = node_len;
+    why = parse_part(text, node_len, &a, 1, 1);
+    if (!why) {
+        level = "thread";
+        part = slash + 1;
+        part_len = thread_len;
+        why = parse_part(part, part_len, &b, 1, 1);
+    }
+    if (why) {
+        if (err && errlen > 0)
+            snprintf(err, errlen, "the %s level \"%.*s%s\": %s", level,
+                     (int)(part_len < TEXT_SHOWN ? part_len : TEXT_SHOWN), part,
+                     part_len > TEXT_SHOWN ? "..." : "", why);
+        return -1;
+    }
+    *node = a;
+    *thread = b;
+    return 0;
+}
+
+double dlp__ss_rate_sum(struct dlp__ss_rates *e, int workers, double weight,
+                        double weight_sum, double rate)
+{
+    if (!(rate > 0))
+        return 0;
+    double p = workers > 0 ? workers : 1;
+    double w = weight > 0 ? weight : 1;
+    double ws = weight_sum > 0 ? weight_sum : p * w;
+    ws = ws > w ? ws : w;
+    if (e->seen < p)
+        e->seen++;
+    double f = 1.0 / e->seen;
+    e->rate += f * (rate - e->rate);
+    e->weight += f * (w - e->weight);
+    return ws * e->rate / e->weight;
 }
 
 /* ceil(a / b) for a >= 0, b > 0, without overflow. */

@@ -53,6 +53,13 @@
  * exactly dlp__schedule_chunk(DLP_SCHEDULE_AUTO, ..) for the same remaining,
  * n, rate and chunk_time = target (tests/test_selfsched.c compares them).
  *
+ * The thread level (a node's threads claiming from the node's cursor,
+ * lib/cursor.h) runs these policies over rounds: a round's n is the node's
+ * backlog (items the node was given and no thread has claimed) when the
+ * previous round's items are all claimed, P the node's threads; there wf
+ * is fac2 (threads weigh alike) and auto is not used (the thread level's
+ * auto is the batched claims of lib/loop.c).
+ *
  * Threads: one thread at a time per state (the caller's lock). */
 #ifndef DLP_LIB_SELFSCHED_H
 #define DLP_LIB_SELFSCHED_H
@@ -111,6 +118,33 @@ struct dlp__ss_state {
  *  trimmed). 0 on success; -1 with a message naming the text and the
  *  accepted forms in err (if err and errlen > 0), *out untouched. */
 int dlp__ss_parse(const char *text, struct dlp__ss_spec *out, char *err, size_t errlen);
+
+/** Parse DLP_SCHEDULE's two-level text: P (both levels) or P1/P2 (node
+ *  level / thread level, one '/'), each part as dlp__ss_parse() accepts it
+ *  plus bare `fixed`, and with k = 0 where the part has no :K (bare fixed,
+ *  gss): the caller's default chunk applies there. 0 on success with both
+ *  specs set (the same spec twice for P); -1 with the reason in err (if err
+ *  and errlen > 0), naming the level and quoting its part, e.g. `the thread
+ *  level "gss:x": K is not a decimal integer`; the specs untouched. The
+ *  caller quotes the whole text and lists the forms. */
+int dlp__ss_parse_levels(const char *text, struct dlp__ss_spec *node,
+                         struct dlp__ss_spec *thread, char *err, size_t errlen);
+
+/** AWF's estimate of the workers' rate sum when the requesters are not
+ *  named (no table of every worker's last rate): running means of the rate
+ *  and the weight of the requests that bring a rate (over all of them up
+ *  to P = workers, then exponentially with weight 1/P). The estimate is
+ *  weight_sum * mean rate / mean weight: the sum of the rates when the
+ *  workers ask in turn (factoring's steady state, one request per worker
+ *  and batch). Unknown (<= 0) weight: 1; weight_sum: P * weight. Returns 0
+ *  (unknown: AWF falls back to WF) when rate <= 0, without updating. */
+struct dlp__ss_rates {
+    double rate;   /* mean rate of the requests with a rate */
+    double weight; /* their mean weight */
+    int seen;      /* such requests, counted up to P */
+};
+double dlp__ss_rate_sum(struct dlp__ss_rates *e, int workers, double weight,
+                        double weight_sum, double rate);
 
 /** Name of a kind as dlp__ss_parse accepts it ("fixed" for fixed:K),
  *  "unknown" for anything else. */

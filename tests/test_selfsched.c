@@ -2,7 +2,9 @@
  * the parser, whole chunk sequences of every policy over a grid of n and
  * worker counts (they sum to n, each chunk in [1, remaining], the expected
  * lengths), sequences worked out by hand for small cases, and auto / fixed
- * against dlp__schedule_chunk() (lib/schedule.c, compiled in). Every failed
+ * against dlp__schedule_chunk() (lib/schedule.c, compiled in); DLP_SCHEDULE's
+ * two levels (P, P1/P2), AWF's rate-sum estimate, and the thread level's
+ * rounds on a cursor (lib/cursor.c, included). Every failed
  * check prints the case (policy, n, P, chunk index), the expected and the
  * actual value; no timing. */
 #include <stdio.h>
@@ -12,6 +14,11 @@
 #include "dlp_mpi.h" /* DLP_SCHEDULE_AUTO, DLP_SCHEDULE_FIXED for dlp__schedule_chunk */
 #include "schedule.h"
 #include "selfsched.h"
+
+/* The thread level's rounds live in lib/cursor.c (no MPI, no OpenMP): it
+ * is compiled in here, as tests/CMakeLists.txt builds this test from
+ * selfsched.c and schedule.c only. */
+#include "cursor.c"
 
 static char test_case[160] = "(setup)";
 static int failures;
@@ -652,8 +659,226 @@ static void test_parse(void)
     CHECK_EQ(strcmp(dlp__ss_name(DLP__SS_KINDS), "unknown"), 0);
 }
 
+/* DLP_SCHEDULE's two levels: P for both, P1/P2; bare fixed and gss give
+ * k = 0 (the caller's default); errors name the level and quote its part,
+ * and leave the specs untouched. */
+static void test_parse_levels(void)
+{
+    static const struct {
+        const char *text;
+        int node, thread;
+        long node_k, thread_k;
+    } good[] = {
+        {"fac2", DLP__SS_FAC2, DLP__SS_FAC2, 0, 0},
+        {"fixed:64", DLP__SS_FIXED, DLP__SS_FIXED, 64, 64},
+        {"fixed", DLP__SS_FIXED, DLP__SS_FIXED, 0, 0},
+        {"gss", DLP__SS_GSS, DLP__SS_GSS, 0, 0},
+        {"fac2/static", DLP__SS_FAC2, DLP__SS_STATIC, 0, 0},
+        {"auto/gss:4", DLP__SS_AUTO, DLP__SS_GSS, 0, 4},
+        {"fixed:64/fixed:1", DLP__SS_FIXED, DLP__SS_FIXED, 64, 1},
+        {"gss:3/fixed", DLP__SS_GSS, DLP__SS_FIXED, 3, 0},
+        {"static/auto", DLP__SS_STATIC, DLP__SS_AUTO, 0, 0},
+        {"awf/awf", DLP__SS_AWF, DLP__SS_AWF, 0, 0},
+        {"tss/wf", DLP__SS_TSS, DLP__SS_WF, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        struct dlp__ss_spec a = {77, 77}, b = {77, 77};
+        char err[256] = "";
+        snprintf(test_case, sizeof test_case, "parse levels \"%s\"", good[i].text);
+        CHECK_EQ(dlp__ss_parse_levels(good[i].text, &a, &b, err, sizeof err), 0);
+        CHECK_EQ(a.kind, good[i].node);
+        CHECK_EQ(a.k, good[i].node_k);
+        CHECK_EQ(b.kind, good[i].thread);
+        CHECK_EQ(b.k, good[i].thread_k);
+        CHECK_EQ(strlen(err), 0);
+    }
+    static const struct {
+        const char *text;
+        const char *why;
+    } bad[] = {
+        {"bogus", "\"bogus\": unknown policy"},
+        {"fixed:0", "\"fixed:0\": K must be at least 1"},
+        {"fac2/", "the thread level \"\": no policy given"},
+        {"/gss", "the node level \"\": no policy given"},
+        {"/", "the node level \"\": no policy given"},
+        {"fac2/gss:x", "the thread level \"gss:x\": K is not a decimal integer"},
+        {"bogus/fac2", "the node level \"bogus\": unknown policy"},
+        {"fac2/ gss", "the thread level \" gss\": leading or trailing spaces"},
+        {"fac2 /gss", "the node level \"fac2 \": leading or trailing spaces"},
+        {"static:2/auto", "the node level \"static:2\": this policy takes no :K"},
+        {"auto/fixed:99999999999999999999", "the thread level \"fixed:99999999999999999999\": "
+                                            "K is too large"},
+        {"fac2/gss/tss", "more than one '/'"},
+        {"AUTO/auto", "the node level \"AUTO\": unknown policy"},
+        {"", "no policy given"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct dlp__ss_spec a = {77, 77}, b = {77, 77};
+        char err[256] = "";
+        snprintf(test_case, sizeof test_case, "parse levels \"%s\" is rejected", bad[i].text);
+        CHECK_EQ(dlp__ss_parse_levels(bad[i].text, &a, &b, err, sizeof err), -1);
+        CHECK_EQ(a.kind, 77);
+        CHECK_EQ(a.k, 77);
+        CHECK_EQ(b.kind, 77);
+        CHECK_EQ(b.k, 77);
+        CHECK_HAS(err, bad[i].why);
+    }
+    struct dlp__ss_spec a, b;
+    snprintf(test_case, sizeof test_case, "parse levels NULL, err NULL");
+    CHECK_EQ(dlp__ss_parse_levels(NULL, &a, &b, NULL, 0), -1);
+    CHECK_EQ(dlp__ss_parse_levels("x/y", &a, &b, NULL, 0), -1);
+    /* a long part is quoted up to 64 bytes, then "..." */
+    char longtext[200] = "auto/";
+    memset(longtext + 5, 'a', sizeof longtext - 6);
+    longtext[sizeof longtext - 1] = '\0';
+    char err[512];
+    snprintf(test_case, sizeof test_case, "parse levels, a 194-byte thread part");
+    CHECK_EQ(dlp__ss_parse_levels(longtext, &a, &b, err, sizeof err), -1);
+    CHECK_HAS(err, "the thread level \"aaaa");
+    CHECK_HAS(err, "aaa...\": unknown policy");
+    CHECK(strlen(err) < 120, strlen(err), 120);
+}
+
+/* AWF's rate-sum estimate: running means up to P requests, then
+ * exponential with weight 1/P; unknown rates change nothing. */
+static void test_rate_sum(void)
+{
+    struct dlp__ss_rates e = {0};
+    snprintf(test_case, sizeof test_case, "rate sum, P = 2, weights 1 of 2");
+    CHECK_EQ(dlp__ss_rate_sum(&e, 2, 1, 2, 0), 0);  /* no rate: unknown */
+    CHECK_EQ(e.seen, 0);
+    CHECK_EQ(dlp__ss_rate_sum(&e, 2, 1, 2, 100), 200); /* one heard: 2 x 100 */
+    CHECK_EQ(dlp__ss_rate_sum(&e, 2, 1, 2, 300), 400); /* mean 200, x 2 */
+    /* seen stays at P = 2: the mean moves by half of the difference */
+    CHECK_EQ(dlp__ss_rate_sum(&e, 2, 1, 2, 600), 2 * 400); /* 200 + (600-200)/2 */
+    CHECK_EQ(e.seen, 2);
+    /* weights 1 and 3 of 4 with rates 100 and 300: the sum 400 */
+    struct dlp__ss_rates w = {0};
+    snprintf(test_case, sizeof test_case, "rate sum, weights 1 and 3 of 4");
+    CHECK_EQ(dlp__ss_rate_sum(&w, 2, 1, 4, 100), 400);   /* 4 x 100 / 1 */
+    CHECK_EQ(dlp__ss_rate_sum(&w, 2, 3, 4, 300), 400);   /* 4 x 200 / 2 */
+    /* unknown weight (1) and weight_sum (P x weight), workers <= 0 (1) */
+    struct dlp__ss_rates u = {0};
+    snprintf(test_case, sizeof test_case, "rate sum, nothing known but the rate");
+    CHECK_EQ(dlp__ss_rate_sum(&u, 4, 0, 0, 50), 200);
+    struct dlp__ss_rates v = {0};
+    CHECK_EQ(dlp__ss_rate_sum(&v, 0, 0, 0, 50), 50);
+    CHECK_EQ(v.seen, 1);
+}
+
+/* The thread level's rounds (lib/cursor.c, compiled in below): a round's n
+ * is the cursor's backlog when the previous round is used up; chunks
+ * appended during a round wait for the next; with no backlog a claim takes
+ * one ticket. One thread plays all the workers. */
+static long claim(struct dlp__cursor *c, const char *text, int p, double rate, long *first)
+{
+    struct dlp__ss_spec spec = spec_of(text);
+    long count = 0;
+    *first = dlp__cursor_claim(c, &spec, p, rate, &count);
+    return count;
+}
+
+static void test_thread_rounds(void)
+{
+    struct dlp__cursor *c = malloc(dlp__cursor_bytes(8));
+    if (!c) {
+        fprintf(stderr, "test_thread_rounds: out of memory\n");
+        exit(2);
+    }
+    long first, next = 0;
+    /* gss over one chunk of 100, P = 4: the sequence of test_sequences */
+    dlp__cursor_reset(c, 8, 1);
+    dlp__cursor_append(c, 0, 100);
+    static const long gss100[] = {25, 19, 14, 11, 8, 6, 5, 3, 3, 2, 1, 1, 1, 1};
+    for (long k = 0; k < LEN(gss100); k++) {
+        snprintf(test_case, sizeof test_case, "rounds: gss on 100, claim %ld", k);
+        CHECK_EQ(claim(c, "gss", 4, 0, &first), gss100[k]);
+        CHECK_EQ(first, next);
+        next += gss100[k];
+    }
+    /* no backlog: one ticket (it waits for the next chunk) */
+    snprintf(test_case, sizeof test_case, "rounds: gss, nothing backed");
+    CHECK_EQ(claim(c, "gss", 4, 0, &first), 1);
+    CHECK_EQ(first, 100);
+    /* the next chunk: a round of its 50 minus the waiting ticket, 49 */
+    dlp__cursor_append(c, 100, 50);
+    snprintf(test_case, sizeof test_case, "rounds: gss, the next round of 49");
+    CHECK_EQ(claim(c, "gss", 4, 0, &first), 13);
+    CHECK_EQ(first, 101);
+    CHECK_EQ(c->round.n, 49);
+
+    /* static, P = 4: a chunk appended during a round waits for the next */
+    dlp__cursor_reset(c, 8, 1);
+    dlp__cursor_append(c, 0, 10);
+    snprintf(test_case, sizeof test_case, "rounds: static, a chunk appended mid-round");
+    CHECK_EQ(claim(c, "static", 4, 0, &first), 3);
+    dlp__cursor_append(c, 10, 90);
+    CHECK_EQ(claim(c, "static", 4, 0, &first), 3);
+    CHECK_EQ(claim(c, "static", 4, 0, &first), 3);
+    CHECK_EQ(claim(c, "static", 4, 0, &first), 1);
+    CHECK_EQ(first, 9);
+    CHECK_EQ(claim(c, "static", 4, 0, &first), 23); /* the round of 90: ceil(90/4) */
+    CHECK_EQ(first, 10);
+    CHECK_EQ(c->round.n, 90);
+
+    /* fixed:7 across chunks: a round ends at its backlog */
+    dlp__cursor_reset(c, 8, 1);
+    dlp__cursor_append(c, 0, 10);
+    snprintf(test_case, sizeof test_case, "rounds: fixed:7 on 10, then 5");
+    CHECK_EQ(claim(c, "fixed:7", 2, 0, &first), 7);
+    CHECK_EQ(claim(c, "fixed:7", 2, 0, &first), 3);
+    dlp__cursor_append(c, 10, 5);
+    CHECK_EQ(claim(c, "fixed:7", 2, 0, &first), 5);
+    CHECK_EQ(first, 10);
+
+    /* awf, P = 2: the first batch of two knows no rate (fac2: ceil(1000/4)
+     * each); the second batch (R_b = 500) by the rates 100 and 300, sum
+     * estimated 400: ceil(500 x 100 / 800) = 63, ceil(500 x 300 / 800) =
+     * 188; wf at this level is fac2 */
+    dlp__cursor_reset(c, 8, 1);
+    dlp__cursor_append(c, 0, 1000);
+    snprintf(test_case, sizeof test_case, "rounds: awf on 1000, P = 2");
+    CHECK_EQ(claim(c, "awf", 2, 0, &first), 250);
+    CHECK_EQ(claim(c, "awf", 2, 0, &first), 250);
+    CHECK_EQ(claim(c, "awf", 2, 100, &first), 125); /* rate sum 2 x 100 so far */
+    CHECK_EQ(claim(c, "awf", 2, 300, &first), 188);
+    dlp__cursor_reset(c, 8, 1);
+    dlp__cursor_append(c, 0, 1000);
+    snprintf(test_case, sizeof test_case, "rounds: wf on 1000, P = 2 (fac2)");
+    CHECK_EQ(claim(c, "wf", 2, 0, &first), 250);
+    CHECK_EQ(claim(c, "wf", 2, 0, &first), 250);
+    CHECK_EQ(claim(c, "wf", 2, 0, &first), 125);
+
+    /* every policy: the claims of 3 chunks (one appended mid-round) cover
+     * every ticket once, in order */
+    static const char *const texts[] = {"static", "fixed:1", "fixed:7", "gss",  "gss:5",
+                                        "tss",    "fac2",    "wf",      "awf"};
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+        dlp__cursor_reset(c, 8, 1);
+        dlp__cursor_append(c, 0, 1000);
+        next = 0;
+        for (long k = 0; next < 3000; k++) {
+            if (k == 3)
+                dlp__cursor_append(c, 1000, 1500);
+            long avail = atomic_load(&c->avail);
+            if (next == avail)
+                dlp__cursor_append(c, avail, 3000 - avail);
+            long count = claim(c, texts[t], 3, 100.0 * (1 + k % 3), &first);
+            snprintf(test_case, sizeof test_case, "rounds: %s, claim %ld", texts[t], k);
+            if (!CHECK_EQ(first, next) || !CHECK(count >= 1 && first + count <= 3000, count,
+                                                 3000 - first))
+                break;
+            next += count;
+        }
+    }
+    free(c);
+}
+
 int main(void)
 {
+    test_parse_levels();
+    test_rate_sum();
+    test_thread_rounds();
     test_parse();
     test_sequences();
     test_weighted();
