@@ -149,10 +149,18 @@ enum dlp_split {
     DLP_SPLIT_ROUND_ROBIN = 1 /**< rank r takes r, r+S, r+2S ...; no messages */
 };
 
-/** Chunk-size policy of managed splitting: how many items the master hands a
- *  node per request (P = nodes, R = items not handed out yet). Every policy
- *  hands out at least ceil(n / 65536) items per chunk. Stable numbers: never
- *  renumbered, only appended. Round robin does not use it, but checks it. */
+/** Chunk-size policy, at two levels. Node level (opts.schedule, managed
+ *  splitting only; round robin checks it): how many items the master hands
+ *  a node per request (P = nodes, R = items not handed out yet); every
+ *  policy hands out at least ceil(n / 65536) items per chunk. Thread level
+ *  (opts.thread_schedule; managed and round robin): how many of its node's
+ *  items (round robin: its rank's) a team thread claims at once, the same
+ *  policies in rounds: a round's n is the node's unclaimed items when the
+ *  previous round is used up, R the round's unclaimed items, P the node's
+ *  threads (round robin: the rank's); WF is FAC2 there, AWF uses the
+ *  threads' measured rates, and AUTO means claims of one item, batched up
+ *  to ~2 us of work when items are cheap (README "Chunk sizes").
+ *  Stable numbers: never renumbered, only appended. */
 enum dlp_schedule {
     DLP_SCHEDULE_DEFAULT = 0, /**< DLP_SCHEDULE from the environment, else AUTO */
     DLP_SCHEDULE_AUTO = 1,    /**< rate-adaptive factoring: at most 10 ms of measured work
@@ -203,9 +211,11 @@ typedef struct dlp_collector dlp_collector;
  *  A NULL pointer to options means all defaults. */
 typedef struct dlp_opts {
     int split;              /**< enum dlp_split; loop form only */
-    int schedule;           /**< enum dlp_schedule */
-    long chunk;             /**< FIXED: the chunk size in items; GSS: the smallest chunk
-                                 (0 = DLP_CHUNK, else 1); other policies ignore it */
+    int schedule;           /**< enum dlp_schedule at the node level (0 = DLP_SCHEDULE:
+                                 its P, or P1 of P1/P2; else AUTO) */
+    long chunk;             /**< node level: FIXED: the chunk size in items; GSS: the
+                                 smallest chunk (0 = the :K of DLP_SCHEDULE's node part,
+                                 else DLP_CHUNK, else 1); other policies ignore it */
     int threads;            /**< team size of the callback forms (0 = dlp_threads()) */
     dlp_results *results;   /**< dense results gathered on the master, or NULL */
     dlp_collector *collector; /**< variable-size results gathered on the master, or NULL */
@@ -224,9 +234,15 @@ typedef struct dlp_opts {
     const char *journal;    /**< journal file on the master: items done are recorded there
                                  and a rerun of the same call skips them (NULL =
                                  DLP_JOURNAL, else none). See README "Journal and resume" */
+    int thread_schedule;    /**< enum dlp_schedule at the thread level: how many items a
+                                 team thread claims at once (0 = the thread part of
+                                 DLP_SCHEDULE when opts.schedule is 0 too: P of P or P2 of
+                                 P1/P2; else AUTO, batched claims of single items) */
+    long thread_chunk;      /**< thread level: FIXED's chunk, GSS's smallest chunk (0 = the
+                                 :K of DLP_SCHEDULE's thread part, else DLP_CHUNK, else 1) */
 } dlp_opts;
 
-#define DLP_OPTS_INIT {0, 0, 0, 0, NULL, NULL, 0, NULL, 0.0, 0, 0, 0.0, 0, NULL}
+#define DLP_OPTS_INIT {0, 0, 0, 0, NULL, NULL, 0, NULL, 0.0, 0, 0, 0.0, 0, NULL, 0, 0}
 
 /* ------------------------------------------------------ callback forms -- */
 

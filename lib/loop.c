@@ -37,11 +37,14 @@ static struct dlp__cursor *node_cursor(void)
 
 /* ------------------------------------------------------------ handshake -- */
 
-/* What every rank says about a call; compared on every rank. */
+/* What every rank says about a call; compared on every rank. Exactly 64
+ * bytes: the small enums go as signed chars (all their values fit). */
 struct handshake {
-    long n, chunk, results_n, time_limit_us;
-    int split, schedule, threads, status, collector, on_error, flags, retries;
+    long n, chunk, thread_chunk, results_n, time_limit_us;
+    int threads, status, flags, retries;
+    signed char split, schedule, thread_schedule, collector, on_error;
 };
+_Static_assert(sizeof(struct handshake) == 64, "the handshake is 64 bytes");
 
 /* Bits of handshake.flags: the journal must agree; the rest is the
  * master's to decide (DLP_TRACE, DLP_TRACE_ITEMS, DLP_STATS). */
@@ -78,6 +81,8 @@ static int compare_handshakes(const struct handshake *all, int size, const char 
         DLP__SAME(split, "%d")
         DLP__SAME(schedule, "%d")
         DLP__SAME(chunk, "%ld")
+        DLP__SAME(thread_schedule, "%d")
+        DLP__SAME(thread_chunk, "%ld")
         DLP__SAME(results_n, "%ld")
         DLP__SAME(collector, "%d")
         DLP__SAME(on_error, "%d")
@@ -183,13 +188,18 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                                               L->o.schedule == DLP_SCHEDULE_GSS
                                           ? L->o.chunk
                                           : 0,
+                             .thread_chunk = L->o.thread_schedule == DLP_SCHEDULE_FIXED ||
+                                                     L->o.thread_schedule == DLP_SCHEDULE_GSS
+                                                 ? L->o.thread_chunk
+                                                 : 0,
                              .results_n = L->o.results ? dlp__results_items(L->o.results) : -1,
-                             .split = L->o.split,
-                             .schedule = L->o.schedule,
+                             .split = (signed char)L->o.split,
+                             .schedule = (signed char)L->o.schedule,
+                             .thread_schedule = (signed char)L->o.thread_schedule,
                              .threads = L->o.threads,
                              .status = rc,
                              .collector = L->o.collector != NULL,
-                             .on_error = L->o.on_error,
+                             .on_error = (signed char)L->o.on_error,
                              .time_limit_us = (long)(L->o.time_limit * 1e6),
                              .flags = (L->o.journal != NULL ? FLAG_JOURNAL : 0) |
                                       (rt->rank == 0 ? trace_flags(&L->trace_path) : 0),
@@ -446,6 +456,29 @@ static int claim_size(const struct dlp_loop *L, struct dlp__pos *pos, long uncla
     return b;
 }
 
+/* A claim under a thread-level policy (opts.thread_schedule, the P2 of
+ * DLP_SCHEDULE=P1/P2; not auto): the policy's next chunk of the cursor's
+ * round (dlp__cursor_claim). P is the threads sharing the cursor: the
+ * node's (managed) or the rank's team (round robin). AWF's rate is the
+ * thread's own: the tickets it claimed before over the time since its
+ * first claim (they are done when it claims again). */
+static long policy_claim(struct dlp_loop *L, struct dlp__pos *pos, long *b)
+{
+    struct dlp__ss_spec spec = dlp__schedule_spec(L->o.thread_schedule, L->o.thread_chunk);
+    int team = L->managed ? L->node_threads : L->o.threads;
+    double rate = 0;
+    if (spec.kind == DLP__SS_AWF) {
+        double now = dlp__now();
+        if (pos->claimed == 0)
+            pos->first_claim = now;
+        else if (now > pos->first_claim)
+            rate = (double)pos->claimed / (now - pos->first_claim);
+    }
+    long k = dlp__cursor_claim(L->cursor, &spec, team, rate, b);
+    pos->claimed += *b;
+    return k;
+}
+
 /* Round robin: has another rank stopped (its message is left for the
  * end of the call)? One thread looks at a time. */
 static void look_for_stop(struct dlp_loop *L)
@@ -511,11 +544,16 @@ static int take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
             if (atomic_load_explicit(&c->stop, memory_order_relaxed))
                 return 0;
         }
-        long a0 = atomic_load_explicit(&c->avail, memory_order_relaxed);
-        long t0 = atomic_load_explicit(&c->ticket, memory_order_relaxed);
-        long b = claim_size(L, pos, a0 - t0);
-        /* seq_cst: the agent's doorbell re-check must see this claim */
-        k = atomic_fetch_add_explicit(&c->ticket, b, memory_order_seq_cst);
+        long b;
+        if (L->o.thread_schedule != DLP_SCHEDULE_AUTO) {
+            k = policy_claim(L, pos, &b);
+        } else {
+            long a0 = atomic_load_explicit(&c->avail, memory_order_relaxed);
+            long t0 = atomic_load_explicit(&c->ticket, memory_order_relaxed);
+            b = claim_size(L, pos, a0 - t0);
+            /* seq_cst: the agent's doorbell re-check must see this claim */
+            k = atomic_fetch_add_explicit(&c->ticket, b, memory_order_seq_cst);
+        }
         pos->next = k + 1;
         pos->end = k + b;
         a = atomic_load_explicit(&c->avail, memory_order_acquire);

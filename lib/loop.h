@@ -102,8 +102,10 @@ struct dlp__pos {
     long hint;                    /* position in the journal's done ranges */
     struct dlp__jslot *js;        /* the journal's buffer of this thread, or NULL */
     struct dlp__trace_thread *tracer; /* DLP_TRACE / DLP_STATS: this thread's spans */
+    long claimed;                 /* thread-level policy: tickets claimed so far ... */
+    double first_claim;           /* ... since dlp__now() of the first (AWF's rate) */
 };
-#define DLP__POS_INIT {0, 0, NULL, 0, 0, 0, 0, 0.0, -1, 0, 0, NULL, NULL}
+#define DLP__POS_INIT {0, 0, NULL, 0, 0, 0, 0, 0.0, -1, 0, 0, NULL, NULL, 0, 0.0}
 
 /** A thread claims this many tickets in one atomic add at most: cheap items
  *  are claimed in batches (see claim_size() in loop.c). */

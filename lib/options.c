@@ -221,22 +221,57 @@ int dlp__default_threads(void)
     return omp_get_max_threads();
 }
 
-/* DLP_SCHEDULE: what dlp__ss_parse() accepts, or bare fixed (the chunk from
- * opts.chunk / DLP_CHUNK); fixed:K and gss:K also set the chunk. */
-static int env_schedule(struct dlp__options *o, const char *func)
+/* DLP_SCHEDULE: P for both levels or P1/P2 (node level / thread level),
+ * each what dlp__ss_parse() accepts or bare fixed (its chunk from opts.chunk
+ * / DLP_CHUNK); a part's :K also sets that level's chunk. Read only when
+ * opts.schedule is DEFAULT; its thread part only when opts.thread_schedule
+ * is DEFAULT too (else the text is still checked). */
+static int env_schedule(const dlp_opts *opts, struct dlp__options *o, const char *func)
 {
     const char *env = getenv("DLP_SCHEDULE");
-    struct dlp__ss_spec spec = {DLP__SS_AUTO, 0};
-    if (env && strcmp(env, "fixed") == 0)
-        spec.kind = DLP__SS_FIXED;
-    else if (env && *env && dlp__ss_parse(env, &spec, NULL, 0) != 0)
+    struct dlp__ss_spec node = {DLP__SS_AUTO, 0}, thread = {DLP__SS_AUTO, 0};
+    char why[160];
+    if (env && *env && dlp__ss_parse_levels(env, &node, &thread, why, sizeof why) != 0)
         return dlp__fail(DLP_ERR_OPTION, func,
                          "DLP_SCHEDULE=\"%s\" is not one of auto, static, fixed, fixed:N, gss, "
-                         "gss:N, tss, fac2, wf, awf (N an integer >= 1)",
-                         env);
-    o->schedule = dlp__schedule_of_kind(spec.kind);
-    if (env && strchr(env, ':'))
-        o->chunk = spec.k;
+                         "gss:N, tss, fac2, wf, awf (N an integer >= 1) for both levels, nor "
+                         "two of them as P1/P2 (node level / thread level): %s",
+                         env, why);
+    o->schedule = dlp__schedule_of_kind(node.kind);
+    o->chunk = node.k;
+    if (opts->thread_schedule == DLP_SCHEDULE_DEFAULT) {
+        o->thread_schedule = dlp__schedule_of_kind(thread.kind);
+        o->thread_chunk = thread.k;
+    }
+    return DLP_OK;
+}
+
+/* opts.schedule / opts.thread_schedule: a dlp_schedule value. */
+static int check_schedule(int value, const char *field, const char *func)
+{
+    if (value >= DLP_SCHEDULE_DEFAULT && value <= DLP_SCHEDULE_AWF)
+        return DLP_OK;
+    return dlp__fail(DLP_ERR_OPTION, func, "opts.%s = %d is not a dlp_schedule value", field,
+                     value);
+}
+
+/* A chunk of opts (> 0), else what DLP_SCHEDULE's :K set (*out > 0), else
+ * DLP_CHUNK, else 1. */
+static int resolve_chunk(long field, const char *field_name, long *out, const char *func)
+{
+    if (field < 0)
+        return dlp__fail(DLP_ERR_OPTION, func, "opts.%s = %ld must be >= 0 (0 = default)",
+                         field_name, field);
+    if (field > 0) {
+        *out = field;
+    } else if (*out == 0) {
+        const char *env = getenv("DLP_CHUNK");
+        long c = 1;
+        if (env && *env && parse_long(env, 1, 1L << 62, &c) != 0)
+            return dlp__fail(DLP_ERR_OPTION, func, "DLP_CHUNK=\"%s\" is not an integer >= 1",
+                             env);
+        *out = c;
+    }
     return DLP_OK;
 }
 
@@ -255,34 +290,18 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
                          opts->split);
     o->split = opts->split;
 
-    switch (opts->schedule) {
-    case DLP_SCHEDULE_DEFAULT: DLP_CALL(env_schedule(o, func)); break;
-    case DLP_SCHEDULE_AUTO:
-    case DLP_SCHEDULE_FIXED:
-    case DLP_SCHEDULE_STATIC:
-    case DLP_SCHEDULE_GSS:
-    case DLP_SCHEDULE_TSS:
-    case DLP_SCHEDULE_FAC2:
-    case DLP_SCHEDULE_WF:
-    case DLP_SCHEDULE_AWF: o->schedule = opts->schedule; break;
-    default:
-        return dlp__fail(DLP_ERR_OPTION, func, "opts.schedule = %d is not a dlp_schedule value",
-                         opts->schedule);
-    }
-
-    if (opts->chunk < 0)
-        return dlp__fail(DLP_ERR_OPTION, func, "opts.chunk = %ld must be >= 0 (0 = default)",
-                         opts->chunk);
-    if (opts->chunk > 0) {
-        o->chunk = opts->chunk;
-    } else if (o->chunk == 0) {
-        const char *env = getenv("DLP_CHUNK");
-        long c = 1;
-        if (env && *env && parse_long(env, 1, 1L << 62, &c) != 0)
-            return dlp__fail(DLP_ERR_OPTION, func, "DLP_CHUNK=\"%s\" is not an integer >= 1",
-                             env);
-        o->chunk = c;
-    }
+    DLP_CALL(check_schedule(opts->schedule, "schedule", func));
+    DLP_CALL(check_schedule(opts->thread_schedule, "thread_schedule", func));
+    /* the thread level: opts.thread_schedule, else DLP_SCHEDULE's when the
+     * node level comes from it, else auto */
+    o->thread_schedule = opts->thread_schedule != DLP_SCHEDULE_DEFAULT ? opts->thread_schedule
+                                                                       : DLP_SCHEDULE_AUTO;
+    if (opts->schedule == DLP_SCHEDULE_DEFAULT)
+        DLP_CALL(env_schedule(opts, o, func));
+    else
+        o->schedule = opts->schedule;
+    DLP_CALL(resolve_chunk(opts->chunk, "chunk", &o->chunk, func));
+    DLP_CALL(resolve_chunk(opts->thread_chunk, "thread_chunk", &o->thread_chunk, func));
 
     if (opts->threads < 0)
         return dlp__fail(DLP_ERR_OPTION, func, "opts.threads = %d must be >= 0 (0 = default)",

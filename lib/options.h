@@ -15,6 +15,9 @@ struct dlp__options {
     int split;         /* enum dlp_split */
     int schedule;      /* enum dlp_schedule, resolved (not DEFAULT) */
     long chunk;        /* FIXED: the chunk size; GSS: the smallest chunk (>= 1) */
+    int thread_schedule; /* enum dlp_schedule at the thread level, resolved (AUTO:
+                            batched claims, lib/loop.c) */
+    long thread_chunk; /* thread level: FIXED's chunk, GSS's smallest (>= 1) */
     int threads;       /* team size of the callback forms */
     double chunk_time; /* AUTO: target seconds of work per chunk */
     dlp_results *results;
