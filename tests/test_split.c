@@ -4,7 +4,10 @@
  * AUTO and FIXED schedules (opts and DLP_SCHEDULE / DLP_CHUNK); every
  * dlp_schedule policy (opts and DLP_SCHEDULE, managed with dense results and
  * the loop form; STATIC's and FIXED's chunks seen as whole blocks per node),
- * DLP_SCHEDULE values rejected, opts.schedule out of range; body failures;
+ * DLP_SCHEDULE values rejected, opts.schedule out of range; every policy at
+ * the thread level (opts.thread_schedule, DLP_SCHEDULE=P1/P2 and =P; round
+ * robin's claims seen as whole blocks per thread), thread-level values
+ * rejected and ranks that disagree on them; body failures;
  * 64-bit n; thousands of back-to-back calls without leaks. */
 #include "test_util.h"
 
@@ -402,6 +405,229 @@ static void check_policy_options(void)
     exactly_once(F_MANAGED, 1000, NULL, 0, 0, "after rejected policies");
 }
 
+/* ------------------------------------------------ thread-level policies -- */
+
+struct thread_ctx {
+    struct count_ctx count; /* exactly once */
+    int *who;               /* [n] 1 + rank * 4096 + thread that ran item i, 0 elsewhere */
+};
+
+static int thread_body(long i, void *vctx)
+{
+    struct thread_ctx *c = vctx;
+    count_body(i, &c->count);
+    if (i >= 0 && i < c->count.n)
+        c->who[i] = 1 + g_rank * 4096 + omp_get_thread_num();
+    return 0;
+}
+
+/* The thread-level claims of a round-robin rank of m items over P threads
+ * are aligned blocks of this many of its items (in its item order): static
+ * ceil(m/P), fixed K; 0 = no such blocks. */
+static long thread_block(int schedule, long chunk, long m, int p)
+{
+    if (schedule == DLP_SCHEDULE_STATIC)
+        return m > 0 ? (m + p - 1) / p : 0;
+    return schedule == DLP_SCHEDULE_FIXED ? chunk : 0;
+}
+
+/* One call of n items: every item exactly once; for round robin, with
+ * block > 0, every aligned block of `block` of this rank's items ran on
+ * one thread (the policy's claims: the rank's team shares one round). */
+static void thread_once(int form, long n, const dlp_opts *opts, long block, int region_threads,
+                        const char *what)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name[form], n, what);
+    test_case(name);
+    struct thread_ctx c;
+    count_init(&c.count, form, n, 2);
+    c.who = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    ASSERT_NOT_NULL(c.who);
+    ASSERT_OK(run_form(form, n, opts, thread_body, &c, region_threads));
+    check_once(&c.count, name);
+    int rr = form == F_ROUND_ROBIN || form == F_LOOP_ROUND_ROBIN;
+    for (long i = g_rank; rr && block > 0 && i < n; i += g_size) {
+        long j = (i - g_rank) / g_size, first = g_rank + (j - j % block) * g_size;
+        if (c.who[i] != c.who[first])
+            TEST_FAIL("item %ld (the rank's %ld-th) ran on thread %d, item %ld of its block of "
+                      "%ld on thread %d (%s)",
+                      i, j, (c.who[i] - 1) % 4096, first, block, (c.who[first] - 1) % 4096, name);
+    }
+    free(c.who);
+    free(c.count.cnt);
+}
+
+/* Every policy at the thread level: as opts.thread_schedule (+
+ * opts.thread_chunk) for the callback forms, as DLP_SCHEDULE=auto/P for
+ * the loop forms; P1/P2 with both levels set; the P of DLP_SCHEDULE=P at
+ * both levels. */
+static void check_thread_policies(void)
+{
+    const long n = 1000, loop_n[3] = {300, 3, 70000};
+    int threads = dlp_threads();
+    for (int k = 0; k < POLICIES; k++) {
+        const struct policy *p = &policies[k];
+        dlp_opts o = DLP_OPTS_INIT;
+        o.thread_schedule = p->schedule;
+        o.thread_chunk = p->chunk;
+        char what[128];
+        snprintf(what, sizeof what, "opts.thread_schedule = %d, opts.thread_chunk = %ld",
+                 p->schedule, p->chunk);
+        thread_once(F_MANAGED, n, &o, 0, 0, what);
+        long m = n > g_rank ? (n - g_rank + g_size - 1) / g_size : 0;
+        thread_once(F_ROUND_ROBIN, n, &o, thread_block(p->schedule, p->chunk, m, threads), 0,
+                    what);
+        /* the loop forms through DLP_SCHEDULE=auto/P */
+        long ln = loop_n[k % 3];
+        char env[64];
+        snprintf(env, sizeof env, "auto/%s", p->env);
+        snprintf(what, sizeof what, "DLP_SCHEDULE=%s", env);
+        setenv("DLP_SCHEDULE", env, 1);
+        thread_once(F_LOOP_MANAGED, ln, NULL, 0, 0, what);
+        m = ln > g_rank ? (ln - g_rank + g_size - 1) / g_size : 0;
+        thread_once(F_LOOP_ROUND_ROBIN, ln, NULL, thread_block(p->schedule, p->chunk, m, threads),
+                    0, what);
+        unsetenv("DLP_SCHEDULE");
+    }
+    /* P1/P2 with a policy at both levels: managed with dense results, the
+     * node level's fixed blocks still whole per node */
+    static const struct {
+        const char *env;
+        long node_block;
+    } pairs[] = {{"fixed:64/fixed:1", 64}, {"fac2/static", 0}, {"gss/gss", 0},
+                 {"static/tss", -1},       {"awf/awf", 0},     {"tss/fixed:3", 0}};
+    dlp_results *r = NULL;
+    ASSERT_OK(dlp_results_create(&r, 300, sizeof(long)));
+    for (size_t k = 0; k < sizeof pairs / sizeof *pairs; k++) {
+        char what[96];
+        snprintf(what, sizeof what, "DLP_SCHEDULE=%s", pairs[k].env);
+        setenv("DLP_SCHEDULE", pairs[k].env, 1);
+        long block = pairs[k].node_block < 0 ? (300 + dlp_nodes() - 1) / dlp_nodes()
+                                             : pairs[k].node_block;
+        policy_once(k % 2 ? F_LOOP_MANAGED : F_MANAGED, 300, NULL, r, block, what);
+        thread_once(F_ROUND_ROBIN, 2000, NULL, 0, 0, what);
+        unsetenv("DLP_SCHEDULE");
+    }
+    ASSERT_OK(dlp_results_destroy(&r));
+    /* DLP_SCHEDULE=P: P at the thread level too (round robin's blocks) */
+    setenv("DLP_SCHEDULE", "fixed:5", 1);
+    thread_once(F_ROUND_ROBIN, 1000, NULL, 5, 0, "DLP_SCHEDULE=fixed:5 (both levels)");
+    setenv("DLP_SCHEDULE", "static", 1);
+    long m = 1000 > g_rank ? (1000 - g_rank + g_size - 1) / g_size : 0;
+    thread_once(F_ROUND_ROBIN, 1000, NULL, thread_block(DLP_SCHEDULE_STATIC, 0, m, threads), 0,
+                "DLP_SCHEDULE=static (both levels)");
+    /* bare fixed at the thread level: DLP_CHUNK; opts.thread_chunk wins
+     * over the :K of DLP_SCHEDULE's thread part */
+    setenv("DLP_SCHEDULE", "auto/fixed", 1);
+    setenv("DLP_CHUNK", "6", 1);
+    thread_once(F_ROUND_ROBIN, 1000, NULL, 6, 0, "DLP_SCHEDULE=auto/fixed DLP_CHUNK=6");
+    unsetenv("DLP_CHUNK");
+    setenv("DLP_SCHEDULE", "gss:3/fixed:9", 1);
+    dlp_opts o = DLP_OPTS_INIT;
+    o.thread_chunk = 4;
+    thread_once(F_ROUND_ROBIN, 1000, &o, 4, 0, "DLP_SCHEDULE=gss:3/fixed:9, opts.thread_chunk 4");
+    thread_once(F_MANAGED, 1000, &o, 0, 0, "DLP_SCHEDULE=gss:3/fixed:9, opts.thread_chunk 4");
+    /* opts.thread_schedule wins over DLP_SCHEDULE's thread part */
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.thread_schedule = DLP_SCHEDULE_FIXED;
+    o.thread_chunk = 11;
+    thread_once(F_ROUND_ROBIN, 1000, &o, 11, 0, "DLP_SCHEDULE=gss:3/fixed:9, opts FIXED 11");
+    unsetenv("DLP_SCHEDULE");
+    /* a thread policy with few items, none, and teams of another size
+     * than the threads counted (P): loop forms with 1 and 5 threads, and
+     * the main thread alone */
+    static const char *const few[] = {"auto/static", "auto/fac2", "gss/gss:2", "auto/awf",
+                                      "auto/tss"};
+    for (size_t k = 0; k < sizeof few / sizeof *few; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "DLP_SCHEDULE=%s", few[k]);
+        setenv("DLP_SCHEDULE", few[k], 1);
+        for (int f = 0; f < F_COUNT; f++) {
+            thread_once(f, 0, NULL, 0, 0, what);
+            thread_once(f, 1, NULL, 0, 0, what);
+            thread_once(f, (long)g_size * threads + 1, NULL, 0, 0, what);
+        }
+        thread_once(F_LOOP_MANAGED, 500, NULL, 0, 1, what);
+        thread_once(F_LOOP_ROUND_ROBIN, 500, NULL, 0, 5, what);
+        thread_once(F_LOOP_MANAGED, 200, NULL, 0, -1, what);
+        unsetenv("DLP_SCHEDULE");
+    }
+}
+
+/* Thread-level values rejected, on every form, with the value quoted. */
+static void check_thread_policy_options(void)
+{
+    static const struct {
+        const char *env;
+        const char *why;
+    } bad[] = {
+        {"fac2/gss:x", "the thread level \"gss:x\": K is not a decimal integer"},
+        {"fac2/", "the thread level \"\": no policy given"},
+        {"/gss", "the node level \"\": no policy given"},
+        {"auto/bogus", "the thread level \"bogus\": unknown policy"},
+        {"fixed:0/auto", "the node level \"fixed:0\": K must be at least 1"},
+        {"fac2/gss/tss", "more than one '/'"},
+        {"auto/static:4", "the thread level \"static:4\": this policy takes no :K"},
+    };
+    const char *forms = "auto, static, fixed, fixed:N, gss, gss:N, tss, fac2, wf, awf";
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        char name[96], quoted[64];
+        snprintf(name, sizeof name, "DLP_SCHEDULE=\"%s\" is rejected", bad[k].env);
+        snprintf(quoted, sizeof quoted, "DLP_SCHEDULE=\"%s\"", bad[k].env);
+        test_case(name);
+        setenv("DLP_SCHEDULE", bad[k].env, 1);
+        expect_option_error(k % 2 ? F_MANAGED : F_LOOP_MANAGED, NULL, quoted, bad[k].why);
+        expect_option_error(k % 2 ? F_ROUND_ROBIN : F_LOOP_ROUND_ROBIN, NULL, quoted, forms);
+    }
+    test_case("opts.thread_schedule set: DLP_SCHEDULE still gives the node level, checked");
+    setenv("DLP_SCHEDULE", "fac2/bogus", 1);
+    dlp_opts o = DLP_OPTS_INIT;
+    o.thread_schedule = DLP_SCHEDULE_GSS;
+    expect_option_error(F_MANAGED, &o, "DLP_SCHEDULE=\"fac2/bogus\"", "unknown policy");
+    test_case("opts.schedule set: DLP_SCHEDULE is not read, the thread level is auto");
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.schedule = DLP_SCHEDULE_FAC2;
+    thread_once(F_MANAGED, 100, &o, 0, 0, "FAC2, DLP_SCHEDULE=fac2/bogus");
+    thread_once(F_ROUND_ROBIN, 100, &o, 0, 0, "FAC2, DLP_SCHEDULE=fac2/bogus");
+    unsetenv("DLP_SCHEDULE");
+
+    static const int out_of_range[] = {-1, DLP_SCHEDULE_AWF + 1, 2147483647};
+    for (size_t k = 0; k < sizeof out_of_range / sizeof out_of_range[0]; k++) {
+        char name[80], field[48];
+        snprintf(name, sizeof name, "opts.thread_schedule = %d is rejected", out_of_range[k]);
+        snprintf(field, sizeof field, "opts.thread_schedule = %d", out_of_range[k]);
+        test_case(name);
+        o = (dlp_opts)DLP_OPTS_INIT;
+        o.thread_schedule = out_of_range[k];
+        expect_option_error(F_MANAGED, &o, field, "not a dlp_schedule value");
+        expect_option_error(F_LOOP_ROUND_ROBIN, &o, field, NULL);
+    }
+    test_case("opts.thread_chunk = -2 is rejected");
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.thread_schedule = DLP_SCHEDULE_FIXED;
+    o.thread_chunk = -2;
+    expect_option_error(F_ROUND_ROBIN, &o, "opts.thread_chunk = -2", "must be >= 0");
+
+    if (g_size > 1) {
+        test_case("ranks disagree on the thread-level policy: DLP_ERR_MISMATCH everywhere");
+        o = (dlp_opts)DLP_OPTS_INIT;
+        o.thread_schedule = g_rank == 0 ? DLP_SCHEDULE_FAC2 : DLP_SCHEDULE_GSS;
+        struct count_ctx c;
+        count_init(&c, F_MANAGED, 10, 0);
+        ASSERT_RC(dlp_split_managed(10, count_body, &c, &o), DLP_ERR_MISMATCH);
+        ASSERT_STR_CONTAINS(dlp_last_error(), "thread_schedule");
+        test_case("ranks disagree on the thread-level chunk: DLP_ERR_MISMATCH everywhere");
+        o.thread_schedule = DLP_SCHEDULE_FIXED;
+        o.thread_chunk = g_rank == 0 ? 3 : 4;
+        ASSERT_RC(dlp_split_round_robin(10, count_body, &c, &o), DLP_ERR_MISMATCH);
+        ASSERT_STR_CONTAINS(dlp_last_error(), "thread_chunk");
+        ASSERT_EQ(c.items, 0);
+        free(c.cnt);
+    }
+    exactly_once(F_MANAGED, 1000, NULL, 0, 0, "after rejected thread-level policies");
+}
+
 static void check_teams(void)
 {
     /* loop form: the user's region may have any size, or be absent */
@@ -661,6 +887,8 @@ int main(int argc, char **argv)
     check_schedules();
     check_policies();
     check_policy_options();
+    check_thread_policies();
+    check_thread_policy_options();
     check_teams();
     check_failures();
     check_huge_n();
