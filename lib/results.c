@@ -150,6 +150,16 @@ int dlp__results_collect(struct dlp_loop *L)
             rc = node_segments(L, k, &segs[k], &len[k]);
     else if (lists == 1 && rc == DLP_OK)
         rc = node_segments(L, rt->node, &segs[0], &len[0]);
+    /* the stage of the packed messages: the largest any transfer needs */
+    size_t stage_bytes = 0;
+    for (int k = 0; rc == DLP_OK && k < lists; k++) {
+        size_t b = segs[k] ? dlp__transfer_stage_bytes(r->elem, segs[k], len[k]) : 0;
+        stage_bytes = b > stage_bytes ? b : stage_bytes;
+    }
+    char *stage = stage_bytes ? malloc(stage_bytes) : NULL;
+    if (rc == DLP_OK && stage_bytes && !stage)
+        rc = dlp__fail(DLP_ERR_NOMEM, L->func, "a staging buffer of %zu bytes for the results",
+                       stage_bytes);
     int ok = rc == DLP_OK, all_ok = 0;
     MPI_Request req;
     int mrc = MPI_Iallreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, rt->comm, &req);
@@ -162,13 +172,14 @@ int dlp__results_collect(struct dlp_loop *L)
                        "another rank could not prepare the transfer of the dense results");
     if (rc == DLP_OK && master) {
         for (int k = 1; k < lists && rc == DLP_OK; k++)
-            rc = dlp__transfer_segments(0, r->seg.base, r->elem, segs[k], len[k],
+            rc = dlp__transfer_segments(0, r->seg.base, r->elem, segs[k], len[k], stage,
                                         rt->node_leader[k], DLP__TAG_RESULTS, rt->comm,
                                         L->func);
     } else if (rc == DLP_OK && lists == 1) {
-        rc = dlp__transfer_segments(1, r->seg.base, r->elem, segs[0], len[0], 0,
+        rc = dlp__transfer_segments(1, r->seg.base, r->elem, segs[0], len[0], stage, 0,
                                     DLP__TAG_RESULTS, rt->comm, L->func);
     }
+    free(stage);
     for (int k = 0; segs && k < lists; k++)
         free(segs[k]);
     free(segs);

@@ -8,131 +8,219 @@
 #include "dlp_mpi.h"
 #include "error.h"
 
-#define PIECES_PER_MESSAGE 1024
-/* Strided items travel packed, in messages of at most this many bytes:
- * MPICH 4.0.2 copies the blocks of a vector type one by one (about
- * 0.65 GB/s for 8-byte items), a memcpy loop is ten times faster. */
-#define PACK_BYTES (16L << 20)
-/* Items this large or larger travel as vector blocks, unpacked. */
-#define PACK_ITEM_MAX 4096
+/* Contiguous runs of at least this many bytes go as messages of their own,
+ * straight from and into place: MPI moves them with one copy (MPICH over
+ * UCX on one host: a single-copy read of the sender's pages), where a
+ * derived datatype goes through MPICH's pack path in small fragments. */
+#define DIRECT_MIN (64L << 10)
+/* Everything else travels packed, in messages of at most SLOT_BYTES (small
+ * enough to stay in the receiver's L2 cache between MPI's copy and the
+ * unpack), WINDOW of them in flight: the sender packs the next slots while
+ * the receiver takes the last ones apart. */
+#ifndef SLOT_BYTES
+#define SLOT_BYTES (256L << 10)
+#endif
+#ifndef WINDOW
+#define WINDOW 8
+#endif
 
-struct batch {
-    int n;
-    long bytes;
-    MPI_Datatype type[PIECES_PER_MESSAGE];
-    MPI_Aint disp[PIECES_PER_MESSAGE];
+/* A position in a segment list: segment s, its first `done` items passed. */
+struct walk {
+    const struct dlp__segment *segs;
+    long nsegs, s, done;
+    size_t elem;
 };
 
-static void batch_release(struct batch *b)
+/* One message: direct (at base + first * elem, bytes) or packed (the items
+ * from `from` on, bytes of them). */
+struct msg {
+    int direct;
+    long first;
+    size_t bytes;
+    struct walk from;
+};
+
+static int contiguous(const struct dlp__segment *g) { return g->stride == 1 || g->count == 1; }
+
+/* Segment g goes in direct messages (else packed). */
+static int is_direct(const struct dlp__segment *g, size_t elem)
 {
-    for (int i = 0; i < b->n; i++)
-        MPI_Type_free(&b->type[i]);
-    b->n = 0;
-    b->bytes = 0;
+    return contiguous(g) ? (size_t)g->count * elem >= (size_t)DIRECT_MIN
+                         : elem >= (size_t)DIRECT_MIN;
 }
 
-static int batch_flush(struct batch *b, int send, char *base, int peer, int tag, MPI_Comm comm,
-                       const char *func)
+/* Past segments with nothing left (count 0, or every item passed). */
+static void skip_empty(struct walk *w)
 {
-    if (b->n == 0)
-        return DLP_OK;
-    int ones[PIECES_PER_MESSAGE];
-    for (int i = 0; i < b->n; i++)
-        ones[i] = 1;
-    MPI_Datatype msg;
-    int mrc = MPI_Type_create_struct(b->n, ones, b->disp, b->type, &msg);
-    if (mrc == MPI_SUCCESS)
-        mrc = MPI_Type_commit(&msg);
-    if (mrc == MPI_SUCCESS) {
-        mrc = send ? MPI_Send(base, 1, msg, peer, tag, comm)
-                   : MPI_Recv(base, 1, msg, peer, tag, comm, MPI_STATUS_IGNORE);
-        MPI_Type_free(&msg);
+    while (w->s < w->nsegs && w->done >= w->segs[w->s].count) {
+        w->s++;
+        w->done = 0;
     }
-    batch_release(b);
-    return mrc == MPI_SUCCESS ? DLP_OK
-                              : dlp__fail_mpi(func, send ? "sending results" : "receiving results",
-                                              mrc);
 }
 
-/* cnt items first, first + stride ... packed into one message. */
-static int transfer_packed(int send, char *base, size_t elem, long first, long cnt, long stride,
-                           char *pack, int peer, int tag, MPI_Comm comm, const char *func)
+/* The next message from w on (0: none left); advances w past it. Both sides
+ * call it on the same segments and get the same messages. */
+static int next_msg(struct walk *w, struct msg *m)
 {
-    size_t step = (size_t)stride * elem;
-    char *at = base + (size_t)first * elem;
-    int bytes = (int)((size_t)cnt * elem), mrc;
-    if (send) {
-        for (long k = 0; k < cnt; k++)
-            memcpy(pack + (size_t)k * elem, at + (size_t)k * step, elem);
-        mrc = MPI_Send(pack, bytes, MPI_BYTE, peer, tag, comm);
-    } else {
-        mrc = MPI_Recv(pack, bytes, MPI_BYTE, peer, tag, comm, MPI_STATUS_IGNORE);
-        for (long k = 0; mrc == MPI_SUCCESS && k < cnt; k++)
-            memcpy(at + (size_t)k * step, pack + (size_t)k * elem, elem);
+    skip_empty(w);
+    if (w->s >= w->nsegs)
+        return 0;
+    const struct dlp__segment *g = &w->segs[w->s];
+    if (is_direct(g, w->elem)) {
+        long most = contiguous(g) ? DLP__MESSAGE_BYTES / (long)w->elem : 1;
+        if (most < 1)
+            most = 1;
+        long k = g->count - w->done < most ? g->count - w->done : most;
+        m->direct = 1;
+        m->first = g->first + w->done * g->stride;
+        m->bytes = (size_t)k * w->elem;
+        w->done += k;
+        return 1;
     }
-    return mrc == MPI_SUCCESS ? DLP_OK
-                              : dlp__fail_mpi(func, send ? "sending results" : "receiving results",
-                                              mrc);
+    m->direct = 0;
+    m->from = *w;
+    m->bytes = 0;
+    while (w->s < w->nsegs && !is_direct(&w->segs[w->s], w->elem)) {
+        g = &w->segs[w->s];
+        long room = (long)(((size_t)SLOT_BYTES - m->bytes) / w->elem);
+        if (room == 0)
+            break;
+        long k = g->count - w->done < room ? g->count - w->done : room;
+        m->bytes += (size_t)k * w->elem;
+        w->done += k;
+        skip_empty(w);
+    }
+    return 1;
+}
+
+/* Strided copies with the item size known to the compiler for the common
+ * sizes. to_slot: from place (base) into the slot, else back. */
+#define STRIDED_COPY(SIZE)                                                                     \
+    do {                                                                                       \
+        if (to_slot)                                                                           \
+            for (long j = 0; j < k; j++)                                                       \
+                memcpy(slot + (size_t)j * (SIZE), at + (size_t)j * step, (SIZE));              \
+        else                                                                                   \
+            for (long j = 0; j < k; j++)                                                       \
+                memcpy(at + (size_t)j * step, slot + (size_t)j * (SIZE), (SIZE));              \
+    } while (0)
+
+/* Pack (to_slot) or unpack the packed message m between slot and base. */
+static void copy_packed(int to_slot, char *base, char *slot, const struct msg *m)
+{
+    struct walk w = m->from;
+    const size_t elem = w.elem;
+    size_t left = m->bytes;
+    while (left > 0) {
+        skip_empty(&w);
+        const struct dlp__segment *g = &w.segs[w.s];
+        long k = g->count - w.done;
+        if ((size_t)k * elem > left)
+            k = (long)(left / elem);
+        char *at = base + (size_t)(g->first + w.done * g->stride) * elem;
+        size_t step = (size_t)g->stride * elem;
+        if (contiguous(g)) {
+            if (to_slot)
+                memcpy(slot, at, (size_t)k * elem);
+            else
+                memcpy(at, slot, (size_t)k * elem);
+        } else if (elem == 8) {
+            STRIDED_COPY(8);
+        } else if (elem == 4) {
+            STRIDED_COPY(4);
+        } else if (elem == 16) {
+            STRIDED_COPY(16);
+        } else {
+            STRIDED_COPY(elem);
+        }
+        slot += (size_t)k * elem;
+        left -= (size_t)k * elem;
+        w.done += k;
+    }
+}
+
+size_t dlp__transfer_stage_bytes(size_t elem, const struct dlp__segment *segs, long nsegs)
+{
+    if (elem == 0 || elem > (size_t)INT_MAX)
+        return 0;
+    size_t packed = 0;
+    for (long s = 0; s < nsegs && packed < (size_t)SLOT_BYTES; s++)
+        if (segs[s].count > 0 && !is_direct(&segs[s], elem))
+            packed += (size_t)segs[s].count * elem;
+    if (packed == 0)
+        return 0;
+    size_t slot = packed < (size_t)SLOT_BYTES ? packed : (size_t)SLOT_BYTES;
+    return slot * WINDOW;
 }
 
 int dlp__transfer_segments(int send, char *base, size_t elem, const struct dlp__segment *segs,
-                           long nsegs, int peer, int tag, MPI_Comm comm, const char *func)
+                           long nsegs, char *stage, int peer, int tag, MPI_Comm comm,
+                           const char *func)
 {
     if (elem == 0 || elem > (size_t)INT_MAX)
         return dlp__fail(DLP_ERR_ARG, func, "element size %zu out of range", elem);
-    long per_piece = DLP__MESSAGE_BYTES / (long)elem;
-    if (per_piece < 1)
-        per_piece = 1;
-    long per_pack = PACK_BYTES / (long)elem;
-    if (per_pack < 1)
-        per_pack = 1;
-    long most = 0; /* items of the largest strided piece */
-    for (long s = 0; s < nsegs && elem < PACK_ITEM_MAX; s++)
-        if (segs[s].stride != 1 && segs[s].count > 1 && segs[s].count > most)
-            most = segs[s].count < per_pack ? segs[s].count : per_pack;
-    char *pack = most > 0 ? malloc((size_t)most * elem) : NULL;
-    if (most > 0 && !pack)
-        return dlp__fail(DLP_ERR_NOMEM, func, "a pack buffer of %ld bytes", most * (long)elem);
-    struct batch b = {0};
-    int rc = DLP_OK;
-    for (long s = 0; s < nsegs && rc == DLP_OK; s++) {
-        int strided = segs[s].stride != 1 && segs[s].count > 1 && elem < PACK_ITEM_MAX;
-        for (long done = 0; done < segs[s].count && rc == DLP_OK;) {
-            long cap = strided ? per_pack : per_piece;
-            long cnt = segs[s].count - done < cap ? segs[s].count - done : cap;
-            long first = segs[s].first + done * segs[s].stride;
-            if (strided) { /* in order: what is batched goes first */
-                rc = batch_flush(&b, send, base, peer, tag, comm, func);
-                if (rc == DLP_OK)
-                    rc = transfer_packed(send, base, elem, first, cnt, segs[s].stride, pack,
-                                         peer, tag, comm, func);
-                done += cnt;
-                continue;
-            }
-            MPI_Datatype piece; /* contiguous, or blocks of large items */
-            int mrc = segs[s].stride == 1 || cnt == 1
-                          ? MPI_Type_contiguous((int)(cnt * (long)elem), MPI_BYTE, &piece)
-                          : MPI_Type_create_hvector((int)cnt, (int)elem,
-                                                    (MPI_Aint)(segs[s].stride * (long)elem),
-                                                    MPI_BYTE, &piece);
-            if (mrc != MPI_SUCCESS) {
-                rc = dlp__fail_mpi(func, "building a datatype", mrc);
+    size_t slot_bytes = dlp__transfer_stage_bytes(elem, segs, nsegs) / WINDOW;
+    struct walk w = {segs, nsegs, 0, 0, elem};
+    MPI_Request req[WINDOW];
+    struct msg pend[WINDOW];
+    for (int p = 0; p < WINDOW; p++)
+        req[p] = MPI_REQUEST_NULL;
+    int mrc = MPI_SUCCESS;
+    if (send) {
+        struct msg m = {0};
+        for (long q = 0; mrc == MPI_SUCCESS && next_msg(&w, &m); q++) {
+            int p = (int)(q % WINDOW);
+            mrc = MPI_Wait(&req[p], MPI_STATUS_IGNORE); /* slot p is free again */
+            if (mrc != MPI_SUCCESS)
                 break;
+            char *slot = stage + (size_t)p * slot_bytes;
+            if (!m.direct)
+                copy_packed(1, base, slot, &m);
+            mrc = MPI_Isend(m.direct ? base + (size_t)m.first * elem : slot, (int)m.bytes,
+                            MPI_BYTE, peer, tag, comm, &req[p]);
+        }
+    } else {
+        /* receives posted WINDOW ahead, completed and unpacked in order */
+        int more = 1;
+        long posted = 0;
+        for (long q = 0; mrc == MPI_SUCCESS; q++) {
+            while (more && mrc == MPI_SUCCESS && posted < q + WINDOW) {
+                int p = (int)(posted % WINDOW);
+                more = next_msg(&w, &pend[p]);
+                if (!more)
+                    break;
+                char *to = pend[p].direct ? base + (size_t)pend[p].first * elem
+                                          : stage + (size_t)p * slot_bytes;
+                mrc = MPI_Irecv(to, (int)pend[p].bytes, MPI_BYTE, peer, tag, comm, &req[p]);
+                posted++;
             }
-            b.type[b.n] = piece;
-            b.disp[b.n] = (MPI_Aint)first * (MPI_Aint)elem;
-            b.n++;
-            b.bytes += cnt * (long)elem;
-            done += cnt;
-            if (b.n == PIECES_PER_MESSAGE || b.bytes >= DLP__MESSAGE_BYTES)
-                rc = batch_flush(&b, send, base, peer, tag, comm, func);
+            if (q >= posted || mrc != MPI_SUCCESS)
+                break;
+            int p = (int)(q % WINDOW);
+            mrc = MPI_Wait(&req[p], MPI_STATUS_IGNORE);
+            if (mrc == MPI_SUCCESS && !pend[p].direct)
+                copy_packed(0, base, stage + (size_t)p * slot_bytes, &pend[p]);
         }
     }
-    if (rc == DLP_OK)
-        rc = batch_flush(&b, send, base, peer, tag, comm, func);
-    batch_release(&b);
-    free(pack);
-    return rc;
+    if (mrc != MPI_SUCCESS) {
+        /* receives: cancelled and completed, so nothing writes into place
+         * or into the stage later; sends complete in the background (or
+         * not: after an MPI error the job is going down) */
+        for (int p = 0; p < WINDOW; p++) {
+            if (req[p] == MPI_REQUEST_NULL)
+                continue;
+            if (!send && MPI_Cancel(&req[p]) == MPI_SUCCESS)
+                MPI_Wait(&req[p], MPI_STATUS_IGNORE);
+            else
+                MPI_Request_free(&req[p]);
+        }
+    } else {
+        for (int p = 0; p < WINDOW && mrc == MPI_SUCCESS; p++)
+            mrc = MPI_Wait(&req[p], MPI_STATUS_IGNORE);
+    }
+    return mrc == MPI_SUCCESS ? DLP_OK
+                              : dlp__fail_mpi(func, send ? "sending results" : "receiving results",
+                                              mrc);
 }
 
 static size_t message_part(size_t left)

@@ -131,6 +131,28 @@ static void check_dense_results(int cycles)
     o.chunk = 7;
     dense_case(F_MANAGED, 5000, 24, &o, "FIXED chunk 7");
     dense_case(F_MANAGED, 1000, 4096, &o, "FIXED chunk 7");
+    /* the transfer's paths (lib/transfer.c): packed items of the sizes
+     * with their own copy loops (4, 8, 16) and others, over many packed
+     * messages (more than its window of 8 in flight); items of 64 KiB and
+     * more (each a message of its own, also when strided) and just below
+     * (a few per packed message); managed chunks both above and below the
+     * 64 KiB of a direct message, and small ones packed together */
+    dense_case(F_ROUND_ROBIN, 100003, 4, NULL, "packed 4-byte items");
+    dense_case(F_ROUND_ROBIN, 100003, 16, NULL, "packed 16-byte items");
+    dense_case(F_ROUND_ROBIN, 1000003, 8, NULL, "many packed messages");
+    dense_case(F_LOOP_ROUND_ROBIN, 300007, 12, NULL, "many packed messages");
+    dense_case(F_ROUND_ROBIN, 37, 65536, NULL, "strided items of 64 KiB, each a message");
+    dense_case(F_MANAGED, 37, 65536 + 8, NULL, "items above 64 KiB");
+    dense_case(F_ROUND_ROBIN, 101, 40000, NULL, "strided items just below 64 KiB, packed");
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.schedule = DLP_SCHEDULE_GSS;
+    dense_case(F_MANAGED, 600001, 8, &o, "GSS: chunks direct and packed");
+    dense_case(F_LOOP_MANAGED, 200003, 24, &o, "GSS: chunks direct and packed");
+    o.schedule = DLP_SCHEDULE_FIXED;
+    o.chunk = 8192; /* 64 KiB of 8-byte items: direct, exactly at the bound */
+    dense_case(F_MANAGED, 100000, 8, &o, "FIXED chunk of 64 KiB");
+    o.chunk = 8191;
+    dense_case(F_MANAGED, 100000, 8, &o, "FIXED chunk of 64 KiB - 8 bytes");
     o = (dlp_opts)DLP_OPTS_INIT;
     o.threads = 1;
     dense_case(F_MANAGED, 3000, 24, &o, "opts.threads = 1");
