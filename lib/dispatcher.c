@@ -117,14 +117,12 @@ void *dlp__dispatcher_main(void *arg)
         CHECK(MPI_Test(&handle, &flag, &st));
         polls++;
         if (!flag) {
-            /* once the master's own team is done, only the remote nodes'
-             * last requests are awaited: look often; its main thread
-             * rings when the team is done */
+            /* the master's main thread rings when its own team is done
+             * (the dispenser may have changed): look again at once */
             int draining = atomic_load(&L->draining);
-            unsigned nap = draining ? DLP__POLL_URGENT_US
-                                    : dlp__forecast_nap(&fc, active, dlp__now());
+            unsigned nap = dlp__forecast_nap(&fc, active, dlp__now());
             dlp__doorbell_arm(&L->helper_bell);
-            if (!draining && atomic_load(&L->draining)) /* just now: look again at once */
+            if (!draining && atomic_load(&L->draining))
                 dlp__doorbell_disarm(&L->helper_bell);
             else
                 dlp__doorbell_wait(&L->helper_bell, nap);
