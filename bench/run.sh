@@ -4,8 +4,8 @@
 #   bench/run.sh [BIN_DIR [RESULTS_DIR]]
 #
 # BIN_DIR      directory holding the built `efficiency`, `throughput`, `map`,
-#              `workloads`, `journal` and `gather` (default: build/bench, then the
-#              directory of this script)
+#              `workloads`, `journal`, `gather` and `dispatcher` (default:
+#              build/bench, then the directory of this script)
 # RESULTS_DIR  where everything goes (default: bench_results/YYYYmmdd-HHMMSS)
 #
 # Layouts: 1 rank x 2 threads, 2 ranks x 1 thread, 2 emulated nodes x 1 thread
@@ -20,9 +20,16 @@
 # and without a journal), JR_REPS (TP_REPS), GATHER_SIZES (the program's:
 # "64K 1M 16M 128M", bytes per rank, suffix K/M/G: dense results and dlp_gather
 # against MPI_Gatherv of the same bytes), GATHER_REPS (7),
+# DISP_SECONDS (2: seconds of the other node's work per dispatcher call),
+# DISP_REPS (5; the dispatcher runs on the layouts with two nodes only),
+# STARTUP_EXAMPLE (BIN_DIR/../examples/split_managed: bench/startup.sh's
+# program; it runs once, on its own layouts, with STARTUP_RUNS),
 # MPIEXEC (mpiexec.mpich), MPIEXEC_TIMEOUT (900 s per run), LAYOUTS (all three:
-# "1x2 2x1 2n1"), BENCHES (all six: "efficiency throughput map workloads journal
-# gather").
+# "1x2 2x1 2n1"), BENCHES (all eight: "efficiency throughput map workloads
+# journal gather dispatcher startup").
+#
+# At the end: plots (bench/plot.gp, when gnuplot is installed) and the table of
+# the performance targets (bench/targets.sh) in RESULTS_DIR/targets.md.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -60,9 +67,17 @@ WL_REPS=${WL_REPS:-5}
 GATHER_REPS=${GATHER_REPS:-7}
 if [ -n "${GATHER_SIZES:-}" ]; then export GATHER_SIZES; fi
 LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1"}
-BENCHES=${BENCHES:-"efficiency throughput map workloads journal gather"}
+DISP_SECONDS=${DISP_SECONDS:-2}
+DISP_REPS=${DISP_REPS:-5}
+STARTUP_EXAMPLE=${STARTUP_EXAMPLE:-$bin/../examples/split_managed}
+BENCHES=${BENCHES:-"efficiency throughput map workloads journal gather dispatcher startup"}
 for prog in $BENCHES; do
-    if [ ! -x "$bin/$prog" ]; then
+    if [ "$prog" = startup ]; then
+        if [ ! -x "$STARTUP_EXAMPLE" ]; then
+            echo "run.sh: $STARTUP_EXAMPLE is not built (set STARTUP_EXAMPLE)" >&2
+            exit 2
+        fi
+    elif [ ! -x "$bin/$prog" ]; then
         echo "run.sh: $bin/$prog is not built (BENCHES=\"$BENCHES\")" >&2
         exit 2
     fi
@@ -82,6 +97,7 @@ done
     echo "GATHER_SIZES=${GATHER_SIZES:-default} GATHER_REPS=$GATHER_REPS"
     echo "MAP_N=$MAP_N MAP_REPS=$MAP_REPS MAP_N_1K=$MAP_N_1K MAP_N_EMPTY=$MAP_N_EMPTY"
     echo "WL_WORKLOADS=$WL_WORKLOADS WL_N=${WL_N:-default} WL_REPS=$WL_REPS BENCH_POLICIES=${BENCH_POLICIES:-default}"
+    echo "DISP_SECONDS=$DISP_SECONDS DISP_REPS=$DISP_REPS STARTUP_EXAMPLE=$STARTUP_EXAMPLE STARTUP_RUNS=${STARTUP_RUNS:-default}"
     echo "BENCHES=$BENCHES LAYOUTS=$LAYOUTS"
     env | grep '^DLP_' || true
 } > "$out/config.txt"
@@ -116,6 +132,8 @@ for layout in $LAYOUTS; do
         map) run "$layout" map "$MAP_N" "$MAP_REPS" "$MAP_N_1K" "$MAP_N_EMPTY" ;;
         journal) run "$layout" journal "$JR_N" "$JR_REPS" ;;
         gather) run "$layout" gather "$GATHER_REPS" ;;
+        dispatcher) if [ "$layout" = 2n1 ]; then run "$layout" dispatcher "$DISP_SECONDS" "$DISP_REPS"; fi ;;
+        startup) ;; # once, below
         workloads)
             # shellcheck disable=SC2086 # WL_WORKLOADS: one word per workload
             run "$layout" workloads $WL_WORKLOADS ${WL_N:+--n "$WL_N"} --reps "$WL_REPS" --csv ;;
@@ -124,9 +142,22 @@ for layout in $LAYOUTS; do
     done
 done
 
+case " $BENCHES " in
+*" startup "*)
+    echo "## startup: $here/startup.sh $STARTUP_EXAMPLE" | tee "$out/startup.txt"
+    if ! MPIEXEC=$MPIEXEC "$here/startup.sh" "$STARTUP_EXAMPLE" "$out/startup.csv" \
+            >> "$out/startup.txt" 2>&1; then
+        echo "## FAILED (exit status $?)" >> "$out/startup.txt"
+        status=1
+    fi
+    tail -n +2 "$out/startup.txt"
+    echo ;;
+esac
+
 # One CSV per benchmark with every layout, header once; a layout column is
 # added unless the program writes one (workloads does).
 for prog in $BENCHES; do
+    [ "$prog" = startup ] && continue # one file, with its own layout column
     first=1
     for layout in $LAYOUTS; do
         f="$out/${prog}_$layout.csv"
@@ -141,5 +172,7 @@ done
 if command -v gnuplot > /dev/null 2>&1; then
     gnuplot -e "dir='$out'; layouts='$LAYOUTS'" "$here/plot.gp" || echo "run.sh: gnuplot failed (plots skipped)" >&2
 fi
+"$here/targets.sh" "$out" > "$out/targets.md" || status=1
+cat "$out/targets.md"
 echo "results in $out"
 exit $status

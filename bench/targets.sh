@@ -1,0 +1,85 @@
+#!/bin/sh
+# bench/targets.sh — the performance targets, read off one bench/run.sh run.
+#
+#   bench/targets.sh RESULTS_DIR
+#
+# Reads the CSV files bench/run.sh wrote into RESULTS_DIR (workloads.csv,
+# throughput.csv, dispatcher.csv, gather.csv, startup.csv; a missing one
+# makes its targets "not measured") and prints one Markdown table: each
+# target, the layout, what was measured (median, and min-max over the
+# repetitions), the goal, and whether it is met. The same rows go to
+# RESULTS_DIR/targets.csv.
+#
+# Spread: efficiency from the fastest and slowest repetition; throughput
+# from the same; the dispatcher's p99 and CPU over its calls (each call's
+# own p99); gather from the ratios of the samples' min and max; startup
+# over its runs.
+set -eu
+
+dir=${1:-}
+if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+    echo "usage: bench/targets.sh RESULTS_DIR (a directory written by bench/run.sh)" >&2
+    exit 2
+fi
+
+# rows FILE FILTER-AWK PRINT-AWK: awk over FILE with c["name"] = column of
+# that name in its header (CSV without quoted commas in the used columns).
+rows() {
+    [ -f "$1" ] || return 0
+    awk -F, -v filter="$2" "
+        NR == 1 { for (k = 1; k <= NF; k++) c[\$k] = k; next }
+        $2 { $3 }" "$1"
+}
+
+{
+    echo "target,layout,measured,min,max,goal,met"
+    # Efficiency, auto, periodic and heavy tail: >= 0.98.
+    rows "$dir/workloads.csv" \
+        '($c["workload"] == "periodic" || $c["workload"] == "heavy_tail") && $c["variant"] == "managed:auto"' \
+        'ideal = $c["serial_s"] / $c["workers"];
+         printf "efficiency %s (auto),%s,%.3f,%.3f,%.3f,>= 0.98,%s\n", $c["workload"], $c["layout"],
+                $c["efficiency"], ideal / $c["max_s"], ideal / $c["min_s"],
+                ($c["efficiency"] >= 0.98 ? "yes" : "no")'
+    # Empty items: managed >= OpenMP dynamic,1 in the same run (1x2, 2x1).
+    if [ -f "$dir/throughput.csv" ]; then
+        awk -F, '
+            NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k; next }
+            { l = $c["layout"]; v = $c["variant"]; n[l] = $c["n"]
+              med[l, v] = $c["median_s"]; lo[l, v] = $c["min_s"]; hi[l, v] = $c["max_s"]; seen[l] = 1 }
+            END {
+              for (l in seen) {
+                if (l == "2n1" || !((l, "managed") in med) || !((l, "omp_dynamic1") in med)) continue
+                m = n[l] / med[l, "managed"]; o = n[l] / med[l, "omp_dynamic1"]
+                printf "empty-item throughput / OpenMP dynamic1,%s,%.2f,%.2f,%.2f,>= 1,%s\n", l, m / o,
+                       (n[l] / hi[l, "managed"]) / o, (n[l] / lo[l, "managed"]) / o, (m >= o ? "yes" : "no")
+              }
+            }' "$dir/throughput.csv" | sort
+    fi
+    # The dispatcher (two nodes): p99 answered latency while busy <= 1 ms;
+    # CPU while idle <= 2 % of a core.
+    if [ -f "$dir/dispatcher.csv" ]; then
+        awk -F, '
+            NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k; next }
+            { l = $c["layout"]; s = $c["scenario"]
+              if (s == "busy") p99[++nb] = $c["answered_p99_ms"]
+              if (s == "idle") cpu[++ni] = $c["dispatcher_cpu_pct"]
+              lay = l }
+            function med(a, n,   i, j, t) {
+              for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+              return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            }
+            END {
+              if (nb) { m = med(p99, nb); printf "dispatcher p99 latency busy (ms),%s,%.3f,%.3f,%.3f,<= 1,%s\n", lay, m, p99[1], p99[nb], (m <= 1 ? "yes" : "no") }
+              if (ni) { m = med(cpu, ni); printf "dispatcher CPU idle (%% of a core),%s,%.2f,%.2f,%.2f,<= 2,%s\n", lay, m, cpu[1], cpu[ni], (m <= 2 ? "yes" : "no") }
+            }' "$dir/dispatcher.csv"
+    fi
+    # The sleep example, 8 workers: launch to exit <= 0.45 s.
+    rows "$dir/startup.csv" '$c["program"] == "split_managed"' \
+        'printf "sleep example launch-to-exit (s),%s,%.3f,%.3f,%.3f,<= 0.45,%s\n", $c["layout"],
+                $c["median_s"], $c["min_s"], $c["max_s"], ($c["median_s"] <= 0.45 ? "yes" : "no")'
+} > "$dir/targets.csv"
+
+echo "| target | layout | measured (median) | min–max | goal | met |"
+echo "|---|---|---|---|---|---|"
+tail -n +2 "$dir/targets.csv" | awk -F, '{
+    printf "| %s | %s | %s | %s–%s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }'
