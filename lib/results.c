@@ -133,6 +133,10 @@ int dlp__results_collect(struct dlp_loop *L)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     dlp_results *r = L->o.results;
+    /* One node: every rank wrote in place, nothing moves (every rank knows
+     * it, so none waits for another in a collective it skips) */
+    if (rt->nodes == 1)
+        return DLP_OK;
     /* First every segment list (the master: one per remote node; a remote
      * leader: its own), then agree, and only then move data: a rank that
      * cannot take part must not leave the others waiting in a transfer. */
