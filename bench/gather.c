@@ -16,11 +16,20 @@
  *   gatherv_inplace  the same with MPI_IN_PLACE on the root: its part is
  *                    already where it belongs, as the master's own dense
  *                    results are
+ *   gatherv_fresh    gatherv into a receive buffer malloc'd for the call
+ *                    (timed: the malloc, the call, the first touch of the
+ *                    pages in it; not the free): what a raw MPI program pays
+ *                    for what dlp_gather returns, a new buffer
+ *   gatherv_interleave  gatherv_inplace into a staging buffer, then the root
+ *                    copies every other rank's words to their items' places
+ *                    r, r + ranks, ... of an n-word array holding its own
+ *                    items already: the raw MPI program that ends with what
+ *                    dense round robin results end with (items in order)
  *   gather           dlp_gather(buf, S, &all, lens): S bytes per rank into a
  *                    buffer the call allocates (the time includes that
  *                    malloc and the first touch of its pages, not the free);
  *                    against gatherv, whose receive buffer is allocated
- *                    once, as a raw MPI program would do
+ *                    once, and against gatherv_fresh (the fair one)
  *   gather_into      dlp_gather_into(buf, S, out, cap, lens): the same into
  *                    the master's buffer, reused from call to call (the
  *                    baseline's receive buffer); against gatherv
@@ -31,13 +40,23 @@
  *                    n x 8 bytes instead: the time the results add to the
  *                    call; against gatherv_inplace
  *   dense_managed    the same with dlp_split_managed
+ *   dense_*_tail     the same calls, timed from the end of the last rank's
+ *                    items to the master's return (with minus without
+ *                    results): the part of the call that moves the results,
+ *                    without the noise of computing n items (only when all
+ *                    ranks run on one host: the ranks' clocks are compared)
+ *
+ * The dense calls use the loop form (dlp_loop_begin / dlp_loop_next in the
+ * bench's own parallel region / dlp_loop_end), which runs the callback
+ * forms' machinery and lets each rank note when its items are done.
  *
  * What is fair:
  * - Round robin gives each rank exactly n / ranks = S / 8 items, the bytes
  *   the baseline gathers per rank. But its items are strided (rank r has
- *   r, r + ranks, ...): the master receives another node's results
- *   interleaved 8 bytes at a time (a strided datatype), where MPI_Gatherv
- *   lands each rank's bytes contiguously. dense_managed moves contiguous
+ *   r, r + ranks, ...): the master must put another node's results
+ *   8 bytes at a time between its own, where MPI_Gatherv lands each rank's
+ *   bytes contiguously (gatherv_interleave does that work too; both ratios
+ *   are printed). dense_managed moves contiguous
  *   chunks, the baseline's kind of data movement; how many items the other
  *   nodes compute varies from run to run (the median share is printed).
  * - Within a node the dense results are written in place, in node-shared
@@ -203,8 +222,8 @@ static const char *size_name(long bytes, char *buf, size_t cap)
 
 /* ----------------------------------------------------- one size's state -- */
 
-enum { OP_RR_OFF, OP_RR_ON, OP_MANAGED_OFF, OP_MANAGED_ON, OP_GATHERV, OP_INPLACE, OP_GATHER,
-       OP_GATHER_INTO, N_OPS };
+enum { OP_RR_OFF, OP_RR_ON, OP_MANAGED_OFF, OP_MANAGED_ON, OP_GATHERV, OP_INPLACE, OP_FRESH,
+       OP_INTERLEAVE, OP_GATHER, OP_GATHER_INTO, N_OPS };
 
 struct setup {
     MPI_Comm comm; /* duplicate of MPI_COMM_WORLD: the baseline's */
@@ -216,6 +235,8 @@ struct setup {
     unsigned char *priv;    /* n words, this rank's */
     unsigned char *send;    /* m words */
     unsigned char *recv;    /* master: n words */
+    unsigned char *inter;   /* master: n words, gatherv_interleave's array */
+    int one_host;           /* every rank on this host: the tails are measured */
     size_t *lens;           /* master: dlp_gather's */
     int large;              /* n words > INT_MAX bytes: MPI_Gatherv_c */
     int *counts, *displs;
@@ -255,9 +276,19 @@ static void setup_init(struct setup *s, MPI_Comm comm, const struct bench_config
     s->send = xmalloc((size_t)bytes);
     memset(s->send, 0, (size_t)bytes);
     s->large = total > (size_t)INT_MAX;
+    char host[MPI_MAX_PROCESSOR_NAME] = "", first[MPI_MAX_PROCESSOR_NAME] = "";
+    int hlen = 0, same = 0, all_same = 0;
+    MPI_Get_processor_name(host, &hlen);
+    memcpy(first, host, sizeof first);
+    mpi_check(MPI_Bcast(first, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, comm), "MPI_Bcast");
+    same = strcmp(first, host) == 0;
+    mpi_check(MPI_Allreduce(&same, &all_same, 1, MPI_INT, MPI_MIN, comm), "MPI_Allreduce");
+    s->one_host = all_same;
     if (s->master) {
         s->recv = xmalloc(total);
         memset(s->recv, 0, total);
+        s->inter = xmalloc(total);
+        memset(s->inter, 0, total);
         s->lens = xmalloc(sizeof *s->lens * (size_t)s->ranks);
         s->counts = xmalloc(sizeof *s->counts * (size_t)s->ranks);
         s->displs = xmalloc(sizeof *s->displs * (size_t)s->ranks);
@@ -278,6 +309,7 @@ static void setup_free(struct setup *s)
     free(s->priv);
     free(s->send);
     free(s->recv);
+    free(s->inter);
     free(s->lens);
     free(s->counts);
     free(s->displs);
@@ -286,19 +318,49 @@ static void setup_free(struct setup *s)
 }
 
 /* MPI_Gatherv of each rank's S bytes from send into the master's recv. */
-static void gatherv(const struct setup *s, int inplace)
+static void gatherv(const struct setup *s, int inplace, unsigned char *recv)
 {
     const void *sb = s->master && inplace ? MPI_IN_PLACE : s->send;
-    int rc = s->large ? MPI_Gatherv_c(sb, (MPI_Count)s->bytes, MPI_BYTE, s->recv, s->ccounts,
+    int rc = s->large ? MPI_Gatherv_c(sb, (MPI_Count)s->bytes, MPI_BYTE, recv, s->ccounts,
                                       s->cdispls, MPI_BYTE, 0, s->comm)
-                      : MPI_Gatherv(sb, (int)s->bytes, MPI_BYTE, s->recv, s->counts, s->displs,
+                      : MPI_Gatherv(sb, (int)s->bytes, MPI_BYTE, recv, s->counts, s->displs,
                                     MPI_BYTE, 0, s->comm);
     mpi_check(rc, "MPI_Gatherv");
 }
 
+/* gatherv_interleave's second step: the other ranks' words from recv to
+ * their items' places in inter (the master's own are there). */
+static void interleave(const struct setup *s)
+{
+    for (int r = 1; r < s->ranks; r++) {
+        const uint64_t *from = (const uint64_t *)(s->recv + (size_t)r * (size_t)s->bytes);
+        uint64_t *to = (uint64_t *)s->inter + r;
+        for (long k = 0; k < s->m; k++)
+            to[(size_t)k * (size_t)s->ranks] = from[k];
+    }
+}
+
+/* A dense call in the loop form; *done gets this rank's clock when its
+ * items are done (before dlp_loop_end, which moves the results). */
+static void dense_loop(const struct setup *s, const dlp_opts *opts, struct dense *d,
+                       double *done)
+{
+    dlp_loop *loop;
+    CHECK(dlp_loop_begin(&loop, s->n, opts));
+#pragma omp parallel
+    {
+        long i;
+        while (dlp_loop_next(loop, &i))
+            dense_body(i, d);
+    }
+    *done = bench_now();
+    CHECK(dlp_loop_end(&loop));
+}
+
 static const char *const op_name[N_OPS] = {
     "dense_rr (without results)", "dense_rr", "dense_managed (without results)",
-    "dense_managed", "gatherv", "gatherv_inplace", "gather", "gather_into"};
+    "dense_managed", "gatherv", "gatherv_inplace", "gatherv_fresh", "gatherv_interleave",
+    "gather", "gather_into"};
 
 /* Items the other nodes computed in the last dense call with results
  * (salt): their leaders count the slots of their node's array that hold
@@ -317,8 +379,11 @@ static long remote_items(const struct setup *s, uint64_t salt)
 
 /* One call of op (collective), checked on the master; its time on the
  * master's clock. *bad is set on a mismatch; *remote gets the other nodes'
- * items after a managed call with results (with several nodes). */
-static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, long *remote)
+ * items after a managed call with results (with several nodes); *tail, for
+ * a dense call on one host, the time from the last rank's end of items to
+ * the master's return (NAN otherwise). */
+static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, long *remote,
+                     double *tail)
 {
     struct dense d = {s->priv, salt};
     dlp_opts opts = DLP_OPTS_INIT;
@@ -329,29 +394,59 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
     }
     if (op == OP_INPLACE && s->master)
         fill_rank(s->recv, s->m, s->rank, s->ranks, salt);
+    else if (op == OP_INTERLEAVE && s->master)
+        for (long k = 0; k < s->m; k++) { /* the master's own items, in place */
+            uint64_t v = item_value(k * s->ranks, salt);
+            memcpy(s->inter + (size_t)k * (size_t)s->ranks * WORD, &v, WORD);
+        }
     else if (op >= OP_GATHERV)
         fill_rank(s->send, s->m, s->rank, s->ranks, salt);
     void *all = NULL;
+    unsigned char *fresh = NULL;
+    double done = 0;
+    opts.split = op <= OP_RR_ON ? DLP_SPLIT_ROUND_ROBIN : DLP_SPLIT_MANAGED;
 
     mpi_check(MPI_Barrier(s->comm), "MPI_Barrier");
     double t0 = bench_now();
     switch (op) {
     case OP_RR_OFF:
-    case OP_RR_ON: CHECK(dlp_split_round_robin(s->n, dense_body, &d, &opts)); break;
+    case OP_RR_ON:
     case OP_MANAGED_OFF:
-    case OP_MANAGED_ON: CHECK(dlp_split_managed(s->n, dense_body, &d, &opts)); break;
-    case OP_GATHERV: gatherv(s, 0); break;
-    case OP_INPLACE: gatherv(s, 1); break;
+    case OP_MANAGED_ON: dense_loop(s, &opts, &d, &done); break;
+    case OP_GATHERV: gatherv(s, 0, s->recv); break;
+    case OP_INPLACE: gatherv(s, 1, s->recv); break;
+    case OP_FRESH:
+        if (s->master)
+            fresh = xmalloc((size_t)s->n * WORD);
+        gatherv(s, 0, fresh);
+        break;
+    case OP_INTERLEAVE:
+        gatherv(s, 1, s->recv);
+        if (s->master)
+            interleave(s);
+        break;
     case OP_GATHER: CHECK(dlp_gather(s->send, (size_t)s->bytes, &all, s->lens)); break;
     default:
         CHECK(dlp_gather_into(s->send, (size_t)s->bytes, s->recv,
                               s->master ? (size_t)s->n * WORD : 0, s->lens));
         break;
     }
-    double dt = bench_now() - t0;
+    double t1 = bench_now(), dt = t1 - t0;
+    *tail = NAN;
+    if (op <= OP_MANAGED_ON) { /* (not timed) */
+        double last = 0;
+        mpi_check(MPI_Allreduce(&done, &last, 1, MPI_DOUBLE, MPI_MAX, s->comm), "MPI_Allreduce");
+        if (s->one_host)
+            *tail = t1 - last;
+    }
 
     if (s->master) {
-        const unsigned char *got = op == OP_GATHER ? all : op >= OP_GATHERV ? s->recv : NULL;
+        const unsigned char *got = op == OP_GATHER    ? all
+                                   : op == OP_FRESH   ? fresh
+                                   : op >= OP_GATHERV ? s->recv
+                                                      : NULL;
+        if (op == OP_INTERLEAVE)
+            got = s->inter;
         if (op == OP_RR_ON || op == OP_MANAGED_ON)
             got = dlp_results_data(s->res);
         for (int r = 0; op >= OP_GATHER && got && r < s->ranks; r++)
@@ -362,11 +457,13 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
                 *bad = 1;
                 got = NULL;
             }
-        if (got && check_words(got, s->n, s->m, s->ranks, op >= OP_GATHERV,
-                               op != OP_MANAGED_ON, salt, op_name[op], (size_t)s->bytes))
+        int per_rank = op >= OP_GATHERV && op != OP_INTERLEAVE;
+        if (got && check_words(got, s->n, s->m, s->ranks, per_rank, op != OP_MANAGED_ON, salt,
+                               op_name[op], (size_t)s->bytes))
             *bad = 1;
     }
     free(all);
+    free(fresh);
     if (op == OP_MANAGED_ON && s->nodes > 1)
         *remote = remote_items(s, salt);
     return dt;
@@ -374,10 +471,23 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
 
 /* ------------------------------------------------------------- results -- */
 
-enum { K_GATHERV, K_INPLACE, K_GATHER, K_GATHER_INTO, K_DENSE_RR, K_DENSE_MANAGED, N_KINDS };
-static const char *const kind_name[N_KINDS] = {"gatherv", "gatherv_inplace", "gather",
-                                               "gather_into", "dense_rr", "dense_managed"};
-static const int kind_vs[N_KINDS] = {-1, -1, K_GATHERV, K_GATHERV, K_INPLACE, K_INPLACE};
+/* Series: what is measured (dense_*: with minus without results). */
+enum { S_GATHERV, S_INPLACE, S_FRESH, S_INTERLEAVE, S_GATHER, S_GATHER_INTO, S_DENSE_RR,
+       S_DENSE_MANAGED, S_RR_TAIL, S_MANAGED_TAIL, N_SERIES };
+static const char *const series_name[N_SERIES] = {
+    "gatherv", "gatherv_inplace", "gatherv_fresh", "gatherv_interleave", "gather",
+    "gather_into", "dense_rr", "dense_managed", "dense_rr_tail", "dense_managed_tail"};
+
+/* The table's lines: a series against a baseline series (-1: none). */
+static const struct {
+    int series, vs;
+} line[] = {
+    {S_GATHERV, -1},          {S_INPLACE, -1},          {S_FRESH, -1},
+    {S_INTERLEAVE, -1},       {S_GATHER, S_GATHERV},    {S_GATHER, S_FRESH},
+    {S_GATHER_INTO, S_GATHERV}, {S_DENSE_RR, S_INPLACE}, {S_DENSE_RR, S_INTERLEAVE},
+    {S_DENSE_MANAGED, S_INPLACE}, {S_RR_TAIL, S_INPLACE}, {S_RR_TAIL, S_INTERLEAVE},
+    {S_MANAGED_TAIL, S_INPLACE}};
+#define N_LINES ((int)(sizeof line / sizeof line[0]))
 
 struct row {
     double med, lo, hi;
@@ -387,7 +497,7 @@ struct row {
 struct size_result {
     long bytes, calls;
     double remote_share; /* dense_managed: median share of the other nodes' items */
-    struct row row[N_KINDS];
+    struct row row[N_SERIES];
 };
 
 /* Median, min and max of v into r. */
@@ -396,30 +506,49 @@ static void row_of(struct row *r, const double *v, int reps)
     bench_spread(v, reps, &r->med, &r->lo, &r->hi);
 }
 
+/* Row k from the differences on - off, sample by sample. */
+static void diff_row(struct row *row, const double *on, const double *off, int reps)
+{
+    double *d = xmalloc(sizeof *d * (size_t)reps);
+    for (int r = 0; r < reps; r++)
+        d[r] = on[r] - off[r];
+    struct row tmp;
+    row_of(row, d, reps);
+    row_of(&tmp, on, reps);
+    row->with_med = tmp.med;
+    row_of(&tmp, off, reps);
+    row->without_med = tmp.med;
+    free(d);
+}
+
 /* One size: warm-up, then reps samples; the master's statistics into out. */
 static void measure(const struct setup *s, int reps, uint64_t *salt, int *bad,
                     struct size_result *out)
 {
     long calls = SAMPLE_BYTES / s->bytes > 1 ? SAMPLE_BYTES / s->bytes : 1;
     double *t = xmalloc(sizeof *t * (size_t)(N_OPS * reps));
+    double *tl = xmalloc(sizeof *tl * (size_t)(N_OPS * reps)); /* tails */
     double *share = xmalloc(sizeof *share * (size_t)reps);
-    double *d = xmalloc(sizeof *d * (size_t)reps);
     long remote = 0;
+    double tail;
     for (int op = 0; op < N_OPS; op++) /* warm-up: touches every array */
-        run_op(s, op, ++*salt, bad, &remote);
+        run_op(s, op, ++*salt, bad, &remote, &tail);
     for (int r = 0; r < reps; r++) {
-        double acc[N_OPS] = {0};
+        double acc[N_OPS] = {0}, acc_tail[N_OPS] = {0};
         long remote_sum = 0;
         for (long j = 0; j < calls; j++) {
             for (int q = 0; q < N_OPS; q++) {
                 int op = r % 2 ? N_OPS - 1 - q : q;
-                acc[op] += run_op(s, op, ++*salt, bad, &remote);
+                acc[op] += run_op(s, op, ++*salt, bad, &remote, &tail);
+                acc_tail[op] += tail;
                 if (op == OP_MANAGED_ON)
                     remote_sum += remote;
             }
         }
-        for (int op = 0; op < N_OPS; op++)
+        for (int op = 0; op < N_OPS; op++) {
             t[op * reps + r] = acc[op] / (double)calls;
+            tl[op * reps + r] = acc_tail[op] / (double)calls;
+        }
         share[r] = (double)remote_sum / ((double)calls * (double)s->n);
     }
     if (s->master) {
@@ -427,24 +556,20 @@ static void measure(const struct setup *s, int reps, uint64_t *salt, int *bad,
         out->calls = calls;
         double dummy;
         bench_spread(share, reps, &out->remote_share, &dummy, &dummy);
-        static const int plain[] = {OP_GATHERV, OP_INPLACE, OP_GATHER, OP_GATHER_INTO};
-        for (int k = K_GATHERV; k <= K_GATHER_INTO; k++)
-            row_of(&out->row[k], t + plain[k] * reps, reps);
-        static const int on[] = {OP_RR_ON, OP_MANAGED_ON}, off[] = {OP_RR_OFF, OP_MANAGED_OFF};
-        for (int k = K_DENSE_RR; k <= K_DENSE_MANAGED; k++) {
-            const double *w = t + on[k - K_DENSE_RR] * reps, *wo = t + off[k - K_DENSE_RR] * reps;
-            for (int r = 0; r < reps; r++)
-                d[r] = w[r] - wo[r];
-            struct row *row = &out->row[k], tmp;
-            row_of(row, d, reps);
-            row_of(&tmp, w, reps);
-            row->with_med = tmp.med;
-            row_of(&tmp, wo, reps);
-            row->without_med = tmp.med;
-        }
+        static const int plain[][2] = {{S_GATHERV, OP_GATHERV},       {S_INPLACE, OP_INPLACE},
+                                       {S_FRESH, OP_FRESH},           {S_INTERLEAVE, OP_INTERLEAVE},
+                                       {S_GATHER, OP_GATHER},         {S_GATHER_INTO, OP_GATHER_INTO}};
+        for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++)
+            row_of(&out->row[plain[k][0]], t + plain[k][1] * reps, reps);
+        diff_row(&out->row[S_DENSE_RR], t + OP_RR_ON * reps, t + OP_RR_OFF * reps, reps);
+        diff_row(&out->row[S_DENSE_MANAGED], t + OP_MANAGED_ON * reps, t + OP_MANAGED_OFF * reps,
+                 reps);
+        diff_row(&out->row[S_RR_TAIL], tl + OP_RR_ON * reps, tl + OP_RR_OFF * reps, reps);
+        diff_row(&out->row[S_MANAGED_TAIL], tl + OP_MANAGED_ON * reps,
+                 tl + OP_MANAGED_OFF * reps, reps);
     }
-    free(d);
     free(share);
+    free(tl);
     free(t);
 }
 
@@ -486,8 +611,15 @@ static void report(const struct bench_config *c, const struct size_result *res, 
     for (int z = 0; z < nsizes; z++)
         printf(" %s %ld%s", size_name(res[z].bytes, nm, sizeof nm), res[z].calls,
                z + 1 < nsizes ? "," : "\n");
-    printf("# dense_*: call with results minus without, sample by sample; ratio = baseline "
-           "median / median (target >= 0.8)\n");
+    printf("# dense_*: call with results minus without, sample by sample; dense_*_tail: the "
+           "same for the time from the last rank's end of items to the master's return%s; "
+           "ratio = baseline median / median (target >= 0.8)\n",
+           res[0].row[S_RR_TAIL].med == res[0].row[S_RR_TAIL].med
+               ? ""
+               : " (not measured: the ranks run on several hosts)");
+    printf("# gatherv_fresh: into a buffer malloc'd for the call (what dlp_gather returns); "
+           "gatherv_interleave: then the other ranks' words to their round-robin items' places "
+           "(what dense round robin results end with)\n");
     if (c->nodes == 1)
         printf("# one node: dense results are written in place in node-shared memory, nothing "
                "moves; dense_* is what the shared writes and the results' collective cost, "
@@ -495,41 +627,46 @@ static void report(const struct bench_config *c, const struct size_result *res, 
                c->ranks == 1 ? "; gatherv_inplace on one rank is a no-op" : "");
     printf("# times in s, master's clock; ");
     bench_print_load(c);
-    printf("# %-15s %12s %11s %11s %11s %8s  %-15s %11s %7s\n", "kind", "bytes_total",
+    printf("# %-16s %12s %11s %11s %11s %8s  %-18s %11s %7s\n", "kind", "bytes_total",
            "median_s", "min_s", "max_s", "GB/s", "baseline", "base_med_s", "ratio");
     for (int z = 0; z < nsizes; z++) {
         long total = res[z].bytes * c->ranks;
-        for (int k = 0; k < N_KINDS; k++) {
-            const struct row *w = &res[z].row[k];
-            int vs = kind_vs[k];
+        for (int k = 0; k < N_LINES; k++) {
+            int sr = line[k].series, vs = line[k].vs;
+            const struct row *w = &res[z].row[sr];
             double base = vs >= 0 ? res[z].row[vs].med : NAN;
-            char gbs[16], ratio[16], base_s[24] = "-";
-            fmt_ratio((double)total / 1e9, w->med, gbs, sizeof gbs);
-            fmt_ratio(base, w->med, ratio, sizeof ratio);
+            char gbs[16], ratio[16], base_s[24] = "-", med[16] = "-", lo[16] = "-", hi[16] = "-";
+            if (w->med == w->med) { /* (NAN: a tail not measured) */
+                snprintf(med, sizeof med, "%.6f", w->med);
+                snprintf(lo, sizeof lo, "%.6f", w->lo);
+                snprintf(hi, sizeof hi, "%.6f", w->hi);
+            }
+            fmt_ratio(w->med == w->med ? (double)total / 1e9 : NAN, w->med, gbs, sizeof gbs);
+            fmt_ratio(w->med == w->med ? base : NAN, w->med, ratio, sizeof ratio);
             if (vs >= 0)
                 snprintf(base_s, sizeof base_s, "%.6f", base);
-            printf("  %-15s %12ld %11.6f %11.6f %11.6f %8s  %-15s %11s %7s\n", kind_name[k],
-                   total, w->med, w->lo, w->hi, gbs, vs >= 0 ? kind_name[vs] : "-", base_s,
-                   ratio);
+            printf("  %-18s %12ld %11s %11s %11s %8s  %-18s %11s %7s\n", series_name[sr], total,
+                   med, lo, hi, gbs, vs >= 0 ? series_name[vs] : "-", base_s, ratio);
             if (csv) {
-                bench_csv_row(csv, c, kind_name[k], res[z].bytes / WORD * c->ranks, reps);
+                bench_csv_row(csv, c, series_name[sr], res[z].bytes / WORD * c->ranks, reps);
                 fprintf(csv, ",%ld,%ld,%ld,%.9f,%.9f,%.9f,%s,%s,", res[z].bytes, total,
-                        res[z].calls, w->med, w->lo, w->hi, gbs, vs >= 0 ? kind_name[vs] : "");
+                        res[z].calls, w->med, w->lo, w->hi, gbs, vs >= 0 ? series_name[vs] : "");
                 if (vs >= 0)
                     fprintf(csv, "%.9f,%s", base, ratio);
                 else
                     fputc(',', csv);
-                if (k >= K_DENSE_RR)
+                if (sr >= S_DENSE_RR)
                     fprintf(csv, ",%.9f,%.9f,%.4f\n", w->with_med, w->without_med,
-                            k == K_DENSE_RR ? (double)(c->nodes - 1) / c->nodes
-                                            : res[z].remote_share);
+                            sr == S_DENSE_RR || sr == S_RR_TAIL
+                                ? (double)(c->nodes - 1) / c->nodes
+                                : res[z].remote_share);
                 else
                     fprintf(csv, ",,,\n");
             }
         }
     }
     for (int z = 0; z < nsizes; z++) {
-        const struct row *rr = &res[z].row[K_DENSE_RR], *mg = &res[z].row[K_DENSE_MANAGED];
+        const struct row *rr = &res[z].row[S_DENSE_RR], *mg = &res[z].row[S_DENSE_MANAGED];
         printf("# %s/rank dense calls, median s: round robin %.6f with results, %.6f without; "
                "managed %.6f with, %.6f without",
                size_name(res[z].bytes, nm, sizeof nm), rr->with_med, rr->without_med,
