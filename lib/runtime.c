@@ -10,12 +10,11 @@
 #include "error.h"
 #include "loop.h"
 #include "options.h"
+#include "wait.h"
 
 _Static_assert(sizeof(long) == 8, "dlp_mpi needs a 64-bit long (LP64)");
 
-struct dlp__runtime dlp__rt = {.comm = MPI_COMM_NULL,
-                               .node_comm = MPI_COMM_NULL,
-                               .leaders_comm = MPI_COMM_NULL};
+struct dlp__runtime dlp__rt = {.comm = MPI_COMM_NULL, .node_comm = MPI_COMM_NULL};
 
 unsigned dlp_version(void) { return DLP_VERSION; }
 
@@ -82,7 +81,10 @@ int dlp__check_idle(const char *func)
 int dlp_initialized(void) { return atomic_load(&dlp__rt.state) == DLP__READY; }
 
 /* Node level: MPI_COMM_TYPE_SHARED groups, numbered in the order of their
- * leaders' world ranks (so the master's node is 0), plus the leaders' comm. */
+ * leaders' world ranks (so the master's node is 0). Besides the split, one
+ * allgather of every rank's leader, waited for politely: the node numbers
+ * follow from it locally (blocking collectives spin, and each of their
+ * rounds costs a time slice when the ranks outnumber the cores). */
 static int build_node_level(void)
 {
     struct dlp__runtime *rt = &dlp__rt;
@@ -90,26 +92,44 @@ static int build_node_level(void)
                                      MPI_INFO_NULL, &rt->node_comm));
     DLP_MPI_CALL(MPI_Comm_rank(rt->node_comm, &rt->node_rank));
     DLP_MPI_CALL(MPI_Comm_size(rt->node_comm, &rt->node_size));
-    int leader = rt->node_rank == 0;
-    DLP_MPI_CALL(MPI_Comm_split(rt->comm, leader ? 0 : MPI_UNDEFINED, rt->rank,
-                                &rt->leaders_comm));
-    int node = 0, nodes = 0;
-    if (leader) {
-        DLP_MPI_CALL(MPI_Comm_rank(rt->leaders_comm, &node));
-        DLP_MPI_CALL(MPI_Comm_size(rt->leaders_comm, &nodes));
-    }
-    DLP_MPI_CALL(MPI_Bcast(&node, 1, MPI_INT, 0, rt->node_comm));
-    DLP_MPI_CALL(MPI_Bcast(&nodes, 1, MPI_INT, 0, rt->node_comm));
-    rt->node = node;
-    rt->nodes = nodes;
+    /* the leader: node rank 0, the node's lowest world rank (key = rank) */
+    MPI_Group node_group, world_group;
+    int zero = 0, leader = MPI_UNDEFINED;
+    DLP_MPI_CALL(MPI_Comm_group(rt->node_comm, &node_group));
+    DLP_MPI_CALL(MPI_Comm_group(rt->comm, &world_group));
+    int mrc = MPI_Group_translate_ranks(node_group, 1, &zero, world_group, &leader);
+    MPI_Group_free(&node_group);
+    MPI_Group_free(&world_group);
+    DLP_MPI_CALL(mrc);
     rt->node_of_rank = malloc(sizeof(int) * (size_t)rt->size);
-    rt->node_leader = malloc(sizeof(int) * (size_t)nodes);
     rt->scratch = malloc((size_t)DLP__SCRATCH_PER_RANK * (size_t)rt->size);
-    if (!rt->node_of_rank || !rt->node_leader || !rt->scratch)
+    if (!rt->node_of_rank || !rt->scratch)
         return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "node tables for %d ranks", rt->size);
-    DLP_MPI_CALL(MPI_Allgather(&rt->node, 1, MPI_INT, rt->node_of_rank, 1, MPI_INT, rt->comm));
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Iallgather(&leader, 1, MPI_INT, rt->node_of_rank, 1, MPI_INT, rt->comm,
+                                &req));
+    DLP_MPI_CALL(dlp__wait(&req));
+    /* leaders in rank order get the node numbers; every other rank's leader
+     * is a lower rank, numbered already */
+    int *of = rt->node_of_rank, nodes = 0;
+    for (int r = 0; r < rt->size; r++) {
+        if (of[r] == r)
+            of[r] = nodes++;
+        else if (of[r] >= 0 && of[r] < r)
+            of[r] = of[of[r]];
+        else
+            return dlp__fail(DLP_ERR_MPI, "dlp_init",
+                             "MPI_Comm_split_type gave rank %d the leader %d (expected the "
+                             "lowest rank of its node)",
+                             r, of[r]);
+    }
+    rt->nodes = nodes;
+    rt->node = of[rt->rank];
+    rt->node_leader = malloc(sizeof(int) * (size_t)nodes);
+    if (!rt->node_leader)
+        return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "node tables for %d nodes", nodes);
     for (int r = rt->size - 1; r >= 0; r--) /* lowest rank of a node leads it */
-        rt->node_leader[rt->node_of_rank[r]] = r;
+        rt->node_leader[of[r]] = r;
     return DLP_OK;
 }
 
@@ -118,8 +138,6 @@ static void release_all(void)
     struct dlp__runtime *rt = &dlp__rt;
     dlp__gather_release();
     dlp__shm_free(&rt->node_region);
-    if (rt->leaders_comm != MPI_COMM_NULL)
-        MPI_Comm_free(&rt->leaders_comm);
     if (rt->node_comm != MPI_COMM_NULL)
         MPI_Comm_free(&rt->node_comm);
     if (rt->comm != MPI_COMM_NULL)
@@ -190,13 +208,20 @@ int dlp_init(int *argc, char ***argv)
     if (!exit_hook++ && atexit(exit_in_call) != 0)
         fprintf(stderr, "dlp_mpi: cannot register the exit hook: exit() inside a call "
                         "will leave the other ranks waiting\n");
-    DLP_MPI_CALL(MPI_Comm_dup(MPI_COMM_WORLD, &rt->comm));
-    DLP_MPI_CALL(MPI_Comm_set_errhandler(rt->comm, MPI_ERRORS_RETURN));
-    DLP_MPI_CALL(MPI_Comm_rank(rt->comm, &rt->rank));
-    DLP_MPI_CALL(MPI_Comm_size(rt->comm, &rt->size));
+    DLP_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rt->rank));
+    DLP_MPI_CALL(MPI_Comm_size(MPI_COMM_WORLD, &rt->size));
     int len = 0;
     DLP_MPI_CALL(MPI_Get_processor_name(rt->host, &len));
     rt->host[len] = '\0';
+    /* The ranks leave MPI_Init at different times (by tens of ms when they
+     * outnumber the cores): the first collective waits for the last rank.
+     * MPICH's blocking calls would spin meanwhile, taking the CPU from the
+     * ranks (and the launcher's proxy) still initialising. The dup waits
+     * politely (wait.h), so most of that wait is spent asleep. */
+    MPI_Request dup;
+    DLP_MPI_CALL(MPI_Comm_idup(MPI_COMM_WORLD, &rt->comm, &dup));
+    DLP_MPI_CALL(dlp__wait(&dup));
+    DLP_MPI_CALL(MPI_Comm_set_errhandler(rt->comm, MPI_ERRORS_RETURN));
     rc = build_node_level();
     if (rc == DLP_OK)
         rc = dlp__shm_alloc(&rt->node_region, dlp__node_region_bytes(), rt->node_comm);
@@ -216,7 +241,13 @@ int dlp_finalize(void)
     struct dlp__runtime *rt = &dlp__rt;
     if (atomic_load(&rt->in_call))
         return dlp__fail(DLP_ERR_STATE, "dlp_finalize", "called inside a parallel call");
-    int rc = dlp__fail_mpi("dlp_finalize", "MPI_Barrier", MPI_Barrier(rt->comm));
+    /* A barrier that waits politely (MPI_Barrier would spin a core while
+     * the last ranks end their calls); MPI_Finalize then finds every rank. */
+    MPI_Request req;
+    int rc = dlp__fail_mpi("dlp_finalize", "MPI_Ibarrier", MPI_Ibarrier(rt->comm, &req));
+    if (rc == DLP_OK)
+        rc = dlp__fail_mpi("dlp_finalize", "MPI_Ibarrier (waiting for the other ranks)",
+                           dlp__wait(&req));
     release_all();
     atomic_store(&rt->state, DLP__DONE);
     if (rt->own_mpi) {

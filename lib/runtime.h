@@ -14,7 +14,6 @@ struct dlp__runtime {
     int own_mpi;            /* we called MPI_Init_thread */
     MPI_Comm comm;          /* dup of MPI_COMM_WORLD */
     MPI_Comm node_comm;     /* ranks of this node */
-    MPI_Comm leaders_comm;  /* node leaders (MPI_COMM_NULL elsewhere) */
     int rank, size;
     int node, nodes;        /* node index (master's node is 0), node count */
     int node_rank, node_size;
