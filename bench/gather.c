@@ -556,9 +556,9 @@ static void measure(const struct setup *s, int reps, uint64_t *salt, int *bad,
         out->calls = calls;
         double dummy;
         bench_spread(share, reps, &out->remote_share, &dummy, &dummy);
-        static const int plain[][2] = {{S_GATHERV, OP_GATHERV},       {S_INPLACE, OP_INPLACE},
-                                       {S_FRESH, OP_FRESH},           {S_INTERLEAVE, OP_INTERLEAVE},
-                                       {S_GATHER, OP_GATHER},         {S_GATHER_INTO, OP_GATHER_INTO}};
+        static const int plain[][2] = {{S_GATHERV, OP_GATHERV},   {S_INPLACE, OP_INPLACE},
+                                       {S_FRESH, OP_FRESH},       {S_INTERLEAVE, OP_INTERLEAVE},
+                                       {S_GATHER, OP_GATHER},     {S_GATHER_INTO, OP_GATHER_INTO}};
         for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++)
             row_of(&out->row[plain[k][0]], t + plain[k][1] * reps, reps);
         diff_row(&out->row[S_DENSE_RR], t + OP_RR_ON * reps, t + OP_RR_OFF * reps, reps);

@@ -26,8 +26,8 @@ size_t dlp__transfer_stage_bytes(size_t elem, const struct dlp__segment *segs, l
  *
  *  Contiguous runs of at least 64 KiB travel as messages of their own,
  *  straight from and into place (no copy but MPI's); everything else
- *  (strided items, short segments) is packed into messages of at most
- *  256 KiB, several in flight, so that the sender packs the next while the
+ *  (strided items, short segments) is packed into messages of 256 KiB to
+ *  4 MiB, several in flight, so that the sender packs the next while the
  *  receiver unpacks the last. */
 int dlp__transfer_segments(int send, char *base, size_t elem, const struct dlp__segment *segs,
                            long nsegs, char *stage, int peer, int tag, MPI_Comm comm,
