@@ -159,21 +159,25 @@ enum dlp_split {
  *  previous round is used up, R the round's unclaimed items, P the node's
  *  threads (round robin: the rank's); WF is FAC2 there, AWF uses the
  *  threads' measured rates, and AUTO means claims of one item, batched up
- *  to ~2 us of work when items are cheap (README "Chunk sizes").
+ *  to ~2 us of work when items are cheap (README "Chunk sizes", "Thread level").
  *  Stable numbers: never renumbered, only appended. */
 enum dlp_schedule {
     DLP_SCHEDULE_DEFAULT = 0, /**< DLP_SCHEDULE from the environment, else AUTO */
-    DLP_SCHEDULE_AUTO = 1,    /**< rate-adaptive factoring: at most 10 ms of measured work
-                                   per chunk (DLP_CHUNK_TIME; README) */
-    DLP_SCHEDULE_FIXED = 2,   /**< fixed chunks of opts.chunk items */
+    DLP_SCHEDULE_AUTO = 1,    /**< node level: rate-adaptive factoring, at most 10 ms of
+                                   measured work per chunk (DLP_CHUNK_TIME; README); thread
+                                   level: single items, batched when cheap */
+    DLP_SCHEDULE_FIXED = 2,   /**< fixed chunks of opts.chunk items (thread level:
+                                   opts.thread_chunk) */
     DLP_SCHEDULE_STATIC = 3,  /**< ceil(n / P) items: at most P chunks */
-    DLP_SCHEDULE_GSS = 4,     /**< guided: ceil(R / P), at least opts.chunk items */
+    DLP_SCHEDULE_GSS = 4,     /**< guided: ceil(R / P), at least opts.chunk items (thread
+                                   level: opts.thread_chunk) */
     DLP_SCHEDULE_TSS = 5,     /**< trapezoid: linearly from n / (2P) down to the smallest */
     DLP_SCHEDULE_FAC2 = 6,    /**< factoring: batches of P chunks of R / (2P) each, R at
                                    the batch's start */
-    DLP_SCHEDULE_WF = 7,      /**< weighted factoring: FAC2 by the node's share of threads */
+    DLP_SCHEDULE_WF = 7,      /**< weighted factoring: FAC2 by the node's share of threads
+                                   (thread level: FAC2) */
     DLP_SCHEDULE_AWF = 8      /**< adaptive weighted factoring: FAC2 by the node's share of
-                                   the measured item rates */
+                                   the measured item rates (thread level: the thread's) */
 };
 
 /** Progress bar on the master (stderr). */
