@@ -181,10 +181,10 @@ int dlp__transfer_segments(int send, char *base, size_t elem, const struct dlp__
             mrc = MPI_Wait(&req[p], MPI_STATUS_IGNORE); /* slot p is free again */
             if (mrc != MPI_SUCCESS)
                 break;
-            char *slot = stage + (size_t)p * slot;
+            char *at = stage + (size_t)p * slot;
             if (!m.direct)
-                copy_packed(1, base, slot, &m);
-            mrc = MPI_Isend(m.direct ? base + (size_t)m.first * elem : slot, (int)m.bytes,
+                copy_packed(1, base, at, &m);
+            mrc = MPI_Isend(m.direct ? base + (size_t)m.first * elem : at, (int)m.bytes,
                             MPI_BYTE, peer, tag, comm, &req[p]);
         }
     } else {
