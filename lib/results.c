@@ -44,7 +44,10 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
         rc = dlp__fail(DLP_ERR_ARG, func, "n * elem_size overflows (n = %ld, elem_size = %zu)",
                        n, elem_size);
     long mine[5] = {rc == DLP_OK ? 0 : 1, n, -n, (long)elem_size, -(long)elem_size}, max[5];
-    DLP_MPI_CALL(MPI_Allreduce(mine, max, 5, MPI_LONG, MPI_MAX, dlp__rt.comm));
+    /* non-blocking + a polite wait: MPICH's blocking collectives spin */
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Iallreduce(mine, max, 5, MPI_LONG, MPI_MAX, dlp__rt.comm, &req));
+    DLP_MPI_CALL(dlp__wait_arrival(&req, func));
     if (rc != DLP_OK)
         return rc;
     if (max[0])
@@ -64,7 +67,8 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
         rc = dlp__fail(DLP_ERR_NOMEM, func, "results handle");
     }
     int all_ok = 0;
-    DLP_MPI_CALL(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, dlp__rt.comm));
+    DLP_MPI_CALL(MPI_Iallreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, dlp__rt.comm, &req));
+    DLP_MPI_CALL(dlp__wait(&req));
     if (!all_ok) {
         if (res)
             dlp__shm_free(&res->seg);

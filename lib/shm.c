@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "wait.h"
 
 #define NAME_MAX_LEN 64
 
@@ -95,14 +96,19 @@ int dlp__shm_alloc(struct dlp__shm *seg, size_t size, MPI_Comm node_comm)
         if (rc != DLP_OK)
             name[0] = '\0';
     }
-    DLP_MPI_CALL(MPI_Bcast(name, NAME_MAX_LEN, MPI_CHAR, 0, node_comm));
+    /* non-blocking + dlp__wait: MPICH's blocking collectives spin, which on
+     * a node with more ranks than cores costs the others a time slice */
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Ibcast(name, NAME_MAX_LEN, MPI_CHAR, 0, node_comm, &req));
+    DLP_MPI_CALL(dlp__wait(&req));
     if (nrank != 0)
         rc = name[0] ? map_named(seg, name, size, 0)
                      : dlp__fail(DLP_ERR_NOMEM, "dlp__shm_alloc",
                                  "the node leader could not create %zu bytes of shared memory",
                                  size);
     int ok = rc == DLP_OK, all_ok = 0;
-    DLP_MPI_CALL(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, node_comm));
+    DLP_MPI_CALL(MPI_Iallreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, node_comm, &req));
+    DLP_MPI_CALL(dlp__wait(&req));
     if (nrank == 0 && name[0])
         shm_unlink(name); /* every rank has it mapped (or gave up): no leftovers */
     if (!all_ok) {

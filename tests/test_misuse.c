@@ -249,6 +249,14 @@ static void check_bad_options(void)
     setenv("DLP_CHUNK", "0", 1);
     ASSERT_ERR(dlp_split_managed(10, noop_body, NULL, &o), DLP_ERR_OPTION);
     unsetenv("DLP_CHUNK");
+    setenv("DLP_HELPER_SLICE", "fast", 1);
+    ASSERT_ERR(dlp_split_managed(10, noop_body, NULL, NULL), DLP_ERR_OPTION);
+    ASSERT_STR_CONTAINS(dlp_last_error(), "DLP_HELPER_SLICE=\"fast\"");
+    setenv("DLP_HELPER_SLICE", "100001", 1);
+    ASSERT_ERR(dlp_split_round_robin(10, noop_body, NULL, NULL), DLP_ERR_OPTION);
+    setenv("DLP_HELPER_SLICE", "0", 1); /* valid: do not ask */
+    ASSERT_OK(dlp_split_managed(10, noop_body, NULL, NULL));
+    unsetenv("DLP_HELPER_SLICE");
     /* an explicit valid option still works with the environment cleaned up */
     o.chunk = 3;
     ASSERT_OK(dlp_split_managed(10, noop_body, NULL, &o));
