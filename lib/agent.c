@@ -16,11 +16,20 @@
 
 #define CHECK(call) DLP__HELPER_CHECK("node agent", call)
 
+/* Does a team thread wait for items? Its flag alone can be stale: a thread
+ * may raise it just after the agent cleared it for the chunk that thread
+ * then takes; a waiting thread also means nothing is left unclaimed. */
+static int thread_waits(const struct dlp__cursor *c)
+{
+    return atomic_load_explicit(&c->want, memory_order_relaxed) &&
+           dlp__cursor_unclaimed(c) == 0;
+}
+
 /* Seconds of work the node holds at rate (0 = unknown, or a thread waits):
  * its unclaimed items and, on average, half an item per thread in flight. */
 static double reserve_seconds(const struct dlp__cursor *c, int threads, double rate)
 {
-    if (!(rate > 0) || atomic_load_explicit(&c->want, memory_order_relaxed))
+    if (!(rate > 0) || thread_waits(c))
         return 0.0;
     return ((double)dlp__cursor_unclaimed(c) + 0.5 * threads) / rate;
 }
@@ -32,7 +41,8 @@ static int must_ask(const struct dlp__cursor *c, int *stop, int *leave)
     /* all ranks of the node left the loop (some thread stopped calling
      * dlp_loop_next early): nobody will take more */
     *leave = atomic_load(&c->ended) == dlp__rt.node_size;
-    return *stop || *leave || atomic_load_explicit(&c->want, memory_order_relaxed) ||
+    /* (a waiting thread leaves nothing unclaimed: below the mark, >= 1) */
+    return *stop || *leave ||
            dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed);
 }
 
@@ -116,7 +126,7 @@ void *dlp__agent_main(void *arg)
         /* A request is in flight: the master answers within its own poll
          * interval; no need to look much more often than the node's reserve
          * requires, unless a thread already waits. */
-        unsigned cap = atomic_load_explicit(&c->want, memory_order_relaxed)
+        unsigned cap = thread_waits(c)
                            ? DLP__POLL_URGENT_US
                            : dlp__poll_cap(reserve_seconds(
                                  c, L->node_threads,

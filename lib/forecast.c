@@ -1,11 +1,13 @@
 /* The dispatcher's forecast of the nodes' requests.
  *
  * A remote node asks for its next chunk when its unclaimed items fall to
- * its low-water mark; with its measured rate, the dispatcher knows about
- * when that will be. It sleeps until shortly before (a guard of a tenth of
- * the forecast's horizon plus one fine interval), halving the remaining
- * time at most so that an early request waits at most about half of what
- * was left, then looks every FINE microseconds until the request arrives.
+ * its low-water mark; with its rate (the higher of the node's own and the
+ * one it consumed items at since its last answer), the dispatcher knows
+ * about when that will be. It sleeps until shortly before (a guard of a
+ * tenth of the forecast's horizon, at most GUARD_MAX, plus one fine
+ * interval), halving the remaining time at most so that an early request
+ * waits at most about half of what was left, then looks every FINE
+ * microseconds until the request arrives.
  * A late request (the node slowed down) is looked for less and less often,
  * down to every MAX microseconds. So the dispatcher wakes a few times per
  * request instead of polling at a fixed rate, and answers within about
@@ -17,9 +19,12 @@
 int dlp__forecast_init(struct dlp__forecast *f, int nodes, double now)
 {
     f->nodes = nodes;
-    f->expect = malloc(sizeof *f->expect * (size_t)(nodes > 0 ? nodes : 1));
-    f->horizon = calloc((size_t)(nodes > 0 ? nodes : 1), sizeof *f->horizon);
-    if (!f->expect || !f->horizon) {
+    size_t k = (size_t)(nodes > 0 ? nodes : 1);
+    f->expect = malloc(sizeof *f->expect * k);
+    f->horizon = calloc(k, sizeof *f->horizon);
+    f->last = calloc(k, sizeof *f->last);
+    f->left = calloc(k, sizeof *f->left);
+    if (!f->expect || !f->horizon || !f->last || !f->left) {
         dlp__forecast_free(f);
         return -1;
     }
@@ -32,12 +37,21 @@ void dlp__forecast_free(struct dlp__forecast *f)
 {
     free(f->expect);
     free(f->horizon);
-    f->expect = f->horizon = NULL;
+    free(f->last);
+    free(f->left);
+    f->expect = f->horizon = f->last = f->left = NULL;
 }
 
 void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long count, double rate,
                             long unclaimed, long low)
 {
+    if (f->last[k] > 0 && now > f->last[k]) {
+        double consumed = f->left[k] - (double)unclaimed;
+        double recent = consumed > 0 ? consumed / (now - f->last[k]) : 0;
+        rate = recent > rate ? recent : rate;
+    }
+    f->last[k] = now;
+    f->left[k] = (double)unclaimed + (double)count;
     double wait = 0; /* unknown rate: it may ask again at once */
     if (rate > 0) {
         double items = (double)unclaimed + (double)count - (double)low;
@@ -53,7 +67,9 @@ void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long cou
 static double node_nap(const struct dlp__forecast *f, int k, double now)
 {
     const double fine = 1e-6 * DLP__FORECAST_FINE_US, max = 1e-6 * DLP__FORECAST_MAX_US;
-    double until = f->expect[k] - now, guard = 0.1 * f->horizon[k] + fine;
+    double guard = 0.1 * f->horizon[k];
+    guard = (guard < DLP__FORECAST_GUARD_MAX ? guard : DLP__FORECAST_GUARD_MAX) + fine;
+    double until = f->expect[k] - now;
     if (until > guard) { /* before its window */
         double nap = until - guard, half = 0.5 * until;
         return nap < (half > max ? half : max) ? nap : (half > max ? half : max);

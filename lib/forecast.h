@@ -13,7 +13,13 @@ struct dlp__forecast {
     int nodes;
     double *expect;  /* [nodes] when node k should ask next (dlp__now() s) */
     double *horizon; /* [nodes] expect minus the time the forecast was made */
+    double *last;    /* [nodes] when node k was last answered (0 = never) */
+    double *left;    /* [nodes] its unclaimed items right after that answer */
 };
+
+/** Longest guard before a due request, seconds (the guard is a tenth of the
+ *  forecast's horizon, plus FINE). */
+#define DLP__FORECAST_GUARD_MAX 0.002
 
 /** Every node may ask at once from `now` on (the start of a call).
  *  0, or -1 when out of memory. */
@@ -22,8 +28,11 @@ int dlp__forecast_init(struct dlp__forecast *f, int nodes, double now);
 void dlp__forecast_free(struct dlp__forecast *f);
 
 /** Node k was answered at `now` with `count` new items. It reported `rate`
- *  (its items per second, 0 = unknown), `unclaimed` items in hand besides
- *  the reply, and asks again once its unclaimed items fall to `low`. */
+ *  (its items per second since the call began, 0 = unknown), `unclaimed`
+ *  items in hand besides the reply, and asks again once its unclaimed items
+ *  fall to `low`. The forecast takes the higher of that rate and the rate
+ *  the node consumed items at since its previous answer: the reported one
+ *  counts the call's start, when the node waited for its first chunk. */
 void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long count, double rate,
                             long unclaimed, long low);
 

@@ -72,14 +72,40 @@ int main(void)
     NEAR("idle cap", nap_us(&f, active, t0), idle, 0);
     active[1] = active[2] = 1;
 
+    dlp__forecast_free(&f);
+    if (dlp__forecast_init(&f, 3, t0) != 0) {
+        fprintf(stderr, "test_forecast.c: out of memory\n");
+        return 1;
+    }
+    dlp__forecast_answered(&f, 2, t0, 1000, 1000.0, 0, 2); /* node 2: due in ~1 s */
+
     test_case = "unknown rate: it may ask again at once";
     dlp__forecast_answered(&f, 1, t0 + 1, 3, 0.0, 5, 2);
     NEAR("expect", f.expect[1], t0 + 1, 0);
     NEAR("nap", nap_us(&f, active, t0 + 1), fine, 0);
 
+    test_case = "the rate consumed since the last answer beats a lower reported one";
+    /* it held 5 + 3 = 8 items, asks 10 ms later with 0: 800 items/s */
+    dlp__forecast_answered(&f, 1, t0 + 1.01, 10, 100.0, 0, 2);
+    NEAR("expect", f.expect[1], t0 + 1.01 + 8.0 / 800.0, 1e-9);
+    test_case = "a higher reported rate beats the consumed one";
+    /* it held 10, asks 20 ms later with 9: 50 items/s consumed, 1000 reported */
+    dlp__forecast_answered(&f, 1, t0 + 1.03, 1, 1000.0, 9, 2);
+    NEAR("expect", f.expect[1], t0 + 1.03 + 8.0 / 1000.0, 1e-9);
+
     test_case = "at the low-water mark already";
     dlp__forecast_answered(&f, 1, t0 + 2, 1, 500.0, 0, 4);
     NEAR("expect", f.expect[1], t0 + 2, 0);
+
+    test_case = "a long horizon: the guard stops at GUARD_MAX";
+    /* 1 s ahead at 100 items/s (it held 1, asks 10 s later with none: the
+     * consumed rate is 0.1/s, below the reported one) */
+    dlp__forecast_answered(&f, 1, t0 + 12, 100, 100.0, 0, 0);
+    NEAR("horizon", f.horizon[1], 1.0, 1e-9);
+    double edge = 1e6 * (DLP__FORECAST_GUARD_MAX + 1e-6 * fine);
+    NEAR("nap 0.1 ms before the guard", nap_us(&f, active, t0 + 13 - 1e-6 * (edge + 100)), 100,
+         1);
+    NEAR("nap inside the guard", nap_us(&f, active, t0 + 13 - 1e-6 * (edge - 100)), fine, 0);
 
     test_case = "a tiny rate: bounded";
     dlp__forecast_answered(&f, 1, t0, 1000000, 1e-9, 0, 1);
