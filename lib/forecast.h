@@ -4,7 +4,10 @@
 
 /** Poll intervals of the dispatcher, microseconds: FINE inside a node's
  *  window (its request is due), at most MAX while a request is late or its
- *  time unknown, at most IDLE_MAX in between. */
+ *  time unknown, at most IDLE_MAX in between. A node that will still hold
+ *  s seconds of work when it asks is looked for every s/10 in its window
+ *  (between FINE and MAX) and every s/2 at most when late (between MAX and
+ *  IDLE_MAX): long items need no sub-millisecond answers. */
 #define DLP__FORECAST_FINE_US 250u
 #define DLP__FORECAST_MAX_US 1000u
 #define DLP__FORECAST_IDLE_MAX_US 5000u
@@ -15,6 +18,7 @@ struct dlp__forecast {
     double *horizon; /* [nodes] expect minus the time the forecast was made */
     double *last;    /* [nodes] when node k was last answered (0 = never) */
     double *left;    /* [nodes] its unclaimed items right after that answer */
+    double *slack;   /* [nodes] seconds of work it holds when it asks (0 = unknown) */
 };
 
 /** Longest guard before a due request, seconds (the guard is a tenth of the
@@ -28,11 +32,10 @@ int dlp__forecast_init(struct dlp__forecast *f, int nodes, double now);
 void dlp__forecast_free(struct dlp__forecast *f);
 
 /** Node k was answered at `now` with `count` new items. It reported `rate`
- *  (its items per second since the call began, 0 = unknown), `unclaimed`
+ *  (its items per second since its first chunk, 0 = unknown: then the rate
+ *  it consumed items at since its previous answer counts), `unclaimed`
  *  items in hand besides the reply, and asks again once its unclaimed items
- *  fall to `low`. The forecast takes the higher of that rate and the rate
- *  the node consumed items at since its previous answer: the reported one
- *  counts the call's start, when the node waited for its first chunk. */
+ *  fall to `low`. */
 void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long count, double rate,
                             long unclaimed, long low);
 

@@ -213,8 +213,9 @@ static inline unsigned dlp__poll_cap(double seconds)
     return us < DLP__POLL_IDLE_MAX_US ? (unsigned)us : DLP__POLL_IDLE_MAX_US;
 }
 
-/** A node agent's first look for its reply, microseconds after the
- *  request: about a network round trip and the dispatcher's answer. */
+/** A node agent's first look for its first reply, microseconds after the
+ *  request: about a network round trip and the dispatcher's answer; later
+ *  ones look first at 0.8 of the last reply's time (at most POLL_MAX). */
 #define DLP__AGENT_FIRST_LOOK_US 25u
 /** Longest nap of a node agent between doorbell rings, microseconds (a
  *  safety net: the team threads ring when the agent has work). */

@@ -61,7 +61,8 @@ int main(void)
 
     test_case = "node 1's request is late";
     NEAR("nap at the guard's end", nap_us(&f, active, t0 + 0.00905), fine, 1);
-    NEAR("nap 2 ms late", nap_us(&f, active, t0 + 0.01105), fine + 500, 1);
+    NEAR("nap 0.4 ms late", nap_us(&f, active, t0 + 0.00945), fine + 200, 1);
+    NEAR("nap 2 ms late (capped: slack 2 ms)", nap_us(&f, active, t0 + 0.01105), max, 1);
     NEAR("nap 10 ms late (capped)", nap_us(&f, active, t0 + 0.01905), max, 0);
 
     test_case = "node 1 inactive: only node 2, due in ~1 s";
@@ -84,11 +85,11 @@ int main(void)
     NEAR("expect", f.expect[1], t0 + 1, 0);
     NEAR("nap", nap_us(&f, active, t0 + 1), fine, 0);
 
-    test_case = "the rate consumed since the last answer beats a lower reported one";
+    test_case = "no rate reported: the one consumed since the last answer";
     /* it held 5 + 3 = 8 items, asks 10 ms later with 0: 800 items/s */
-    dlp__forecast_answered(&f, 1, t0 + 1.01, 10, 100.0, 0, 2);
+    dlp__forecast_answered(&f, 1, t0 + 1.01, 10, 0.0, 0, 2);
     NEAR("expect", f.expect[1], t0 + 1.01 + 8.0 / 800.0, 1e-9);
-    test_case = "a higher reported rate beats the consumed one";
+    test_case = "a reported rate beats the consumed one";
     /* it held 10, asks 20 ms later with 9: 50 items/s consumed, 1000 reported */
     dlp__forecast_answered(&f, 1, t0 + 1.03, 1, 1000.0, 9, 2);
     NEAR("expect", f.expect[1], t0 + 1.03 + 8.0 / 1000.0, 1e-9);
@@ -106,6 +107,16 @@ int main(void)
     NEAR("nap 0.1 ms before the guard", nap_us(&f, active, t0 + 13 - 1e-6 * (edge + 100)), 100,
          1);
     NEAR("nap inside the guard", nap_us(&f, active, t0 + 13 - 1e-6 * (edge - 100)), fine, 0);
+
+    test_case = "long items: a node that holds 10 ms when it asks";
+    /* 100 items/s, low 1: 10 ms of slack; due in 20 ms (guard 2 + 1 ms) */
+    active[2] = 0; /* node 2, long overdue, would rule */
+    dlp__forecast_answered(&f, 1, t0 + 20, 2, 100.0, 1, 1);
+    NEAR("expect", f.expect[1], t0 + 20.02, 1e-9);
+    NEAR("nap in the window: slack / 10", nap_us(&f, active, t0 + 20.0185), 1000, 1);
+    NEAR("nap 2 ms late", nap_us(&f, active, t0 + 20.025), 1000 + 1000, 1);
+    NEAR("nap 20 ms late: slack / 2", nap_us(&f, active, t0 + 20.043), 5000, 1);
+    active[2] = 1;
 
     test_case = "a tiny rate: bounded";
     dlp__forecast_answered(&f, 1, t0, 1000000, 1e-9, 0, 1);
