@@ -16,34 +16,7 @@ void dlp__dispenser_reset(struct dlp__dispenser *d, long n, int schedule, long c
     d->chunk_time = chunk_time;
     struct dlp__ss_spec spec = dlp__schedule_spec(schedule, chunk);
     dlp__ss_init(&d->ss, &spec, n, d->nodes);
-    d->awf_rate = 0;
-    d->awf_threads = 0;
-    d->awf_seen = 0;
-}
-
-/* AWF's sum of the nodes' rates. The callers name no node (the dispatcher
- * passes the requester's threads and rate, refill_local its own), so there
- * is no table of each node's last rate. Instead the dispenser keeps the mean
- * rate and the mean thread count of the requests that brought a rate (over
- * all of them up to P, then exponentially with weight 1/P) and estimates
- * the sum as total_threads * mean rate / mean threads: the nodes' sum when
- * the requests come from the nodes in turn, as in factoring's steady state
- * where every node asks once per batch; with fewer nodes heard, weighted
- * factoring's thread shares scaled by the node's per-thread speed against
- * the mean of those heard. 0 (unknown: AWF falls back to WF) without a rate. */
-static double awf_rate_sum(struct dlp__dispenser *d, int node_threads, int total_threads,
-                           double rate)
-{
-    if (!(rate > 0))
-        return 0;
-    double nt = node_threads > 0 ? node_threads : 1;
-    double tt = total_threads > nt ? total_threads : nt;
-    if (d->awf_seen < d->nodes)
-        d->awf_seen++;
-    double w = 1.0 / d->awf_seen;
-    d->awf_rate += w * (rate - d->awf_rate);
-    d->awf_threads += w * (nt - d->awf_threads);
-    return tt * d->awf_rate / d->awf_threads;
+    d->awf = (struct dlp__ss_rates){0, 0, 0};
 }
 
 long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, int total_threads,
@@ -57,7 +30,7 @@ long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, int total_t
                                    .rate = rate,
                                    .target = d->chunk_time};
         if (d->ss.kind == DLP__SS_AWF)
-            w.rate_sum = awf_rate_sum(d, node_threads, total_threads, rate);
+            w.rate_sum = dlp__ss_rate_sum(&d->awf, d->nodes, node_threads, total_threads, rate);
         /* the worker index is unknown here, and no policy uses it */
         count = dlp__ss_next(&d->ss, 0, &w);
         *start = d->next;

@@ -19,10 +19,11 @@ struct dlp__dispenser {
     int nodes;          /* the policy's workers P */
     double chunk_time;  /* AUTO target seconds per chunk */
     struct dlp__ss_state ss; /* the policy and its state */
-    /* AWF: running means of the rate and the thread count of the requests
-     * that brought a rate (see awf_rate_sum() in dispenser.c) */
-    double awf_rate, awf_threads;
-    int awf_seen;       /* such requests, counted up to nodes */
+    /* AWF: the nodes' rate sum, estimated from the requests, which name no
+     * node (the dispatcher passes the requester's threads and rate,
+     * refill_local its own): dlp__ss_rate_sum with P = nodes, a node's
+     * weight its threads */
+    struct dlp__ss_rates awf;
 };
 
 /** Start a call of n items under the dlp_schedule value schedule (resolved:

@@ -4,7 +4,7 @@
  * lengths), sequences worked out by hand for small cases, and auto / fixed
  * against dlp__schedule_chunk() (lib/schedule.c, compiled in); DLP_SCHEDULE's
  * two levels (P, P1/P2), AWF's rate-sum estimate, and the thread level's
- * rounds on a cursor (lib/cursor.c, included). Every failed
+ * rounds on a cursor (lib/cursor.c, linked in). Every failed
  * check prints the case (policy, n, P, chunk index), the expected and the
  * actual value; no timing. */
 #include <stdio.h>
@@ -15,10 +15,9 @@
 #include "schedule.h"
 #include "selfsched.h"
 
-/* The thread level's rounds live in lib/cursor.c (no MPI, no OpenMP): it
- * is compiled in here, as tests/CMakeLists.txt builds this test from
- * selfsched.c and schedule.c only. */
-#include "cursor.c"
+/* The thread level's rounds live in lib/cursor.c (no MPI, no OpenMP),
+ * which tests/CMakeLists.txt builds into this test. */
+#include "cursor.h"
 
 static char test_case[160] = "(setup)";
 static int failures;
@@ -766,7 +765,7 @@ static void test_rate_sum(void)
     CHECK_EQ(v.seen, 1);
 }
 
-/* The thread level's rounds (lib/cursor.c, compiled in below): a round's n
+/* The thread level's rounds (lib/cursor.c): a round's n
  * is the cursor's backlog when the previous round is used up; chunks
  * appended during a round wait for the next; with no backlog a claim takes
  * one ticket. One thread plays all the workers. */
