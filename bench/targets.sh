@@ -12,8 +12,8 @@
 #
 # Spread: efficiency from the fastest and slowest repetition; throughput
 # from the same; the dispatcher's p99 and CPU over its calls (each call's
-# own p99); gather from the ratios of the samples' min and max; startup
-# over its runs.
+# own p99); gather: the ratio (baseline median / median) at each size per
+# rank, and the least and greatest of them; startup over its runs.
 set -eu
 
 dir=${1:-}
@@ -72,6 +72,30 @@ rows() {
               if (nb) { m = med(p99, nb); printf "dispatcher p99 latency busy (ms),%s,%.3f,%.3f,%.3f,<= 1,%s\n", lay, m, p99[1], p99[nb], (m <= 1 ? "yes" : "no") }
               if (ni) { m = med(cpu, ni); printf "dispatcher CPU idle (%% of a core),%s,%.2f,%.2f,%.2f,<= 2,%s\n", lay, m, cpu[1], cpu[ni], (m <= 2 ? "yes" : "no") }
             }' "$dir/dispatcher.csv"
+    fi
+    # Gather: dlp against MPI_Gatherv of the same bytes >= 0.8, per size:
+    # one row per (layout, series, baseline), the ratio at each size.
+    if [ -f "$dir/gather.csv" ]; then
+        awk -F, '
+            NR == 1 { for (k = 1; k <= NF; k++) c[$k] = k; next }
+            function size(b) { return b >= 1048576 ? b / 1048576 "M" : b / 1024 "K" }
+            { key = $c["layout"] "," $c["variant"] " / " $c["baseline"]
+              if ($c["baseline"] == "" || $c["layout"] == "1x2") next
+              if ($c["variant"] != "dense_managed_tail" && $c["variant"] != "dense_rr_tail" &&
+                  $c["variant"] != "gather" && $c["variant"] != "gather_into") next
+              r = $c["ratio"] + 0
+              if (!(key in text)) { order[++n] = key; text[key] = "" } else text[key] = text[key] " "
+              text[key] = text[key] size($c["bytes_per_rank"]) ":" sprintf("%.2f", r)
+              if (!(key in lo) || r < lo[key]) lo[key] = r
+              if (!(key in hi) || r > hi[key]) hi[key] = r
+            }
+            END {
+              for (i = 1; i <= n; i++) {
+                k = order[i]; split(k, f, ",")
+                printf "gather %s,%s,%s,%.2f,%.2f,>= 0.8 at every size,%s\n", f[2], f[1], text[k],
+                       lo[k], hi[k], (lo[k] >= 0.8 ? "yes" : "no")
+              }
+            }' "$dir/gather.csv"
     fi
     # The sleep example, 8 workers: launch to exit <= 0.45 s.
     rows "$dir/startup.csv" '$c["program"] == "split_managed"' \
