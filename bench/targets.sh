@@ -92,7 +92,7 @@ rows() {
             END {
               for (i = 1; i <= n; i++) {
                 k = order[i]; split(k, f, ",")
-                printf "gather %s,%s,%s,%.2f,%.2f,>= 0.8 at every size,%s\n", f[2], f[1], text[k],
+                printf "gather vs MPI_Gatherv: %s,%s,%s,%.2f,%.2f,>= 0.8 at every size,%s\n", f[2], f[1], text[k],
                        lo[k], hi[k], (lo[k] >= 0.8 ? "yes" : "no")
               }
             }' "$dir/gather.csv"
