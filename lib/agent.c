@@ -143,6 +143,8 @@ void *dlp__agent_main(void *arg)
                                  c, L->node_threads,
                                  dlp__cursor_rate(c, L->node_threads, dlp__now())));
         dlp__sleep_us(backoff < cap ? backoff : cap);
-        backoff = backoff * 2 > cap ? cap : backoff * 2;
+        /* grow by half: doubling overshoots a reply that comes a little
+         * later than the last one by up to the whole last nap */
+        backoff = backoff + backoff / 2 > cap ? cap : backoff + backoff / 2;
     }
 }

@@ -1,8 +1,9 @@
 /* The dispatcher's forecast of the nodes' requests.
  *
  * A remote node asks for its next chunk when its unclaimed items fall to
- * its low-water mark; with its rate (its own measure since its first
- * chunk, else the one it consumed items at since its last answer), the
+ * its low-water mark; with its rate (the higher of its own measure since
+ * its first chunk and the one it consumed items at since its last answer:
+ * an early forecast costs a few polls, a late one a slow answer), the
  * dispatcher knows about when that will be. It sleeps until shortly before (a guard of a
  * tenth of the forecast's horizon, at most GUARD_MAX, plus one fine
  * interval), halving the remaining time at most so that an early request
@@ -48,9 +49,10 @@ void dlp__forecast_free(struct dlp__forecast *f)
 void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long count, double rate,
                             long unclaimed, long low)
 {
-    if (!(rate > 0) && f->last[k] > 0 && now > f->last[k]) {
+    if (f->last[k] > 0 && now > f->last[k]) {
         double consumed = f->left[k] - (double)unclaimed;
-        rate = consumed > 0 ? consumed / (now - f->last[k]) : 0;
+        double recent = consumed > 0 ? consumed / (now - f->last[k]) : 0;
+        rate = recent > rate ? recent : rate;
     }
     f->last[k] = now;
     f->left[k] = (double)unclaimed + (double)count;

@@ -32,10 +32,10 @@ int dlp__forecast_init(struct dlp__forecast *f, int nodes, double now);
 void dlp__forecast_free(struct dlp__forecast *f);
 
 /** Node k was answered at `now` with `count` new items. It reported `rate`
- *  (its items per second since its first chunk, 0 = unknown: then the rate
- *  it consumed items at since its previous answer counts), `unclaimed`
- *  items in hand besides the reply, and asks again once its unclaimed items
- *  fall to `low`. */
+ *  (its items per second since its first chunk, 0 = unknown; the rate it
+ *  consumed items at since its previous answer counts when higher),
+ *  `unclaimed` items in hand besides the reply, and asks again once its
+ *  unclaimed items fall to `low`. */
 void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long count, double rate,
                             long unclaimed, long low);
 

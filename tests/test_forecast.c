@@ -85,11 +85,11 @@ int main(void)
     NEAR("expect", f.expect[1], t0 + 1, 0);
     NEAR("nap", nap_us(&f, active, t0 + 1), fine, 0);
 
-    test_case = "no rate reported: the one consumed since the last answer";
+    test_case = "no rate reported (or a lower one): the one consumed since the last answer";
     /* it held 5 + 3 = 8 items, asks 10 ms later with 0: 800 items/s */
     dlp__forecast_answered(&f, 1, t0 + 1.01, 10, 0.0, 0, 2);
     NEAR("expect", f.expect[1], t0 + 1.01 + 8.0 / 800.0, 1e-9);
-    test_case = "a reported rate beats the consumed one";
+    test_case = "a higher reported rate beats the consumed one";
     /* it held 10, asks 20 ms later with 9: 50 items/s consumed, 1000 reported */
     dlp__forecast_answered(&f, 1, t0 + 1.03, 1, 1000.0, 9, 2);
     NEAR("expect", f.expect[1], t0 + 1.03 + 8.0 / 1000.0, 1e-9);
