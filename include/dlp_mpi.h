@@ -473,8 +473,9 @@ DLP_EXPORT int dlp_gather(const void *buf, size_t len, void **all, size_t *lens)
 
 /** dlp_gather() into the master's own buffer out of cap bytes (reused from
  *  call to call, it costs no fresh pages: gathers of tens of MiB run at the
- *  speed of MPI_Gatherv, where dlp_gather's new buffer is slowed by its page
- *  faults). Contributions land in rank order from out[0]; lens as in
+ *  speed of MPI_Gatherv into a warm buffer, where dlp_gather's new buffer,
+ *  though asked for as transparent huge pages from 4 MiB up, is still
+ *  zero-filled by the kernel: ~0.65x). Contributions land in rank order from out[0]; lens as in
  *  dlp_gather(). out and cap are ignored on the other ranks (NULL, 0 fine).
  *  Collective; main thread. Errors: DLP_ERR_ARG (also on every rank when
  *  the contributions need more than cap bytes: the message gives both),
