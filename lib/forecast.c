@@ -21,12 +21,12 @@
 int dlp__forecast_init(struct dlp__forecast *f, int nodes, double now)
 {
     f->nodes = nodes;
-    size_t k = (size_t)(nodes > 0 ? nodes : 1);
-    f->expect = malloc(sizeof *f->expect * k);
-    f->horizon = calloc(k, sizeof *f->horizon);
-    f->last = calloc(k, sizeof *f->last);
-    f->left = calloc(k, sizeof *f->left);
-    f->slack = calloc(k, sizeof *f->slack);
+    size_t cells = (size_t)(nodes > 0 ? nodes : 1);
+    f->expect = malloc(sizeof *f->expect * cells);
+    f->horizon = calloc(cells, sizeof *f->horizon);
+    f->last = calloc(cells, sizeof *f->last);
+    f->left = calloc(cells, sizeof *f->left);
+    f->slack = calloc(cells, sizeof *f->slack);
     if (!f->expect || !f->horizon || !f->last || !f->left || !f->slack) {
         dlp__forecast_free(f);
         return -1;

@@ -1,7 +1,7 @@
 /* dlp_gather: variable-size bytes from every rank to the master, in rank
  * order, through the node leaders (rank -> node leader -> master). The
  * master receives every part straight into its final place. */
-#define _DEFAULT_SOURCE /* madvise */
+#define _GNU_SOURCE /* madvise */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -198,7 +198,7 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                              .thread_schedule = (signed char)L->o.thread_schedule,
                              .threads = L->o.threads,
                              .status = rc,
-                             .collector = L->o.collector != NULL,
+                             .collector = (signed char)(L->o.collector != NULL),
                              .on_error = (signed char)L->o.on_error,
                              .time_limit_us = (long)(L->o.time_limit * 1e6),
                              .flags = (L->o.journal != NULL ? FLAG_JOURNAL : 0) |

@@ -123,6 +123,8 @@ static int build_node_level(void)
                              "lowest rank of its node)",
                              r, of[r]);
     }
+    if (nodes < 1) /* rank 0 always leads a node */
+        return dlp__fail(DLP_ERR_MPI, "dlp_init", "no node leader among %d ranks", rt->size);
     rt->nodes = nodes;
     rt->node = of[rt->rank];
     rt->node_leader = malloc(sizeof(int) * (size_t)nodes);

@@ -23,6 +23,7 @@
 
 #include "slice.h"
 
+#if defined(__linux__) && defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
 /* The kernel's struct sched_attr (first version, 48 bytes): declared here,
  * because <linux/sched/types.h> clashes with <sched.h>. */
 struct kernel_sched_attr {
@@ -32,6 +33,7 @@ struct kernel_sched_attr {
     uint32_t priority;
     uint64_t runtime, deadline, period;
 };
+#endif
 
 unsigned dlp__short_slice(void)
 {
