@@ -1,11 +1,11 @@
-/* Short time slices for the helper threads (dispatcher, node agents, map
- * helpers).
+/* Short time slices for the helper threads (the dispatcher, the node
+ * agents).
  *
  * A helper sleeps most of the time and wakes for a few microseconds of
  * work: a request to answer, a reply to pass on. On a node whose cores all
  * compute, its wakeup must preempt a team thread. Linux's EEVDF scheduler
- * (6.6 on) lets the running thread finish its slice first (3 ms by
- * default), which made the dispatcher's p99 latency 2-5 ms here. Since
+ * (6.6 on) may let the running thread finish its slice first (3 ms by
+ * default), which would delay an answer by up to that. Since
  * Linux 6.12 a SCHED_OTHER thread may ask for a shorter slice with
  * sched_setattr(sched_runtime), unprivileged; a thread with a shorter
  * slice preempts at wakeup. The helpers ask for DLP_HELPER_SLICE
