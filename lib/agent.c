@@ -61,7 +61,7 @@ static void print_latencies(struct dlp__latencies *l, const struct dlp_loop *L)
 void *dlp__agent_main(void *arg)
 {
     struct dlp_loop *L = arg;
-    dlp__short_slice();
+    dlp__short_slice(L->o.helper_slice);
     struct dlp__cursor *c = L->cursor;
     MPI_Comm comm = dlp__rt.comm;
     unsigned backoff = DLP__POLL_MIN_US;

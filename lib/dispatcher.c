@@ -74,7 +74,7 @@ static void feed_progress(struct dlp_loop *L, const struct nodes_view *v, const 
 void *dlp__dispatcher_main(void *arg)
 {
     struct dlp_loop *L = arg;
-    dlp__short_slice();
+    dlp__short_slice(L->o.helper_slice);
     MPI_Comm comm = dlp__rt.comm;
     int nodes = dlp__rt.nodes, remaining_nodes = nodes - 1;
     struct dlp__forecast fc;

@@ -326,14 +326,13 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
                              ct);
         o->chunk_time = (double)ms * 1e-3;
     }
-    /* read by the helper threads themselves (slice.c); checked here, before
-     * any of them starts */
     const char *slice = getenv("DLP_HELPER_SLICE");
-    long us;
+    long us = DLP__HELPER_SLICE_DEFAULT;
     if (slice && *slice && parse_long(slice, 0, 100000, &us) != 0)
         return dlp__fail(DLP_ERR_OPTION, func,
                          "DLP_HELPER_SLICE=\"%s\" is not a whole number of us in 0..100000",
                          slice);
+    o->helper_slice = (unsigned)us;
     DLP_CALL(resolve_progress(opts, o, func));
     DLP_CALL(resolve_failures(opts, o, func));
     return resolve_inflight(opts, o, func);

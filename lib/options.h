@@ -6,6 +6,7 @@
 #include "dlp_mpi.h"
 
 #define DLP__CHUNK_TIME_DEFAULT 0.010 /* s of work per chunk (auto schedule) */
+#define DLP__HELPER_SLICE_DEFAULT 100 /* us: the helpers' time slice (slice.c) */
 #define DLP__JOURNAL_SYNC_DEFAULT 1.0 /* s between fsyncs of the journal */
 #define DLP__GRACE_DEFAULT 20.0 /* s running items get after SIGTERM/SIGINT */
 #define DLP__RETRIES_MAX 100
@@ -20,6 +21,7 @@ struct dlp__options {
     long thread_chunk; /* thread level: FIXED's chunk, GSS's smallest (>= 1) */
     int threads;       /* team size of the callback forms */
     double chunk_time; /* AUTO: target seconds of work per chunk */
+    unsigned helper_slice; /* DLP_HELPER_SLICE: us the helper threads ask for, 0 = none */
     dlp_results *results;
     dlp_collector *collector;
     int progress;       /* DLP_PROGRESS_AUTO, _ON or _OFF */

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -35,18 +34,9 @@ struct kernel_sched_attr {
 };
 #endif
 
-unsigned dlp__short_slice(void)
+unsigned dlp__short_slice(unsigned us)
 {
 #if defined(__linux__) && defined(SYS_sched_setattr) && defined(SYS_sched_getattr)
-    unsigned us = 100;
-    const char *env = getenv("DLP_HELPER_SLICE");
-    if (env && *env) {
-        char *end;
-        unsigned long v = strtoul(env, &end, 10);
-        if (*end != '\0' || v > 100000)
-            return 0; /* options.c refuses it (DLP_ERR_OPTION) before any helper starts */
-        us = (unsigned)v;
-    }
     if (us == 0)
         return 0;
     struct kernel_sched_attr a;
@@ -62,6 +52,7 @@ unsigned dlp__short_slice(void)
     errno = saved;
     return rc == 0 ? us : 0;
 #else
+    (void)us;
     return 0;
 #endif
 }
