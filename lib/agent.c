@@ -11,6 +11,7 @@
 #include "doorbell.h"
 #include "latency.h"
 #include "loop.h"
+#include "netbell.h"
 #include "runtime.h"
 #include "slice.h"
 
@@ -41,8 +42,8 @@ static int must_ask(const struct dlp__cursor *c, int *stop, int *leave)
     /* all ranks of the node left the loop (some thread stopped calling
      * dlp_loop_next early): nobody will take more */
     *leave = atomic_load(&c->ended) == dlp__rt.node_size;
-    /* (a waiting thread leaves nothing unclaimed: below the mark, >= 1) */
-    return *stop || *leave ||
+    /* (the mark is -1 at the end of a call: ask when a thread waits) */
+    return *stop || *leave || thread_waits(c) ||
            dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed);
 }
 
@@ -101,11 +102,13 @@ void *dlp__agent_main(void *arg)
             asked = dlp__now();
             rq.sent = asked;
             CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));
+            dlp__netbell_ring_master();
             backoff = first_look;
         }
         int flag = 0;
         CHECK(MPI_Test(&handle, &flag, MPI_STATUS_IGNORE));
         if (flag) {
+            dlp__netbell_agent_heard();
             double took = dlp__now() - asked;
             if (timing)
                 dlp__latency_note(&lat, took);
@@ -130,8 +133,24 @@ void *dlp__agent_main(void *arg)
                 dlp__helper_abort("node agent", "chunk table full", MPI_SUCCESS);
             atomic_store_explicit(&c->want, 0, memory_order_relaxed);
             double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
-            atomic_store_explicit(&c->low, dlp__schedule_low_water(L->node_threads, rate),
+            atomic_store_explicit(&c->low,
+                                  dlp__schedule_low_water(L->node_threads, rate,
+                                                          dlp__netbell_agent_has(), rep.left,
+                                                          L->total_threads),
                                   memory_order_relaxed);
+            continue;
+        }
+        if (dlp__netbell_agent_has()) {
+            /* the master rings when it has answered: sleep until then (the
+             * timeout is a safety net); a ring whose reply has not come yet
+             * is looked for again soon */
+            if (dlp__netbell_agent_pending() > 0) {
+                dlp__sleep_us(backoff);
+                backoff = 2 * backoff < DLP__POLL_MAX_US ? 2 * backoff : DLP__POLL_MAX_US;
+            } else {
+                dlp__netbell_wait_agent(DLP__NETBELL_SAFETY_US);
+                backoff = DLP__POLL_MIN_US;
+            }
             continue;
         }
         /* A request is in flight: the master answers within its own poll

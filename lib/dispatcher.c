@@ -16,6 +16,7 @@
 #include "forecast.h"
 #include "latency.h"
 #include "loop.h"
+#include "netbell.h"
 #include "runtime.h"
 #include "slice.h"
 
@@ -46,6 +47,30 @@ static void log_chunk(struct dlp__chunk_log *log, long start, long count)
 }
 
 #define CHECK(call) DLP__HELPER_CHECK("dispatcher", call)
+
+/* First look again after a ring whose request has not come yet, us. */
+#define QUICK_US 20u
+
+/* How long to sleep with node doorbells: until a ring, or the forecast of
+ * the active nodes without one (polled[k] is set to those), or the safety
+ * net; soon, backing off, when a ring's request has not come yet. */
+static unsigned bell_nap(const struct dlp__forecast *fc, const char *active, char *polled,
+                         unsigned *quick)
+{
+    int any = 0;
+    for (int k = 0; k < fc->nodes; k++) {
+        polled[k] = (char)(active[k] && !dlp__netbell_has(k));
+        any |= k > 0 && polled[k];
+    }
+    unsigned nap = any ? dlp__forecast_nap(fc, polled, dlp__now()) : DLP__NETBELL_SAFETY_US;
+    if (dlp__netbell_pending() > 0) {
+        nap = *quick < nap ? *quick : nap;
+        *quick = 2 * *quick < DLP__FORECAST_MAX_US ? 2 * *quick : DLP__FORECAST_MAX_US;
+    } else {
+        *quick = QUICK_US;
+    }
+    return nap;
+}
 
 /* What the dispatcher knows of the nodes, for the progress display. */
 struct nodes_view {
@@ -78,8 +103,8 @@ void *dlp__dispatcher_main(void *arg)
     MPI_Comm comm = dlp__rt.comm;
     int nodes = dlp__rt.nodes, remaining_nodes = nodes - 1;
     struct dlp__forecast fc;
-    char *active = malloc((size_t)nodes);
-    if (dlp__forecast_init(&fc, nodes, dlp__now()) != 0 || !active)
+    char *active = malloc((size_t)nodes), *polled = malloc((size_t)nodes);
+    if (dlp__forecast_init(&fc, nodes, dlp__now()) != 0 || !active || !polled)
         dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
     memset(active, 1, (size_t)nodes);
     struct nodes_view view = {calloc((size_t)nodes, sizeof(long)),
@@ -92,7 +117,9 @@ void *dlp__dispatcher_main(void *arg)
     int feed = L->progress.active && !L->progress_by_map;
     struct dlp__request rq;
     MPI_Request handle = MPI_REQUEST_NULL;
-    long served = 0, polls = 0;
+    long served = 0, polls = 0, rings = 0;
+    int bells = dlp__netbell_count();
+    unsigned quick = QUICK_US;
     double t0 = dlp__now();
     const char *stats = getenv("DLP_STATS");
     int timing = stats && *stats && *stats != '0';
@@ -116,6 +143,10 @@ void *dlp__dispatcher_main(void *arg)
         MPI_Status st;
         CHECK(MPI_Test(&handle, &flag, &st));
         polls++;
+        if (!flag && bells) { /* sleep until a node or the main thread rings */
+            rings += dlp__netbell_wait_master(active, bell_nap(&fc, active, polled, &quick));
+            continue;
+        }
         if (!flag) {
             /* the master's main thread rings when its own team is done
              * (the dispenser may have changed): look again at once */
@@ -135,12 +166,13 @@ void *dlp__dispatcher_main(void *arg)
                      rq.seq, rq.node, L->seq);
             dlp__helper_abort("dispatcher", what, MPI_SUCCESS);
         }
+        dlp__netbell_heard(rq.node);
         if (rq.stop)
             dlp__dispenser_stop(L->disp);
-        struct dlp__reply rep = {.seq = L->seq, .start = 0, .count = 0};
+        struct dlp__reply rep = {.seq = L->seq, .start = 0, .count = 0, .left = 0};
         if (!rq.leave)
             rep.count = dlp__dispenser_next(L->disp, L->threads_of_node[rq.node], L->total_threads,
-                                        rq.rate, &rep.start);
+                                            rq.rate, &rep.start, &rep.left);
         if (rq.done > view.done[rq.node])
             view.done[rq.node] = rq.done;
         if (rep.count > 0) {
@@ -152,12 +184,14 @@ void *dlp__dispatcher_main(void *arg)
             active[rq.node] = 0;
         }
         CHECK(MPI_Send(&rep, (int)sizeof rep, MPI_BYTE, st.MPI_SOURCE, DLP__TAG_REPLY, comm));
+        dlp__netbell_ring_node(rq.node);
         if (timing)
             dlp__latency_note(&lat, dlp__now() - rq.sent);
         served++;
     }
     dlp__forecast_free(&fc);
     free(active);
+    free(polled);
     free(view.done);
     free(view.ranks);
     if (timing) {
@@ -168,9 +202,11 @@ void *dlp__dispatcher_main(void *arg)
         dlp__latency_summary(&lat, &med, &p99, &max);
         fprintf(stderr,
                 "dlp_mpi: dispatcher served %ld requests of %d remote nodes in %.3f s with %ld "
-                "polls, using %.3f ms of CPU (%.2f%% of a core); request sent -> answered "
-                "(host clocks) median %.3f ms, p99 %.3f ms, max %.3f ms\n",
-                served, dlp__rt.nodes - 1, wall, polls, 1e3 * used,
+                "polls and %ld doorbell rings (%d of %d nodes have a doorbell), using %.3f ms "
+                "of CPU (%.2f%% of a core); request sent -> answered (host clocks) median "
+                "%.3f ms, p99 %.3f ms, max %.3f ms\n",
+                served, dlp__rt.nodes - 1, wall, polls, rings, bells, dlp__rt.nodes - 1,
+                1e3 * used,
                 100.0 * used / (wall > 0 ? wall : 1), med, p99, max);
         dlp__latency_free(&lat);
     }

@@ -20,7 +20,7 @@ void dlp__dispenser_reset(struct dlp__dispenser *d, long n, int schedule, long c
 }
 
 long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, int total_threads,
-                         double rate, long *start)
+                         double rate, long *start, long *left)
 {
     dlp__spin_lock(&d->lock);
     long count = 0;
@@ -36,6 +36,7 @@ long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, int total_t
         *start = d->next;
         d->next += count;
     }
+    *left = d->stopped ? 0 : d->n - d->next;
     dlp__spin_unlock(&d->lock);
     return count;
 }

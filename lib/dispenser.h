@@ -34,10 +34,10 @@ void dlp__dispenser_reset(struct dlp__dispenser *d, long n, int schedule, long c
 
 /** Next chunk for a node with node_threads (of total_threads) threads
  *  running at rate items/s (0: not known yet): returns its item count (0
- *  when everything is handed out or stopped) and sets *start. Any thread of
- *  the master's node. */
+ *  when everything is handed out or stopped) and sets *start, and *left to
+ *  the items still to hand out after it. Any thread of the master's node. */
 long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, int total_threads,
-                         double rate, long *start);
+                         double rate, long *start, long *left);
 
 /** Hand out nothing more (after a failure). */
 void dlp__dispenser_stop(struct dlp__dispenser *d);

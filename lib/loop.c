@@ -12,6 +12,7 @@
 #include "collector.h"
 #include "doorbell.h"
 #include "error.h"
+#include "netbell.h"
 #include "results.h"
 #include "runtime.h"
 #include "signals.h"
@@ -376,22 +377,28 @@ int dlp__loop_begin_map(struct dlp_loop **out, long n, const dlp_opts *opts,
 
 /* ------------------------------------------------------------ per item -- */
 
-/* The master's node refills its cursor from the dispenser itself. */
-static void refill_local(struct dlp_loop *L)
+/* The master's node refills its cursor from the dispenser itself: at the
+ * low-water mark, or when a thread needs an item (need; the mark may be -1,
+ * see dlp__schedule_low_water). */
+static void refill_local(struct dlp_loop *L, int need)
 {
     struct dlp__cursor *c = L->cursor;
     if (!dlp__spin_trylock(&c->refill_lock))
         return;
     if (!atomic_load_explicit(&c->closed, memory_order_relaxed) &&
-        dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
+        (need || dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed))) {
         double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
-        long start = 0, count =
-            dlp__dispenser_next(L->disp, L->node_threads, L->total_threads, rate, &start);
+        long start = 0, left = 0,
+             count = dlp__dispenser_next(L->disp, L->node_threads, L->total_threads, rate, &start,
+                                         &left);
         if (count == 0)
             dlp__cursor_close(c);
         else if (dlp__cursor_append(c, start, count) != 0)
             dlp__helper_abort(L->func, "internal error: the chunk table is full", MPI_SUCCESS);
-        atomic_store_explicit(&c->low, dlp__schedule_low_water(L->node_threads, rate),
+        /* refills are prompt: the thread that needs one takes it */
+        atomic_store_explicit(&c->low,
+                              dlp__schedule_low_water(L->node_threads, rate, 1, left,
+                                                      L->total_threads),
                               memory_order_relaxed);
     }
     dlp__spin_unlock(&c->refill_lock);
@@ -406,7 +413,7 @@ static int wait_for_ticket(struct dlp_loop *L, long k)
         if (atomic_load_explicit(&c->stop, memory_order_relaxed))
             return 0;
         if (L->disp)
-            refill_local(L);
+            refill_local(L, k >= atomic_load_explicit(&c->avail, memory_order_acquire));
         else if (L->managed) {
             atomic_store_explicit(&c->want, 1, memory_order_seq_cst);
             dlp__doorbell_ring(&c->bell);
@@ -560,7 +567,7 @@ static int take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
         if (k + b <= a && a - (k + b) <= atomic_load_explicit(&c->low, memory_order_relaxed)) {
             /* unclaimed items now at the low-water mark: time for the next chunk */
             if (L->disp)
-                refill_local(L);
+                refill_local(L, 0);
             else if (L->managed)
                 dlp__doorbell_ring(&c->bell);
         }
@@ -763,6 +770,8 @@ int dlp__loop_end(struct dlp_loop **pL)
     if (L->has_helper) {
         atomic_store(&L->draining, 1);
         dlp__doorbell_ring(&L->helper_bell);
+        if (dlp__rt.rank == 0)
+            dlp__netbell_ring_local();
         pthread_join(L->helper, NULL);
     }
     if (L->journaled)

@@ -24,7 +24,8 @@ enum {
     DLP__TAG_MAP_ACK = 16, /* map credits, master -> rank */
     DLP__TAG_JOURNAL = 17, /* done items, rank -> master */
     DLP__TAG_RETRY = 18,   /* retried items' results, rank -> rank */
-    DLP__TAG_STOP = 19     /* round robin: a rank stopped after a failure, rank -> all */
+    DLP__TAG_STOP = 19,    /* round robin: a rank stopped after a failure, rank -> all */
+    DLP__TAG_BELL = 20     /* node doorbell setup in dlp_init, master <-> leaders */
 };
 
 /* Chunk table entries per node (see DLP__MAX_CHUNKS). */
@@ -176,6 +177,7 @@ struct dlp__reply {
     unsigned long seq;
     long start;
     long count; /* 0: nothing more */
+    long left;  /* items the master holds after this chunk */
 };
 
 /** Abort the job with a message (helper threads only). */

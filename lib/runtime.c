@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "loop.h"
+#include "netbell.h"
 #include "options.h"
 #include "wait.h"
 
@@ -139,6 +140,7 @@ static void release_all(void)
 {
     struct dlp__runtime *rt = &dlp__rt;
     dlp__gather_release();
+    dlp__netbell_close();
     dlp__shm_free(&rt->node_region);
     if (rt->node_comm != MPI_COMM_NULL)
         MPI_Comm_free(&rt->node_comm);
@@ -227,6 +229,8 @@ int dlp_init(int *argc, char ***argv)
     rc = build_node_level();
     if (rc == DLP_OK)
         rc = dlp__shm_alloc(&rt->node_region, dlp__node_region_bytes(), rt->node_comm);
+    if (rc == DLP_OK)
+        rc = dlp__netbell_open();
     if (rc != DLP_OK) {
         release_all();
         return rc;

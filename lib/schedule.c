@@ -61,9 +61,13 @@ int dlp__schedule_of_kind(int kind)
     return DLP_SCHEDULE_AUTO;
 }
 
-long dlp__schedule_low_water(int node_threads, double rate)
+long dlp__schedule_low_water(int node_threads, double rate, int prompt, long left,
+                             int total_threads)
 {
-    double w = ceil(rate * DLP__PREFETCH_TIME);
-    long nt = node_threads > 0 ? node_threads : 1;
-    return w > (double)nt ? (w < 1e15 ? (long)w : (long)1e15) : nt;
+    if (prompt && left <= 2L * (total_threads > 0 ? total_threads : 1))
+        return -1;
+    double w = prompt ? floor(rate * DLP__PREFETCH_TIME) : ceil(rate * DLP__PREFETCH_TIME);
+    long nt = prompt ? 0 : node_threads > 0 ? node_threads : 1;
+    w = w < 1e15 ? w : 1e15;
+    return w > (double)nt ? (long)w : nt;
 }

@@ -42,7 +42,14 @@ struct dlp__ss_spec dlp__schedule_spec(int schedule, long chunk);
 int dlp__schedule_of_kind(int kind);
 
 /** Unclaimed items at which a node asks for its next chunk: enough for
- *  DLP__PREFETCH_TIME at the measured rate, at least one per thread. */
-long dlp__schedule_low_water(int node_threads, double rate);
+ *  DLP__PREFETCH_TIME at the measured rate. A node whose answers come
+ *  slowly (polled, no doorbell: prompt = 0) keeps at least one per thread
+ *  besides. At the end of a call (the master holds at most two items per
+ *  thread of the job: left <= 2 * total_threads) a prompt node asks only
+ *  when a thread waits (-1): whatever a node holds unclaimed then is work
+ *  the others may stand idle for, and the last items go one at a time to
+ *  whichever thread is free. */
+long dlp__schedule_low_water(int node_threads, double rate, int prompt, long left,
+                             int total_threads);
 
 #endif

@@ -1,0 +1,64 @@
+/* Doorbells across nodes (netbell.c): one TCP connection between the
+ * master and each remote node's leader, over which a node agent rings the
+ * master's dispatcher after it sent a chunk request, and the dispatcher
+ * rings the agent after it sent the reply. A ring is one byte and only a
+ * hint: the request and the reply themselves stay MPI messages, and both
+ * sides keep polling, rarely, as a safety net. So the helpers sleep in the
+ * kernel until a message is due, instead of waking every few hundred
+ * microseconds to poll MPI (whose blocking calls spin a core): one wake-up
+ * per message, each of which costs the computing threads beside them.
+ *
+ * Set up by dlp_init when there are several nodes and DLP_NODE_DOORBELL
+ * (rank 0's value decides) is not "off". Anything that fails (no address,
+ * a firewall, a refused connection) leaves that node without a doorbell:
+ * it is served by polling as before. With "tcp" such a failure is reported
+ * on stderr; with "auto" (default) it is silent, and DLP_STATS tells. */
+#ifndef DLP_LIB_NETBELL_H
+#define DLP_LIB_NETBELL_H
+
+/** Longest sleep of a helper that has a doorbell, microseconds: a safety
+ *  net only (a ring is never lost on a live connection). */
+#define DLP__NETBELL_SAFETY_US 20000u
+
+/** Set up the doorbells. Called by every rank in dlp_init, after the node
+ *  level is known; only rank 0 and the other nodes' leaders take part
+ *  (point-to-point messages on dlp__rt.comm). DLP_OK, or an MPI error. */
+int dlp__netbell_open(void);
+
+/** Close every doorbell (dlp_finalize, or a failed dlp_init). */
+void dlp__netbell_close(void);
+
+/** Master: does node k have a doorbell? */
+int dlp__netbell_has(int k);
+/** Master: how many remote nodes have one. */
+int dlp__netbell_count(void);
+/** Node leader: does this node have one? */
+int dlp__netbell_agent_has(void);
+
+/** Ring node k's agent (master), the master (agent), or the master's own
+ *  dispatcher (its main thread, through a pipe). Never blocks; a broken
+ *  connection is closed, and that side falls back to polling. */
+void dlp__netbell_ring_node(int k);
+void dlp__netbell_ring_master(void);
+void dlp__netbell_ring_local(void);
+
+/** Master's dispatcher: sleep until the local bell or the doorbell of a
+ *  node with active[k] != 0 rings, or timeout_us passes. Returns the rings
+ *  read from the nodes (the local bell counts none). */
+long dlp__netbell_wait_master(const char *active, unsigned timeout_us);
+/** Master: a request came from node k (matched against its rings). */
+void dlp__netbell_heard(int k);
+/** Master: rings read whose requests have not come yet (their MPI message
+ *  may trail the ring a little: look again soon). */
+long dlp__netbell_pending(void);
+
+/** Node agent: sleep until the master rings or timeout_us passes. Returns
+ *  the rings read. */
+long dlp__netbell_wait_agent(unsigned timeout_us);
+
+/** Node agent: a reply came (matched against the master's rings). */
+void dlp__netbell_agent_heard(void);
+/** Node agent: rings read whose replies have not come yet. */
+long dlp__netbell_agent_pending(void);
+
+#endif

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The node doorbells (lib/netbell.c) on emulated nodes: test_split (which
+# checks every call's items and results itself) under DLP_STATS=1, whose
+# dispatcher lines say how many nodes have a doorbell and how many rings it
+# read.
+#
+#   bash doorbell.sh EXE MPIEXEC
+#
+# Cases:
+#   tcp      2 nodes x 1 rank, DLP_NODE_DOORBELL=tcp: the node has one, the
+#            dispatcher read rings, no warning
+#   uneven   2 nodes of 1 and 3 ranks, 2 threads: the same
+#   three    3 nodes: both remote nodes have one
+#   off      DLP_NODE_DOORBELL=off: none, no rings; served by polling
+#   bogus    DLP_NODE_DOORBELL=bogus: a warning naming the value, then auto
+set -u
+exe=$1
+mpiexec=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+    echo "FAIL [$case]: $*"
+    failures=$((failures + 1))
+}
+
+# run CASE HOSTS RANKS THREADS DOORBELL: test_split's status and stderr
+run() {
+    case=$1
+    local hosts=$2 ranks=$3 threads=$4 bell=$5
+    echo "== $case: hosts $hosts, $ranks ranks, $threads threads, DLP_NODE_DOORBELL=$bell"
+    env DLP_STATS=1 DLP_NODE_DOORBELL="$bell" OMP_NUM_THREADS="$threads" \
+        "$mpiexec" -launcher fork -hosts "$hosts" -n "$ranks" "$exe" --calls=20 \
+        >"$tmp/$case.out" 2>"$tmp/$case.err"
+    status=$?
+    if [ "$status" -ne 0 ]; then
+        fail "exit status $status, expected 0; its stderr:"
+        tail -20 "$tmp/$case.err"
+    fi
+}
+
+# expect_bells CASE HAVE NODES: every dispatcher line says "HAVE of NODES"
+expect_bells() {
+    local have=$2 nodes=$3 lines good
+    lines=$(grep -c "dispatcher served" "$tmp/$1.err")
+    good=$(grep -c "($have of $nodes nodes have a doorbell)" "$tmp/$1.err")
+    if [ "$lines" -eq 0 ] || [ "$good" -ne "$lines" ]; then
+        fail "dispatcher lines saying '$have of $nodes nodes have a doorbell': $good of $lines"
+        grep "dispatcher served" "$tmp/$1.err" | grep -v "($have of $nodes " | head -3
+    fi
+}
+
+# rings CASE: the doorbell rings the dispatcher read, summed over its calls
+rings() {
+    sed -n 's/.* polls and \([0-9]*\) doorbell rings .*/\1/p' "$tmp/$1.err" |
+        awk '{ s += $1 } END { print s + 0 }'
+}
+
+no_warning() {
+    if grep -q "no node doorbell\|doorbell did not arrive" "$tmp/$1.err"; then
+        fail "a doorbell warning:"
+        grep "no node doorbell\|doorbell did not arrive" "$tmp/$1.err" | head -3
+    fi
+}
+
+for spec in "tcp n1:1,n2:1 2 1 1" "uneven n1:1,n2:3 4 2 1" "three n1:1,n2:1,n3:1 3 1 2"; do
+    set -- $spec
+    run "$1" "$2" "$3" "$4" tcp
+    expect_bells "$1" "$5" "$5"
+    no_warning "$1"
+    r=$(rings "$1")
+    if [ "$r" -le 0 ]; then
+        fail "doorbell rings read by the dispatcher: $r, expected > 0"
+    fi
+done
+
+run off n1:1,n2:1 2 1 off
+expect_bells off 0 1
+r=$(rings off)
+if [ "$r" -ne 0 ]; then
+    fail "doorbell rings with DLP_NODE_DOORBELL=off: $r, expected 0"
+fi
+
+run bogus n1:1,n2:1 2 1 bogus
+if ! grep -q 'DLP_NODE_DOORBELL="bogus" is not auto, tcp or off; using auto' "$tmp/bogus.err"; then
+    fail "no warning naming DLP_NODE_DOORBELL=\"bogus\""
+fi
+expect_bells bogus 1 1
+
+if [ "$failures" -ne 0 ]; then
+    echo "doorbell.sh: $failures failures"
+    exit 1
+fi
+echo "doorbell.sh: every case passed"
