@@ -9,7 +9,10 @@
 # RESULTS_DIR  where everything goes (default: bench_results/YYYYmmdd-HHMMSS)
 #
 # Layouts: 1 rank x 2 threads, 2 ranks x 1 thread, 2 emulated nodes x 1 thread
-# (`mpiexec -launcher fork -hosts n1:1,n2:1`: MPICH sees two nodes).
+# (`mpiexec -launcher fork -hosts n1:1,n2:1`: MPICH sees two nodes), and the
+# same two nodes with DLP_NODE_DOORBELL=off (2n1off: the dispatcher and the
+# agent poll; the baseline of the node doorbells, run by the workloads (its
+# WL_OFF_WORKLOADS) and dispatcher benchmarks only).
 # Knobs (environment): EFF_N (200), EFF_REPS (5), TP_N (10000000), TP_REPS (5),
 # MAP_N (5000000: map_unordered with 8-byte and empty results, and its
 # managed baseline), MAP_REPS (5), MAP_N_1K (MAP_N / 10: 1 KiB results),
@@ -24,8 +27,9 @@
 # DISP_REPS (5; the dispatcher runs on the layouts with two nodes only),
 # STARTUP_EXAMPLE (BIN_DIR/../examples/split_managed: bench/startup.sh's
 # program; it runs once, on its own layouts, with STARTUP_RUNS),
-# MPIEXEC (mpiexec.mpich), MPIEXEC_TIMEOUT (900 s per run), LAYOUTS (all three:
-# "1x2 2x1 2n1"), BENCHES (all eight: "efficiency throughput map workloads
+# WL_OFF_WORKLOADS ("periodic heavy_tail": the workloads at 2n1off),
+# MPIEXEC (mpiexec.mpich), MPIEXEC_TIMEOUT (900 s per run), LAYOUTS (all four:
+# "1x2 2x1 2n1 2n1off"), BENCHES (all eight: "efficiency throughput map workloads
 # journal gather dispatcher startup").
 #
 # At the end: plots (bench/plot.gp, when gnuplot is installed) and the table of
@@ -62,11 +66,12 @@ MAP_REPS=${MAP_REPS:-5}
 MAP_N_1K=${MAP_N_1K:-$((MAP_N / 10 > 0 ? MAP_N / 10 : 1))}
 MAP_N_EMPTY=${MAP_N_EMPTY:-$((5 * MAP_N))}
 WL_WORKLOADS=${WL_WORKLOADS:-all}
+WL_OFF_WORKLOADS=${WL_OFF_WORKLOADS:-"periodic heavy_tail"}
 WL_N=${WL_N:-}
 WL_REPS=${WL_REPS:-5}
 GATHER_REPS=${GATHER_REPS:-7}
 if [ -n "${GATHER_SIZES:-}" ]; then export GATHER_SIZES; fi
-LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1"}
+LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1 2n1off"}
 DISP_SECONDS=${DISP_SECONDS:-2}
 DISP_REPS=${DISP_REPS:-5}
 STARTUP_EXAMPLE=${STARTUP_EXAMPLE:-$bin/../examples/split_managed}
@@ -96,7 +101,7 @@ done
     echo "JR_N=$JR_N JR_REPS=$JR_REPS"
     echo "GATHER_SIZES=${GATHER_SIZES:-default} GATHER_REPS=$GATHER_REPS"
     echo "MAP_N=$MAP_N MAP_REPS=$MAP_REPS MAP_N_1K=$MAP_N_1K MAP_N_EMPTY=$MAP_N_EMPTY"
-    echo "WL_WORKLOADS=$WL_WORKLOADS WL_N=${WL_N:-default} WL_REPS=$WL_REPS BENCH_POLICIES=${BENCH_POLICIES:-default}"
+    echo "WL_WORKLOADS=$WL_WORKLOADS WL_OFF_WORKLOADS=$WL_OFF_WORKLOADS WL_N=${WL_N:-default} WL_REPS=$WL_REPS BENCH_POLICIES=${BENCH_POLICIES:-default}"
     echo "DISP_SECONDS=$DISP_SECONDS DISP_REPS=$DISP_REPS STARTUP_EXAMPLE=$STARTUP_EXAMPLE STARTUP_RUNS=${STARTUP_RUNS:-default}"
     echo "BENCHES=$BENCHES LAYOUTS=$LAYOUTS"
     env | grep '^DLP_' || true
@@ -113,6 +118,8 @@ run() {
     2x1) set -- env OMP_NUM_THREADS=1 BENCH_LAYOUT=2x1 "$MPIEXEC" -n 2 "$bin/$prog" "$@" ;;
     2n1) set -- env OMP_NUM_THREADS=1 BENCH_LAYOUT=2n1 "$MPIEXEC" -launcher fork \
              -hosts n1:1,n2:1 -n 2 "$bin/$prog" "$@" ;;
+    2n1off) set -- env OMP_NUM_THREADS=1 BENCH_LAYOUT=2n1off DLP_NODE_DOORBELL=off "$MPIEXEC" \
+             -launcher fork -hosts n1:1,n2:1 -n 2 "$bin/$prog" "$@" ;;
     *) echo "run.sh: unknown layout $layout" >&2; return 2 ;;
     esac
     echo "## $layout: $*" | tee "$out/${prog}_$layout.txt"
@@ -126,17 +133,23 @@ run() {
 
 for layout in $LAYOUTS; do
     for prog in $BENCHES; do
+        if [ "$layout" = 2n1off ] && [ "$prog" != workloads ] && [ "$prog" != dispatcher ]; then
+            continue
+        fi
         case $prog in
         efficiency) run "$layout" efficiency "$EFF_N" "$EFF_REPS" ;;
         throughput) run "$layout" throughput "$TP_N" "$TP_REPS" ;;
         map) run "$layout" map "$MAP_N" "$MAP_REPS" "$MAP_N_1K" "$MAP_N_EMPTY" ;;
         journal) run "$layout" journal "$JR_N" "$JR_REPS" ;;
         gather) run "$layout" gather "$GATHER_REPS" ;;
-        dispatcher) if [ "$layout" = 2n1 ]; then run "$layout" dispatcher "$DISP_SECONDS" "$DISP_REPS"; fi ;;
+        dispatcher)
+            case $layout in 2n1*) run "$layout" dispatcher "$DISP_SECONDS" "$DISP_REPS" ;; esac ;;
         startup) ;; # once, below
         workloads)
-            # shellcheck disable=SC2086 # WL_WORKLOADS: one word per workload
-            run "$layout" workloads $WL_WORKLOADS ${WL_N:+--n "$WL_N"} --reps "$WL_REPS" --csv ;;
+            wl=$WL_WORKLOADS
+            if [ "$layout" = 2n1off ]; then wl=$WL_OFF_WORKLOADS; fi
+            # shellcheck disable=SC2086 # one word per workload
+            run "$layout" workloads $wl ${WL_N:+--n "$WL_N"} --reps "$WL_REPS" --csv ;;
         *) echo "run.sh: unknown benchmark $prog" >&2; status=1 ;;
         esac
     done
