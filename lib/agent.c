@@ -73,6 +73,7 @@ void *dlp__agent_main(void *arg)
     int timing = stats && *stats && *stats != '0';
     double asked = 0;
     unsigned first_look = DLP__AGENT_FIRST_LOOK_US; /* adapts to the replies */
+    unsigned quick = 0; /* the quick phase after a ring (netbell.h) */
 
     for (;;) {
         if (handle == MPI_REQUEST_NULL) {
@@ -104,11 +105,11 @@ void *dlp__agent_main(void *arg)
             CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));
             dlp__netbell_ring_master();
             backoff = first_look;
+            quick = 0;
         }
         int flag = 0;
         CHECK(MPI_Test(&handle, &flag, MPI_STATUS_IGNORE));
         if (flag) {
-            dlp__netbell_agent_heard();
             double took = dlp__now() - asked;
             if (timing)
                 dlp__latency_note(&lat, took);
@@ -144,13 +145,9 @@ void *dlp__agent_main(void *arg)
             /* the master rings when it has answered: sleep until then (the
              * timeout is a safety net); a ring whose reply has not come yet
              * is looked for again soon */
-            if (dlp__netbell_agent_pending() > 0) {
-                dlp__sleep_us(backoff);
-                backoff = 2 * backoff < DLP__POLL_MAX_US ? 2 * backoff : DLP__POLL_MAX_US;
-            } else {
-                dlp__netbell_wait_agent(DLP__NETBELL_SAFETY_US);
-                backoff = DLP__POLL_MIN_US;
-            }
+            unsigned soon = dlp__netbell_quick(&quick);
+            if (dlp__netbell_wait_agent(soon ? soon : DLP__NETBELL_SAFETY_US) > 0)
+                quick = DLP__NETBELL_QUICK_MIN_US;
             continue;
         }
         /* A request is in flight: the master answers within its own poll

@@ -48,12 +48,10 @@ static void log_chunk(struct dlp__chunk_log *log, long start, long count)
 
 #define CHECK(call) DLP__HELPER_CHECK("dispatcher", call)
 
-/* First look again after a ring whose request has not come yet, us. */
-#define QUICK_US 20u
-
 /* How long to sleep with node doorbells: until a ring, or the forecast of
  * the active nodes without one (polled[k] is set to those), or the safety
- * net; soon, backing off, when a ring's request has not come yet. */
+ * net; soon, backing off, when a ring's request has not come yet (the
+ * quick phase, netbell.h). */
 static unsigned bell_nap(const struct dlp__forecast *fc, const char *active, char *polled,
                          unsigned *quick)
 {
@@ -63,13 +61,8 @@ static unsigned bell_nap(const struct dlp__forecast *fc, const char *active, cha
         any |= k > 0 && polled[k];
     }
     unsigned nap = any ? dlp__forecast_nap(fc, polled, dlp__now()) : DLP__NETBELL_SAFETY_US;
-    if (dlp__netbell_pending() > 0) {
-        nap = *quick < nap ? *quick : nap;
-        *quick = 2 * *quick < DLP__FORECAST_MAX_US ? 2 * *quick : DLP__FORECAST_MAX_US;
-    } else {
-        *quick = QUICK_US;
-    }
-    return nap;
+    unsigned soon = dlp__netbell_quick(quick);
+    return soon && soon < nap ? soon : nap;
 }
 
 /* What the dispatcher knows of the nodes, for the progress display. */
@@ -119,7 +112,7 @@ void *dlp__dispatcher_main(void *arg)
     MPI_Request handle = MPI_REQUEST_NULL;
     long served = 0, polls = 0, rings = 0;
     int bells = dlp__netbell_count();
-    unsigned quick = QUICK_US;
+    unsigned quick = 0; /* the quick phase after a ring (netbell.h) */
     double t0 = dlp__now();
     const char *stats = getenv("DLP_STATS");
     int timing = stats && *stats && *stats != '0';
@@ -144,7 +137,10 @@ void *dlp__dispatcher_main(void *arg)
         CHECK(MPI_Test(&handle, &flag, &st));
         polls++;
         if (!flag && bells) { /* sleep until a node or the main thread rings */
-            rings += dlp__netbell_wait_master(active, bell_nap(&fc, active, polled, &quick));
+            long rung = dlp__netbell_wait_master(active, bell_nap(&fc, active, polled, &quick));
+            if (rung > 0)
+                quick = DLP__NETBELL_QUICK_MIN_US;
+            rings += rung;
             continue;
         }
         if (!flag) {
@@ -166,7 +162,7 @@ void *dlp__dispatcher_main(void *arg)
                      rq.seq, rq.node, L->seq);
             dlp__helper_abort("dispatcher", what, MPI_SUCCESS);
         }
-        dlp__netbell_heard(rq.node);
+        quick = 0;
         if (rq.stop)
             dlp__dispenser_stop(L->disp);
         struct dlp__reply rep = {.seq = L->seq, .start = 0, .count = 0, .left = 0};
@@ -184,9 +180,9 @@ void *dlp__dispatcher_main(void *arg)
             active[rq.node] = 0;
         }
         CHECK(MPI_Send(&rep, (int)sizeof rep, MPI_BYTE, st.MPI_SOURCE, DLP__TAG_REPLY, comm));
-        dlp__netbell_ring_node(rq.node);
-        if (timing)
+        if (timing) /* answered: the reply is on its way */
             dlp__latency_note(&lat, dlp__now() - rq.sent);
+        dlp__netbell_ring_node(rq.node);
         served++;
     }
     dlp__forecast_free(&fc);

@@ -54,14 +54,11 @@ struct bell_info {
 static struct {
     int nodes;
     int *fd;         /* rank 0: [nodes] connection of node k's agent, -1 none */
-    long *rung;      /* rank 0: [nodes] rings read from node k */
-    long *heard;     /* rank 0: [nodes] requests from node k while it had a bell */
     struct pollfd *pfd; /* rank 0: [nodes] for ppoll */
     int *pfd_node;   /* node of each pfd entry (-1: the local pipe) */
     int local[2];    /* rank 0: pipe, main thread -> dispatcher */
     int master;      /* a leader: its connection to rank 0, -1 none */
-    long agent_rung, agent_heard;
-} nb = {0, NULL, NULL, NULL, NULL, NULL, {-1, -1}, -1, 0, 0};
+} nb = {0, NULL, NULL, NULL, {-1, -1}, -1};
 
 static int set_flags(int fd)
 {
@@ -287,13 +284,11 @@ static int master_open(int mode)
     memset(&info, 0, sizeof info);
     info.mode = mode;
     nb.fd = malloc(sizeof *nb.fd * (size_t)nodes);
-    nb.rung = calloc((size_t)nodes, sizeof *nb.rung);
-    nb.heard = calloc((size_t)nodes, sizeof *nb.heard);
     nb.pfd = malloc(sizeof *nb.pfd * (size_t)nodes);
     nb.pfd_node = malloc(sizeof *nb.pfd_node * (size_t)nodes);
     MPI_Request *req = malloc(sizeof *req * (size_t)nodes); /* [k - 1]: node k */
     int *ok = calloc((size_t)nodes, sizeof *ok);
-    if (!nb.fd || !nb.rung || !nb.heard || !nb.pfd || !nb.pfd_node || !req || !ok) {
+    if (!nb.fd || !nb.pfd || !nb.pfd_node || !req || !ok) {
         free(req);
         free(ok);
         return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "node doorbell tables for %d nodes", nodes);
@@ -394,7 +389,6 @@ static int leader_open(void)
 int dlp__netbell_open(void)
 {
     nb.nodes = dlp__rt.nodes;
-    nb.agent_rung = nb.agent_heard = 0;
     if (dlp__rt.nodes < 2)
         return DLP_OK;
     if (dlp__rt.rank == 0)
@@ -419,12 +413,9 @@ void dlp__netbell_close(void)
     close_fd(&nb.local[1]);
     close_fd(&nb.master);
     free(nb.fd);
-    free(nb.rung);
-    free(nb.heard);
     free(nb.pfd);
     free(nb.pfd_node);
     nb.fd = NULL;
-    nb.rung = nb.heard = NULL;
     nb.pfd = NULL;
     nb.pfd_node = NULL;
     nb.nodes = 0;
@@ -527,25 +518,9 @@ long dlp__netbell_wait_master(const char *active, unsigned timeout_us)
             close_fd(&nb.fd[k]);
             continue;
         }
-        nb.rung[k] += r;
         rings += r;
     }
     return rings;
-}
-
-void dlp__netbell_heard(int k)
-{
-    if (dlp__netbell_has(k))
-        nb.heard[k]++;
-}
-
-long dlp__netbell_pending(void)
-{
-    long pending = 0;
-    for (int k = 1; nb.fd && k < nb.nodes; k++)
-        if (nb.fd[k] >= 0 && nb.rung[k] > nb.heard[k])
-            pending += nb.rung[k] - nb.heard[k];
-    return pending;
 }
 
 long dlp__netbell_wait_agent(unsigned timeout_us)
@@ -563,17 +538,5 @@ long dlp__netbell_wait_agent(unsigned timeout_us)
         close_fd(&nb.master);
         return 0;
     }
-    nb.agent_rung += r;
     return r;
-}
-
-void dlp__netbell_agent_heard(void)
-{
-    if (nb.master >= 0)
-        nb.agent_heard++;
-}
-
-long dlp__netbell_agent_pending(void)
-{
-    return nb.master >= 0 && nb.agent_rung > nb.agent_heard ? nb.agent_rung - nb.agent_heard : 0;
 }

@@ -19,6 +19,21 @@
 /** Longest sleep of a helper that has a doorbell, microseconds: a safety
  *  net only (a ring is never lost on a live connection). */
 #define DLP__NETBELL_SAFETY_US 20000u
+/** After a ring, the MPI message it announces may trail it a little (or
+ *  the ring is a late one, of a message already taken): the helper looks
+ *  again after QUICK_MIN microseconds, doubling up to QUICK_MAX, then
+ *  sleeps until the next ring again. */
+#define DLP__NETBELL_QUICK_MIN_US 10u
+#define DLP__NETBELL_QUICK_MAX_US 1000u
+
+/** The next look of such a quick phase, microseconds, doubling *quick; 0
+ *  once the phase is over (or none runs: *quick == 0). */
+static inline unsigned dlp__netbell_quick(unsigned *quick)
+{
+    unsigned us = *quick;
+    *quick = us && 2 * us <= DLP__NETBELL_QUICK_MAX_US ? 2 * us : 0;
+    return us;
+}
 
 /** Set up the doorbells. Called by every rank in dlp_init, after the node
  *  level is known; only rank 0 and the other nodes' leaders take part
@@ -46,19 +61,8 @@ void dlp__netbell_ring_local(void);
  *  node with active[k] != 0 rings, or timeout_us passes. Returns the rings
  *  read from the nodes (the local bell counts none). */
 long dlp__netbell_wait_master(const char *active, unsigned timeout_us);
-/** Master: a request came from node k (matched against its rings). */
-void dlp__netbell_heard(int k);
-/** Master: rings read whose requests have not come yet (their MPI message
- *  may trail the ring a little: look again soon). */
-long dlp__netbell_pending(void);
-
 /** Node agent: sleep until the master rings or timeout_us passes. Returns
  *  the rings read. */
 long dlp__netbell_wait_agent(unsigned timeout_us);
-
-/** Node agent: a reply came (matched against the master's rings). */
-void dlp__netbell_agent_heard(void);
-/** Node agent: rings read whose replies have not come yet. */
-long dlp__netbell_agent_pending(void);
 
 #endif
