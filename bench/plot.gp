@@ -10,7 +10,7 @@
 # of the workloads program, DIR/workloads_W.png (efficiency per variant, one
 # bar per layout; a skipped variant has no bar).
 if (!exists("dir")) dir = "."
-if (!exists("layouts")) layouts = "1x2 2x1 2n1"
+if (!exists("layouts")) layouts = "1x2 2x1 2n1 2n1off"
 
 # The layouts L for which DIR/PROG_L.csv exists.
 have(prog) = system(sprintf("for l in %s; do [ -f '%s/%s_'$l.csv ] && printf '%%s ' $l; done", \
@@ -48,16 +48,19 @@ if (words(ls) > 0) {
 # workloads: the rows of one workload, per layout, into datablocks $wl1,
 # $wl2 ... (variant, efficiency; 0 for a skipped variant), then one
 # clustered histogram. Every layout lists the same variants in the same
-# order (a skipped one too), so the bars line up.
+# order (a skipped one too), so the bars line up; a layout that did not run
+# the workload (2n1off runs two of them) has no bars in its plot.
 ls = have("workloads")
 if (words(ls) > 0) {
     wls = system(sprintf("tail -n +2 '%s/workloads_%s.csv' | cut -d, -f2 | uniq", dir, word(ls, 1)))
     do for [w in wls] {
+        lw = system(sprintf("for l in %s; do cut -d, -f2 '%s/workloads_'$l.csv | grep -qx '%s' && printf '%%s ' $l; done", \
+                            ls, dir, w))
         set datafile separator ","
         set datafile columnheaders
-        do for [j = 1:words(ls)] {
+        do for [j = 1:words(lw)] {
             eval "set table $wl".j
-            plot dir."/workloads_".word(ls, j).".csv" \
+            plot dir."/workloads_".word(lw, j).".csv" \
                 using (strcol("variant")):(strlen(strcol("efficiency")) ? column("efficiency") : 0) \
                 with table if (strcol("workload") eq w)
             unset table
@@ -70,7 +73,7 @@ if (words(ls) > 0) {
         set ylabel "(serial / workers) / median time"
         set yrange [0:1.1<*]
         set xtics rotate by -30
-        plot for [j = 1:words(ls)] "$wl".j using 2:xtic(1) title word(ls, j)
+        plot for [j = 1:words(lw)] "$wl".j using 2:xtic(1) title word(lw, j)
         unset xtics
         set xtics
     }
