@@ -109,16 +109,6 @@ static void warn(int mode, const char *fmt, ...)
             dlp__rt.rank, dlp__rt.host, what);
 }
 
-/* strerror() is not thread safe; the GNU strerror_r returns its text. */
-static const char *errtext(int e, char *buf, size_t len)
-{
-#if defined(__GLIBC__)
-    return strerror_r(e, buf, len);
-#else
-    return strerror_r(e, buf, len) == 0 ? buf : "unknown error";
-#endif
-}
-
 static unsigned long long random_token(void)
 {
     unsigned long long t = 0;
@@ -225,7 +215,7 @@ static int connect_master(const struct bell_info *in, int mode)
     if (fd < 0) {
         char text[128];
         warn(mode, "cannot connect to the master's host %s: %s", in->host,
-             errtext(err, text, sizeof text));
+             dlp__errno_text(err, text, sizeof text));
         return -1;
     }
     no_delay(fd);
@@ -236,7 +226,7 @@ static int connect_master(const struct bell_info *in, int mode)
     if (send(fd, hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello) {
         char text[128];
         warn(mode, "cannot greet the master on host %s: %s", in->host,
-             errtext(errno, text, sizeof text));
+             dlp__errno_text(errno, text, sizeof text));
         close(fd);
         return -1;
     }
@@ -298,11 +288,11 @@ static int master_open(int mode)
     if (mode != MODE_OFF) {
         char text[128];
         if (pipe(nb.local) != 0 || set_flags(nb.local[0]) != 0 || set_flags(nb.local[1]) != 0)
-            warn(mode, "cannot make a pipe: %s", errtext(errno, text, sizeof text));
+            warn(mode, "cannot make a pipe: %s", dlp__errno_text(errno, text, sizeof text));
         else if ((lfd = listen_any(nodes < 4096 ? nodes : 4096, &info.port)) < 0)
-            warn(mode, "cannot listen on a TCP port: %s", errtext(errno, text, sizeof text));
+            warn(mode, "cannot listen on a TCP port: %s", dlp__errno_text(errno, text, sizeof text));
         else if (gethostname(info.host, sizeof info.host - 1) != 0)
-            warn(mode, "gethostname: %s", errtext(errno, text, sizeof text));
+            warn(mode, "gethostname: %s", dlp__errno_text(errno, text, sizeof text));
         else
             info.token = random_token();
         if (info.token == 0)

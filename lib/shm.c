@@ -16,20 +16,6 @@
 
 #define NAME_MAX_LEN 64
 
-/* errno's text. strerror may use a static buffer (glibc: for unknown codes)
- * and other threads of the process run while this does: strerror_r writes
- * to the caller's buffer. With _GNU_SOURCE, glibc has the GNU form, which
- * returns the text (not always in buf); the others (musl, macOS) have the
- * POSIX form, which returns 0 on success. */
-static const char *error_text(int e, char *buf, size_t size)
-{
-#if defined(__GLIBC__)
-    return strerror_r(e, buf, size);
-#else
-    return strerror_r(e, buf, size) == 0 ? buf : "unknown error";
-#endif
-}
-
 static int map_private(struct dlp__shm *seg, size_t size)
 {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
@@ -39,7 +25,7 @@ static int map_private(struct dlp__shm *seg, size_t size)
     if (p == MAP_FAILED) {
         char text[128];
         return dlp__fail(DLP_ERR_NOMEM, "dlp__shm_alloc", "mmap of %zu bytes: %s", size,
-                         error_text(errno, text, sizeof text));
+                         dlp__errno_text(errno, text, sizeof text));
     }
     seg->base = p;
     seg->size = size;
@@ -52,13 +38,13 @@ static int map_named(struct dlp__shm *seg, const char *name, size_t size, int cr
     int fd = shm_open(name, create ? O_CREAT | O_EXCL | O_RDWR : O_RDWR, 0600);
     if (fd < 0)
         return dlp__fail(DLP_ERR_SYSTEM, "dlp__shm_alloc", "shm_open(%s): %s", name,
-                         error_text(errno, text, sizeof text));
+                         dlp__errno_text(errno, text, sizeof text));
     if (create && ftruncate(fd, (off_t)size) != 0) {
         int e = errno;
         close(fd);
         shm_unlink(name);
         return dlp__fail(DLP_ERR_NOMEM, "dlp__shm_alloc", "ftruncate(%s, %zu): %s", name,
-                         size, error_text(e, text, sizeof text));
+                         size, dlp__errno_text(e, text, sizeof text));
     }
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
     int e = errno;
@@ -67,7 +53,7 @@ static int map_named(struct dlp__shm *seg, const char *name, size_t size, int cr
         if (create)
             shm_unlink(name);
         return dlp__fail(DLP_ERR_NOMEM, "dlp__shm_alloc", "mmap of %s (%zu bytes): %s",
-                         name, size, error_text(e, text, sizeof text));
+                         name, size, dlp__errno_text(e, text, sizeof text));
     }
     seg->base = p;
     seg->size = size;
