@@ -2,9 +2,12 @@
  * node's cursor supplied. When the unclaimed items fall to the low-water mark
  * (or a thread waits, or the node stopped after a failure) it asks the master
  * for the next chunk, with the node's measured rate; at most one request is
- * in flight. In between it sleeps on the cursor's doorbell, which the team
- * threads ring, so it costs no CPU while the node computes. It ends when the
- * master answers that nothing is left. */
+ * in flight, and it rings the master over the node doorbell (netbell.h)
+ * when it has one. In between it sleeps on the cursor's doorbell, which the
+ * team threads ring, so it costs no CPU while the node computes; waiting for
+ * a reply it sleeps until the master rings (with a node doorbell) or polls
+ * with a backoff (without). It ends when the master answers that nothing is
+ * left. */
 #include <stdio.h>
 #include <stdlib.h>
 

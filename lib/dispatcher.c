@@ -1,9 +1,11 @@
 /* The master's dispatcher: a light thread on rank 0 that answers the chunk
- * requests of remote nodes while the master's own team computes. It polls
- * instead of blocking, because MPICH's blocking calls spin a whole core;
- * when it polls follows the forecast of each node's next request
- * (forecast.c): it sleeps until a request is due and then looks often, so
- * it answers promptly and wakes only a few times per request. It asks the
+ * requests of remote nodes while the master's own team computes. It never
+ * blocks in MPI, because MPICH's blocking calls spin a whole core. Nodes
+ * with a node doorbell (netbell.h) ring it after each request, and it
+ * sleeps until they do (and rings them back after each reply). The others
+ * it polls by the forecast of each node's next request (forecast.c): it
+ * sleeps until a request is due and then looks often, so it answers
+ * promptly and wakes only a few times per request. It asks the
  * kernel for short time slices (slice.c), so that its wake-ups preempt the
  * computing team threads. It ends when every remote node has been told
  * that nothing is left. */

@@ -1,7 +1,7 @@
 /* Doorbells across nodes (see netbell.h).
  *
  * Setup, in dlp_init, three rounds of point-to-point messages between
- * rank 0 and the other nodes' leaders (tag DLP__DLP__TAG_BELL):
+ * rank 0 and the other nodes' leaders (tag DLP__TAG_BELL):
  *   1. rank 0 listens on a TCP port of its own and sends each leader the
  *      port, its host name and a random token (port 0: no doorbells);
  *   2. each leader connects, sends the token and its node number over the
@@ -278,14 +278,12 @@ static int master_open(int mode)
     nb.pfd_node = malloc(sizeof *nb.pfd_node * (size_t)nodes);
     MPI_Request *req = malloc(sizeof *req * (size_t)nodes); /* [k - 1]: node k */
     int *ok = calloc((size_t)nodes, sizeof *ok);
-    if (!nb.fd || !nb.pfd || !nb.pfd_node || !req || !ok) {
-        free(req);
-        free(ok);
-        return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "node doorbell tables for %d nodes", nodes);
-    }
-    for (int k = 0; k < nodes; k++)
+    /* out of memory: the leaders still learn that there are no doorbells
+     * (they wait for round 1), then dlp_init fails here */
+    int nomem = !nb.fd || !nb.pfd || !nb.pfd_node || !req || !ok;
+    for (int k = 0; !nomem && k < nodes; k++)
         nb.fd[k] = -1;
-    if (mode != MODE_OFF) {
+    if (mode != MODE_OFF && !nomem) {
         char text[128];
         if (pipe(nb.local) != 0 || set_flags(nb.local[0]) != 0 || set_flags(nb.local[1]) != 0)
             warn(mode, "cannot make a pipe: %s", dlp__errno_text(errno, text, sizeof text));
@@ -351,6 +349,8 @@ static int master_open(int mode)
         close(lfd);
     free(req);
     free(ok);
+    if (nomem && rc == DLP_OK)
+        return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "node doorbell tables for %d nodes", nodes);
     return rc;
 }
 
