@@ -266,6 +266,25 @@ static int accept_node(int lfd, unsigned long long token)
     return node;
 }
 
+/* The name the leaders connect to: DLP_NODE_DOORBELL_HOST, or this host's
+ * name. 0, or -1 (errno set) when gethostname fails. */
+static int host_name(char *host, size_t size)
+{
+    const char *env = getenv("DLP_NODE_DOORBELL_HOST");
+    if (env && *env) {
+        if (strlen(env) < size) {
+            memcpy(host, env, strlen(env) + 1);
+            return 0;
+        }
+        fprintf(stderr,
+                "dlp_mpi: rank 0 (host %s): DLP_NODE_DOORBELL_HOST is longer than %zu "
+                "characters; using this host's name\n",
+                dlp__rt.host, size - 1);
+    }
+    memset(host, 0, size);
+    return gethostname(host, size - 1);
+}
+
 static int master_open(int mode)
 {
     struct dlp__runtime *rt = &dlp__rt;
@@ -289,7 +308,7 @@ static int master_open(int mode)
             warn(mode, "cannot make a pipe: %s", dlp__errno_text(errno, text, sizeof text));
         else if ((lfd = listen_any(nodes < 4096 ? nodes : 4096, &info.port)) < 0)
             warn(mode, "cannot listen on a TCP port: %s", dlp__errno_text(errno, text, sizeof text));
-        else if (gethostname(info.host, sizeof info.host - 1) != 0)
+        else if (host_name(info.host, sizeof info.host) != 0)
             warn(mode, "gethostname: %s", dlp__errno_text(errno, text, sizeof text));
         else
             info.token = random_token();

@@ -9,7 +9,8 @@
  * per message, each of which costs the computing threads beside them.
  *
  * Set up by dlp_init when there are several nodes and DLP_NODE_DOORBELL
- * (rank 0's value decides) is not "off". Anything that fails (no address,
+ * (rank 0's value decides) is not "off"; the leaders connect to rank 0's
+ * host name, or to DLP_NODE_DOORBELL_HOST (rank 0's value) when set. Anything that fails (no address,
  * a firewall, a refused connection) leaves that node without a doorbell:
  * it is served by polling as before. With "tcp" such a failure is reported
  * on stderr; with "auto" (default) it is silent, and DLP_STATS tells. */

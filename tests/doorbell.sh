@@ -13,6 +13,10 @@
 #   three    3 nodes: both remote nodes have one
 #   off      DLP_NODE_DOORBELL=off: none, no rings; served by polling
 #   bogus    DLP_NODE_DOORBELL=bogus: a warning naming the value, then auto
+#   address  DLP_NODE_DOORBELL_HOST=127.0.0.1: the node has one
+#   nohost   DLP_NODE_DOORBELL_HOST=nonexistent.invalid under tcp: the leader
+#            says it cannot resolve that name; no doorbell, no rings, the
+#            node served by polling (test_split's checks still pass)
 set -u
 exe=$1
 mpiexec=$2
@@ -25,12 +29,15 @@ fail() {
     failures=$((failures + 1))
 }
 
-# run CASE HOSTS RANKS THREADS DOORBELL: test_split's status and stderr
+# run CASE HOSTS RANKS THREADS DOORBELL [DOORBELL_HOST]: test_split's status
+# and stderr
 run() {
     case=$1
-    local hosts=$2 ranks=$3 threads=$4 bell=$5
-    echo "== $case: hosts $hosts, $ranks ranks, $threads threads, DLP_NODE_DOORBELL=$bell"
-    env DLP_STATS=1 DLP_NODE_DOORBELL="$bell" OMP_NUM_THREADS="$threads" \
+    local hosts=$2 ranks=$3 threads=$4 bell=$5 bell_host=${6:-}
+    echo "== $case: hosts $hosts, $ranks ranks, $threads threads, DLP_NODE_DOORBELL=$bell" \
+         "DLP_NODE_DOORBELL_HOST=$bell_host"
+    env DLP_STATS=1 DLP_NODE_DOORBELL="$bell" DLP_NODE_DOORBELL_HOST="$bell_host" \
+        OMP_NUM_THREADS="$threads" \
         "$mpiexec" -launcher fork -hosts "$hosts" -n "$ranks" "$exe" --calls=20 \
         >"$tmp/$case.out" 2>"$tmp/$case.err"
     status=$?
@@ -87,6 +94,21 @@ if ! grep -q 'DLP_NODE_DOORBELL="bogus" is not auto, tcp or off; using auto' "$t
     fail "no warning naming DLP_NODE_DOORBELL=\"bogus\""
 fi
 expect_bells bogus 1 1
+
+run address n1:1,n2:1 2 1 tcp 127.0.0.1
+expect_bells address 1 1
+no_warning address
+
+run nohost n1:1,n2:1 2 1 tcp nonexistent.invalid
+expect_bells nohost 0 1
+want="no node doorbell (DLP_NODE_DOORBELL=tcp): cannot resolve the master's host nonexistent.invalid"
+if ! grep -qF "$want" "$tmp/nohost.err"; then
+    fail "no warning '$want'"
+fi
+r=$(rings nohost)
+if [ "$r" -ne 0 ]; then
+    fail "doorbell rings without a doorbell: $r, expected 0"
+fi
 
 if [ "$failures" -ne 0 ]; then
     echo "doorbell.sh: $failures failures"
