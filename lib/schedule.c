@@ -64,7 +64,7 @@ int dlp__schedule_of_kind(int kind)
 long dlp__schedule_low_water(int node_threads, double rate, int prompt, long left,
                              int total_threads)
 {
-    if (prompt && left <= 2L * (total_threads > 0 ? total_threads : 1))
+    if (prompt && left <= DLP__END_ITEMS_PER_THREAD * (total_threads > 0 ? total_threads : 1))
         return -1;
     double w = prompt ? floor(rate * DLP__PREFETCH_TIME) : ceil(rate * DLP__PREFETCH_TIME);
     long nt = prompt ? 0 : node_threads > 0 ? node_threads : 1;

@@ -875,12 +875,13 @@ static void test_thread_rounds(void)
 
 /* The low-water mark (dlp__schedule_low_water): 2 ms of work at the rate;
  * a node without a doorbell keeps one item per thread besides; at the end
- * (at most two items per thread of the job left) a prompt node asks only
- * when a thread waits (-1). */
+ * (at most DLP__END_ITEMS_PER_THREAD items per thread of the job left) a
+ * prompt node asks only when a thread waits (-1). */
 static void test_low_water(void)
 {
     snprintf(test_case, sizeof test_case, "low water");
     /* prompt (a doorbell, or the master's own node) */
+    const long e = DLP__END_ITEMS_PER_THREAD;
     CHECK_EQ(dlp__schedule_low_water(1, 110.0, 1, 100, 2), 0);     /* 9 ms items */
     CHECK_EQ(dlp__schedule_low_water(8, 800.0, 1, 100, 16), 1);    /* 1.6 items */
     CHECK_EQ(dlp__schedule_low_water(4, 1e6, 1, 1L << 30, 8), 2000);
@@ -891,14 +892,15 @@ static void test_low_water(void)
     CHECK_EQ(dlp__schedule_low_water(4, 1e6, 0, 1L << 30, 8), 2000);
     CHECK_EQ(dlp__schedule_low_water(4, 1e6 + 1, 0, 1L << 30, 8), 2001);
     CHECK_EQ(dlp__schedule_low_water(4, 1e300, 0, 1L << 30, 8), 1000000000000000L);
-    /* the end of a call: 2 x total_threads left or fewer */
-    CHECK_EQ(dlp__schedule_low_water(1, 110.0, 1, 4, 2), -1);
-    CHECK_EQ(dlp__schedule_low_water(1, 110.0, 1, 5, 2), 0);
+    /* the end of a call: e x total_threads left or fewer */
+    CHECK_EQ(dlp__schedule_low_water(1, 110.0, 1, 2 * e, 2), -1);
+    CHECK_EQ(dlp__schedule_low_water(1, 110.0, 1, 2 * e + 1, 2), 0);
     CHECK_EQ(dlp__schedule_low_water(1, 110.0, 1, 0, 2), -1);
-    CHECK_EQ(dlp__schedule_low_water(4, 1e6, 1, 16, 8), -1);
-    CHECK_EQ(dlp__schedule_low_water(4, 1e6, 1, 17, 8), 2000);
-    CHECK_EQ(dlp__schedule_low_water(1, 110.0, 1, 2, 0), -1); /* 0 threads: taken as 1 */
-    CHECK_EQ(dlp__schedule_low_water(1, 110.0, 0, 4, 2), 1);  /* polled: never -1 */
+    CHECK_EQ(dlp__schedule_low_water(4, 1e6, 1, 8 * e, 8), -1);
+    CHECK_EQ(dlp__schedule_low_water(4, 1e6, 1, 8 * e + 1, 8), 2000);
+    CHECK_EQ(dlp__schedule_low_water(1, 110.0, 1, e, 0), -1); /* 0 threads: taken as 1 */
+    CHECK_EQ(dlp__schedule_low_water(1, 110.0, 1, e + 1, 0), 0);
+    CHECK_EQ(dlp__schedule_low_water(1, 110.0, 0, 2 * e, 2), 1); /* polled: never -1 */
 }
 
 int main(void)
