@@ -770,8 +770,7 @@ int dlp__loop_end(struct dlp_loop **pL)
     if (L->has_helper) {
         atomic_store(&L->draining, 1);
         dlp__doorbell_ring(&L->helper_bell);
-        if (dlp__rt.rank == 0)
-            dlp__netbell_ring_local();
+        dlp__netbell_ring_local(); /* a no-op unless rank 0's dispatcher has node doorbells */
         pthread_join(L->helper, NULL);
     }
     if (L->journaled)

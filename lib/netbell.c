@@ -76,6 +76,13 @@ static void no_delay(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
 static int read_mode(void)
 {
     const char *env = getenv("DLP_NODE_DOORBELL");
@@ -366,6 +373,10 @@ static int master_open(int mode)
     }
     if (lfd >= 0)
         close(lfd);
+    if (dlp__netbell_count() == 0) { /* no node rings: nothing would read the pipe */
+        close_fd(&nb.local[0]);
+        close_fd(&nb.local[1]);
+    }
     free(req);
     free(ok);
     if (nomem && rc == DLP_OK)
@@ -405,13 +416,6 @@ int dlp__netbell_open(void)
     if (dlp__rt.node_rank == 0)
         return leader_open();
     return DLP_OK;
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
 }
 
 void dlp__netbell_close(void)
@@ -473,12 +477,12 @@ void dlp__netbell_ring_local(void)
 }
 
 /* Read what is there; the bytes read, or -1 when the peer is gone. */
-static long drain(int fd, int socket)
+static long drain(int fd, int is_socket)
 {
     char buf[256];
     long total = 0;
     for (;;) {
-        ssize_t r = socket ? recv(fd, buf, sizeof buf, MSG_DONTWAIT) : read(fd, buf, sizeof buf);
+        ssize_t r = is_socket ? recv(fd, buf, sizeof buf, MSG_DONTWAIT) : read(fd, buf, sizeof buf);
         if (r > 0) {
             total += r;
             continue;
