@@ -106,6 +106,11 @@ DLP_EXPORT const char *dlp_last_error(void);
  *  initialised; then it joins the user's MPI (which must provide
  *  MPI_THREAD_MULTIPLE) and dlp_finalize() leaves MPI running.
  *  Works without a launcher (one rank). argc/argv may be NULL.
+ *  When it initialises MPI, hwloc (which MPICH's MPI_Init uses to discover
+ *  the node) skips PCI and I/O devices: HWLOC_COMPONENTS is set for the
+ *  MPI_Init_thread call and unset again, so call dlp_init() before starting
+ *  threads of your own. Not with DLP_HWLOC_IO=keep, nor when HWLOC_COMPONENTS,
+ *  HWLOC_XMLFILE, HWLOC_SYNTHETIC or HWLOC_FSROOT is set (see the README).
  *  Errors: DLP_ERR_THREAD_LEVEL, DLP_ERR_MPI, DLP_ERR_NOMEM, DLP_ERR_STATE
  *  (already initialised), DLP_ERR_FINALIZED (MPI was finalised by us). */
 DLP_EXPORT int dlp_init(int *argc, char ***argv);

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "loop.h"
+#include "mpi_start.h"
 #include "netbell.h"
 #include "options.h"
 #include "wait.h"
@@ -154,33 +155,6 @@ static void release_all(void)
     rt->node_leader = NULL;
 }
 
-static int init_mpi_level(int *argc, char ***argv)
-{
-    int inited = 0, finalized = 0, provided = 0;
-    DLP_MPI_CALL(MPI_Finalized(&finalized));
-    if (finalized)
-        return dlp__fail(DLP_ERR_FINALIZED, "dlp_init", "MPI was already finalized");
-    DLP_MPI_CALL(MPI_Initialized(&inited));
-    if (!inited) {
-        DLP_MPI_CALL(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided));
-        dlp__rt.own_mpi = 1;
-    } else {
-        DLP_MPI_CALL(MPI_Query_thread(&provided));
-        dlp__rt.own_mpi = 0;
-    }
-    if (provided < MPI_THREAD_MULTIPLE) {
-        static const char *names[] = {"MPI_THREAD_SINGLE", "MPI_THREAD_FUNNELED",
-                                      "MPI_THREAD_SERIALIZED", "MPI_THREAD_MULTIPLE"};
-        int lvl = provided >= 0 && provided <= 3 ? provided : 0;
-        return dlp__fail(DLP_ERR_THREAD_LEVEL, "dlp_init",
-                         "MPI provides %s, the library needs MPI_THREAD_MULTIPLE%s", names[lvl],
-                         inited ? " (initialise MPI with MPI_Init_thread(..., "
-                                  "MPI_THREAD_MULTIPLE, ...))"
-                                : "");
-    }
-    return DLP_OK;
-}
-
 /* exit() while a parallel call runs (from a body, say) would leave the
  * other ranks waiting for this one: hydra does not always end the job when
  * a rank exits with a status (with several hosts it waits for the others),
@@ -205,7 +179,7 @@ int dlp_init(int *argc, char ***argv)
     if (state == DLP__DONE && rt->own_mpi)
         return dlp__fail(DLP_ERR_FINALIZED, "dlp_init",
                          "dlp_finalize() already finalized MPI; it cannot start again");
-    int rc = init_mpi_level(argc, argv);
+    int rc = dlp__mpi_start(argc, argv);
     if (rc != DLP_OK)
         return rc;
     static int exit_hook;

@@ -200,7 +200,19 @@ int main(int argc, char **argv)
     check_version();
 
     test_case("dlp_init");
+    /* dlp_init sets HWLOC_COMPONENTS for MPI_Init only: afterwards the
+     * process sees what it had (unset, or the user's value) */
+    const char *hwloc_env = getenv("HWLOC_COMPONENTS");
+    char *hwloc_before = hwloc_env ? strdup(hwloc_env) : NULL;
+    ASSERT_TRUE(!hwloc_env || hwloc_before);
     ASSERT_OK(dlp_init(&argc, &argv));
+    hwloc_env = getenv("HWLOC_COMPONENTS");
+    if (!hwloc_before && hwloc_env)
+        TEST_FAIL("HWLOC_COMPONENTS is \"%s\" after dlp_init, unset before", hwloc_env);
+    if (hwloc_before && (!hwloc_env || strcmp(hwloc_env, hwloc_before) != 0))
+        TEST_FAIL("HWLOC_COMPONENTS is \"%s\" after dlp_init, \"%s\" before",
+                  hwloc_env ? hwloc_env : "(unset)", hwloc_before);
+    free(hwloc_before);
     ASSERT_EQ(dlp_initialized(), 1);
     int up = 0;
     MPI_Initialized(&up);
