@@ -21,8 +21,11 @@
 # Each layout also runs a baseline (STARTUP_BASELINE=1, the default; needs
 # MPICC, default mpicc.mpich): MPI_Init_thread(MPI_THREAD_MULTIPLE), a 0.4 s
 # sleep and MPI_Finalize, launched the same way: what MPI and the launcher
-# cost on their own. Runs of the example and the baseline alternate, so a
-# change of the machine's load affects both alike.
+# cost on their own; and the same program as bare_noio, with hwloc told to
+# skip PCI and I/O devices as dlp_init does it for the MPI_Init it calls
+# (HWLOC_COMPONENTS=-pci,-linux:pci,-linux:io; lib/mpi_start.c): what MPI
+# costs when started as dlp_init starts it. Runs of the example and the
+# baselines alternate, so a change of the machine's load affects all alike.
 #
 # Knobs (environment): STARTUP_RUNS (10 per layout and program),
 # STARTUP_LAYOUTS, STARTUP_BASELINE, MPICC, MPIEXEC (mpiexec.mpich),
@@ -79,7 +82,7 @@ int main(int argc, char **argv)
 }
 EOF
     if command -v "$MPICC" >/dev/null 2>&1 && "$MPICC" -O2 -o "$tmp/bare" "$tmp/bare.c" 2>"$tmp/cc.err"; then
-        programs="split_managed bare"
+        programs="split_managed bare bare_noio"
     else
         echo "startup.sh: cannot build the baseline with $MPICC (STARTUP_BASELINE=0 skips it):" >&2
         cat "$tmp/cc.err" >&2 2>/dev/null || true
@@ -87,9 +90,15 @@ EOF
     fi
 fi
 
-now() { # seconds, microsecond resolution
-    if [ -n "${EPOCHREALTIME:-}" ]; then echo "${EPOCHREALTIME/,/.}"; else date +%s.%N; fi
-}
+# Times are read from bash's $EPOCHREALTIME (bash 5): no process of its own
+# between the two readings and mpiexec, so only the run is timed.
+if [ -z "${EPOCHREALTIME:-}" ]; then
+    echo "startup.sh: needs bash 5 or later (\$EPOCHREALTIME)" >&2
+    exit 2
+fi
+# bare_noio sets HWLOC_COMPONENTS; the others run with the caller's (if any)
+user_hwloc=${HWLOC_COMPONENTS-}
+user_hwloc_set=${HWLOC_COMPONENTS+1}
 
 # layout -> ranks threads, and the launch command in "${launch[@]}"
 layout_of() {
@@ -111,6 +120,14 @@ stats() {
         printf "%.3f %.3f %.3f\n", med, v[1], v[NR] }'
 }
 
+# minus MEDIAN FILE: MEDIAN - the median of FILE's runs (nan if either is)
+minus() {
+    local base
+    read -r base _ < <(stats "$tmp/$2")
+    awk -v m="$1" -v b="$base" \
+        'BEGIN { if (m == "nan" || b == "nan") print "nan"; else printf "%.3f", m - b }'
+}
+
 load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 for layout in $LAYOUTS; do
     layout_of "$layout"
@@ -118,11 +135,19 @@ for layout in $LAYOUTS; do
     for _ in $(seq "$RUNS"); do
         for prog in $programs; do
             bin=$example
-            [ "$prog" = bare ] && bin=$tmp/bare
-            t0=$(now)
-            if OMP_NUM_THREADS=$threads "${launch[@]}" "$bin" > "$tmp/out" 2> "$tmp/err" &&
-                grep -q '^sum: 45' "$tmp/out"; then
-                t1=$(now)
+            [ "$prog" != split_managed ] && bin=$tmp/bare
+            if [ "$prog" = bare_noio ]; then
+                export HWLOC_COMPONENTS=-pci,-linux:pci,-linux:io
+            elif [ -n "$user_hwloc_set" ]; then
+                export HWLOC_COMPONENTS=$user_hwloc
+            else
+                unset HWLOC_COMPONENTS
+            fi
+            t0=${EPOCHREALTIME/,/.}
+            status=0
+            OMP_NUM_THREADS=$threads "${launch[@]}" "$bin" > "$tmp/out" 2> "$tmp/err" || status=$?
+            t1=${EPOCHREALTIME/,/.}
+            if [ "$status" -eq 0 ] && grep -q '^sum: 45' "$tmp/out"; then
                 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >> "$tmp/$layout.$prog"
             else
                 echo x >> "$tmp/$layout.$prog.failed"
@@ -139,13 +164,14 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
     echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n), $(nproc) cores, commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown), load average $load0 before, $load1 after"
     echo "# $MPIEXEC ($($MPIEXEC --version 2>/dev/null | grep -m1 -i version | tr -s ' \t' ' ' | sed 's/^ //'))"
     [ "$BASELINE" != 0 ] &&
-        echo "# bare: MPI_Init_thread(MULTIPLE), sleep 0.4 s, MPI_Finalize (what MPI and the launcher cost alone)"
+        echo "# bare: MPI_Init_thread(MULTIPLE), sleep 0.4 s, MPI_Finalize (what MPI and the launcher cost alone);" &&
+        echo "# bare_noio: the same with HWLOC_COMPONENTS=-pci,-linux:pci,-linux:io (MPI_Init as dlp_init calls it)"
     echo "# times in s, from before mpiexec starts to after it exits; over_s = median - 0.400;"
-    echo "# vs_bare_s = median - the layout's bare median"
-    printf "# %-6s %-14s %5s %7s %5s %6s %9s %9s %9s %9s %9s\n" layout program ranks threads runs failed \
-        median_s min_s max_s over_s vs_bare_s
+    echo "# vs_bare_s, vs_noio_s = median - the layout's bare, bare_noio median"
+    printf "# %-6s %-14s %5s %7s %5s %6s %9s %9s %9s %9s %9s %9s\n" layout program ranks threads runs \
+        failed median_s min_s max_s over_s vs_bare_s vs_noio_s
 } > "$tmp/table"
-echo "layout,program,ranks,threads,runs,failed,median_s,min_s,max_s,over_s,vs_bare_s" > "$tmp/csv"
+echo "layout,program,ranks,threads,runs,failed,median_s,min_s,max_s,over_s,vs_bare_s,vs_noio_s" > "$tmp/csv"
 for layout in $LAYOUTS; do
     layout_of "$layout"
     for prog in $programs; do
@@ -153,15 +179,15 @@ for layout in $LAYOUTS; do
         ok=$(wc -l < "$tmp/$layout.$prog" | tr -d ' ')
         failed=$(wc -l < "$tmp/$layout.$prog.failed" | tr -d ' ')
         over=$(awk -v m="$med" 'BEGIN { if (m == "nan") print "nan"; else printf "%.3f", m - 0.4 }')
-        vs=-
-        if [ "$prog" != bare ] && [ "$BASELINE" != 0 ]; then
-            read -r bmed _ < <(stats "$tmp/$layout.bare")
-            vs=$(awk -v m="$med" -v b="$bmed" \
-                'BEGIN { if (m == "nan" || b == "nan") print "nan"; else printf "%.3f", m - b }')
+        vs=- vsnoio=-
+        if [ "$prog" = split_managed ] && [ "$BASELINE" != 0 ]; then
+            vs=$(minus "$med" "$layout.bare")
+            vsnoio=$(minus "$med" "$layout.bare_noio")
         fi
-        printf "  %-6s %-14s %5d %7d %5d %6d %9s %9s %9s %9s %9s\n" "$layout" "$prog" "$ranks" \
-            "$threads" "$ok" "$failed" "$med" "$lo" "$hi" "$over" "$vs" >> "$tmp/table"
-        echo "$layout,$prog,$ranks,$threads,$ok,$failed,$med,$lo,$hi,$over,$vs" >> "$tmp/csv"
+        printf "  %-6s %-14s %5d %7d %5d %6d %9s %9s %9s %9s %9s %9s\n" "$layout" "$prog" \
+            "$ranks" "$threads" "$ok" "$failed" "$med" "$lo" "$hi" "$over" "$vs" "$vsnoio" \
+            >> "$tmp/table"
+        echo "$layout,$prog,$ranks,$threads,$ok,$failed,$med,$lo,$hi,$over,$vs,$vsnoio" >> "$tmp/csv"
     done
 done
 cat "$tmp/table"
