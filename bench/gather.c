@@ -20,6 +20,14 @@
  *                    (timed: the malloc, the call, the first touch of the
  *                    pages in it; not the free): what a raw MPI program pays
  *                    for what dlp_gather returns, a new buffer
+ *   gatherv_strided  MPI_Gatherv of each rank's S bytes (MPI_UINT64_T) straight
+ *                    to its round-robin items' places r, r + ranks, ... of
+ *                    the root's n-word array (MPI_IN_PLACE: the root's own
+ *                    items are there): the root's receive type is a vector
+ *                    of S / 8 words at a stride of ranks words, resized to
+ *                    one word, displacement r for rank r. The raw MPI way to
+ *                    the same result as gatherv_interleave, MPI's datatype
+ *                    engine doing the interleave
  *   gatherv_interleave  gatherv_inplace into a staging buffer, then the root
  *                    copies every other rank's words to their items' places
  *                    r, r + ranks, ... of an n-word array holding its own
@@ -55,8 +63,9 @@
  *   the baseline gathers per rank. But its items are strided (rank r has
  *   r, r + ranks, ...): the master must put another node's results
  *   8 bytes at a time between its own, where MPI_Gatherv lands each rank's
- *   bytes contiguously (gatherv_interleave does that work too; both ratios
- *   are printed). dense_managed moves contiguous
+ *   bytes contiguously (gatherv_interleave does that work too, and
+ *   gatherv_strided has MPI do it; all three ratios are printed).
+ *   dense_managed moves contiguous
  *   chunks, the baseline's kind of data movement; how many items the other
  *   nodes compute varies from run to run (the median share is printed).
  * - Within a node the dense results are written in place, in node-shared
@@ -223,7 +232,7 @@ static const char *size_name(long bytes, char *buf, size_t cap)
 /* ----------------------------------------------------- one size's state -- */
 
 enum { OP_RR_OFF, OP_RR_ON, OP_MANAGED_OFF, OP_MANAGED_ON, OP_GATHERV, OP_INPLACE, OP_FRESH,
-       OP_INTERLEAVE, OP_GATHER, OP_GATHER_INTO, N_OPS };
+       OP_INTERLEAVE, OP_STRIDED, OP_GATHER, OP_GATHER_INTO, N_OPS };
 
 struct setup {
     MPI_Comm comm; /* duplicate of MPI_COMM_WORLD: the baseline's */
@@ -242,6 +251,8 @@ struct setup {
     int *counts, *displs;
     MPI_Count *ccounts;
     MPI_Aint *cdispls;
+    MPI_Datatype strided;       /* master: gatherv_strided's receive type */
+    int *scounts, *sdispls;     /* master: its counts (1) and displacements (r) */
 };
 
 static void *xmalloc(size_t bytes)
@@ -294,12 +305,23 @@ static void setup_init(struct setup *s, MPI_Comm comm, const struct bench_config
         s->displs = xmalloc(sizeof *s->displs * (size_t)s->ranks);
         s->ccounts = xmalloc(sizeof *s->ccounts * (size_t)s->ranks);
         s->cdispls = xmalloc(sizeof *s->cdispls * (size_t)s->ranks);
+        s->scounts = xmalloc(sizeof *s->scounts * (size_t)s->ranks);
+        s->sdispls = xmalloc(sizeof *s->sdispls * (size_t)s->ranks);
         for (int r = 0; r < s->ranks; r++) {
             s->ccounts[r] = bytes;
             s->cdispls[r] = (MPI_Aint)r * bytes;
             s->counts[r] = s->large ? 0 : (int)bytes;
             s->displs[r] = s->large ? 0 : (int)(r * bytes);
+            s->scounts[r] = 1;
+            s->sdispls[r] = r;
         }
+        if (s->m > INT_MAX)
+            bench_die("gather: more than INT_MAX words per rank");
+        MPI_Datatype vec;
+        mpi_check(MPI_Type_vector((int)s->m, 1, s->ranks, MPI_UINT64_T, &vec), "MPI_Type_vector");
+        mpi_check(MPI_Type_create_resized(vec, 0, WORD, &s->strided), "MPI_Type_create_resized");
+        mpi_check(MPI_Type_commit(&s->strided), "MPI_Type_commit");
+        mpi_check(MPI_Type_free(&vec), "MPI_Type_free");
     }
 }
 
@@ -315,6 +337,10 @@ static void setup_free(struct setup *s)
     free(s->displs);
     free(s->ccounts);
     free(s->cdispls);
+    free(s->scounts);
+    free(s->sdispls);
+    if (s->master)
+        mpi_check(MPI_Type_free(&s->strided), "MPI_Type_free");
 }
 
 /* MPI_Gatherv of each rank's S bytes from send into the master's recv. */
@@ -326,6 +352,16 @@ static void gatherv(const struct setup *s, int inplace, unsigned char *recv)
                       : MPI_Gatherv(sb, (int)s->bytes, MPI_BYTE, recv, s->counts, s->displs,
                                     MPI_BYTE, 0, s->comm);
     mpi_check(rc, "MPI_Gatherv");
+}
+
+/* gatherv_strided: each rank's words straight to its items' places in the
+ * master's inter (its own are there). */
+static void gatherv_strided(const struct setup *s)
+{
+    const void *sb = s->master ? MPI_IN_PLACE : s->send;
+    mpi_check(MPI_Gatherv(sb, (int)s->m, MPI_UINT64_T, s->inter, s->scounts, s->sdispls,
+                          s->strided, 0, s->comm),
+              "MPI_Gatherv (strided)");
 }
 
 /* gatherv_interleave's second step: the other ranks' words from recv to
@@ -360,7 +396,7 @@ static void dense_loop(const struct setup *s, const dlp_opts *opts, struct dense
 static const char *const op_name[N_OPS] = {
     "dense_rr (without results)", "dense_rr", "dense_managed (without results)",
     "dense_managed", "gatherv", "gatherv_inplace", "gatherv_fresh", "gatherv_interleave",
-    "gather", "gather_into"};
+    "gatherv_strided", "gather", "gather_into"};
 
 /* Items the other nodes computed in the last dense call with results
  * (salt): their leaders count the slots of their node's array that hold
@@ -394,7 +430,7 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
     }
     if (op == OP_INPLACE && s->master)
         fill_rank(s->recv, s->m, s->rank, s->ranks, salt);
-    else if (op == OP_INTERLEAVE && s->master)
+    else if ((op == OP_INTERLEAVE || op == OP_STRIDED) && s->master)
         for (long k = 0; k < s->m; k++) { /* the master's own items, in place */
             uint64_t v = item_value(k * s->ranks, salt);
             memcpy(s->inter + (size_t)k * (size_t)s->ranks * WORD, &v, WORD);
@@ -425,6 +461,7 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
         if (s->master)
             interleave(s);
         break;
+    case OP_STRIDED: gatherv_strided(s); break;
     case OP_GATHER: CHECK(dlp_gather(s->send, (size_t)s->bytes, &all, s->lens)); break;
     default:
         CHECK(dlp_gather_into(s->send, (size_t)s->bytes, s->recv,
@@ -445,7 +482,7 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
                                    : op == OP_FRESH   ? fresh
                                    : op >= OP_GATHERV ? s->recv
                                                       : NULL;
-        if (op == OP_INTERLEAVE)
+        if (op == OP_INTERLEAVE || op == OP_STRIDED)
             got = s->inter;
         if (op == OP_RR_ON || op == OP_MANAGED_ON)
             got = dlp_results_data(s->res);
@@ -457,7 +494,7 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
                 *bad = 1;
                 got = NULL;
             }
-        int per_rank = op >= OP_GATHERV && op != OP_INTERLEAVE;
+        int per_rank = op >= OP_GATHERV && op != OP_INTERLEAVE && op != OP_STRIDED;
         if (got && check_words(got, s->n, s->m, s->ranks, per_rank, op != OP_MANAGED_ON, salt,
                                op_name[op], (size_t)s->bytes))
             *bad = 1;
@@ -472,20 +509,21 @@ static double run_op(const struct setup *s, int op, uint64_t salt, int *bad, lon
 /* ------------------------------------------------------------- results -- */
 
 /* Series: what is measured (dense_*: with minus without results). */
-enum { S_GATHERV, S_INPLACE, S_FRESH, S_INTERLEAVE, S_GATHER, S_GATHER_INTO, S_DENSE_RR,
-       S_DENSE_MANAGED, S_RR_TAIL, S_MANAGED_TAIL, N_SERIES };
+enum { S_GATHERV, S_INPLACE, S_FRESH, S_INTERLEAVE, S_STRIDED, S_GATHER, S_GATHER_INTO,
+       S_DENSE_RR, S_DENSE_MANAGED, S_RR_TAIL, S_MANAGED_TAIL, N_SERIES };
 static const char *const series_name[N_SERIES] = {
-    "gatherv", "gatherv_inplace", "gatherv_fresh", "gatherv_interleave", "gather",
-    "gather_into", "dense_rr", "dense_managed", "dense_rr_tail", "dense_managed_tail"};
+    "gatherv", "gatherv_inplace", "gatherv_fresh", "gatherv_interleave", "gatherv_strided",
+    "gather", "gather_into", "dense_rr", "dense_managed", "dense_rr_tail", "dense_managed_tail"};
 
 /* The table's lines: a series against a baseline series (-1: none). */
 static const struct {
     int series, vs;
 } line[] = {
     {S_GATHERV, -1},          {S_INPLACE, -1},          {S_FRESH, -1},
-    {S_INTERLEAVE, -1},       {S_GATHER, S_GATHERV},    {S_GATHER, S_FRESH},
-    {S_GATHER_INTO, S_GATHERV}, {S_DENSE_RR, S_INPLACE}, {S_DENSE_RR, S_INTERLEAVE},
-    {S_DENSE_MANAGED, S_INPLACE}, {S_RR_TAIL, S_INPLACE}, {S_RR_TAIL, S_INTERLEAVE},
+    {S_INTERLEAVE, -1},       {S_STRIDED, -1},          {S_GATHER, S_GATHERV},
+    {S_GATHER, S_FRESH},      {S_GATHER_INTO, S_GATHERV}, {S_DENSE_RR, S_INPLACE},
+    {S_DENSE_RR, S_INTERLEAVE}, {S_DENSE_RR, S_STRIDED}, {S_DENSE_MANAGED, S_INPLACE},
+    {S_RR_TAIL, S_INPLACE},   {S_RR_TAIL, S_INTERLEAVE}, {S_RR_TAIL, S_STRIDED},
     {S_MANAGED_TAIL, S_INPLACE}};
 #define N_LINES ((int)(sizeof line / sizeof line[0]))
 
@@ -556,9 +594,10 @@ static void measure(const struct setup *s, int reps, uint64_t *salt, int *bad,
         out->calls = calls;
         double dummy;
         bench_spread(share, reps, &out->remote_share, &dummy, &dummy);
-        static const int plain[][2] = {{S_GATHERV, OP_GATHERV},   {S_INPLACE, OP_INPLACE},
-                                       {S_FRESH, OP_FRESH},       {S_INTERLEAVE, OP_INTERLEAVE},
-                                       {S_GATHER, OP_GATHER},     {S_GATHER_INTO, OP_GATHER_INTO}};
+        static const int plain[][2] = {
+            {S_GATHERV, OP_GATHERV},       {S_INPLACE, OP_INPLACE}, {S_FRESH, OP_FRESH},
+            {S_INTERLEAVE, OP_INTERLEAVE}, {S_STRIDED, OP_STRIDED}, {S_GATHER, OP_GATHER},
+            {S_GATHER_INTO, OP_GATHER_INTO}};
         for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++)
             row_of(&out->row[plain[k][0]], t + plain[k][1] * reps, reps);
         diff_row(&out->row[S_DENSE_RR], t + OP_RR_ON * reps, t + OP_RR_OFF * reps, reps);
@@ -619,7 +658,8 @@ static void report(const struct bench_config *c, const struct size_result *res, 
                : " (not measured: the ranks run on several hosts)");
     printf("# gatherv_fresh: into a buffer malloc'd for the call (what dlp_gather returns); "
            "gatherv_interleave: then the other ranks' words to their round-robin items' places "
-           "(what dense round robin results end with)\n");
+           "(what dense round robin results end with); gatherv_strided: MPI_Gatherv straight "
+           "to those places (the root's receive type a vector at a stride of ranks words)\n");
     if (c->nodes == 1)
         printf("# one node: dense results are written in place in node-shared memory, nothing "
                "moves; dense_* is what the shared writes and the results' collective cost, "
