@@ -725,7 +725,9 @@ static int agree_on_outcome(struct dlp_loop *L)
     _Static_assert(sizeof mine <= DLP__SCRATCH_PER_RANK, "scratch too small");
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallgather(mine, 5, MPI_LONG, all, 5, MPI_LONG, rt->comm, &req));
-    DLP_MPI_CALL(dlp__wait(&req));
+    if (rt->rank == 0) /* the leaders that wait for this wake now (dlp__wait_end) */
+        dlp__netbell_ring_nodes();
+    DLP_MPI_CALL(dlp__wait_end(&req));
     settle_stops(L, all + 4, 5);
     long total = 0, failed_all = 0;
     int first = -1, signalled = 0;

@@ -466,6 +466,12 @@ void dlp__netbell_ring_node(int k)
         ring(&nb.fd[k]);
 }
 
+void dlp__netbell_ring_nodes(void)
+{
+    for (int k = 1; nb.fd && k < nb.nodes; k++)
+        ring(&nb.fd[k]);
+}
+
 void dlp__netbell_ring_master(void) { ring(&nb.master); }
 
 void dlp__netbell_ring_local(void)

@@ -57,6 +57,9 @@ int dlp__netbell_agent_has(void);
 void dlp__netbell_ring_node(int k);
 void dlp__netbell_ring_master(void);
 void dlp__netbell_ring_local(void);
+/** Master: ring every node's leader (the end of a call, see
+ *  dlp__wait_end); main thread, once the dispatcher is joined. */
+void dlp__netbell_ring_nodes(void);
 
 /** Master's dispatcher: sleep until the local bell or the doorbell of a
  *  node with active[k] != 0 rings, or timeout_us passes. Returns the rings

@@ -6,6 +6,7 @@
 
 #include "loop.h"
 #include "error.h"
+#include "netbell.h"
 #include "options.h"
 #include "runtime.h"
 
@@ -66,7 +67,10 @@ int dlp__wait_arrival(MPI_Request *request, const char *what)
     return rc;
 }
 
-int dlp__wait(MPI_Request *request)
+/* dlp__wait, and with bell: a node leader that has a doorbell sleeps on it
+ * instead, and a ring (the master reached the end of the call) starts the
+ * spinning over, for the few exchanges of the collective left. */
+static int wait_sleeping(MPI_Request *request, int bell)
 {
     int flag = 0, rc;
     double until = dlp__now() + SPIN_SECONDS;
@@ -77,10 +81,22 @@ int dlp__wait(MPI_Request *request)
         if (yields < YIELDS) {
             yields++;
             sched_yield();
+        } else if (bell && dlp__netbell_wait_agent(sleep_us) > 0) {
+            until = dlp__now() + SPIN_SECONDS;
+            yields = 0;
+            sleep_us = 1;
         } else {
-            dlp__sleep_us(sleep_us);
+            if (!bell)
+                dlp__sleep_us(sleep_us);
             sleep_us = sleep_us * 2 > DLP__WAIT_MAX_US ? DLP__WAIT_MAX_US : sleep_us * 2;
         }
     }
     return rc;
+}
+
+int dlp__wait(MPI_Request *request) { return wait_sleeping(request, 0); }
+
+int dlp__wait_end(MPI_Request *request)
+{
+    return wait_sleeping(request, dlp__netbell_agent_has());
 }
