@@ -679,6 +679,10 @@ void dlp__loop_stop(struct dlp_loop *L)
 
 /* ------------------------------------------------------------------ end -- */
 
+/* Words per rank of the end's allgather: failed items, items handed out,
+ * signal, items completed, stops sent, dense results ready to move. */
+#define OUTCOME_WORDS 6
+
 /* The call was interrupted by a signal on some rank: the report says
  * where, and how many items remain. */
 static int interrupted(struct dlp_loop *L, const long *all, long failed)
@@ -687,10 +691,10 @@ static int interrupted(struct dlp_loop *L, const long *all, long failed)
     int first = -1, ranks = 0;
     long done = L->journaled ? L->journal.done_before : 0;
     for (int r = 0; r < rt->size; r++) {
-        if (all[5 * (size_t)r + 2] && first < 0)
+        if (all[OUTCOME_WORDS * (size_t)r + 2] && first < 0)
             first = r;
-        ranks += all[5 * (size_t)r + 2] != 0;
-        done += all[5 * (size_t)r + 3];
+        ranks += all[OUTCOME_WORDS * (size_t)r + 2] != 0;
+        done += all[OUTCOME_WORDS * (size_t)r + 3];
     }
     char name[32], journal[512] = "", fails[64] = "";
     if (L->journaled)
@@ -702,14 +706,15 @@ static int interrupted(struct dlp_loop *L, const long *all, long failed)
     return dlp__fail(DLP_ERR_INTERRUPTED, L->func,
                      "interrupted by %s (on %d of %d ranks, first rank %d): work stopped "
                      "after the running items; %ld of n = %ld items remain%s%s",
-                     dlp__signal_name((int)all[5 * (size_t)first + 2], name, sizeof name), ranks,
+                     dlp__signal_name((int)all[OUTCOME_WORDS * (size_t)first + 2], name, sizeof name), ranks,
                      rt->size, first, L->n - done, L->n, fails, journal);
 }
 
 /* Every rank learns every rank's failures (failures.c) and signals;
  * returns the outcome. One allgather, plus one more only when something
- * failed. */
-static int agree_on_outcome(struct dlp_loop *L)
+ * failed. It also carries whether each rank's dense results are ready to
+ * move (results_ok): *all_results_ok is 1 when every rank's are. */
+static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results_ok)
 {
     struct dlp__runtime *rt = &dlp__rt;
     const char *func = L->func;
@@ -719,24 +724,31 @@ static int agree_on_outcome(struct dlp_loop *L)
     pthread_mutex_lock(&L->failures.lock);
     long failed = L->failures.count;
     pthread_mutex_unlock(&L->failures.lock);
-    long mine[5] = {failed, handed, L->catching ? dlp__signal_caught() : 0,
-                    atomic_load(&L->completed), atomic_load(&L->stopping)};
+    long mine[OUTCOME_WORDS] = {failed,
+                                handed,
+                                L->catching ? dlp__signal_caught() : 0,
+                                atomic_load(&L->completed),
+                                atomic_load(&L->stopping),
+                                results_ok};
     long *all = (long *)rt->scratch;
     _Static_assert(sizeof mine <= DLP__SCRATCH_PER_RANK, "scratch too small");
     MPI_Request req;
-    DLP_MPI_CALL(MPI_Iallgather(mine, 5, MPI_LONG, all, 5, MPI_LONG, rt->comm, &req));
+    DLP_MPI_CALL(MPI_Iallgather(mine, OUTCOME_WORDS, MPI_LONG, all, OUTCOME_WORDS, MPI_LONG,
+                                rt->comm, &req));
     if (rt->rank == 0) /* the leaders that wait for this wake now (dlp__wait_end) */
         dlp__netbell_ring_nodes();
     DLP_MPI_CALL(dlp__wait_end(&req));
-    settle_stops(L, all + 4, 5);
+    settle_stops(L, all + 4, OUTCOME_WORDS);
     long total = 0, failed_all = 0;
     int first = -1, signalled = 0;
+    *all_results_ok = 1;
     for (int r = 0; r < rt->size; r++) {
-        if (all[5 * (size_t)r] > 0 && first < 0)
+        *all_results_ok &= all[OUTCOME_WORDS * (size_t)r + 5] != 0;
+        if (all[OUTCOME_WORDS * (size_t)r] > 0 && first < 0)
             first = r;
-        failed_all += all[5 * (size_t)r];
-        total += all[5 * (size_t)r + 1];
-        signalled |= all[5 * (size_t)r + 2] != 0;
+        failed_all += all[OUTCOME_WORDS * (size_t)r];
+        total += all[OUTCOME_WORDS * (size_t)r + 1];
+        signalled |= all[OUTCOME_WORDS * (size_t)r + 2] != 0;
     }
     if (signalled)
         return interrupted(L, all, failed_all);
@@ -752,7 +764,7 @@ static int agree_on_outcome(struct dlp_loop *L)
     if (!counts)
         dlp__helper_abort(func, "out of memory for the failure counts", MPI_SUCCESS);
     for (int r = 0; r < rt->size; r++)
-        counts[r] = all[5 * (size_t)r];
+        counts[r] = all[OUTCOME_WORDS * (size_t)r];
     int rc = dlp__failures_agree(&L->failures, counts, func);
     free(counts);
     return rc;
@@ -779,15 +791,28 @@ int dlp__loop_end(struct dlp_loop **pL)
         dlp__journal_finish(&L->journal);
     if (L->tracing)
         dlp__trace_finish(&L->trace, L, L->trace_path, L->tracing & FLAG_STATS);
-    int rc = agree_on_outcome(L);
+    /* the dense results' plan first: the agreement says whether every
+     * rank's is ready, so that no rank waits in a transfer another skips */
+    struct dlp__results_plan plan;
+    memset(&plan, 0, sizeof plan);
+    int prepared = L->o.results ? dlp__results_prepare(L, &plan) : DLP_OK, results_ok = 0;
+    int rc = agree_on_outcome(L, prepared == DLP_OK, &results_ok);
     if (L->progress.active)
         dlp__progress_end(&L->progress, rc == DLP_OK ? L->n : atomic_load(&L->progress_done),
                           rc == DLP_OK, dlp__now());
     /* Both collects are collective: each runs whenever the agreed outcome
      * is OK (the same on every rank), whatever the other one returned. */
     int agreed = rc;
-    if (agreed == DLP_OK && L->o.results)
-        rc = dlp__results_collect(L);
+    if (agreed == DLP_OK && L->o.results) {
+        if (prepared != DLP_OK)
+            rc = prepared;
+        else if (!results_ok)
+            rc = DLP_FAIL(DLP_ERR_NOMEM, L->func,
+                          "another rank could not prepare the transfer of the dense results");
+        else
+            rc = dlp__results_move(L, &plan);
+    }
+    dlp__results_release(&plan);
     if (L->o.collector) {
         int crc = agreed == DLP_OK ? dlp__collector_collect(L->o.collector, L->func) : agreed;
         if (agreed != DLP_OK)

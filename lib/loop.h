@@ -230,7 +230,25 @@ static inline unsigned dlp__poll_cap(double seconds)
 #define DLP__WAIT_MAX_US 200u
 
 /* Results of a finished call (results.c): the master receives every remote
- * node's items into its dense array. Collective. */
-int dlp__results_collect(struct dlp_loop *L);
+ * node's items into its dense array. Prepared (segment lists, staging
+ * memory) before the call's end is agreed on, so that the agreement's one
+ * collective also tells whether every rank is ready to move them. */
+struct dlp__segment;
+struct dlp__results_plan {
+    int lists;                  /* segment lists: the master's nodes, a leader's 1 */
+    struct dlp__segment **segs; /* [lists] (the master: [k] for node k >= 1) */
+    long *len;                  /* [lists] */
+    char *stage;                /* the packed messages' staging memory, or NULL */
+};
+
+/** Build this rank's plan (nothing with one node or off the leaders);
+ *  DLP_OK, or DLP_ERR_NOMEM recorded. Not collective; main thread, after
+ *  the call's helper threads are joined. *p can be released either way. */
+int dlp__results_prepare(struct dlp_loop *L, struct dlp__results_plan *p);
+/** Move the results as planned, once every rank's plan is ready.
+ *  Collective (point-to-point between the master and each leader). */
+int dlp__results_move(struct dlp_loop *L, const struct dlp__results_plan *p);
+/** Free a plan (also a zeroed or half-built one). */
+void dlp__results_release(struct dlp__results_plan *p);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "loop.h"
@@ -133,64 +134,69 @@ static int node_segments(const struct dlp_loop *L, int k, struct dlp__segment **
     return DLP_OK;
 }
 
-int dlp__results_collect(struct dlp_loop *L)
+int dlp__results_prepare(struct dlp_loop *L, struct dlp__results_plan *p)
 {
     const struct dlp__runtime *rt = &dlp__rt;
-    dlp_results *r = L->o.results;
-    /* One node: every rank wrote in place, nothing moves (every rank knows
-     * it, so none waits for another in a collective it skips) */
+    memset(p, 0, sizeof *p);
+    /* One node: every rank wrote in place, nothing moves */
     if (rt->nodes == 1)
         return DLP_OK;
-    /* First every segment list (the master: one per remote node; a remote
-     * leader: its own), then agree, and only then move data: a rank that
-     * cannot take part must not leave the others waiting in a transfer. */
+    /* the master: one list per remote node; a remote leader: its own */
     const int master = rt->rank == 0;
-    int lists = master ? rt->nodes : (rt->node_rank == 0 ? 1 : 0);
+    p->lists = master ? rt->nodes : (rt->node_rank == 0 ? 1 : 0);
+    if (p->lists == 0)
+        return DLP_OK;
     /* an array of pointers: sizeof *segs is meant (bugprone-sizeof-expression
      * takes it for a sizeof of a pointer where the aggregate was meant) */
-    struct dlp__segment **segs =
-        calloc((size_t)(lists > 0 ? lists : 1), sizeof *segs); // NOLINT(bugprone-sizeof-expression)
-    long *len = calloc((size_t)(lists > 0 ? lists : 1), sizeof *len);
-    int rc = segs && len ? DLP_OK
-                         : DLP_FAIL(DLP_ERR_NOMEM, L->func, "segment lists of %d nodes", lists);
+    p->segs = calloc((size_t)p->lists, sizeof *p->segs); // NOLINT(bugprone-sizeof-expression)
+    p->len = calloc((size_t)p->lists, sizeof *p->len);
+    if (!p->segs || !p->len)
+        return DLP_FAIL(DLP_ERR_NOMEM, L->func, "segment lists of %d nodes", p->lists);
+    int rc = DLP_OK;
     if (master)
-        for (int k = 1; k < lists && rc == DLP_OK; k++)
-            rc = node_segments(L, k, &segs[k], &len[k]);
-    else if (lists == 1 && rc == DLP_OK)
-        rc = node_segments(L, rt->node, &segs[0], &len[0]);
+        for (int k = 1; k < p->lists && rc == DLP_OK; k++)
+            rc = node_segments(L, k, &p->segs[k], &p->len[k]);
+    else
+        rc = node_segments(L, rt->node, &p->segs[0], &p->len[0]);
+    if (rc != DLP_OK)
+        return rc;
     /* the stage of the packed messages: the largest any transfer needs */
     size_t stage_bytes = 0;
-    for (int k = 0; rc == DLP_OK && k < lists; k++) {
-        size_t b = segs[k] ? dlp__transfer_stage_bytes(r->elem, segs[k], len[k]) : 0;
+    for (int k = 0; k < p->lists; k++) {
+        size_t b = p->segs[k] ? dlp__transfer_stage_bytes(L->o.results->elem, p->segs[k],
+                                                          p->len[k])
+                              : 0;
         stage_bytes = b > stage_bytes ? b : stage_bytes;
     }
-    char *stage = stage_bytes ? malloc(stage_bytes) : NULL;
-    if (rc == DLP_OK && stage_bytes && !stage)
-        rc = dlp__fail(DLP_ERR_NOMEM, L->func, "a staging buffer of %zu bytes for the results",
-                       stage_bytes);
-    int ok = rc == DLP_OK, all_ok = 0;
-    MPI_Request req;
-    int mrc = MPI_Iallreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, rt->comm, &req);
-    if (mrc == MPI_SUCCESS)
-        mrc = dlp__wait(&req);
-    if (mrc != MPI_SUCCESS)
-        rc = DLP_FAIL_MPI(L->func, "MPI_Iallreduce", mrc);
-    else if (rc == DLP_OK && !all_ok)
-        rc = DLP_FAIL(DLP_ERR_NOMEM, L->func,
-                       "another rank could not prepare the transfer of the dense results");
-    if (rc == DLP_OK && master) {
-        for (int k = 1; k < lists && rc == DLP_OK; k++)
-            rc = dlp__transfer_segments(0, r->seg.base, r->elem, segs[k], len[k], stage,
+    if (stage_bytes && !(p->stage = malloc(stage_bytes)))
+        return dlp__fail(DLP_ERR_NOMEM, L->func,
+                         "a staging buffer of %zu bytes for the results", stage_bytes);
+    return DLP_OK;
+}
+
+int dlp__results_move(struct dlp_loop *L, const struct dlp__results_plan *p)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    const dlp_results *r = L->o.results;
+    int rc = DLP_OK;
+    if (rt->rank == 0) {
+        for (int k = 1; k < p->lists && rc == DLP_OK; k++)
+            rc = dlp__transfer_segments(0, r->seg.base, r->elem, p->segs[k], p->len[k], p->stage,
                                         rt->node_leader[k], DLP__TAG_RESULTS, rt->comm,
                                         L->func);
-    } else if (rc == DLP_OK && lists == 1) {
-        rc = dlp__transfer_segments(1, r->seg.base, r->elem, segs[0], len[0], stage, 0,
+    } else if (p->lists == 1) {
+        rc = dlp__transfer_segments(1, r->seg.base, r->elem, p->segs[0], p->len[0], p->stage, 0,
                                     DLP__TAG_RESULTS, rt->comm, L->func);
     }
-    free(stage);
-    for (int k = 0; segs && k < lists; k++)
-        free(segs[k]);
-    free(segs);
-    free(len);
     return rc;
+}
+
+void dlp__results_release(struct dlp__results_plan *p)
+{
+    free(p->stage);
+    for (int k = 0; p->segs && k < p->lists; k++)
+        free(p->segs[k]);
+    free(p->segs);
+    free(p->len);
+    memset(p, 0, sizeof *p);
 }
