@@ -706,8 +706,9 @@ static int interrupted(struct dlp_loop *L, const long *all, long failed)
     return dlp__fail(DLP_ERR_INTERRUPTED, L->func,
                      "interrupted by %s (on %d of %d ranks, first rank %d): work stopped "
                      "after the running items; %ld of n = %ld items remain%s%s",
-                     dlp__signal_name((int)all[OUTCOME_WORDS * (size_t)first + 2], name, sizeof name), ranks,
-                     rt->size, first, L->n - done, L->n, fails, journal);
+                     dlp__signal_name((int)all[OUTCOME_WORDS * (size_t)first + 2], name,
+                                      sizeof name),
+                     ranks, rt->size, first, L->n - done, L->n, fails, journal);
 }
 
 /* Every rank learns every rank's failures (failures.c) and signals;
