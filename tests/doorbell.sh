@@ -17,17 +17,7 @@
 #   nohost   DLP_NODE_DOORBELL_HOST=nonexistent.invalid under tcp: the leader
 #            says it cannot resolve that name; no doorbell, no rings, the
 #            node served by polling (test_split's checks still pass)
-set -u
-exe=$1
-mpiexec=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL [$case]: $*"
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/cases.sh" "$@"
 
 # run CASE HOSTS RANKS THREADS DOORBELL [DOORBELL_HOST]: test_split's status
 # and stderr
@@ -110,8 +100,4 @@ if [ "$r" -ne 0 ]; then
     fail "doorbell rings without a doorbell: $r, expected 0"
 fi
 
-if [ "$failures" -ne 0 ]; then
-    echo "doorbell.sh: $failures failures"
-    exit 1
-fi
-echo "doorbell.sh: every case passed"
+finish doorbell.sh
