@@ -10,10 +10,19 @@
  *     dlp_strerror(code) names a code; dlp_last_error() gives the calling
  *     thread's last full message (function, rank, host, item, thread).
  *   - "Collective": every rank of dlp_comm() must call it, in the same order,
- *     with the same scalar arguments (n, options). Disagreement is detected
- *     and reported on every rank as DLP_ERR_MISMATCH.
+ *     with the same scalar arguments (n, options). Every collective starts by
+ *     telling every rank which call this rank is in: ranks in different
+ *     collectives (dlp_barrier on one, dlp_split_managed or dlp_finalize on
+ *     another), or disagreeing on the arguments, get DLP_ERR_MISMATCH on
+ *     every rank, with a message naming the calls and the ranks, and the
+ *     library stays usable. A rank that never comes is waited for with the
+ *     DLP_COLLECTIVE_TIMEOUT rules (a line on stderr after 60 s, or the job
+ *     ended after the timeout).
  *   - "Threads": which threads may call it. "Main thread" means the thread that
- *     called dlp_init(), outside any parallel region of the library.
+ *     called dlp_init(), outside any parallel region of the library (in an
+ *     OpenMP region of the user's, its thread 0). Collectives from any other
+ *     thread are DLP_ERR_STATE: two threads' calls would pair up with each
+ *     other's across ranks.
  *   - Indices and counts are 64-bit (`long` is required to be 64-bit).
  *   - A bad argument or option on one rank only is reported on every rank
  *     (collectives agree on their arguments before any work starts).
@@ -53,8 +62,10 @@ enum dlp_status {
     DLP_ERR_MPI = -6,             /**< an MPI call failed (its message is kept) */
     DLP_ERR_NOMEM = -7,           /**< out of memory (or shared memory) */
     DLP_ERR_ITEM = -8,            /**< a body returned non-zero on some rank */
-    DLP_ERR_MISMATCH = -9,        /**< ranks disagree on a collective's arguments */
-    DLP_ERR_STATE = -10,          /**< call not allowed now (nested call ...) */
+    DLP_ERR_MISMATCH = -9,        /**< ranks are in different collective calls, or
+                                       disagree on a collective's arguments */
+    DLP_ERR_STATE = -10,          /**< call not allowed now (nested call, a collective
+                                       from a thread other than the main thread ...) */
     DLP_ERR_SYSTEM = -11,         /**< an operating-system call failed */
     DLP_ERR_SKIPPED = -12,        /**< items failed and were skipped (on_error = skip):
                                        dlp_failures() lists them */
@@ -99,6 +110,19 @@ DLP_EXPORT long dlp_failures_listed(void);
  *  host node07". Any thread, any time; valid until that thread's next error. */
 DLP_EXPORT const char *dlp_last_error(void);
 
+/** Exit statuses of a process the library ends (MPI_Abort of the job, or
+ *  exit() before MPI is up). Stable numbers. */
+enum dlp_exit {
+    DLP_EXIT_USAGE = 64,        /**< misuse with no status to return: dlp_is_master()
+                                     before dlp_init() or after dlp_finalize() */
+    DLP_EXIT_INTERNAL = 70,     /**< a helper thread of the library failed (message on
+                                     stderr): the job cannot go on */
+    DLP_EXIT_TIME_LIMIT = 72,   /**< an item ran over opts.time_limit under ABORT */
+    DLP_EXIT_COLLECTIVE_TIMEOUT = 74, /**< a rank waited DLP_COLLECTIVE_TIMEOUT seconds
+                                     in a collective for ranks that did not call it */
+    DLP_EXIT_IN_CALL = 75       /**< a rank called exit() during a parallel call */
+};
+
 /* --------------------------------------------------------------- runtime -- */
 
 /** Initialise the library. Collective over MPI_COMM_WORLD; main thread.
@@ -116,20 +140,33 @@ DLP_EXPORT const char *dlp_last_error(void);
 DLP_EXPORT int dlp_init(int *argc, char ***argv);
 
 /** Release everything; finalise MPI if dlp_init() initialised it.
- *  Collective; main thread. Errors: DLP_ERR_NOT_INITIALIZED (never
- *  initialised), DLP_ERR_FINALIZED (called twice), DLP_ERR_MPI.
+ *  Collective (it waits for every rank like the other collectives, with
+ *  DLP_COLLECTIVE_TIMEOUT); main thread. Errors: DLP_ERR_NOT_INITIALIZED
+ *  (never initialised), DLP_ERR_FINALIZED (called twice), DLP_ERR_STATE
+ *  (inside a parallel call, or not the main thread), DLP_ERR_MISMATCH
+ *  (another rank is in another collective: nothing is finalised, on any
+ *  rank, and the library stays usable), DLP_ERR_MPI.
  *  When the user owns MPI, dlp_init() may be called again afterwards. */
 DLP_EXPORT int dlp_finalize(void);
 
 /** 1 between dlp_init() and dlp_finalize(), else 0. Any thread. */
 DLP_EXPORT int dlp_initialized(void);
 
+/* The queries below (dlp_rank() ... dlp_threads()) return their value, or
+ * before dlp_init() and after dlp_finalize() a negative code
+ * (DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED), never a valid-looking
+ * answer; the first such call in a process also says so on stderr. */
+
 /** This rank in dlp_comm() (0 .. size-1), the Python RANK. Not collective;
  *  any thread. Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED. */
 DLP_EXPORT int dlp_rank(void);
 /** Number of ranks, the Python SIZE. Not collective; any thread. */
 DLP_EXPORT int dlp_size(void);
-/** 1 on the master (rank 0), 0 elsewhere, the Python IS_MASTER. Any thread. */
+/** 1 on the master (rank 0), 0 elsewhere, the Python IS_MASTER. Not
+ *  collective; any thread. Every int reads as true or false, so there is no
+ *  error value: called before dlp_init() or after dlp_finalize() it says so
+ *  on stderr and ends the process with DLP_EXIT_USAGE (MPI_Abort when the
+ *  user's MPI is running). */
 DLP_EXPORT int dlp_is_master(void);
 /** Index of this rank's node (0 .. nodes-1; the master's node is 0). Nodes are
  *  the groups of MPI_COMM_TYPE_SHARED. Not collective; any thread. */
@@ -339,8 +376,10 @@ DLP_EXPORT void *dlp_results_at(dlp_results *r, long i);
  *  call's items overwrite their slots. Not collective; any thread. */
 DLP_EXPORT void *dlp_results_data(dlp_results *r);
 
-/** Free the storage and set *r to NULL; NULL and *r == NULL are accepted.
- *  Collective; main thread. */
+/** Free this rank's view of the storage and set *r to NULL; NULL and
+ *  *r == NULL are accepted. Not collective (no communication), but every
+ *  rank must free its own: call it on every rank, after the calls that use
+ *  r. Main thread. */
 DLP_EXPORT int dlp_results_destroy(dlp_results **r);
 
 /* ------------------------------------------- variable-size results -- */
@@ -385,7 +424,8 @@ DLP_EXPORT int dlp_collector_buffer(const dlp_collector *c, const void **data,
                                     const size_t **offsets, const long **items, long *count);
 
 /** Free the collector and set *c to NULL (NULL and *c == NULL are accepted).
- *  Collective; main thread. Errors: DLP_ERR_STATE (a call is using it). */
+ *  Not collective (no communication); call it on every rank. Main thread.
+ *  Errors: DLP_ERR_STATE (a call is using it). */
 DLP_EXPORT int dlp_collector_destroy(dlp_collector **c);
 
 /* ------------------------------------------------------ map_unordered -- */
@@ -473,7 +513,8 @@ DLP_EXPORT int dlp_map_end(dlp_map **map);
  *  rank contributes 0 bytes, the master's *all is a valid 1-byte
  *  allocation (free() it) and every lens[r] is 0. The data flows
  *  rank -> node leader -> master; totals above 2 GiB work.
- *  Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_NOMEM, DLP_ERR_MPI. */
+ *  Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_MISMATCH, DLP_ERR_STATE,
+ *  DLP_ERR_NOMEM, DLP_ERR_MPI. */
 DLP_EXPORT int dlp_gather(const void *buf, size_t len, void **all, size_t *lens);
 
 /** dlp_gather() into the master's own buffer out of cap bytes (reused from
@@ -488,11 +529,14 @@ DLP_EXPORT int dlp_gather(const void *buf, size_t len, void **all, size_t *lens)
 DLP_EXPORT int dlp_gather_into(const void *buf, size_t len, void *out, size_t cap,
                                size_t *lens);
 
-/** Broadcast len bytes of buf from rank root to every rank (len must agree).
- *  Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_MISMATCH, DLP_ERR_MPI. */
+/** Broadcast len bytes of buf from rank root to every rank (len and root
+ *  must agree). Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_MISMATCH
+ *  (other len or root, or a rank in another collective), DLP_ERR_STATE,
+ *  DLP_ERR_MPI. */
 DLP_EXPORT int dlp_bcast(void *buf, size_t len, int root);
 
-/** Barrier over dlp_comm(). Collective; main thread. Errors: DLP_ERR_MPI. */
+/** Barrier over dlp_comm(). Collective; main thread. Errors: DLP_ERR_MISMATCH
+ *  (a rank is in another collective), DLP_ERR_STATE, DLP_ERR_MPI. */
 DLP_EXPORT int dlp_barrier(void);
 
 /** Function run on the master by dlp_call_on_root_and_bcast(): fills out

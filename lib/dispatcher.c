@@ -30,7 +30,7 @@ void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
         MPI_Error_string(mpi_rc, text, &len);
     fprintf(stderr, "dlp_mpi: %s on rank %d (host %s): %s %s; aborting the job\n", who,
             dlp__rt.rank, dlp__rt.host, what, text);
-    dlp__abort_job(70);
+    dlp__abort_job(DLP_EXIT_INTERNAL);
 }
 
 static void log_chunk(struct dlp__chunk_log *log, long start, long count)

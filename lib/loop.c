@@ -61,15 +61,10 @@ static int trace_flags(const char **path)
            (st && *st && *st != '0' ? FLAG_STATS : 0);
 }
 _Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
+_Static_assert(sizeof(struct handshake) <= DLP__ENTRY_ARGS, "the handshake fits an entry");
 
 static int compare_handshakes(const struct handshake *all, int size, const char *func)
 {
-    for (int r = 0; r < size; r++)
-        if (all[r].status != DLP_OK)
-            return dlp__fail(all[r].status, func,
-                             "rank %d rejected its arguments (%s); see that rank's "
-                             "dlp_last_error()",
-                             r, dlp_strerror(all[r].status));
     const struct handshake *m = &all[0];
     for (int r = 1; r < size; r++) {
         const struct handshake *h = &all[r];
@@ -205,14 +200,14 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                              .flags = (L->o.journal != NULL ? FLAG_JOURNAL : 0) |
                                       (rt->rank == 0 ? trace_flags(&L->trace_path) : 0),
                              .retries = L->o.retries};
-    struct handshake *all = (struct handshake *)rt->scratch;
-    MPI_Request req;
     char what[160];
     snprintf(what, sizeof what, "the start of %s (parallel call #%lu, n = %ld)", func,
              rt->call_seq + 1, L->n);
-    DLP_MPI_CALL(MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine,
-                                MPI_BYTE, rt->comm, &req));
-    DLP_MPI_CALL(dlp__wait_arrival(&req, what));
+    const struct dlp__entry *every;
+    rc = dlp__enter(func, what, rc, &mine, sizeof mine, &every);
+    struct handshake *all = (struct handshake *)rt->scratch;
+    for (int r = 0; rc == DLP_OK && r < rt->size; r++)
+        memcpy(&all[r], every[r].args, sizeof all[r]);
     if (rc == DLP_OK)
         rc = compare_handshakes(all, rt->size, func);
     if (rc != DLP_OK) {
@@ -304,6 +299,8 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
     *out = NULL;
     DLP_CALL(dlp__check_ready(func));
     struct dlp__runtime *rt = &dlp__rt;
+    if (atomic_load(&rt->in_call) == 0)
+        DLP_CALL(dlp__check_main(func));
     int idle = 0;
     if (!atomic_compare_exchange_strong(&rt->in_call, &idle, 1))
         return dlp__fail(DLP_ERR_STATE, func,
@@ -875,6 +872,7 @@ int dlp_loop_end(dlp_loop **loop)
 {
     if (!loop || !*loop)
         return dlp__fail(DLP_ERR_ARG, "dlp_loop_end", "loop is NULL");
+    DLP_CALL(dlp__check_main("dlp_loop_end"));
     (*loop)->func = "dlp_loop_end";
     return dlp__loop_end(loop);
 }

@@ -365,6 +365,7 @@ int dlp_map_end(dlp_map **map)
 {
     if (!map || !*map)
         return dlp__fail(DLP_ERR_ARG, "dlp_map_end", "map is NULL");
+    DLP_CALL(dlp__check_main("dlp_map_end"));
     struct dlp_map *m = *map;
     *map = NULL;
     return finish(m);

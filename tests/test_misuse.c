@@ -68,7 +68,6 @@ static void check_refused(int code)
     ASSERT_TRUE(dlp_comm() == MPI_COMM_NULL);
     ASSERT_ERR(dlp_rank(), code);
     ASSERT_ERR(dlp_size(), code);
-    ASSERT_ERR(dlp_is_master(), code);
     ASSERT_ERR(dlp_node(), code);
     ASSERT_ERR(dlp_nodes(), code);
     ASSERT_ERR(dlp_node_rank(), code);
