@@ -1,7 +1,6 @@
 /* dlp_bcast, dlp_barrier, dlp_call_on_root_and_bcast. Each starts with the
  * collective entry (entry.h), which carries and compares its arguments. */
 #include <limits.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "entry.h"
@@ -9,19 +8,17 @@
 #include "runtime.h"
 #include "transfer.h"
 
-/* What the broadcasts compare across ranks. */
-struct bcast_args {
-    long len, root;
-};
-
-/* Enter func with (len, root), then check that every rank passed the same. */
+/* Enter func with (len, root), then check that every rank passed the same.
+ * Returns status when it is an error (the analyzer cannot see that
+ * dlp__enter does). */
 static int enter_bcast(int status, size_t len, int root, const char *func)
 {
-    struct bcast_args mine = {(long)len, root};
+    const long mine[2] = {(long)len, root};
     const struct dlp__entry *all;
-    DLP_CALL(dlp__enter(func, NULL, status, &mine, sizeof mine, &all));
-    DLP_CALL(dlp__entry_same_long(all, offsetof(struct bcast_args, len), "len", func));
-    return dlp__entry_same_long(all, offsetof(struct bcast_args, root), "root", func);
+    DLP_CALL(dlp__enter(func, NULL, status, mine, sizeof mine, &all));
+    DLP_CALL(status);
+    DLP_CALL(dlp__entry_same_long(all, 0, "len", func));
+    return dlp__entry_same_long(all, 1, "root", func);
 }
 
 static int bcast_bytes(char *buf, size_t len, int root, const char *func)

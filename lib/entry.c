@@ -126,17 +126,19 @@ int dlp__enter(const char *func, const char *what, int status, const void *args,
     return DLP_OK;
 }
 
-int dlp__entry_same_long(const struct dlp__entry *all, size_t at, const char *name,
+int dlp__entry_same_long(const struct dlp__entry *all, int k, const char *name,
                          const char *func)
 {
+    size_t at = (size_t)k * sizeof(long);
     long first;
     memcpy(&first, all[0].args + at, sizeof first);
     for (int r = 1; r < dlp__rt.size; r++) {
         long v;
         memcpy(&v, all[r].args + at, sizeof v);
         if (v != first)
-            return dlp__fail(DLP_ERR_MISMATCH, func, "rank %d passed %s = %ld, rank 0 passed %s = %ld",
-                             r, name, v, name, first);
+            return dlp__fail(DLP_ERR_MISMATCH, func,
+                             "rank %d passed %s = %ld, rank 0 passed %s = %ld", r, name, v, name,
+                             first);
     }
     return DLP_OK;
 }

@@ -37,10 +37,10 @@ _Static_assert(sizeof(struct dlp__entry) == 128, "an entry is 128 bytes");
 int dlp__enter(const char *func, const char *what, int status, const void *args, size_t len,
                const struct dlp__entry **all);
 
-/** DLP_OK when every rank's long at byte offset `at` of its arguments equals
- *  rank 0's; else DLP_ERR_MISMATCH naming the first rank that differs, both
- *  values and `name` (e.g. "len"). */
-int dlp__entry_same_long(const struct dlp__entry *all, size_t at, const char *name,
+/** DLP_OK when every rank's k-th long of its arguments (args as an array
+ *  of longs) equals rank 0's; else DLP_ERR_MISMATCH naming the first rank
+ *  that differs, both values and `name` (e.g. "len"). */
+int dlp__entry_same_long(const struct dlp__entry *all, int k, const char *name,
                          const char *func);
 
 #endif

@@ -214,6 +214,7 @@ static int gather(const void *buf, size_t len, void **all, int into, char *given
     struct gather_args mine = {len, master && into ? cap : 0};
     const struct dlp__entry *every;
     DLP_CALL(dlp__enter(api, NULL, rc, &mine, sizeof mine, &every));
+    DLP_CALL(rc); /* (dlp__enter returned it already: for the analyzer) */
     uint64_t *lens64 = (uint64_t *)rt->scratch;
     uint64_t *node_lens = lens64 + rt->size;
     DLP_CALL(read_lengths(every, lens64, node_lens, into, api));

@@ -4,7 +4,6 @@
  * the master's array. */
 #include "results.h"
 
-#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +28,6 @@ long dlp__results_items(const dlp_results *r) { return r->n; }
 
 size_t dlp__results_elem(const dlp_results *r) { return r->elem; }
 
-/* What dlp_results_create compares across ranks. */
-struct create_args {
-    long n, elem_size;
-};
-
 int dlp_results_create(dlp_results **r, long n, size_t elem_size)
 {
     static const char *func = "dlp_results_create";
@@ -51,12 +45,12 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
     else if ((size_t)n > (SIZE_MAX / 2) / elem_size)
         rc = dlp__fail(DLP_ERR_ARG, func, "n * elem_size overflows (n = %ld, elem_size = %zu)",
                        n, elem_size);
-    struct create_args mine = {n, (long)elem_size};
+    const long mine[2] = {n, (long)elem_size};
     const struct dlp__entry *all;
-    DLP_CALL(dlp__enter(func, NULL, rc, &mine, sizeof mine, &all));
-    DLP_CALL(dlp__entry_same_long(all, offsetof(struct create_args, n), "n", func));
-    DLP_CALL(dlp__entry_same_long(all, offsetof(struct create_args, elem_size), "elem_size",
-                                  func));
+    DLP_CALL(dlp__enter(func, NULL, rc, mine, sizeof mine, &all));
+    DLP_CALL(rc); /* (dlp__enter returned it already: for the analyzer) */
+    DLP_CALL(dlp__entry_same_long(all, 0, "n", func));
+    DLP_CALL(dlp__entry_same_long(all, 1, "elem_size", func));
     dlp_results *res = calloc(1, sizeof *res);
     int ok = res != NULL;
     if (ok) {

@@ -304,7 +304,7 @@ int dlp_is_master(void)
     MPI_Finalized(&down);
     if (up && !down) /* the user's MPI: end every rank, none is left waiting */
         MPI_Abort(MPI_COMM_WORLD, DLP_EXIT_USAGE);
-    exit(DLP_EXIT_USAGE);
+    exit(DLP_EXIT_USAGE); // NOLINT(concurrency-mt-unsafe): ending the process is the point
 }
 
 MPI_Comm dlp_comm(void)
