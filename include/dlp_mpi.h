@@ -5,8 +5,10 @@
  * Only item indices travel: every rank can compute item i from i.
  *
  * Conventions for every function below
- *   - Status: functions return DLP_OK (0) or a negative DLP_ERR_* code. Query
- *     functions (dlp_rank() ...) return their value (>= 0) or a negative code.
+ *   - Status: functions return DLP_OK (0), DLP_SKIPPED (1) for a call that
+ *     completed with skipped items (on_error = skip), or a negative DLP_ERR_*
+ *     code: `rc < 0` is a failure. Query functions (dlp_rank() ...) return
+ *     their value (>= 0) or a negative code.
  *     dlp_strerror(code) names a code; dlp_last_error() gives the calling
  *     thread's last full message (function, rank, host, item, thread).
  *   - "Collective": every rank of dlp_comm() must call it, in the same order,
@@ -42,9 +44,13 @@ DLP_EXPORT unsigned dlp_version(void);
 
 /* ---------------------------------------------------------------- errors -- */
 
-/** Status codes. Stable numbers: never renumbered, only appended. */
+/** Status codes. Stable numbers: never renumbered, only appended; a retired
+ *  number is not reused. */
 enum dlp_status {
     DLP_OK = 0,
+    DLP_SKIPPED = 1,              /**< the call completed; some items failed and were
+                                       skipped (on_error = skip): dlp_failures() lists
+                                       them. Not an error: `rc < 0` checks pass it */
     DLP_ERR_NOT_INITIALIZED = -1, /**< called before dlp_init() */
     DLP_ERR_FINALIZED = -2,       /**< called after dlp_finalize() */
     DLP_ERR_ARG = -3,             /**< bad argument (NULL callback, n < 0 ...) */
@@ -56,8 +62,8 @@ enum dlp_status {
     DLP_ERR_MISMATCH = -9,        /**< ranks disagree on a collective's arguments */
     DLP_ERR_STATE = -10,          /**< call not allowed now (nested call ...) */
     DLP_ERR_SYSTEM = -11,         /**< an operating-system call failed */
-    DLP_ERR_SKIPPED = -12,        /**< items failed and were skipped (on_error = skip):
-                                       dlp_failures() lists them */
+    /* -12 was DLP_ERR_SKIPPED, retired (a completed skip call returns DLP_SKIPPED);
+       not reused */
     DLP_ERR_JOURNAL = -13,        /**< the journal file cannot be used: not a journal,
                                        corrupted, in use, or from another run (other n) */
     DLP_ERR_INTERRUPTED = -14     /**< SIGTERM or SIGINT arrived: the call stopped handing
@@ -202,8 +208,10 @@ enum dlp_on_error {
     DLP_ON_ERROR_DEFAULT = 0, /**< DLP_ON_ERROR from the environment, else ABORT */
     DLP_ON_ERROR_ABORT = 1,   /**< stop handing out work; every rank returns
                                    DLP_ERR_ITEM with the first failure's report */
-    DLP_ON_ERROR_SKIP = 2,    /**< go on; at the end every rank returns
-                                   DLP_ERR_SKIPPED and dlp_failures() lists them */
+    DLP_ON_ERROR_SKIP = 2,    /**< go on; the call completes (results gathered, as
+                                   far as the items succeeded) and every rank returns
+                                   DLP_SKIPPED (1, not an error) when items failed, and
+                                   dlp_failures() lists them */
     DLP_ON_ERROR_RETRY = 3    /**< go on; at the end run each failed item again, up to
                                    opts.retries times, each time on another rank (when
                                    there is one); items that still fail are handled as
@@ -270,17 +278,20 @@ typedef int (*dlp_body_fn)(long i, void *ctx);
  *  With opts.journal, items a journal recorded as done in an earlier run
  *  are skipped (README "Journal and resume"). SIGTERM/SIGINT during the call
  *  stop it after the running items (DLP_GRACE).
+ *  Returns DLP_OK, or DLP_SKIPPED (1) under on_error = skip when items
+ *  failed: the call completed, dlp_failures() lists them (every rank gets it).
  *  Errors: DLP_ERR_ARG (body NULL, n < 0), DLP_ERR_OPTION, DLP_ERR_MISMATCH,
  *  DLP_ERR_ITEM (a body failed: the same code and report on every rank;
- *  under RETRY: still failing after the retries), DLP_ERR_SKIPPED (SKIP),
- *  DLP_ERR_JOURNAL, DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call),
- *  DLP_ERR_MPI, DLP_ERR_NOMEM. */
+ *  under RETRY: still failing after the retries), DLP_ERR_JOURNAL,
+ *  DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call), DLP_ERR_MPI,
+ *  DLP_ERR_NOMEM. */
 DLP_EXPORT int dlp_split_managed(long n, dlp_body_fn body, void *ctx,
                                  const dlp_opts *opts);
 
 /** Like dlp_split_managed() with round-robin splitting: rank r takes items
  *  r, r+S, r+2S ... (S = size), its team shares them dynamically. No messages
- *  during the loop. Collective; main thread. Errors: as dlp_split_managed(). */
+ *  during the loop. Collective; main thread. Returns and errors: as
+ *  dlp_split_managed(). */
 DLP_EXPORT int dlp_split_round_robin(long n, dlp_body_fn body, void *ctx,
                                      const dlp_opts *opts);
 
@@ -301,8 +312,10 @@ DLP_EXPORT int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts);
  *  Never blocks on MPI. Misuse (NULL arguments) returns 0. */
 DLP_EXPORT int dlp_loop_next(dlp_loop *loop, long *i);
 
-/** Report that item i failed (printf-style message). Stops the loop on every
- *  rank; dlp_loop_end() then returns DLP_ERR_ITEM everywhere with this report.
+/** Report that item i failed (printf-style message). Under on_error = abort
+ *  it stops the loop on every rank, and dlp_loop_end() then returns
+ *  DLP_ERR_ITEM everywhere with this report; under skip the loop goes on and
+ *  dlp_loop_end() returns DLP_SKIPPED.
  *  Not collective; any thread. Errors: DLP_ERR_ARG. */
 DLP_EXPORT int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -313,6 +326,7 @@ DLP_EXPORT int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
 /** Finish the loop: wait for all ranks, gather opts->results, agree on the
  *  outcome, free the loop and set *loop to NULL (NULL is accepted: returns
  *  DLP_ERR_ARG). Collective; main thread, after the parallel region.
+ *  Returns DLP_OK, or DLP_SKIPPED when items failed under on_error = skip.
  *  Errors: DLP_ERR_ITEM (one report, the same on every rank), DLP_ERR_MPI. */
 DLP_EXPORT int dlp_loop_end(dlp_loop **loop);
 
@@ -431,7 +445,8 @@ typedef int (*dlp_result_fn)(long i, const void *data, size_t len, void *ctx);
  *  larger result at a time is allowed), so a slow callback slows the
  *  workers down instead of growing memory. Results travel with their item
  *  index. ctx is passed to both functions. Collective; main thread.
- *  Errors: as dlp_split_managed(), plus DLP_ERR_ITEM when on_result fails. */
+ *  Returns and errors: as dlp_split_managed(), plus DLP_ERR_ITEM when
+ *  on_result fails (under skip: DLP_SKIPPED, the item listed). */
 DLP_EXPORT int dlp_map_unordered(long n, dlp_work_fn work, dlp_result_fn on_result, void *ctx,
                                  const dlp_opts *opts);
 
@@ -459,7 +474,8 @@ DLP_EXPORT int dlp_map_next(dlp_map *map, long *i, const void **data, size_t *le
 /** Finish the map, free it and set *map to NULL. Collective; main thread.
  *  If the master calls it before dlp_map_next() returned 0, the map is
  *  stopped: no more work is handed out, the remaining results are dropped
- *  and every rank gets DLP_ERR_STATE. Errors: DLP_ERR_ARG (NULL),
+ *  and every rank gets DLP_ERR_STATE. Returns DLP_OK, or DLP_SKIPPED when
+ *  items failed under on_error = skip. Errors: DLP_ERR_ARG (NULL),
  *  DLP_ERR_ITEM (a work function failed: the same report on every rank),
  *  DLP_ERR_STATE, DLP_ERR_NOMEM, DLP_ERR_MPI. */
 DLP_EXPORT int dlp_map_end(dlp_map **map);

@@ -157,8 +157,8 @@ int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char 
                  "%s: %ld item%s failed and %s skipped (dlp_failures() lists them); the "
                  "first: item %ld on %s: %s [%s]",
                  func, total, total == 1 ? "" : "s", total == 1 ? "was" : "were", first->item,
-                 where, first->message, dlp_strerror(DLP_ERR_SKIPPED));
-        return dlp__set_message(DLP_ERR_SKIPPED, text);
+                 where, first->message, dlp_strerror(DLP_SKIPPED));
+        return dlp__set_message(DLP_SKIPPED, text);
     }
     char more[64] = "";
     if (total > 1)

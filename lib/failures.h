@@ -29,7 +29,7 @@ long dlp__failures_add(struct dlp__failures *f, long item, int thread, int code,
  *  (those dlp_failures() returns from now on). counts[r] is rank r's number
  *  of failures (known from the call's final allgather). Returns DLP_OK when
  *  nobody failed; else the first failure's code and report (abort), or
- *  DLP_ERR_SKIPPED with a summary (skip). */
+ *  DLP_SKIPPED with a summary (skip: the call completed). */
 int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char *func);
 
 /** Forget the previous call's list: at the start of every call, before

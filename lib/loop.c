@@ -801,24 +801,27 @@ int dlp__loop_end(struct dlp_loop **pL)
     if (L->progress.active)
         dlp__progress_end(&L->progress, rc == DLP_OK ? L->n : atomic_load(&L->progress_done),
                           rc == DLP_OK, dlp__now());
-    /* Both collects are collective: each runs whenever the agreed outcome
-     * is OK (the same on every rank), whatever the other one returned. */
-    int agreed = rc;
-    if (agreed == DLP_OK && L->o.results) {
+    /* Both collects are collective: each runs whenever the call completed
+     * (DLP_OK, or DLP_SKIPPED under skip: the same on every rank), whatever
+     * the other one returned; a failed collect's error replaces the status. */
+    int completed = rc == DLP_OK || rc == DLP_SKIPPED;
+    if (completed && L->o.results) {
+        int mrc;
         if (prepared != DLP_OK)
-            rc = prepared;
+            mrc = prepared;
         else if (!results_ok)
-            rc = DLP_FAIL(DLP_ERR_NOMEM, L->func,
-                          "another rank could not prepare the transfer of the dense results");
+            mrc = DLP_FAIL(DLP_ERR_NOMEM, L->func,
+                           "another rank could not prepare the transfer of the dense results");
         else
-            rc = dlp__results_move(L, &plan);
+            mrc = dlp__results_move(L, &plan);
+        rc = mrc != DLP_OK ? mrc : rc;
     }
     dlp__results_release(&plan);
     if (L->o.collector) {
-        int crc = agreed == DLP_OK ? dlp__collector_collect(L->o.collector, L->func) : agreed;
-        if (agreed != DLP_OK)
+        int crc = completed ? dlp__collector_collect(L->o.collector, L->func) : rc;
+        if (!completed)
             dlp__collector_abandon(L->o.collector);
-        if (rc == DLP_OK)
+        if (rc >= 0 && crc != DLP_OK)
             rc = crc;
     }
     if (L->catching) /* (a rank that waits for the others is still in the call) */

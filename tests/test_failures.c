@@ -2,11 +2,14 @@
  *   - on_error = skip (opts.on_error, DLP_ON_ERROR=skip) for
  *     dlp_split_managed, dlp_split_round_robin, the loop form (managed and
  *     round robin, dlp_loop_fail) and dlp_map_unordered (failing work, and
- *     separately a failing on_result): every rank gets DLP_ERR_SKIPPED,
+ *     separately a failing on_result): every rank gets DLP_SKIPPED (1),
  *     dlp_failures() counts every failed item and lists exactly them (rank,
  *     thread, host and message checked against where the test saw each item
  *     run), the same list on every rank; every item runs exactly once; n = 0
  *     and calls where nothing fails reset the list;
+ *   - DLP_ON_ERROR=skip from the environment, in a program that stops on
+ *     rc < 0 like the examples: every call form completes, and the master's
+ *     dense results, collector and map results hold every succeeded item;
  *   - on_error = abort (the default): the full count and one record, the
  *     lowest failing rank's first failure, the same on every rank;
  *   - more failures than DLP_FAILURES_MAX per rank under skip;
@@ -458,7 +461,7 @@ static void verify_skip(const struct run_ctx *c, int rc)
     long n = c->n, expected = 0;
     for (long i = 0; i < n; i++)
         expected += fails(c->kind, i);
-    CHECK_RC(rc, expected > 0 ? DLP_ERR_SKIPPED : DLP_OK);
+    CHECK_RC(rc, expected > 0 ? DLP_SKIPPED : DLP_OK);
 
     /* every item ran exactly once, failing or not; on_result saw each
      * non-failing result once (and each result when on_result fails) */
@@ -705,6 +708,152 @@ static void check_abort(void)
     failing_call(F_MANAGED, K_NONE, 300, NULL, 1, "nothing fails after an aborted call");
 }
 
+/* A program written like the examples: `if (rc < 0)` stops it, else it
+ * goes on to its post-processing. Run with DLP_ON_ERROR=skip from the
+ * environment, a call where items fail completes: it returns DLP_SKIPPED
+ * (positive) on every rank, and the dense results and the collector hold
+ * every item that succeeded, on every layout. */
+struct post_ctx {
+    dlp_results *results;
+    dlp_collector *collector;
+};
+
+static int post_fails(long i)
+{
+    return i % 13 == 4;
+}
+
+static int post_body(long i, void *vctx)
+{
+    struct post_ctx *p = vctx;
+    if (post_fails(i))
+        return 7;
+    long v = 3 * i + 1;
+    if (p->results)
+        *(long *)dlp_results_at(p->results, i) = v;
+    if (p->collector && dlp_collector_add(p->collector, i, &v, sizeof v) != DLP_OK)
+        return 8;
+    return 0;
+}
+
+static int post_work(long i, void *vctx, dlp_buf *out)
+{
+    (void)vctx;
+    if (post_fails(i))
+        return 7;
+    long v = 3 * i + 1;
+    return dlp_buf_append(out, &v, sizeof v) == DLP_OK ? 0 : 8;
+}
+
+static int post_result(long i, const void *data, size_t len, void *vctx)
+{
+    long *got = vctx, v = -1;
+    if (len == sizeof v)
+        memcpy(&v, data, sizeof v);
+    got[i] = v;
+    return 0;
+}
+
+/* The post-processing: the master checks every succeeded item's value in
+ * `got` (n entries; the failed ones are not looked at). */
+static void post_check(const long *got, long n, const char *what)
+{
+    if (g_rank != 0)
+        return;
+    long wrong = 0, first = -1;
+    for (long i = 0; i < n; i++)
+        if (!post_fails(i) && got[i] != 3 * i + 1 && wrong++ == 0)
+            first = i;
+    if (wrong)
+        CHECK_FAIL("%s: %ld of the succeeded items have a wrong result on the master; the "
+                   "first: item %ld holds %ld, expected %ld",
+                   what, wrong, first, got[first], 3 * first + 1);
+}
+
+static void check_skip_completes(void)
+{
+    const long n = 1000;
+    long expected = 0;
+    for (long i = 0; i < n; i++)
+        expected += post_fails(i);
+    setenv("DLP_ON_ERROR", "skip", 1);
+    static const char *names[] = {"dlp_split_managed + dense results",
+                                  "dlp_split_round_robin + dense results",
+                                  "dlp_split_managed + collector", "loop form + dense results",
+                                  "dlp_map_unordered"};
+    for (int k = 0; k < 5; k++) {
+        char name[200];
+        snprintf(name, sizeof name, "DLP_ON_ERROR=skip from the environment, %s: a program "
+                 "that stops on rc < 0 gets to its post-processing", names[k]);
+        test_case(name);
+        struct post_ctx p = {NULL, NULL};
+        long *got = calloc((size_t)n, sizeof *got);
+        ASSERT_NOT_NULL(got);
+        dlp_opts o = DLP_OPTS_INIT; /* on_error from the environment */
+        if (k == 2)
+            ASSERT_OK(dlp_collector_create(&p.collector));
+        else if (k != 4)
+            ASSERT_OK(dlp_results_create(&p.results, n, sizeof(long)));
+        o.results = p.results;
+        o.collector = p.collector;
+        int rc;
+        if (k == 0 || k == 2) {
+            rc = dlp_split_managed(n, post_body, &p, &o);
+        } else if (k == 1) {
+            rc = dlp_split_round_robin(n, post_body, &p, &o);
+        } else if (k == 3) {
+            dlp_loop *loop = NULL;
+            rc = dlp_loop_begin(&loop, n, &o);
+            if (rc >= 0) {
+#pragma omp parallel
+                {
+                    long i;
+                    while (dlp_loop_next(loop, &i))
+                        if (post_body(i, &p) != 0)
+                            dlp_loop_fail(loop, i, "item %ld refused", i);
+                }
+                rc = dlp_loop_end(&loop);
+            }
+        } else {
+            rc = dlp_map_unordered(n, post_work, post_result, got, &o);
+        }
+        if (rc < 0) { /* how the examples check: the program would stop here */
+            CHECK_FAIL("the call returned %d (%s) under DLP_ON_ERROR=skip: a program that "
+                       "stops on rc < 0 never reaches its post-processing; "
+                       "dlp_last_error(): %s",
+                       rc, dlp_strerror(rc), dlp_last_error());
+        } else {
+            CHECK_RC(rc, DLP_SKIPPED);
+            CHECK_EQ(dlp_failures(NULL), expected);
+            if (p.results && g_rank == 0)
+                memcpy(got, dlp_results_data(p.results), (size_t)n * sizeof *got);
+            if (p.collector && g_rank == 0) {
+                CHECK_EQ(dlp_collector_count(p.collector), n - expected);
+                for (long j = 0; j < dlp_collector_count(p.collector); j++) {
+                    long i;
+                    const void *data;
+                    size_t len;
+                    if (dlp_collector_get(p.collector, j, &i, &data, &len) == DLP_OK &&
+                        len == sizeof(long) && i >= 0 && i < n)
+                        memcpy(&got[i], data, sizeof(long));
+                }
+            }
+            if (k != 4 || g_rank == 0)
+                post_check(got, n, names[k]);
+            if (g_rank == 0) {
+                printf("    returned %d (%s); %s\n", rc, dlp_strerror(rc), dlp_last_error());
+                fflush(stdout);
+            }
+        }
+        if (p.results)
+            ASSERT_OK(dlp_results_destroy(&p.results));
+        if (p.collector)
+            ASSERT_OK(dlp_collector_destroy(&p.collector));
+        free(got);
+    }
+    unsetenv("DLP_ON_ERROR");
+}
+
 /* More failures than DLP_FAILURES_MAX per rank: the count is right, each
  * rank's list is cut at DLP_FAILURES_MAX. */
 static void check_many(void)
@@ -802,7 +951,7 @@ static void leave_a_list(void)
     ctx_init(&c, F_MANAGED, K_SEVEN, 50);
     dlp_opts skip = DLP_OPTS_INIT;
     skip.on_error = DLP_ON_ERROR_SKIP;
-    CHECK_RC(dlp_split_managed(c.n, body, &c, &skip), DLP_ERR_SKIPPED);
+    CHECK_RC(dlp_split_managed(c.n, body, &c, &skip), DLP_SKIPPED);
     CHECK_EQ(dlp_failures(NULL), 7); /* 3, 10, ..., 45 */
     ctx_free(&c);
     for (int k = 0; k < 2; k++)
@@ -1218,6 +1367,7 @@ int main(int argc, char **argv)
         const char *name;
     } parts[] = {{check_skip, "on_error = skip"},
                  {check_abort, "on_error = abort"},
+                 {check_skip_completes, "skip completes: rc < 0 checks go on"},
                  {check_many, "more than DLP_FAILURES_MAX"},
                  {check_options, "option errors"},
                  {check_time_limit, "time limit"},
