@@ -79,8 +79,15 @@ typedef struct dlp_failure {
     int rank;         /**< where it failed */
     int thread;       /**< OpenMP thread number, or -1 (e.g. the map's callback) */
     int code;         /**< DLP_ERR_ITEM, or what else failed (DLP_ERR_NOMEM ...) */
+    int value;        /**< the non-zero value the body, work function or on_result
+                           returned; 0 when the failure did not come from a return
+                           value (dlp_item_fail() in a body that returned 0,
+                           dlp_loop_fail(), out of memory ...) */
     char host[128];
-    char message[512];
+    char message[512]; /**< why: the dlp_item_fail() / dlp_loop_fail() text, with
+                            the return value, e.g. "cannot open in/17.dat: No such
+                            file or directory (body returned 3)", or "body
+                            returned 3" alone */
 } dlp_failure;
 
 /** The failures of the last parallel call on this rank, the same list on
@@ -263,7 +270,8 @@ typedef struct dlp_opts {
 
 /* ------------------------------------------------------ callback forms -- */
 
-/** A loop body: process item i; return 0 on success, non-zero on failure.
+/** A loop body: process item i; return 0 on success, non-zero on failure
+ *  (the value is kept in dlp_failure.value; dlp_item_fail() says why).
  *  Called on any rank, from any thread of the team, concurrently. The team
  *  is an OpenMP team (omp_get_thread_num() is valid inside). Bodies may make
  *  their own MPI calls (MPI_THREAD_MULTIPLE) on communicators of their own,
@@ -294,6 +302,28 @@ DLP_EXPORT int dlp_split_managed(long n, dlp_body_fn body, void *ctx,
  *  dlp_split_managed(). */
 DLP_EXPORT int dlp_split_round_robin(long n, dlp_body_fn body, void *ctx,
                                      const dlp_opts *opts);
+
+/** Fail the item the calling thread is running, with a printf-style reason
+ *  (NULL: "failed (dlp_item_fail)"): from a body of dlp_split_managed() /
+ *  dlp_split_round_robin(), a work function of dlp_map_unordered() /
+ *  dlp_map_begin(), or in the loop form from the thread that took the item
+ *  with dlp_loop_next(), before it asks for the next one. The item fails
+ *  even if the body then returns 0, and is handled as any failed item
+ *  (on_error: abort, skip, retry). Its dlp_failure.message is the reason,
+ *  followed by the body's non-zero return value when it had one: "item 17
+ *  failed on rank 1, thread 0, host x: cannot open in/17.dat: No such file
+ *  or directory (body returned 3)"; the value itself is in dlp_failure.value.
+ *  In a body or work function the first reason stands (later calls for the
+ *  same item return DLP_OK and change nothing); in the loop form the call
+ *  ends the item at once, as dlp_loop_fail() does. Not collective; the
+ *  thread running the item (not the threads of an OpenMP region the body
+ *  opens itself). Errors: DLP_ERR_STATE (the calling thread is not running
+ *  an item of a parallel call: nothing is recorded). */
+DLP_EXPORT int dlp_item_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 
 /* ------------------------------------------------------------ loop form -- */
 
@@ -427,8 +457,9 @@ DLP_EXPORT int dlp_buf_printf(dlp_buf *out, const char *fmt, ...)
 DLP_EXPORT void *dlp_buf_reserve(dlp_buf *out, size_t len);
 
 /** Work function of dlp_map_unordered(): compute item i, append its result
- *  to out, return 0 (non-zero: the item failed). Any rank, any thread,
- *  concurrently. */
+ *  to out, return 0 (non-zero: the item failed; dlp_item_fail() says why,
+ *  and also fails it when work returns 0: its result is then dropped). Any
+ *  rank, any thread, concurrently. */
 typedef int (*dlp_work_fn)(long i, void *ctx, dlp_buf *out);
 
 /** Master callback of dlp_map_unordered(): handle item i's result (len

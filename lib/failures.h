@@ -20,9 +20,9 @@ struct dlp__failures {
 void dlp__failures_init(struct dlp__failures *f, int keep_all);
 void dlp__failures_free(struct dlp__failures *f);
 
-/** Record a failure (any thread). Returns the number of failures recorded
+/** Record a failure (any thread; value: dlp_failure.value). Returns the number of failures recorded
  *  on this rank before this one (0: it is the first). */
-long dlp__failures_add(struct dlp__failures *f, long item, int thread, int code,
+long dlp__failures_add(struct dlp__failures *f, long item, int thread, int code, int value,
                        const char *msg);
 
 /** End of a call (collective): every rank gets every rank's kept records

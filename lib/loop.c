@@ -655,6 +655,14 @@ void dlp__loop_leave(struct dlp_loop *L, struct dlp__pos *pos)
     pos->completed = 0;
 }
 
+void dlp__loop_item_failure(struct dlp_loop *L, long item, int thread, int code, int value,
+                            const char *msg)
+{
+    dlp__failures_add(&L->failures, item, thread, code, value, msg);
+    if (!L->failures.keep_all) /* skip: go on */
+        dlp__loop_stop(L);
+}
+
 void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, const char *fmt,
                        ...)
 {
@@ -663,9 +671,7 @@ void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, cons
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    dlp__failures_add(&L->failures, item, thread, code, msg);
-    if (!L->failures.keep_all) /* skip: go on */
-        dlp__loop_stop(L);
+    dlp__loop_item_failure(L, item, thread, code, 0, msg);
 }
 
 void dlp__loop_stop(struct dlp_loop *L)
@@ -678,6 +684,11 @@ void dlp__loop_stop(struct dlp_loop *L)
 }
 
 /* ------------------------------------------------------------------ end -- */
+
+/* The running loop of dlp_loop_begin(), for dlp_item_fail() (one parallel
+ * call at a time per rank), or NULL. */
+static struct dlp_loop *_Atomic loop_form_running;
+
 
 /* Words per rank of the end's allgather: failed items, items handed out,
  * signal, items completed, stops sent, dense results ready to move. */
@@ -775,6 +786,8 @@ int dlp__loop_end(struct dlp_loop **pL)
 {
     struct dlp_loop *L = *pL;
     *pL = NULL;
+    struct dlp_loop *running = L;
+    atomic_compare_exchange_strong(&loop_form_running, &running, NULL);
     L->trace.t_end = dlp__now();
     if (L->watching)
         dlp__watchdog_stop(&L->watch);
@@ -837,7 +850,10 @@ static _Thread_local struct dlp__pos tls_pos;
 
 int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts)
 {
-    return dlp__loop_begin(loop, n, opts, -1, NULL, "dlp_loop_begin");
+    int rc = dlp__loop_begin(loop, n, opts, -1, NULL, "dlp_loop_begin");
+    if (rc == DLP_OK)
+        atomic_store(&loop_form_running, *loop);
+    return rc;
 }
 
 int dlp_loop_next(dlp_loop *loop, long *i)
@@ -848,6 +864,20 @@ int dlp_loop_next(dlp_loop *loop, long *i)
         return 1;
     dlp__loop_leave(loop, &tls_pos);
     return 0;
+}
+
+static void fail_item(dlp_loop *loop, long i, const char *msg)
+{
+    dlp__loop_item_failure(loop, i, omp_get_thread_num(), DLP_ERR_ITEM, 0, msg);
+    if (tls_pos.seq == loop->seq && tls_pos.cur == i) { /* the item ended, failed */
+        tls_pos.cur = -1;
+        dlp__loop_idle(&tls_pos);
+    } else if (loop->journaled) { /* perhaps noted as done already: the failure wins */
+        struct dlp__jslot *js = tls_pos.seq == loop->seq ? tls_pos.js : NULL;
+        note(loop, &js, ~i);
+        if (tls_pos.seq == loop->seq)
+            tls_pos.js = js;
+    }
 }
 
 int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
@@ -861,16 +891,16 @@ int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
     }
-    dlp__loop_failure(loop, i, omp_get_thread_num(), DLP_ERR_ITEM, "%s", msg);
-    if (tls_pos.seq == loop->seq && tls_pos.cur == i) { /* the item ended, failed */
-        tls_pos.cur = -1;
-        dlp__loop_idle(&tls_pos);
-    } else if (loop->journaled) { /* perhaps noted as done already: the failure wins */
-        struct dlp__jslot *js = tls_pos.seq == loop->seq ? tls_pos.js : NULL;
-        note(loop, &js, ~i);
-        if (tls_pos.seq == loop->seq)
-            tls_pos.js = js;
-    }
+    fail_item(loop, i, msg);
+    return DLP_OK;
+}
+
+int dlp__loop_fail_current(const char *msg)
+{
+    struct dlp_loop *L = atomic_load(&loop_form_running);
+    if (!L || tls_pos.seq != L->seq || tls_pos.cur < 0)
+        return DLP_ERR_STATE;
+    fail_item(L, tls_pos.cur, msg);
     return DLP_OK;
 }
 

@@ -222,8 +222,9 @@ void *dlp__map_consumer_main(void *arg)
         int rc = m->on_result(i, data, len, m->ctx);
         if (rc != 0) {
             m->stopped = !m->L->failures.keep_all; /* skip: go on with the others */
-            dlp__loop_failure(m->L, i, -1, DLP_ERR_ITEM,
-                              "on_result returned %d (a result of %zu bytes)", rc, len);
+            char msg[128];
+            snprintf(msg, sizeof msg, "on_result returned %d (a result of %zu bytes)", rc, len);
+            dlp__loop_item_failure(m->L, i, -1, DLP_ERR_ITEM, rc, msg);
         } else {
             dlp__loop_done(m->L, &m->js, i);
         }

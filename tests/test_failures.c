@@ -10,6 +10,10 @@
  *   - DLP_ON_ERROR=skip from the environment, in a program that stops on
  *     rc < 0 like the examples: every call form completes, and the master's
  *     dense results, collector and map results hold every succeeded item;
+ *   - dlp_item_fail() from a body, a map work function and the loop form's
+ *     thread, under skip, abort and retry: the reason and the return value
+ *     (dlp_failure.message and .value) on every rank; DLP_ERR_STATE from a
+ *     thread that runs no item (on_result, the main thread);
  *   - on_error = abort (the default): the full count and one record, the
  *     lowest failing rank's first failure, the same on every rank;
  *   - more failures than DLP_FAILURES_MAX per rank under skip;
@@ -854,6 +858,178 @@ static void check_skip_completes(void)
     unsetenv("DLP_ON_ERROR");
 }
 
+/* dlp_item_fail(): why an item failed, and the body's return value. Items
+ * i % 9 == 2 fail with the reason "cannot open in/<i>.dat: No such file";
+ * the odd ones also return 3 (the even ones return 0: the reason alone
+ * fails them). A second dlp_item_fail() for the same item changes nothing.
+ * Every rank checks every record of the list: message and value. */
+static _Atomic long g_second_rc_bad; /* a second call that did not return DLP_OK */
+
+static int why_fails(long i)
+{
+    return i % 9 == 2;
+}
+
+static int why_value(long i)
+{
+    return i % 2 ? 3 : 0;
+}
+
+static int why_item(long i)
+{
+    if (!why_fails(i))
+        return 0;
+    int rc = dlp_item_fail("cannot open in/%ld.dat: %s", i, "No such file");
+    if (rc != DLP_OK || dlp_item_fail("a second reason") != DLP_OK)
+        atomic_fetch_add(&g_second_rc_bad, 1);
+    return why_value(i);
+}
+
+static int why_body(long i, void *ctx)
+{
+    (void)ctx;
+    return why_item(i);
+}
+
+static int why_work(long i, void *ctx, dlp_buf *out)
+{
+    (void)ctx;
+    int rc = why_item(i);
+    return rc == 0 && dlp_buf_append(out, &i, sizeof i) != DLP_OK ? 5 : rc;
+}
+
+static int why_result(long i, const void *data, size_t len, void *ctx)
+{
+    (void)data;
+    (void)len;
+    long *state_errors = ctx;
+    if (dlp_item_fail("from on_result") == DLP_ERR_STATE) /* not an item's thread */
+        (*state_errors)++;
+    return why_fails(i) ? 1 : 0; /* (never called for them) */
+}
+
+/* The message a failed item must carry (who: "body" or "work"; more: the
+ * retry's part, or NULL). */
+static void why_message(long i, int v, const char *who, const char *more, char *buf,
+                        size_t len)
+{
+    char ret[64] = "";
+    if (v)
+        snprintf(ret, sizeof ret, "%s returned %d", who, v);
+    if (!v && !more)
+        snprintf(buf, len, "cannot open in/%ld.dat: No such file", i);
+    else
+        snprintf(buf, len, "cannot open in/%ld.dat: No such file (%s%s%s)", i, ret,
+                 v && more ? "; " : "", more ? more : "");
+}
+
+static void why_check_record(const dlp_failure *r, const char *who, int retried,
+                             int loop_form)
+{
+    int v = loop_form ? 0 : why_value(r->item); /* the loop form returns nothing */
+    char want[512], more[96] = "";
+    if (r->item < 0 || !why_fails(r->item)) {
+        CHECK_FAIL("record of item %ld: not a failing item", r->item);
+        return;
+    }
+    if (retried) { /* (its first run's rank: the one before the record's) */
+        snprintf(more, sizeof more, "retry 1 of 1; it failed first on rank %d",
+                 (r->rank + g_size - 1) % g_size);
+    }
+    why_message(r->item, v, who, retried ? more : NULL, want, sizeof want);
+    if (strcmp(r->message, want) != 0)
+        CHECK_FAIL("item %ld: message \"%.511s\", expected \"%s\"", r->item, r->message, want);
+    CHECK_EQ(r->value, v);
+    CHECK_EQ(r->code, DLP_ERR_ITEM);
+}
+
+static void check_item_fail(void)
+{
+    const long n = 300;
+    long expected = 0;
+    for (long i = 0; i < n; i++)
+        expected += why_fails(i);
+    static const int policies[] = {DLP_ON_ERROR_SKIP, DLP_ON_ERROR_ABORT, DLP_ON_ERROR_RETRY};
+    static const char *policy_name[] = {"skip", "abort", "retry=1"};
+    static const char *forms[] = {"dlp_split_managed", "dlp_split_round_robin",
+                                  "dlp_map_unordered", "loop form"};
+    for (int p = 0; p < 3; p++)
+        for (int f = 0; f < 4; f++) {
+            if (f == 3 && policies[p] == DLP_ON_ERROR_RETRY)
+                continue; /* the loop form refuses retry */
+            char name[200];
+            snprintf(name, sizeof name, "dlp_item_fail, %s, on_error = %s", forms[f],
+                     policy_name[p]);
+            test_case(name);
+            atomic_store(&g_second_rc_bad, 0);
+            dlp_opts o = DLP_OPTS_INIT;
+            o.on_error = policies[p];
+            o.retries = 1;
+            long state_errors = 0;
+            int rc;
+            if (f == 0)
+                rc = dlp_split_managed(n, why_body, NULL, &o);
+            else if (f == 1)
+                rc = dlp_split_round_robin(n, why_body, NULL, &o);
+            else if (f == 2)
+                rc = dlp_map_unordered(n, why_work, why_result, &state_errors, &o);
+            else {
+                dlp_loop *loop = NULL;
+                rc = dlp_loop_begin(&loop, n, &o);
+                if (rc == DLP_OK) {
+#pragma omp parallel
+                    {
+                        long i;
+                        while (dlp_loop_next(loop, &i))
+                            if (why_fails(i) &&
+                                (dlp_item_fail("cannot open in/%ld.dat: %s", i, "No such file") !=
+                                     DLP_OK ||
+                                 /* the item has ended: no item any more */
+                                 dlp_item_fail("again") != DLP_ERR_STATE))
+                                atomic_fetch_add(&g_second_rc_bad, 1);
+                    }
+                    rc = dlp_loop_end(&loop);
+                }
+            }
+            CHECK_EQ(atomic_load(&g_second_rc_bad), 0);
+            if (f == 2 && g_rank == 0)
+                CHECK_GE(state_errors, 1); /* on_result is not an item's thread */
+            const char *who = f == 2 ? "work" : "body";
+            const dlp_failure *list = NULL;
+            long count = dlp_failures(&list), kept = dlp_failures_listed();
+            if (policies[p] == DLP_ON_ERROR_SKIP) {
+                CHECK_RC(rc, DLP_SKIPPED);
+                CHECK_EQ(count, expected);
+                CHECK_EQ(kept, expected);
+            } else {
+                CHECK_RC(rc, DLP_ERR_ITEM);
+                CHECK_EQ(kept, 1);
+                if (policies[p] == DLP_ON_ERROR_RETRY)
+                    CHECK_EQ(count, expected);
+            }
+            if (!list)
+                CHECK_FAIL("dlp_failures() gave no list (count %ld)", count);
+            for (long k = 0; list && k < kept; k++)
+                why_check_record(&list[k], who, policies[p] == DLP_ON_ERROR_RETRY, f == 3);
+            check_same_everywhere(count, list, kept);
+            if (list && kept > 0 && rc == DLP_ERR_ITEM) {
+                char text[700];
+                snprintf(text, sizeof text, "item %ld failed on rank %d, thread %d, host %s: %s",
+                         list[0].item, list[0].rank, list[0].thread, list[0].host,
+                         list[0].message);
+                CHECK_CONTAINS(dlp_last_error(), text);
+            }
+            if (g_rank == 0) {
+                printf("    %s\n", dlp_last_error());
+                fflush(stdout);
+            }
+        }
+    /* no item: the main thread between calls */
+    test_case("dlp_item_fail outside a parallel call: DLP_ERR_STATE");
+    CHECK_RC(dlp_item_fail("no item %d", 1), DLP_ERR_STATE);
+    CHECK_CONTAINS(dlp_last_error(), "not running an item");
+}
+
 /* More failures than DLP_FAILURES_MAX per rank: the count is right, each
  * rank's list is cut at DLP_FAILURES_MAX. */
 static void check_many(void)
@@ -1368,6 +1544,7 @@ int main(int argc, char **argv)
     } parts[] = {{check_skip, "on_error = skip"},
                  {check_abort, "on_error = abort"},
                  {check_skip_completes, "skip completes: rc < 0 checks go on"},
+                 {check_item_fail, "dlp_item_fail: reasons and return values"},
                  {check_many, "more than DLP_FAILURES_MAX"},
                  {check_options, "option errors"},
                  {check_time_limit, "time limit"},

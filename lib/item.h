@@ -1,0 +1,31 @@
+/* The item a team thread is running, for dlp_item_fail(): the callback forms
+ * (split.c, map.c) enter it around each body or work call and read back
+ * whether it was failed and why; the loop form's current item is the one
+ * its thread took with dlp_loop_next() (loop.c). */
+#ifndef DLP_LIB_ITEM_H
+#define DLP_LIB_ITEM_H
+
+#include <stddef.h>
+
+#define DLP__ITEM_WHY_MAX 384 /* bytes of the reason kept, with the NUL */
+
+struct dlp__item {
+    long i;
+    int failed;                  /* dlp_item_fail() was called */
+    char why[DLP__ITEM_WHY_MAX]; /* its message (the first call's) */
+};
+
+/** The calling thread runs item i (until dlp__item_leave()). */
+void dlp__item_enter(struct dlp__item *it, long i);
+/** The calling thread's item ended. */
+void dlp__item_leave(void);
+
+/** The failure message of an item that failed: who ("body", "work") returned
+ *  rc (0: it returned 0 but dlp_item_fail() failed it) and more (NULL or
+ *  extra context such as the retry round):
+ *    "<why> (body returned 3; <more>)", "<why> (<more>)", "<why>",
+ *    "body returned 3 (<more>)", "body returned 3". */
+void dlp__item_message(const struct dlp__item *it, const char *who, int rc, const char *more,
+                       char *buf, size_t len);
+
+#endif
