@@ -329,6 +329,8 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
                                 L->o.progress == DLP_PROGRESS_TTY ? DLP_PROGRESS_ON
                                                                   : L->o.progress,
                                 L->o.progress_interval, dlp__now());
+        if (L->journaled) /* the journal's items count as done from the start */
+            dlp__progress_resume(&L->progress, L->journal.done_before);
         if (L->o.collector && dlp__collector_begin(L->o.collector, n, func) != DLP_OK)
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
         if (L->journaled || (L->o.journal && rt->rank != 0)) {
@@ -726,7 +728,8 @@ static int interrupted(struct dlp_loop *L, const long *all, long failed)
  * returns the outcome. One allgather, plus one more only when something
  * failed. It also carries whether each rank's dense results are ready to
  * move (results_ok): *all_results_ok is 1 when every rank's are. */
-static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results_ok)
+static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results_ok,
+                            long *done_all, long *failed_all_out)
 {
     struct dlp__runtime *rt = &dlp__rt;
     const char *func = L->func;
@@ -761,7 +764,9 @@ static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results
         failed_all += all[OUTCOME_WORDS * (size_t)r];
         total += all[OUTCOME_WORDS * (size_t)r + 1];
         signalled |= all[OUTCOME_WORDS * (size_t)r + 2] != 0;
+        *done_all += all[OUTCOME_WORDS * (size_t)r + 3];
     }
+    *failed_all_out = failed_all;
     if (signalled)
         return interrupted(L, all, failed_all);
     if (first < 0) {
@@ -810,14 +815,15 @@ int dlp__loop_end(struct dlp_loop **pL)
     struct dlp__results_plan plan;
     memset(&plan, 0, sizeof plan);
     int prepared = L->o.results ? dlp__results_prepare(L, &plan) : DLP_OK, results_ok = 0;
-    int rc = agree_on_outcome(L, prepared == DLP_OK, &results_ok);
-    if (L->progress.active)
-        dlp__progress_end(&L->progress, rc == DLP_OK ? L->n : atomic_load(&L->progress_done),
-                          rc == DLP_OK, dlp__now());
+    long done = L->journaled ? L->journal.done_before : 0, failed = 0;
+    int rc = agree_on_outcome(L, prepared == DLP_OK, &results_ok, &done, &failed);
+    int completed = rc == DLP_OK || rc == DLP_SKIPPED;
+    if (L->progress.active) /* every item handled, or exactly those done */
+        dlp__progress_end(&L->progress, completed ? L->n : done, completed,
+                          rc == DLP_SKIPPED ? failed : 0, dlp__now());
     /* Both collects are collective: each runs whenever the call completed
      * (DLP_OK, or DLP_SKIPPED under skip: the same on every rank), whatever
      * the other one returned; a failed collect's error replaces the status. */
-    int completed = rc == DLP_OK || rc == DLP_SKIPPED;
     if (completed && L->o.results) {
         int mrc;
         if (prepared != DLP_OK)

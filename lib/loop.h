@@ -66,7 +66,6 @@ struct dlp_loop {
      * consumer, else the dispatcher), ended by the main thread */
     struct dlp__progress progress;
     int progress_by_map;         /* the map's consumer feeds it */
-    _Atomic long progress_done;  /* items done at the last update */
     struct dlp__journal journal; /* opts.journal */
     int journaled;
     int done_by_take;            /* an item is done when its thread takes the next

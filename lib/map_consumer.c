@@ -69,8 +69,8 @@ static void feed_progress(struct dlp_map *m)
         c->mine_done = 1;
         rank_done(c, 0);
     }
-    atomic_store_explicit(&L->progress_done, m->consumed, memory_order_relaxed);
-    dlp__progress_update(&L->progress, m->consumed, c->busy_ranks, dlp__rt.size,
+    long done = L->progress.base + m->consumed; /* the journal's count as done */
+    dlp__progress_update(&L->progress, done, c->busy_ranks, dlp__rt.size,
                          c->busy_nodes, dlp__rt.nodes, now);
 }
 

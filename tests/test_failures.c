@@ -1504,18 +1504,43 @@ static int exit_in_body(void)
               "the job", rc, dlp_strerror(rc), test_now() - t0, g_size - 1);
 }
 
+/* --progress-run N K: one dlp_split_managed() over N items of 2 ms, items
+ * i % K == 3 fail (K = 0: none); on_error, the journal and the progress
+ * display come from the environment (tests/CMakeLists.txt checks the final
+ * progress line on stderr). Exits 0 when the call did not fail (rc >= 0). */
+static int progress_body(long i, void *ctx)
+{
+    long k = *(const long *)ctx;
+    test_sleep_us(2000);
+    return k > 0 && i % k == 3 ? 1 : 0;
+}
+
+static int progress_run(long n, long k)
+{
+    int rc = dlp_split_managed(n, progress_body, &k, NULL);
+    if (rc < 0)
+        fprintf(stderr, "progress run: %s\n", dlp_last_error());
+    ASSERT_OK(dlp_finalize());
+    return rc < 0;
+}
+
 /* Arguments: --time-limit-abort runs only the call that the time limit
  * aborts (the job ends with a non-zero status). Checks marked "the run goes
  * on" fail the test only at the end. */
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_ON_ERROR");
-    unsetenv("DLP_TIME_LIMIT");
+    int progress = argc == 4 && strcmp(argv[1], "--progress-run") == 0;
+    if (!progress) { /* (--progress-run takes on_error from the environment) */
+        unsetenv("DLP_ON_ERROR");
+        unsetenv("DLP_TIME_LIMIT");
+    }
     ASSERT_OK(dlp_init(&argc, &argv));
     g_rank = dlp_rank();
     g_size = dlp_size();
     g_threads = dlp_threads();
     int abort_mode = 0;
+    if (progress)
+        return progress_run(atol(argv[2]), atol(argv[3]));
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--time-limit-abort") == 0)
             abort_mode = 1;
