@@ -1,6 +1,7 @@
 /* dlp_item_fail(): why an item failed, from the thread running it (item.h). */
 #include "item.h"
 
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,19 +21,24 @@ void dlp__item_enter(struct dlp__item *it, long i)
 
 void dlp__item_leave(void) { current = NULL; }
 
-void dlp__item_message(const struct dlp__item *it, const char *who, int rc, const char *more,
-                       char *buf, size_t len)
+void dlp__item_failed(struct dlp_loop *L, const struct dlp__item *it, const char *who, int rc,
+                      int round, int retries, int origin)
 {
-    char ret[64] = "";
+    char ret[64] = "", more[96] = "", msg[512];
     if (rc != 0)
         snprintf(ret, sizeof ret, "%s returned %d", who, rc);
-    const char *sep = rc != 0 && more ? "; " : "";
+    if (round > 0)
+        snprintf(more, sizeof more, "retry %d of %d; it failed first on rank %d", round,
+                 retries, origin);
     if (!it->failed)
-        snprintf(buf, len, "%s%s%s%s", ret, more ? " (" : "", more ? more : "", more ? ")" : "");
-    else if (rc != 0 || more)
-        snprintf(buf, len, "%s (%s%s%s)", it->why, ret, sep, more ? more : "");
+        snprintf(msg, sizeof msg, "%s%s%s%s", ret, round > 0 ? " (" : "", more,
+                 round > 0 ? ")" : "");
+    else if (rc != 0 || round > 0)
+        snprintf(msg, sizeof msg, "%s (%s%s%s)", it->why, ret, rc != 0 && round > 0 ? "; " : "",
+                 more);
     else
-        snprintf(buf, len, "%s", it->why);
+        snprintf(msg, sizeof msg, "%s", it->why);
+    dlp__loop_item_failure(L, it->i, omp_get_thread_num(), DLP_ERR_ITEM, rc, msg);
 }
 
 int dlp_item_fail(const char *fmt, ...)

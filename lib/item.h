@@ -20,12 +20,14 @@ void dlp__item_enter(struct dlp__item *it, long i);
 /** The calling thread's item ended. */
 void dlp__item_leave(void);
 
-/** The failure message of an item that failed: who ("body", "work") returned
- *  rc (0: it returned 0 but dlp_item_fail() failed it) and more (NULL or
- *  extra context such as the retry round):
- *    "<why> (body returned 3; <more>)", "<why> (<more>)", "<why>",
- *    "body returned 3 (<more>)", "body returned 3". */
-void dlp__item_message(const struct dlp__item *it, const char *who, int rc, const char *more,
-                       char *buf, size_t len);
+struct dlp_loop;
+
+/** Record the failure of the calling thread's item it (after it ended): who
+ *  ("body", "work") returned rc (0: dlp_item_fail() failed it); round > 0:
+ *  a retry round (of retries; the item failed first on rank origin). The
+ *  message: "<why> (body returned 3; retry 1 of 2; it failed first on rank
+ *  0)", "<why>", "body returned 3" ... ; value: rc. */
+void dlp__item_failed(struct dlp_loop *L, const struct dlp__item *it, const char *who, int rc,
+                      int round, int retries, int origin);
 
 #endif

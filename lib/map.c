@@ -103,9 +103,7 @@ static void run_team(struct dlp_map *m)
             dlp__item_leave();
             pos.cur = -1; /* the master says when it is done */
             if (rc != 0 || it.failed) {
-                char msg[512];
-                dlp__item_message(&it, "work", rc, NULL, msg, sizeof msg);
-                dlp__loop_item_failure(L, i, omp_get_thread_num(), DLP_ERR_ITEM, rc, msg);
+                dlp__item_failed(L, &it, "work", rc, 0, 0, 0);
                 if (!L->failures.keep_all)
                     break;
                 continue;
@@ -240,12 +238,7 @@ static void retry_rounds(struct dlp_map *m)
             int rc = m->work(r.item[k], m->ctx, &out[k]);
             dlp__item_leave();
             if (rc != 0 || it.failed) {
-                char more[96], msg[512];
-                snprintf(more, sizeof more, "retry %d of %d; it failed first on rank %d",
-                         r.round, retries, r.origin[k]);
-                dlp__item_message(&it, "work", rc, more, msg, sizeof msg);
-                dlp__loop_item_failure(L, r.item[k], omp_get_thread_num(), DLP_ERR_ITEM, rc,
-                                       msg);
+                dlp__item_failed(L, &it, "work", rc, r.round, retries, r.origin[k]);
             } else if (out[k].failed) {
                 dlp__loop_failure(L, r.item[k], omp_get_thread_num(),
                                   out[k].failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM

@@ -70,16 +70,10 @@ static void retry_rounds(struct dlp_loop *L, dlp_body_fn body, void *ctx)
             dlp__item_enter(&it, r.item[k]);
             int rc = body(r.item[k], ctx);
             dlp__item_leave();
-            if (rc != 0 || it.failed) {
-                char more[96], msg[512];
-                snprintf(more, sizeof more, "retry %d of %d; it failed first on rank %d",
-                         r.round, retries, r.origin[k]);
-                dlp__item_message(&it, "body", rc, more, msg, sizeof msg);
-                dlp__loop_item_failure(L, r.item[k], omp_get_thread_num(), DLP_ERR_ITEM, rc,
-                                       msg);
-            } else {
+            if (rc != 0 || it.failed)
+                dlp__item_failed(L, &it, "body", rc, r.round, retries, r.origin[k]);
+            else
                 r.ok[k] = 1;
-            }
         }
         struct dlp__jslot *js = NULL;
         for (long k = 0; k < r.mine; k++)
@@ -107,9 +101,7 @@ static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, i
             dlp__item_leave();
             if (rc != 0 || it.failed) {
                 pos.cur = -1; /* not done */
-                char msg[512];
-                dlp__item_message(&it, "body", rc, NULL, msg, sizeof msg);
-                dlp__loop_item_failure(L, i, omp_get_thread_num(), DLP_ERR_ITEM, rc, msg);
+                dlp__item_failed(L, &it, "body", rc, 0, 0, 0);
                 if (!L->failures.keep_all)
                     break;
             }

@@ -115,20 +115,22 @@ static long count_char(const char *s, char c)
     return k;
 }
 
-/* The longest line drawn on a terminal: segments between "\r", without the
- * "\033[K" and newline that follow them. */
-static size_t widest_tty_line(const char *s)
+/* The longest (widest = 1) or shortest (0) line drawn on a terminal:
+ * segments between "\r", without the "\033[K" and newline that follow. */
+static size_t tty_line_width(const char *s, int widest)
 {
-    size_t widest = 0;
+    size_t best = widest ? 0 : (size_t)-1;
     while ((s = strchr(s, '\r')) != NULL) {
         s++;
         const char *e = strstr(s, "\033[K");
         size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len > widest)
-            widest = len;
+        if (widest ? len > best : len < best)
+            best = len;
     }
-    return widest;
+    return best == (size_t)-1 ? 0 : best;
 }
+#define widest_tty_line(s) tty_line_width((s), 1)
+#define narrowest_tty_line(s) tty_line_width((s), 0)
 
 /* --------------------------------------------------------------- cases -- */
 
@@ -488,20 +490,6 @@ static void labels(void)
         CHECK_EQ((unsigned char)dots[-1], 0xa9); /* a whole character before "..." */
 }
 
-
-/* Every segment drawn between "\r" and "\033[K": the narrowest's width. */
-static size_t narrowest_tty_line(const char *s)
-{
-    size_t narrowest = (size_t)-1;
-    while ((s = strchr(s, '\r')) != NULL) {
-        s++;
-        const char *e = strstr(s, "\033[K");
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len < narrowest)
-            narrowest = len;
-    }
-    return narrowest == (size_t)-1 ? 0 : narrowest;
-}
 
 /* The line keeps its width from the first redraw to the final line, also
  * when the final text is longer (failed, skipped: the bar narrows). */
