@@ -691,7 +691,6 @@ void dlp__loop_stop(struct dlp_loop *L)
  * call at a time per rank), or NULL. */
 static struct dlp_loop *_Atomic loop_form_running;
 
-
 /* Words per rank of the end's allgather: failed items, items handed out,
  * signal, items completed, stops sent, dense results ready to move. */
 #define OUTCOME_WORDS 6
