@@ -5,8 +5,10 @@
  * Only item indices travel: every rank can compute item i from i.
  *
  * Conventions for every function below
- *   - Status: functions return DLP_OK (0) or a negative DLP_ERR_* code. Query
- *     functions (dlp_rank() ...) return their value (>= 0) or a negative code.
+ *   - Status: functions return DLP_OK (0), DLP_SKIPPED (1) for a call that
+ *     completed with skipped items (on_error = skip), or a negative DLP_ERR_*
+ *     code: `rc < 0` is a failure. Query functions (dlp_rank() ...) return
+ *     their value (>= 0) or a negative code.
  *     dlp_strerror(code) names a code; dlp_last_error() gives the calling
  *     thread's last full message (function, rank, host, item, thread).
  *   - "Collective": every rank of dlp_comm() must call it, in the same order,
@@ -51,9 +53,13 @@ DLP_EXPORT unsigned dlp_version(void);
 
 /* ---------------------------------------------------------------- errors -- */
 
-/** Status codes. Stable numbers: never renumbered, only appended. */
+/** Status codes. Stable numbers: never renumbered, only appended; a retired
+ *  number is not reused. */
 enum dlp_status {
     DLP_OK = 0,
+    DLP_SKIPPED = 1,              /**< the call completed; some items failed and were
+                                       skipped (on_error = skip): dlp_failures() lists
+                                       them. Not an error: `rc < 0` checks pass it */
     DLP_ERR_NOT_INITIALIZED = -1, /**< called before dlp_init() */
     DLP_ERR_FINALIZED = -2,       /**< called after dlp_finalize() */
     DLP_ERR_ARG = -3,             /**< bad argument (NULL callback, n < 0 ...) */
@@ -67,8 +73,8 @@ enum dlp_status {
     DLP_ERR_STATE = -10,          /**< call not allowed now (nested call, a collective
                                        from a thread other than the main thread ...) */
     DLP_ERR_SYSTEM = -11,         /**< an operating-system call failed */
-    DLP_ERR_SKIPPED = -12,        /**< items failed and were skipped (on_error = skip):
-                                       dlp_failures() lists them */
+    /* -12 was DLP_ERR_SKIPPED, retired (a completed skip call returns DLP_SKIPPED);
+       not reused */
     DLP_ERR_JOURNAL = -13,        /**< the journal file cannot be used: not a journal,
                                        corrupted, in use, or from another run (other n) */
     DLP_ERR_INTERRUPTED = -14     /**< SIGTERM or SIGINT arrived: the call stopped handing
@@ -84,8 +90,15 @@ typedef struct dlp_failure {
     int rank;         /**< where it failed */
     int thread;       /**< OpenMP thread number, or -1 (e.g. the map's callback) */
     int code;         /**< DLP_ERR_ITEM, or what else failed (DLP_ERR_NOMEM ...) */
+    int value;        /**< the non-zero value the body, work function or on_result
+                           returned; 0 when the failure did not come from a return
+                           value (dlp_item_fail() in a body that returned 0,
+                           dlp_loop_fail(), out of memory ...) */
     char host[128];
-    char message[512];
+    char message[512]; /**< why: the dlp_item_fail() / dlp_loop_fail() text, with
+                            the return value, e.g. "cannot open in/17.dat: No such
+                            file or directory (body returned 3)", or "body
+                            returned 3" alone */
 } dlp_failure;
 
 /** The failures of the last parallel call on this rank, the same list on
@@ -239,8 +252,10 @@ enum dlp_on_error {
     DLP_ON_ERROR_DEFAULT = 0, /**< DLP_ON_ERROR from the environment, else ABORT */
     DLP_ON_ERROR_ABORT = 1,   /**< stop handing out work; every rank returns
                                    DLP_ERR_ITEM with the first failure's report */
-    DLP_ON_ERROR_SKIP = 2,    /**< go on; at the end every rank returns
-                                   DLP_ERR_SKIPPED and dlp_failures() lists them */
+    DLP_ON_ERROR_SKIP = 2,    /**< go on; the call completes (results gathered, as
+                                   far as the items succeeded) and every rank returns
+                                   DLP_SKIPPED (1, not an error) when items failed, and
+                                   dlp_failures() lists them */
     DLP_ON_ERROR_RETRY = 3    /**< go on; at the end run each failed item again, up to
                                    opts.retries times, each time on another rank (when
                                    there is one); items that still fail are handled as
@@ -292,7 +307,8 @@ typedef struct dlp_opts {
 
 /* ------------------------------------------------------ callback forms -- */
 
-/** A loop body: process item i; return 0 on success, non-zero on failure.
+/** A loop body: process item i; return 0 on success, non-zero on failure
+ *  (the value is kept in dlp_failure.value; dlp_item_fail() says why).
  *  Called on any rank, from any thread of the team, concurrently. The team
  *  is an OpenMP team (omp_get_thread_num() is valid inside). Bodies may make
  *  their own MPI calls (MPI_THREAD_MULTIPLE) on communicators of their own,
@@ -307,19 +323,44 @@ typedef int (*dlp_body_fn)(long i, void *ctx);
  *  With opts.journal, items a journal recorded as done in an earlier run
  *  are skipped (README "Journal and resume"). SIGTERM/SIGINT during the call
  *  stop it after the running items (DLP_GRACE).
+ *  Returns DLP_OK, or DLP_SKIPPED (1) under on_error = skip when items
+ *  failed: the call completed, dlp_failures() lists them (every rank gets it).
  *  Errors: DLP_ERR_ARG (body NULL, n < 0), DLP_ERR_OPTION, DLP_ERR_MISMATCH,
  *  DLP_ERR_ITEM (a body failed: the same code and report on every rank;
- *  under RETRY: still failing after the retries), DLP_ERR_SKIPPED (SKIP),
- *  DLP_ERR_JOURNAL, DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call),
- *  DLP_ERR_MPI, DLP_ERR_NOMEM. */
+ *  under RETRY: still failing after the retries), DLP_ERR_JOURNAL,
+ *  DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call), DLP_ERR_MPI,
+ *  DLP_ERR_NOMEM. */
 DLP_EXPORT int dlp_split_managed(long n, dlp_body_fn body, void *ctx,
                                  const dlp_opts *opts);
 
 /** Like dlp_split_managed() with round-robin splitting: rank r takes items
  *  r, r+S, r+2S ... (S = size), its team shares them dynamically. No messages
- *  during the loop. Collective; main thread. Errors: as dlp_split_managed(). */
+ *  during the loop. Collective; main thread. Returns and errors: as
+ *  dlp_split_managed(). */
 DLP_EXPORT int dlp_split_round_robin(long n, dlp_body_fn body, void *ctx,
                                      const dlp_opts *opts);
+
+/** Fail the item the calling thread is running, with a printf-style reason
+ *  (NULL: "failed (dlp_item_fail)"): from a body of dlp_split_managed() /
+ *  dlp_split_round_robin(), a work function of dlp_map_unordered() /
+ *  dlp_map_begin(), or in the loop form from the thread that took the item
+ *  with dlp_loop_next(), before it asks for the next one. The item fails
+ *  even if the body then returns 0, and is handled as any failed item
+ *  (on_error: abort, skip, retry). Its dlp_failure.message is the reason,
+ *  followed by the body's non-zero return value when it had one: "item 17
+ *  failed on rank 1, thread 0, host x: cannot open in/17.dat: No such file
+ *  or directory (body returned 3)"; the value itself is in dlp_failure.value.
+ *  In a body or work function the first reason stands (later calls for the
+ *  same item return DLP_OK and change nothing); in the loop form the call
+ *  ends the item at once, as dlp_loop_fail() does. Not collective; the
+ *  thread running the item (not the threads of an OpenMP region the body
+ *  opens itself). Errors: DLP_ERR_STATE (the calling thread is not running
+ *  an item of a parallel call: nothing is recorded). */
+DLP_EXPORT int dlp_item_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 
 /* ------------------------------------------------------------ loop form -- */
 
@@ -338,8 +379,10 @@ DLP_EXPORT int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts);
  *  Never blocks on MPI. Misuse (NULL arguments) returns 0. */
 DLP_EXPORT int dlp_loop_next(dlp_loop *loop, long *i);
 
-/** Report that item i failed (printf-style message). Stops the loop on every
- *  rank; dlp_loop_end() then returns DLP_ERR_ITEM everywhere with this report.
+/** Report that item i failed (printf-style message). Under on_error = abort
+ *  it stops the loop on every rank, and dlp_loop_end() then returns
+ *  DLP_ERR_ITEM everywhere with this report; under skip the loop goes on and
+ *  dlp_loop_end() returns DLP_SKIPPED.
  *  Not collective; any thread. Errors: DLP_ERR_ARG. */
 DLP_EXPORT int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -350,6 +393,7 @@ DLP_EXPORT int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
 /** Finish the loop: wait for all ranks, gather opts->results, agree on the
  *  outcome, free the loop and set *loop to NULL (NULL is accepted: returns
  *  DLP_ERR_ARG). Collective; main thread, after the parallel region.
+ *  Returns DLP_OK, or DLP_SKIPPED when items failed under on_error = skip.
  *  Errors: DLP_ERR_ITEM (one report, the same on every rank), DLP_ERR_MPI. */
 DLP_EXPORT int dlp_loop_end(dlp_loop **loop);
 
@@ -453,8 +497,9 @@ DLP_EXPORT int dlp_buf_printf(dlp_buf *out, const char *fmt, ...)
 DLP_EXPORT void *dlp_buf_reserve(dlp_buf *out, size_t len);
 
 /** Work function of dlp_map_unordered(): compute item i, append its result
- *  to out, return 0 (non-zero: the item failed). Any rank, any thread,
- *  concurrently. */
+ *  to out, return 0 (non-zero: the item failed; dlp_item_fail() says why,
+ *  and also fails it when work returns 0: its result is then dropped). Any
+ *  rank, any thread, concurrently. */
 typedef int (*dlp_work_fn)(long i, void *ctx, dlp_buf *out);
 
 /** Master callback of dlp_map_unordered(): handle item i's result (len
@@ -471,7 +516,8 @@ typedef int (*dlp_result_fn)(long i, const void *data, size_t len, void *ctx);
  *  larger result at a time is allowed), so a slow callback slows the
  *  workers down instead of growing memory. Results travel with their item
  *  index. ctx is passed to both functions. Collective; main thread.
- *  Errors: as dlp_split_managed(), plus DLP_ERR_ITEM when on_result fails. */
+ *  Returns and errors: as dlp_split_managed(), plus DLP_ERR_ITEM when
+ *  on_result fails (under skip: DLP_SKIPPED, the item listed). */
 DLP_EXPORT int dlp_map_unordered(long n, dlp_work_fn work, dlp_result_fn on_result, void *ctx,
                                  const dlp_opts *opts);
 
@@ -499,7 +545,8 @@ DLP_EXPORT int dlp_map_next(dlp_map *map, long *i, const void **data, size_t *le
 /** Finish the map, free it and set *map to NULL. Collective; main thread.
  *  If the master calls it before dlp_map_next() returned 0, the map is
  *  stopped: no more work is handed out, the remaining results are dropped
- *  and every rank gets DLP_ERR_STATE. Errors: DLP_ERR_ARG (NULL),
+ *  and every rank gets DLP_ERR_STATE. Returns DLP_OK, or DLP_SKIPPED when
+ *  items failed under on_error = skip. Errors: DLP_ERR_ARG (NULL),
  *  DLP_ERR_ITEM (a work function failed: the same report on every rank),
  *  DLP_ERR_STATE, DLP_ERR_NOMEM, DLP_ERR_MPI. */
 DLP_EXPORT int dlp_map_end(dlp_map **map);

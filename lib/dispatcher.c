@@ -85,8 +85,9 @@ static void feed_progress(struct dlp_loop *L, const struct nodes_view *v, const 
         busy_ranks += active[k] ? v->ranks[k] : 0;
         busy_nodes += active[k];
     }
+    /* (tickets pass the journal's done items too: those count from the start) */
+    done = done > L->progress.base ? done : L->progress.base;
     done = done < L->n ? done : L->n;
-    atomic_store_explicit(&L->progress_done, done, memory_order_relaxed);
     dlp__progress_update(&L->progress, done, busy_ranks, rt->size, busy_nodes, rt->nodes,
                          dlp__now());
 }

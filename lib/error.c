@@ -16,6 +16,7 @@ static const char *status_text(int status)
 {
     switch (status) {
     case DLP_OK: return "DLP_OK: success";
+    case DLP_SKIPPED: return "DLP_SKIPPED: the call completed; some items failed and were skipped";
     case DLP_ERR_NOT_INITIALIZED: return "DLP_ERR_NOT_INITIALIZED: dlp_init() has not been called";
     case DLP_ERR_FINALIZED: return "DLP_ERR_FINALIZED: dlp_finalize() was already called";
     case DLP_ERR_ARG: return "DLP_ERR_ARG: invalid argument";
@@ -27,7 +28,6 @@ static const char *status_text(int status)
     case DLP_ERR_MISMATCH: return "DLP_ERR_MISMATCH: ranks are in different collective calls or disagree on their arguments";
     case DLP_ERR_STATE: return "DLP_ERR_STATE: call not allowed in this state";
     case DLP_ERR_SYSTEM: return "DLP_ERR_SYSTEM: an operating-system call failed";
-    case DLP_ERR_SKIPPED: return "DLP_ERR_SKIPPED: items failed and were skipped";
     case DLP_ERR_JOURNAL: return "DLP_ERR_JOURNAL: the journal file cannot be used";
     case DLP_ERR_INTERRUPTED: return "DLP_ERR_INTERRUPTED: stopped by SIGTERM or SIGINT";
     default: return NULL;
