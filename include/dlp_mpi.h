@@ -273,7 +273,8 @@ typedef int (*dlp_body_fn)(long i, void *ctx);
  *  Errors: DLP_ERR_ARG (body NULL, n < 0), DLP_ERR_OPTION, DLP_ERR_MISMATCH,
  *  DLP_ERR_ITEM (a body failed: the same code and report on every rank;
  *  under RETRY: still failing after the retries), DLP_ERR_SKIPPED (SKIP),
- *  DLP_ERR_JOURNAL, DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call),
+ *  DLP_ERR_JOURNAL, DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call; a body
+ *  wrote results that are not opts.results: see dlp_results_at()),
  *  DLP_ERR_MPI, DLP_ERR_NOMEM. */
 DLP_EXPORT int dlp_split_managed(long n, dlp_body_fn body, void *ctx,
                                  const dlp_opts *opts);
@@ -330,13 +331,24 @@ DLP_EXPORT int dlp_loop_end(dlp_loop **loop);
 DLP_EXPORT int dlp_results_create(dlp_results **r, long n, size_t elem_size);
 
 /** Address of item i's result slot (NULL if r is NULL or i is out of range).
- *  Not collective; any thread. Write only the items your rank processes. */
+ *  Not collective; any thread. Write only the items your rank processes.
+ *  During a parallel call, only the call's opts.results reaches the master:
+ *  a body (or map work, or any thread of the call's teams) that calls it on
+ *  another results object (opts.results NULL or a different one) makes the
+ *  call stop and return DLP_ERR_STATE on every rank, whatever on_error says,
+ *  with a report like "dlp_split_managed: dlp_results_at(r, 17): r is not
+ *  attached to the running call dlp_split_managed (opts.results is NULL):
+ *  ... set opts.results = r (on rank 1, thread 0, host node07)". The slot
+ *  returned is still valid memory. Exempt: the master's map result handlers
+ *  (on_result, a dlp_map_next() loop), which write the master's own array.
+ *  Outside a call (e.g. the master reading the results) any r may be read. */
 DLP_EXPORT void *dlp_results_at(dlp_results *r, long i);
 
 /** The master's dense array of n * elem_size bytes, complete after a call
  *  that used r; on other ranks a sparse local view holding only the slots
  *  this node wrote. One r may be passed to several calls in a row: each
- *  call's items overwrite their slots. Not collective; any thread. */
+ *  call's items overwrite their slots. Not collective; any thread (also to
+ *  read r from the bodies of a later call that has other opts.results). */
 DLP_EXPORT void *dlp_results_data(dlp_results *r);
 
 /** Free the storage and set *r to NULL; NULL and *r == NULL are accepted.

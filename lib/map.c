@@ -206,6 +206,7 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
         m->has_helper = 1;
     }
     if (loop_form) {
+        dlp__loop_result_handler(master); /* until finish() */
         if (pthread_create(&m->team, NULL, team_main, m) != 0)
             dlp__helper_abort(func, "cannot start the map team thread", MPI_SUCCESS);
         m->has_team_thread = 1;
@@ -267,6 +268,7 @@ static void retry_rounds(struct dlp_map *m)
         size_t total = 0;
         for (int q = 0; q < S; q++)
             total += in_len[q];
+        dlp__loop_result_handler(1);
         for (size_t at = 0; at + 2 * sizeof(long) <= total;) { /* master only */
             long head[2];
             memcpy(head, in + at, sizeof head);
@@ -280,6 +282,7 @@ static void retry_rounds(struct dlp_map *m)
                 dlp__loop_done(L, &m->js, head[0]);
             at += PAD8((size_t)head[1]);
         }
+        dlp__loop_result_handler(0);
         free(in);
         free(to[0]);
         free(to);
@@ -320,6 +323,7 @@ static int finish(struct dlp_map *m)
         pthread_join(m->helper, NULL);
     if (m->last >= 0) /* loop form: the last result was handled */
         dlp__loop_done(L, &m->js, m->last);
+    dlp__loop_result_handler(0);
     retry_rounds(m);
     if (dlp__rt.rank == 0)
         dlp__map_consumer_free(m);

@@ -83,10 +83,33 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
     return DLP_OK;
 }
 
+/* Where the results r of a running call L go: only its opts.results
+ * reaches the master, so writing any other results object from the items'
+ * side is a misuse (see dlp_results_at in dlp_mpi.h). */
+static void not_attached(struct dlp_loop *L, const dlp_results *r, long i, const char *func)
+{
+    if (L->o.results)
+        dlp__loop_misuse(L, DLP_ERR_STATE,
+                         "%s(r, %ld): r (n = %ld, %zu-byte elements) is not the results "
+                         "object of the running call %s, opts.results (n = %ld): only that "
+                         "one reaches the master; pass r as opts.results, or read r with "
+                         "dlp_results_data(r)",
+                         func, i, r->n, r->elem, L->func, L->o.results->n);
+    else
+        dlp__loop_misuse(L, DLP_ERR_STATE,
+                         "%s(r, %ld): r is not attached to the running call %s "
+                         "(opts.results is NULL): its items' results would not reach the "
+                         "master from other nodes; set opts.results = r",
+                         func, i, L->func);
+}
+
 void *dlp_results_at(dlp_results *r, long i)
 {
     if (!r || i < 0 || i >= r->n)
         return NULL;
+    struct dlp_loop *L = dlp__loop_running();
+    if (L && L->o.results != r && !dlp__loop_is_result_handler())
+        not_attached(L, r, i, "dlp_results_at");
     return (char *)r->seg.base + (size_t)i * r->elem;
 }
 

@@ -66,6 +66,7 @@ struct map_ctx {
     _Atomic int inside; /* on_result calls running now */
     _Atomic long computed; /* work calls on this rank */
     dlp_results *dense; /* work also writes a long here (or NULL) */
+    dlp_results *handled; /* on_result also writes a long here (or NULL) */
 };
 
 static size_t result_len(const struct map_ctx *c, long i)
@@ -157,6 +158,12 @@ static int check_result(long i, const void *data, size_t len, void *vctx)
     if (len > 0)
         ASSERT_NOT_NULL(data);
     verify(data, len, c->salt, i);
+    if (c->handled) {
+        long *slot = dlp_results_at(c->handled, i);
+        if (!slot)
+            TEST_FAIL("dlp_results_at(handled, %ld) is NULL", i);
+        *slot = i * 5 + 1;
+    }
     c->calls++;
     if (c->cb_sleep_us > 0)
         test_sleep_us(c->cb_sleep_us);
@@ -821,6 +828,16 @@ static void check_reserve_zero(void)
 
 /* ------------------------------------------------------- dense results -- */
 
+static void check_handler_dense(dlp_results *r, long n)
+{
+    if (g_rank != 0)
+        return;
+    const long *d = dlp_results_data(r);
+    for (long i = 0; i < n; i++)
+        if (d[i] != i * 5 + 1)
+            TEST_FAIL("dense result of item %ld is %ld, expected %ld", i, d[i], i * 5 + 1);
+}
+
 static void check_dense(void)
 {
     test_case("opts.results: dense results filled by work, on the master after the call");
@@ -841,6 +858,41 @@ static void check_dense(void)
             if (d[i] != i * 3 + 11)
                 TEST_FAIL("dense result of item %ld is %ld, expected %ld", i, d[i], i * 3 + 11);
     }
+    ASSERT_OK(dlp_results_destroy(&r));
+
+    test_case("dense results not attached: work writes them, opts.results NULL");
+    ASSERT_OK(dlp_results_create(&r, n, sizeof(long)));
+    ctx_init(&c, n, S_SMALL, 4343);
+    c.dense = r;
+    ASSERT_RC(dlp_map_unordered(n, check_work, check_result, &c, NULL), DLP_ERR_STATE);
+    ASSERT_STR_CONTAINS(dlp_last_error(),
+                        "r is not attached to the running call dlp_map_unordered");
+    ASSERT_STR_CONTAINS(dlp_last_error(), "set opts.results = r");
+    free(c.seen);
+
+    /* the master's result handlers write the master's own array: allowed */
+    test_case("dense results not attached, written by on_result on the master");
+    ctx_init(&c, n, S_SMALL, 4444);
+    c.handled = r;
+    ASSERT_OK(dlp_map_unordered(n, check_work, check_result, &c, NULL));
+    ctx_check(&c);
+    check_handler_dense(r, n);
+    ASSERT_OK(dlp_results_destroy(&r));
+
+    test_case("dense results not attached, written in the master's dlp_map_next loop");
+    ASSERT_OK(dlp_results_create(&r, n, sizeof(long)));
+    ctx_init(&c, n, S_SMALL, 4545);
+    c.handled = r;
+    dlp_map *m = NULL;
+    ASSERT_OK(dlp_map_begin(&m, n, check_work, &c, NULL));
+    long i;
+    const void *data;
+    size_t len;
+    while (dlp_map_next(m, &i, &data, &len))
+        ASSERT_EQ(check_result(i, data, len, &c), 0);
+    ASSERT_OK(dlp_map_end(&m));
+    ctx_check(&c);
+    check_handler_dense(r, n);
     ASSERT_OK(dlp_results_destroy(&r));
 }
 
