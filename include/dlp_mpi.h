@@ -344,6 +344,27 @@ DLP_EXPORT int dlp_results_create(dlp_results **r, long n, size_t elem_size);
  *  Outside a call (e.g. the master reading the results) any r may be read. */
 DLP_EXPORT void *dlp_results_at(dlp_results *r, long i);
 
+/** Bytes of one element of r (the elem_size it was created with), 0 when r
+ *  is NULL. Not collective; any thread. */
+DLP_EXPORT size_t dlp_results_elem_size(const dlp_results *r);
+
+/** dlp_results_at() that checks the size of what the caller will write:
+ *  size must be r's element size. Use it through DLP_RESULTS_AT(). On a
+ *  mismatch (e.g. sizeof of a pointer where the element was meant) during
+ *  a parallel call, the call stops and returns DLP_ERR_ARG on every rank
+ *  with a report giving both sizes ("DLP_RESULTS_AT(r, 17, type):
+ *  sizeof(type) = 8 bytes, but r holds elements of 24 bytes ..."); the
+ *  pointer returned can still be written with size bytes (up to 64 KiB).
+ *  Outside a call it returns NULL, records the message (dlp_last_error())
+ *  and prints it once on stderr. NULL also as dlp_results_at(). Not
+ *  collective; any thread. */
+DLP_EXPORT void *dlp_results_at_checked(dlp_results *r, long i, size_t size);
+
+/** Item i's slot of r as a pointer to type, checked: sizeof(type) must be
+ *  r's element size (see dlp_results_at_checked()), e.g.
+ *      *DLP_RESULTS_AT(r, i, double) = x; */
+#define DLP_RESULTS_AT(r, i, type) ((type *)dlp_results_at_checked((r), (i), sizeof(type)))
+
 /** The master's dense array of n * elem_size bytes, complete after a call
  *  that used r; on other ranks a sparse local view holding only the slots
  *  this node wrote. One r may be passed to several calls in a row: each

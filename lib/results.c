@@ -4,7 +4,10 @@
  * the master's array. */
 #include "results.h"
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +30,41 @@ long dlp__results_items(const dlp_results *r) { return r->n; }
 
 size_t dlp__results_elem(const dlp_results *r) { return r->elem; }
 
+/* The ranks' (status, n, elem_size) triples: the first rank that rejected
+ * its arguments, or that disagrees with rank 0, by rank and value. */
+static int compare_ranks(const long *all, const char *func)
+{
+    const int size = dlp__rt.size;
+    for (int q = 0; q < size; q++)
+        if (all[3 * q] != DLP_OK)
+            return dlp__fail((int)all[3 * q], func,
+                             "rank %d rejected its arguments (%s); see that rank's "
+                             "dlp_last_error()",
+                             q, dlp_strerror((int)all[3 * q]));
+    int first = -1, others = 0;
+    for (int q = 1; q < size; q++)
+        if (all[3 * q + 1] != all[1] || all[3 * q + 2] != all[2]) {
+            if (first < 0)
+                first = q;
+            else
+                others++;
+        }
+    if (first < 0)
+        return DLP_OK;
+    const long *f = &all[3 * first];
+    char more[64] = "";
+    if (others)
+        snprintf(more, sizeof more, " (and %d more rank%s)", others, others == 1 ? "" : "s");
+    if (f[1] != all[1])
+        return dlp__fail(DLP_ERR_MISMATCH, func,
+                         "rank %d passed n = %ld, elem_size = %ld; rank 0 passed n = %ld, "
+                         "elem_size = %ld%s",
+                         first, f[1], f[2], all[1], all[2], more);
+    return dlp__fail(DLP_ERR_MISMATCH, func,
+                     "rank %d passed elem_size = %ld, rank 0 passed elem_size = %ld (n = %ld)%s",
+                     first, f[2], all[2], all[1], more);
+}
+
 int dlp_results_create(dlp_results **r, long n, size_t elem_size)
 {
     static const char *func = "dlp_results_create";
@@ -44,19 +82,16 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
     else if ((size_t)n > (SIZE_MAX / 2) / elem_size)
         rc = dlp__fail(DLP_ERR_ARG, func, "n * elem_size overflows (n = %ld, elem_size = %zu)",
                        n, elem_size);
-    long mine[5] = {rc == DLP_OK ? 0 : 1, n, -n, (long)elem_size, -(long)elem_size}, max[5];
+    /* every rank's (status, n, elem_size), compared with rank 0's */
+    long mine[3] = {rc, n, (long)elem_size}, *all = (long *)dlp__rt.scratch;
+    _Static_assert(sizeof mine <= DLP__SCRATCH_PER_RANK, "scratch too small");
     /* non-blocking + a polite wait: MPICH's blocking collectives spin */
     MPI_Request req;
-    DLP_MPI_CALL(MPI_Iallreduce(mine, max, 5, MPI_LONG, MPI_MAX, dlp__rt.comm, &req));
+    DLP_MPI_CALL(MPI_Iallgather(mine, 3, MPI_LONG, all, 3, MPI_LONG, dlp__rt.comm, &req));
     DLP_MPI_CALL(dlp__wait_arrival(&req, func));
     if (rc != DLP_OK)
         return rc;
-    if (max[0])
-        return dlp__fail(DLP_ERR_ARG, func, "another rank passed invalid arguments");
-    if (max[1] != -max[2] || max[3] != -max[4])
-        return dlp__fail(DLP_ERR_MISMATCH, func,
-                         "ranks disagree: n ranges over %ld..%ld, elem_size over %ld..%ld",
-                         -max[2], max[1], -max[4], max[3]);
+    DLP_CALL(compare_ranks(all, func));
     dlp_results *res = calloc(1, sizeof *res);
     int ok = res != NULL;
     if (ok) {
@@ -111,6 +146,40 @@ void *dlp_results_at(dlp_results *r, long i)
     if (L && L->o.results != r && !dlp__loop_is_result_handler())
         not_attached(L, r, i, "dlp_results_at");
     return (char *)r->seg.base + (size_t)i * r->elem;
+}
+
+size_t dlp_results_elem_size(const dlp_results *r) { return r ? r->elem : 0; }
+
+/* Where a mismatched DLP_RESULTS_AT writes while its call fails: a type
+ * larger than the slot must not write past it (racy writes of garbage by
+ * several threads are harmless: nothing reads it). */
+#define SINK_BYTES 65536
+static _Alignas(max_align_t) unsigned char sink[SINK_BYTES];
+
+void *dlp_results_at_checked(dlp_results *r, long i, size_t size)
+{
+    void *slot = dlp_results_at(r, i);
+    if (!slot || size == r->elem)
+        return slot;
+    char what[320];
+    snprintf(what, sizeof what,
+             "DLP_RESULTS_AT(r, %ld, type): sizeof(type) = %zu bytes, but r holds elements of "
+             "%zu bytes (dlp_results_create(&r, %ld, %zu))%s",
+             i, size, r->elem, r->n, r->elem,
+             size == sizeof(void *) ? ": a pointer's size; pass the element's type, not a "
+                                      "pointer to it"
+                                    : "");
+    struct dlp_loop *L = dlp__loop_running();
+    if (L) {
+        dlp__loop_misuse(L, DLP_ERR_ARG, "%s", what);
+        return size <= r->elem ? slot : size <= SINK_BYTES ? (void *)sink : NULL;
+    }
+    /* outside a call: NULL, and once on stderr what a crash would not say */
+    static atomic_int said;
+    dlp__fail(DLP_ERR_ARG, "dlp_results_at_checked", "%s", what);
+    if (!atomic_exchange(&said, 1))
+        fprintf(stderr, "dlp_mpi: %s\n", dlp_last_error());
+    return NULL;
 }
 
 void *dlp_results_data(dlp_results *r) { return r ? r->seg.base : NULL; }

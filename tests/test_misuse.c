@@ -301,8 +301,25 @@ static void check_mismatch(void)
     dlp_results *r = NULL;
     ASSERT_ERR(dlp_results_create(&r, n, 8), DLP_ERR_MISMATCH);
     ASSERT_NULL(r);
+    ASSERT_STR_CONTAINS(dlp_last_error(),
+                        "rank 1 passed n = 11, elem_size = 8; rank 0 passed n = 10, elem_size = 8");
     ASSERT_ERR(dlp_results_create(&r, 10, rank == 0 ? 8 : 16), DLP_ERR_MISMATCH);
     ASSERT_NULL(r);
+    /* the ranks and their values, not ranges */
+    ASSERT_STR_CONTAINS(dlp_last_error(), "rank 1 passed elem_size = 16, rank 0 passed "
+                                          "elem_size = 8 (n = 10)");
+    if (strstr(dlp_last_error(), "ranges over"))
+        TEST_FAIL("the message speaks of ranges: %s", dlp_last_error());
+    if (size > 2) {
+        char want[64];
+        snprintf(want, sizeof want, "(and %d more rank%s)", size - 2, size == 3 ? "" : "s");
+        ASSERT_STR_CONTAINS(dlp_last_error(), want);
+    }
+    ASSERT_ERR(dlp_results_create(&r, 10, rank == size - 1 ? 4 : 8), DLP_ERR_MISMATCH);
+    char want[96];
+    snprintf(want, sizeof want, "rank %d passed elem_size = 4, rank 0 passed elem_size = 8",
+             size - 1);
+    ASSERT_STR_CONTAINS(dlp_last_error(), want);
     check_still_works();
 
     test_case("ranks disagree on dlp_bcast length");

@@ -290,6 +290,112 @@ static void check_results_not_attached(void)
     }
 }
 
+/* DLP_RESULTS_AT: the element's type is checked against the object. */
+struct triple {
+    long a, b, c;
+};
+
+struct big {
+    long double x[4];
+};
+
+struct typed_ctx {
+    dlp_results *r;
+    int wrong; /* 0: the right type; 1: a pointer to it; 2: a larger type */
+};
+
+static int typed_body(long i, void *vctx)
+{
+    struct typed_ctx *c = vctx;
+    if (c->wrong == 1) {
+        struct triple **p = DLP_RESULTS_AT(c->r, i, struct triple *); /* sizeof(ptr) */
+        *p = NULL;
+    } else if (c->wrong == 2) {
+        struct big *p = DLP_RESULTS_AT(c->r, i, struct big);
+        memset(p, 0xab, sizeof *p); /* writable though larger than the slot */
+    } else {
+        struct triple *t = DLP_RESULTS_AT(c->r, i, struct triple);
+        *t = (struct triple){i, 2 * i, 3 * i};
+    }
+    return 0;
+}
+
+static void check_typed_access(void)
+{
+    test_case("dlp_results_elem_size");
+    dlp_results *r = NULL;
+    ASSERT_EQ(dlp_results_elem_size(NULL), 0);
+    ASSERT_OK(dlp_results_create(&r, 7, 40));
+    ASSERT_EQ(dlp_results_elem_size(r), 40);
+    ASSERT_OK(dlp_results_destroy(&r));
+
+    const long n = 300;
+    for (int f = 0; f < F_COUNT; f++) {
+        for (int wrong = 0; wrong < 3; wrong++) {
+            char name[160];
+            snprintf(name, sizeof name, "DLP_RESULTS_AT: %s, %s", form_name[f],
+                     wrong == 0   ? "the element's type"
+                     : wrong == 1 ? "a pointer's size: DLP_ERR_ARG everywhere"
+                                  : "a larger type: DLP_ERR_ARG everywhere, no crash");
+            test_case(name);
+            struct typed_ctx c = {NULL, wrong};
+            ASSERT_OK(dlp_results_create(&c.r, n, sizeof(struct triple)));
+            dlp_opts o = DLP_OPTS_INIT;
+            o.results = c.r;
+            o.on_error = wrong == 2 ? DLP_ON_ERROR_SKIP : DLP_ON_ERROR_DEFAULT;
+            int rc;
+            if (f <= F_ROUND_ROBIN) {
+                rc = (f == F_MANAGED ? dlp_split_managed : dlp_split_round_robin)(n, typed_body,
+                                                                                 &c, &o);
+            } else {
+                o.split = f == F_LOOP_MANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
+                dlp_loop *loop = NULL;
+                ASSERT_OK(dlp_loop_begin(&loop, n, &o));
+#pragma omp parallel
+                {
+                    long i;
+                    while (dlp_loop_next(loop, &i))
+                        typed_body(i, &c);
+                }
+                rc = dlp_loop_end(&loop);
+            }
+            if (wrong == 0) {
+                ASSERT_OK(rc);
+                if (g_rank == 0)
+                    for (long i = 0; i < n; i++) {
+                        const struct triple *t = DLP_RESULTS_AT(c.r, i, struct triple);
+                        ASSERT_NOT_NULL(t);
+                        ASSERT_EQ(t->a, i);
+                        ASSERT_EQ(t->c, 3 * i);
+                    }
+            } else {
+                ASSERT_RC(rc, DLP_ERR_ARG);
+                char want[128];
+                snprintf(want, sizeof want,
+                         "sizeof(type) = %zu bytes, but r holds elements of %zu bytes",
+                         wrong == 1 ? sizeof(struct triple *) : sizeof(struct big),
+                         sizeof(struct triple));
+                ASSERT_STR_CONTAINS(dlp_last_error(), want);
+                ASSERT_STR_CONTAINS(dlp_last_error(), "DLP_RESULTS_AT(r, ");
+                if (g_rank == 0 && f == F_MANAGED && wrong == 1)
+                    printf("    report: %s\n", dlp_last_error());
+            }
+            ASSERT_OK(dlp_results_destroy(&c.r));
+        }
+    }
+
+    test_case("DLP_RESULTS_AT outside a call: NULL and the message on a mismatch");
+    ASSERT_OK(dlp_results_create(&r, 10, sizeof(int)));
+    ASSERT_NOT_NULL(DLP_RESULTS_AT(r, 3, int));
+    ASSERT_NULL(DLP_RESULTS_AT(r, 3, long));
+    char want[96];
+    snprintf(want, sizeof want, "sizeof(type) = %zu bytes, but r holds elements of %zu bytes",
+             sizeof(long), sizeof(int));
+    ASSERT_STR_CONTAINS(dlp_last_error(), want);
+    ASSERT_NULL(DLP_RESULTS_AT(r, 10, int)); /* out of range */
+    ASSERT_OK(dlp_results_destroy(&r));
+}
+
 /* ------------------------------------------------------------- gather -- */
 
 /* The master's gathered bytes: every rank's part where it belongs. */
@@ -550,6 +656,7 @@ int main(int argc, char **argv)
     ASSERT_GE(cycles, 12);
     check_dense_results(cycles);
     check_results_not_attached();
+    check_typed_access();
     check_gather();
     check_bcast();
     check_call_on_root();
