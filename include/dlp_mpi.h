@@ -219,7 +219,9 @@ typedef struct dlp_collector dlp_collector;
  *  a zero field takes its DLP_* environment variable, else the default.
  *  A NULL pointer to options means all defaults. */
 typedef struct dlp_opts {
-    int split;              /**< enum dlp_split; loop form only */
+    int split;              /**< enum dlp_split; for dlp_loop_begin only (the other calls
+                                 split as their name says: dlp_split_managed and the
+                                 maps refuse DLP_SPLIT_ROUND_ROBIN, DLP_ERR_OPTION) */
     int schedule;           /**< enum dlp_schedule at the node level (0 = DLP_SCHEDULE:
                                  its P, or P1 of P1/P2; else AUTO) */
     long chunk;             /**< node level: FIXED: the chunk size in items; GSS: the
@@ -242,7 +244,10 @@ typedef struct dlp_opts {
                                  DLP_ON_ERROR=retry=N, else 1) */
     const char *journal;    /**< journal file on the master: items done are recorded there
                                  and a rerun of the same call skips them (NULL =
-                                 DLP_JOURNAL, else none). See README "Journal and resume" */
+                                 DLP_JOURNAL, else none). An item is done when its body
+                                 (map: on_result) returns 0, so its output must be
+                                 written and flushed by then. See README "Journal and
+                                 resume" */
     int thread_schedule;    /**< enum dlp_schedule at the thread level: how many items a
                                  team thread claims at once (0 = the thread part of
                                  DLP_SCHEDULE when opts.schedule is 0 too: P of P or P2 of

@@ -162,6 +162,15 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
         rc = dlp__fail(DLP_ERR_ARG, func, "n = %ld must be >= 0", L->n);
     else
         rc = dlp__options_resolve(opts, &L->o, func);
+    /* opts.split is the loop form's: the managed calls refuse ROUND_ROBIN
+     * (MANAGED is 0, the default, which every call accepts) */
+    if (rc == DLP_OK && split == DLP_SPLIT_MANAGED && L->o.split != split)
+        rc = dlp__fail(DLP_ERR_OPTION, func,
+                       "opts.split = %d (DLP_SPLIT_ROUND_ROBIN) contradicts %s, which splits "
+                       "managed: opts.split is for dlp_loop_begin only; leave it 0%s",
+                       L->o.split, func,
+                       strncmp(func, "dlp_map", 7) == 0 ? " (maps split managed only)"
+                                                        : ", or call dlp_split_round_robin()");
     if (rc == DLP_OK && split >= 0)
         L->o.split = split;
     if (rc == DLP_OK && L->o.results && dlp__results_items(L->o.results) != L->n)

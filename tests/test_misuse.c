@@ -14,6 +14,21 @@ static int noop_body(long i, void *ctx)
     return 0;
 }
 
+static int noop_work(long i, void *ctx, dlp_buf *out)
+{
+    (void)ctx;
+    return dlp_buf_append(out, &i, sizeof i);
+}
+
+static int noop_result(long i, const void *data, size_t len, void *ctx)
+{
+    (void)i;
+    (void)data;
+    (void)len;
+    (void)ctx;
+    return 0;
+}
+
 static int root_fn(void *ctx, void *out, size_t len)
 {
     (void)ctx;
@@ -229,6 +244,30 @@ static void check_bad_options(void)
     o.split = -1;
     ASSERT_ERR(dlp_loop_begin(&loop, 10, &o), DLP_ERR_OPTION);
     ASSERT_NULL(loop);
+    check_still_works();
+
+    test_case("opts.split that contradicts the call: DLP_ERR_OPTION (loop form only)");
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.split = DLP_SPLIT_ROUND_ROBIN;
+    ASSERT_ERR(dlp_split_managed(10, noop_body, NULL, &o), DLP_ERR_OPTION);
+    ASSERT_STR_CONTAINS(dlp_last_error(),
+                        "opts.split = 1 (DLP_SPLIT_ROUND_ROBIN) contradicts dlp_split_managed");
+    ASSERT_STR_CONTAINS(dlp_last_error(), "call dlp_split_round_robin()");
+    ASSERT_ERR(dlp_map_unordered(10, noop_work, noop_result, NULL, &o), DLP_ERR_OPTION);
+    ASSERT_STR_CONTAINS(dlp_last_error(), "contradicts dlp_map_unordered");
+    dlp_map *map = NULL;
+    ASSERT_ERR(dlp_map_begin(&map, 10, noop_work, NULL, &o), DLP_ERR_OPTION);
+    ASSERT_NULL(map);
+    /* the split the call makes anyway, and the loop form's choice, are fine */
+    ASSERT_OK(dlp_split_round_robin(10, noop_body, NULL, &o));
+    ASSERT_OK(dlp_loop_begin(&loop, 10, &o));
+    long i;
+    while (dlp_loop_next(loop, &i))
+        ;
+    ASSERT_OK(dlp_loop_end(&loop));
+    o.split = DLP_SPLIT_MANAGED;
+    ASSERT_OK(dlp_split_managed(10, noop_body, NULL, &o));
+    ASSERT_OK(dlp_split_round_robin(10, noop_body, NULL, &o));
     check_still_works();
 
     test_case("invalid DLP_* environment values");
