@@ -139,7 +139,8 @@ DLP_EXPORT int dlp_nodes(void);
 /** Rank of this process within its node (0 = the node leader). Any thread. */
 DLP_EXPORT int dlp_node_rank(void);
 /** Team size the callback forms use on this rank: DLP_THREADS if set, else
- *  omp_get_max_threads(). Not collective; any thread.
+ *  omp_get_max_threads() (see dlp_body_fn for OpenMP inside an item, when
+ *  the team is smaller than OMP_NUM_THREADS). Not collective; any thread.
  *  Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED. */
 DLP_EXPORT int dlp_threads(void);
 /** The library's communicator (a duplicate of MPI_COMM_WORLD); MPI_COMM_NULL
@@ -264,7 +265,18 @@ typedef struct dlp_opts {
  *  Called on any rank, from any thread of the team, concurrently. The team
  *  is an OpenMP team (omp_get_thread_num() is valid inside). Bodies may make
  *  their own MPI calls (MPI_THREAD_MULTIPLE) on communicators of their own,
- *  but must not call dlp_* collectives (DLP_ERR_STATE). */
+ *  but must not call dlp_* collectives (DLP_ERR_STATE).
+ *  OpenMP inside a body (or a map's work function): its own `#pragma omp
+ *  parallel` is nested in the team, and gets 1 thread unless nested levels
+ *  are active (OMP_MAX_ACTIVE_LEVELS=2, or a list OMP_NUM_THREADS=P,I).
+ *  Then the library sizes it so that the team never oversubscribes what
+ *  OMP_NUM_THREADS asks for: with OMP_NUM_THREADS=P each item's region gets
+ *  P / T threads (T = the team: DLP_THREADS, opts.threads, else P); with
+ *  OMP_NUM_THREADS=P,I it gets min(I, P * I / T); at least 1. E.g.
+ *  DLP_THREADS=2 OMP_NUM_THREADS=8 OMP_MAX_ACTIVE_LEVELS=2: 2 items at a
+ *  time, 4 threads each. A num_threads clause of the body's own still
+ *  wins. (The loop form's region is the caller's: size its inner regions
+ *  yourself.) */
 typedef int (*dlp_body_fn)(long i, void *ctx);
 
 /** Process items 0 .. n-1 with managed splitting: the master hands out chunks

@@ -342,6 +342,7 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
     L->n = n;
     L->loop_form = loop_form;
     L->done_by_take = !map;
+    dlp__nested_plan(&L->nested);
     int rc = agree_on_call(L, opts, split, bad_arg);
     L->failures.keep_all = rc == DLP_OK && L->o.on_error != DLP_ON_ERROR_ABORT;
     if (rc == DLP_OK) {

@@ -9,6 +9,7 @@
 #include "dispenser.h"
 #include "failures.h"
 #include "journal.h"
+#include "nested.h"
 #include "trace.h"
 #include "options.h"
 #include "watchdog.h"
@@ -87,6 +88,7 @@ struct dlp_loop {
     struct dlp__trace trace;     /* DLP_TRACE / DLP_STATS */
     int tracing;                 /* 0, or the bits TRACE_* of loop.c */
     const char *trace_path;      /* master: DLP_TRACE */
+    struct dlp__nested nested;   /* the size of the items' own OpenMP regions */
     /* misuse from an item's thread (dlp__loop_misuse): fails the call on
      * every rank whatever on_error says */
     _Atomic int misuse_claimed;  /* the first misuse is recorded */

@@ -91,6 +91,7 @@ static void run_team(struct dlp_map *m)
         struct dlp__pos pos = DLP__POS_INIT;
         struct dlp_buf out = {NULL, 0, 0, -1, 0, ""};
         long i;
+        dlp__nested_enter(&L->nested, L->o.threads);
         while (dlp__loop_take(L, &pos, &i)) {
             out.len = 0;
             out.item = i;
@@ -226,21 +227,24 @@ static void retry_rounds(struct dlp_map *m)
         if (!out)
             dlp__helper_abort(L->func, "out of memory for retried results", MPI_SUCCESS);
         int retries = L->o.retries;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(L->o.threads) default(none) \
-    shared(m, L, r, out, retries)
-        for (long k = 0; k < r.mine; k++) {
-            out[k].item = r.item[k];
-            int rc = m->work(r.item[k], m->ctx, &out[k]);
-            if (rc != 0 || out[k].failed)
-                dlp__loop_failure(L, r.item[k], omp_get_thread_num(),
-                                  rc == 0 && out[k].failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM
-                                                                            : DLP_ERR_ITEM,
-                                  "%s%d (retry %d of %d; it failed first on rank %d)",
-                                  rc != 0 ? "work returned " : "a result append failed: code ",
-                                  rc != 0 ? rc : out[k].failed, r.round, retries,
-                                  r.origin[k]);
-            else
-                r.ok[k] = 1;
+#pragma omp parallel num_threads(L->o.threads) default(none) shared(m, L, r, out, retries)
+        {
+            dlp__nested_enter(&L->nested, L->o.threads);
+#pragma omp for schedule(dynamic, 1)
+            for (long k = 0; k < r.mine; k++) {
+                out[k].item = r.item[k];
+                int rc = m->work(r.item[k], m->ctx, &out[k]);
+                if (rc != 0 || out[k].failed)
+                    dlp__loop_failure(
+                        L, r.item[k], omp_get_thread_num(),
+                        rc == 0 && out[k].failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM
+                                                                  : DLP_ERR_ITEM,
+                        "%s%d (retry %d of %d; it failed first on rank %d)",
+                        rc != 0 ? "work returned " : "a result append failed: code ",
+                        rc != 0 ? rc : out[k].failed, r.round, retries, r.origin[k]);
+                else
+                    r.ok[k] = 1;
+            }
         }
         size_t bytes = 0;
         for (long k = 0; k < r.mine; k++)
