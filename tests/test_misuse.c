@@ -20,15 +20,6 @@ static int noop_work(long i, void *ctx, dlp_buf *out)
     return dlp_buf_append(out, &i, sizeof i);
 }
 
-static int noop_result(long i, const void *data, size_t len, void *ctx)
-{
-    (void)i;
-    (void)data;
-    (void)len;
-    (void)ctx;
-    return 0;
-}
-
 static int root_fn(void *ctx, void *out, size_t len)
 {
     (void)ctx;
@@ -253,7 +244,7 @@ static void check_bad_options(void)
     ASSERT_STR_CONTAINS(dlp_last_error(),
                         "opts.split = 1 (DLP_SPLIT_ROUND_ROBIN) contradicts dlp_split_managed");
     ASSERT_STR_CONTAINS(dlp_last_error(), "call dlp_split_round_robin()");
-    ASSERT_ERR(dlp_map_unordered(10, noop_work, noop_result, NULL, &o), DLP_ERR_OPTION);
+    ASSERT_ERR(dlp_map_unordered(10, noop_work, test_ignore_result, NULL, &o), DLP_ERR_OPTION);
     ASSERT_STR_CONTAINS(dlp_last_error(), "contradicts dlp_map_unordered");
     dlp_map *map = NULL;
     ASSERT_ERR(dlp_map_begin(&map, 10, noop_work, NULL, &o), DLP_ERR_OPTION);

@@ -84,15 +84,6 @@ static int work(long i, void *ctx, dlp_buf *out)
     return item(i, ctx);
 }
 
-static int on_result(long i, const void *data, size_t len, void *ctx)
-{
-    (void)i;
-    (void)data;
-    (void)len;
-    (void)ctx;
-    return 0;
-}
-
 /* The sizes this rank's items saw (a rank may get no items of a managed
  * call: then there is nothing to check here); every item ran. */
 static void check(struct seen *s, long n)
@@ -151,7 +142,7 @@ int main(int argc, char **argv)
 
     test_case("dlp_map_unordered: a work function's own parallel region");
     seen_init(&s, 0);
-    ASSERT_OK(dlp_map_unordered(n, work, on_result, &s, NULL));
+    ASSERT_OK(dlp_map_unordered(n, work, test_ignore_result, &s, NULL));
     check(&s, n);
 
     test_case("on_error = retry: the retried item's region too");
