@@ -34,24 +34,27 @@ size_t dlp__results_elem(const dlp_results *r) { return r->elem; }
  * its arguments, or that disagrees with rank 0, by rank and value. */
 static int compare_ranks(const long *all, const char *func)
 {
+#define RANK_WORDS(q) (all + (size_t)3 * (size_t)(q))
     const int size = dlp__rt.size;
     for (int q = 0; q < size; q++)
-        if (all[3 * q] != DLP_OK)
-            return dlp__fail((int)all[3 * q], func,
+        if (RANK_WORDS(q)[0] != DLP_OK)
+            return dlp__fail((int)RANK_WORDS(q)[0], func,
                              "rank %d rejected its arguments (%s); see that rank's "
                              "dlp_last_error()",
-                             q, dlp_strerror((int)all[3 * q]));
+                             q, dlp_strerror((int)RANK_WORDS(q)[0]));
     int first = -1, others = 0;
-    for (int q = 1; q < size; q++)
-        if (all[3 * q + 1] != all[1] || all[3 * q + 2] != all[2]) {
+    for (int q = 1; q < size; q++) {
+        if (RANK_WORDS(q)[1] != all[1] || RANK_WORDS(q)[2] != all[2]) {
             if (first < 0)
                 first = q;
             else
                 others++;
         }
+    }
     if (first < 0)
         return DLP_OK;
-    const long *f = &all[3 * first];
+    const long *f = RANK_WORDS(first);
+#undef RANK_WORDS
     char more[64] = "";
     if (others)
         snprintf(more, sizeof more, " (and %d more rank%s)", others, others == 1 ? "" : "s");
