@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,19 +133,12 @@ static void warn(int mode, const char *fmt, ...)
             dlp__rt.rank, dlp__rt.host, what);
 }
 
-static unsigned long long random_token(void)
+/* A random token from the kernel; 0, or -1 when it has none to give
+ * (then there are no doorbells: a guessable token would let anyone on the
+ * network take a node's doorbell). */
+static int random_token(unsigned long long *t)
 {
-    unsigned long long t = 0;
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(&t, sizeof t, 1, f) != 1) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        t = (unsigned long long)ts.tv_nsec * 6364136223846793005ULL ^
-            (unsigned long long)ts.tv_sec ^ ((unsigned long long)getpid() << 32);
-    }
-    if (f)
-        (void)fclose(f);
-    return t;
+    return getentropy(t, sizeof *t) == 0 ? 0 : -1;
 }
 
 /* Is this address one of the loopback ones (127/8, ::1)? */
@@ -358,37 +352,117 @@ static int connect_master(const struct bell_info *in, int mode)
     return won;
 }
 
-/* Rank 0 accepts one connection and reads its greeting: its node, or -1. */
-static int accept_node(int lfd, unsigned long long token)
+/* Connections rank 0 accepted whose greeting is not complete yet: read
+ * as bytes arrive, never waiting for one, so a silent or foreign
+ * connection costs nothing; with the table full one of them is dropped. */
+#define MAX_PENDING 64
+
+struct greeting {
+    int fd;
+    size_t got;
+    unsigned char hello[HELLO_BYTES];
+};
+
+struct greetings {
+    struct greeting g[MAX_PENDING];
+    int n;
+};
+
+static void greeting_drop(struct greetings *G, int i)
 {
-    int fd = accept(lfd, NULL, NULL);
-    if (fd < 0)
-        return -1;
-    unsigned char hello[HELLO_BYTES] = {0};
-    size_t got = 0;
-    double deadline = dlp__now() + CONNECT_SECONDS;
-    if (set_flags(fd) != 0)
-        got = (size_t)-1;
-    while (got < sizeof hello) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, ms_left(deadline)) != 1)
-            break;
-        ssize_t r = recv(fd, hello + got, sizeof hello - got, 0);
-        if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
-            break;
-        got += r > 0 ? (size_t)r : 0;
+    close(G->g[i].fd);
+    G->g[i] = G->g[--G->n];
+}
+
+/* Accept what is waiting on lfd. */
+static void greetings_accept(struct greetings *G, int lfd)
+{
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0)
+            return;
+        if (set_flags(fd) != 0) {
+            close(fd);
+            continue;
+        }
+        if (G->n == MAX_PENDING)
+            greeting_drop(G, 0);
+        G->g[G->n++] = (struct greeting){fd, 0, {0}};
     }
+}
+
+/* Read greeting i (its socket is readable); the node it gave a doorbell,
+ * 0 while incomplete, -1 when dropped. */
+static int greeting_read(struct greetings *G, int i, unsigned long long token)
+{
+    struct greeting *g = &G->g[i];
+    ssize_t r = recv(g->fd, g->hello + g->got, sizeof g->hello - g->got, MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    if (r <= 0) {
+        greeting_drop(G, i);
+        return -1;
+    }
+    g->got += (size_t)r;
+    if (g->got < sizeof g->hello)
+        return 0;
     unsigned long long t;
     int node;
-    memcpy(&t, hello, 8);
-    memcpy(&node, hello + 8, 4);
-    if (got != sizeof hello || t != token || node <= 0 || node >= nb.nodes || nb.fd[node] >= 0) {
-        close(fd);
+    memcpy(&t, g->hello, 8);
+    memcpy(&node, g->hello + 8, 4);
+    if (t != token || node <= 0 || node >= nb.nodes || nb.fd[node] >= 0) {
+        greeting_drop(G, i);
         return -1;
     }
-    no_delay(fd);
-    nb.fd[node] = fd;
+    no_delay(g->fd);
+    nb.fd[node] = g->fd;
+    G->g[i] = G->g[--G->n];
     return node;
+}
+
+/* One look at the listening sockets and the pending greetings, waiting at
+ * most 1 ms; the doorbells made. */
+static int greetings_poll(struct greetings *G, const int *lfd, int nl, unsigned long long token)
+{
+    struct pollfd p[MAX_ADDRS + MAX_PENDING];
+    for (int i = 0; i < nl; i++)
+        p[i] = (struct pollfd){lfd[i], POLLIN, 0};
+    int np = G->n;
+    for (int i = 0; i < np; i++)
+        p[nl + i] = (struct pollfd){G->g[i].fd, POLLIN, 0};
+    if (poll(p, (nfds_t)(nl + np), 1) <= 0)
+        return 0;
+    int made = 0;
+    for (int i = np - 1; i >= 0; i--) /* backwards: a drop moves the last one to i */
+        if (p[nl + i].revents)
+            made += greeting_read(G, i, token) > 0;
+    for (int i = 0; i < nl; i++)
+        if (p[i].revents)
+            greetings_accept(G, lfd[i]);
+    return made;
+}
+
+/* Test hook (internal, for tests/doorbell.sh): DLP__TEST_BELL_INTRUDERS=N
+ * makes rank 0 open, before it tells the leaders, N silent connections to
+ * each address it listens on, plus one that sends a wrong greeting; they
+ * stay open until the setup ends. The doorbells must not suffer. */
+static void intrude(const struct bell_info *info, int *fds, int cap, int *n)
+{
+    const char *env = getenv("DLP__TEST_BELL_INTRUDERS");
+    int count = env ? atoi(env) : 0;
+    for (int i = 0; i < info->count; i++)
+        for (int c = 0; c <= count && *n < cap; c++) {
+            int fd = connect_start(&info->addr[i]);
+            if (fd < 0)
+                continue;
+            fds[(*n)++] = fd;
+            if (c == count) { /* a wrong token once connected (best effort) */
+                struct pollfd p = {fd, POLLOUT, 0};
+                static const char junk[HELLO_BYTES] = "GET / HTTP/";
+                if (poll(&p, 1, 100) == 1)
+                    (void)send(fd, junk, sizeof junk, MSG_NOSIGNAL);
+            }
+        }
 }
 
 static int master_open(int mode)
@@ -415,9 +489,19 @@ static int master_open(int mode)
             warn(mode, "cannot make a pipe: %s", dlp__errno_text(errno, text, sizeof text));
         else if (listen_told(&info, lfd, why, sizeof why) != 0)
             warn(mode, "%s", why);
-        else
-            info.token = random_token();
+        else if (random_token(&info.token) != 0) {
+            warn(mode, "the kernel gives no random token (getentropy: %s)",
+                 dlp__errno_text(errno, text, sizeof text));
+            for (int i = 0; i < info.count; i++)
+                close(lfd[i]);
+            info.count = 0;
+        }
     }
+    int intruder[256], intruders = 0;
+    if (getenv("DLP__TEST_BELL_INTRUDERS"))
+        intrude(&info, intruder, 256, &intruders);
+    struct greetings G;
+    G.n = 0;
     int rc = DLP_OK;
     /* round 1 */
     for (int k = 1; k < nodes && rc == DLP_OK; k++)
@@ -447,13 +531,7 @@ static int master_open(int mode)
                 deadline = dlp__now() + CONNECT_SECONDS;
             if (rc != DLP_OK || (all_in && (accepted >= expected || dlp__now() > deadline)))
                 break;
-            struct pollfd p[MAX_ADDRS];
-            for (int i = 0; i < info.count; i++)
-                p[i] = (struct pollfd){lfd[i], POLLIN, 0};
-            if (poll(p, (nfds_t)info.count, 1) > 0)
-                for (int i = 0; i < info.count; i++)
-                    if (p[i].revents && accept_node(lfd[i], info.token) > 0)
-                        accepted++;
+            accepted += greetings_poll(&G, lfd, info.count, info.token);
         }
         for (int k = 1; k < nodes && rc == DLP_OK; k++) {
             int use = nb.fd[k] >= 0 && ok[k];
@@ -473,6 +551,10 @@ static int master_open(int mode)
     }
     for (int i = 0; i < info.count; i++)
         close(lfd[i]);
+    while (G.n > 0)
+        greeting_drop(&G, 0);
+    for (int i = 0; i < intruders; i++)
+        close(intruder[i]);
     if (dlp__netbell_count() == 0) { /* no node rings: nothing would read the pipe */
         close_fd(&nb.local[0]);
         close_fd(&nb.local[1]);

@@ -17,6 +17,10 @@
 #   nohost   DLP_NODE_DOORBELL_HOST=nonexistent.invalid under tcp: rank 0
 #            says it cannot resolve that name; no doorbell, no rings, the
 #            node served by polling (test_split's checks still pass)
+#   intruders  3 nodes, tcp, DLP__TEST_BELL_INTRUDERS=8 (an internal test
+#            hook of lib/netbell.c: rank 0 opens 8 silent connections and one
+#            with a wrong greeting to each of its doorbell addresses before
+#            the leaders connect): both remote nodes still have a doorbell
 #   noname   the host's name does not resolve (unshare --uts, hostname
 #            dlp-no-such-host.invalid): the doorbells need no name lookup,
 #            the node has one (skipped, saying why, where unshare cannot be
@@ -104,6 +108,12 @@ r=$(rings nohost)
 if [ "$r" -ne 0 ]; then
     fail "doorbell rings without a doorbell: $r, expected 0"
 fi
+
+export DLP__TEST_BELL_INTRUDERS=8
+run intruders n1:1,n2:1,n3:1 3 1 tcp
+unset DLP__TEST_BELL_INTRUDERS
+expect_bells intruders 2 2
+no_warning intruders
 
 # noname: run the case in a UTS namespace of its own whose host name has
 # no address (hydra and MPICH do not need one with -launcher fork)
