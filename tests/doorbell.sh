@@ -21,6 +21,11 @@
 #            hook of lib/netbell.c: rank 0 opens 8 silent connections and one
 #            with a wrong greeting to each of its doorbell addresses before
 #            the leaders connect): both remote nodes still have a doorbell
+#   clocks   2 nodes, DLP__TEST_CLOCK_SKEW=172800 (an internal test hook of
+#            lib/agent.c: the agent's times for DLP_STATS run two days ahead,
+#            as on a host booted two days earlier): the dispatcher's
+#            "request sent -> answered" stays in 0 .. 100000 ms (subtracting
+#            the two clocks gave -172800000 ms)
 #   noname   the host's name does not resolve (unshare --uts, hostname
 #            dlp-no-such-host.invalid): the doorbells need no name lookup,
 #            the node has one (skipped, saying why, where unshare cannot be
@@ -114,6 +119,16 @@ run intruders n1:1,n2:1,n3:1 3 1 tcp
 unset DLP__TEST_BELL_INTRUDERS
 expect_bells intruders 2 2
 no_warning intruders
+
+export DLP__TEST_CLOCK_SKEW=172800
+run clocks n1:1,n2:1 2 1 tcp
+unset DLP__TEST_CLOCK_SKEW
+n=$(grep -c "request sent -> answered" "$tmp/clocks.err")
+bad=$(sed -n 's/.*request sent -> answered.* median \([-0-9.]*\) ms, p99 \([-0-9.]*\) ms, max \([-0-9.]*\) ms.*/\1 \2 \3/p' \
+          "$tmp/clocks.err" | awk '$1 < 0 || $1 >= 100000 || $3 >= 100000' | head -3)
+if [ "$n" -eq 0 ] || [ -n "$bad" ]; then
+    fail "dispatcher latencies with the agent's clock two days ahead ($n lines), median p99 max in ms: $bad"
+fi
 
 # noname: run the case in a UTS namespace of its own whose host name has
 # no address (hydra and MPICH do not need one with -launcher fork)
