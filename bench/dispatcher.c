@@ -103,9 +103,9 @@ static struct sample measure(long n, MPI_Comm comm)
     m.seen_med = worst[1];
     m.seen_p99 = worst[2];
     m.seen_max = worst[3];
-    const char *host = text ? strstr(text, "(host clocks)") : NULL;
+    const char *host = text ? strstr(text, "(rank 0's clock)") : NULL;
     m.cpu = after(text, "CPU (");
-    m.ans_med = after(text, "(host clocks) median ");
+    m.ans_med = after(text, "(rank 0's clock) median ");
     m.ans_p99 = after(text, "ms, p99 ");
     m.ans_max = after(host, "ms, max ");
     free(text);

@@ -123,17 +123,23 @@ DLP_EXPORT long dlp_failures_listed(void);
  *  host node07". Any thread, any time; valid until that thread's next error. */
 DLP_EXPORT const char *dlp_last_error(void);
 
-/** Exit statuses of a process the library ends (MPI_Abort of the job, or
- *  exit() before MPI is up). Stable numbers. */
+/** Exit statuses of a process the library ends (MPI_Abort of the job;
+ *  _exit() when the job is one process; exit() before MPI is up), after a
+ *  message on stderr. Stable numbers; the launcher (mpiexec) ends with
+ *  the same status. */
 enum dlp_exit {
     DLP_EXIT_USAGE = 64,        /**< misuse with no status to return: dlp_is_master()
                                      before dlp_init() or after dlp_finalize() */
     DLP_EXIT_INTERNAL = 70,     /**< a helper thread of the library failed (message on
                                      stderr): the job cannot go on */
+    DLP_EXIT_THREADS = 71,      /**< during a parallel call a thread could not be created
+                                     (a process limit, ulimit -u): the OpenMP runtime
+                                     ended the process */
     DLP_EXIT_TIME_LIMIT = 72,   /**< an item ran over opts.time_limit under ABORT */
     DLP_EXIT_COLLECTIVE_TIMEOUT = 74, /**< a rank waited DLP_COLLECTIVE_TIMEOUT seconds
                                      in a collective for ranks that did not call it */
-    DLP_EXIT_IN_CALL = 75       /**< a rank called exit() during a parallel call */
+    DLP_EXIT_IN_CALL = 75       /**< a rank called exit() during a parallel call (also
+                                     with one rank, whatever status it gave exit()) */
 };
 
 /* --------------------------------------------------------------- runtime -- */

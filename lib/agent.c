@@ -62,6 +62,11 @@ static void print_latencies(struct dlp__latencies *l, const struct dlp_loop *L)
     dlp__latency_free(l);
 }
 
+/* For DLP_STATS: this node's last request, on its own clock, kept from
+ * call to call (the dispatcher learns the clocks' offset from it,
+ * latency.h); one agent runs at a time. */
+static double prev_sent, prev_taken;
+
 void *dlp__agent_main(void *arg)
 {
     struct dlp_loop *L = arg;
@@ -75,6 +80,11 @@ void *dlp__agent_main(void *arg)
     struct dlp__latencies lat = {NULL, 0, 0};
     int timing = stats && *stats && *stats != '0';
     double asked = 0;
+    /* test hook (internal, tests/doorbell.sh): DLP__TEST_CLOCK_SKEW=S
+     * seconds added to the times this agent sends for DLP_STATS, as if its
+     * host had booted S seconds earlier than the master's */
+    const char *skew_env = timing ? getenv("DLP__TEST_CLOCK_SKEW") : NULL;
+    double skew = skew_env ? atof(skew_env) : 0;
     unsigned first_look = DLP__AGENT_FIRST_LOOK_US; /* adapts to the replies */
     unsigned quick = 0; /* the quick phase after a ring (netbell.h) */
 
@@ -104,7 +114,11 @@ void *dlp__agent_main(void *arg)
                                                                   memory_order_relaxed)};
             CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, comm, &handle));
             asked = dlp__now();
-            rq.sent = asked;
+            rq.sent = asked + skew;
+            rq.prev_sent = prev_sent;
+            rq.prev_taken = prev_taken;
+            prev_sent = rq.sent;
+            prev_taken = 0;
             CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));
             dlp__netbell_ring_master();
             backoff = first_look;
@@ -113,7 +127,8 @@ void *dlp__agent_main(void *arg)
         int flag = 0;
         CHECK(MPI_Test(&handle, &flag, MPI_STATUS_IGNORE));
         if (flag) {
-            double took = dlp__now() - asked;
+            double taken = dlp__now(), took = taken - asked;
+            prev_taken = taken + skew;
             if (timing)
                 dlp__latency_note(&lat, took);
             /* look first at about when the last reply came: one wake-up per

@@ -50,6 +50,26 @@ static void log_chunk(struct dlp__chunk_log *log, long start, long count)
 
 #define CHECK(call) DLP__HELPER_CHECK("dispatcher", call)
 
+/* The nodes' clock offsets for DLP_STATS (latency.h), kept from call to
+ * call, like the agents' times of their last exchange: only a node's first
+ * request of the job is not timed. Only the dispatcher uses them, and one
+ * runs at a time. */
+static struct dlp__clock_sync *node_clocks(int nodes)
+{
+    static struct dlp__clock_sync *sync;
+    static int len;
+    if (len != nodes) {
+        free(sync);
+        sync = malloc(sizeof *sync * (size_t)nodes);
+        if (!sync)
+            dlp__helper_abort("dispatcher", "out of memory for the node clocks", MPI_SUCCESS);
+        len = nodes;
+        for (int k = 0; k < nodes; k++)
+            sync[k] = (struct dlp__clock_sync)DLP__CLOCK_SYNC_INIT;
+    }
+    return sync;
+}
+
 /* How long to sleep with node doorbells: until a ring, or the forecast of
  * the active nodes without one (polled[k] is set to those), or the safety
  * net; soon, backing off, when a ring's request has not come yet (the
@@ -120,6 +140,7 @@ void *dlp__dispatcher_main(void *arg)
     const char *stats = getenv("DLP_STATS");
     int timing = stats && *stats && *stats != '0';
     struct dlp__latencies lat = {NULL, 0, 0};
+    struct dlp__clock_sync *sync = timing ? node_clocks(nodes) : NULL;
 
     while (remaining_nodes > 0 || (feed && !atomic_load(&L->draining))) {
         if (feed)
@@ -166,6 +187,8 @@ void *dlp__dispatcher_main(void *arg)
             dlp__helper_abort("dispatcher", what, MPI_SUCCESS);
         }
         quick = 0;
+        if (timing)
+            dlp__clock_sync_request(&sync[rq.node], dlp__now(), rq.prev_sent, rq.prev_taken);
         if (rq.stop)
             dlp__dispenser_stop(L->disp);
         struct dlp__reply rep = {.seq = L->seq, .start = 0, .count = 0, .left = 0};
@@ -183,8 +206,10 @@ void *dlp__dispatcher_main(void *arg)
             active[rq.node] = 0;
         }
         CHECK(MPI_Send(&rep, (int)sizeof rep, MPI_BYTE, st.MPI_SOURCE, DLP__TAG_REPLY, comm));
-        if (timing) /* answered: the reply is on its way */
-            dlp__latency_note(&lat, dlp__now() - rq.sent);
+        double took;
+        if (timing && /* answered: the reply is on its way */
+            dlp__clock_sync_answered(&sync[rq.node], dlp__now(), rq.sent, &took))
+            dlp__latency_note(&lat, took);
         dlp__netbell_ring_node(rq.node);
         served++;
     }
@@ -202,7 +227,7 @@ void *dlp__dispatcher_main(void *arg)
         fprintf(stderr,
                 "dlp_mpi: dispatcher served %ld requests of %d remote nodes in %.3f s with %ld "
                 "polls and %ld doorbell rings (%d of %d nodes have a doorbell), using %.3f ms "
-                "of CPU (%.2f%% of a core); request sent -> answered (host clocks) median "
+                "of CPU (%.2f%% of a core); request sent -> answered (rank 0's clock) median "
                 "%.3f ms, p99 %.3f ms, max %.3f ms\n",
                 served, dlp__rt.nodes - 1, wall, polls, rings, bells, dlp__rt.nodes - 1,
                 1e3 * used,

@@ -42,3 +42,26 @@ void dlp__latency_free(struct dlp__latencies *l)
     l->v = NULL;
     l->len = l->cap = 0;
 }
+
+void dlp__clock_sync_request(struct dlp__clock_sync *s, double t2, double prev_sent,
+                             double prev_taken)
+{
+    if (s->t3 > 0 && prev_taken > 0) {
+        double net = (prev_taken - prev_sent) - (s->t3 - s->t2);
+        if (net >= 0 && (s->best < 0 || net < s->best)) {
+            s->best = net;
+            s->offset = ((s->t2 - prev_sent) + (s->t3 - prev_taken)) / 2;
+        }
+    }
+    s->t2 = t2;
+}
+
+int dlp__clock_sync_answered(struct dlp__clock_sync *s, double t3, double sent, double *seconds)
+{
+    s->t3 = t3;
+    if (s->best < 0)
+        return 0;
+    double t = t3 - (sent + s->offset);
+    *seconds = t > 0 ? t : 0; /* (the offset's error can exceed a short answer) */
+    return 1;
+}

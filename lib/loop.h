@@ -208,7 +208,10 @@ struct dlp__request {
     long done;      /* items the node finished (an estimate, for progress) */
     long unclaimed; /* items the node holds unclaimed besides this request */
     long low;       /* it asks again when its unclaimed items fall to this */
-    double sent;    /* the agent's dlp__now() when it sent it (DLP_STATS, same-host clocks) */
+    /* DLP_STATS, on the agent's clock (latency.h: the dispatcher's
+     * dlp__clock_sync): when it sent this request, and when it sent its
+     * previous one and took that one's reply (0: none) */
+    double sent, prev_sent, prev_taken;
 };
 struct dlp__reply {
     unsigned long seq;

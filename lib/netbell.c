@@ -2,10 +2,12 @@
  *
  * Setup, in dlp_init, three rounds of point-to-point messages between
  * rank 0 and the other nodes' leaders (tag DLP__TAG_BELL):
- *   1. rank 0 listens on a TCP port of its own and sends each leader the
- *      port, its host name and a random token (port 0: no doorbells);
- *   2. each leader connects, sends the token and its node number over the
- *      connection, and tells rank 0 whether that worked;
+ *   1. rank 0 listens on a TCP port on each address the leaders may use
+ *      (listen_told) and sends each leader those addresses and ports, its
+ *      processor name and a random token (no address: no doorbells);
+ *   2. each leader connects to all of them at once (no name lookup),
+ *      keeps the first connection made, sends the token and its node
+ *      number over it, and tells rank 0 whether that worked;
  *   3. rank 0 accepts the connections (while the answers of round 2 come
  *      in), checks their tokens, and tells each leader whether its
  *      doorbell is in use. Both sides then agree on which nodes have one.
@@ -17,14 +19,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,12 +49,23 @@ enum { MODE_OFF, MODE_AUTO, MODE_TCP };
  * connections of the leaders that said they connected */
 #define CONNECT_SECONDS 1.0
 #define HELLO_BYTES 12 /* token (8), node (4) */
+#define MAX_ADDRS 16   /* addresses rank 0 listens on */
+#define LISTEN_BACKLOG 128
+
+struct bell_addr {
+    int family; /* AF_INET, AF_INET6 */
+    int port;
+    int loopback; /* reachable from rank 0's own host only */
+    unsigned scope; /* IPv6 scope id */
+    unsigned char addr[16];
+};
 
 struct bell_info {
-    int port; /* 0: no doorbells */
+    int count; /* addresses; 0: no doorbells */
     int mode;
     unsigned long long token;
-    char host[256];
+    char host[MPI_MAX_PROCESSOR_NAME + 1]; /* rank 0's MPI processor name */
+    struct bell_addr addr[MAX_ADDRS];
 };
 
 static struct {
@@ -116,60 +133,119 @@ static void warn(int mode, const char *fmt, ...)
             dlp__rt.rank, dlp__rt.host, what);
 }
 
-static unsigned long long random_token(void)
+/* A random token from the kernel; 0, or -1 when it has none to give
+ * (then there are no doorbells: a guessable token would let anyone on the
+ * network take a node's doorbell). */
+static int random_token(unsigned long long *t)
 {
-    unsigned long long t = 0;
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(&t, sizeof t, 1, f) != 1) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        t = (unsigned long long)ts.tv_nsec * 6364136223846793005ULL ^
-            (unsigned long long)ts.tv_sec ^ ((unsigned long long)getpid() << 32);
-    }
-    if (f)
-        (void)fclose(f);
-    return t;
+    return getentropy(t, sizeof *t) == 0 ? 0 : -1;
 }
 
-/* A listening socket on any address, both IPv6 and IPv4 where possible. */
-static int listen_any(int backlog, int *port)
+/* Is this address one of the loopback ones (127/8, ::1)? */
+static int is_loopback(const struct sockaddr *sa)
 {
-    int fd = socket(AF_INET6, SOCK_STREAM, 0);
-    if (fd >= 0) {
-        int off = 0;
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-        struct sockaddr_in6 a;
-        memset(&a, 0, sizeof a);
-        a.sin6_family = AF_INET6;
-        a.sin6_addr = in6addr_any;
-        if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, backlog) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    if (fd < 0) {
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a;
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_ANY);
-        if (fd >= 0 &&
-            (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, backlog) != 0)) {
-            close(fd);
-            fd = -1;
-        }
-    }
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    return sa->sa_family == AF_INET6 &&
+           IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/* Add a listening socket on address sa (port 0: any free one) to lfd[] and
+ * its address to info; 0, or -1 with errno set. */
+static int listen_on(const struct sockaddr *sa, struct bell_info *info, int *lfd)
+{
+    if (info->count >= MAX_ADDRS || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+        return 0;
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    socklen_t len = sizeof ss;
-    if (fd >= 0 && (set_flags(fd) != 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0)) {
+    socklen_t len = sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                             : sizeof(struct sockaddr_in6);
+    memcpy(&ss, sa, len);
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = 0;
+    else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    if (ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
+        set_flags(fd) != 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+        int e = errno;
         close(fd);
-        fd = -1;
+        errno = e;
+        return -1;
     }
-    if (fd >= 0)
-        *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                               : ((struct sockaddr_in *)&ss)->sin_port);
-    return fd;
+    struct bell_addr *a = &info->addr[info->count];
+    memset(a, 0, sizeof *a);
+    a->family = ss.ss_family;
+    a->loopback = is_loopback(sa);
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        a->port = ntohs(in->sin_port);
+        memcpy(a->addr, &in->sin_addr, 4);
+    } else {
+        const struct sockaddr_in6 *in = (const struct sockaddr_in6 *)&ss;
+        a->port = ntohs(in->sin6_port);
+        a->scope = in->sin6_scope_id;
+        memcpy(a->addr, &in->sin6_addr, 16);
+    }
+    lfd[info->count++] = fd;
+    return 0;
+}
+
+/* Rank 0 listens on the addresses the leaders are told: those of
+ * DLP_NODE_DOORBELL_HOST (resolved here, on rank 0 only), else those of
+ * its network interfaces that are up (no name lookup at all; IPv6
+ * link-local ones left out), the loopback ones last. 0, or -1 with the
+ * reason in why. */
+static int listen_told(struct bell_info *info, int *lfd, char *why, size_t size)
+{
+    char text[128];
+    const char *env = getenv("DLP_NODE_DOORBELL_HOST");
+    if (env && *env) {
+        struct addrinfo hints, *res = NULL;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        int g = getaddrinfo(env, NULL, &hints, &res);
+        if (g != 0) {
+            snprintf(why, size, "cannot resolve DLP_NODE_DOORBELL_HOST=%s: %s", env,
+                     gai_strerror(g));
+            return -1;
+        }
+        int err = 0;
+        for (struct addrinfo *a = res; a; a = a->ai_next)
+            if (listen_on(a->ai_addr, info, lfd) != 0)
+                err = errno;
+        freeaddrinfo(res);
+        if (info->count == 0)
+            snprintf(why, size, "cannot listen on DLP_NODE_DOORBELL_HOST=%s: %s", env,
+                     dlp__errno_text(err ? err : EADDRNOTAVAIL, text, sizeof text));
+        return info->count ? 0 : -1;
+    }
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) != 0) {
+        snprintf(why, size, "getifaddrs: %s", dlp__errno_text(errno, text, sizeof text));
+        return -1;
+    }
+    int err = 0;
+    for (int loop = 0; loop < 2; loop++)
+        for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+            const struct sockaddr *sa = i->ifa_addr;
+            if (!sa || !(i->ifa_flags & IFF_UP) || !!(i->ifa_flags & IFF_LOOPBACK) != loop ||
+                (sa->sa_family == AF_INET6 &&
+                 IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)sa)->sin6_addr)))
+                continue;
+            if (listen_on(sa, info, lfd) != 0)
+                err = errno;
+        }
+    freeifaddrs(ifs);
+    if (info->count == 0)
+        snprintf(why, size, "cannot listen on any address of this host: %s",
+                 dlp__errno_text(err ? err : EADDRNOTAVAIL, text, sizeof text));
+    return info->count ? 0 : -1;
 }
 
 static int ms_left(double deadline)
@@ -178,127 +254,225 @@ static int ms_left(double deadline)
     return left <= 0 ? 0 : (int)(1e3 * left) + 1;
 }
 
-/* A leader connects to rank 0 and says who it is; the connection or -1. */
-static int connect_master(const struct bell_info *in, int mode)
+/* Start a connection to a; the socket, or -1 (errno set). */
+static int connect_start(const struct bell_addr *a)
 {
-    char service[16];
-    snprintf(service, sizeof service, "%d", in->port);
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int g = getaddrinfo(in->host, service, &hints, &res);
-    if (g != 0) {
-        warn(mode, "cannot resolve the master's host %s: %s", in->host, gai_strerror(g));
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len;
+    if (a->family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((unsigned short)a->port);
+        memcpy(&in->sin_addr, a->addr, 4);
+        len = sizeof *in;
+    } else {
+        struct sockaddr_in6 *in = (struct sockaddr_in6 *)&ss;
+        in->sin6_family = AF_INET6;
+        in->sin6_port = htons((unsigned short)a->port);
+        in->sin6_scope_id = a->scope;
+        memcpy(&in->sin6_addr, a->addr, 16);
+        len = sizeof *in;
+    }
+    int fd = socket(a->family, SOCK_STREAM, 0);
+    if (fd < 0)
         return -1;
-    }
-    double deadline = dlp__now() + CONNECT_SECONDS;
-    int fd = -1, err = 0;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (fd < 0 || set_flags(fd) != 0) {
-            err = errno;
-            if (fd >= 0)
-                close(fd);
-            fd = -1;
-            continue;
-        }
-        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
-            err = errno;
-            close(fd);
-            fd = -1;
-            continue;
-        }
-        struct pollfd p = {fd, POLLOUT, 0};
-        socklen_t len = sizeof err;
-        err = ETIMEDOUT;
-        if (poll(&p, 1, ms_left(deadline)) != 1 ||
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        char text[128];
-        warn(mode, "cannot connect to the master's host %s: %s", in->host,
-             dlp__errno_text(err, text, sizeof text));
-        return -1;
-    }
-    no_delay(fd);
-    unsigned char hello[HELLO_BYTES];
-    int node = dlp__rt.node;
-    memcpy(hello, &in->token, 8);
-    memcpy(hello + 8, &node, 4);
-    if (send(fd, hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello) {
-        char text[128];
-        warn(mode, "cannot greet the master on host %s: %s", in->host,
-             dlp__errno_text(errno, text, sizeof text));
+    if (set_flags(fd) != 0 ||
+        (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS)) {
+        int e = errno;
         close(fd);
+        errno = e;
         return -1;
     }
     return fd;
 }
 
-/* Rank 0 accepts one connection and reads its greeting: its node, or -1. */
-static int accept_node(int lfd, unsigned long long token)
+/* A leader connects to rank 0, to every address it was told at once (the
+ * loopback ones only on rank 0's own host), keeps the first connection
+ * made, and says who it is over it; the connection or -1. No name lookup. */
+static int connect_master(const struct bell_info *in, int mode)
 {
-    int fd = accept(lfd, NULL, NULL);
-    if (fd < 0)
-        return -1;
-    unsigned char hello[HELLO_BYTES] = {0};
-    size_t got = 0;
-    double deadline = dlp__now() + CONNECT_SECONDS;
-    if (set_flags(fd) != 0)
-        got = (size_t)-1;
-    while (got < sizeof hello) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, ms_left(deadline)) != 1)
-            break;
-        ssize_t r = recv(fd, hello + got, sizeof hello - got, 0);
-        if (r <= 0 && !(r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
-            break;
-        got += r > 0 ? (size_t)r : 0;
+    int fd[MAX_ADDRS], n = 0, err = EADDRNOTAVAIL, won = -1;
+    struct pollfd p[MAX_ADDRS];
+    int same_host = strcmp(in->host, dlp__rt.host) == 0;
+    for (int i = 0; i < in->count && i < MAX_ADDRS; i++) {
+        if (in->addr[i].loopback && !same_host)
+            continue;
+        int f = connect_start(&in->addr[i]);
+        if (f < 0)
+            err = errno;
+        else
+            fd[n++] = f;
     }
+    double deadline = dlp__now() + CONNECT_SECONDS;
+    while (won < 0 && n > 0) {
+        for (int i = 0; i < n; i++)
+            p[i] = (struct pollfd){fd[i], POLLOUT, 0};
+        int r = poll(p, (nfds_t)n, ms_left(deadline));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            err = ETIMEDOUT;
+            break;
+        }
+        for (int i = n - 1; i >= 0 && won < 0; i--) {
+            if (!p[i].revents)
+                continue;
+            int e = 0;
+            socklen_t len = sizeof e;
+            if (getsockopt(fd[i], SOL_SOCKET, SO_ERROR, &e, &len) == 0 && e == 0) {
+                won = fd[i];
+                fd[i] = fd[--n];
+            } else {
+                err = e ? e : errno;
+                close(fd[i]);
+                fd[i] = fd[--n];
+            }
+        }
+    }
+    for (int i = 0; i < n; i++)
+        close(fd[i]);
+    char text[128];
+    if (won < 0) {
+        warn(mode, "cannot connect to the master on host %s (%d addresses): %s", in->host,
+             in->count, dlp__errno_text(err, text, sizeof text));
+        return -1;
+    }
+    no_delay(won);
+    unsigned char hello[HELLO_BYTES];
+    int node = dlp__rt.node;
+    memcpy(hello, &in->token, 8);
+    memcpy(hello + 8, &node, 4);
+    if (send(won, hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello) {
+        warn(mode, "cannot greet the master on host %s: %s", in->host,
+             dlp__errno_text(errno, text, sizeof text));
+        close(won);
+        return -1;
+    }
+    return won;
+}
+
+/* Connections rank 0 accepted whose greeting is not complete yet: read
+ * as bytes arrive, never waiting for one, so a silent or foreign
+ * connection costs nothing; with the table full one of them is dropped. */
+#define MAX_PENDING 64
+
+struct greeting {
+    int fd;
+    size_t got;
+    unsigned char hello[HELLO_BYTES];
+};
+
+struct greetings {
+    struct greeting g[MAX_PENDING];
+    int n;
+};
+
+static void greeting_drop(struct greetings *G, int i)
+{
+    close(G->g[i].fd);
+    G->g[i] = G->g[--G->n];
+}
+
+/* Accept what is waiting on lfd. */
+static void greetings_accept(struct greetings *G, int lfd)
+{
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0)
+            return;
+        if (set_flags(fd) != 0) {
+            close(fd);
+            continue;
+        }
+        if (G->n == MAX_PENDING)
+            greeting_drop(G, 0);
+        G->g[G->n++] = (struct greeting){fd, 0, {0}};
+    }
+}
+
+/* Read greeting i (its socket is readable); the node it gave a doorbell,
+ * 0 while incomplete, -1 when dropped. */
+static int greeting_read(struct greetings *G, int i, unsigned long long token)
+{
+    struct greeting *g = &G->g[i];
+    ssize_t r = recv(g->fd, g->hello + g->got, sizeof g->hello - g->got, MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    if (r <= 0) {
+        greeting_drop(G, i);
+        return -1;
+    }
+    g->got += (size_t)r;
+    if (g->got < sizeof g->hello)
+        return 0;
     unsigned long long t;
     int node;
-    memcpy(&t, hello, 8);
-    memcpy(&node, hello + 8, 4);
-    if (got != sizeof hello || t != token || node <= 0 || node >= nb.nodes || nb.fd[node] >= 0) {
-        close(fd);
+    memcpy(&t, g->hello, 8);
+    memcpy(&node, g->hello + 8, 4);
+    if (t != token || node <= 0 || node >= nb.nodes || nb.fd[node] >= 0) {
+        greeting_drop(G, i);
         return -1;
     }
-    no_delay(fd);
-    nb.fd[node] = fd;
+    no_delay(g->fd);
+    nb.fd[node] = g->fd;
+    G->g[i] = G->g[--G->n];
     return node;
 }
 
-/* The name the leaders connect to: DLP_NODE_DOORBELL_HOST, or this host's
- * name. 0, or -1 (errno set) when gethostname fails. */
-static int host_name(char *host, size_t size)
+/* One look at the listening sockets and the pending greetings, waiting at
+ * most 1 ms; the doorbells made. */
+static int greetings_poll(struct greetings *G, const int *lfd, int nl, unsigned long long token)
 {
-    const char *env = getenv("DLP_NODE_DOORBELL_HOST");
-    if (env && *env) {
-        if (strlen(env) < size) {
-            memcpy(host, env, strlen(env) + 1);
-            return 0;
+    struct pollfd p[MAX_ADDRS + MAX_PENDING];
+    for (int i = 0; i < nl; i++)
+        p[i] = (struct pollfd){lfd[i], POLLIN, 0};
+    int np = G->n;
+    for (int i = 0; i < np; i++)
+        p[nl + i] = (struct pollfd){G->g[i].fd, POLLIN, 0};
+    if (poll(p, (nfds_t)(nl + np), 1) <= 0)
+        return 0;
+    int made = 0;
+    for (int i = np - 1; i >= 0; i--) /* backwards: a drop moves the last one to i */
+        if (p[nl + i].revents)
+            made += greeting_read(G, i, token) > 0;
+    for (int i = 0; i < nl; i++)
+        if (p[i].revents)
+            greetings_accept(G, lfd[i]);
+    return made;
+}
+
+/* Test hook (internal, for tests/doorbell.sh): DLP__TEST_BELL_INTRUDERS=N
+ * makes rank 0 open, before it tells the leaders, N silent connections to
+ * each address it listens on, plus one that sends a wrong greeting; they
+ * stay open until the setup ends. The doorbells must not suffer. */
+static void intrude(const struct bell_info *info, int *fds, int cap, int *n)
+{
+    const char *env = getenv("DLP__TEST_BELL_INTRUDERS");
+    int count = env ? atoi(env) : 0;
+    for (int i = 0; i < info->count; i++)
+        for (int c = 0; c <= count && *n < cap; c++) {
+            int fd = connect_start(&info->addr[i]);
+            if (fd < 0)
+                continue;
+            fds[(*n)++] = fd;
+            if (c == count) { /* a wrong token once connected (best effort) */
+                struct pollfd p = {fd, POLLOUT, 0};
+                static const char junk[HELLO_BYTES] = "GET / HTTP/";
+                if (poll(&p, 1, 100) == 1)
+                    (void)send(fd, junk, sizeof junk, MSG_NOSIGNAL);
+            }
         }
-        fprintf(stderr,
-                "dlp_mpi: rank 0 (host %s): DLP_NODE_DOORBELL_HOST is longer than %zu "
-                "characters; using this host's name\n",
-                dlp__rt.host, size - 1);
-    }
-    memset(host, 0, size);
-    return gethostname(host, size - 1);
 }
 
 static int master_open(int mode)
 {
     struct dlp__runtime *rt = &dlp__rt;
-    int nodes = rt->nodes, lfd = -1;
+    int nodes = rt->nodes, lfd[MAX_ADDRS];
     struct bell_info info;
     memset(&info, 0, sizeof info);
     info.mode = mode;
+    memcpy(info.host, rt->host, sizeof info.host);
     nb.fd = malloc(sizeof *nb.fd * (size_t)nodes);
     nb.pfd = malloc(sizeof *nb.pfd * (size_t)nodes);
     nb.pfd_node = malloc(sizeof *nb.pfd_node * (size_t)nodes);
@@ -310,25 +484,31 @@ static int master_open(int mode)
     for (int k = 0; !nomem && k < nodes; k++)
         nb.fd[k] = -1;
     if (mode != MODE_OFF && !nomem) {
-        char text[128];
+        char text[128], why[512];
         if (pipe(nb.local) != 0 || set_flags(nb.local[0]) != 0 || set_flags(nb.local[1]) != 0)
             warn(mode, "cannot make a pipe: %s", dlp__errno_text(errno, text, sizeof text));
-        else if ((lfd = listen_any(nodes < 4096 ? nodes : 4096, &info.port)) < 0)
-            warn(mode, "cannot listen on a TCP port: %s", dlp__errno_text(errno, text, sizeof text));
-        else if (host_name(info.host, sizeof info.host) != 0)
-            warn(mode, "gethostname: %s", dlp__errno_text(errno, text, sizeof text));
-        else
-            info.token = random_token();
-        if (info.token == 0)
-            info.port = 0;
+        else if (listen_told(&info, lfd, why, sizeof why) != 0)
+            warn(mode, "%s", why);
+        else if (random_token(&info.token) != 0) {
+            warn(mode, "the kernel gives no random token (getentropy: %s)",
+                 dlp__errno_text(errno, text, sizeof text));
+            for (int i = 0; i < info.count; i++)
+                close(lfd[i]);
+            info.count = 0;
+        }
     }
+    int intruder[256], intruders = 0;
+    if (getenv("DLP__TEST_BELL_INTRUDERS"))
+        intrude(&info, intruder, 256, &intruders);
+    struct greetings G;
+    G.n = 0;
     int rc = DLP_OK;
     /* round 1 */
     for (int k = 1; k < nodes && rc == DLP_OK; k++)
         rc = dlp__fail_mpi("dlp_init", "MPI_Send (node doorbell setup)",
                            MPI_Send(&info, (int)sizeof info, MPI_BYTE, rt->node_leader[k],
                                     DLP__TAG_BELL, rt->comm));
-    if (info.port != 0 && rc == DLP_OK) {
+    if (info.count != 0 && rc == DLP_OK) {
         /* rounds 2 and 3: accept while the leaders' answers come in */
         for (int k = 1; k < nodes && rc == DLP_OK; k++)
             rc = dlp__fail_mpi("dlp_init", "MPI_Irecv (node doorbell setup)",
@@ -351,9 +531,7 @@ static int master_open(int mode)
                 deadline = dlp__now() + CONNECT_SECONDS;
             if (rc != DLP_OK || (all_in && (accepted >= expected || dlp__now() > deadline)))
                 break;
-            struct pollfd p = {lfd, POLLIN, 0};
-            if (poll(&p, 1, 1) == 1 && accept_node(lfd, info.token) > 0)
-                accepted++;
+            accepted += greetings_poll(&G, lfd, info.count, info.token);
         }
         for (int k = 1; k < nodes && rc == DLP_OK; k++) {
             int use = nb.fd[k] >= 0 && ok[k];
@@ -371,8 +549,12 @@ static int master_open(int mode)
                                         rt->comm));
         }
     }
-    if (lfd >= 0)
-        close(lfd);
+    for (int i = 0; i < info.count; i++)
+        close(lfd[i]);
+    while (G.n > 0)
+        greeting_drop(&G, 0);
+    for (int i = 0; i < intruders; i++)
+        close(intruder[i]);
     if (dlp__netbell_count() == 0) { /* no node rings: nothing would read the pipe */
         close_fd(&nb.local[0]);
         close_fd(&nb.local[1]);
@@ -391,7 +573,7 @@ static int leader_open(void)
     MPI_Request req;
     DLP_MPI_CALL(MPI_Irecv(&info, (int)sizeof info, MPI_BYTE, 0, DLP__TAG_BELL, rt->comm, &req));
     DLP_MPI_CALL(dlp__wait(&req));
-    if (info.port == 0)
+    if (info.count <= 0 || info.count > MAX_ADDRS)
         return DLP_OK;
     info.host[sizeof info.host - 1] = '\0';
     int fd = connect_master(&info, info.mode);

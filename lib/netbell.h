@@ -9,9 +9,11 @@
  * per message, each of which costs the computing threads beside them.
  *
  * Set up by dlp_init when there are several nodes and DLP_NODE_DOORBELL
- * (rank 0's value decides) is not "off"; the leaders connect to rank 0's
- * host name, or to DLP_NODE_DOORBELL_HOST (rank 0's value) when set. Anything that fails (no address,
- * a firewall, a refused connection) leaves that node without a doorbell:
+ * (rank 0's value decides) is not "off"; rank 0 listens on the addresses
+ * of its interfaces, or on those of DLP_NODE_DOORBELL_HOST (rank 0's value,
+ * resolved there) when set, and sends them to the leaders, which need no
+ * name lookup. Anything that fails (no address, a firewall, a refused
+ * connection) leaves that node without a doorbell:
  * it is served by polling as before. With "tcp" such a failure is reported
  * on stderr; with "auto" (default) it is silent, and DLP_STATS tells. */
 #ifndef DLP_LIB_NETBELL_H

@@ -2,10 +2,12 @@
 #include "runtime.h"
 
 #include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "loop.h"
@@ -46,12 +48,44 @@ void dlp__sleep_us(unsigned us)
     nanosleep(&ts, NULL);
 }
 
-void dlp__abort_job(int code)
+/* Set by the first abort: the job ends once, with that abort's code and
+ * message. */
+static atomic_int aborting;
+
+/* Flush stdout unless another thread holds it (a body stuck writing to a
+ * full pipe must not stop the abort). */
+static void flush_stdout(void)
+{
+    if (ftrylockfile(stdout) == 0) {
+        fflush(stdout);
+        funlockfile(stdout);
+    }
+}
+
+/* End the job with code, once aborting is ours. A job of one process ends
+ * with _exit(code): MPICH's MPI_Abort would call exit() there, which runs
+ * the exit handlers (the library's among them) while the other threads
+ * still compute, or inside the handler that is running already. */
+static void end_job(int code) __attribute__((noreturn));
+
+static void end_job(int code)
 {
     fflush(stderr);
+    if (dlp__rt.size == 1) {
+        flush_stdout();
+        _exit(code);
+    }
     dlp__sleep_us(300000);
     MPI_Abort(MPI_COMM_WORLD, code);
     abort();
+}
+
+void dlp__abort_job(int code)
+{
+    if (atomic_exchange(&aborting, 1)) /* another thread ends the job */
+        for (;;)
+            pause();
+    end_job(code);
 }
 
 int dlp__rt_rank_or_minus1(void)
@@ -168,19 +202,47 @@ static void release_all(void)
     rt->node_leader = NULL;
 }
 
+/* errno of creating a thread now (0: it can be created). */
+static void *no_work(void *arg) { return arg; }
+
+static int thread_creation_error(void)
+{
+    pthread_t t;
+    int e = pthread_create(&t, NULL, no_work, NULL);
+    if (e == 0)
+        pthread_join(t, NULL);
+    return e;
+}
+
 /* exit() while a parallel call runs (from a body, say) would leave the
  * other ranks waiting for this one: hydra does not always end the job when
  * a rank exits with a status (with several hosts it waits for the others),
- * so end it here. */
+ * so end it here. The OpenMP runtime also calls exit() when it cannot
+ * create a team's threads (a process limit): then no thread can be created
+ * here either, and the message says so instead of blaming a body. Not
+ * after dlp__abort_job (whose MPI_Abort may exit() through here). */
 static void exit_in_call(void)
 {
-    if (atomic_load(&dlp__rt.state) != DLP__READY || !atomic_load(&dlp__rt.in_call))
+    if (atomic_load(&dlp__rt.state) != DLP__READY || !atomic_load(&dlp__rt.in_call) ||
+        atomic_exchange(&aborting, 1))
         return;
+    const char *then = dlp__rt.size > 1 ? "; the other ranks would wait for it: aborting the job"
+                                        : "";
+    int e = thread_creation_error();
+    if (e != 0) {
+        char text[128];
+        fprintf(stderr,
+                "dlp_mpi: rank %d (host %s) ends during a parallel call: a thread cannot be "
+                "created (%s: a limit on processes and threads, ulimit -u?), so the OpenMP "
+                "runtime could not start the team%s\n",
+                dlp__rt.rank, dlp__rt.host, dlp__errno_text(e, text, sizeof text), then);
+        end_job(DLP_EXIT_THREADS);
+    }
     fprintf(stderr,
             "dlp_mpi: rank %d (host %s) exits during a parallel call (exit() from a body or "
-            "callback?); the other ranks would wait for it: aborting the job\n",
-            dlp__rt.rank, dlp__rt.host);
-    dlp__abort_job(DLP_EXIT_IN_CALL);
+            "callback?)%s\n",
+            dlp__rt.rank, dlp__rt.host, then);
+    end_job(DLP_EXIT_IN_CALL);
 }
 
 int dlp_init(int *argc, char ***argv)

@@ -64,10 +64,12 @@ int dlp__watchdog_start(struct dlp__watchdog *w, double limit, int abort_job, co
         atomic_store(&w->slot[k].item, -1);
         w->slot[k].reported = -1;
     }
-    if (pthread_create(&w->thread, NULL, watchdog_main, w) != 0) {
+    int e = pthread_create(&w->thread, NULL, watchdog_main, w);
+    if (e != 0) {
         free(w->slot);
         w->slot = NULL;
-        return dlp__fail(DLP_ERR_SYSTEM, func, "cannot start the time-limit thread");
+        return dlp__fail(DLP_ERR_SYSTEM, func, "cannot start the time-limit thread: %s",
+                         DLP__ERRNO_TEXT(e));
     }
     return DLP_OK;
 }

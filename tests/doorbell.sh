@@ -14,10 +14,24 @@
 #   off      DLP_NODE_DOORBELL=off: none, no rings; served by polling
 #   bogus    DLP_NODE_DOORBELL=bogus: a warning naming the value, then auto
 #   address  DLP_NODE_DOORBELL_HOST=127.0.0.1: the node has one
-#   nohost   DLP_NODE_DOORBELL_HOST=nonexistent.invalid under tcp: the leader
+#   nohost   DLP_NODE_DOORBELL_HOST=nonexistent.invalid under tcp: rank 0
 #            says it cannot resolve that name; no doorbell, no rings, the
 #            node served by polling (test_split's checks still pass)
+#   intruders  3 nodes, tcp, DLP__TEST_BELL_INTRUDERS=8 (an internal test
+#            hook of lib/netbell.c: rank 0 opens 8 silent connections and one
+#            with a wrong greeting to each of its doorbell addresses before
+#            the leaders connect): both remote nodes still have a doorbell
+#   clocks   2 nodes, DLP__TEST_CLOCK_SKEW=172800 (an internal test hook of
+#            lib/agent.c: the agent's times for DLP_STATS run two days ahead,
+#            as on a host booted two days earlier): the dispatcher's
+#            "request sent -> answered" stays in 0 .. 100000 ms (subtracting
+#            the two clocks gave -172800000 ms)
+#   noname   the host's name does not resolve (unshare --uts, hostname
+#            dlp-no-such-host.invalid): the doorbells need no name lookup,
+#            the node has one (skipped, saying why, where unshare cannot be
+#            used: not root)
 . "$(dirname "$0")/cases.sh" "$@"
+wrap= # a command that runs the case's command line (noname)
 
 # run CASE HOSTS RANKS THREADS DOORBELL [DOORBELL_HOST]: test_split's status
 # and stderr
@@ -26,7 +40,7 @@ run() {
     local hosts=$2 ranks=$3 threads=$4 bell=$5 bell_host=${6:-}
     echo "== $case: hosts $hosts, $ranks ranks, $threads threads, DLP_NODE_DOORBELL=$bell" \
          "DLP_NODE_DOORBELL_HOST=$bell_host"
-    env DLP_STATS=1 DLP_NODE_DOORBELL="$bell" DLP_NODE_DOORBELL_HOST="$bell_host" \
+    $wrap env DLP_STATS=1 DLP_NODE_DOORBELL="$bell" DLP_NODE_DOORBELL_HOST="$bell_host" \
         OMP_NUM_THREADS="$threads" \
         "$mpiexec" -launcher fork -hosts "$hosts" -n "$ranks" "$exe" --calls=20 \
         >"$tmp/$case.out" 2>"$tmp/$case.err"
@@ -91,13 +105,46 @@ no_warning address
 
 run nohost n1:1,n2:1 2 1 tcp nonexistent.invalid
 expect_bells nohost 0 1
-want="no node doorbell (DLP_NODE_DOORBELL=tcp): cannot resolve the master's host nonexistent.invalid"
+want="no node doorbell (DLP_NODE_DOORBELL=tcp): cannot resolve DLP_NODE_DOORBELL_HOST=nonexistent.invalid"
 if ! grep -qF "$want" "$tmp/nohost.err"; then
     fail "no warning '$want'"
 fi
 r=$(rings nohost)
 if [ "$r" -ne 0 ]; then
     fail "doorbell rings without a doorbell: $r, expected 0"
+fi
+
+export DLP__TEST_BELL_INTRUDERS=8
+run intruders n1:1,n2:1,n3:1 3 1 tcp
+unset DLP__TEST_BELL_INTRUDERS
+expect_bells intruders 2 2
+no_warning intruders
+
+export DLP__TEST_CLOCK_SKEW=172800
+run clocks n1:1,n2:1 2 1 tcp
+unset DLP__TEST_CLOCK_SKEW
+n=$(grep -c "request sent -> answered" "$tmp/clocks.err")
+bad=$(sed -n 's/.*request sent -> answered.* median \([-0-9.]*\) ms, p99 \([-0-9.]*\) ms, max \([-0-9.]*\) ms.*/\1 \2 \3/p' \
+          "$tmp/clocks.err" | awk '$1 < 0 || $1 >= 100000 || $3 >= 100000' | head -3)
+if [ "$n" -eq 0 ] || [ -n "$bad" ]; then
+    fail "dispatcher latencies with the agent's clock two days ahead ($n lines), median p99 max in ms: $bad"
+fi
+
+# noname: run the case in a UTS namespace of its own whose host name has
+# no address (hydra and MPICH do not need one with -launcher fork)
+noname=dlp-no-such-host.invalid
+if unshare --uts sh -c "hostname $noname && ! getent hosts $noname" >/dev/null 2>&1; then
+    run_noname() {
+        unshare --uts sh -c 'hostname "$1" && shift && exec "$@"' sh "$noname" "$@"
+    }
+    wrap=run_noname
+    run noname n1:1,n2:1 2 1 tcp
+    wrap=
+    expect_bells noname 1 1
+    no_warning noname
+else
+    echo "== noname: skipped: cannot make a host name that does not resolve (unshare --uts" \
+         "needs root)"
 fi
 
 finish doorbell.sh

@@ -29,10 +29,15 @@
  * --time-limit-abort runs only that call (tests/CMakeLists.txt checks the
  * exit status, the report and the elapsed time from a shell), and so does
  * --collective-timeout (a rank that never calls, DLP_COLLECTIVE_TIMEOUT) and
- * --exit-in-body (exit() from a body ends the job). */
+ * --exit-in-body (exit() from a body ends the job), and --no-threads
+ * (the last rank cannot create threads, as under a process limit: the
+ * OpenMP runtime ends it when the call starts its team). */
 #include "test_util.h"
 
+#include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -1504,6 +1509,51 @@ static int exit_in_body(void)
               "the job", rc, dlp_strerror(rc), test_now() - t0, g_size - 1);
 }
 
+/* --no-threads: pthread_create fails with EAGAIN in this process once
+ * g_no_threads is set, as under RLIMIT_NPROC (ulimit -u), which root does
+ * not obey. Defined here, it takes the place of the C library's for the
+ * OpenMP runtime and dlp_mpi too. */
+static atomic_int g_no_threads;
+
+int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
+                   void *arg)
+{
+    static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+    if (atomic_load(&g_no_threads))
+        return EAGAIN;
+    if (!real) {
+        void *sym = dlsym(RTLD_NEXT, "pthread_create");
+        ASSERT_NOT_NULL(sym);
+        memcpy(&real, &sym, sizeof real); /* (object to function pointer) */
+    }
+    return real(thread, attr, fn, arg);
+}
+
+/* The last rank runs a round-robin call (no helper threads) with a team
+ * of 2 that it cannot create: the job must end with DLP_EXIT_THREADS and
+ * a message that names the cause. If a call returns, that is a failure. */
+static int no_threads_body(long i, void *ctx)
+{
+    (void)i;
+    (void)ctx;
+    test_sleep_us(1000);
+    return 0;
+}
+
+static int no_threads(void)
+{
+    test_case("--no-threads: the last rank cannot create threads");
+    if (g_rank == g_size - 1)
+        atomic_store(&g_no_threads, 1);
+    dlp_opts o = DLP_OPTS_INIT;
+    o.threads = 2;
+    double t0 = test_now();
+    int rc = dlp_split_round_robin(200L * g_size, no_threads_body, NULL, &o);
+    TEST_FAIL("dlp_split_round_robin returned %d (%s) after %.2f s: rank %d could not create "
+              "its team, and the job was not ended", rc, dlp_strerror(rc), test_now() - t0,
+              g_size - 1);
+}
+
 /* --progress-run N K: one dlp_split_managed() over N items of 2 ms, items
  * i % K == 3 fail (K = 0: none); on_error, the journal and the progress
  * display come from the environment (tests/CMakeLists.txt checks the final
@@ -1548,6 +1598,8 @@ int main(int argc, char **argv)
             abort_mode = 2;
         else if (strcmp(argv[a], "--exit-in-body") == 0)
             abort_mode = 3;
+        else if (strcmp(argv[a], "--no-threads") == 0)
+            abort_mode = 4;
         else
             TEST_FAIL("unknown argument \"%s\"", argv[a]);
     }
@@ -1561,7 +1613,8 @@ int main(int argc, char **argv)
     if (abort_mode)
         return abort_mode == 1   ? time_limit_abort()
                : abort_mode == 2 ? collective_timeout()
-                                 : exit_in_body();
+               : abort_mode == 3 ? exit_in_body()
+                                 : no_threads();
     double t0 = test_now();
     static const struct {
         void (*fn)(void);
