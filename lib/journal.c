@@ -180,7 +180,7 @@ static int take_record(struct dlp__journal *J, struct scan *s, const struct rec_
             long a = j;
             while (j < nbits && bits[j / 8] >> (j % 8) & 1)
                 j++;
-            if (start + j > s->call_n)
+            if (j > s->call_n - start) /* (start <= call_n: no overflow) */
                 return dlp__fail(DLP_ERR_JOURNAL, func,
                                  "journal %s is corrupted: done items [%lld, %lld) of call "
                                  "#%lu with n = %lld (record at byte %ld)",

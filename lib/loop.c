@@ -858,6 +858,15 @@ int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
     }
+    if (i < 0 || i >= loop->n) { /* not an item: stop the call, journal nothing */
+        dlp__loop_failure(loop, -1, omp_get_thread_num(), DLP_ERR_ARG,
+                          "dlp_loop_fail: item %ld is not one of the loop's items 0..%ld "
+                          "(n = %ld): %s",
+                          i, loop->n - 1, loop->n, msg);
+        return dlp__fail(DLP_ERR_ARG, "dlp_loop_fail",
+                         "item %ld is not one of the loop's items 0..%ld (n = %ld)", i,
+                         loop->n - 1, loop->n);
+    }
     dlp__loop_failure(loop, i, omp_get_thread_num(), DLP_ERR_ITEM, "%s", msg);
     if (tls_pos.seq == loop->seq && tls_pos.cur == i) { /* the item ended, failed */
         tls_pos.cur = -1;

@@ -60,6 +60,7 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <omp.h>
@@ -1276,6 +1277,60 @@ static void case_loop_fail_earlier(void)
                      what);
 }
 
+/* dlp_loop_fail() with an item outside 0..n-1 (-1, the header's "not about
+ * one item"; n; LONG_MIN; LONG_MAX) while the thread runs item 5, under
+ * skip: DLP_ERR_ARG each time, the call lists those reports (DLP_ERR_SKIPPED)
+ * and the journal records every item done, nothing failed, nothing out of
+ * range (before the fix, -1 was journaled as ~-1 = "item 0 failed" and n as
+ * a negative item). */
+static void case_loop_fail_bad_item(void)
+{
+    test_case("dlp_loop_fail with items -1, n, LONG_MIN, LONG_MAX: DLP_ERR_ARG, not journaled");
+    const long n = 64;
+    const char *path = path_in_dir("bad_item.jnl");
+    dlp_opts o = journal_opts(path, DLP_ON_ERROR_SKIP);
+    dlp_loop *loop = NULL;
+    ASSERT_OK(dlp_loop_begin(&loop, n, &o));
+    const long bad[] = {-1, n, LONG_MIN, LONG_MAX};
+    int wrong = 0;
+#pragma omp parallel
+    {
+        long i;
+        while (dlp_loop_next(loop, &i))
+            if (i == 5)
+                for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+                    int rc = dlp_loop_fail(loop, bad[k], "bad item %ld", bad[k]);
+                    if (rc != DLP_ERR_ARG) {
+#pragma omp critical
+                        {
+                            printf("dlp_loop_fail(loop, %ld) returned %d (%s), expected %d "
+                                   "(%s)\n",
+                                   bad[k], rc, dlp_strerror(rc), DLP_ERR_ARG,
+                                   dlp_strerror(DLP_ERR_ARG));
+                            wrong++;
+                        }
+                    } else {
+                        ASSERT_STR_CONTAINS(dlp_last_error(), "is not one of the loop's items");
+                    }
+                }
+    }
+    ASSERT_EQ(wrong, 0);
+    ASSERT_RC(dlp_loop_end(&loop), DLP_ERR_SKIPPED);
+    g_calls++;
+    ASSERT_STR_CONTAINS(dlp_last_error(), "is not one of the loop's items 0..63");
+    if (g_rank == 0) {
+        struct jfile f;
+        jfile_load(path, &f); /* fails on records out of range */
+        char done[64];
+        struct jcall jc;
+        jfile_call(&f, g_calls, n, done, &jc);
+        ASSERT_EQ(jc.done, n);
+        ASSERT_EQ(jc.failed_recs, 0);
+        jfile_free(&f);
+    }
+    ASSERT_OK(dlp_barrier());
+}
+
 /* Two calls in one journal, n = 0 between them, DLP_JOURNAL_SYNC. */
 static void case_sharing(void)
 {
@@ -1668,6 +1723,7 @@ int main(int argc, char **argv)
     timed(case_locked, "a locked journal");
     timed(case_torn, "torn tails");
     timed(case_failures, "failed items");
+    timed(case_loop_fail_bad_item, "dlp_loop_fail with a bad item");
     timed(case_sharing, "one journal, several calls");
     timed(case_signals, "signal dispositions");
     timed(case_interrupted, "SIGTERM in a body (last)");
