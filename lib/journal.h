@@ -25,7 +25,7 @@
  * reached the file (an item is done at most once per run). A record cut short by
  * a kill or a crash at the end of the file is dropped (its items run
  * again); anything else that does not check out is an error, never
- * trusted. */
+ * trusted. journal_file.h has the format and the reader. */
 #ifndef DLP_LIB_JOURNAL_H
 #define DLP_LIB_JOURNAL_H
 

@@ -1143,12 +1143,33 @@ static void case_locked(void)
 
 /* A torn tail: the journal is `bytes`; the call must drop `dropped` bytes
  * from byte `at` (none: dropped 0) and run the items not in [0, done). */
-static void torn(const char *what, const unsigned char *bytes, long len, long at, long dropped,
-                 const char *why, long done)
+/* Peak resident memory of this process (KiB), or 0. */
+static long peak_rss_kib(void)
+{
+    long kib = 0;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+static void torn_sparse(const char *what, const unsigned char *bytes, long len, long sparse,
+                        long at, long dropped, const char *why, long done)
 {
     test_case(what);
     const char *path = path_in_dir("torn.jnl");
     put_file(path, bytes, (size_t)len);
+    if (sparse > 0) { /* a hole up to `sparse` bytes */
+        if (g_rank == 0 && truncate(path, (off_t)sparse) != 0)
+            TEST_FAIL("truncate(%s, %ld): %s", path, sparse, strerror(errno));
+        ASSERT_OK(dlp_barrier());
+    }
+    long peak0 = peak_rss_kib();
     long n = 600;
     char *before = zeros(n), *after = zeros(n), text[1400];
     memset(before, 1, (size_t)done);
@@ -1160,9 +1181,17 @@ static void torn(const char *what, const unsigned char *bytes, long len, long at
     struct ctx c;
     ctx_init(&c, F_MANAGED, K_NONE, n);
     journaled_call(&c, &o, path, before, DLP_OK, 1, after, dropped > 0 ? text : NULL);
+    if (sparse > 0) /* read in bounded memory, not the whole file at once */
+        ASSERT_RSS_GROWTH(peak_rss_kib() - peak0, 64 * 1024L, "reading a sparse journal (peak)");
     ctx_free(&c);
     free(before);
     free(after);
+}
+
+static void torn(const char *what, const unsigned char *bytes, long len, long at, long dropped,
+                 const char *why, long done)
+{
+    torn_sparse(what, bytes, len, 0, at, dropped, why, done);
 }
 
 static void case_torn(void)
@@ -1191,6 +1220,10 @@ static void case_torn(void)
     jb_done(&b, g_calls + 1, 30, 40);
     torn("torn: 10 bytes of a record header", b.p, off[4] + 10, off[4], 10,
          "an incomplete record", 30);
+    free(b.p);
+    three_records(&b, g_calls + 1, "dlp_split_managed", off);
+    torn_sparse("torn: a hole of 512 MiB after the last record (a sparse file)", b.p, off[4],
+                512L << 20, off[4], (512L << 20) - off[4], "an incomplete record", 30);
     free(b.p);
     torn("torn: 4 bytes of the file magic (a new journal)", (const unsigned char *)"dlpj", 4, 0,
          0, NULL, 0);
