@@ -129,10 +129,70 @@ static int checksum(struct reader *r, unsigned char *buf, long off, long len, ui
     return DLP_OK;
 }
 
+/* Whether a whole record with a valid header and checksum ends within the
+ * file at off (*ok; reads into aux). */
+static int whole_record_at(struct reader *r, long off, int *ok)
+{
+    struct dlp__jrec_head h;
+    *ok = 0;
+    if (r->size - off < HEAD + TAIL)
+        return DLP_OK;
+    DLP_CALL(read_at(r, off, &h, sizeof h));
+    if (!head_ok(&h) || (long)h.bytes > r->size - off - HEAD - TAIL)
+        return DLP_OK;
+    uint64_t sum, check;
+    DLP_CALL(checksum(r, r->aux, off, HEAD + (long)h.bytes, &sum));
+    DLP_CALL(read_at(r, off + HEAD + (long)h.bytes, &check, sizeof check));
+    *ok = sum == check;
+    return DLP_OK;
+}
+
+/* The first byte in (from, size) where a whole valid record starts, or -1
+ * (*at): a record that seems cut short by the end of the file, or the last
+ * one, is a torn tail only when none does. */
+static int next_record(struct reader *r, long from, long *at)
+{
+    *at = -1;
+    const uint32_t magic = DLP__JREC_MAGIC; /* as the host writes it */
+    for (long pos = from + 1; r->size - pos >= HEAD + TAIL;) {
+        off_t d = lseek(r->fd, (off_t)pos, SEEK_DATA);
+        if (d < 0 && errno == ENXIO)
+            return DLP_OK;
+        if (d > pos) /* a hole: records are never all zero, start 3 bytes before the data */
+            pos = (long)d - 3 > pos ? (long)d - 3 : pos;
+        long k = r->size - pos < (long)DLP__JFILE_CHUNK ? r->size - pos : (long)DLP__JFILE_CHUNK;
+        if (k < 4)
+            return DLP_OK;
+        DLP_CALL(read_at(r, pos, r->buf, (size_t)k));
+        for (long j = 0; j + 4 <= k; j++) {
+            if (memcmp(r->buf + j, &magic, sizeof magic) != 0)
+                continue;
+            int ok;
+            DLP_CALL(whole_record_at(r, pos + j, &ok));
+            if (ok) {
+                *at = pos + j;
+                return DLP_OK;
+            }
+        }
+        pos += k - 3; /* a magic across the chunk's end is found in the next one */
+    }
+    return DLP_OK;
+}
+
 /* The record at off reaches the end of the file (cut short, or the last
- * one with a bad checksum): drop it. */
+ * one with a bad checksum): drop it, unless a valid record follows it, which
+ * means its length field is what is wrong. */
 static int torn_tail(struct reader *r, long off, const char *why)
 {
+    long at;
+    DLP_CALL(next_record(r, off, &at));
+    if (at >= 0)
+        return dlp__fail(DLP_ERR_JOURNAL, r->func,
+                         "journal %s is corrupted: the record at byte %ld looks like %s, but "
+                         "a valid record follows at byte %ld of %ld (a damaged length or "
+                         "checksum, not an interrupted write); it cannot be trusted (move it "
+                         "away to start over)",
+                         r->path, off, why, at, r->size);
     if (ftruncate(r->fd, (off_t)off) != 0 || fsync(r->fd) != 0)
         return dlp__fail(DLP_ERR_SYSTEM, r->func, "journal %s: cannot drop its torn tail: %s",
                          r->path, DLP__ERRNO_TEXT(errno));

@@ -978,6 +978,31 @@ static void case_refused(void)
     refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     free(b.p);
 
+    /* A damaged length field is not a torn tail when a valid record follows
+     * (it used to be taken for one: the file was cut there). */
+    test_case("refused: a bit flip in the length of a record in the middle");
+    three_records(&b, g_calls + 1, "dlp_split_managed", off);
+    b.p[off[2] + 18] ^= 0x02; /* the u64 length: + 128 KiB, past the end of the file */
+    put_file(path, b.p, b.len);
+    snprintf(text, sizeof text,
+             "journal %s is corrupted: the record at byte %ld looks like a record cut short, "
+             "but a valid record follows at byte %ld of %ld",
+             path, off[2], off[3], off[4]);
+    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    free(b.p);
+
+    test_case("refused: the length of a record in the middle reaches the end of the file");
+    three_records(&b, g_calls + 1, "dlp_split_managed", off);
+    uint64_t to_end = (uint64_t)(off[4] - off[2] - 32);
+    memcpy(b.p + off[2] + 16, &to_end, sizeof to_end);
+    put_file(path, b.p, b.len);
+    snprintf(text, sizeof text,
+             "journal %s is corrupted: the record at byte %ld looks like a last record with a "
+             "bad checksum, but a valid record follows at byte %ld of %ld",
+             path, off[2], off[3], off[4]);
+    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    free(b.p);
+
     test_case("refused: no valid record header in the middle");
     three_records(&b, g_calls + 1, "dlp_split_managed", off);
     b.p[off[2]] ^= 0xff; /* the record magic */
