@@ -54,11 +54,11 @@ enum { FLAG_JOURNAL = 1, FLAG_TRACE = 2, FLAG_TRACE_ITEMS = 4, FLAG_STATS = 8 };
 /* The master's DLP_TRACE / DLP_TRACE_ITEMS / DLP_STATS as flags. */
 static int trace_flags(const char **path)
 {
-    const char *t = getenv("DLP_TRACE"), *i = getenv("DLP_TRACE_ITEMS"),
-               *st = getenv("DLP_STATS");
+    const char *t = getenv("DLP_TRACE");
     *path = t && *t ? t : NULL;
-    return (*path ? FLAG_TRACE : 0) | (*path && i && *i && *i != '0' ? FLAG_TRACE_ITEMS : 0) |
-           (st && *st && *st != '0' ? FLAG_STATS : 0);
+    return (*path ? FLAG_TRACE : 0) |
+           (*path && dlp__env_flag("DLP_TRACE_ITEMS") ? FLAG_TRACE_ITEMS : 0) |
+           (dlp__env_flag("DLP_STATS") ? FLAG_STATS : 0);
 }
 _Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 
