@@ -1491,8 +1491,10 @@ static void case_signals(void)
     dispositions(0, 0, 0, "signals: DLP_SIGNALS=0, no handler");
     setenv("DLP_SIGNALS", "1", 1);
     dispositions(0, 2, 2, "signals: DLP_SIGNALS=1");
-    setenv("DLP_SIGNALS", "yes", 1);
-    test_case("signals: DLP_SIGNALS=yes is refused");
+    setenv("DLP_SIGNALS", "off", 1);
+    dispositions(0, 0, 0, "signals: DLP_SIGNALS=off, no handler");
+    setenv("DLP_SIGNALS", "maybe", 1);
+    test_case("signals: DLP_SIGNALS=maybe is refused");
     refused(F_MANAGED, 100, NULL, NULL, DLP_ERR_OPTION, "DLP_SIGNALS", -1);
     unsetenv("DLP_SIGNALS");
 
