@@ -40,6 +40,36 @@ static int write_record(struct dlp__journal *J, uint32_t type, const void *paylo
     return rc;
 }
 
+/* A journal says which items to skip: only a regular file of this user
+ * that nobody else can write is trusted. */
+static int trusted(struct dlp__journal *J, const char *func)
+{
+    struct stat st;
+    if (fstat(J->fd, &st) != 0)
+        return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: %s", J->path,
+                         DLP__ERRNO_TEXT(errno));
+    if (!S_ISREG(st.st_mode))
+        return dlp__fail(DLP_ERR_JOURNAL, func,
+                         "the journal %s is not a regular file: refusing to use it", J->path);
+    if (st.st_uid != geteuid())
+        return dlp__fail(DLP_ERR_JOURNAL, func,
+                         "the journal %s belongs to uid %ld, not to this user (uid %ld): "
+                         "refusing to trust it",
+                         J->path, (long)st.st_uid, (long)geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return dlp__fail(DLP_ERR_JOURNAL, func,
+                         "the journal %s can be written by %s (mode %04o): refusing to trust "
+                         "it (chmod go-w %s)",
+                         J->path, st.st_mode & S_IWOTH ? "others" : "its group",
+                         (unsigned)(st.st_mode & 07777), J->path);
+    /* O_NONBLOCK was for the open only (a FIFO planted at the path) */
+    int fl = fcntl(J->fd, F_GETFL);
+    if (fl < 0 || fcntl(J->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+        return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: %s", J->path,
+                         DLP__ERRNO_TEXT(errno));
+    return DLP_OK;
+}
+
 int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, unsigned long seq,
                       long n, const char *func)
 {
@@ -49,10 +79,22 @@ int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, uns
     J->seq = seq;
     J->n = n;
     J->sync = sync;
-    J->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    /* 0600: nobody else can even read-lock it; never through a symlink */
+    J->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    if (J->fd < 0 && errno == ELOOP)
+        return dlp__fail(DLP_ERR_JOURNAL, func,
+                         "the journal %s is a symbolic link: refusing to follow it (name the "
+                         "file itself)",
+                         path);
     if (J->fd < 0)
         return dlp__fail(DLP_ERR_SYSTEM, func, "cannot open the journal %s: %s", path,
                          DLP__ERRNO_TEXT(errno));
+    int rc = trusted(J, func);
+    if (rc != DLP_OK) {
+        close(J->fd);
+        J->fd = -1;
+        return rc;
+    }
     struct flock lk;
     memset(&lk, 0, sizeof lk);
     lk.l_type = F_WRLCK;
@@ -66,7 +108,7 @@ int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, uns
                          e == EACCES || e == EAGAIN ? "another process is using it"
                                                     : DLP__ERRNO_TEXT(e));
     }
-    int rc = dlp__journal_read(J->fd, path, seq, n, func, &J->skip, &J->has_call);
+    rc = dlp__journal_read(J->fd, path, seq, n, func, &J->skip, &J->has_call);
     if (rc == DLP_OK)
         J->done_before = dlp__ranges_total(&J->skip);
     if (rc != DLP_OK)

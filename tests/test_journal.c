@@ -1128,6 +1128,134 @@ static pid_t lock_in_child(const char *path, int *release)
     return pid;
 }
 
+/* The files a job writes (issue 14, defect 8): the journal is created mode
+ * 0600 and never through a symbolic link; a journal another user owns, that
+ * its group or others can write, or that is not a regular file is refused
+ * (DLP_ERR_JOURNAL, the file as it was); DLP_TRACE replaces a symbolic link
+ * planted at its path instead of writing through it. */
+static void case_files(void)
+{
+    char text[600];
+    const char *path = path_in_dir("files.jnl");
+    const char *target = path_in_dir("files.target");
+    dlp_opts o = journal_opts(path, 0);
+    struct jbuild b;
+    long off[5];
+
+    test_case("files: a new journal is created mode 0600");
+    if (g_rank == 0) {
+        unlink(path);
+        umask(022);
+    }
+    ASSERT_OK(dlp_barrier());
+    struct ctx c;
+    ctx_init(&c, F_MANAGED, K_NONE, 50);
+    ASSERT_OK(run_form(&c, &o));
+    ctx_free(&c);
+    g_calls++;
+    if (g_rank == 0) {
+        struct stat st;
+        ASSERT_EQ(stat(path, &st), 0);
+        ASSERT_EQ((int)(st.st_mode & 0777), 0600);
+    }
+
+    test_case("files: a dangling symbolic link at the journal's path is not followed");
+    if (g_rank == 0) {
+        unlink(path);
+        unlink(target);
+        ASSERT_EQ(symlink(target, path), 0);
+    }
+    ASSERT_OK(dlp_barrier());
+    snprintf(text, sizeof text, "the journal %s is a symbolic link: refusing to follow it",
+             path);
+    refused(F_MANAGED, 600, &o, NULL, DLP_ERR_JOURNAL, text, 0);
+    if (g_rank == 0) {
+        ASSERT_EQ(access(target, F_OK), -1); /* not created through the link */
+        unlink(path);
+    }
+
+    test_case("files: a journal that others or its group can write is refused");
+    three_records(&b, g_calls + 1, "dlp_split_managed", off);
+    put_file(path, b.p, b.len);
+    static const struct {
+        int mode;
+        const char *who;
+    } modes[] = {{0666, "others"}, {0620, "its group"}, {0602, "others"}};
+    for (int k = 0; k < 3; k++) {
+        if (g_rank == 0)
+            ASSERT_EQ(chmod(path, (mode_t)modes[k].mode), 0);
+        ASSERT_OK(dlp_barrier());
+        snprintf(text, sizeof text,
+                 "the journal %s can be written by %s (mode %04o): refusing to trust it", path,
+                 modes[k].who, modes[k].mode);
+        refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    }
+
+    test_case("files: a journal another user owns is refused");
+    int chowned = 1;
+    if (g_rank == 0)
+        chowned = chmod(path, 0600) == 0 && chown(path, 65534, 65534) == 0;
+    ASSERT_MPI(MPI_Bcast(&chowned, 1, MPI_INT, 0, dlp_comm()));
+    if (chowned) {
+        snprintf(text, sizeof text,
+                 "the journal %s belongs to uid 65534, not to this user (uid %ld): refusing to "
+                 "trust it",
+                 path, (long)geteuid());
+        refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    } else if (g_rank == 0) {
+        printf("    (not checked: chown to uid 65534 needs root)\n");
+    }
+    free(b.p);
+
+    test_case("files: a FIFO at the journal's path is refused, without blocking");
+    if (g_rank == 0) {
+        unlink(path);
+        ASSERT_EQ(mkfifo(path, 0600), 0);
+    }
+    ASSERT_OK(dlp_barrier());
+    snprintf(text, sizeof text, "the journal %s is not a regular file", path);
+    refused(F_MANAGED, 600, &o, NULL, DLP_ERR_JOURNAL, text, 0);
+    if (g_rank == 0)
+        unlink(path);
+
+    test_case("files: DLP_TRACE replaces a symbolic link planted at its path");
+    const char *trace = path_in_dir("files.trace.json");
+    if (g_rank == 0) {
+        unlink(trace);
+        unlink(target);
+        ASSERT_EQ(symlink(target, trace), 0);
+        setenv("DLP_TRACE", trace, 1);
+    }
+    ASSERT_OK(dlp_barrier());
+    ctx_init(&c, F_MANAGED, K_NONE, 50);
+    ASSERT_OK(run_form(&c, NULL));
+    ctx_free(&c);
+    g_calls++;
+    if (g_rank == 0) {
+        unsetenv("DLP_TRACE");
+        struct stat st;
+        ASSERT_EQ(lstat(trace, &st), 0);
+        ASSERT_TRUE(S_ISREG(st.st_mode));
+        ASSERT_EQ(access(target, F_OK), -1);
+        long len = 0;
+        unsigned char *json = slurp(trace, &len);
+        ASSERT_NOT_NULL(json);
+        json[len] = '\0';
+        ASSERT_STR_CONTAINS((char *)json, "traceEvents");
+        free(json);
+        /* no temporary file left next to it */
+        DIR *d = opendir(g_dir);
+        ASSERT_NOT_NULL(d);
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            if (strstr(e->d_name, ".tmp."))
+                TEST_FAIL("a temporary file is left next to the trace: %s", e->d_name);
+        closedir(d);
+        unlink(trace);
+    }
+    ASSERT_OK(dlp_barrier());
+}
+
 static void case_locked(void)
 {
     test_case("refused: the journal is locked by another process");
@@ -1781,6 +1909,7 @@ int main(int argc, char **argv)
     timed(case_environment, "DLP_JOURNAL");
     timed(case_refused, "refused journals");
     timed(case_locked, "a locked journal");
+    timed(case_files, "the files a job writes");
     timed(case_torn, "torn tails");
     timed(case_failures, "failed items");
     timed(case_loop_fail_bad_item, "dlp_loop_fail with a bad item");
