@@ -925,6 +925,31 @@ static void three_records(struct jbuild *b, unsigned long seq, const char *func,
     off[4] = (long)b->len;
 }
 
+/* three_records() with the length of the middle DONE record damaged (to_end:
+ * set to reach the end of the file; else one bit flipped, + 128 KiB): refused,
+ * the message says what the record looks like and where the valid record
+ * after it is, the file is left as it was. */
+static void length_refused(const char *what, const char *path, const dlp_opts *o, int to_end,
+                           const char *looks)
+{
+    struct jbuild b;
+    long off[5];
+    char text[600];
+    test_case(what);
+    three_records(&b, g_calls + 1, "dlp_split_managed", off);
+    uint64_t len;
+    memcpy(&len, b.p + off[2] + 16, sizeof len);
+    len = to_end ? (uint64_t)(off[4] - off[2] - 32) : len ^ ((uint64_t)2 << 16);
+    memcpy(b.p + off[2] + 16, &len, sizeof len);
+    put_file(path, b.p, b.len);
+    snprintf(text, sizeof text,
+             "journal %s is corrupted: the record at byte %ld looks like %s, but a valid record "
+             "follows at byte %ld of %ld",
+             path, off[2], looks, off[3], off[4]);
+    refused(F_MANAGED, 600, o, path, DLP_ERR_JOURNAL, text, 0);
+    free(b.p);
+}
+
 static void case_refused(void)
 {
     const char *path = path_in_dir("refused.jnl");
@@ -980,28 +1005,10 @@ static void case_refused(void)
 
     /* A damaged length field is not a torn tail when a valid record follows
      * (it used to be taken for one: the file was cut there). */
-    test_case("refused: a bit flip in the length of a record in the middle");
-    three_records(&b, g_calls + 1, "dlp_split_managed", off);
-    b.p[off[2] + 18] ^= 0x02; /* the u64 length: + 128 KiB, past the end of the file */
-    put_file(path, b.p, b.len);
-    snprintf(text, sizeof text,
-             "journal %s is corrupted: the record at byte %ld looks like a record cut short, "
-             "but a valid record follows at byte %ld of %ld",
-             path, off[2], off[3], off[4]);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
-    free(b.p);
-
-    test_case("refused: the length of a record in the middle reaches the end of the file");
-    three_records(&b, g_calls + 1, "dlp_split_managed", off);
-    uint64_t to_end = (uint64_t)(off[4] - off[2] - 32);
-    memcpy(b.p + off[2] + 16, &to_end, sizeof to_end);
-    put_file(path, b.p, b.len);
-    snprintf(text, sizeof text,
-             "journal %s is corrupted: the record at byte %ld looks like a last record with a "
-             "bad checksum, but a valid record follows at byte %ld of %ld",
-             path, off[2], off[3], off[4]);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
-    free(b.p);
+    length_refused("refused: a bit flip in the length of a record in the middle", path, &o, 0,
+                   "a record cut short");
+    length_refused("refused: the length of a record in the middle reaches the end of the file",
+                   path, &o, 1, "a last record with a bad checksum");
 
     test_case("refused: no valid record header in the middle");
     three_records(&b, g_calls + 1, "dlp_split_managed", off);
