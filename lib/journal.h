@@ -80,9 +80,11 @@ struct dlp__journal {
     int open_ranks;           /* ranks whose last batch has not come */
 };
 
-/** Master, before the call's handshake: open (or create) the journal at
- *  path for call number seq with n items, check it, drop a torn last record,
- *  read which items are done. DLP_ERR_JOURNAL for a file that is not a
+/** Master, before the call's handshake: open (or create, mode 0600) the
+ *  journal at path for call number seq with n items, check it, drop a torn
+ *  last record, read which items are done (journal_file.h). DLP_ERR_JOURNAL
+ *  for a path that is a symbolic link, a file that is not a regular file,
+ *  belongs to another user or that its group or others can write, is not a
  *  journal, is corrupted, is in use, or recorded this call with another n
  *  or function; DLP_ERR_SYSTEM for I/O errors. Not collective. */
 int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, unsigned long seq,
