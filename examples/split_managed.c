@@ -20,9 +20,11 @@
 
 #define N_EXAMPLES 10
 
-/* Every dlp_* call returns DLP_OK (0) or a negative DLP_ERR_* code; query
- * functions return a value >= 0. On failure print the full message and stop
- * every rank. CHECK(call) returns the call's value. */
+/* Every dlp_* call returns DLP_OK (0), DLP_SKIPPED (1: it completed, but
+ * items failed and were skipped under DLP_ON_ERROR=skip) or a negative
+ * DLP_ERR_* code; query functions return a value >= 0. On failure (< 0)
+ * print the full message and stop every rank. CHECK(call) returns the
+ * call's value. */
 static int check(int rc, const char *call, int line)
 {
     if (rc >= 0)
@@ -69,7 +71,9 @@ int main(int argc, char **argv)
 
     dlp_opts opts = DLP_OPTS_INIT; /* defaults, DLP_* environment respected */
     opts.results = results;
-    CHECK(dlp_split_managed(N_EXAMPLES, body, results, &opts));
+    if (CHECK(dlp_split_managed(N_EXAMPLES, body, results, &opts)) == DLP_SKIPPED &&
+        CHECK(dlp_is_master()))
+        fprintf(stderr, "%s\n", dlp_last_error()); /* dlp_failures() lists them */
 
     if (CHECK(dlp_is_master())) {
         /* Summarize your experiment. */

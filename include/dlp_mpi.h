@@ -5,15 +5,26 @@
  * Only item indices travel: every rank can compute item i from i.
  *
  * Conventions for every function below
- *   - Status: functions return DLP_OK (0) or a negative DLP_ERR_* code. Query
- *     functions (dlp_rank() ...) return their value (>= 0) or a negative code.
+ *   - Status: functions return DLP_OK (0), DLP_SKIPPED (1) for a call that
+ *     completed with skipped items (on_error = skip), or a negative DLP_ERR_*
+ *     code: `rc < 0` is a failure. Query functions (dlp_rank() ...) return
+ *     their value (>= 0) or a negative code.
  *     dlp_strerror(code) names a code; dlp_last_error() gives the calling
  *     thread's last full message (function, rank, host, item, thread).
  *   - "Collective": every rank of dlp_comm() must call it, in the same order,
- *     with the same scalar arguments (n, options). Disagreement is detected
- *     and reported on every rank as DLP_ERR_MISMATCH.
+ *     with the same scalar arguments (n, options). Every collective starts by
+ *     telling every rank which call this rank is in: ranks in different
+ *     collectives (dlp_barrier on one, dlp_split_managed or dlp_finalize on
+ *     another), or disagreeing on the arguments, get DLP_ERR_MISMATCH on
+ *     every rank, with a message naming the calls and the ranks, and the
+ *     library stays usable. A rank that never comes is waited for with the
+ *     DLP_COLLECTIVE_TIMEOUT rules (a line on stderr after 60 s, or the job
+ *     ended after the timeout).
  *   - "Threads": which threads may call it. "Main thread" means the thread that
- *     called dlp_init(), outside any parallel region of the library.
+ *     called dlp_init(), outside any parallel region of the library (in an
+ *     OpenMP region of the user's, its thread 0). Collectives from any other
+ *     thread are DLP_ERR_STATE: two threads' calls would pair up with each
+ *     other's across ranks.
  *   - Indices and counts are 64-bit (`long` is required to be 64-bit).
  *   - A bad argument or option on one rank only is reported on every rank
  *     (collectives agree on their arguments before any work starts).
@@ -42,9 +53,13 @@ DLP_EXPORT unsigned dlp_version(void);
 
 /* ---------------------------------------------------------------- errors -- */
 
-/** Status codes. Stable numbers: never renumbered, only appended. */
+/** Status codes. Stable numbers: never renumbered, only appended; a retired
+ *  number is not reused. */
 enum dlp_status {
     DLP_OK = 0,
+    DLP_SKIPPED = 1,              /**< the call completed; some items failed and were
+                                       skipped (on_error = skip): dlp_failures() lists
+                                       them. Not an error: `rc < 0` checks pass it */
     DLP_ERR_NOT_INITIALIZED = -1, /**< called before dlp_init() */
     DLP_ERR_FINALIZED = -2,       /**< called after dlp_finalize() */
     DLP_ERR_ARG = -3,             /**< bad argument (NULL callback, n < 0 ...) */
@@ -53,11 +68,13 @@ enum dlp_status {
     DLP_ERR_MPI = -6,             /**< an MPI call failed (its message is kept) */
     DLP_ERR_NOMEM = -7,           /**< out of memory (or shared memory) */
     DLP_ERR_ITEM = -8,            /**< a body returned non-zero on some rank */
-    DLP_ERR_MISMATCH = -9,        /**< ranks disagree on a collective's arguments */
-    DLP_ERR_STATE = -10,          /**< call not allowed now (nested call ...) */
+    DLP_ERR_MISMATCH = -9,        /**< ranks are in different collective calls, or
+                                       disagree on a collective's arguments */
+    DLP_ERR_STATE = -10,          /**< call not allowed now (nested call, a collective
+                                       from a thread other than the main thread ...) */
     DLP_ERR_SYSTEM = -11,         /**< an operating-system call failed */
-    DLP_ERR_SKIPPED = -12,        /**< items failed and were skipped (on_error = skip):
-                                       dlp_failures() lists them */
+    /* -12 was DLP_ERR_SKIPPED, retired (a completed skip call returns DLP_SKIPPED);
+       not reused */
     DLP_ERR_JOURNAL = -13,        /**< the journal file cannot be used: not a journal,
                                        corrupted, in use, or from another run (other n) */
     DLP_ERR_INTERRUPTED = -14     /**< SIGTERM or SIGINT arrived: the call stopped handing
@@ -73,8 +90,15 @@ typedef struct dlp_failure {
     int rank;         /**< where it failed */
     int thread;       /**< OpenMP thread number, or -1 (e.g. the map's callback) */
     int code;         /**< DLP_ERR_ITEM, or what else failed (DLP_ERR_NOMEM ...) */
+    int value;        /**< the non-zero value the body, work function or on_result
+                           returned; 0 when the failure did not come from a return
+                           value (dlp_item_fail() in a body that returned 0,
+                           dlp_loop_fail(), out of memory ...) */
     char host[128];
-    char message[512];
+    char message[512]; /**< why: the dlp_item_fail() / dlp_loop_fail() text, with
+                            the return value, e.g. "cannot open in/17.dat: No such
+                            file or directory (body returned 3)", or "body
+                            returned 3" alone */
 } dlp_failure;
 
 /** The failures of the last parallel call on this rank, the same list on
@@ -99,6 +123,19 @@ DLP_EXPORT long dlp_failures_listed(void);
  *  host node07". Any thread, any time; valid until that thread's next error. */
 DLP_EXPORT const char *dlp_last_error(void);
 
+/** Exit statuses of a process the library ends (MPI_Abort of the job, or
+ *  exit() before MPI is up). Stable numbers. */
+enum dlp_exit {
+    DLP_EXIT_USAGE = 64,        /**< misuse with no status to return: dlp_is_master()
+                                     before dlp_init() or after dlp_finalize() */
+    DLP_EXIT_INTERNAL = 70,     /**< a helper thread of the library failed (message on
+                                     stderr): the job cannot go on */
+    DLP_EXIT_TIME_LIMIT = 72,   /**< an item ran over opts.time_limit under ABORT */
+    DLP_EXIT_COLLECTIVE_TIMEOUT = 74, /**< a rank waited DLP_COLLECTIVE_TIMEOUT seconds
+                                     in a collective for ranks that did not call it */
+    DLP_EXIT_IN_CALL = 75       /**< a rank called exit() during a parallel call */
+};
+
 /* --------------------------------------------------------------- runtime -- */
 
 /** Initialise the library. Collective over MPI_COMM_WORLD; main thread.
@@ -116,20 +153,33 @@ DLP_EXPORT const char *dlp_last_error(void);
 DLP_EXPORT int dlp_init(int *argc, char ***argv);
 
 /** Release everything; finalise MPI if dlp_init() initialised it.
- *  Collective; main thread. Errors: DLP_ERR_NOT_INITIALIZED (never
- *  initialised), DLP_ERR_FINALIZED (called twice), DLP_ERR_MPI.
+ *  Collective (it waits for every rank like the other collectives, with
+ *  DLP_COLLECTIVE_TIMEOUT); main thread. Errors: DLP_ERR_NOT_INITIALIZED
+ *  (never initialised), DLP_ERR_FINALIZED (called twice), DLP_ERR_STATE
+ *  (inside a parallel call, or not the main thread), DLP_ERR_MISMATCH
+ *  (another rank is in another collective: nothing is finalised, on any
+ *  rank, and the library stays usable), DLP_ERR_MPI.
  *  When the user owns MPI, dlp_init() may be called again afterwards. */
 DLP_EXPORT int dlp_finalize(void);
 
 /** 1 between dlp_init() and dlp_finalize(), else 0. Any thread. */
 DLP_EXPORT int dlp_initialized(void);
 
+/* The queries below (dlp_rank() ... dlp_threads()) return their value, or
+ * before dlp_init() and after dlp_finalize() a negative code
+ * (DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED), never a valid-looking
+ * answer; the first such call in a process also says so on stderr. */
+
 /** This rank in dlp_comm() (0 .. size-1), the Python RANK. Not collective;
  *  any thread. Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED. */
 DLP_EXPORT int dlp_rank(void);
 /** Number of ranks, the Python SIZE. Not collective; any thread. */
 DLP_EXPORT int dlp_size(void);
-/** 1 on the master (rank 0), 0 elsewhere, the Python IS_MASTER. Any thread. */
+/** 1 on the master (rank 0), 0 elsewhere, the Python IS_MASTER. Not
+ *  collective; any thread. Every int reads as true or false, so there is no
+ *  error value: called before dlp_init() or after dlp_finalize() it says so
+ *  on stderr and ends the process with DLP_EXIT_USAGE (MPI_Abort when the
+ *  user's MPI is running). */
 DLP_EXPORT int dlp_is_master(void);
 /** Index of this rank's node (0 .. nodes-1; the master's node is 0). Nodes are
  *  the groups of MPI_COMM_TYPE_SHARED. Not collective; any thread. */
@@ -202,8 +252,10 @@ enum dlp_on_error {
     DLP_ON_ERROR_DEFAULT = 0, /**< DLP_ON_ERROR from the environment, else ABORT */
     DLP_ON_ERROR_ABORT = 1,   /**< stop handing out work; every rank returns
                                    DLP_ERR_ITEM with the first failure's report */
-    DLP_ON_ERROR_SKIP = 2,    /**< go on; at the end every rank returns
-                                   DLP_ERR_SKIPPED and dlp_failures() lists them */
+    DLP_ON_ERROR_SKIP = 2,    /**< go on; the call completes (results gathered, as
+                                   far as the items succeeded) and every rank returns
+                                   DLP_SKIPPED (1, not an error) when items failed, and
+                                   dlp_failures() lists them */
     DLP_ON_ERROR_RETRY = 3    /**< go on; at the end run each failed item again, up to
                                    opts.retries times, each time on another rank (when
                                    there is one); items that still fail are handled as
@@ -255,7 +307,8 @@ typedef struct dlp_opts {
 
 /* ------------------------------------------------------ callback forms -- */
 
-/** A loop body: process item i; return 0 on success, non-zero on failure.
+/** A loop body: process item i; return 0 on success, non-zero on failure
+ *  (the value is kept in dlp_failure.value; dlp_item_fail() says why).
  *  Called on any rank, from any thread of the team, concurrently. The team
  *  is an OpenMP team (omp_get_thread_num() is valid inside). Bodies may make
  *  their own MPI calls (MPI_THREAD_MULTIPLE) on communicators of their own,
@@ -270,19 +323,44 @@ typedef int (*dlp_body_fn)(long i, void *ctx);
  *  With opts.journal, items a journal recorded as done in an earlier run
  *  are skipped (README "Journal and resume"). SIGTERM/SIGINT during the call
  *  stop it after the running items (DLP_GRACE).
+ *  Returns DLP_OK, or DLP_SKIPPED (1) under on_error = skip when items
+ *  failed: the call completed, dlp_failures() lists them (every rank gets it).
  *  Errors: DLP_ERR_ARG (body NULL, n < 0), DLP_ERR_OPTION, DLP_ERR_MISMATCH,
  *  DLP_ERR_ITEM (a body failed: the same code and report on every rank;
- *  under RETRY: still failing after the retries), DLP_ERR_SKIPPED (SKIP),
- *  DLP_ERR_JOURNAL, DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call),
- *  DLP_ERR_MPI, DLP_ERR_NOMEM. */
+ *  under RETRY: still failing after the retries), DLP_ERR_JOURNAL,
+ *  DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call), DLP_ERR_MPI,
+ *  DLP_ERR_NOMEM. */
 DLP_EXPORT int dlp_split_managed(long n, dlp_body_fn body, void *ctx,
                                  const dlp_opts *opts);
 
 /** Like dlp_split_managed() with round-robin splitting: rank r takes items
  *  r, r+S, r+2S ... (S = size), its team shares them dynamically. No messages
- *  during the loop. Collective; main thread. Errors: as dlp_split_managed(). */
+ *  during the loop. Collective; main thread. Returns and errors: as
+ *  dlp_split_managed(). */
 DLP_EXPORT int dlp_split_round_robin(long n, dlp_body_fn body, void *ctx,
                                      const dlp_opts *opts);
+
+/** Fail the item the calling thread is running, with a printf-style reason
+ *  (NULL: "failed (dlp_item_fail)"): from a body of dlp_split_managed() /
+ *  dlp_split_round_robin(), a work function of dlp_map_unordered() /
+ *  dlp_map_begin(), or in the loop form from the thread that took the item
+ *  with dlp_loop_next(), before it asks for the next one. The item fails
+ *  even if the body then returns 0, and is handled as any failed item
+ *  (on_error: abort, skip, retry). Its dlp_failure.message is the reason,
+ *  followed by the body's non-zero return value when it had one: "item 17
+ *  failed on rank 1, thread 0, host x: cannot open in/17.dat: No such file
+ *  or directory (body returned 3)"; the value itself is in dlp_failure.value.
+ *  In a body or work function the first reason stands (later calls for the
+ *  same item return DLP_OK and change nothing); in the loop form the call
+ *  ends the item at once, as dlp_loop_fail() does. Not collective; the
+ *  thread running the item (not the threads of an OpenMP region the body
+ *  opens itself). Errors: DLP_ERR_STATE (the calling thread is not running
+ *  an item of a parallel call: nothing is recorded). */
+DLP_EXPORT int dlp_item_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 
 /* ------------------------------------------------------------ loop form -- */
 
@@ -301,13 +379,15 @@ DLP_EXPORT int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts);
  *  Never blocks on MPI. Misuse (NULL arguments) returns 0. */
 DLP_EXPORT int dlp_loop_next(dlp_loop *loop, long *i);
 
-/** Report that item i failed (printf-style message). Stops the loop on every
- *  rank; dlp_loop_end() then returns DLP_ERR_ITEM everywhere with this report.
+/** Report that item i failed (printf-style message). Under on_error = abort
+ *  it stops the loop on every rank, and dlp_loop_end() then returns
+ *  DLP_ERR_ITEM everywhere with this report; under skip the loop goes on and
+ *  dlp_loop_end() returns DLP_SKIPPED.
  *  Not collective; any thread. Errors: DLP_ERR_ARG (loop NULL; i not one of
  *  the loop's items 0..n-1: then the call fails as for a failed item, with a
  *  report (item -1, code DLP_ERR_ARG) that names i, so dlp_loop_end()
- *  returns DLP_ERR_ARG, or DLP_ERR_SKIPPED under on_error skip; the journal
- *  records nothing for it). */
+ *  returns DLP_ERR_ARG, or DLP_SKIPPED under skip; the journal records
+ *  nothing for it). */
 DLP_EXPORT int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -317,6 +397,7 @@ DLP_EXPORT int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
 /** Finish the loop: wait for all ranks, gather opts->results, agree on the
  *  outcome, free the loop and set *loop to NULL (NULL is accepted: returns
  *  DLP_ERR_ARG). Collective; main thread, after the parallel region.
+ *  Returns DLP_OK, or DLP_SKIPPED when items failed under on_error = skip.
  *  Errors: DLP_ERR_ITEM (one report, the same on every rank), DLP_ERR_MPI. */
 DLP_EXPORT int dlp_loop_end(dlp_loop **loop);
 
@@ -343,8 +424,10 @@ DLP_EXPORT void *dlp_results_at(dlp_results *r, long i);
  *  call's items overwrite their slots. Not collective; any thread. */
 DLP_EXPORT void *dlp_results_data(dlp_results *r);
 
-/** Free the storage and set *r to NULL; NULL and *r == NULL are accepted.
- *  Collective; main thread. */
+/** Free this rank's view of the storage and set *r to NULL; NULL and
+ *  *r == NULL are accepted. Not collective (no communication), but every
+ *  rank must free its own: call it on every rank, after the calls that use
+ *  r. Main thread. */
 DLP_EXPORT int dlp_results_destroy(dlp_results **r);
 
 /* ------------------------------------------- variable-size results -- */
@@ -389,7 +472,8 @@ DLP_EXPORT int dlp_collector_buffer(const dlp_collector *c, const void **data,
                                     const size_t **offsets, const long **items, long *count);
 
 /** Free the collector and set *c to NULL (NULL and *c == NULL are accepted).
- *  Collective; main thread. Errors: DLP_ERR_STATE (a call is using it). */
+ *  Not collective (no communication); call it on every rank. Main thread.
+ *  Errors: DLP_ERR_STATE (a call is using it). */
 DLP_EXPORT int dlp_collector_destroy(dlp_collector **c);
 
 /* ------------------------------------------------------ map_unordered -- */
@@ -417,8 +501,9 @@ DLP_EXPORT int dlp_buf_printf(dlp_buf *out, const char *fmt, ...)
 DLP_EXPORT void *dlp_buf_reserve(dlp_buf *out, size_t len);
 
 /** Work function of dlp_map_unordered(): compute item i, append its result
- *  to out, return 0 (non-zero: the item failed). Any rank, any thread,
- *  concurrently. */
+ *  to out, return 0 (non-zero: the item failed; dlp_item_fail() says why,
+ *  and also fails it when work returns 0: its result is then dropped). Any
+ *  rank, any thread, concurrently. */
 typedef int (*dlp_work_fn)(long i, void *ctx, dlp_buf *out);
 
 /** Master callback of dlp_map_unordered(): handle item i's result (len
@@ -435,7 +520,8 @@ typedef int (*dlp_result_fn)(long i, const void *data, size_t len, void *ctx);
  *  larger result at a time is allowed), so a slow callback slows the
  *  workers down instead of growing memory. Results travel with their item
  *  index. ctx is passed to both functions. Collective; main thread.
- *  Errors: as dlp_split_managed(), plus DLP_ERR_ITEM when on_result fails. */
+ *  Returns and errors: as dlp_split_managed(), plus DLP_ERR_ITEM when
+ *  on_result fails (under skip: DLP_SKIPPED, the item listed). */
 DLP_EXPORT int dlp_map_unordered(long n, dlp_work_fn work, dlp_result_fn on_result, void *ctx,
                                  const dlp_opts *opts);
 
@@ -463,7 +549,8 @@ DLP_EXPORT int dlp_map_next(dlp_map *map, long *i, const void **data, size_t *le
 /** Finish the map, free it and set *map to NULL. Collective; main thread.
  *  If the master calls it before dlp_map_next() returned 0, the map is
  *  stopped: no more work is handed out, the remaining results are dropped
- *  and every rank gets DLP_ERR_STATE. Errors: DLP_ERR_ARG (NULL),
+ *  and every rank gets DLP_ERR_STATE. Returns DLP_OK, or DLP_SKIPPED when
+ *  items failed under on_error = skip. Errors: DLP_ERR_ARG (NULL),
  *  DLP_ERR_ITEM (a work function failed: the same report on every rank),
  *  DLP_ERR_STATE, DLP_ERR_NOMEM, DLP_ERR_MPI. */
 DLP_EXPORT int dlp_map_end(dlp_map **map);
@@ -477,7 +564,8 @@ DLP_EXPORT int dlp_map_end(dlp_map **map);
  *  rank contributes 0 bytes, the master's *all is a valid 1-byte
  *  allocation (free() it) and every lens[r] is 0. The data flows
  *  rank -> node leader -> master; totals above 2 GiB work.
- *  Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_NOMEM, DLP_ERR_MPI. */
+ *  Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_MISMATCH, DLP_ERR_STATE,
+ *  DLP_ERR_NOMEM, DLP_ERR_MPI. */
 DLP_EXPORT int dlp_gather(const void *buf, size_t len, void **all, size_t *lens);
 
 /** dlp_gather() into the master's own buffer out of cap bytes (reused from
@@ -492,11 +580,14 @@ DLP_EXPORT int dlp_gather(const void *buf, size_t len, void **all, size_t *lens)
 DLP_EXPORT int dlp_gather_into(const void *buf, size_t len, void *out, size_t cap,
                                size_t *lens);
 
-/** Broadcast len bytes of buf from rank root to every rank (len must agree).
- *  Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_MISMATCH, DLP_ERR_MPI. */
+/** Broadcast len bytes of buf from rank root to every rank (len and root
+ *  must agree). Collective; main thread. Errors: DLP_ERR_ARG, DLP_ERR_MISMATCH
+ *  (other len or root, or a rank in another collective), DLP_ERR_STATE,
+ *  DLP_ERR_MPI. */
 DLP_EXPORT int dlp_bcast(void *buf, size_t len, int root);
 
-/** Barrier over dlp_comm(). Collective; main thread. Errors: DLP_ERR_MPI. */
+/** Barrier over dlp_comm(). Collective; main thread. Errors: DLP_ERR_MISMATCH
+ *  (a rank is in another collective), DLP_ERR_STATE, DLP_ERR_MPI. */
 DLP_EXPORT int dlp_barrier(void);
 
 /** Function run on the master by dlp_call_on_root_and_bcast(): fills out

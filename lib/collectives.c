@@ -1,35 +1,24 @@
-/* dlp_bcast, dlp_barrier, dlp_call_on_root_and_bcast. */
+/* dlp_bcast, dlp_barrier, dlp_call_on_root_and_bcast. Each starts with the
+ * collective entry (entry.h), which carries and compares its arguments. */
+#include <limits.h>
 #include <stdint.h>
 
+#include "entry.h"
 #include "error.h"
 #include "runtime.h"
 #include "transfer.h"
-#include "wait.h"
 
-/* Wait for every rank to enter func (see dlp__wait_arrival). */
-static int arrive(MPI_Request *req, const char *func)
+/* Enter func with (len, root), then check that every rank passed the same.
+ * Returns status when it is an error (the analyzer cannot see that
+ * dlp__enter does). */
+static int enter_bcast(int status, size_t len, int root, const char *func)
 {
-    return dlp__fail_mpi(func, "waiting for the other ranks", dlp__wait_arrival(req, func));
-}
-
-/* Agree on (ok, len, root) across ranks; DLP_OK when all ranks are fine. */
-static int agree(int ok, size_t len, int root, const char *func)
-{
-    long mine[5] = {ok ? 0 : 1, (long)len, -(long)len, root, -root}, max[5];
-    MPI_Request req;
-    DLP_MPI_CALL(MPI_Iallreduce(mine, max, 5, MPI_LONG, MPI_MAX, dlp__rt.comm, &req));
-    DLP_CALL(arrive(&req, func));
-    if (!ok)
-        return DLP_ERR_ARG; /* message already recorded */
-    if (max[0])
-        return dlp__fail(DLP_ERR_ARG, func, "another rank passed invalid arguments");
-    if (max[1] != -max[2])
-        return dlp__fail(DLP_ERR_MISMATCH, func, "ranks disagree on len: %ld..%ld", -max[2],
-                         max[1]);
-    if (max[3] != -max[4])
-        return dlp__fail(DLP_ERR_MISMATCH, func, "ranks disagree on root: %ld..%ld", -max[4],
-                         max[3]);
-    return DLP_OK;
+    const long mine[2] = {(long)len, root};
+    const struct dlp__entry *all;
+    DLP_CALL(dlp__enter(func, NULL, status, mine, sizeof mine, &all));
+    DLP_CALL(status);
+    DLP_CALL(dlp__entry_same_long(all, 0, "len", func));
+    return dlp__entry_same_long(all, 1, "root", func);
 }
 
 static int bcast_bytes(char *buf, size_t len, int root, const char *func)
@@ -48,34 +37,38 @@ int dlp_bcast(void *buf, size_t len, int root)
 {
     static const char *func = "dlp_bcast";
     DLP_CALL(dlp__check_idle(func));
-    int ok = 1;
+    int rc = DLP_OK;
     if (!buf && len > 0)
-        ok = !dlp__fail(DLP_ERR_ARG, func, "buf is NULL but len = %zu", len);
+        rc = dlp__fail(DLP_ERR_ARG, func, "buf is NULL but len = %zu", len);
     else if (root < 0 || root >= dlp__rt.size)
-        ok = !dlp__fail(DLP_ERR_ARG, func, "root = %d is not a rank (size %d)", root,
-                        dlp__rt.size);
-    DLP_CALL(agree(ok, len, root, func));
+        rc = dlp__fail(DLP_ERR_ARG, func, "root = %d is not a rank (size %d)", root,
+                       dlp__rt.size);
+    else if (len > (size_t)LONG_MAX)
+        rc = dlp__fail(DLP_ERR_ARG, func, "len = %zu is too large", len);
+    DLP_CALL(enter_bcast(rc, len, root, func));
     return bcast_bytes(buf, len, root, func);
 }
 
 int dlp_barrier(void)
 {
-    DLP_CALL(dlp__check_idle("dlp_barrier"));
-    MPI_Request req;
-    DLP_MPI_CALL(MPI_Ibarrier(dlp__rt.comm, &req));
-    return arrive(&req, "dlp_barrier");
+    static const char *func = "dlp_barrier";
+    DLP_CALL(dlp__check_idle(func));
+    /* the entry is the barrier: no rank leaves it before every rank is in */
+    return dlp__enter(func, NULL, DLP_OK, NULL, 0, NULL);
 }
 
 int dlp_call_on_root_and_bcast(dlp_root_fn fn, void *ctx, void *out, size_t len)
 {
     static const char *func = "dlp_call_on_root_and_bcast";
     DLP_CALL(dlp__check_idle(func));
-    int ok = 1;
+    int rc = DLP_OK;
     if (!fn)
-        ok = !DLP_FAIL(DLP_ERR_ARG, func, "fn is NULL");
+        rc = DLP_FAIL(DLP_ERR_ARG, func, "fn is NULL");
     else if (!out && len > 0)
-        ok = !dlp__fail(DLP_ERR_ARG, func, "out is NULL but len = %zu", len);
-    DLP_CALL(agree(ok, len, 0, func));
+        rc = dlp__fail(DLP_ERR_ARG, func, "out is NULL but len = %zu", len);
+    else if (len > (size_t)LONG_MAX)
+        rc = dlp__fail(DLP_ERR_ARG, func, "len = %zu is too large", len);
+    DLP_CALL(enter_bcast(rc, len, 0, func));
     int frc = dlp__rt.rank == 0 ? fn(ctx, out, len) : 0;
     DLP_MPI_CALL(MPI_Bcast(&frc, 1, MPI_INT, 0, dlp__rt.comm));
     if (frc != 0)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry.h"
 #include "error.h"
 #include "loop.h"
 #include "runtime.h"
@@ -130,8 +131,7 @@ static int first_failure(const int *all, int size, const char *func)
 {
     for (int r = 0; r < size; r++)
         if (all[r] != DLP_OK)
-            return dlp__fail(all[r], func, "rank %d failed (%s); see that rank's dlp_last_error()",
-                             r, dlp_strerror(all[r]));
+            return dlp__fail_from_rank(all[r], r, func, "the collector failed");
     return DLP_OK;
 }
 
@@ -173,7 +173,7 @@ int dlp_collector_create(dlp_collector **c)
         atomic_init(&col->lost, 0);
         col->arenas_end = &col->arenas;
     }
-    rc = agree_status(rc, func);
+    rc = dlp__enter(func, NULL, rc, NULL, 0, NULL);
     if (rc != DLP_OK || !c) { /* (!c: rc is DLP_ERR_ARG then already) */
         if (col)
             dlp_collector_destroy(&col);
@@ -814,10 +814,8 @@ int dlp__collector_collect(dlp_collector *c, const char *func)
     }
     for (int r = 0; r < rt->size && rc == DLP_OK; r++)
         if (all[S_FIELDS * r + S_STATUS] != DLP_OK)
-            rc = dlp__fail((int)all[S_FIELDS * r + S_STATUS], func,
-                           "collecting opts.collector failed on rank %d (%s); see that rank's "
-                           "dlp_last_error()",
-                           r, dlp_strerror((int)all[S_FIELDS * r + S_STATUS]));
+            rc = dlp__fail_from_rank((int)all[S_FIELDS * r + S_STATUS], r, func,
+                                     "collecting opts.collector failed");
     if (rc != DLP_OK)
         goto out;
 

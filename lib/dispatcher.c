@@ -30,7 +30,7 @@ void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
         MPI_Error_string(mpi_rc, text, &len);
     fprintf(stderr, "dlp_mpi: %s on rank %d (host %s): %s %s; aborting the job\n", who,
             dlp__rt.rank, dlp__rt.host, what, text);
-    dlp__abort_job(70);
+    dlp__abort_job(DLP_EXIT_INTERNAL);
 }
 
 static void log_chunk(struct dlp__chunk_log *log, long start, long count)
@@ -85,8 +85,9 @@ static void feed_progress(struct dlp_loop *L, const struct nodes_view *v, const 
         busy_ranks += active[k] ? v->ranks[k] : 0;
         busy_nodes += active[k];
     }
+    /* (tickets pass the journal's done items too: those count from the start) */
+    done = done > L->progress.base ? done : L->progress.base;
     done = done < L->n ? done : L->n;
-    atomic_store_explicit(&L->progress_done, done, memory_order_relaxed);
     dlp__progress_update(&L->progress, done, busy_ranks, rt->size, busy_nodes, rt->nodes,
                          dlp__now());
 }

@@ -46,6 +46,16 @@ int dlp__set_message(int code, const char *msg);
             return dlp__rc;                                                  \
     } while (0)
 
+/** 1 when status is one of the library's status codes (dlp_strerror names
+ *  it), else 0. */
+int dlp__known_status(int status);
+
+/** The error another rank reported (its message is on that rank): record
+ *  "<what> on rank R (NAME); see that rank's dlp_last_error()" and return
+ *  status. A status that is not one of the library's errors (a corrupted or
+ *  mismatched message) is never passed on: DLP_ERR_MPI, saying so. */
+int dlp__fail_from_rank(int status, int rank, const char *func, const char *what);
+
 /** The text of errno value e, in buf (a thread-safe strerror). Returns buf. */
 const char *dlp__errno_text(int e, char *buf, size_t len);
 

@@ -28,7 +28,7 @@ void dlp__failures_free(struct dlp__failures *f)
     pthread_mutex_destroy(&f->lock);
 }
 
-long dlp__failures_add(struct dlp__failures *f, long item, int thread, int code,
+long dlp__failures_add(struct dlp__failures *f, long item, int thread, int code, int value,
                        const char *msg)
 {
     pthread_mutex_lock(&f->lock);
@@ -51,6 +51,7 @@ long dlp__failures_add(struct dlp__failures *f, long item, int thread, int code,
             r->rank = dlp__rt.rank;
             r->thread = thread;
             r->code = code;
+            r->value = value;
             size_t h = strnlen(dlp__rt.host, sizeof r->host - 1);
             memcpy(r->host, dlp__rt.host, h); /* r->host is zeroed: terminated */
             snprintf(r->message, sizeof r->message, "%s", msg);
@@ -157,8 +158,8 @@ int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char 
                  "%s: %ld item%s failed and %s skipped (dlp_failures() lists them); the "
                  "first: item %ld on %s: %s [%s]",
                  func, total, total == 1 ? "" : "s", total == 1 ? "was" : "were", first->item,
-                 where, first->message, dlp_strerror(DLP_ERR_SKIPPED));
-        return dlp__set_message(DLP_ERR_SKIPPED, text);
+                 where, first->message, dlp_strerror(DLP_SKIPPED));
+        return dlp__set_message(DLP_SKIPPED, text);
     }
     char more[64] = "";
     if (total > 1)

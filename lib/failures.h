@@ -20,16 +20,16 @@ struct dlp__failures {
 void dlp__failures_init(struct dlp__failures *f, int keep_all);
 void dlp__failures_free(struct dlp__failures *f);
 
-/** Record a failure (any thread). Returns the number of failures recorded
+/** Record a failure (any thread; value: dlp_failure.value). Returns the number of failures recorded
  *  on this rank before this one (0: it is the first). */
-long dlp__failures_add(struct dlp__failures *f, long item, int thread, int code,
+long dlp__failures_add(struct dlp__failures *f, long item, int thread, int code, int value,
                        const char *msg);
 
 /** End of a call (collective): every rank gets every rank's kept records
  *  (those dlp_failures() returns from now on). counts[r] is rank r's number
  *  of failures (known from the call's final allgather). Returns DLP_OK when
  *  nobody failed; else the first failure's code and report (abort), or
- *  DLP_ERR_SKIPPED with a summary (skip). */
+ *  DLP_SKIPPED with a summary (skip: the call completed). */
 int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char *func);
 
 /** Forget the previous call's list: at the start of every call, before

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #endif
 
+#include "entry.h"
 #include "error.h"
 #include "loop.h"
 #include "runtime.h"
@@ -48,8 +49,8 @@ static char *fresh_buffer(size_t bytes)
 }
 
 /* The master: into `given` (cap bytes), or a new buffer (given NULL). */
-static int gather_master(const void *buf, const uint64_t *lens64, char *given, size_t cap,
-                         void **all, size_t *lens, int ok)
+static int gather_master(const void *buf, const uint64_t *lens64, char *given, void **all,
+                         size_t *lens)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     const int size = rt->size; /* (a local: the analyzer would re-read it) */
@@ -59,16 +60,10 @@ static int gather_master(const void *buf, const uint64_t *lens64, char *given, s
         off[w] = (size_t)total;
         total += lens64[w];
     }
-    if (ok && given && total > cap)
-        ok = dlp__fail(DLP_ERR_ARG, "dlp_gather_into",
-                       "the contributions need %llu bytes, out holds cap = %zu",
-                       (unsigned long long)total, cap) == DLP_OK;
     char *out = !off ? NULL : given ? given : fresh_buffer((size_t)total);
     int all_ok = 0;
-    int rc = all_agree(ok && out, &all_ok);
-    if (rc == DLP_OK && !ok)
-        rc = DLP_ERR_ARG; /* this rank's message is recorded already */
-    else if (rc == DLP_OK && !out)
+    int rc = all_agree(out != NULL, &all_ok);
+    if (rc == DLP_OK && !out)
         rc = DLP_FAIL(DLP_ERR_NOMEM, func, "%llu bytes on the master", (unsigned long long)total);
     else if (rc == DLP_OK && !all_ok)
         rc = DLP_FAIL(DLP_ERR_ARG, func, "another rank failed (see its message)");
@@ -120,7 +115,7 @@ void dlp__gather_release(void)
     stage_cap = 0;
 }
 
-static int gather_leader(const void *buf, size_t len, const uint64_t *node_lens, int ok)
+static int gather_leader(const void *buf, size_t len, const uint64_t *node_lens)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     uint64_t staged = 0;
@@ -131,10 +126,8 @@ static int gather_leader(const void *buf, size_t len, const uint64_t *node_lens,
      * entry defined even if the node tables disagreed) */
     int *member = calloc((size_t)rt->node_size, sizeof *member);
     int all_ok = 0;
-    int rc = all_agree(ok && stage && member, &all_ok);
-    if (rc == DLP_OK && !ok)
-        rc = DLP_ERR_ARG; /* this rank's message is recorded already */
-    else if (rc == DLP_OK && (!stage || !member))
+    int rc = all_agree(stage && member, &all_ok);
+    if (rc == DLP_OK && (!stage || !member))
         rc = DLP_FAIL(DLP_ERR_NOMEM, func, "%llu bytes on a node leader",
                       (unsigned long long)staged);
     else if (rc == DLP_OK && !all_ok)
@@ -160,10 +153,45 @@ static int gather_leader(const void *buf, size_t len, const uint64_t *node_lens,
     return rc;
 }
 
+/* What every rank says in the entry: its length, and on the master the
+ * capacity of dlp_gather_into's buffer, so every rank can check it. */
+struct gather_args {
+    uint64_t len, cap;
+};
+
 /* The length tables live in the runtime's scratch buffer: the master's
- * [size] and a node leader's [node_size] (<= size) after it. Nothing to
- * allocate before the first collective, so no rank can drop out of it. */
+ * [size] and a node leader's [node_size] (<= size) after it, filled from
+ * the entries. */
 _Static_assert(2 * sizeof(uint64_t) <= DLP__SCRATCH_PER_RANK, "scratch too small");
+
+/* Every rank's length from the entries into lens64 [size], this node's
+ * members' into node_lens [node_size]; checks the total against the
+ * master's cap (dlp_gather_into) on every rank. */
+static int read_lengths(const struct dlp__entry *every, uint64_t *lens64, uint64_t *node_lens,
+                        int into, const char *api)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    uint64_t total = 0;
+    struct gather_args a;
+    for (int r = 0, m = 0; r < rt->size; r++) {
+        memcpy(&a, every[r].args, sizeof a);
+        lens64[r] = a.len;
+        if (rt->node_of_rank[r] == rt->node && m < rt->node_size)
+            node_lens[m++] = a.len;
+        if (a.len > SIZE_MAX - total)
+            return dlp__fail(DLP_ERR_ARG, api,
+                             "the contributions add up to more than SIZE_MAX bytes (rank %d "
+                             "passed len = %llu)",
+                             r, (unsigned long long)a.len);
+        total += a.len;
+    }
+    memcpy(&a, every[0].args, sizeof a);
+    if (into && total > a.cap)
+        return dlp__fail(DLP_ERR_ARG, api,
+                         "the contributions need %llu bytes, out holds cap = %llu on the master",
+                         (unsigned long long)total, (unsigned long long)a.cap);
+    return DLP_OK;
+}
 
 /* dlp_gather (all: a new buffer) or dlp_gather_into (into: given, cap). */
 static int gather(const void *buf, size_t len, void **all, int into, char *given, size_t cap,
@@ -172,34 +200,33 @@ static int gather(const void *buf, size_t len, void **all, int into, char *given
     const char *api = into ? "dlp_gather_into" : func;
     DLP_CALL(dlp__check_idle(api));
     const struct dlp__runtime *rt = &dlp__rt;
-    int ok = 1, master = rt->rank == 0;
+    int rc = DLP_OK, master = rt->rank == 0;
     if (!buf && len > 0)
-        ok = dlp__fail(DLP_ERR_ARG, api, "buf is NULL but len = %zu", len) == DLP_OK;
+        rc = dlp__fail(DLP_ERR_ARG, api, "buf is NULL but len = %zu", len);
     else if (!into && !all)
-        ok = dlp__fail(DLP_ERR_ARG, api, "all is NULL") == DLP_OK;
+        rc = DLP_FAIL(DLP_ERR_ARG, api, "all is NULL");
     else if (into && master && !given)
-        ok = dlp__fail(DLP_ERR_ARG, api, "out is NULL on the master") == DLP_OK;
+        rc = DLP_FAIL(DLP_ERR_ARG, api, "out is NULL on the master");
     else if (master && !lens)
-        ok = dlp__fail(DLP_ERR_ARG, api, "lens is NULL on the master") == DLP_OK;
+        rc = DLP_FAIL(DLP_ERR_ARG, api, "lens is NULL on the master");
     if (all)
         *all = NULL;
-    uint64_t len64 = len;
+    struct gather_args mine = {len, master && into ? cap : 0};
+    const struct dlp__entry *every;
+    DLP_CALL(dlp__enter(api, NULL, rc, &mine, sizeof mine, &every));
+    DLP_CALL(rc); /* (dlp__enter returned it already: for the analyzer) */
     uint64_t *lens64 = (uint64_t *)rt->scratch;
     uint64_t *node_lens = lens64 + rt->size;
-    DLP_MPI_CALL(MPI_Gather(&len64, 1, MPI_UINT64_T, lens64, 1, MPI_UINT64_T, 0, rt->comm));
-    DLP_MPI_CALL(
-        MPI_Gather(&len64, 1, MPI_UINT64_T, node_lens, 1, MPI_UINT64_T, 0, rt->node_comm));
-    int rc;
+    DLP_CALL(read_lengths(every, lens64, node_lens, into, api));
     if (rt->rank == 0) {
-        rc = gather_master(buf, lens64, into ? given : NULL, cap, all, lens, ok);
+        rc = gather_master(buf, lens64, into ? given : NULL, all, lens);
     } else if (rt->node_rank == 0) {
-        rc = gather_leader(buf, len, node_lens, ok);
+        rc = gather_leader(buf, len, node_lens);
     } else {
         int all_ok = 0;
-        rc = all_agree(ok, &all_ok);
+        rc = all_agree(1, &all_ok);
         if (rc == DLP_OK && !all_ok)
-            rc = ok ? dlp__fail(DLP_ERR_ARG, func, "another rank failed (see its message)")
-                    : DLP_ERR_ARG;
+            rc = DLP_FAIL(DLP_ERR_ARG, func, "another rank failed (see its message)");
         if (rc == DLP_OK)
             rc = dlp__send_bytes(buf, len, dlp__rt.node_leader[rt->node], DLP__TAG_GATHER,
                                  rt->comm, func);

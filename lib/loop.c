@@ -61,15 +61,10 @@ static int trace_flags(const char **path)
            (dlp__env_flag("DLP_STATS") ? FLAG_STATS : 0);
 }
 _Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
+_Static_assert(sizeof(struct handshake) <= DLP__ENTRY_ARGS, "the handshake fits an entry");
 
 static int compare_handshakes(const struct handshake *all, int size, const char *func)
 {
-    for (int r = 0; r < size; r++)
-        if (all[r].status != DLP_OK)
-            return dlp__fail(all[r].status, func,
-                             "rank %d rejected its arguments (%s); see that rank's "
-                             "dlp_last_error()",
-                             r, dlp_strerror(all[r].status));
     const struct handshake *m = &all[0];
     for (int r = 1; r < size; r++) {
         const struct handshake *h = &all[r];
@@ -205,14 +200,14 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                              .flags = (L->o.journal != NULL ? FLAG_JOURNAL : 0) |
                                       (rt->rank == 0 ? trace_flags(&L->trace_path) : 0),
                              .retries = L->o.retries};
-    struct handshake *all = (struct handshake *)rt->scratch;
-    MPI_Request req;
     char what[160];
     snprintf(what, sizeof what, "the start of %s (parallel call #%lu, n = %ld)", func,
              rt->call_seq + 1, L->n);
-    DLP_MPI_CALL(MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine,
-                                MPI_BYTE, rt->comm, &req));
-    DLP_MPI_CALL(dlp__wait_arrival(&req, what));
+    const struct dlp__entry *every;
+    rc = dlp__enter(func, what, rc, &mine, sizeof mine, &every);
+    struct handshake *all = (struct handshake *)rt->scratch;
+    for (int r = 0; rc == DLP_OK && r < rt->size; r++)
+        memcpy(&all[r], every[r].args, sizeof all[r]);
     if (rc == DLP_OK)
         rc = compare_handshakes(all, rt->size, func);
     if (rc != DLP_OK) {
@@ -304,6 +299,8 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
     *out = NULL;
     DLP_CALL(dlp__check_ready(func));
     struct dlp__runtime *rt = &dlp__rt;
+    if (atomic_load(&rt->in_call) == 0)
+        DLP_CALL(dlp__check_main(func));
     int idle = 0;
     if (!atomic_compare_exchange_strong(&rt->in_call, &idle, 1))
         return dlp__fail(DLP_ERR_STATE, func,
@@ -329,6 +326,8 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
                                 L->o.progress == DLP_PROGRESS_TTY ? DLP_PROGRESS_ON
                                                                   : L->o.progress,
                                 L->o.progress_interval, dlp__now());
+        if (L->journaled) /* the journal's items count as done from the start */
+            dlp__progress_resume(&L->progress, L->journal.done_before);
         if (L->o.collector && dlp__collector_begin(L->o.collector, n, func) != DLP_OK)
             dlp__helper_abort(func, dlp_last_error(), MPI_SUCCESS);
         if (L->journaled || (L->o.journal && rt->rank != 0)) {
@@ -655,6 +654,14 @@ void dlp__loop_leave(struct dlp_loop *L, struct dlp__pos *pos)
     pos->completed = 0;
 }
 
+void dlp__loop_item_failure(struct dlp_loop *L, long item, int thread, int code, int value,
+                            const char *msg)
+{
+    dlp__failures_add(&L->failures, item, thread, code, value, msg);
+    if (!L->failures.keep_all) /* skip: go on */
+        dlp__loop_stop(L);
+}
+
 void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, const char *fmt,
                        ...)
 {
@@ -663,9 +670,7 @@ void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, cons
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    dlp__failures_add(&L->failures, item, thread, code, msg);
-    if (!L->failures.keep_all) /* skip: go on */
-        dlp__loop_stop(L);
+    dlp__loop_item_failure(L, item, thread, code, 0, msg);
 }
 
 void dlp__loop_stop(struct dlp_loop *L)
@@ -678,6 +683,10 @@ void dlp__loop_stop(struct dlp_loop *L)
 }
 
 /* ------------------------------------------------------------------ end -- */
+
+/* The running loop of dlp_loop_begin(), for dlp_item_fail() (one parallel
+ * call at a time per rank), or NULL. */
+static struct dlp_loop *_Atomic loop_form_running;
 
 /* Words per rank of the end's allgather: failed items, items handed out,
  * signal, items completed, stops sent, dense results ready to move. */
@@ -715,7 +724,8 @@ static int interrupted(struct dlp_loop *L, const long *all, long failed)
  * returns the outcome. One allgather, plus one more only when something
  * failed. It also carries whether each rank's dense results are ready to
  * move (results_ok): *all_results_ok is 1 when every rank's are. */
-static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results_ok)
+static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results_ok,
+                            long *done_all, long *failed_all_out)
 {
     struct dlp__runtime *rt = &dlp__rt;
     const char *func = L->func;
@@ -750,7 +760,9 @@ static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results
         failed_all += all[OUTCOME_WORDS * (size_t)r];
         total += all[OUTCOME_WORDS * (size_t)r + 1];
         signalled |= all[OUTCOME_WORDS * (size_t)r + 2] != 0;
+        *done_all += all[OUTCOME_WORDS * (size_t)r + 3];
     }
+    *failed_all_out = failed_all;
     if (signalled)
         return interrupted(L, all, failed_all);
     if (first < 0) {
@@ -775,6 +787,8 @@ int dlp__loop_end(struct dlp_loop **pL)
 {
     struct dlp_loop *L = *pL;
     *pL = NULL;
+    struct dlp_loop *running = L;
+    atomic_compare_exchange_strong(&loop_form_running, &running, NULL);
     L->trace.t_end = dlp__now();
     if (L->watching)
         dlp__watchdog_stop(&L->watch);
@@ -797,28 +811,32 @@ int dlp__loop_end(struct dlp_loop **pL)
     struct dlp__results_plan plan;
     memset(&plan, 0, sizeof plan);
     int prepared = L->o.results ? dlp__results_prepare(L, &plan) : DLP_OK, results_ok = 0;
-    int rc = agree_on_outcome(L, prepared == DLP_OK, &results_ok);
-    if (L->progress.active)
-        dlp__progress_end(&L->progress, rc == DLP_OK ? L->n : atomic_load(&L->progress_done),
-                          rc == DLP_OK, dlp__now());
-    /* Both collects are collective: each runs whenever the agreed outcome
-     * is OK (the same on every rank), whatever the other one returned. */
-    int agreed = rc;
-    if (agreed == DLP_OK && L->o.results) {
+    long done = L->journaled ? L->journal.done_before : 0, failed = 0;
+    int rc = agree_on_outcome(L, prepared == DLP_OK, &results_ok, &done, &failed);
+    int completed = rc == DLP_OK || rc == DLP_SKIPPED;
+    if (L->progress.active) /* every item handled, or exactly those done */
+        dlp__progress_end(&L->progress, completed ? L->n : done, completed,
+                          rc == DLP_SKIPPED ? failed : 0, dlp__now());
+    /* Both collects are collective: each runs whenever the call completed
+     * (DLP_OK, or DLP_SKIPPED under skip: the same on every rank), whatever
+     * the other one returned; a failed collect's error replaces the status. */
+    if (completed && L->o.results) {
+        int mrc;
         if (prepared != DLP_OK)
-            rc = prepared;
+            mrc = prepared;
         else if (!results_ok)
-            rc = DLP_FAIL(DLP_ERR_NOMEM, L->func,
-                          "another rank could not prepare the transfer of the dense results");
+            mrc = DLP_FAIL(DLP_ERR_NOMEM, L->func,
+                           "another rank could not prepare the transfer of the dense results");
         else
-            rc = dlp__results_move(L, &plan);
+            mrc = dlp__results_move(L, &plan);
+        rc = mrc != DLP_OK ? mrc : rc;
     }
     dlp__results_release(&plan);
     if (L->o.collector) {
-        int crc = agreed == DLP_OK ? dlp__collector_collect(L->o.collector, L->func) : agreed;
-        if (agreed != DLP_OK)
+        int crc = completed ? dlp__collector_collect(L->o.collector, L->func) : rc;
+        if (!completed)
             dlp__collector_abandon(L->o.collector);
-        if (rc == DLP_OK)
+        if (rc >= 0 && crc != DLP_OK)
             rc = crc;
     }
     if (L->catching) /* (a rank that waits for the others is still in the call) */
@@ -834,7 +852,10 @@ static _Thread_local struct dlp__pos tls_pos;
 
 int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts)
 {
-    return dlp__loop_begin(loop, n, opts, -1, NULL, "dlp_loop_begin");
+    int rc = dlp__loop_begin(loop, n, opts, -1, NULL, "dlp_loop_begin");
+    if (rc == DLP_OK)
+        atomic_store(&loop_form_running, *loop);
+    return rc;
 }
 
 int dlp_loop_next(dlp_loop *loop, long *i)
@@ -845,6 +866,20 @@ int dlp_loop_next(dlp_loop *loop, long *i)
         return 1;
     dlp__loop_leave(loop, &tls_pos);
     return 0;
+}
+
+static void fail_item(dlp_loop *loop, long i, const char *msg)
+{
+    dlp__loop_item_failure(loop, i, omp_get_thread_num(), DLP_ERR_ITEM, 0, msg);
+    if (tls_pos.seq == loop->seq && tls_pos.cur == i) { /* the item ended, failed */
+        tls_pos.cur = -1;
+        dlp__loop_idle(&tls_pos);
+    } else if (loop->journaled) { /* perhaps noted as done already: the failure wins */
+        struct dlp__jslot *js = tls_pos.seq == loop->seq ? tls_pos.js : NULL;
+        note(loop, &js, ~i);
+        if (tls_pos.seq == loop->seq)
+            tls_pos.js = js;
+    }
 }
 
 int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
@@ -858,7 +893,7 @@ int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
     }
-    if (i < 0 || i >= loop->n) { /* not an item: stop the call, journal nothing */
+    if (i < 0 || i >= loop->n) { /* not an item: fail the call, journal nothing */
         dlp__loop_failure(loop, -1, omp_get_thread_num(), DLP_ERR_ARG,
                           "dlp_loop_fail: item %ld is not one of the loop's items 0..%ld "
                           "(n = %ld): %s",
@@ -867,16 +902,16 @@ int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
                          "item %ld is not one of the loop's items 0..%ld (n = %ld)", i,
                          loop->n - 1, loop->n);
     }
-    dlp__loop_failure(loop, i, omp_get_thread_num(), DLP_ERR_ITEM, "%s", msg);
-    if (tls_pos.seq == loop->seq && tls_pos.cur == i) { /* the item ended, failed */
-        tls_pos.cur = -1;
-        dlp__loop_idle(&tls_pos);
-    } else if (loop->journaled) { /* perhaps noted as done already: the failure wins */
-        struct dlp__jslot *js = tls_pos.seq == loop->seq ? tls_pos.js : NULL;
-        note(loop, &js, ~i);
-        if (tls_pos.seq == loop->seq)
-            tls_pos.js = js;
-    }
+    fail_item(loop, i, msg);
+    return DLP_OK;
+}
+
+int dlp__loop_fail_current(const char *msg)
+{
+    struct dlp_loop *L = atomic_load(&loop_form_running);
+    if (!L || tls_pos.seq != L->seq || tls_pos.cur < 0)
+        return DLP_ERR_STATE;
+    fail_item(L, tls_pos.cur, msg);
     return DLP_OK;
 }
 
@@ -884,6 +919,7 @@ int dlp_loop_end(dlp_loop **loop)
 {
     if (!loop || !*loop)
         return dlp__fail(DLP_ERR_ARG, "dlp_loop_end", "loop is NULL");
+    DLP_CALL(dlp__check_main("dlp_loop_end"));
     (*loop)->func = "dlp_loop_end";
     return dlp__loop_end(loop);
 }

@@ -66,7 +66,6 @@ struct dlp_loop {
      * consumer, else the dispatcher), ended by the main thread */
     struct dlp__progress progress;
     int progress_by_map;         /* the map's consumer feeds it */
-    _Atomic long progress_done;  /* items done at the last update */
     struct dlp__journal journal; /* opts.journal */
     int journaled;
     int done_by_take;            /* an item is done when its thread takes the next
@@ -148,6 +147,17 @@ void dlp__loop_done(struct dlp_loop *L, struct dlp__jslot **js, long i);
  *  team); with on_error = abort also stop the loop everywhere. */
 void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/** Record a failure of item with its message as is, and value: the body's,
+ *  work function's or callback's non-zero return value (0: none). */
+void dlp__loop_item_failure(struct dlp_loop *L, long item, int thread, int code, int value,
+                            const char *msg);
+
+/** dlp_item_fail() in the loop form: fail the item the calling thread took
+ *  with dlp_loop_next() (as dlp_loop_fail() does). DLP_ERR_STATE (nothing
+ *  recorded) when no loop of dlp_loop_begin() runs or the thread holds no
+ *  item of it. */
+int dlp__loop_fail_current(const char *msg);
 
 /** Stop handing out work, on this rank's node and (through the master)
  *  everywhere. Any thread. */

@@ -26,12 +26,14 @@
  * been handled and its own team is done. */
 #include <omp.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "doorbell.h"
 #include "error.h"
+#include "item.h"
 #include "map.h"
 #include "retry.h"
 #include "runtime.h"
@@ -95,11 +97,13 @@ static void run_team(struct dlp_map *m)
             out.len = 0;
             out.item = i;
             out.failed = 0;
+            struct dlp__item it;
+            dlp__item_enter(&it, i);
             int rc = m->work(i, m->ctx, &out);
+            dlp__item_leave();
             pos.cur = -1; /* the master says when it is done */
-            if (rc != 0) {
-                dlp__loop_failure(L, i, omp_get_thread_num(), DLP_ERR_ITEM,
-                                  "work returned %d", rc);
+            if (rc != 0 || it.failed) {
+                dlp__item_failed(L, &it, "work", rc, 0, 0, 0);
                 if (!L->failures.keep_all)
                     break;
                 continue;
@@ -229,17 +233,22 @@ static void retry_rounds(struct dlp_map *m)
     shared(m, L, r, out, retries)
         for (long k = 0; k < r.mine; k++) {
             out[k].item = r.item[k];
+            struct dlp__item it;
+            dlp__item_enter(&it, r.item[k]);
             int rc = m->work(r.item[k], m->ctx, &out[k]);
-            if (rc != 0 || out[k].failed)
+            dlp__item_leave();
+            if (rc != 0 || it.failed) {
+                dlp__item_failed(L, &it, "work", rc, r.round, retries, r.origin[k]);
+            } else if (out[k].failed) {
                 dlp__loop_failure(L, r.item[k], omp_get_thread_num(),
-                                  rc == 0 && out[k].failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM
-                                                                            : DLP_ERR_ITEM,
-                                  "%s%d (retry %d of %d; it failed first on rank %d)",
-                                  rc != 0 ? "work returned " : "a result append failed: code ",
-                                  rc != 0 ? rc : out[k].failed, r.round, retries,
-                                  r.origin[k]);
-            else
+                                  out[k].failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM
+                                                                 : DLP_ERR_ITEM,
+                                  "a result append failed: code %d (retry %d of %d; it failed "
+                                  "first on rank %d)",
+                                  out[k].failed, r.round, retries, r.origin[k]);
+            } else {
                 r.ok[k] = 1;
+            }
         }
         size_t bytes = 0;
         for (long k = 0; k < r.mine; k++)
@@ -272,10 +281,12 @@ static void retry_rounds(struct dlp_map *m)
             memcpy(head, in + at, sizeof head);
             at += sizeof head;
             int rc = m->on_result(head[0], in + at, (size_t)head[1], m->ctx);
-            if (rc != 0)
-                dlp__loop_failure(L, head[0], -1, DLP_ERR_ITEM,
-                                  "on_result returned %d (a retried result of %ld bytes)", rc,
-                                  head[1]);
+            if (rc != 0) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "on_result returned %d (a retried result of %ld bytes)",
+                         rc, head[1]);
+                dlp__loop_item_failure(L, head[0], -1, DLP_ERR_ITEM, rc, msg);
+            }
             else
                 dlp__loop_done(L, &m->js, head[0]);
             at += PAD8((size_t)head[1]);
@@ -365,6 +376,7 @@ int dlp_map_end(dlp_map **map)
 {
     if (!map || !*map)
         return dlp__fail(DLP_ERR_ARG, "dlp_map_end", "map is NULL");
+    DLP_CALL(dlp__check_main("dlp_map_end"));
     struct dlp_map *m = *map;
     *map = NULL;
     return finish(m);

@@ -69,8 +69,8 @@ static void feed_progress(struct dlp_map *m)
         c->mine_done = 1;
         rank_done(c, 0);
     }
-    atomic_store_explicit(&L->progress_done, m->consumed, memory_order_relaxed);
-    dlp__progress_update(&L->progress, m->consumed, c->busy_ranks, dlp__rt.size,
+    long done = L->progress.base + m->consumed; /* the journal's count as done */
+    dlp__progress_update(&L->progress, done, c->busy_ranks, dlp__rt.size,
                          c->busy_nodes, dlp__rt.nodes, now);
 }
 
@@ -222,8 +222,9 @@ void *dlp__map_consumer_main(void *arg)
         int rc = m->on_result(i, data, len, m->ctx);
         if (rc != 0) {
             m->stopped = !m->L->failures.keep_all; /* skip: go on with the others */
-            dlp__loop_failure(m->L, i, -1, DLP_ERR_ITEM,
-                              "on_result returned %d (a result of %zu bytes)", rc, len);
+            char msg[128];
+            snprintf(msg, sizeof msg, "on_result returned %d (a result of %zu bytes)", rc, len);
+            dlp__loop_item_failure(m->L, i, -1, DLP_ERR_ITEM, rc, msg);
         } else {
             dlp__loop_done(m->L, &m->js, i);
         }

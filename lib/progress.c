@@ -105,7 +105,8 @@ static void figures(const struct dlp__progress *p, long done, double now, struct
     double el = now - p->start;
     if (!(el >= 0))
         el = 0;
-    double rate = el > 0 && done >= 0 ? (double)done / el : -1;
+    long own = done - p->base; /* a resumed call: its own items make the rate */
+    double rate = el > 0 && own >= 0 ? (double)own / el : -1;
     double eta = done >= p->n ? 0 : rate > 0 ? (double)(p->n - done) / rate : -1;
     f->pct = percent(done, p->n);
     fmt_rate(f->rate, sizeof f->rate, rate);
@@ -146,51 +147,6 @@ static size_t put_label(char *dst, const char *label, size_t max)
     return k + 3;
 }
 
-/* The terminal line: [label: ][FAILED ]pct% [bar] stats, within WIDTH.
- * The numbers are padded (pct, done, rate, times) so that a redraw keeps
- * the bar's width and the fields in place. */
-static void tty_line(const struct dlp__progress *p, char *line, long done,
-                     const char *failed, const struct figures *f, const char *stats)
-{
-    char pct[16];
-    snprintf(pct, sizeof pct, "%s%3ld%%", failed, f->pct);
-    size_t lab = strlen(p->label);
-    size_t fixed = strlen(pct) + strlen(stats) + (lab ? 2 : 0); /* ": " */
-    long room = (long)WIDTH - (long)fixed - (long)lab - 3;     /* " [" "]" */
-    long bar = room < BAR_MAX ? room : BAR_MAX;
-    if (bar < BAR_MIN) { /* shorten a long label to make room for the bar */
-        long cut = (long)lab - (BAR_MIN - bar);
-        if (cut >= LABEL_KEEP) {
-            lab = (size_t)cut;
-            bar = BAR_MIN;
-        } else {
-            bar = 0; /* no bar, and the label is cut only as far as needed */
-            long over = (long)fixed + (long)lab - WIDTH;
-            if (over > 0)
-                lab = over >= (long)lab ? 0 : lab - (size_t)over;
-        }
-    }
-    char *buf = line; /* LINE bytes; the parts above fit well within */
-    size_t k = 0;
-    if (p->label[0] && lab > 0) {
-        k += put_label(buf, p->label, lab);
-        memcpy(buf + k, ": ", 2);
-        k += 2;
-    }
-    k += (size_t)snprintf(buf + k, LINE - k, "%s", pct);
-    if (bar > 0) {
-        double frac = p->n > 0 && done > 0 ? (double)done / (double)p->n : 0;
-        long fill = frac >= 1 ? bar : (long)(frac * (double)bar);
-        buf[k++] = ' ';
-        buf[k++] = '[';
-        for (long c = 0; c < bar; c++)
-            buf[k++] = c < fill ? '#' : '.';
-        buf[k++] = ']';
-    }
-    snprintf(buf + k, LINE - k, "%s", stats);
-    buf[WIDTH] = '\0'; /* only absurd numbers make it longer: cut rather than wrap */
-}
-
 /* ", busy 2/2 ranks, 1/1 nodes" (plain) or " ranks 2/2 nodes 1/1" (tty);
  * parts whose total is <= 0 are left out. */
 static void busy_text(char *buf, size_t size, int tty, int br, int r, int bn, int nn)
@@ -225,6 +181,107 @@ static void totals_text(char *buf, size_t size, int ranks, int nodes)
     snprintf(buf, size, "%s%s", rk, nd);
 }
 
+/* The terminal line's layout, fixed at its first draw so that every redraw
+ * and the final line keep the bar and the fields in place and the same
+ * width: the stats get `reserve` columns (the widest of the running and the
+ * final stats), the bar what is left (the bar narrows or goes, then the
+ * label is cut with "..."). */
+static void tty_layout(struct dlp__progress *p, size_t reserve)
+{
+    size_t lab = strlen(p->label);
+    size_t fixed = 4 + reserve + (lab ? 2 : 0);          /* "100%", ": " */
+    long room = (long)WIDTH - (long)fixed - (long)lab - 3; /* " [" "]" */
+    long bar = room < BAR_MAX ? room : BAR_MAX;
+    if (bar < BAR_MIN) { /* shorten a long label to make room for the bar */
+        long cut = (long)lab - (BAR_MIN - bar);
+        if (cut >= LABEL_KEEP) {
+            lab = (size_t)cut;
+            bar = BAR_MIN;
+        } else {
+            bar = 0; /* no bar, and the label is cut only as far as needed */
+            long over = (long)fixed + (long)lab - WIDTH;
+            if (over > 0)
+                lab = over >= (long)lab ? 0 : lab - (size_t)over;
+        }
+    }
+    p->lab = p->label[0] ? lab : 0;
+    p->bar = (int)bar;
+    p->reserve = reserve;
+    size_t width = (p->lab ? p->lab + 2 : 0) + 4 + (bar > 0 ? (size_t)bar + 3 : 0) + reserve;
+    p->width = width < WIDTH ? (int)width : WIDTH;
+}
+
+/* The terminal line: [label: ]pct% [bar] stats, padded to the layout's
+ * width. A stats text wider than the reserve narrows the bar (never the
+ * line); only absurd numbers make the line longer, and then it is cut. */
+static void tty_line(const struct dlp__progress *p, char *line, long done, long pct,
+                     const char *stats)
+{
+    size_t len = strlen(stats);
+    long bar = p->bar;
+    if (len > p->reserve)
+        bar -= (long)(len - p->reserve);
+    if (bar < BAR_MIN)
+        bar = 0;
+    char *buf = line; /* LINE bytes; the parts above fit well within */
+    size_t k = 0;
+    if (p->lab > 0) {
+        k += put_label(buf, p->label, p->lab);
+        memcpy(buf + k, ": ", 2);
+        k += 2;
+    }
+    k += (size_t)snprintf(buf + k, LINE - k, "%3ld%%", pct);
+    if (bar > 0) {
+        double frac = p->n > 0 && done > 0 ? (double)done / (double)p->n : 0;
+        long fill = frac >= 1 ? bar : (long)(frac * (double)bar);
+        buf[k++] = ' ';
+        buf[k++] = '[';
+        for (long c = 0; c < bar; c++)
+            buf[k++] = c < fill ? '#' : '.';
+        buf[k++] = ']';
+    }
+    k += (size_t)snprintf(buf + k, LINE - k, "%s", stats);
+    while (k < (size_t)p->width && k < LINE - 1) /* the same width every time */
+        buf[k++] = ' ';
+    buf[k < WIDTH ? k : WIDTH] = '\0'; /* cut rather than wrap */
+}
+
+/* The end of the final line: ", 7 skipped", ", 19 from the journal". */
+static void final_notes(char *buf, size_t size, long skipped, long base)
+{
+    char sk[48] = "", jn[64] = "";
+    if (skipped > 0)
+        snprintf(sk, sizeof sk, ", %ld skipped", skipped);
+    if (base > 0)
+        snprintf(jn, sizeof jn, ", %ld from the journal", base);
+    snprintf(buf, size, "%s%s", sk, jn);
+}
+
+/* The terminal's final stats (ok = 0: the call failed or was stopped). */
+static void tty_final_stats(const struct dlp__progress *p, char *buf, size_t size, long done,
+                            int ok, const char *rate, const char *total, const char *totals,
+                            const char *notes)
+{
+    snprintf(buf, size, " %*ld/%ld %5s/s %s %s%s%s", digits(p->n), done, p->n, rate,
+             ok ? "in" : "FAILED after", total, totals, notes);
+}
+
+/* The first terminal draw fixes the layout: room for this running stats
+ * text and for the final one of a completed call (a time of 6 columns, the
+ * journal's note). A failed call's or a skipped count's longer final text
+ * narrows the bar instead. */
+static void tty_first(struct dlp__progress *p, size_t stats_len)
+{
+    if (p->bar >= 0)
+        return;
+    char totals[80], notes[128], fin[LINE];
+    totals_text(totals, sizeof totals, p->ranks, p->nodes);
+    final_notes(notes, sizeof notes, 0, p->base);
+    tty_final_stats(p, fin, sizeof fin, p->n, 1, "999.9", "59m59s", totals, notes);
+    size_t f = strlen(fin);
+    tty_layout(p, stats_len > f ? stats_len : f);
+}
+
 int dlp__progress_begin(struct dlp__progress *p, FILE *out, int is_tty, long n,
                         const char *label, int mode, double interval, double now)
 {
@@ -252,8 +309,14 @@ int dlp__progress_begin(struct dlp__progress *p, FILE *out, int is_tty, long n,
         while (k > 0 && ((unsigned char)label[k] & 0xC0) == 0x80)
             k--;
     p->label[k] = '\0';
+    p->bar = -1; /* the terminal layout comes with the first draw */
     p->active = 1;
     return 1;
+}
+
+void dlp__progress_resume(struct dlp__progress *p, long base)
+{
+    p->base = base > 0 ? base : 0;
 }
 
 void dlp__progress_update(struct dlp__progress *p, long done, int busy_ranks, int ranks,
@@ -272,7 +335,8 @@ void dlp__progress_update(struct dlp__progress *p, long done, int busy_ranks, in
         char stats[LINE], line[LINE];
         snprintf(stats, sizeof stats, " %*ld/%ld %5s/s %5s ETA %5s%s", digits(p->n), done, p->n,
                  f.rate, f.elapsed, f.eta, busy);
-        tty_line(p, line, done, "", &f, stats);
+        tty_first(p, strlen(stats));
+        tty_line(p, line, done, f.pct, stats);
         fprintf(p->out, "\r%s\033[K", line);
     } else {
         fprintf(p->out, "%s%s%ld/%ld items (%ld%%), %s items/s, elapsed %s, ETA %s%s\n",
@@ -282,24 +346,25 @@ void dlp__progress_update(struct dlp__progress *p, long done, int busy_ranks, in
     fflush(p->out);
 }
 
-void dlp__progress_end(struct dlp__progress *p, long done, int ok, double now)
+void dlp__progress_end(struct dlp__progress *p, long done, int ok, long skipped, double now)
 {
     if (!p->active)
         return;
     struct figures f;
     figures(p, done, now, &f);
-    char totals[80];
+    char totals[80], notes[128];
     totals_text(totals, sizeof totals, p->ranks, p->nodes);
+    final_notes(notes, sizeof notes, skipped, p->base);
     if (p->tty) {
         char stats[LINE], line[LINE];
-        snprintf(stats, sizeof stats, " %*ld/%ld %5s/s in %s%s", digits(p->n), done, p->n,
-                 f.rate, f.total, totals);
-        tty_line(p, line, done, ok ? "" : "FAILED ", &f, stats);
+        tty_final_stats(p, stats, sizeof stats, done, ok, f.rate, f.total, totals, notes);
+        tty_first(p, strlen(stats));
+        tty_line(p, line, done, f.pct, stats);
         fprintf(p->out, "\r%s\033[K\n", line);
     } else {
-        fprintf(p->out, "%s%s%s%ld/%ld items (%ld%%) in %s, %s items/s%s\n", p->label,
+        fprintf(p->out, "%s%s%s%ld/%ld items (%ld%%) in %s, %s items/s%s%s\n", p->label,
                 p->label[0] ? ": " : "", ok ? "" : "FAILED after ", done, p->n, f.pct,
-                f.total, f.rate, totals);
+                f.total, f.rate, totals, notes);
     }
     fflush(p->out);
     p->active = 0;

@@ -8,18 +8,20 @@
  * Terminal: one line redrawn in place ("\r" line "\033[K", no newline) at
  * most every interval (default 0.1 s), at most 79 columns so that it never
  * wraps in an 80-column terminal (the bar narrows or goes, then the label is
- * cut with "..."), its numbers padded so that redraws keep them in place;
- * the final redraw ends with a newline:
+ * cut with "..."), its numbers padded so that redraws keep them in place.
+ * The layout (label, bar, room for the stats) is fixed at the first draw
+ * with room for the final stats too, and every line is padded to the same
+ * width; the final redraw ends with a newline:
  *
- *   render:  60% [#######.....] 120/200  12.0/s   10s ETA  6.7s ranks 2/2 nodes 1/2
- *   render: 100% [####################] 200/200  12.1/s in 16.50s, 2 ranks, 2 nodes
- *   render: FAILED  60% [#######......] 120/200  12.0/s in 10.00s, 2 ranks, 2 nodes
+ *   render:  60% [#####.....] 120/200  12.0/s   10s ETA  6.7s ranks 2/2 nodes 1/2
+ *   render: 100% [##########] 200/200  12.1/s in 16.50s, 2 ranks, 2 nodes, 7 skipped
+ *   render:  60% [######....] 120/200  12.0/s FAILED after 10.00s, 2 ranks, 2 nodes
  *
  * Not a terminal (batch logs, Slurm output): a full line every interval
  * (default 5 s), and one summary line at the end:
  *
  *   render: 120/200 items (60%), 12.0 items/s, elapsed 10s, ETA 6.7s, busy 2/2 ranks, 1/2 nodes
- *   render: 200/200 items (100%) in 16.50s, 12.1 items/s, 2 ranks, 2 nodes
+ *   render: 200/200 items (100%) in 16.50s, 12.1 items/s, 2 ranks, 2 nodes, 7 skipped
  *   render: FAILED after 120/200 items (60%) in 10.00s, 12.0 items/s, 2 ranks, 2 nodes
  *
  * Fields: "ranks 2/2" is busy ranks / ranks (the same for nodes); a rank or
@@ -27,7 +29,8 @@
  * the totals of the last printed update (none when the call ended within
  * the first interval: the gate comes before anything is stored). The
  * percentage is rounded down (100% only when done == n); the rate is done /
- * elapsed over the whole call; ETA = (n - done) / rate, "?" while no rate is known.
+ * elapsed over the whole call (a resumed call's own items: done - base); ETA =
+ * (n - done) / rate, "?" while no rate is known.
  * Rates: 5.0, 121.2, 1.2k, 3.4M, 5.0G ...; times: 0.4s, 12s, 3m04s, 1h02m,
  * 3d04h; the final elapsed time below 60 s has two decimals (1.65s). The
  * label ("" for NULL) is copied at begin (at most 127 bytes; control
@@ -57,6 +60,13 @@ struct dlp__progress {
     double next;     /* earliest time of the next output (+inf when off) */
     int ranks;       /* totals of the last update, for the final line */
     int nodes;
+    long base;       /* items done before the call (a journal's): counted as done
+                        from the start, not in the rate */
+    int bar;         /* terminal layout, fixed at the first draw (-1: not yet): bar
+                        cells, */
+    size_t lab;      /* label bytes shown, */
+    size_t reserve;  /* columns of the stats text, */
+    int width;       /* and of the whole line (every line is padded to it) */
     char label[DLP__PROGRESS_LABEL_MAX]; /* sanitized copy */
 };
 
@@ -76,8 +86,16 @@ int dlp__progress_begin(struct dlp__progress *p, FILE *out, int is_tty, long n,
 void dlp__progress_update(struct dlp__progress *p, long done, int busy_ranks, int ranks,
                           int busy_nodes, int nodes, double now);
 
-/** Final output (done printed exactly as given; ok = 0: the call failed,
- *  which the line says), then the display is off. */
-void dlp__progress_end(struct dlp__progress *p, long done, int ok, double now);
+/** A resumed call: base items were done before it (a journal's). They count
+ *  as done from the start (the caller's done includes them) but not in the
+ *  rate, and the final line names them ("19 from the journal"). After begin. */
+void dlp__progress_resume(struct dlp__progress *p, long base);
+
+/** Final output, then the display is off. done is printed exactly as given
+ *  (n when the call completed, the exact count when it was stopped); ok = 1:
+ *  the call completed, with `skipped` items failed and skipped (on_error =
+ *  skip: the line says "7 skipped"); ok = 0: it failed or was stopped, which
+ *  the line says ("FAILED after"). */
+void dlp__progress_end(struct dlp__progress *p, long done, int ok, long skipped, double now);
 
 #endif

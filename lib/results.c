@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry.h"
 #include "error.h"
 #include "loop.h"
 #include "runtime.h"
@@ -44,19 +45,12 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
     else if ((size_t)n > (SIZE_MAX / 2) / elem_size)
         rc = dlp__fail(DLP_ERR_ARG, func, "n * elem_size overflows (n = %ld, elem_size = %zu)",
                        n, elem_size);
-    long mine[5] = {rc == DLP_OK ? 0 : 1, n, -n, (long)elem_size, -(long)elem_size}, max[5];
-    /* non-blocking + a polite wait: MPICH's blocking collectives spin */
-    MPI_Request req;
-    DLP_MPI_CALL(MPI_Iallreduce(mine, max, 5, MPI_LONG, MPI_MAX, dlp__rt.comm, &req));
-    DLP_MPI_CALL(dlp__wait_arrival(&req, func));
-    if (rc != DLP_OK)
-        return rc;
-    if (max[0])
-        return dlp__fail(DLP_ERR_ARG, func, "another rank passed invalid arguments");
-    if (max[1] != -max[2] || max[3] != -max[4])
-        return dlp__fail(DLP_ERR_MISMATCH, func,
-                         "ranks disagree: n ranges over %ld..%ld, elem_size over %ld..%ld",
-                         -max[2], max[1], -max[4], max[3]);
+    const long mine[2] = {n, (long)elem_size};
+    const struct dlp__entry *all;
+    DLP_CALL(dlp__enter(func, NULL, rc, mine, sizeof mine, &all));
+    DLP_CALL(rc); /* (dlp__enter returned it already: for the analyzer) */
+    DLP_CALL(dlp__entry_same_long(all, 0, "n", func));
+    DLP_CALL(dlp__entry_same_long(all, 1, "elem_size", func));
     dlp_results *res = calloc(1, sizeof *res);
     int ok = res != NULL;
     if (ok) {
@@ -68,6 +62,7 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
         rc = dlp__fail(DLP_ERR_NOMEM, func, "results handle");
     }
     int all_ok = 0;
+    MPI_Request req;
     DLP_MPI_CALL(MPI_Iallreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, dlp__rt.comm, &req));
     DLP_MPI_CALL(dlp__wait(&req));
     if (!all_ok) {

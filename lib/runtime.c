@@ -70,6 +70,16 @@ int dlp__check_ready(const char *func)
     }
 }
 
+int dlp__check_main(const char *func)
+{
+    if (pthread_equal(pthread_self(), dlp__rt.main_thread))
+        return DLP_OK;
+    return dlp__fail(DLP_ERR_STATE, func,
+                     "called from a thread other than the main thread (the one that called "
+                     "dlp_init()); the collectives of a rank must all come from that thread, "
+                     "in the same order on every rank");
+}
+
 int dlp__check_idle(const char *func)
 {
     DLP_CALL(dlp__check_ready(func));
@@ -77,7 +87,7 @@ int dlp__check_idle(const char *func)
         return dlp__fail(DLP_ERR_STATE, func,
                          "a parallel call is running on this rank (collective called from a "
                          "body, or between dlp_loop_begin() and dlp_loop_end())");
-    return DLP_OK;
+    return dlp__check_main(func);
 }
 
 int dlp_initialized(void) { return atomic_load(&dlp__rt.state) == DLP__READY; }
@@ -105,7 +115,8 @@ static int build_node_level(void)
     DLP_MPI_CALL(mrc);
     rt->node_of_rank = malloc(sizeof(int) * (size_t)rt->size);
     rt->scratch = malloc((size_t)DLP__SCRATCH_PER_RANK * (size_t)rt->size);
-    if (!rt->node_of_rank || !rt->scratch)
+    rt->entries = malloc(sizeof *rt->entries * (size_t)rt->size);
+    if (!rt->node_of_rank || !rt->scratch || !rt->entries)
         return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "node tables for %d ranks", rt->size);
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallgather(&leader, 1, MPI_INT, rt->node_of_rank, 1, MPI_INT, rt->comm,
@@ -150,7 +161,9 @@ static void release_all(void)
     free(rt->node_of_rank);
     free(rt->node_leader);
     free(rt->scratch);
+    free(rt->entries);
     rt->scratch = NULL;
+    rt->entries = NULL;
     rt->node_of_rank = NULL;
     rt->node_leader = NULL;
 }
@@ -167,7 +180,7 @@ static void exit_in_call(void)
             "dlp_mpi: rank %d (host %s) exits during a parallel call (exit() from a body or "
             "callback?); the other ranks would wait for it: aborting the job\n",
             dlp__rt.rank, dlp__rt.host);
-    dlp__abort_job(75);
+    dlp__abort_job(DLP_EXIT_IN_CALL);
 }
 
 int dlp_init(int *argc, char ***argv)
@@ -210,6 +223,8 @@ int dlp_init(int *argc, char ***argv)
         return rc;
     }
     rt->call_seq = 0;
+    rt->coll_seq = 0;
+    rt->main_thread = pthread_self();
     atomic_store(&rt->in_call, 0);
     atomic_store(&rt->state, DLP__READY);
     return DLP_OK;
@@ -217,41 +232,80 @@ int dlp_init(int *argc, char ***argv)
 
 int dlp_finalize(void)
 {
-    DLP_CALL(dlp__check_ready("dlp_finalize"));
+    static const char *const func = "dlp_finalize";
+    DLP_CALL(dlp__check_ready(func));
     struct dlp__runtime *rt = &dlp__rt;
     if (atomic_load(&rt->in_call))
-        return dlp__fail(DLP_ERR_STATE, "dlp_finalize", "called inside a parallel call");
-    /* A barrier that waits politely (MPI_Barrier would spin a core while
-     * the last ranks end their calls); MPI_Finalize then finds every rank. */
-    MPI_Request req;
-    int rc = dlp__fail_mpi("dlp_finalize", "MPI_Ibarrier", MPI_Ibarrier(rt->comm, &req));
-    if (rc == DLP_OK)
-        rc = dlp__fail_mpi("dlp_finalize", "MPI_Ibarrier (waiting for the other ranks)",
-                           dlp__wait(&req));
+        return dlp__fail(DLP_ERR_STATE, func, "called inside a parallel call");
+    DLP_CALL(dlp__check_main(func));
+    /* The entry finds every rank here before MPI_Finalize, waiting politely
+     * (MPI_Barrier would spin a core while the last ranks end their calls)
+     * and no longer than DLP_COLLECTIVE_TIMEOUT. A rank in another
+     * collective: nothing is finalised, on every rank. */
+    int rc = dlp__enter(func, NULL, DLP_OK, NULL, 0, NULL);
+    if (rc == DLP_ERR_MISMATCH)
+        return rc;
     release_all();
     atomic_store(&rt->state, DLP__DONE);
     if (rt->own_mpi) {
         int mrc = MPI_Finalize();
         if (rc == DLP_OK)
-            rc = dlp__fail_mpi("dlp_finalize", "MPI_Finalize", mrc);
+            rc = dlp__fail_mpi(func, "MPI_Finalize", mrc);
     }
+    return rc;
+}
+
+/* A query before dlp_init() or after dlp_finalize(): the error, and the
+ * first time in this process a line on stderr (a query's value is rarely
+ * checked). */
+static int query_misused(const char *func)
+{
+    int rc = dlp__check_ready(func);
+    static atomic_flag said = ATOMIC_FLAG_INIT;
+    if (!atomic_flag_test_and_set(&said))
+        fprintf(stderr, "dlp_mpi: %s() %s: it returns %d (%s); call dlp_init(&argc, &argv) "
+                        "first, and no query after dlp_finalize()\n",
+                func, rc == DLP_ERR_FINALIZED ? "called after dlp_finalize()"
+                                              : "called before dlp_init()",
+                rc, rc == DLP_ERR_FINALIZED ? "DLP_ERR_FINALIZED" : "DLP_ERR_NOT_INITIALIZED");
     return rc;
 }
 
 #define DLP__QUERY(fn, expr)                                                 \
     int fn(void)                                                             \
     {                                                                        \
-        int rc = dlp__check_ready(#fn);                                      \
-        return rc != DLP_OK ? rc : (expr);                                   \
+        if (atomic_load(&dlp__rt.state) != DLP__READY)                       \
+            return query_misused(#fn);                                       \
+        return (expr);                                                       \
     }
 
 DLP__QUERY(dlp_rank, dlp__rt.rank)
 DLP__QUERY(dlp_size, dlp__rt.size)
-DLP__QUERY(dlp_is_master, dlp__rt.rank == 0)
 DLP__QUERY(dlp_node, dlp__rt.node)
 DLP__QUERY(dlp_nodes, dlp__rt.nodes)
 DLP__QUERY(dlp_node_rank, dlp__rt.node_rank)
 DLP__QUERY(dlp_threads, dlp__default_threads())
+
+/* dlp_is_master() has no value that could not be taken for an answer
+ * (0 and -1 both read as one in C): misused, it ends the process. */
+int dlp_is_master(void)
+{
+    if (atomic_load(&dlp__rt.state) == DLP__READY)
+        return dlp__rt.rank == 0;
+    int finalized = atomic_load(&dlp__rt.state) == DLP__DONE;
+    fprintf(stderr,
+            "dlp_mpi: dlp_is_master() called %s: no answer could be told from a real one, "
+            "so the process ends here (exit status %d); call dlp_init(&argc, &argv) first%s\n",
+            finalized ? "after dlp_finalize()" : "before dlp_init()", DLP_EXIT_USAGE,
+            finalized ? ", and ask for the master before dlp_finalize()" : "");
+    fflush(stderr);
+    int up = 0, down = 0;
+    MPI_Initialized(&up);
+    MPI_Finalized(&down);
+    if (up && !down) /* the user's MPI: end every rank, none is left waiting */
+        MPI_Abort(MPI_COMM_WORLD, DLP_EXIT_USAGE);
+    exit(DLP_EXIT_USAGE); // NOLINT(concurrency-mt-unsafe): ending the process is the point
+}
 
 MPI_Comm dlp_comm(void)
 {

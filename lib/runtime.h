@@ -2,9 +2,11 @@
 #ifndef DLP_LIB_RUNTIME_H
 #define DLP_LIB_RUNTIME_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "dlp_mpi.h"
+#include "entry.h"
 #include "shm.h"
 
 enum { DLP__UNINIT = 0, DLP__READY = 1, DLP__DONE = 2 };
@@ -20,8 +22,11 @@ struct dlp__runtime {
     int *node_of_rank;      /* [size] node index of every rank */
     int *node_leader;       /* [nodes] world rank of every node's leader */
     char host[MPI_MAX_PROCESSOR_NAME + 1];
+    pthread_t main_thread;  /* the thread that called dlp_init(): the collectives' */
     _Atomic int in_call;    /* a parallel call is running (nesting check) */
     unsigned long call_seq; /* parallel calls so far (same on every rank) */
+    unsigned long coll_seq; /* collectives entered (entry.h) */
+    struct dlp__entry *entries; /* [size]: every rank's entry of the last collective */
     void *scratch;          /* [size * DLP__SCRATCH_PER_RANK] for collectives */
     struct dlp__shm node_region; /* node-shared dispenser + cursor (loop.c) */
 };
@@ -33,9 +38,15 @@ extern struct dlp__runtime dlp__rt;
 
 /** DLP_OK when the library is initialised, else the error (recorded for func). */
 int dlp__check_ready(const char *func);
-/* dlp__check_ready(), and no parallel call running on this rank: collectives
- * outside the parallel calls use the library's communicator. */
+/* dlp__check_ready(), no parallel call running on this rank (collectives
+ * outside the parallel calls use the library's communicator), and the
+ * calling thread is the main thread (dlp__check_main). */
 int dlp__check_idle(const char *func);
+
+/** DLP_OK on the thread that called dlp_init(), else DLP_ERR_STATE (recorded
+ *  for func): the collectives of a rank must come from one thread, or two
+ *  threads' calls would pair up with each other's across ranks. */
+int dlp__check_main(const char *func);
 
 /** Rank for messages, or -1 when not initialised. */
 int dlp__rt_rank_or_minus1(void);

@@ -1,9 +1,11 @@
 /* The callback forms: the library runs the OpenMP team over a call. */
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "item.h"
 #include "loop.h"
 #include "results.h"
 #include "retry.h"
@@ -64,12 +66,12 @@ static void retry_rounds(struct dlp_loop *L, dlp_body_fn body, void *ctx)
 #pragma omp parallel for schedule(dynamic, 1) num_threads(L->o.threads) default(none) \
     shared(L, r, body, ctx, retries)
         for (long k = 0; k < r.mine; k++) {
+            struct dlp__item it;
+            dlp__item_enter(&it, r.item[k]);
             int rc = body(r.item[k], ctx);
-            if (rc != 0)
-                dlp__loop_failure(L, r.item[k], omp_get_thread_num(), DLP_ERR_ITEM,
-                                  "body returned %d (retry %d of %d; it failed first on rank "
-                                  "%d)",
-                                  rc, r.round, retries, r.origin[k]);
+            dlp__item_leave();
+            if (rc != 0 || it.failed)
+                dlp__item_failed(L, &it, "body", rc, r.round, retries, r.origin[k]);
             else
                 r.ok[k] = 1;
         }
@@ -93,11 +95,13 @@ static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, i
         struct dlp__pos pos = DLP__POS_INIT;
         long i;
         while (dlp__loop_take(L, &pos, &i)) {
+            struct dlp__item it;
+            dlp__item_enter(&it, i);
             int rc = body(i, ctx);
-            if (rc != 0) {
+            dlp__item_leave();
+            if (rc != 0 || it.failed) {
                 pos.cur = -1; /* not done */
-                dlp__loop_failure(L, i, omp_get_thread_num(), DLP_ERR_ITEM,
-                                  "body returned %d", rc);
+                dlp__item_failed(L, &it, "body", rc, 0, 0, 0);
                 if (!L->failures.keep_all)
                     break;
             }

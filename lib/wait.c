@@ -27,7 +27,7 @@ static double arrival_late(const char *what, double waited, double limit, double
                 "in the program; aborting the job\n",
                 dlp__rt.rank, dlp__rt.host, waited, what);
         /* the other waiting ranks say so too before the job ends */
-        dlp__abort_job(74);
+        dlp__abort_job(DLP_EXIT_COLLECTIVE_TIMEOUT);
     }
     if (limit == 0 && waited >= next_warn) {
         fprintf(stderr,

@@ -27,7 +27,7 @@ static void look(struct dlp__watchdog *w)
                              : " (on_error = skip: it goes on)");
         fflush(stderr);
         if (w->abort_job)
-            dlp__abort_job(72);
+            dlp__abort_job(DLP_EXIT_TIME_LIMIT);
     }
 }
 

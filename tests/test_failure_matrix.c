@@ -343,7 +343,7 @@ static void check_report(const struct fm_case *c, int rc, int want, long i, int 
     }
     const char *host = r >= 0 && r < g_size ? g_hosts[r] : "(no such rank)";
     char text[1024];
-    if (want == DLP_ERR_SKIPPED)
+    if (want == DLP_SKIPPED)
         snprintf(text, sizeof text, "%s: 1 item failed and was skipped (dlp_failures() lists "
                  "them); the first: item %ld on rank %d, thread %d, host %s: %s",
                  form_func[c->form], i, r, t, host, msg);
@@ -416,7 +416,7 @@ static void check_case(struct fm_case *c, int rc, const struct outcome *o)
     failure_message(c, f, 1, msg, sizeof msg);
     switch (c->policy) {
     case P_ABORT: check_report(c, rc, DLP_ERR_ITEM, f, c->R, c->T, msg); break;
-    case P_SKIP: check_report(c, rc, DLP_ERR_SKIPPED, f, c->R, c->T, msg); break;
+    case P_SKIP: check_report(c, rc, DLP_SKIPPED, f, c->R, c->T, msg); break;
     case P_TRANSIENT: check_report(c, rc, DLP_OK, f, c->R, c->T, msg); break;
     default:
         failure_message(c, f, 0, msg, sizeof msg);

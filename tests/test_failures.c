@@ -2,11 +2,18 @@
  *   - on_error = skip (opts.on_error, DLP_ON_ERROR=skip) for
  *     dlp_split_managed, dlp_split_round_robin, the loop form (managed and
  *     round robin, dlp_loop_fail) and dlp_map_unordered (failing work, and
- *     separately a failing on_result): every rank gets DLP_ERR_SKIPPED,
+ *     separately a failing on_result): every rank gets DLP_SKIPPED (1),
  *     dlp_failures() counts every failed item and lists exactly them (rank,
  *     thread, host and message checked against where the test saw each item
  *     run), the same list on every rank; every item runs exactly once; n = 0
  *     and calls where nothing fails reset the list;
+ *   - DLP_ON_ERROR=skip from the environment, in a program that stops on
+ *     rc < 0 like the examples: every call form completes, and the master's
+ *     dense results, collector and map results hold every succeeded item;
+ *   - dlp_item_fail() from a body, a map work function and the loop form's
+ *     thread, under skip, abort and retry: the reason and the return value
+ *     (dlp_failure.message and .value) on every rank; DLP_ERR_STATE from a
+ *     thread that runs no item (on_result, the main thread);
  *   - on_error = abort (the default): the full count and one record, the
  *     lowest failing rank's first failure, the same on every rank;
  *   - more failures than DLP_FAILURES_MAX per rank under skip;
@@ -458,7 +465,7 @@ static void verify_skip(const struct run_ctx *c, int rc)
     long n = c->n, expected = 0;
     for (long i = 0; i < n; i++)
         expected += fails(c->kind, i);
-    CHECK_RC(rc, expected > 0 ? DLP_ERR_SKIPPED : DLP_OK);
+    CHECK_RC(rc, expected > 0 ? DLP_SKIPPED : DLP_OK);
 
     /* every item ran exactly once, failing or not; on_result saw each
      * non-failing result once (and each result when on_result fails) */
@@ -705,6 +712,324 @@ static void check_abort(void)
     failing_call(F_MANAGED, K_NONE, 300, NULL, 1, "nothing fails after an aborted call");
 }
 
+/* A program written like the examples: `if (rc < 0)` stops it, else it
+ * goes on to its post-processing. Run with DLP_ON_ERROR=skip from the
+ * environment, a call where items fail completes: it returns DLP_SKIPPED
+ * (positive) on every rank, and the dense results and the collector hold
+ * every item that succeeded, on every layout. */
+struct post_ctx {
+    dlp_results *results;
+    dlp_collector *collector;
+};
+
+static int post_fails(long i)
+{
+    return i % 13 == 4;
+}
+
+static int post_body(long i, void *vctx)
+{
+    struct post_ctx *p = vctx;
+    if (post_fails(i))
+        return 7;
+    long v = 3 * i + 1;
+    if (p->results)
+        *(long *)dlp_results_at(p->results, i) = v;
+    if (p->collector && dlp_collector_add(p->collector, i, &v, sizeof v) != DLP_OK)
+        return 8;
+    return 0;
+}
+
+static int post_work(long i, void *vctx, dlp_buf *out)
+{
+    (void)vctx;
+    if (post_fails(i))
+        return 7;
+    long v = 3 * i + 1;
+    return dlp_buf_append(out, &v, sizeof v) == DLP_OK ? 0 : 8;
+}
+
+static int post_result(long i, const void *data, size_t len, void *vctx)
+{
+    long *got = vctx, v = -1;
+    if (len == sizeof v)
+        memcpy(&v, data, sizeof v);
+    got[i] = v;
+    return 0;
+}
+
+/* The post-processing: the master checks every succeeded item's value in
+ * `got` (n entries; the failed ones are not looked at). */
+static void post_check(const long *got, long n, const char *what)
+{
+    if (g_rank != 0)
+        return;
+    long wrong = 0, first = -1;
+    for (long i = 0; i < n; i++)
+        if (!post_fails(i) && got[i] != 3 * i + 1 && wrong++ == 0)
+            first = i;
+    if (wrong)
+        CHECK_FAIL("%s: %ld of the succeeded items have a wrong result on the master; the "
+                   "first: item %ld holds %ld, expected %ld",
+                   what, wrong, first, got[first], 3 * first + 1);
+}
+
+static void check_skip_completes(void)
+{
+    const long n = 1000;
+    long expected = 0;
+    for (long i = 0; i < n; i++)
+        expected += post_fails(i);
+    setenv("DLP_ON_ERROR", "skip", 1);
+    static const char *names[] = {"dlp_split_managed + dense results",
+                                  "dlp_split_round_robin + dense results",
+                                  "dlp_split_managed + collector", "loop form + dense results",
+                                  "dlp_map_unordered"};
+    for (int k = 0; k < 5; k++) {
+        char name[200];
+        snprintf(name, sizeof name, "DLP_ON_ERROR=skip from the environment, %s: a program "
+                 "that stops on rc < 0 gets to its post-processing", names[k]);
+        test_case(name);
+        struct post_ctx p = {NULL, NULL};
+        long *got = calloc((size_t)n, sizeof *got);
+        ASSERT_NOT_NULL(got);
+        dlp_opts o = DLP_OPTS_INIT; /* on_error from the environment */
+        if (k == 2)
+            ASSERT_OK(dlp_collector_create(&p.collector));
+        else if (k != 4)
+            ASSERT_OK(dlp_results_create(&p.results, n, sizeof(long)));
+        o.results = p.results;
+        o.collector = p.collector;
+        int rc;
+        if (k == 0 || k == 2) {
+            rc = dlp_split_managed(n, post_body, &p, &o);
+        } else if (k == 1) {
+            rc = dlp_split_round_robin(n, post_body, &p, &o);
+        } else if (k == 3) {
+            dlp_loop *loop = NULL;
+            rc = dlp_loop_begin(&loop, n, &o);
+            if (rc >= 0) {
+#pragma omp parallel
+                {
+                    long i;
+                    while (dlp_loop_next(loop, &i))
+                        if (post_body(i, &p) != 0)
+                            dlp_loop_fail(loop, i, "item %ld refused", i);
+                }
+                rc = dlp_loop_end(&loop);
+            }
+        } else {
+            rc = dlp_map_unordered(n, post_work, post_result, got, &o);
+        }
+        if (rc < 0) { /* how the examples check: the program would stop here */
+            CHECK_FAIL("the call returned %d (%s) under DLP_ON_ERROR=skip: a program that "
+                       "stops on rc < 0 never reaches its post-processing; "
+                       "dlp_last_error(): %s",
+                       rc, dlp_strerror(rc), dlp_last_error());
+        } else {
+            CHECK_RC(rc, DLP_SKIPPED);
+            CHECK_EQ(dlp_failures(NULL), expected);
+            if (p.results && g_rank == 0)
+                memcpy(got, dlp_results_data(p.results), (size_t)n * sizeof *got);
+            if (p.collector && g_rank == 0) {
+                CHECK_EQ(dlp_collector_count(p.collector), n - expected);
+                for (long j = 0; j < dlp_collector_count(p.collector); j++) {
+                    long i;
+                    const void *data;
+                    size_t len;
+                    if (dlp_collector_get(p.collector, j, &i, &data, &len) == DLP_OK &&
+                        len == sizeof(long) && i >= 0 && i < n)
+                        memcpy(&got[i], data, sizeof(long));
+                }
+            }
+            if (k != 4 || g_rank == 0)
+                post_check(got, n, names[k]);
+            if (g_rank == 0) {
+                printf("    returned %d (%s); %s\n", rc, dlp_strerror(rc), dlp_last_error());
+                fflush(stdout);
+            }
+        }
+        if (p.results)
+            ASSERT_OK(dlp_results_destroy(&p.results));
+        if (p.collector)
+            ASSERT_OK(dlp_collector_destroy(&p.collector));
+        free(got);
+    }
+    unsetenv("DLP_ON_ERROR");
+}
+
+/* dlp_item_fail(): why an item failed, and the body's return value. Items
+ * i % 9 == 2 fail with the reason "cannot open in/<i>.dat: No such file";
+ * the odd ones also return 3 (the even ones return 0: the reason alone
+ * fails them). A second dlp_item_fail() for the same item changes nothing.
+ * Every rank checks every record of the list: message and value. */
+static _Atomic long g_second_rc_bad; /* a second call that did not return DLP_OK */
+
+static int why_fails(long i)
+{
+    return i % 9 == 2;
+}
+
+static int why_value(long i)
+{
+    return i % 2 ? 3 : 0;
+}
+
+static int why_item(long i)
+{
+    if (!why_fails(i))
+        return 0;
+    int rc = dlp_item_fail("cannot open in/%ld.dat: %s", i, "No such file");
+    if (rc != DLP_OK || dlp_item_fail("a second reason") != DLP_OK)
+        atomic_fetch_add(&g_second_rc_bad, 1);
+    return why_value(i);
+}
+
+static int why_body(long i, void *ctx)
+{
+    (void)ctx;
+    return why_item(i);
+}
+
+static int why_work(long i, void *ctx, dlp_buf *out)
+{
+    (void)ctx;
+    int rc = why_item(i);
+    return rc == 0 && dlp_buf_append(out, &i, sizeof i) != DLP_OK ? 5 : rc;
+}
+
+static int why_result(long i, const void *data, size_t len, void *ctx)
+{
+    (void)data;
+    (void)len;
+    long *state_errors = ctx;
+    if (dlp_item_fail("from on_result") == DLP_ERR_STATE) /* not an item's thread */
+        (*state_errors)++;
+    return why_fails(i) ? 1 : 0; /* (never called for them) */
+}
+
+/* The message a failed item must carry (who: "body" or "work"; more: the
+ * retry's part, or NULL). */
+static void why_message(long i, int v, const char *who, const char *more, char *buf,
+                        size_t len)
+{
+    char ret[64] = "";
+    if (v)
+        snprintf(ret, sizeof ret, "%s returned %d", who, v);
+    if (!v && !more)
+        snprintf(buf, len, "cannot open in/%ld.dat: No such file", i);
+    else
+        snprintf(buf, len, "cannot open in/%ld.dat: No such file (%s%s%s)", i, ret,
+                 v && more ? "; " : "", more ? more : "");
+}
+
+static void why_check_record(const dlp_failure *r, const char *who, int retried,
+                             int loop_form)
+{
+    int v = loop_form ? 0 : why_value(r->item); /* the loop form returns nothing */
+    char want[512], more[96] = "";
+    if (r->item < 0 || !why_fails(r->item)) {
+        CHECK_FAIL("record of item %ld: not a failing item", r->item);
+        return;
+    }
+    if (retried) { /* (its first run's rank: the one before the record's) */
+        snprintf(more, sizeof more, "retry 1 of 1; it failed first on rank %d",
+                 (r->rank + g_size - 1) % g_size);
+    }
+    why_message(r->item, v, who, retried ? more : NULL, want, sizeof want);
+    if (strcmp(r->message, want) != 0)
+        CHECK_FAIL("item %ld: message \"%.511s\", expected \"%s\"", r->item, r->message, want);
+    CHECK_EQ(r->value, v);
+    CHECK_EQ(r->code, DLP_ERR_ITEM);
+}
+
+static void check_item_fail(void)
+{
+    const long n = 300;
+    long expected = 0;
+    for (long i = 0; i < n; i++)
+        expected += why_fails(i);
+    static const int policies[] = {DLP_ON_ERROR_SKIP, DLP_ON_ERROR_ABORT, DLP_ON_ERROR_RETRY};
+    static const char *policy_name[] = {"skip", "abort", "retry=1"};
+    static const char *forms[] = {"dlp_split_managed", "dlp_split_round_robin",
+                                  "dlp_map_unordered", "loop form"};
+    for (int p = 0; p < 3; p++)
+        for (int f = 0; f < 4; f++) {
+            if (f == 3 && policies[p] == DLP_ON_ERROR_RETRY)
+                continue; /* the loop form refuses retry */
+            char name[200];
+            snprintf(name, sizeof name, "dlp_item_fail, %s, on_error = %s", forms[f],
+                     policy_name[p]);
+            test_case(name);
+            atomic_store(&g_second_rc_bad, 0);
+            dlp_opts o = DLP_OPTS_INIT;
+            o.on_error = policies[p];
+            o.retries = 1;
+            long state_errors = 0;
+            int rc;
+            if (f == 0)
+                rc = dlp_split_managed(n, why_body, NULL, &o);
+            else if (f == 1)
+                rc = dlp_split_round_robin(n, why_body, NULL, &o);
+            else if (f == 2)
+                rc = dlp_map_unordered(n, why_work, why_result, &state_errors, &o);
+            else {
+                dlp_loop *loop = NULL;
+                rc = dlp_loop_begin(&loop, n, &o);
+                if (rc == DLP_OK) {
+#pragma omp parallel
+                    {
+                        long i;
+                        while (dlp_loop_next(loop, &i))
+                            if (why_fails(i) &&
+                                (dlp_item_fail("cannot open in/%ld.dat: %s", i, "No such file") !=
+                                     DLP_OK ||
+                                 /* the item has ended: no item any more */
+                                 dlp_item_fail("again") != DLP_ERR_STATE))
+                                atomic_fetch_add(&g_second_rc_bad, 1);
+                    }
+                    rc = dlp_loop_end(&loop);
+                }
+            }
+            CHECK_EQ(atomic_load(&g_second_rc_bad), 0);
+            if (f == 2 && g_rank == 0)
+                CHECK_GE(state_errors, 1); /* on_result is not an item's thread */
+            const char *who = f == 2 ? "work" : "body";
+            const dlp_failure *list = NULL;
+            long count = dlp_failures(&list), kept = dlp_failures_listed();
+            if (policies[p] == DLP_ON_ERROR_SKIP) {
+                CHECK_RC(rc, DLP_SKIPPED);
+                CHECK_EQ(count, expected);
+                CHECK_EQ(kept, expected);
+            } else {
+                CHECK_RC(rc, DLP_ERR_ITEM);
+                CHECK_EQ(kept, 1);
+                if (policies[p] == DLP_ON_ERROR_RETRY)
+                    CHECK_EQ(count, expected);
+            }
+            if (!list)
+                CHECK_FAIL("dlp_failures() gave no list (count %ld)", count);
+            for (long k = 0; list && k < kept; k++)
+                why_check_record(&list[k], who, policies[p] == DLP_ON_ERROR_RETRY, f == 3);
+            check_same_everywhere(count, list, kept);
+            if (list && kept > 0 && rc == DLP_ERR_ITEM) {
+                char text[700];
+                snprintf(text, sizeof text, "item %ld failed on rank %d, thread %d, host %s: %s",
+                         list[0].item, list[0].rank, list[0].thread, list[0].host,
+                         list[0].message);
+                CHECK_CONTAINS(dlp_last_error(), text);
+            }
+            if (g_rank == 0) {
+                printf("    %s\n", dlp_last_error());
+                fflush(stdout);
+            }
+        }
+    /* no item: the main thread between calls */
+    test_case("dlp_item_fail outside a parallel call: DLP_ERR_STATE");
+    CHECK_RC(dlp_item_fail("no item %d", 1), DLP_ERR_STATE);
+    CHECK_CONTAINS(dlp_last_error(), "not running an item");
+}
+
 /* More failures than DLP_FAILURES_MAX per rank: the count is right, each
  * rank's list is cut at DLP_FAILURES_MAX. */
 static void check_many(void)
@@ -802,7 +1127,7 @@ static void leave_a_list(void)
     ctx_init(&c, F_MANAGED, K_SEVEN, 50);
     dlp_opts skip = DLP_OPTS_INIT;
     skip.on_error = DLP_ON_ERROR_SKIP;
-    CHECK_RC(dlp_split_managed(c.n, body, &c, &skip), DLP_ERR_SKIPPED);
+    CHECK_RC(dlp_split_managed(c.n, body, &c, &skip), DLP_SKIPPED);
     CHECK_EQ(dlp_failures(NULL), 7); /* 3, 10, ..., 45 */
     ctx_free(&c);
     for (int k = 0; k < 2; k++)
@@ -1180,18 +1505,43 @@ static int exit_in_body(void)
               "the job", rc, dlp_strerror(rc), test_now() - t0, g_size - 1);
 }
 
+/* --progress-run N K: one dlp_split_managed() over N items of 2 ms, items
+ * i % K == 3 fail (K = 0: none); on_error, the journal and the progress
+ * display come from the environment (tests/CMakeLists.txt checks the final
+ * progress line on stderr). Exits 0 when the call did not fail (rc >= 0). */
+static int progress_body(long i, void *ctx)
+{
+    long k = *(const long *)ctx;
+    test_sleep_us(2000);
+    return k > 0 && i % k == 3 ? 1 : 0;
+}
+
+static int progress_run(long n, long k)
+{
+    int rc = dlp_split_managed(n, progress_body, &k, NULL);
+    if (rc < 0)
+        fprintf(stderr, "progress run: %s\n", dlp_last_error());
+    ASSERT_OK(dlp_finalize());
+    return rc < 0;
+}
+
 /* Arguments: --time-limit-abort runs only the call that the time limit
  * aborts (the job ends with a non-zero status). Checks marked "the run goes
  * on" fail the test only at the end. */
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_ON_ERROR");
-    unsetenv("DLP_TIME_LIMIT");
+    int progress = argc == 4 && strcmp(argv[1], "--progress-run") == 0;
+    if (!progress) { /* (--progress-run takes on_error from the environment) */
+        unsetenv("DLP_ON_ERROR");
+        unsetenv("DLP_TIME_LIMIT");
+    }
     ASSERT_OK(dlp_init(&argc, &argv));
     g_rank = dlp_rank();
     g_size = dlp_size();
     g_threads = dlp_threads();
     int abort_mode = 0;
+    if (progress)
+        return progress_run(atol(argv[2]), atol(argv[3]));
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--time-limit-abort") == 0)
             abort_mode = 1;
@@ -1219,6 +1569,8 @@ int main(int argc, char **argv)
         const char *name;
     } parts[] = {{check_skip, "on_error = skip"},
                  {check_abort, "on_error = abort"},
+                 {check_skip_completes, "skip completes: rc < 0 checks go on"},
+                 {check_item_fail, "dlp_item_fail: reasons and return values"},
                  {check_many, "more than DLP_FAILURES_MAX"},
                  {check_options, "option errors"},
                  {check_time_limit, "time limit"},

@@ -1437,14 +1437,14 @@ static void case_failures(void)
         long n, item_us, stop_after;
         const char *what;
     } cases[] = {
-        {F_MANAGED, K_SEVEN, SKIP, DLP_ERR_SKIPPED, 400, 0, -1, "i % 7 == 3 fail under skip"},
-        {F_RR, K_SEVEN, SKIP, DLP_ERR_SKIPPED, 400, 0, -1, "i % 7 == 3 fail under skip"},
-        {F_LOOP, K_SEVEN, SKIP, DLP_ERR_SKIPPED, 400, 0, -1,
+        {F_MANAGED, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1, "i % 7 == 3 fail under skip"},
+        {F_RR, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1, "i % 7 == 3 fail under skip"},
+        {F_LOOP, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1,
          "dlp_loop_fail for the running item i % 7 == 3 under skip"},
-        {F_MAP, K_SEVEN, SKIP, DLP_ERR_SKIPPED, 400, 0, -1, "work fails for i % 7 == 3 under skip"},
-        {F_MAP, K_RESULT, SKIP, DLP_ERR_SKIPPED, 400, 0, -1,
+        {F_MAP, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1, "work fails for i % 7 == 3 under skip"},
+        {F_MAP, K_RESULT, SKIP, DLP_SKIPPED, 400, 0, -1,
          "on_result fails for i % 11 == 5 under skip"},
-        {F_MAPNEXT, K_SEVEN, SKIP, DLP_ERR_SKIPPED, 400, 0, -1,
+        {F_MAPNEXT, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1,
          "work fails for i % 7 == 3 under skip"},
         {F_MANAGED, K_SEVEN, ABORT, DLP_ERR_ITEM, 1000, 50, -1, "i % 7 == 3 fail under abort"},
         {F_LOOP_RR, K_SEVEN, ABORT, DLP_ERR_ITEM, 1000, 50, -1,
@@ -1464,15 +1464,15 @@ static void case_failures(void)
 static void case_loop_fail_earlier(void)
 {
     const char *what = "dlp_loop_fail for i % 13 == 0 after the thread took its next item";
-    fail_then_resume(F_LOOP_RR, K_EARLIER, DLP_ON_ERROR_SKIP, DLP_ERR_SKIPPED, 1200, 400, -1,
+    fail_then_resume(F_LOOP_RR, K_EARLIER, DLP_ON_ERROR_SKIP, DLP_SKIPPED, 1200, 400, -1,
                      what);
-    fail_then_resume(F_LOOP, K_EARLIER, DLP_ON_ERROR_SKIP, DLP_ERR_SKIPPED, 1200, 400, -1,
+    fail_then_resume(F_LOOP, K_EARLIER, DLP_ON_ERROR_SKIP, DLP_SKIPPED, 1200, 400, -1,
                      what);
 }
 
 /* dlp_loop_fail() with an item outside 0..n-1 (-1, the header's "not about
  * one item"; n; LONG_MIN; LONG_MAX) while the thread runs item 5, under
- * skip: DLP_ERR_ARG each time, the call lists those reports (DLP_ERR_SKIPPED)
+ * skip: DLP_ERR_ARG each time, the call lists those reports (DLP_SKIPPED)
  * and the journal records every item done, nothing failed, nothing out of
  * range (before the fix, -1 was journaled as ~-1 = "item 0 failed" and n as
  * a negative item). */
@@ -1508,7 +1508,7 @@ static void case_loop_fail_bad_item(void)
                 }
     }
     ASSERT_EQ(wrong, 0);
-    ASSERT_RC(dlp_loop_end(&loop), DLP_ERR_SKIPPED);
+    ASSERT_RC(dlp_loop_end(&loop), DLP_SKIPPED);
     g_calls++;
     ASSERT_STR_CONTAINS(dlp_last_error(), "is not one of the loop's items 0..63");
     if (g_rank == 0) {

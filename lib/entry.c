@@ -1,0 +1,144 @@
+/* The collective entry (see entry.h). */
+#include "entry.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "runtime.h"
+#include "wait.h"
+
+/* The collectives, by the number an entry carries. */
+static const char *const calls[] = {
+    "?",                   "dlp_split_managed",          "dlp_split_round_robin",
+    "dlp_loop_begin",      "dlp_map_unordered",          "dlp_map_begin",
+    "dlp_barrier",         "dlp_bcast",                  "dlp_gather",
+    "dlp_gather_into",     "dlp_call_on_root_and_bcast", "dlp_results_create",
+    "dlp_collector_create", "dlp_finalize"};
+#define CALLS ((int)(sizeof calls / sizeof calls[0]))
+
+static int call_number(const char *func)
+{
+    for (int k = 1; k < CALLS; k++)
+        if (strcmp(calls[k], func) == 0)
+            return k;
+    return 0;
+}
+
+static const char *call_name(int k) { return k > 0 && k < CALLS ? calls[k] : "an unknown call"; }
+
+static int same_place(const struct dlp__entry *a, const struct dlp__entry *b)
+{
+    return a->call == b->call && a->seq == b->seq;
+}
+
+/* Appends to buf (cap bytes, NUL-terminated) without overflowing it. */
+static void append(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, cap - used, fmt, ap);
+    va_end(ap);
+}
+
+/* Up to this many places (call, count) and ranks per place are named. */
+#define PLACES_NAMED 3
+#define RANKS_NAMED 4
+
+/* "dlp_barrier (collective #3) on ranks 0, 2; dlp_bcast (collective #3)
+ * on rank 1": where the ranks are, grouped, in the order of their lowest
+ * rank. */
+static void describe_places(const struct dlp__entry *all, int size, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    int places = 0;
+    for (int r = 0; r < size; r++) {
+        int first = 1;
+        for (int q = 0; q < r && first; q++)
+            first = !same_place(&all[q], &all[r]);
+        if (!first)
+            continue;
+        if (++places > PLACES_NAMED)
+            continue;
+        int count = 0;
+        for (int q = r; q < size; q++)
+            count += same_place(&all[q], &all[r]);
+        append(buf, cap, "%s%s (collective #%lu) on rank%s", places > 1 ? "; " : "",
+               call_name(all[r].call), all[r].seq, count > 1 ? "s" : "");
+        int named = 0;
+        for (int q = r; q < size && named < RANKS_NAMED; q++)
+            if (same_place(&all[q], &all[r]))
+                append(buf, cap, "%s %d", named++ ? "," : "", q);
+        if (count > named)
+            append(buf, cap, " and %d more", count - named);
+    }
+    if (places > PLACES_NAMED)
+        append(buf, cap, "; and %d other places", places - PLACES_NAMED);
+}
+
+int dlp__enter(const char *func, const char *what, int status, const void *args, size_t len,
+               const struct dlp__entry **all)
+{
+    struct dlp__runtime *rt = &dlp__rt;
+    if (all)
+        *all = NULL;
+    struct dlp__entry mine;
+    memset(&mine, 0, sizeof mine);
+    mine.seq = ++rt->coll_seq;
+    mine.call = call_number(func);
+    mine.status = status;
+    if (len > sizeof mine.args)
+        len = sizeof mine.args; /* (callers pass fixed structs that fit) */
+    if (len)
+        memcpy(mine.args, args, len);
+    struct dlp__entry *every = rt->entries;
+    MPI_Request req;
+    int mrc = MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, every, (int)sizeof mine,
+                             MPI_BYTE, rt->comm, &req);
+    if (mrc == MPI_SUCCESS)
+        mrc = dlp__wait_arrival(&req, what ? what : func);
+    if (mrc != MPI_SUCCESS)
+        return DLP_FAIL_MPI(func, "MPI_Iallgather of the collective's entry", mrc);
+    for (int r = 0; r < rt->size; r++) {
+        if (!same_place(&every[r], &every[0])) {
+            char places[400];
+            describe_places(every, rt->size, places, sizeof places);
+            return dlp__fail(DLP_ERR_MISMATCH, func,
+                             "the ranks are in different collective calls: %s. Every rank "
+                             "must make the library's collective calls in the same order",
+                             places);
+        }
+    }
+    if (status != DLP_OK)
+        return status; /* its message is recorded already */
+    for (int r = 0; r < rt->size; r++) {
+        if (every[r].status != DLP_OK)
+            return dlp__fail_from_rank(every[r].status, r, func,
+                                       "the call could not start");
+    }
+    if (all)
+        *all = every;
+    return DLP_OK;
+}
+
+int dlp__entry_same_long(const struct dlp__entry *all, int k, const char *name,
+                         const char *func)
+{
+    size_t at = (size_t)k * sizeof(long);
+    long first;
+    memcpy(&first, all[0].args + at, sizeof first);
+    for (int r = 1; r < dlp__rt.size; r++) {
+        long v;
+        memcpy(&v, all[r].args + at, sizeof v);
+        if (v != first)
+            return dlp__fail(DLP_ERR_MISMATCH, func,
+                             "rank %d passed %s = %ld, rank 0 passed %s = %ld", r, name, v, name,
+                             first);
+    }
+    return DLP_OK;
+}

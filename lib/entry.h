@@ -1,0 +1,46 @@
+/* The collective entry: every collective of the library (the parallel
+ * calls, dlp_barrier, dlp_bcast, the gathers, dlp_call_on_root_and_bcast,
+ * dlp_results_create, dlp_collector_create, dlp_finalize) starts with the
+ * same MPI operation, one allgather of a fixed-size record per rank. So
+ * ranks that call different collectives still match each other's first
+ * message, and every rank learns which call every rank is in before any
+ * rank reads another call's data: different calls are DLP_ERR_MISMATCH on
+ * every rank, naming the calls and the ranks. */
+#ifndef DLP_LIB_ENTRY_H
+#define DLP_LIB_ENTRY_H
+
+#include <stddef.h>
+
+/** Bytes of a call's own arguments in an entry (compared by the call). */
+#define DLP__ENTRY_ARGS 112
+
+struct dlp__entry {
+    unsigned long seq;  /* collectives this rank entered, this one included */
+    int call;           /* which public function (entry.c's table) */
+    int status;         /* DLP_OK, or the error of this rank's own checks */
+    unsigned char args[DLP__ENTRY_ARGS]; /* the call's own; copied, compared by it */
+};
+_Static_assert(sizeof(struct dlp__entry) == 128, "an entry is 128 bytes");
+
+/** Enter the collective `func` (a public function's name, e.g.
+ *  "dlp_bcast"): every rank tells every rank its call, its count of
+ *  collectives, its own status (DLP_OK, or the error its own checks of its
+ *  arguments found; its message already recorded) and len <= DLP__ENTRY_ARGS
+ *  bytes of arguments. Waits as dlp__wait_arrival() (what names the wait in
+ *  its messages; NULL: func). Main thread.
+ *  Returns, the same on every rank except that a rank with an error of its
+ *  own returns that: DLP_OK; DLP_ERR_MISMATCH when ranks are in different
+ *  calls (or at different counts of collectives); the error of the lowest
+ *  rank whose own checks failed (named in the message); DLP_ERR_MPI.
+ *  On DLP_OK, *all (may be NULL) points at every rank's entry, [size] in
+ *  rank order, valid until the next collective. */
+int dlp__enter(const char *func, const char *what, int status, const void *args, size_t len,
+               const struct dlp__entry **all);
+
+/** DLP_OK when every rank's k-th long of its arguments (args as an array
+ *  of longs) equals rank 0's; else DLP_ERR_MISMATCH naming the first rank
+ *  that differs, both values and `name` (e.g. "len"). */
+int dlp__entry_same_long(const struct dlp__entry *all, int k, const char *name,
+                         const char *func);
+
+#endif
