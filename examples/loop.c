@@ -69,7 +69,7 @@ int main(int argc, char **argv)
     {
         long i;
         while (dlp_loop_next(loop, &i)) {
-            long *slot = dlp_results_at(results, i);
+            long *slot = DLP_RESULTS_AT(results, i, long);
             if (!slot) {
                 /* Stops the loop on every rank; dlp_loop_end reports it. */
                 dlp_loop_fail(loop, i, "no result slot for example %ld", i);

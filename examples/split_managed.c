@@ -54,7 +54,7 @@ static long heavy_work(long example)
 static int body(long i, void *ctx)
 {
     dlp_results *results = ctx;
-    long *slot = dlp_results_at(results, i);
+    long *slot = DLP_RESULTS_AT(results, i, long);
     if (!slot)
         return 1; /* reported by dlp_split_managed as "item i failed" */
     *slot = heavy_work(i);

@@ -189,7 +189,8 @@ DLP_EXPORT int dlp_nodes(void);
 /** Rank of this process within its node (0 = the node leader). Any thread. */
 DLP_EXPORT int dlp_node_rank(void);
 /** Team size the callback forms use on this rank: DLP_THREADS if set, else
- *  omp_get_max_threads(). Not collective; any thread.
+ *  omp_get_max_threads() (see dlp_body_fn for OpenMP inside an item, when
+ *  the team is smaller than OMP_NUM_THREADS). Not collective; any thread.
  *  Errors: DLP_ERR_NOT_INITIALIZED, DLP_ERR_FINALIZED. */
 DLP_EXPORT int dlp_threads(void);
 /** The library's communicator (a duplicate of MPI_COMM_WORLD); MPI_COMM_NULL
@@ -271,7 +272,9 @@ typedef struct dlp_collector dlp_collector;
  *  a zero field takes its DLP_* environment variable, else the default.
  *  A NULL pointer to options means all defaults. */
 typedef struct dlp_opts {
-    int split;              /**< enum dlp_split; loop form only */
+    int split;              /**< enum dlp_split; for dlp_loop_begin only (the other calls
+                                 split as their name says: dlp_split_managed and the
+                                 maps refuse DLP_SPLIT_ROUND_ROBIN, DLP_ERR_OPTION) */
     int schedule;           /**< enum dlp_schedule at the node level (0 = DLP_SCHEDULE:
                                  its P, or P1 of P1/P2; else AUTO) */
     long chunk;             /**< node level: FIXED: the chunk size in items; GSS: the
@@ -294,7 +297,10 @@ typedef struct dlp_opts {
                                  DLP_ON_ERROR=retry=N, else 1) */
     const char *journal;    /**< journal file on the master: items done are recorded there
                                  and a rerun of the same call skips them (NULL =
-                                 DLP_JOURNAL, else none). See README "Journal and resume" */
+                                 DLP_JOURNAL, else none). An item is done when its body
+                                 (map: on_result) returns 0, so its output must be
+                                 written and flushed by then. See README "Journal and
+                                 resume" */
     int thread_schedule;    /**< enum dlp_schedule at the thread level: how many items a
                                  team thread claims at once (0 = the thread part of
                                  DLP_SCHEDULE when opts.schedule is 0 too: P of P or P2 of
@@ -312,7 +318,18 @@ typedef struct dlp_opts {
  *  Called on any rank, from any thread of the team, concurrently. The team
  *  is an OpenMP team (omp_get_thread_num() is valid inside). Bodies may make
  *  their own MPI calls (MPI_THREAD_MULTIPLE) on communicators of their own,
- *  but must not call dlp_* collectives (DLP_ERR_STATE). */
+ *  but must not call dlp_* collectives (DLP_ERR_STATE).
+ *  OpenMP inside a body (or a map's work function): its own `#pragma omp
+ *  parallel` is nested in the team, and gets 1 thread unless nested levels
+ *  are active (OMP_MAX_ACTIVE_LEVELS=2, or a list OMP_NUM_THREADS=P,I).
+ *  Then the library sizes it so that the team never oversubscribes what
+ *  OMP_NUM_THREADS asks for: with OMP_NUM_THREADS=P each item's region gets
+ *  P / T threads (T = the team: DLP_THREADS, opts.threads, else P); with
+ *  OMP_NUM_THREADS=P,I it gets min(I, P * I / T); at least 1. E.g.
+ *  DLP_THREADS=2 OMP_NUM_THREADS=8 OMP_MAX_ACTIVE_LEVELS=2: 2 items at a
+ *  time, 4 threads each. A num_threads clause of the body's own still
+ *  wins. (The loop form's region is the caller's: size its inner regions
+ *  yourself.) */
 typedef int (*dlp_body_fn)(long i, void *ctx);
 
 /** Process items 0 .. n-1 with managed splitting: the master hands out chunks
@@ -328,7 +345,8 @@ typedef int (*dlp_body_fn)(long i, void *ctx);
  *  Errors: DLP_ERR_ARG (body NULL, n < 0), DLP_ERR_OPTION, DLP_ERR_MISMATCH,
  *  DLP_ERR_ITEM (a body failed: the same code and report on every rank;
  *  under RETRY: still failing after the retries), DLP_ERR_JOURNAL,
- *  DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call), DLP_ERR_MPI,
+ *  DLP_ERR_INTERRUPTED, DLP_ERR_STATE (nested call; a body wrote results
+ *  that are not opts.results: see dlp_results_at()), DLP_ERR_MPI,
  *  DLP_ERR_NOMEM. */
 DLP_EXPORT int dlp_split_managed(long n, dlp_body_fn body, void *ctx,
                                  const dlp_opts *opts);
@@ -415,13 +433,45 @@ DLP_EXPORT int dlp_loop_end(dlp_loop **loop);
 DLP_EXPORT int dlp_results_create(dlp_results **r, long n, size_t elem_size);
 
 /** Address of item i's result slot (NULL if r is NULL or i is out of range).
- *  Not collective; any thread. Write only the items your rank processes. */
+ *  Not collective; any thread. Write only the items your rank processes.
+ *  During a parallel call, only the call's opts.results reaches the master:
+ *  a body (or map work, or any thread of the call's teams) that calls it on
+ *  another results object (opts.results NULL or a different one) makes the
+ *  call stop and return DLP_ERR_STATE on every rank, whatever on_error says,
+ *  with a report like "dlp_split_managed: dlp_results_at(r, 17): r is not
+ *  attached to the running call dlp_split_managed (opts.results is NULL):
+ *  ... set opts.results = r (on rank 1, thread 0, host node07)". The slot
+ *  returned is still valid memory. Exempt: the master's map result handlers
+ *  (on_result, a dlp_map_next() loop), which write the master's own array.
+ *  Outside a call (e.g. the master reading the results) any r may be read. */
 DLP_EXPORT void *dlp_results_at(dlp_results *r, long i);
+
+/** Bytes of one element of r (the elem_size it was created with), 0 when r
+ *  is NULL. Not collective; any thread. */
+DLP_EXPORT size_t dlp_results_elem_size(const dlp_results *r);
+
+/** dlp_results_at() that checks the size of what the caller will write:
+ *  size must be r's element size. Use it through DLP_RESULTS_AT(). On a
+ *  mismatch (e.g. sizeof of a pointer where the element was meant) during
+ *  a parallel call, the call stops and returns DLP_ERR_ARG on every rank
+ *  with a report giving both sizes ("DLP_RESULTS_AT(r, 17, type):
+ *  sizeof(type) = 8 bytes, but r holds elements of 24 bytes ..."); the
+ *  pointer returned can still be written with size bytes (up to 64 KiB).
+ *  Outside a call it returns NULL, records the message (dlp_last_error())
+ *  and prints it once on stderr. NULL also as dlp_results_at(). Not
+ *  collective; any thread. */
+DLP_EXPORT void *dlp_results_at_checked(dlp_results *r, long i, size_t size);
+
+/** Item i's slot of r as a pointer to type, checked: sizeof(type) must be
+ *  r's element size (see dlp_results_at_checked()), e.g.
+ *      *DLP_RESULTS_AT(r, i, double) = x; */
+#define DLP_RESULTS_AT(r, i, type) ((type *)dlp_results_at_checked((r), (i), sizeof(type)))
 
 /** The master's dense array of n * elem_size bytes, complete after a call
  *  that used r; on other ranks a sparse local view holding only the slots
  *  this node wrote. One r may be passed to several calls in a row: each
- *  call's items overwrite their slots. Not collective; any thread. */
+ *  call's items overwrite their slots. Not collective; any thread (also to
+ *  read r from the bodies of a later call that has other opts.results). */
 DLP_EXPORT void *dlp_results_data(dlp_results *r);
 
 /** Free this rank's view of the storage and set *r to NULL; NULL and

@@ -157,6 +157,15 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
         rc = dlp__fail(DLP_ERR_ARG, func, "n = %ld must be >= 0", L->n);
     else
         rc = dlp__options_resolve(opts, &L->o, func);
+    /* opts.split is the loop form's: the managed calls refuse ROUND_ROBIN
+     * (MANAGED is 0, the default, which every call accepts) */
+    if (rc == DLP_OK && split == DLP_SPLIT_MANAGED && L->o.split != split)
+        rc = dlp__fail(DLP_ERR_OPTION, func,
+                       "opts.split = %d (DLP_SPLIT_ROUND_ROBIN) contradicts %s, which splits "
+                       "managed: opts.split is for dlp_loop_begin only; leave it 0%s",
+                       L->o.split, func,
+                       strncmp(func, "dlp_map", 7) == 0 ? " (maps split managed only)"
+                                                        : ", or call dlp_split_round_robin()");
     if (rc == DLP_OK && split >= 0)
         L->o.split = split;
     if (rc == DLP_OK && L->o.results && dlp__results_items(L->o.results) != L->n)
@@ -226,6 +235,21 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
 }
 
 /* ---------------------------------------------------------------- set-up -- */
+
+/* The call running on this rank (dlp__loop_running); one at a time. */
+static _Atomic(struct dlp_loop *) running;
+
+/* The calling thread hands the map's results out on the master. */
+static _Thread_local int result_handler;
+
+struct dlp_loop *dlp__loop_running(void)
+{
+    return atomic_load_explicit(&running, memory_order_acquire);
+}
+
+void dlp__loop_result_handler(int on) { result_handler = on; }
+
+int dlp__loop_is_result_handler(void) { return result_handler; }
 
 static void loop_free(struct dlp_loop *L)
 {
@@ -315,6 +339,7 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
     L->n = n;
     L->loop_form = loop_form;
     L->done_by_take = !map;
+    dlp__nested_plan(&L->nested);
     int rc = agree_on_call(L, opts, split, bad_arg);
     L->failures.keep_all = rc == DLP_OK && L->o.on_error != DLP_ON_ERROR_ABORT;
     if (rc == DLP_OK) {
@@ -359,6 +384,7 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
         return rc;
     }
     *out = L;
+    atomic_store_explicit(&running, L, memory_order_release);
     return DLP_OK;
 }
 
@@ -673,6 +699,21 @@ void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code, cons
     dlp__loop_item_failure(L, item, thread, code, 0, msg);
 }
 
+void dlp__loop_misuse(struct dlp_loop *L, int code, const char *fmt, ...)
+{
+    if (atomic_exchange(&L->misuse_claimed, 1))
+        return; /* the first is reported */
+    char what[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(L->misuse_msg, sizeof L->misuse_msg, "%s (on rank %d, thread %d, host %s)", what,
+             dlp__rt.rank, omp_get_thread_num(), dlp__rt.host);
+    L->misuse = code; /* read by the main thread after the team is joined */
+    dlp__loop_stop(L);
+}
+
 void dlp__loop_stop(struct dlp_loop *L)
 {
     atomic_store(&L->cursor->stop, 1);
@@ -684,13 +725,27 @@ void dlp__loop_stop(struct dlp_loop *L)
 
 /* ------------------------------------------------------------------ end -- */
 
-/* The running loop of dlp_loop_begin(), for dlp_item_fail() (one parallel
- * call at a time per rank), or NULL. */
-static struct dlp_loop *_Atomic loop_form_running;
-
 /* Words per rank of the end's allgather: failed items, items handed out,
- * signal, items completed, stops sent, dense results ready to move. */
-#define OUTCOME_WORDS 6
+ * signal, items completed, stops sent, dense results ready to move, the
+ * code of a misuse (dlp__loop_misuse). */
+#define OUTCOME_WORDS 7
+
+/* A misuse on rank `from` (code): every rank gets its report (one more
+ * collective, only then) and returns it. */
+static int misused(struct dlp_loop *L, int from, int code)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    char text[sizeof L->misuse_msg];
+    if (rt->rank == from)
+        memcpy(text, L->misuse_msg, sizeof text);
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Ibcast(text, (int)sizeof text, MPI_CHAR, from, rt->comm, &req));
+    DLP_MPI_CALL(dlp__wait(&req));
+    text[sizeof text - 1] = '\0';
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s: %s [%s]", L->func, text, dlp_strerror(code));
+    return dlp__set_message(code, msg);
+}
 
 /* The call was interrupted by a signal on some rank: the report says
  * where, and how many items remain. */
@@ -740,7 +795,8 @@ static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results
                                 L->catching ? dlp__signal_caught() : 0,
                                 atomic_load(&L->completed),
                                 atomic_load(&L->stopping),
-                                results_ok};
+                                results_ok,
+                                L->misuse};
     long *all = (long *)rt->scratch;
     _Static_assert(sizeof mine <= DLP__SCRATCH_PER_RANK, "scratch too small");
     MPI_Request req;
@@ -751,10 +807,12 @@ static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results
     DLP_MPI_CALL(dlp__wait_end(&req));
     settle_stops(L, all + 4, OUTCOME_WORDS);
     long total = 0, failed_all = 0;
-    int first = -1, signalled = 0;
+    int first = -1, signalled = 0, misuse_from = -1;
     *all_results_ok = 1;
     for (int r = 0; r < rt->size; r++) {
         *all_results_ok &= all[OUTCOME_WORDS * (size_t)r + 5] != 0;
+        if (all[OUTCOME_WORDS * (size_t)r + 6] && misuse_from < 0)
+            misuse_from = r;
         if (all[OUTCOME_WORDS * (size_t)r] > 0 && first < 0)
             first = r;
         failed_all += all[OUTCOME_WORDS * (size_t)r];
@@ -763,6 +821,8 @@ static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results
         *done_all += all[OUTCOME_WORDS * (size_t)r + 3];
     }
     *failed_all_out = failed_all;
+    if (misuse_from >= 0) /* a wrong program: before what its items did */
+        return misused(L, misuse_from, (int)all[OUTCOME_WORDS * (size_t)misuse_from + 6]);
     if (signalled)
         return interrupted(L, all, failed_all);
     if (first < 0) {
@@ -787,8 +847,7 @@ int dlp__loop_end(struct dlp_loop **pL)
 {
     struct dlp_loop *L = *pL;
     *pL = NULL;
-    struct dlp_loop *running = L;
-    atomic_compare_exchange_strong(&loop_form_running, &running, NULL);
+    atomic_store_explicit(&running, NULL, memory_order_relaxed);
     L->trace.t_end = dlp__now();
     if (L->watching)
         dlp__watchdog_stop(&L->watch);
@@ -852,10 +911,7 @@ static _Thread_local struct dlp__pos tls_pos;
 
 int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts)
 {
-    int rc = dlp__loop_begin(loop, n, opts, -1, NULL, "dlp_loop_begin");
-    if (rc == DLP_OK)
-        atomic_store(&loop_form_running, *loop);
-    return rc;
+    return dlp__loop_begin(loop, n, opts, -1, NULL, "dlp_loop_begin");
 }
 
 int dlp_loop_next(dlp_loop *loop, long *i)
@@ -908,7 +964,7 @@ int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
 
 int dlp__loop_fail_current(const char *msg)
 {
-    struct dlp_loop *L = atomic_load(&loop_form_running);
+    struct dlp_loop *L = dlp__loop_running(); /* tls_pos: the loop form's threads only */
     if (!L || tls_pos.seq != L->seq || tls_pos.cur < 0)
         return DLP_ERR_STATE;
     fail_item(L, tls_pos.cur, msg);

@@ -9,6 +9,7 @@
 #include "dispenser.h"
 #include "failures.h"
 #include "journal.h"
+#include "nested.h"
 #include "trace.h"
 #include "options.h"
 #include "watchdog.h"
@@ -86,6 +87,12 @@ struct dlp_loop {
     struct dlp__trace trace;     /* DLP_TRACE / DLP_STATS */
     int tracing;                 /* 0, or the bits TRACE_* of loop.c */
     const char *trace_path;      /* master: DLP_TRACE */
+    struct dlp__nested nested;   /* the size of the items' own OpenMP regions */
+    /* misuse from an item's thread (dlp__loop_misuse): fails the call on
+     * every rank whatever on_error says */
+    _Atomic int misuse_claimed;  /* the first misuse is recorded */
+    int misuse;                  /* its DLP_ERR code, or 0 */
+    char misuse_msg[640];        /* its report (where: rank, thread, host) */
 };
 
 /* Per-thread position in the chunk table. */
@@ -162,6 +169,26 @@ int dlp__loop_fail_current(const char *msg);
 /** Stop handing out work, on this rank's node and (through the master)
  *  everywhere. Any thread. */
 void dlp__loop_stop(struct dlp_loop *L);
+
+/** The call running on this rank, from the end of its set-up to the start
+ *  of its end, else NULL. Any thread. */
+struct dlp_loop *dlp__loop_running(void);
+
+/** The calling thread hands the map's results out on the master (on = 1:
+ *  the consumer thread, the thread of a dlp_map_next() loop, the master's
+ *  retried results) or no longer (on = 0). What such a thread writes into
+ *  dense results is the master's own array: dlp_results_at() does not hold
+ *  it to the call's opts.results. */
+void dlp__loop_result_handler(int on);
+/** 1 on a thread between dlp__loop_result_handler(1) and (0). */
+int dlp__loop_is_result_handler(void);
+
+/** A misuse of the API from the items' side of call L (any thread): the
+ *  call stops and fails on every rank with code and this report, whatever
+ *  on_error says (it is no item's failure). The first misuse on a rank is
+ *  kept; the report gets where it happened (rank, thread, host). */
+void dlp__loop_misuse(struct dlp_loop *L, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /** Finish a call (collective): agree on the outcome, collect results, free. */
 int dlp__loop_end(struct dlp_loop **L);

@@ -93,6 +93,7 @@ static void run_team(struct dlp_map *m)
         struct dlp__pos pos = DLP__POS_INIT;
         struct dlp_buf out = {NULL, 0, 0, -1, 0, ""};
         long i;
+        dlp__nested_enter(&L->nested, L->o.threads);
         while (dlp__loop_take(L, &pos, &i)) {
             out.len = 0;
             out.item = i;
@@ -210,6 +211,7 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
         m->has_helper = 1;
     }
     if (loop_form) {
+        dlp__loop_result_handler(master); /* until finish() */
         if (pthread_create(&m->team, NULL, team_main, m) != 0)
             dlp__helper_abort(func, "cannot start the map team thread", MPI_SUCCESS);
         m->has_team_thread = 1;
@@ -229,25 +231,28 @@ static void retry_rounds(struct dlp_map *m)
         if (!out)
             dlp__helper_abort(L->func, "out of memory for retried results", MPI_SUCCESS);
         int retries = L->o.retries;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(L->o.threads) default(none) \
-    shared(m, L, r, out, retries)
-        for (long k = 0; k < r.mine; k++) {
-            out[k].item = r.item[k];
-            struct dlp__item it;
-            dlp__item_enter(&it, r.item[k]);
-            int rc = m->work(r.item[k], m->ctx, &out[k]);
-            dlp__item_leave();
-            if (rc != 0 || it.failed) {
-                dlp__item_failed(L, &it, "work", rc, r.round, retries, r.origin[k]);
-            } else if (out[k].failed) {
-                dlp__loop_failure(L, r.item[k], omp_get_thread_num(),
-                                  out[k].failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM
-                                                                 : DLP_ERR_ITEM,
-                                  "a result append failed: code %d (retry %d of %d; it failed "
-                                  "first on rank %d)",
-                                  out[k].failed, r.round, retries, r.origin[k]);
-            } else {
-                r.ok[k] = 1;
+#pragma omp parallel num_threads(L->o.threads) default(none) shared(m, L, r, out, retries)
+        {
+            dlp__nested_enter(&L->nested, L->o.threads);
+#pragma omp for schedule(dynamic, 1)
+            for (long k = 0; k < r.mine; k++) {
+                out[k].item = r.item[k];
+                struct dlp__item it;
+                dlp__item_enter(&it, r.item[k]);
+                int rc = m->work(r.item[k], m->ctx, &out[k]);
+                dlp__item_leave();
+                if (rc != 0 || it.failed) {
+                    dlp__item_failed(L, &it, "work", rc, r.round, retries, r.origin[k]);
+                } else if (out[k].failed) {
+                    dlp__loop_failure(L, r.item[k], omp_get_thread_num(),
+                                      out[k].failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM
+                                                                     : DLP_ERR_ITEM,
+                                      "a result append failed: code %d (retry %d of %d; it "
+                                      "failed first on rank %d)",
+                                      out[k].failed, r.round, retries, r.origin[k]);
+                } else {
+                    r.ok[k] = 1;
+                }
             }
         }
         size_t bytes = 0;
@@ -276,6 +281,7 @@ static void retry_rounds(struct dlp_map *m)
         size_t total = 0;
         for (int q = 0; q < S; q++)
             total += in_len[q];
+        dlp__loop_result_handler(1);
         for (size_t at = 0; at + 2 * sizeof(long) <= total;) { /* master only */
             long head[2];
             memcpy(head, in + at, sizeof head);
@@ -291,6 +297,7 @@ static void retry_rounds(struct dlp_map *m)
                 dlp__loop_done(L, &m->js, head[0]);
             at += PAD8((size_t)head[1]);
         }
+        dlp__loop_result_handler(0);
         free(in);
         free(to[0]);
         free(to);
@@ -331,6 +338,7 @@ static int finish(struct dlp_map *m)
         pthread_join(m->helper, NULL);
     if (m->last >= 0) /* loop form: the last result was handled */
         dlp__loop_done(L, &m->js, m->last);
+    dlp__loop_result_handler(0);
     retry_rounds(m);
     if (dlp__rt.rank == 0)
         dlp__map_consumer_free(m);

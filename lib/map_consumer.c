@@ -218,6 +218,7 @@ void *dlp__map_consumer_main(void *arg)
     long i;
     const void *data;
     size_t len;
+    dlp__loop_result_handler(1);
     while (dlp__map_consumer_next(m, &i, &data, &len)) {
         int rc = m->on_result(i, data, len, m->ctx);
         if (rc != 0) {

@@ -4,7 +4,10 @@
  * the master's array. */
 #include "results.h"
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +31,42 @@ long dlp__results_items(const dlp_results *r) { return r->n; }
 
 size_t dlp__results_elem(const dlp_results *r) { return r->elem; }
 
+/* The ranks' (status, n, elem_size) triples: the first rank that rejected
+ * its arguments, or that disagrees with rank 0, by rank and value. */
+static int compare_ranks(const long *all, const char *func)
+{
+#define RANK_WORDS(q) (all + (size_t)3 * (size_t)(q))
+    const int size = dlp__rt.size;
+    for (int q = 0; q < size; q++)
+        if (RANK_WORDS(q)[0] != DLP_OK)
+            return dlp__fail_from_rank((int)RANK_WORDS(q)[0], q, func,
+                                       "the arguments were rejected");
+    int first = -1, others = 0;
+    for (int q = 1; q < size; q++) {
+        if (RANK_WORDS(q)[1] != all[1] || RANK_WORDS(q)[2] != all[2]) {
+            if (first < 0)
+                first = q;
+            else
+                others++;
+        }
+    }
+    if (first < 0)
+        return DLP_OK;
+    const long *f = RANK_WORDS(first);
+#undef RANK_WORDS
+    char more[64] = "";
+    if (others)
+        snprintf(more, sizeof more, " (and %d more rank%s)", others, others == 1 ? "" : "s");
+    if (f[1] != all[1])
+        return dlp__fail(DLP_ERR_MISMATCH, func,
+                         "rank %d passed n = %ld, elem_size = %ld; rank 0 passed n = %ld, "
+                         "elem_size = %ld%s",
+                         first, f[1], f[2], all[1], all[2], more);
+    return dlp__fail(DLP_ERR_MISMATCH, func,
+                     "rank %d passed elem_size = %ld, rank 0 passed elem_size = %ld (n = %ld)%s",
+                     first, f[2], all[2], all[1], more);
+}
+
 int dlp_results_create(dlp_results **r, long n, size_t elem_size)
 {
     static const char *func = "dlp_results_create";
@@ -46,11 +85,17 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
         rc = dlp__fail(DLP_ERR_ARG, func, "n * elem_size overflows (n = %ld, elem_size = %zu)",
                        n, elem_size);
     const long mine[2] = {n, (long)elem_size};
-    const struct dlp__entry *all;
-    DLP_CALL(dlp__enter(func, NULL, rc, mine, sizeof mine, &all));
+    const struct dlp__entry *every;
+    DLP_CALL(dlp__enter(func, NULL, rc, mine, sizeof mine, &every));
     DLP_CALL(rc); /* (dlp__enter returned it already: for the analyzer) */
-    DLP_CALL(dlp__entry_same_long(all, 0, "n", func));
-    DLP_CALL(dlp__entry_same_long(all, 1, "elem_size", func));
+    /* every rank's (status, n, elem_size), compared with rank 0's */
+    long *all = (long *)dlp__rt.scratch;
+    _Static_assert(3 * sizeof(long) <= DLP__SCRATCH_PER_RANK, "scratch too small");
+    for (int q = 0; q < dlp__rt.size; q++) {
+        all[3 * (size_t)q] = DLP_OK;
+        memcpy(&all[3 * (size_t)q + 1], every[q].args, sizeof mine);
+    }
+    DLP_CALL(compare_ranks(all, func));
     dlp_results *res = calloc(1, sizeof *res);
     int ok = res != NULL;
     if (ok) {
@@ -78,11 +123,68 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
     return DLP_OK;
 }
 
+/* Where the results r of a running call L go: only its opts.results
+ * reaches the master, so writing any other results object from the items'
+ * side is a misuse (see dlp_results_at in dlp_mpi.h). */
+static void not_attached(struct dlp_loop *L, const dlp_results *r, long i, const char *func)
+{
+    if (L->o.results)
+        dlp__loop_misuse(L, DLP_ERR_STATE,
+                         "%s(r, %ld): r (n = %ld, %zu-byte elements) is not the results "
+                         "object of the running call %s, opts.results (n = %ld): only that "
+                         "one reaches the master; pass r as opts.results, or read r with "
+                         "dlp_results_data(r)",
+                         func, i, r->n, r->elem, L->func, L->o.results->n);
+    else
+        dlp__loop_misuse(L, DLP_ERR_STATE,
+                         "%s(r, %ld): r is not attached to the running call %s "
+                         "(opts.results is NULL): its items' results would not reach the "
+                         "master from other nodes; set opts.results = r",
+                         func, i, L->func);
+}
+
 void *dlp_results_at(dlp_results *r, long i)
 {
     if (!r || i < 0 || i >= r->n)
         return NULL;
+    struct dlp_loop *L = dlp__loop_running();
+    if (L && L->o.results != r && !dlp__loop_is_result_handler())
+        not_attached(L, r, i, "dlp_results_at");
     return (char *)r->seg.base + (size_t)i * r->elem;
+}
+
+size_t dlp_results_elem_size(const dlp_results *r) { return r ? r->elem : 0; }
+
+/* Where a mismatched DLP_RESULTS_AT writes while its call fails: a type
+ * larger than the slot must not write past it (racy writes of garbage by
+ * several threads are harmless: nothing reads it). */
+#define SINK_BYTES 65536
+static _Alignas(max_align_t) unsigned char sink[SINK_BYTES];
+
+void *dlp_results_at_checked(dlp_results *r, long i, size_t size)
+{
+    void *slot = dlp_results_at(r, i);
+    if (!slot || size == r->elem)
+        return slot;
+    char what[320];
+    snprintf(what, sizeof what,
+             "DLP_RESULTS_AT(r, %ld, type): sizeof(type) = %zu bytes, but r holds elements of "
+             "%zu bytes (dlp_results_create(&r, %ld, %zu))%s",
+             i, size, r->elem, r->n, r->elem,
+             size == sizeof(void *) ? ": a pointer's size; pass the element's type, not a "
+                                      "pointer to it"
+                                    : "");
+    struct dlp_loop *L = dlp__loop_running();
+    if (L) {
+        dlp__loop_misuse(L, DLP_ERR_ARG, "%s", what);
+        return size <= r->elem ? slot : size <= SINK_BYTES ? (void *)sink : NULL;
+    }
+    /* outside a call: NULL, and once on stderr what a crash would not say */
+    static atomic_int said;
+    dlp__fail(DLP_ERR_ARG, "dlp_results_at_checked", "%s", what);
+    if (!atomic_exchange(&said, 1))
+        fprintf(stderr, "dlp_mpi: %s\n", dlp_last_error());
+    return NULL;
 }
 
 void *dlp_results_data(dlp_results *r) { return r ? r->seg.base : NULL; }

@@ -63,17 +63,20 @@ static void retry_rounds(struct dlp_loop *L, dlp_body_fn body, void *ctx)
     struct dlp__retry_round r;
     while (dlp__retry_next(L, &r)) {
         int retries = L->o.retries;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(L->o.threads) default(none) \
-    shared(L, r, body, ctx, retries)
-        for (long k = 0; k < r.mine; k++) {
-            struct dlp__item it;
-            dlp__item_enter(&it, r.item[k]);
-            int rc = body(r.item[k], ctx);
-            dlp__item_leave();
-            if (rc != 0 || it.failed)
-                dlp__item_failed(L, &it, "body", rc, r.round, retries, r.origin[k]);
-            else
-                r.ok[k] = 1;
+#pragma omp parallel num_threads(L->o.threads) default(none) shared(L, r, body, ctx, retries)
+        {
+            dlp__nested_enter(&L->nested, L->o.threads);
+#pragma omp for schedule(dynamic, 1)
+            for (long k = 0; k < r.mine; k++) {
+                struct dlp__item it;
+                dlp__item_enter(&it, r.item[k]);
+                int rc = body(r.item[k], ctx);
+                dlp__item_leave();
+                if (rc != 0 || it.failed)
+                    dlp__item_failed(L, &it, "body", rc, r.round, retries, r.origin[k]);
+                else
+                    r.ok[k] = 1;
+            }
         }
         struct dlp__jslot *js = NULL;
         for (long k = 0; k < r.mine; k++)
@@ -94,6 +97,7 @@ static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, i
     {
         struct dlp__pos pos = DLP__POS_INIT;
         long i;
+        dlp__nested_enter(&L->nested, L->o.threads);
         while (dlp__loop_take(L, &pos, &i)) {
             struct dlp__item it;
             dlp__item_enter(&it, i);

@@ -66,6 +66,7 @@ struct map_ctx {
     _Atomic int inside; /* on_result calls running now */
     _Atomic long computed; /* work calls on this rank */
     dlp_results *dense; /* work also writes a long here (or NULL) */
+    dlp_results *handled; /* on_result also writes a long here (or NULL) */
 };
 
 static size_t result_len(const struct map_ctx *c, long i)
@@ -157,6 +158,12 @@ static int check_result(long i, const void *data, size_t len, void *vctx)
     if (len > 0)
         ASSERT_NOT_NULL(data);
     verify(data, len, c->salt, i);
+    if (c->handled) {
+        long *slot = dlp_results_at(c->handled, i);
+        if (!slot)
+            TEST_FAIL("dlp_results_at(handled, %ld) is NULL", i);
+        *slot = i * 5 + 1;
+    }
     c->calls++;
     if (c->cb_sleep_us > 0)
         test_sleep_us(c->cb_sleep_us);
@@ -608,15 +615,6 @@ static int noop_work(long i, void *ctx, dlp_buf *out)
     return 0;
 }
 
-static int noop_result(long i, const void *data, size_t len, void *ctx)
-{
-    (void)i;
-    (void)data;
-    (void)len;
-    (void)ctx;
-    return 0;
-}
-
 /* Collectives inside work and on_result are refused. */
 struct nest_ctx {
     int work_tried, work_rc; /* item 0 ran here; what a nested map returned */
@@ -628,7 +626,7 @@ static int nest_work(long i, void *vctx, dlp_buf *out)
     struct nest_ctx *c = vctx;
     (void)out;
     if (i == 0) { /* one thread of one rank */
-        c->work_rc = dlp_map_unordered(1, noop_work, noop_result, NULL, NULL);
+        c->work_rc = dlp_map_unordered(1, noop_work, test_ignore_result, NULL, NULL);
         c->work_tried = 1;
     }
     return 0;
@@ -660,38 +658,38 @@ static void check_misuse(void)
     dlp_opts o = DLP_OPTS_INIT;
 
     test_case("misuse: NULL work, NULL on_result on the master, n < 0");
-    ASSERT_ERR(dlp_map_unordered(10, NULL, noop_result, NULL, NULL), DLP_ERR_ARG);
+    ASSERT_ERR(dlp_map_unordered(10, NULL, test_ignore_result, NULL, NULL), DLP_ERR_ARG);
     ASSERT_STR_CONTAINS(dlp_last_error(), "work");
-    ASSERT_ERR(dlp_map_unordered(10, last ? NULL : noop_work, noop_result, NULL, NULL),
+    ASSERT_ERR(dlp_map_unordered(10, last ? NULL : noop_work, test_ignore_result, NULL, NULL),
                DLP_ERR_ARG);
-    ASSERT_ERR(dlp_map_unordered(10, noop_work, g_rank == 0 ? NULL : noop_result, NULL, NULL),
+    ASSERT_ERR(dlp_map_unordered(10, noop_work, g_rank == 0 ? NULL : test_ignore_result, NULL, NULL),
                DLP_ERR_ARG);
     if (g_rank == 0) /* the others' report names the rank that refused */
         ASSERT_STR_CONTAINS(dlp_last_error(), "on_result");
     ASSERT_ERR(dlp_map_unordered(10, noop_work, NULL, NULL, NULL), DLP_ERR_ARG);
-    ASSERT_ERR(dlp_map_unordered(-1, noop_work, noop_result, NULL, NULL), DLP_ERR_ARG);
-    ASSERT_ERR(dlp_map_unordered(LONG_MIN, noop_work, noop_result, NULL, NULL), DLP_ERR_ARG);
+    ASSERT_ERR(dlp_map_unordered(-1, noop_work, test_ignore_result, NULL, NULL), DLP_ERR_ARG);
+    ASSERT_ERR(dlp_map_unordered(LONG_MIN, noop_work, test_ignore_result, NULL, NULL), DLP_ERR_ARG);
     exactly_once(100, S_SMALL, NULL, 0, 0, "after bad arguments");
 
     test_case("misuse: opts.inflight above 1 GiB, bad DLP_INFLIGHT");
     o.inflight = ((size_t)1 << 30) + 1;
-    ASSERT_ERR(dlp_map_unordered(10, noop_work, noop_result, NULL, &o), DLP_ERR_OPTION);
+    ASSERT_ERR(dlp_map_unordered(10, noop_work, test_ignore_result, NULL, &o), DLP_ERR_OPTION);
     ASSERT_STR_CONTAINS(dlp_last_error(), "inflight");
     o.inflight = SIZE_MAX;
-    ASSERT_ERR(dlp_map_unordered(10, noop_work, noop_result, NULL, &o), DLP_ERR_OPTION);
+    ASSERT_ERR(dlp_map_unordered(10, noop_work, test_ignore_result, NULL, &o), DLP_ERR_OPTION);
     o.inflight = last ? ((size_t)1 << 31) : 0; /* on one rank only */
-    ASSERT_ERR(dlp_map_unordered(10, noop_work, noop_result, NULL, &o), DLP_ERR_OPTION);
+    ASSERT_ERR(dlp_map_unordered(10, noop_work, test_ignore_result, NULL, &o), DLP_ERR_OPTION);
     const char *bad[] = {"garbage", "0", "-5", "2G", "12Q", "1.5M", "K"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         setenv("DLP_INFLIGHT", bad[k], 1);
-        ASSERT_ERR(dlp_map_unordered(10, noop_work, noop_result, NULL, NULL), DLP_ERR_OPTION);
+        ASSERT_ERR(dlp_map_unordered(10, noop_work, test_ignore_result, NULL, NULL), DLP_ERR_OPTION);
         ASSERT_STR_CONTAINS(dlp_last_error(), "DLP_INFLIGHT");
     }
     if (last) /* on one rank only */
         setenv("DLP_INFLIGHT", "garbage", 1);
     else
         unsetenv("DLP_INFLIGHT");
-    ASSERT_ERR(dlp_map_unordered(10, noop_work, noop_result, NULL, NULL), DLP_ERR_OPTION);
+    ASSERT_ERR(dlp_map_unordered(10, noop_work, test_ignore_result, NULL, NULL), DLP_ERR_OPTION);
     unsetenv("DLP_INFLIGHT");
     exactly_once(100, S_SMALL, NULL, 0, 0, "after bad options");
 
@@ -811,7 +809,7 @@ static void check_reserve_zero(void)
 {
     test_case("dlp_buf_reserve(out, 0) on a fresh buffer is not an error");
     _Atomic long bad = 0;
-    ASSERT_OK(dlp_map_unordered(20, reserve0_work, noop_result, &bad, NULL));
+    ASSERT_OK(dlp_map_unordered(20, reserve0_work, test_ignore_result, &bad, NULL));
     long b = atomic_load(&bad), any = 0;
     ASSERT_MPI(MPI_Allreduce(&b, &any, 1, MPI_LONG, MPI_MAX, dlp_comm()));
     if (any && g_rank == 0)
@@ -820,6 +818,16 @@ static void check_reserve_zero(void)
 }
 
 /* ------------------------------------------------------- dense results -- */
+
+static void check_handler_dense(dlp_results *r, long n)
+{
+    if (g_rank != 0)
+        return;
+    const long *d = dlp_results_data(r);
+    for (long i = 0; i < n; i++)
+        if (d[i] != i * 5 + 1)
+            TEST_FAIL("dense result of item %ld is %ld, expected %ld", i, d[i], i * 5 + 1);
+}
 
 static void check_dense(void)
 {
@@ -841,6 +849,41 @@ static void check_dense(void)
             if (d[i] != i * 3 + 11)
                 TEST_FAIL("dense result of item %ld is %ld, expected %ld", i, d[i], i * 3 + 11);
     }
+    ASSERT_OK(dlp_results_destroy(&r));
+
+    test_case("dense results not attached: work writes them, opts.results NULL");
+    ASSERT_OK(dlp_results_create(&r, n, sizeof(long)));
+    ctx_init(&c, n, S_SMALL, 4343);
+    c.dense = r;
+    ASSERT_RC(dlp_map_unordered(n, check_work, check_result, &c, NULL), DLP_ERR_STATE);
+    ASSERT_STR_CONTAINS(dlp_last_error(),
+                        "r is not attached to the running call dlp_map_unordered");
+    ASSERT_STR_CONTAINS(dlp_last_error(), "set opts.results = r");
+    free(c.seen);
+
+    /* the master's result handlers write the master's own array: allowed */
+    test_case("dense results not attached, written by on_result on the master");
+    ctx_init(&c, n, S_SMALL, 4444);
+    c.handled = r;
+    ASSERT_OK(dlp_map_unordered(n, check_work, check_result, &c, NULL));
+    ctx_check(&c);
+    check_handler_dense(r, n);
+    ASSERT_OK(dlp_results_destroy(&r));
+
+    test_case("dense results not attached, written in the master's dlp_map_next loop");
+    ASSERT_OK(dlp_results_create(&r, n, sizeof(long)));
+    ctx_init(&c, n, S_SMALL, 4545);
+    c.handled = r;
+    dlp_map *m = NULL;
+    ASSERT_OK(dlp_map_begin(&m, n, check_work, &c, NULL));
+    long i;
+    const void *data;
+    size_t len;
+    while (dlp_map_next(m, &i, &data, &len))
+        ASSERT_EQ(check_result(i, data, len, &c), 0);
+    ASSERT_OK(dlp_map_end(&m));
+    ctx_check(&c);
+    check_handler_dense(r, n);
     ASSERT_OK(dlp_results_destroy(&r));
 }
 

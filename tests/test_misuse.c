@@ -14,6 +14,12 @@ static int noop_body(long i, void *ctx)
     return 0;
 }
 
+static int noop_work(long i, void *ctx, dlp_buf *out)
+{
+    (void)ctx;
+    return dlp_buf_append(out, &i, sizeof i);
+}
+
 static int root_fn(void *ctx, void *out, size_t len)
 {
     (void)ctx;
@@ -234,6 +240,30 @@ static void check_bad_options(void)
     ASSERT_NULL(loop);
     check_still_works();
 
+    test_case("opts.split that contradicts the call: DLP_ERR_OPTION (loop form only)");
+    o = (dlp_opts)DLP_OPTS_INIT;
+    o.split = DLP_SPLIT_ROUND_ROBIN;
+    ASSERT_ERR(dlp_split_managed(10, noop_body, NULL, &o), DLP_ERR_OPTION);
+    ASSERT_STR_CONTAINS(dlp_last_error(),
+                        "opts.split = 1 (DLP_SPLIT_ROUND_ROBIN) contradicts dlp_split_managed");
+    ASSERT_STR_CONTAINS(dlp_last_error(), "call dlp_split_round_robin()");
+    ASSERT_ERR(dlp_map_unordered(10, noop_work, test_ignore_result, NULL, &o), DLP_ERR_OPTION);
+    ASSERT_STR_CONTAINS(dlp_last_error(), "contradicts dlp_map_unordered");
+    dlp_map *map = NULL;
+    ASSERT_ERR(dlp_map_begin(&map, 10, noop_work, NULL, &o), DLP_ERR_OPTION);
+    ASSERT_NULL(map);
+    /* the split the call makes anyway, and the loop form's choice, are fine */
+    ASSERT_OK(dlp_split_round_robin(10, noop_body, NULL, &o));
+    ASSERT_OK(dlp_loop_begin(&loop, 10, &o));
+    long i;
+    while (dlp_loop_next(loop, &i))
+        ;
+    ASSERT_OK(dlp_loop_end(&loop));
+    o.split = DLP_SPLIT_MANAGED;
+    ASSERT_OK(dlp_split_managed(10, noop_body, NULL, &o));
+    ASSERT_OK(dlp_split_round_robin(10, noop_body, NULL, &o));
+    check_still_works();
+
     test_case("invalid DLP_* environment values");
     o = (dlp_opts)DLP_OPTS_INIT;
     setenv("DLP_SCHEDULE", "bogus", 1);
@@ -304,8 +334,25 @@ static void check_mismatch(void)
     dlp_results *r = NULL;
     ASSERT_ERR(dlp_results_create(&r, n, 8), DLP_ERR_MISMATCH);
     ASSERT_NULL(r);
+    ASSERT_STR_CONTAINS(dlp_last_error(),
+                        "rank 1 passed n = 11, elem_size = 8; rank 0 passed n = 10, elem_size = 8");
     ASSERT_ERR(dlp_results_create(&r, 10, rank == 0 ? 8 : 16), DLP_ERR_MISMATCH);
     ASSERT_NULL(r);
+    /* the ranks and their values, not ranges */
+    ASSERT_STR_CONTAINS(dlp_last_error(), "rank 1 passed elem_size = 16, rank 0 passed "
+                                          "elem_size = 8 (n = 10)");
+    if (strstr(dlp_last_error(), "ranges over"))
+        TEST_FAIL("the message speaks of ranges: %s", dlp_last_error());
+    if (size > 2) {
+        char want[64];
+        snprintf(want, sizeof want, "(and %d more rank%s)", size - 2, size == 3 ? "" : "s");
+        ASSERT_STR_CONTAINS(dlp_last_error(), want);
+    }
+    ASSERT_ERR(dlp_results_create(&r, 10, rank == size - 1 ? 4 : 8), DLP_ERR_MISMATCH);
+    char want[96];
+    snprintf(want, sizeof want, "rank %d passed elem_size = 4, rank 0 passed elem_size = 8",
+             size - 1);
+    ASSERT_STR_CONTAINS(dlp_last_error(), want);
     check_still_works();
 
     test_case("ranks disagree on dlp_bcast length");

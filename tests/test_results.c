@@ -46,10 +46,9 @@ static int dense_body(long i, void *vctx)
     return c->fail_at > 0 && i == c->fail_at ? 9 : 0;
 }
 
-static int run_form(int form, long n, struct dense_ctx *c, const dlp_opts *base)
+/* The call of the form with the options as they are (opts.results too). */
+static int run_form_as(int form, long n, struct dense_ctx *c, dlp_opts o)
 {
-    dlp_opts o = base ? *base : (dlp_opts)DLP_OPTS_INIT;
-    o.results = c->r;
     if (form == F_MANAGED)
         return dlp_split_managed(n, dense_body, c, &o);
     if (form == F_ROUND_ROBIN)
@@ -67,6 +66,13 @@ static int run_form(int form, long n, struct dense_ctx *c, const dlp_opts *base)
                 dlp_loop_fail(loop, i, "dense body failed");
     }
     return dlp_loop_end(&loop);
+}
+
+static int run_form(int form, long n, struct dense_ctx *c, const dlp_opts *base)
+{
+    dlp_opts o = base ? *base : (dlp_opts)DLP_OPTS_INIT;
+    o.results = c->r;
+    return run_form_as(form, n, c, o);
 }
 
 /* The master's dense array must hold fill(i) for every item i. */
@@ -226,6 +232,168 @@ static void check_dense_results(int cycles)
     if (maps > maps0 + 4)
         TEST_FAIL("memory mappings grew from %ld to %ld over %d cycles", maps0, maps,
                   cycles - warm);
+}
+
+/* A body writing into results that are not the call's opts.results (none,
+ * or another object): on one node the master would see the node-shared
+ * slots, across nodes half of them would stay 0. Every rank gets
+ * DLP_ERR_STATE naming the fix, under every on_error; the master reads
+ * its results after the call as before, and the next call works. */
+static void check_results_not_attached(void)
+{
+    static const int policies[] = {DLP_ON_ERROR_ABORT, DLP_ON_ERROR_SKIP, DLP_ON_ERROR_RETRY};
+    static const char *policy_name[] = {"abort", "skip", "retry"};
+    for (int f = 0; f < F_COUNT; f++) {
+        for (int p = 0; p < 3; p++) {
+            if (p == 2 && f >= F_LOOP_MANAGED)
+                continue; /* the loop forms refuse retry */
+            for (int other = 0; other < 2; other++) {
+                char name[192];
+                snprintf(name, sizeof name,
+                         "dense results not attached: %s, on_error = %s, opts.results = %s",
+                         form_name[f], policy_name[p], other ? "another object" : "NULL");
+                test_case(name);
+                struct dense_ctx c = {NULL, 8, 77, 400, 0, 0};
+                dlp_results *attached = NULL;
+                ASSERT_OK(dlp_results_create(&c.r, c.n, c.elem));
+                if (other)
+                    ASSERT_OK(dlp_results_create(&attached, c.n, c.elem));
+                dlp_opts o = DLP_OPTS_INIT;
+                o.on_error = policies[p];
+                o.results = attached;
+                ASSERT_RC(run_form_as(f, c.n, &c, o), DLP_ERR_STATE);
+                ASSERT_EQ(c.bad, 0); /* the body got a slot it could write */
+                ASSERT_STR_CONTAINS(dlp_last_error(), "dlp_results_at(r, ");
+                ASSERT_STR_CONTAINS(dlp_last_error(), other ? "is not the results object of "
+                                                              "the running call"
+                                                            : "r is not attached to the running "
+                                                              "call");
+                ASSERT_STR_CONTAINS(dlp_last_error(), other ? "pass r as opts.results"
+                                                            : "set opts.results = r");
+                ASSERT_STR_CONTAINS(dlp_last_error(), "DLP_ERR_STATE");
+                const dlp_failure *list = NULL;
+                ASSERT_EQ(dlp_failures(&list), 0);
+                if (g_rank == 0 && p == 0 && f == 0)
+                    printf("    report: %s\n", dlp_last_error());
+                /* after the call: the master's slots and data are readable */
+                if (g_rank == 0) {
+                    ASSERT_NOT_NULL(dlp_results_at(c.r, c.n - 1));
+                    ASSERT_TRUE(dlp_results_data(c.r) == dlp_results_at(c.r, 0));
+                }
+                ASSERT_OK(dlp_results_destroy(&attached));
+                /* attached, the same object and body work */
+                ASSERT_OK(run_form(f, c.n, &c, NULL));
+                check_dense(&c, name);
+                ASSERT_OK(dlp_results_destroy(&c.r));
+            }
+        }
+    }
+}
+
+/* DLP_RESULTS_AT: the element's type is checked against the object. */
+struct triple {
+    long a, b, c;
+};
+
+struct big {
+    long double x[4];
+};
+
+struct typed_ctx {
+    dlp_results *r;
+    int wrong; /* 0: the right type; 1: a pointer to it; 2: a larger type */
+};
+
+static int typed_body(long i, void *vctx)
+{
+    struct typed_ctx *c = vctx;
+    if (c->wrong == 1) {
+        struct triple **p = DLP_RESULTS_AT(c->r, i, struct triple *); /* sizeof(ptr) */
+        *p = NULL;
+    } else if (c->wrong == 2) {
+        struct big *p = DLP_RESULTS_AT(c->r, i, struct big);
+        memset(p, 0xab, sizeof *p); /* writable though larger than the slot */
+    } else {
+        struct triple *t = DLP_RESULTS_AT(c->r, i, struct triple);
+        *t = (struct triple){i, 2 * i, 3 * i};
+    }
+    return 0;
+}
+
+static void check_typed_access(void)
+{
+    test_case("dlp_results_elem_size");
+    dlp_results *r = NULL;
+    ASSERT_EQ(dlp_results_elem_size(NULL), 0);
+    ASSERT_OK(dlp_results_create(&r, 7, 40));
+    ASSERT_EQ(dlp_results_elem_size(r), 40);
+    ASSERT_OK(dlp_results_destroy(&r));
+
+    const long n = 300;
+    for (int f = 0; f < F_COUNT; f++) {
+        for (int wrong = 0; wrong < 3; wrong++) {
+            char name[160];
+            snprintf(name, sizeof name, "DLP_RESULTS_AT: %s, %s", form_name[f],
+                     wrong == 0   ? "the element's type"
+                     : wrong == 1 ? "a pointer's size: DLP_ERR_ARG everywhere"
+                                  : "a larger type: DLP_ERR_ARG everywhere, no crash");
+            test_case(name);
+            struct typed_ctx c = {NULL, wrong};
+            ASSERT_OK(dlp_results_create(&c.r, n, sizeof(struct triple)));
+            dlp_opts o = DLP_OPTS_INIT;
+            o.results = c.r;
+            o.on_error = wrong == 2 ? DLP_ON_ERROR_SKIP : DLP_ON_ERROR_DEFAULT;
+            int rc;
+            if (f <= F_ROUND_ROBIN) {
+                rc = (f == F_MANAGED ? dlp_split_managed : dlp_split_round_robin)(n, typed_body,
+                                                                                 &c, &o);
+            } else {
+                o.split = f == F_LOOP_MANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
+                dlp_loop *loop = NULL;
+                ASSERT_OK(dlp_loop_begin(&loop, n, &o));
+#pragma omp parallel
+                {
+                    long i;
+                    while (dlp_loop_next(loop, &i))
+                        typed_body(i, &c);
+                }
+                rc = dlp_loop_end(&loop);
+            }
+            if (wrong == 0) {
+                ASSERT_OK(rc);
+                if (g_rank == 0)
+                    for (long i = 0; i < n; i++) {
+                        const struct triple *t = DLP_RESULTS_AT(c.r, i, struct triple);
+                        ASSERT_NOT_NULL(t);
+                        ASSERT_EQ(t->a, i);
+                        ASSERT_EQ(t->c, 3 * i);
+                    }
+            } else {
+                ASSERT_RC(rc, DLP_ERR_ARG);
+                char want[128];
+                snprintf(want, sizeof want,
+                         "sizeof(type) = %zu bytes, but r holds elements of %zu bytes",
+                         wrong == 1 ? sizeof(struct triple *) : sizeof(struct big),
+                         sizeof(struct triple));
+                ASSERT_STR_CONTAINS(dlp_last_error(), want);
+                ASSERT_STR_CONTAINS(dlp_last_error(), "DLP_RESULTS_AT(r, ");
+                if (g_rank == 0 && f == F_MANAGED && wrong == 1)
+                    printf("    report: %s\n", dlp_last_error());
+            }
+            ASSERT_OK(dlp_results_destroy(&c.r));
+        }
+    }
+
+    test_case("DLP_RESULTS_AT outside a call: NULL and the message on a mismatch");
+    ASSERT_OK(dlp_results_create(&r, 10, sizeof(int)));
+    ASSERT_NOT_NULL(DLP_RESULTS_AT(r, 3, int));
+    ASSERT_NULL(DLP_RESULTS_AT(r, 3, long));
+    char want[96];
+    snprintf(want, sizeof want, "sizeof(type) = %zu bytes, but r holds elements of %zu bytes",
+             sizeof(long), sizeof(int));
+    ASSERT_STR_CONTAINS(dlp_last_error(), want);
+    ASSERT_NULL(DLP_RESULTS_AT(r, 10, int)); /* out of range */
+    ASSERT_OK(dlp_results_destroy(&r));
 }
 
 /* ------------------------------------------------------------- gather -- */
@@ -485,6 +653,8 @@ int main(int argc, char **argv)
             cycles = atoi(argv[a] + 9);
     ASSERT_GE(cycles, 12);
     check_dense_results(cycles);
+    check_results_not_attached();
+    check_typed_access();
     check_gather();
     check_bcast();
     check_call_on_root();

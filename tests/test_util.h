@@ -36,6 +36,16 @@ static inline double test_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* A map's on_result that takes every result and does nothing with it. */
+static inline int test_ignore_result(long i, const void *data, size_t len, void *ctx)
+{
+    (void)i;
+    (void)data;
+    (void)len;
+    (void)ctx;
+    return 0;
+}
+
 /* Name of the case being run, printed with every failure. */
 static const char *test__case = "(setup)";
 
