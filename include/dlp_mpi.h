@@ -407,7 +407,11 @@ DLP_EXPORT int dlp_loop_next(dlp_loop *loop, long *i);
  *  it stops the loop on every rank, and dlp_loop_end() then returns
  *  DLP_ERR_ITEM everywhere with this report; under skip the loop goes on and
  *  dlp_loop_end() returns DLP_SKIPPED.
- *  Not collective; any thread. Errors: DLP_ERR_ARG. */
+ *  Not collective; any thread. Errors: DLP_ERR_ARG (loop NULL; i not one of
+ *  the loop's items 0..n-1: then the call fails as for a failed item, with a
+ *  report (item -1, code DLP_ERR_ARG) that names i, so dlp_loop_end()
+ *  returns DLP_ERR_ARG, or DLP_SKIPPED under skip; the journal records
+ *  nothing for it). */
 DLP_EXPORT int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -76,9 +76,8 @@ void *dlp__agent_main(void *arg)
     unsigned backoff = DLP__POLL_MIN_US;
     MPI_Request handle = MPI_REQUEST_NULL;
     struct dlp__reply rep;
-    const char *stats = getenv("DLP_STATS");
     struct dlp__latencies lat = {NULL, 0, 0};
-    int timing = stats && *stats && *stats != '0';
+    int timing = dlp__env_flag("DLP_STATS");
     double asked = 0;
     /* test hook (internal, tests/doorbell.sh): DLP__TEST_CLOCK_SKEW=S
      * seconds added to the times this agent sends for DLP_STATS, as if its

@@ -137,8 +137,7 @@ void *dlp__dispatcher_main(void *arg)
     int bells = dlp__netbell_count();
     unsigned quick = 0; /* the quick phase after a ring (netbell.h) */
     double t0 = dlp__now();
-    const char *stats = getenv("DLP_STATS");
-    int timing = stats && *stats && *stats != '0';
+    int timing = dlp__env_flag("DLP_STATS");
     struct dlp__latencies lat = {NULL, 0, 0};
     struct dlp__clock_sync *sync = timing ? node_clocks(nodes) : NULL;
 

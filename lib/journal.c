@@ -12,57 +12,18 @@
 
 #include "doorbell.h"
 #include "error.h"
+#include "journal_file.h"
 #include "loop.h"
 #include "runtime.h"
 #include "wait.h"
 
-static const char file_magic[8] = {'d', 'l', 'p', 'j', 'r', 'n', 'l', '1'};
-#define REC_MAGIC 0x52504c44u /* "DLPR" */
-enum { REC_CALL = 1, REC_DONE = 2, REC_FAILED = 3, REC_RUN = 4, REC_BITS = 5 };
-#define REC_MAX_BYTES ((uint64_t)1 << 31)
-#define FUNC_BYTES 40
 /* Ranges per message of a rank's journal thread. */
 #define MSG_RANGES ((long)1 << 22)
-
-struct rec_head {
-    uint32_t magic, type;
-    uint64_t seq, bytes;
-};
-struct call_rec {
-    int64_t n;
-    char func[FUNC_BYTES];
-};
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
-{
-    const unsigned char *b = p;
-    for (size_t k = 0; k < len; k++) {
-        h ^= b[k];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-#define FNV_SEED 0xcbf29ce484222325ull
-
-static int write_all(int fd, const void *p, size_t len)
-{
-    const char *c = p;
-    while (len > 0) {
-        ssize_t w = write(fd, c, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
 
 /* One record in one write (O_APPEND): a kill cuts it short at worst. */
 static int write_record(struct dlp__journal *J, uint32_t type, const void *payload, size_t bytes)
 {
-    struct rec_head h = {REC_MAGIC, type, J->seq, bytes};
+    struct dlp__jrec_head h = {DLP__JREC_MAGIC, type, J->seq, bytes};
     size_t total = sizeof h + bytes + sizeof(uint64_t);
     char *buf = malloc(total);
     if (!buf) {
@@ -72,300 +33,41 @@ static int write_record(struct dlp__journal *J, uint32_t type, const void *paylo
     memcpy(buf, &h, sizeof h);
     if (bytes)
         memcpy(buf + sizeof h, payload, bytes);
-    uint64_t check = fnv1a(FNV_SEED, buf, sizeof h + bytes);
+    uint64_t check = dlp__fnv1a(DLP__FNV_SEED, buf, sizeof h + bytes);
     memcpy(buf + sizeof h + bytes, &check, sizeof check);
-    int rc = write_all(J->fd, buf, total);
+    int rc = dlp__write_all(J->fd, buf, total);
     free(buf);
     return rc;
 }
 
-/* ------------------------------------------------------------ reading -- */
-
-struct done_rec { long a, b, idx; };     /* a DONE range, its run */
-struct failed_rec { long item, idx; };   /* a FAILED item, its run */
-
-struct scan {
-    struct done_rec *done;
-    long ndone, cdone;
-    struct failed_rec *failed;
-    long nfailed, cfailed;
-    long run;       /* RUN records of the call so far */
-    int has_call;
-    int64_t call_n;
-    char call_func[FUNC_BYTES];
-};
-
-static int grow(void **p, long *cap, long need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    long c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, (size_t)c * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
-static int all_zero(const char *p, size_t len)
-{
-    for (size_t k = 0; k < len; k++)
-        if (p[k])
-            return 0;
-    return 1;
-}
-
-/* Drop the torn tail at off: truncate, say so. */
-static int repair(struct dlp__journal *J, long off, long size, const char *why, const char *func)
-{
-    if (ftruncate(J->fd, (off_t)off) != 0 || fsync(J->fd) != 0)
-        return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: cannot drop its torn tail: %s",
-                         J->path, DLP__ERRNO_TEXT(errno));
-    fprintf(stderr,
-            "dlp_mpi: %s: journal %s: dropped the last %ld bytes (from byte %ld: %s, from an "
-            "interrupted write); the items they recorded will run again\n",
-            func, J->path, size - off, off, why);
-    return DLP_OK;
-}
-
-/* One record of this call: check it, keep what it says. */
-static int take_record(struct dlp__journal *J, struct scan *s, const struct rec_head *h,
-                       const char *payload, long off, const char *func)
-{
-    if (h->type == REC_CALL) {
-        struct call_rec c;
-        if (h->bytes != sizeof c)
-            return dlp__fail(DLP_ERR_JOURNAL, func,
-                             "journal %s is corrupted: call record at byte %ld has %llu bytes",
-                             J->path, off, (unsigned long long)h->bytes);
-        memcpy(&c, payload, sizeof c);
-        c.func[FUNC_BYTES - 1] = '\0';
-        if (s->has_call)
-            return dlp__fail(DLP_ERR_JOURNAL, func,
-                             "journal %s is corrupted: call #%lu is recorded twice (byte %ld)",
-                             J->path, J->seq, off);
-        s->has_call = 1;
-        s->call_n = c.n;
-        memcpy(s->call_func, c.func, FUNC_BYTES);
-        return DLP_OK;
-    }
-    if (!s->has_call)
-        return dlp__fail(DLP_ERR_JOURNAL, func,
-                         "journal %s is corrupted: items of call #%lu before its call record "
-                         "(byte %ld)",
-                         J->path, J->seq, off);
-    if (h->type == REC_RUN) {
-        s->run++;
-        return DLP_OK;
-    }
-    long idx = s->run;
-    if (h->type == REC_BITS) { /* int64 start, then a bit per item from start */
-        int64_t start;
-        memcpy(&start, payload, sizeof start);
-        const unsigned char *bits = (const unsigned char *)payload + sizeof start;
-        long nbits = (long)(h->bytes - sizeof start) * 8;
-        if (start < 0 || start > s->call_n)
-            return dlp__fail(DLP_ERR_JOURNAL, func,
-                             "journal %s is corrupted: a bitmap from item %lld of call #%lu "
-                             "with n = %lld (record at byte %ld)",
-                             J->path, (long long)start, J->seq, (long long)s->call_n, off);
-        for (long j = 0; j < nbits;) {
-            if (!(bits[j / 8] >> (j % 8) & 1)) {
-                j++;
-                continue;
-            }
-            long a = j;
-            while (j < nbits && bits[j / 8] >> (j % 8) & 1)
-                j++;
-            if (start + j > s->call_n)
-                return dlp__fail(DLP_ERR_JOURNAL, func,
-                                 "journal %s is corrupted: done items [%lld, %lld) of call "
-                                 "#%lu with n = %lld (record at byte %ld)",
-                                 J->path, (long long)start + a, (long long)start + j, J->seq,
-                                 (long long)s->call_n, off);
-            if (grow((void **)&s->done, &s->cdone, s->ndone + 1, sizeof *s->done) != 0)
-                return dlp__fail(DLP_ERR_NOMEM, func, "journal %s: %ld done ranges", J->path,
-                                 s->ndone + 1);
-            s->done[s->ndone++] = (struct done_rec){(long)start + a, (long)start + j, idx};
-        }
-        return DLP_OK;
-    }
-    if (h->type == REC_DONE) {
-        long k = (long)(h->bytes / (2 * sizeof(int64_t)));
-        if (grow((void **)&s->done, &s->cdone, s->ndone + k, sizeof *s->done) != 0)
-            return dlp__fail(DLP_ERR_NOMEM, func, "journal %s: %ld done ranges", J->path,
-                             s->ndone + k);
-        for (long j = 0; j < k; j++) {
-            int64_t r[2];
-            memcpy(r, payload + j * (long)sizeof r, sizeof r);
-            if (r[0] < 0 || r[0] >= r[1] || r[1] > s->call_n)
-                return dlp__fail(DLP_ERR_JOURNAL, func,
-                                 "journal %s is corrupted: done range [%lld, %lld) of call "
-                                 "#%lu with n = %lld (record at byte %ld)",
-                                 J->path, (long long)r[0], (long long)r[1], J->seq,
-                                 (long long)s->call_n, off);
-            s->done[s->ndone++] = (struct done_rec){(long)r[0], (long)r[1], idx};
-        }
-        return DLP_OK;
-    }
-    long k = (long)(h->bytes / sizeof(int64_t));
-    if (grow((void **)&s->failed, &s->cfailed, s->nfailed + k, sizeof *s->failed) != 0)
-        return dlp__fail(DLP_ERR_NOMEM, func, "journal %s: %ld failed items", J->path,
-                         s->nfailed + k);
-    for (long j = 0; j < k; j++) {
-        int64_t item;
-        memcpy(&item, payload + j * (long)sizeof item, sizeof item);
-        if (item < 0 || item >= s->call_n)
-            return dlp__fail(DLP_ERR_JOURNAL, func,
-                             "journal %s is corrupted: failed item %lld of call #%lu with "
-                             "n = %lld (record at byte %ld)",
-                             J->path, (long long)item, J->seq, (long long)s->call_n, off);
-        s->failed[s->nfailed++] = (struct failed_rec){(long)item, idx};
-    }
-    return DLP_OK;
-}
-
-/* Walk the records after the file magic. */
-static int scan_records(struct dlp__journal *J, struct scan *s, const char *buf, long size,
-                        const char *func)
-{
-    long off = sizeof file_magic;
-    while (off < size) {
-        long left = size - off;
-        struct rec_head h;
-        if (left < (long)sizeof h || all_zero(buf + off, (size_t)left))
-            return repair(J, off, size, "an incomplete record", func);
-        memcpy(&h, buf + off, sizeof h);
-        if (h.magic != REC_MAGIC || h.type < REC_CALL || h.type > REC_BITS ||
-            (h.type == REC_BITS && h.bytes < sizeof(int64_t)) ||
-            h.bytes > REC_MAX_BYTES ||
-            (h.type == REC_DONE && h.bytes % (2 * sizeof(int64_t))) ||
-            (h.type == REC_FAILED && h.bytes % sizeof(int64_t)))
-            return dlp__fail(DLP_ERR_JOURNAL, func,
-                             "journal %s is corrupted: no valid record at byte %ld of %ld; it "
-                             "cannot be trusted (move it away to start over)",
-                             J->path, off, size);
-        long end = off + (long)sizeof h + (long)h.bytes + (long)sizeof(uint64_t);
-        if (end > size)
-            return repair(J, off, size, "a record cut short", func);
-        uint64_t check;
-        memcpy(&check, buf + end - (long)sizeof check, sizeof check);
-        if (check != fnv1a(FNV_SEED, buf + off, sizeof h + h.bytes)) {
-            if (end == size)
-                return repair(J, off, size, "a last record with a bad checksum", func);
-            return dlp__fail(DLP_ERR_JOURNAL, func,
-                             "journal %s is corrupted: bad checksum in the record at byte %ld "
-                             "(%ld more bytes follow it); it cannot be trusted (move it away "
-                             "to start over)",
-                             J->path, off, size - end);
-        }
-        if (h.seq == J->seq)
-            DLP_CALL(take_record(J, s, &h, buf + off + sizeof h, off, func));
-        off = end;
-    }
-    return DLP_OK;
-}
-
-static int by_item_then_idx(const void *a, const void *b)
-{
-    const struct failed_rec *x = a, *y = b;
-    if (x->item != y->item)
-        return (x->item > y->item) - (x->item < y->item);
-    return (x->idx > y->idx) - (x->idx < y->idx);
-}
-
-/* The done set: every DONE range, less the FAILED items that no DONE
- * record of a later run covers. */
-static int done_set(struct dlp__journal *J, struct scan *s, const char *func)
-{
-    if (s->nfailed > 0)
-        qsort(s->failed, (size_t)s->nfailed, sizeof *s->failed, by_item_then_idx);
-    for (long d = 0; d < s->ndone; d++) {
-        long lo = 0, hi = s->nfailed; /* first failed item >= a */
-        while (lo < hi) {
-            long mid = lo + (hi - lo) / 2;
-            if (s->failed[mid].item < s->done[d].a)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (long f = lo; f < s->nfailed && s->failed[f].item < s->done[d].b; f++)
-            if (s->failed[f].idx >= 0 && s->failed[f].idx < s->done[d].idx)
-                s->failed[f].idx = -1; /* done again in a later run */
-    }
-    for (long d = 0; d < s->ndone; d++)
-        if (dlp__ranges_push(&J->skip, s->done[d].a, s->done[d].b) != 0)
-            return dlp__fail(DLP_ERR_NOMEM, func, "journal %s: done ranges", J->path);
-    dlp__ranges_normalize(&J->skip);
-    long k = 0;
-    long *still = malloc((size_t)(s->nfailed > 0 ? s->nfailed : 1) * sizeof *still);
-    if (!still)
-        return dlp__fail(DLP_ERR_NOMEM, func, "journal %s: failed items", J->path);
-    for (long f = 0; f < s->nfailed; f++)
-        if (s->failed[f].idx >= 0)
-            still[k++] = s->failed[f].item;
-    int bad = dlp__ranges_remove_items(&J->skip, still, k);
-    free(still);
-    if (bad)
-        return dlp__fail(DLP_ERR_NOMEM, func, "journal %s: done ranges", J->path);
-    J->done_before = dlp__ranges_total(&J->skip);
-    return DLP_OK;
-}
-
-static int read_file(struct dlp__journal *J, long n, const char *func)
+/* A journal says which items to skip: only a regular file of this user
+ * that nobody else can write is trusted. */
+static int trusted(struct dlp__journal *J, const char *func)
 {
     struct stat st;
     if (fstat(J->fd, &st) != 0)
-        return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: %s", J->path, DLP__ERRNO_TEXT(errno));
-    long size = (long)st.st_size;
-    char *buf = malloc((size_t)(size > 0 ? size : 1));
-    if (!buf)
-        return dlp__fail(DLP_ERR_NOMEM, func, "journal %s: %ld bytes", J->path, size);
-    long got = 0;
-    while (got < size) {
-        ssize_t r = pread(J->fd, buf + got, (size_t)(size - got), (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            free(buf);
-            return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: read failed: %s", J->path,
-                             r < 0 ? DLP__ERRNO_TEXT(errno) : "file shrank");
-        }
-        got += r;
-    }
-    int rc = DLP_OK;
-    long head = size < (long)sizeof file_magic ? size : (long)sizeof file_magic;
-    if (memcmp(buf, file_magic, (size_t)head) != 0) {
-        rc = dlp__fail(DLP_ERR_JOURNAL, func,
-                       "%s is not a dlp_mpi journal (it does not start with \"dlpjrnl1\"); "
-                       "refusing to use it",
-                       J->path);
-    } else if (size < (long)sizeof file_magic) { /* new, or its first write was cut */
-        if (ftruncate(J->fd, 0) != 0 || write_all(J->fd, file_magic, sizeof file_magic) != 0)
-            rc = dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: cannot write: %s", J->path,
-                           DLP__ERRNO_TEXT(errno));
-    } else {
-        struct scan s;
-        memset(&s, 0, sizeof s);
-        rc = scan_records(J, &s, buf, size, func);
-        if (rc == DLP_OK && s.has_call &&
-            (s.call_n != n || strncmp(s.call_func, func, FUNC_BYTES - 1) != 0))
-            rc = dlp__fail(DLP_ERR_JOURNAL, func,
-                           "journal %s recorded call #%lu as %s with n = %lld; this call is "
-                           "%s with n = %ld: the journal is from another run or program "
-                           "(move it away to start over)",
-                           J->path, J->seq, s.call_func, (long long)s.call_n, func, n);
-        if (rc == DLP_OK)
-            rc = done_set(J, &s, func);
-        J->has_call = s.has_call;
-        free(s.done);
-        free(s.failed);
-    }
-    free(buf);
-    return rc;
+        return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: %s", J->path,
+                         DLP__ERRNO_TEXT(errno));
+    if (!S_ISREG(st.st_mode))
+        return dlp__fail(DLP_ERR_JOURNAL, func,
+                         "the journal %s is not a regular file: refusing to use it", J->path);
+    if (st.st_uid != geteuid())
+        return dlp__fail(DLP_ERR_JOURNAL, func,
+                         "the journal %s belongs to uid %ld, not to this user (uid %ld): "
+                         "refusing to trust it",
+                         J->path, (long)st.st_uid, (long)geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return dlp__fail(DLP_ERR_JOURNAL, func,
+                         "the journal %s can be written by %s (mode %04o): refusing to trust "
+                         "it (chmod go-w %s)",
+                         J->path, st.st_mode & S_IWOTH ? "others" : "its group",
+                         (unsigned)(st.st_mode & 07777), J->path);
+    /* O_NONBLOCK was for the open only (a FIFO planted at the path) */
+    int fl = fcntl(J->fd, F_GETFL);
+    if (fl < 0 || fcntl(J->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+        return dlp__fail(DLP_ERR_SYSTEM, func, "journal %s: %s", J->path,
+                         DLP__ERRNO_TEXT(errno));
+    return DLP_OK;
 }
 
 int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, unsigned long seq,
@@ -377,10 +79,22 @@ int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, uns
     J->seq = seq;
     J->n = n;
     J->sync = sync;
-    J->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    /* 0600: nobody else can even read-lock it; never through a symlink */
+    J->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    if (J->fd < 0 && errno == ELOOP)
+        return dlp__fail(DLP_ERR_JOURNAL, func,
+                         "the journal %s is a symbolic link: refusing to follow it (name the "
+                         "file itself)",
+                         path);
     if (J->fd < 0)
         return dlp__fail(DLP_ERR_SYSTEM, func, "cannot open the journal %s: %s", path,
                          DLP__ERRNO_TEXT(errno));
+    int rc = trusted(J, func);
+    if (rc != DLP_OK) {
+        close(J->fd);
+        J->fd = -1;
+        return rc;
+    }
     struct flock lk;
     memset(&lk, 0, sizeof lk);
     lk.l_type = F_WRLCK;
@@ -394,7 +108,9 @@ int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, uns
                          e == EACCES || e == EAGAIN ? "another process is using it"
                                                     : DLP__ERRNO_TEXT(e));
     }
-    int rc = read_file(J, n, func);
+    rc = dlp__journal_read(J->fd, path, seq, n, func, &J->skip, &J->has_call);
+    if (rc == DLP_OK)
+        J->done_before = dlp__ranges_total(&J->skip);
     if (rc != DLP_OK)
         dlp__journal_close(J);
     return rc;
@@ -449,7 +165,8 @@ static void slot_empty(struct dlp__journal *J, struct dlp__jslot *s)
     if (s->len == 0)
         return;
     pthread_mutex_lock(&J->lock);
-    int ok = grow((void **)&J->pend, &J->cap, J->npend + s->len, sizeof *J->pend) == 0;
+    int ok =
+        dlp__array_grow((void **)&J->pend, &J->cap, J->npend + s->len, sizeof *J->pend) == 0;
     if (ok) {
         memcpy(J->pend + J->npend, s->entry, (size_t)s->len * sizeof *s->entry);
         J->npend += s->len;
@@ -507,17 +224,17 @@ static int write_done(struct dlp__journal *J, const struct dlp__ranges *r)
     size_t pairs = (size_t)r->len * 2 * sizeof(int64_t);
     size_t bitmap = sizeof(int64_t) + ((size_t)span + 7) / 8;
     if (pairs <= bitmap)
-        return write_record(J, REC_DONE, r->r, pairs);
+        return write_record(J, DLP__JREC_DONE, r->r, pairs);
     unsigned char *b = calloc(bitmap, 1);
     if (!b)
-        return write_record(J, REC_DONE, r->r, pairs);
+        return write_record(J, DLP__JREC_DONE, r->r, pairs);
     int64_t s64 = start;
     memcpy(b, &s64, sizeof s64);
     unsigned char *bits = b + sizeof s64;
     for (long k = 0; k < r->len; k++)
         for (long i = r->r[k][0] - start; i < r->r[k][1] - start; i++)
             bits[i / 8] |= (unsigned char)(1u << (i % 8));
-    int rc = write_record(J, REC_BITS, b, bitmap);
+    int rc = write_record(J, DLP__JREC_BITS, b, bitmap);
     free(b);
     return rc;
 }
@@ -540,7 +257,7 @@ static void write_merged(struct dlp__journal *J, int force)
             J->recorded += dlp__ranges_total(r);
     }
     if (J->fd >= 0 && J->nfailed > 0 &&
-        write_record(J, REC_FAILED, J->acc_failed, (size_t)J->nfailed * sizeof(int64_t)) != 0)
+        write_record(J, DLP__JREC_FAILED, J->acc_failed, (size_t)J->nfailed * sizeof(int64_t)) != 0)
         write_failed(J, "write");
     r->len = 0;
     J->nfailed = 0;
@@ -558,7 +275,8 @@ static void accumulate(struct dlp__journal *J, long (*ranges)[2], long nranges,
     for (long k = 0; k < nranges; k++)
         if (dlp__ranges_push(&J->acc, ranges[k][0], ranges[k][1]) != 0)
             dlp__helper_abort("journal", "out of memory for the done ranges", MPI_SUCCESS);
-    if (grow((void **)&J->acc_failed, &J->cfailed, J->nfailed + nfailed, sizeof(long)) != 0)
+    if (dlp__array_grow((void **)&J->acc_failed, &J->cfailed, J->nfailed + nfailed,
+                        sizeof(long)) != 0)
         dlp__helper_abort("journal", "out of memory for the failed items", MPI_SUCCESS);
     if (nfailed)
         memcpy(J->acc_failed + J->nfailed, failed, (size_t)nfailed * sizeof(long));
@@ -712,15 +430,15 @@ void dlp__journal_start(struct dlp__journal *J, struct dlp_loop *L)
         J->n = L->n;
         pthread_mutex_init(&J->lock, NULL);
     } else if (!J->has_call) {
-        struct call_rec c;
+        struct dlp__jcall_rec c;
         memset(&c, 0, sizeof c);
         c.n = J->n;
         snprintf(c.func, sizeof c.func, "%s", L->func);
-        if (write_record(J, REC_CALL, &c, sizeof c) != 0 || fsync(J->fd) != 0)
+        if (write_record(J, DLP__JREC_CALL, &c, sizeof c) != 0 || fsync(J->fd) != 0)
             dlp__helper_abort(L->func, "cannot write the journal's call record", MPI_SUCCESS);
         J->has_call = 1;
     }
-    if (rt->rank == 0 && (write_record(J, REC_RUN, NULL, 0) != 0 || fsync(J->fd) != 0))
+    if (rt->rank == 0 && (write_record(J, DLP__JREC_RUN, NULL, 0) != 0 || fsync(J->fd) != 0))
         dlp__helper_abort(L->func, "cannot write the journal's run record", MPI_SUCCESS);
     J->slots = calloc(DLP__JOURNAL_SLOTS, sizeof *J->slots);
     if (!J->slots)

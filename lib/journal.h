@@ -25,7 +25,7 @@
  * reached the file (an item is done at most once per run). A record cut short by
  * a kill or a crash at the end of the file is dropped (its items run
  * again); anything else that does not check out is an error, never
- * trusted. */
+ * trusted. journal_file.h has the format and the reader. */
 #ifndef DLP_LIB_JOURNAL_H
 #define DLP_LIB_JOURNAL_H
 
@@ -80,9 +80,11 @@ struct dlp__journal {
     int open_ranks;           /* ranks whose last batch has not come */
 };
 
-/** Master, before the call's handshake: open (or create) the journal at
- *  path for call number seq with n items, check it, drop a torn last record,
- *  read which items are done. DLP_ERR_JOURNAL for a file that is not a
+/** Master, before the call's handshake: open (or create, mode 0600) the
+ *  journal at path for call number seq with n items, check it, drop a torn
+ *  last record, read which items are done (journal_file.h). DLP_ERR_JOURNAL
+ *  for a path that is a symbolic link, a file that is not a regular file,
+ *  belongs to another user or that its group or others can write, is not a
  *  journal, is corrupted, is in use, or recorded this call with another n
  *  or function; DLP_ERR_SYSTEM for I/O errors. Not collective. */
 int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, unsigned long seq,

@@ -54,11 +54,11 @@ enum { FLAG_JOURNAL = 1, FLAG_TRACE = 2, FLAG_TRACE_ITEMS = 4, FLAG_STATS = 8 };
 /* The master's DLP_TRACE / DLP_TRACE_ITEMS / DLP_STATS as flags. */
 static int trace_flags(const char **path)
 {
-    const char *t = getenv("DLP_TRACE"), *i = getenv("DLP_TRACE_ITEMS"),
-               *st = getenv("DLP_STATS");
+    const char *t = getenv("DLP_TRACE");
     *path = t && *t ? t : NULL;
-    return (*path ? FLAG_TRACE : 0) | (*path && i && *i && *i != '0' ? FLAG_TRACE_ITEMS : 0) |
-           (st && *st && *st != '0' ? FLAG_STATS : 0);
+    return (*path ? FLAG_TRACE : 0) |
+           (*path && dlp__env_flag("DLP_TRACE_ITEMS") ? FLAG_TRACE_ITEMS : 0) |
+           (dlp__env_flag("DLP_STATS") ? FLAG_STATS : 0);
 }
 _Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 _Static_assert(sizeof(struct handshake) <= DLP__ENTRY_ARGS, "the handshake fits an entry");
@@ -948,6 +948,15 @@ int dlp_loop_fail(dlp_loop *loop, long i, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+    }
+    if (i < 0 || i >= loop->n) { /* not an item: fail the call, journal nothing */
+        dlp__loop_failure(loop, -1, omp_get_thread_num(), DLP_ERR_ARG,
+                          "dlp_loop_fail: item %ld is not one of the loop's items 0..%ld "
+                          "(n = %ld): %s",
+                          i, loop->n - 1, loop->n, msg);
+        return dlp__fail(DLP_ERR_ARG, "dlp_loop_fail",
+                         "item %ld is not one of the loop's items 0..%ld (n = %ld)", i,
+                         loop->n - 1, loop->n);
     }
     fail_item(loop, i, msg);
     return DLP_OK;

@@ -9,10 +9,17 @@
 #include "error.h"
 #include "schedule.h"
 
+/* The one rule of the numeric knobs: a value starts with a digit (seconds
+ * also with '.'): no leading space, sign or letter, as DLP_SCHEDULE's N. */
+static int starts_number(const char *s, int dot)
+{
+    return (*s >= '0' && *s <= '9') || (dot && *s == '.');
+}
+
 /* Parse a whole decimal integer in [lo, hi]; 0 on success. */
 static int parse_long(const char *s, long lo, long hi, long *out)
 {
-    if (!s || !*s)
+    if (!s || !starts_number(s, 0))
         return -1;
     char *end = NULL;
     errno = 0;
@@ -27,7 +34,8 @@ static int parse_long(const char *s, long lo, long hi, long *out)
  * above 0); 0 on success. */
 static int parse_seconds(const char *s, double lo, double hi, double *out)
 {
-    if (!s || !*s)
+    /* decimal only: no hex, inf or nan (strtod takes them) */
+    if (!s || !starts_number(s, 1) || s[strspn(s, "0123456789.eE+-")] != '\0')
         return -1;
     char *end = NULL;
     errno = 0;
@@ -41,12 +49,12 @@ static int parse_seconds(const char *s, double lo, double hi, double *out)
 /* Parse a byte count with an optional binary suffix K, M or G; 0 on success. */
 static int parse_bytes(const char *s, size_t *out)
 {
-    if (!s || !*s)
+    if (!s || !starts_number(s, 0))
         return -1;
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *s == '-')
+    if (errno || end == s)
         return -1;
     unsigned shift = 0;
     switch (*end) {
@@ -60,6 +68,40 @@ static int parse_bytes(const char *s, size_t *out)
         return -1;
     *out = (size_t)(v << shift);
     return 0;
+}
+
+/* The one rule of the on/off knobs: 1, on, yes, true or 0, off, no, false
+ * (unset or empty: dflt); -1 for anything else. */
+static int bool_value(const char *v, int dflt)
+{
+    static const char *const yes[] = {"1", "on", "yes", "true"};
+    static const char *const no[] = {"0", "off", "no", "false"};
+    if (!v || !*v)
+        return dflt;
+    for (size_t k = 0; k < sizeof yes / sizeof *yes; k++) {
+        if (strcmp(v, yes[k]) == 0)
+            return 1;
+        if (strcmp(v, no[k]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+int dlp__env_flag(const char *var)
+{
+    return bool_value(getenv(var), 0) == 1;
+}
+
+/* An on/off knob into *out; DLP_ERR_OPTION for another value. */
+static int env_bool(const char *var, int dflt, int *out, const char *func)
+{
+    const char *v = getenv(var);
+    int b = bool_value(v, dflt);
+    if (b < 0)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "%s=\"%s\" is not 1, on, yes, true or 0, off, no, false", var, v);
+    *out = b;
+    return DLP_OK;
 }
 
 static int resolve_progress(const dlp_opts *opts, struct dlp__options *o, const char *func)
@@ -176,13 +218,7 @@ static int resolve_failures(const dlp_opts *opts, struct dlp__options *o, const 
                             &o->time_limit, func));
     DLP_CALL(seconds_option(0, "grace", "DLP_GRACE", 0, 1e6, DLP__GRACE_DEFAULT, &o->grace,
                             func));
-    const char *sig = getenv("DLP_SIGNALS");
-    o->signals = 1;
-    if (sig && *sig) {
-        if (strcmp(sig, "0") != 0 && strcmp(sig, "1") != 0)
-            return dlp__fail(DLP_ERR_OPTION, func, "DLP_SIGNALS=\"%s\" is not 0 or 1", sig);
-        o->signals = sig[0] == '1';
-    }
+    DLP_CALL(env_bool("DLP_SIGNALS", 1, &o->signals, func));
     o->journal = opts->journal;
     const char *env = getenv("DLP_JOURNAL");
     if (!o->journal && env && *env)
@@ -334,6 +370,10 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
                          slice);
     o->helper_slice = (unsigned)us;
     DLP_CALL(resolve_progress(opts, o, func));
+    /* read where they are used (dlp__env_flag), checked here */
+    int flag;
+    DLP_CALL(env_bool("DLP_STATS", 0, &flag, func));
+    DLP_CALL(env_bool("DLP_TRACE_ITEMS", 0, &flag, func));
     DLP_CALL(resolve_failures(opts, o, func));
     return resolve_inflight(opts, o, func);
 }

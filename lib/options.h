@@ -45,6 +45,11 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *out, const c
  *  value that is not a number of seconds > 0 (message for func). */
 int dlp__collective_timeout(double *seconds, const char *func);
 
+/** Whether the on/off knob var (DLP_STATS, DLP_TRACE_ITEMS ...) is on: 1,
+ *  on, yes or true; anything else is off (dlp__options_resolve() refuses
+ *  values that are neither on nor off at the start of every call). */
+int dlp__env_flag(const char *var);
+
 /** Team size of the callback forms: DLP_THREADS if set and valid, else
  *  omp_get_max_threads(). */
 int dlp__default_threads(void);

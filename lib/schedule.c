@@ -7,7 +7,8 @@
 
 long dlp__schedule_min_chunk(long n)
 {
-    return n <= DLP__MAX_CHUNKS ? 1 : (n + DLP__MAX_CHUNKS - 1) / DLP__MAX_CHUNKS;
+    /* ceil(n / DLP__MAX_CHUNKS) without forming n + DLP__MAX_CHUNKS - 1 */
+    return n <= DLP__MAX_CHUNKS ? 1 : n / DLP__MAX_CHUNKS + (n % DLP__MAX_CHUNKS != 0);
 }
 
 static long clamp_chunk(double c, const struct dlp__sched_request *q)

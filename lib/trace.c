@@ -2,11 +2,13 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "loop.h"
@@ -114,18 +116,47 @@ static void json_add(const char *fmt, ...)
     json_len += (size_t)n;
 }
 
+/* The trace goes to a new file next to path (O_EXCL, never through a
+ * symbolic link, mode 0644 less the umask), which then replaces path by a
+ * rename: a link planted at path is replaced, not followed, and a reader
+ * never sees half a trace. */
 static void write_trace(const char *path)
 {
-    FILE *f = fopen(path, "w");
+    size_t len = strlen(path) + 48;
+    char *tmp = malloc(len);
+    int fd = -1, e = ENOMEM;
+    for (unsigned k = 0; tmp && fd < 0 && k < 16; k++) {
+        snprintf(tmp, len, "%s.tmp.%ld.%u", path, (long)getpid(), k);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        e = errno;
+        if (fd < 0 && e != EEXIST)
+            break;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     int ok = f != NULL;
+    if (fd >= 0 && !f) {
+        e = errno;
+        close(fd);
+    }
     if (ok) {
         ok = fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n", f) >= 0 &&
              (json_len == 0 || fwrite(json, 1, json_len, f) == json_len) && fputs("\n]}\n", f) >= 0;
-        ok = fclose(f) == 0 && ok;
+        e = errno;
+        if (fclose(f) != 0 && ok) {
+            ok = 0;
+            e = errno;
+        }
+        if (ok && rename(tmp, path) != 0) {
+            ok = 0;
+            e = errno;
+        }
+        if (!ok)
+            unlink(tmp);
     }
     if (!ok)
         fprintf(stderr, "dlp_mpi: cannot write the trace %s (DLP_TRACE): %s\n", path,
-                DLP__ERRNO_TEXT(errno));
+                DLP__ERRNO_TEXT(e));
+    free(tmp);
 }
 
 /* One rank's spans (wire format) as events; offset: the call's start on

@@ -60,6 +60,7 @@
 #include "test_util.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <omp.h>
@@ -924,6 +925,31 @@ static void three_records(struct jbuild *b, unsigned long seq, const char *func,
     off[4] = (long)b->len;
 }
 
+/* three_records() with the length of the middle DONE record damaged (to_end:
+ * set to reach the end of the file; else one bit flipped, + 128 KiB): refused,
+ * the message says what the record looks like and where the valid record
+ * after it is, the file is left as it was. */
+static void length_refused(const char *what, const char *path, const dlp_opts *o, int to_end,
+                           const char *looks)
+{
+    struct jbuild b;
+    long off[5];
+    char text[600];
+    test_case(what);
+    three_records(&b, g_calls + 1, "dlp_split_managed", off);
+    uint64_t len;
+    memcpy(&len, b.p + off[2] + 16, sizeof len);
+    len = to_end ? (uint64_t)(off[4] - off[2] - 32) : len ^ ((uint64_t)2 << 16);
+    memcpy(b.p + off[2] + 16, &len, sizeof len);
+    put_file(path, b.p, b.len);
+    snprintf(text, sizeof text,
+             "journal %s is corrupted: the record at byte %ld looks like %s, but a valid record "
+             "follows at byte %ld of %ld",
+             path, off[2], looks, off[3], off[4]);
+    refused(F_MANAGED, 600, o, path, DLP_ERR_JOURNAL, text, 0);
+    free(b.p);
+}
+
 static void case_refused(void)
 {
     const char *path = path_in_dir("refused.jnl");
@@ -976,6 +1002,13 @@ static void case_refused(void)
              path, off[2], off[4] - off[3]);
     refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     free(b.p);
+
+    /* A damaged length field is not a torn tail when a valid record follows
+     * (it used to be taken for one: the file was cut there). */
+    length_refused("refused: a bit flip in the length of a record in the middle", path, &o, 0,
+                   "a record cut short");
+    length_refused("refused: the length of a record in the middle reaches the end of the file",
+                   path, &o, 1, "a last record with a bad checksum");
 
     test_case("refused: no valid record header in the middle");
     three_records(&b, g_calls + 1, "dlp_split_managed", off);
@@ -1102,6 +1135,134 @@ static pid_t lock_in_child(const char *path, int *release)
     return pid;
 }
 
+/* The files a job writes (issue 14, defect 8): the journal is created mode
+ * 0600 and never through a symbolic link; a journal another user owns, that
+ * its group or others can write, or that is not a regular file is refused
+ * (DLP_ERR_JOURNAL, the file as it was); DLP_TRACE replaces a symbolic link
+ * planted at its path instead of writing through it. */
+static void case_files(void)
+{
+    char text[600];
+    const char *path = path_in_dir("files.jnl");
+    const char *target = path_in_dir("files.target");
+    dlp_opts o = journal_opts(path, 0);
+    struct jbuild b;
+    long off[5];
+
+    test_case("files: a new journal is created mode 0600");
+    if (g_rank == 0) {
+        unlink(path);
+        umask(022);
+    }
+    ASSERT_OK(dlp_barrier());
+    struct ctx c;
+    ctx_init(&c, F_MANAGED, K_NONE, 50);
+    ASSERT_OK(run_form(&c, &o));
+    ctx_free(&c);
+    g_calls++;
+    if (g_rank == 0) {
+        struct stat st;
+        ASSERT_EQ(stat(path, &st), 0);
+        ASSERT_EQ((int)(st.st_mode & 0777), 0600);
+    }
+
+    test_case("files: a dangling symbolic link at the journal's path is not followed");
+    if (g_rank == 0) {
+        unlink(path);
+        unlink(target);
+        ASSERT_EQ(symlink(target, path), 0);
+    }
+    ASSERT_OK(dlp_barrier());
+    snprintf(text, sizeof text, "the journal %s is a symbolic link: refusing to follow it",
+             path);
+    refused(F_MANAGED, 600, &o, NULL, DLP_ERR_JOURNAL, text, 0);
+    if (g_rank == 0) {
+        ASSERT_EQ(access(target, F_OK), -1); /* not created through the link */
+        unlink(path);
+    }
+
+    test_case("files: a journal that others or its group can write is refused");
+    three_records(&b, g_calls + 1, "dlp_split_managed", off);
+    put_file(path, b.p, b.len);
+    static const struct {
+        int mode;
+        const char *who;
+    } modes[] = {{0666, "others"}, {0620, "its group"}, {0602, "others"}};
+    for (int k = 0; k < 3; k++) {
+        if (g_rank == 0)
+            ASSERT_EQ(chmod(path, (mode_t)modes[k].mode), 0);
+        ASSERT_OK(dlp_barrier());
+        snprintf(text, sizeof text,
+                 "the journal %s can be written by %s (mode %04o): refusing to trust it", path,
+                 modes[k].who, modes[k].mode);
+        refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    }
+
+    test_case("files: a journal another user owns is refused");
+    int chowned = 1;
+    if (g_rank == 0)
+        chowned = chmod(path, 0600) == 0 && chown(path, 65534, 65534) == 0;
+    ASSERT_MPI(MPI_Bcast(&chowned, 1, MPI_INT, 0, dlp_comm()));
+    if (chowned) {
+        snprintf(text, sizeof text,
+                 "the journal %s belongs to uid 65534, not to this user (uid %ld): refusing to "
+                 "trust it",
+                 path, (long)geteuid());
+        refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    } else if (g_rank == 0) {
+        printf("    (not checked: chown to uid 65534 needs root)\n");
+    }
+    free(b.p);
+
+    test_case("files: a FIFO at the journal's path is refused, without blocking");
+    if (g_rank == 0) {
+        unlink(path);
+        ASSERT_EQ(mkfifo(path, 0600), 0);
+    }
+    ASSERT_OK(dlp_barrier());
+    snprintf(text, sizeof text, "the journal %s is not a regular file", path);
+    refused(F_MANAGED, 600, &o, NULL, DLP_ERR_JOURNAL, text, 0);
+    if (g_rank == 0)
+        unlink(path);
+
+    test_case("files: DLP_TRACE replaces a symbolic link planted at its path");
+    const char *trace = path_in_dir("files.trace.json");
+    if (g_rank == 0) {
+        unlink(trace);
+        unlink(target);
+        ASSERT_EQ(symlink(target, trace), 0);
+        setenv("DLP_TRACE", trace, 1);
+    }
+    ASSERT_OK(dlp_barrier());
+    ctx_init(&c, F_MANAGED, K_NONE, 50);
+    ASSERT_OK(run_form(&c, NULL));
+    ctx_free(&c);
+    g_calls++;
+    if (g_rank == 0) {
+        unsetenv("DLP_TRACE");
+        struct stat st;
+        ASSERT_EQ(lstat(trace, &st), 0);
+        ASSERT_TRUE(S_ISREG(st.st_mode));
+        ASSERT_EQ(access(target, F_OK), -1);
+        long len = 0;
+        unsigned char *json = slurp(trace, &len);
+        ASSERT_NOT_NULL(json);
+        json[len] = '\0';
+        ASSERT_STR_CONTAINS((char *)json, "traceEvents");
+        free(json);
+        /* no temporary file left next to it */
+        DIR *d = opendir(g_dir);
+        ASSERT_NOT_NULL(d);
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            if (strstr(e->d_name, ".tmp."))
+                TEST_FAIL("a temporary file is left next to the trace: %s", e->d_name);
+        closedir(d);
+        unlink(trace);
+    }
+    ASSERT_OK(dlp_barrier());
+}
+
 static void case_locked(void)
 {
     test_case("refused: the journal is locked by another process");
@@ -1142,12 +1303,33 @@ static void case_locked(void)
 
 /* A torn tail: the journal is `bytes`; the call must drop `dropped` bytes
  * from byte `at` (none: dropped 0) and run the items not in [0, done). */
-static void torn(const char *what, const unsigned char *bytes, long len, long at, long dropped,
-                 const char *why, long done)
+/* Peak resident memory of this process (KiB), or 0. */
+static long peak_rss_kib(void)
+{
+    long kib = 0;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+static void torn_sparse(const char *what, const unsigned char *bytes, long len, long sparse,
+                        long at, long dropped, const char *why, long done)
 {
     test_case(what);
     const char *path = path_in_dir("torn.jnl");
     put_file(path, bytes, (size_t)len);
+    if (sparse > 0) { /* a hole up to `sparse` bytes */
+        if (g_rank == 0 && truncate(path, (off_t)sparse) != 0)
+            TEST_FAIL("truncate(%s, %ld): %s", path, sparse, strerror(errno));
+        ASSERT_OK(dlp_barrier());
+    }
+    long peak0 = peak_rss_kib();
     long n = 600;
     char *before = zeros(n), *after = zeros(n), text[1400];
     memset(before, 1, (size_t)done);
@@ -1159,9 +1341,17 @@ static void torn(const char *what, const unsigned char *bytes, long len, long at
     struct ctx c;
     ctx_init(&c, F_MANAGED, K_NONE, n);
     journaled_call(&c, &o, path, before, DLP_OK, 1, after, dropped > 0 ? text : NULL);
+    if (sparse > 0) /* read in bounded memory, not the whole file at once */
+        ASSERT_RSS_GROWTH(peak_rss_kib() - peak0, 64 * 1024L, "reading a sparse journal (peak)");
     ctx_free(&c);
     free(before);
     free(after);
+}
+
+static void torn(const char *what, const unsigned char *bytes, long len, long at, long dropped,
+                 const char *why, long done)
+{
+    torn_sparse(what, bytes, len, 0, at, dropped, why, done);
 }
 
 static void case_torn(void)
@@ -1190,6 +1380,10 @@ static void case_torn(void)
     jb_done(&b, g_calls + 1, 30, 40);
     torn("torn: 10 bytes of a record header", b.p, off[4] + 10, off[4], 10,
          "an incomplete record", 30);
+    free(b.p);
+    three_records(&b, g_calls + 1, "dlp_split_managed", off);
+    torn_sparse("torn: a hole of 512 MiB after the last record (a sparse file)", b.p, off[4],
+                512L << 20, off[4], (512L << 20) - off[4], "an incomplete record", 30);
     free(b.p);
     torn("torn: 4 bytes of the file magic (a new journal)", (const unsigned char *)"dlpj", 4, 0,
          0, NULL, 0);
@@ -1274,6 +1468,60 @@ static void case_loop_fail_earlier(void)
                      what);
     fail_then_resume(F_LOOP, K_EARLIER, DLP_ON_ERROR_SKIP, DLP_SKIPPED, 1200, 400, -1,
                      what);
+}
+
+/* dlp_loop_fail() with an item outside 0..n-1 (-1, the header's "not about
+ * one item"; n; LONG_MIN; LONG_MAX) while the thread runs item 5, under
+ * skip: DLP_ERR_ARG each time, the call lists those reports (DLP_SKIPPED)
+ * and the journal records every item done, nothing failed, nothing out of
+ * range (before the fix, -1 was journaled as ~-1 = "item 0 failed" and n as
+ * a negative item). */
+static void case_loop_fail_bad_item(void)
+{
+    test_case("dlp_loop_fail with items -1, n, LONG_MIN, LONG_MAX: DLP_ERR_ARG, not journaled");
+    const long n = 64;
+    const char *path = path_in_dir("bad_item.jnl");
+    dlp_opts o = journal_opts(path, DLP_ON_ERROR_SKIP);
+    dlp_loop *loop = NULL;
+    ASSERT_OK(dlp_loop_begin(&loop, n, &o));
+    const long bad[] = {-1, n, LONG_MIN, LONG_MAX};
+    int wrong = 0;
+#pragma omp parallel
+    {
+        long i;
+        while (dlp_loop_next(loop, &i))
+            if (i == 5)
+                for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+                    int rc = dlp_loop_fail(loop, bad[k], "bad item %ld", bad[k]);
+                    if (rc != DLP_ERR_ARG) {
+#pragma omp critical
+                        {
+                            printf("dlp_loop_fail(loop, %ld) returned %d (%s), expected %d "
+                                   "(%s)\n",
+                                   bad[k], rc, dlp_strerror(rc), DLP_ERR_ARG,
+                                   dlp_strerror(DLP_ERR_ARG));
+                            wrong++;
+                        }
+                    } else {
+                        ASSERT_STR_CONTAINS(dlp_last_error(), "is not one of the loop's items");
+                    }
+                }
+    }
+    ASSERT_EQ(wrong, 0);
+    ASSERT_RC(dlp_loop_end(&loop), DLP_SKIPPED);
+    g_calls++;
+    ASSERT_STR_CONTAINS(dlp_last_error(), "is not one of the loop's items 0..63");
+    if (g_rank == 0) {
+        struct jfile f;
+        jfile_load(path, &f); /* fails on records out of range */
+        char done[64];
+        struct jcall jc;
+        jfile_call(&f, g_calls, n, done, &jc);
+        ASSERT_EQ(jc.done, n);
+        ASSERT_EQ(jc.failed_recs, 0);
+        jfile_free(&f);
+    }
+    ASSERT_OK(dlp_barrier());
 }
 
 /* Two calls in one journal, n = 0 between them, DLP_JOURNAL_SYNC. */
@@ -1378,8 +1626,10 @@ static void case_signals(void)
     dispositions(0, 0, 0, "signals: DLP_SIGNALS=0, no handler");
     setenv("DLP_SIGNALS", "1", 1);
     dispositions(0, 2, 2, "signals: DLP_SIGNALS=1");
-    setenv("DLP_SIGNALS", "yes", 1);
-    test_case("signals: DLP_SIGNALS=yes is refused");
+    setenv("DLP_SIGNALS", "off", 1);
+    dispositions(0, 0, 0, "signals: DLP_SIGNALS=off, no handler");
+    setenv("DLP_SIGNALS", "maybe", 1);
+    test_case("signals: DLP_SIGNALS=maybe is refused");
     refused(F_MANAGED, 100, NULL, NULL, DLP_ERR_OPTION, "DLP_SIGNALS", -1);
     unsetenv("DLP_SIGNALS");
 
@@ -1666,8 +1916,10 @@ int main(int argc, char **argv)
     timed(case_environment, "DLP_JOURNAL");
     timed(case_refused, "refused journals");
     timed(case_locked, "a locked journal");
+    timed(case_files, "the files a job writes");
     timed(case_torn, "torn tails");
     timed(case_failures, "failed items");
+    timed(case_loop_fail_bad_item, "dlp_loop_fail with a bad item");
     timed(case_sharing, "one journal, several calls");
     timed(case_signals, "signal dispositions");
     timed(case_interrupted, "SIGTERM in a body (last)");

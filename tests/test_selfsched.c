@@ -7,6 +7,7 @@
  * rounds on a cursor (lib/cursor.c, linked in). Every failed
  * check prints the case (policy, n, P, chunk index), the expected and the
  * actual value; no timing. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,6 +533,27 @@ static void test_edges(void)
     dlp__ss_init(&s, &odd, 10, 2);
     snprintf(test_case, sizeof test_case, "kind 99 (taken as auto)");
     CHECK_EQ(s.kind, DLP__SS_AUTO);
+    /* ceil(n / 2^16) up to n = LONG_MAX (it was (n + 65535) / 65536: a
+     * signed overflow, negative for n near LONG_MAX) */
+    snprintf(test_case, sizeof test_case, "the smallest chunk near LONG_MAX");
+    CHECK_EQ(dlp__schedule_min_chunk(LONG_MAX), 1L << 47);
+    CHECK_EQ(dlp__schedule_min_chunk(LONG_MAX - 65534), 1L << 47);
+    CHECK_EQ(dlp__schedule_min_chunk(LONG_MAX - 65535), (1L << 47) - 1);
+    CHECK_EQ(dlp__schedule_min_chunk(LONG_MAX - 65536), (1L << 47) - 1);
+    CHECK_EQ(dlp__schedule_min_chunk(DLP__MAX_CHUNKS + 1), 2);
+    CHECK_EQ(dlp__schedule_min_chunk(DLP__MAX_CHUNKS), 1);
+    /* every policy over n = LONG_MAX: the chunks add up to n, none below the
+     * smallest but the last, so no more than DLP__MAX_CHUNKS */
+    static const char *const all[] = {"static", "fixed:1", "gss", "gss:5", "tss",
+                                      "fac2",   "wf",      "awf", "auto"};
+    for (size_t a = 0; a < sizeof all / sizeof *all; a++)
+        for (int informed = 0; informed < 2; informed++) {
+            struct run r = run_policy(all[a], LONG_MAX, 8, informed);
+            set_case(all[a], LONG_MAX, 8, -1);
+            CHECK_EQ(r.sum, LONG_MAX);
+            CHECK_EQ(r.below_min, 0);
+            CHECK(r.count <= DLP__MAX_CHUNKS, r.count, DLP__MAX_CHUNKS);
+        }
     struct dlp__ss_spec fixed0 = {.kind = DLP__SS_FIXED, .k = 0};
     dlp__ss_init(&s, &fixed0, 10, 2);
     snprintf(test_case, sizeof test_case, "fixed with k = 0 (taken as 1)");
