@@ -273,6 +273,7 @@ enum dlp_on_error {
 
 typedef struct dlp_results dlp_results;
 typedef struct dlp_collector dlp_collector;
+typedef struct dlp_reduce dlp_reduce;
 
 /** Options of a parallel call. All-zero (DLP_OPTS_INIT) means defaults;
  *  a zero field takes its DLP_* environment variable, else the default.
@@ -313,9 +314,13 @@ typedef struct dlp_opts {
                                  P1/P2; else AUTO, batched claims of single items) */
     long thread_chunk;      /**< thread level: FIXED's chunk, GSS's smallest chunk (0 = the
                                  :K of DLP_SCHEDULE's thread part, else DLP_CHUNK, else 1) */
+    dlp_reduce *reduce;     /**< a reduction of the items' contributions (dlp_reduce_create),
+                                 or NULL; callback forms, loop form and maps */
+    int on_all_ranks;       /**< 1: opts.reduce's result and opts.results' dense array are
+                                 delivered to every rank, not only the master (0 or 1) */
 } dlp_opts;
 
-#define DLP_OPTS_INIT {0, 0, 0, 0, NULL, NULL, 0, NULL, 0.0, 0, 0, 0.0, 0, NULL, 0, 0}
+#define DLP_OPTS_INIT {0, 0, 0, 0, NULL, NULL, 0, NULL, 0.0, 0, 0, 0.0, 0, NULL, 0, 0, NULL, 0}
 
 /* ------------------------------------------------------ callback forms -- */
 
@@ -475,7 +480,10 @@ DLP_EXPORT void *dlp_results_at_checked(dlp_results *r, long i, size_t size);
 
 /** The master's dense array of n * elem_size bytes, complete after a call
  *  that used r; on other ranks a sparse local view holding only the slots
- *  this node wrote. One r may be passed to several calls in a row: each
+ *  this node wrote; after a call with opts.on_all_ranks = 1 the complete
+ *  array on every rank too (the master's array is sent to each remote
+ *  node's leader, into the node's shared segment: one copy per node, read
+ *  by all its ranks). One r may be passed to several calls in a row: each
  *  call's items overwrite their slots. Not collective; any thread (also to
  *  read r from the bodies of a later call that has other opts.results). */
 DLP_EXPORT void *dlp_results_data(dlp_results *r);
@@ -485,6 +493,109 @@ DLP_EXPORT void *dlp_results_data(dlp_results *r);
  *  rank must free its own: call it on every rank, after the calls that use
  *  r. Main thread. */
 DLP_EXPORT int dlp_results_destroy(dlp_results **r);
+
+/* ----------------------------------------------------------- reductions -- */
+
+/** Operations of the built-in reductions. */
+enum dlp_reduce_op {
+    DLP_REDUCE_SUM = 1,
+    DLP_REDUCE_MIN = 2,
+    DLP_REDUCE_MAX = 3,
+    DLP_REDUCE_SUM_REPRO = 4 /**< sum of doubles, bitwise identical whatever the layout,
+                                  thread count, schedule and retries: exact accumulation,
+                                  rounded once at the end (to nearest); items add with
+                                  dlp_reduce_add() */
+};
+
+/** Element types of the built-in reductions. */
+enum dlp_reduce_type {
+    DLP_REDUCE_DOUBLE = 1, /**< double */
+    DLP_REDUCE_INT64 = 2   /**< int64_t (sums wrap around modulo 2^64) */
+};
+
+/** A reduction of per-item contributions, combined threads -> rank -> node
+ *  leader -> master (and back to every rank with opts.on_all_ranks = 1),
+ *  never as an array of n results. Attach it with opts.reduce = r to
+ *  dlp_split_managed(), dlp_split_round_robin(), dlp_loop_begin() or the
+ *  maps; each thread that runs items gets its own accumulator (cache-line
+ *  separated), set to the identity at the start of every call: the result
+ *  is the reduction of that call's items only.
+ *  Failure policies: under on_error = skip and retry an item's
+ *  contributions go to a scratch accumulator of its thread that is merged
+ *  into the thread's accumulator only when the item succeeds (body returned
+ *  0 and no dlp_item_fail(); loop form: when its thread takes the next item
+ *  without dlp_loop_fail() for it), so a failed item contributes nothing
+ *  and a retried item exactly once (costs an init and a combine per item
+ *  that contributes). Under abort the contributions go straight into the
+ *  thread's accumulator; a call that fails delivers no result
+ *  (dlp_reduce_result() is then NULL everywhere).
+ *  Every rank must attach a reduction of the same shape (op, type, count;
+ *  user: bytes), and agree on opts.on_all_ranks: else the call returns
+ *  DLP_ERR_MISMATCH on every rank. A journal (opts.journal) cannot be
+ *  combined with a reduction (the items it skips would be missing from the
+ *  result): DLP_ERR_OPTION.
+ *  dlp_reduce_create() makes a built-in: op over count elements of type
+ *  (count 1 for a scalar; e.g. a histogram of 100 bins is
+ *  dlp_reduce_create(&h, DLP_REDUCE_SUM, DLP_REDUCE_INT64, 100) and an item
+ *  does ((int64_t *)dlp_reduce_acc(h))[bin]++). Identities: 0 for sums,
+ *  +inf / INT64_MAX for MIN, -inf / INT64_MIN for MAX.
+ *  Not collective (no communication); main thread, outside a call.
+ *  On error *r is NULL. Errors: DLP_ERR_ARG (r NULL, unknown op or type,
+ *  SUM_REPRO of INT64, count < 1 or too large), DLP_ERR_NOMEM. */
+DLP_EXPORT int dlp_reduce_create(dlp_reduce **r, int op, int type, long count);
+
+/** Initialise an accumulator of the user's reduction to its identity. */
+typedef void (*dlp_reduce_init_fn)(void *acc, void *ctx);
+/** Combine from into into (into = into (op) from). Must be associative; it
+ *  need not be commutative, but the order of the threads and items is not
+ *  fixed, so for a reproducible result it must be both. */
+typedef void (*dlp_reduce_combine_fn)(void *into, const void *from, void *ctx);
+
+/** A user reduction over accumulators of `bytes` bytes (up to 256 MiB),
+ *  with init and combine (ctx is passed to both; they run on any thread of
+ *  any rank, and on the main thread at the end of the call). Everything
+ *  else as dlp_reduce_create(). Not collective; main thread.
+ *  Errors: DLP_ERR_ARG (r, init or combine NULL, bytes 0 or too large),
+ *  DLP_ERR_NOMEM. */
+DLP_EXPORT int dlp_reduce_create_user(dlp_reduce **r, size_t bytes, dlp_reduce_init_fn init,
+                                      dlp_reduce_combine_fn combine, void *ctx);
+
+/** The calling thread's accumulator during a call that has opts.reduce = r:
+ *  a double * / int64_t * of count elements for the built-ins, `bytes`
+ *  bytes for a user reduction; add the item's contribution to it (e.g.
+ *  *(double *)dlp_reduce_acc(r) += x). Valid until the calling thread's
+ *  item ends. Not collective; any thread running items of the call (a
+ *  body, a map's work function, a thread of a dlp_loop_next() loop).
+ *  Misuse: during a call whose opts.reduce is not r the call stops and
+ *  returns DLP_ERR_STATE on every rank (the pointer returned is still
+ *  writable scratch); outside a call, or for DLP_REDUCE_SUM_REPRO (add with
+ *  dlp_reduce_add() instead), NULL with the message in dlp_last_error(). */
+DLP_EXPORT void *dlp_reduce_acc(dlp_reduce *r);
+
+/** Add x to element 0 of the calling thread's accumulator: the way to
+ *  contribute to DLP_REDUCE_SUM_REPRO (exactly); for the other double
+ *  built-ins it combines x with element 0 (sum, min or max). Not
+ *  collective; threads as dlp_reduce_acc(). Errors: DLP_ERR_ARG (r NULL,
+ *  not a reduction of doubles), DLP_ERR_STATE (no call with opts.reduce = r
+ *  runs; during another call the call also fails, as dlp_reduce_acc()). */
+DLP_EXPORT int dlp_reduce_add(dlp_reduce *r, double x);
+
+/** dlp_reduce_add() to element k (0 <= k < count). Errors: as
+ *  dlp_reduce_add(), and DLP_ERR_ARG for k out of range. */
+DLP_EXPORT int dlp_reduce_add_at(dlp_reduce *r, long k, double x);
+
+/** The combined value after a call that completed (DLP_OK or DLP_SKIPPED)
+ *  with opts.reduce = r: on the master, and on every rank when the call had
+ *  opts.on_all_ranks = 1 (the same bytes everywhere); count doubles /
+ *  int64_t for the built-ins (SUM_REPRO too: rounded doubles), bytes for a
+ *  user reduction. NULL on the other ranks, before the first call, after a
+ *  call that failed, and during a call. Valid until the next call with r or
+ *  dlp_reduce_destroy(). Not collective; any thread. */
+DLP_EXPORT const void *dlp_reduce_result(const dlp_reduce *r);
+
+/** Free r and set *r to NULL (NULL and *r == NULL are accepted). Not
+ *  collective; main thread, not while a call uses r (DLP_ERR_STATE). */
+DLP_EXPORT int dlp_reduce_destroy(dlp_reduce **r);
 
 /* ------------------------------------------- variable-size results -- */
 

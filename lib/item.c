@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "loop.h"
+#include "reduce.h"
 
 static _Thread_local struct dlp__item *current;
 
@@ -19,7 +20,11 @@ void dlp__item_enter(struct dlp__item *it, long i)
     current = it;
 }
 
-void dlp__item_leave(void) { current = NULL; }
+void dlp__item_leave(int rc)
+{
+    dlp__reduce_item_end(rc == 0 && current && !current->failed);
+    current = NULL;
+}
 
 void dlp__item_failed(struct dlp_loop *L, const struct dlp__item *it, const char *who, int rc,
                       int round, int retries, int origin)

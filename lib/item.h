@@ -17,8 +17,10 @@ struct dlp__item {
 
 /** The calling thread runs item i (until dlp__item_leave()). */
 void dlp__item_enter(struct dlp__item *it, long i);
-/** The calling thread's item ended. */
-void dlp__item_leave(void);
+/** The calling thread's item ended; its body or work function returned rc
+ *  (it succeeded when rc is 0 and nothing failed it: its contributions to
+ *  a reduction count). */
+void dlp__item_leave(int rc);
 
 struct dlp_loop;
 

@@ -13,6 +13,7 @@
 #include "doorbell.h"
 #include "error.h"
 #include "netbell.h"
+#include "reduce.h"
 #include "results.h"
 #include "runtime.h"
 #include "signals.h"
@@ -61,7 +62,8 @@ static int trace_flags(const char **path)
            (dlp__env_flag("DLP_STATS") ? FLAG_STATS : 0);
 }
 _Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
-_Static_assert(sizeof(struct handshake) <= DLP__ENTRY_ARGS, "the handshake fits an entry");
+_Static_assert(sizeof(struct handshake) + sizeof(struct dlp__reduce_shape) <= DLP__ENTRY_ARGS,
+               "the handshake and the reduction's shape fit an entry");
 
 static int compare_handshakes(const struct handshake *all, int size, const char *func)
 {
@@ -133,6 +135,11 @@ static int check_failure_options(struct dlp_loop *L)
         return dlp__fail(DLP_ERR_OPTION, func,
                          "on_error = retry cannot be combined with opts.collector: the results "
                          "a failed attempt added would stay");
+    if (L->o.journal && L->o.reduce)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "a journal (%s) cannot be combined with opts.reduce: the items it "
+                         "skips in a resumed run would be missing from the reduction",
+                         L->o.journal);
     if (L->o.journal && (L->o.results || L->o.collector))
         return dlp__fail(DLP_ERR_OPTION, func,
                          "a journal (%s) cannot be combined with opts.%s: it records which "
@@ -209,16 +216,24 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
                              .flags = (L->o.journal != NULL ? FLAG_JOURNAL : 0) |
                                       (rt->rank == 0 ? trace_flags(&L->trace_path) : 0),
                              .retries = L->o.retries};
+    /* the entry: the handshake, then the reduction's shape and on_all_ranks */
+    unsigned char args[sizeof mine + sizeof(struct dlp__reduce_shape)];
+    memcpy(args, &mine, sizeof mine);
+    struct dlp__reduce_shape shape;
+    dlp__reduce_shape(L->o.reduce, L->o.on_all_ranks, &shape);
+    memcpy(args + sizeof mine, &shape, sizeof shape);
     char what[160];
     snprintf(what, sizeof what, "the start of %s (parallel call #%lu, n = %ld)", func,
              rt->call_seq + 1, L->n);
     const struct dlp__entry *every;
-    rc = dlp__enter(func, what, rc, &mine, sizeof mine, &every);
+    rc = dlp__enter(func, what, rc, args, sizeof args, &every);
     struct handshake *all = (struct handshake *)rt->scratch;
     for (int r = 0; rc == DLP_OK && r < rt->size; r++)
         memcpy(&all[r], every[r].args, sizeof all[r]);
     if (rc == DLP_OK)
         rc = compare_handshakes(all, rt->size, func);
+    if (rc == DLP_OK)
+        rc = dlp__reduce_compare(every, rt->size, sizeof mine, func);
     if (rc != DLP_OK) {
         if (L->journaled)
             dlp__journal_close(&L->journal);
@@ -344,6 +359,8 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
     L->failures.keep_all = rc == DLP_OK && L->o.on_error != DLP_ON_ERROR_ABORT;
     if (rc == DLP_OK) {
         L->seq = ++rt->call_seq;
+        if (L->o.reduce) /* under abort a failed call delivers no result: no scratch */
+            dlp__reduce_begin(L->o.reduce, L->o.on_error != DLP_ON_ERROR_ABORT);
         L->progress_by_map = map;
         if (rt->rank == 0 && L->o.split == DLP_SPLIT_MANAGED)
             dlp__progress_begin(&L->progress, stderr, L->o.progress == DLP_PROGRESS_TTY ? 1 : -1,
@@ -379,6 +396,8 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
         }
     }
     if (rc != DLP_OK) {
+        if (opts && opts->reduce) /* a failed call delivers no result */
+            dlp__reduce_abandon(opts->reduce);
         loop_free(L);
         atomic_store(&rt->in_call, 0);
         return rc;
@@ -634,6 +653,7 @@ void dlp__loop_done(struct dlp_loop *L, struct dlp__jslot **js, long i)
 /* The thread's previous item is done (unless it failed: cur = -1). */
 static inline void finish_item(struct dlp_loop *L, struct dlp__pos *pos)
 {
+    dlp__reduce_item_end(1);
     if (L->done_by_take) {
         pos->completed++;
         if (L->journaled)
@@ -891,6 +911,18 @@ int dlp__loop_end(struct dlp_loop **pL)
         rc = mrc != DLP_OK ? mrc : rc;
     }
     dlp__results_release(&plan);
+    if (completed && L->o.results && L->o.on_all_ranks) {
+        int src = dlp__results_share(L->o.results, L->func);
+        rc = src != DLP_OK && rc >= 0 ? src : rc;
+    }
+    if (L->o.reduce) {
+        int rrc = DLP_OK;
+        if (completed)
+            rrc = dlp__reduce_finish(L->o.reduce, L->o.on_all_ranks, L->func);
+        else
+            dlp__reduce_abandon(L->o.reduce);
+        rc = rrc != DLP_OK && rc >= 0 ? rrc : rc;
+    }
     if (L->o.collector) {
         int crc = completed ? dlp__collector_collect(L->o.collector, L->func) : rc;
         if (!completed)
@@ -928,6 +960,7 @@ static void fail_item(dlp_loop *loop, long i, const char *msg)
 {
     dlp__loop_item_failure(loop, i, omp_get_thread_num(), DLP_ERR_ITEM, 0, msg);
     if (tls_pos.seq == loop->seq && tls_pos.cur == i) { /* the item ended, failed */
+        dlp__reduce_item_end(0);
         tls_pos.cur = -1;
         dlp__loop_idle(&tls_pos);
     } else if (loop->journaled) { /* perhaps noted as done already: the failure wins */

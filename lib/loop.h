@@ -26,7 +26,9 @@ enum {
     DLP__TAG_JOURNAL = 17, /* done items, rank -> master */
     DLP__TAG_RETRY = 18,   /* retried items' results, rank -> rank */
     DLP__TAG_STOP = 19,    /* round robin: a rank stopped after a failure, rank -> all */
-    DLP__TAG_BELL = 20     /* node doorbell setup in dlp_init, master <-> leaders */
+    DLP__TAG_BELL = 20,    /* node doorbell setup in dlp_init, master <-> leaders */
+    DLP__TAG_REDUCE = 21,  /* reductions, rank <-> leader <-> master */
+    DLP__TAG_SHARE = 22    /* dense results to every node (on_all_ranks), master -> leaders */
 };
 
 /* Chunk table entries per node (see DLP__MAX_CHUNKS). */

@@ -101,7 +101,7 @@ static void run_team(struct dlp_map *m)
             struct dlp__item it;
             dlp__item_enter(&it, i);
             int rc = m->work(i, m->ctx, &out);
-            dlp__item_leave();
+            dlp__item_leave(rc);
             pos.cur = -1; /* the master says when it is done */
             if (rc != 0 || it.failed) {
                 dlp__item_failed(L, &it, "work", rc, 0, 0, 0);
@@ -240,7 +240,7 @@ static void retry_rounds(struct dlp_map *m)
                 struct dlp__item it;
                 dlp__item_enter(&it, r.item[k]);
                 int rc = m->work(r.item[k], m->ctx, &out[k]);
-                dlp__item_leave();
+                dlp__item_leave(rc);
                 if (rc != 0 || it.failed) {
                     dlp__item_failed(L, &it, "work", rc, r.round, retries, r.origin[k]);
                 } else if (out[k].failed) {

@@ -320,6 +320,11 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
     o->chunk_time = DLP__CHUNK_TIME_DEFAULT;
     o->results = opts->results;
     o->collector = opts->collector;
+    o->reduce = opts->reduce;
+    if (opts->on_all_ranks != 0 && opts->on_all_ranks != 1)
+        return dlp__fail(DLP_ERR_OPTION, func, "opts.on_all_ranks = %d must be 0 or 1",
+                         opts->on_all_ranks);
+    o->on_all_ranks = opts->on_all_ranks;
 
     if (opts->split != DLP_SPLIT_MANAGED && opts->split != DLP_SPLIT_ROUND_ROBIN)
         return dlp__fail(DLP_ERR_OPTION, func, "opts.split = %d is not a dlp_split value",

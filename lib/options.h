@@ -24,6 +24,8 @@ struct dlp__options {
     unsigned helper_slice; /* DLP_HELPER_SLICE: us the helper threads ask for, 0 = none */
     dlp_results *results;
     dlp_collector *collector;
+    dlp_reduce *reduce;
+    int on_all_ranks;   /* 0 or 1 */
     int progress;       /* DLP_PROGRESS_AUTO, _ON or _OFF */
     const char *label;  /* progress label, may be NULL */
     double progress_interval; /* s between progress lines, 0 = the mode's default */

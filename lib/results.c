@@ -297,3 +297,23 @@ void dlp__results_release(struct dlp__results_plan *p)
     free(p->len);
     memset(p, 0, sizeof *p);
 }
+
+int dlp__results_share(dlp_results *r, const char *func)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    size_t bytes = (size_t)r->n * r->elem;
+    int rc = DLP_OK;
+    if (rt->nodes > 1) {
+        if (rt->rank == 0)
+            for (int k = 1; k < rt->nodes && rc == DLP_OK; k++)
+                rc = dlp__send_bytes(r->seg.base, bytes, rt->node_leader[k], DLP__TAG_SHARE,
+                                     rt->comm, func);
+        else if (rt->node_rank == 0)
+            rc = dlp__recv_bytes(r->seg.base, bytes, 0, DLP__TAG_SHARE, rt->comm, func);
+    }
+    /* the node's other ranks read the leader's copy once it is complete */
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Ibarrier(rt->node_comm, &req));
+    DLP_MPI_CALL(dlp__wait(&req));
+    return rc;
+}

@@ -71,7 +71,7 @@ static void retry_rounds(struct dlp_loop *L, dlp_body_fn body, void *ctx)
                 struct dlp__item it;
                 dlp__item_enter(&it, r.item[k]);
                 int rc = body(r.item[k], ctx);
-                dlp__item_leave();
+                dlp__item_leave(rc);
                 if (rc != 0 || it.failed)
                     dlp__item_failed(L, &it, "body", rc, r.round, retries, r.origin[k]);
                 else
@@ -102,7 +102,7 @@ static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, i
             struct dlp__item it;
             dlp__item_enter(&it, i);
             int rc = body(i, ctx);
-            dlp__item_leave();
+            dlp__item_leave(rc);
             if (rc != 0 || it.failed) {
                 pos.cur = -1; /* not done */
                 dlp__item_failed(L, &it, "body", rc, 0, 0, 0);

@@ -1,0 +1,133 @@
+/* Reductions: the per-call cost of a call with 16 empty items that sums to
+ * every rank (round robin and managed) against a hand-written OpenMP `for`
+ * + MPI_Allreduce of the same sum; a sum over N cheap items with
+ * opts.reduce against OpenMP reduction(+:) + MPI_Allreduce; and the
+ * reproducible sum (DLP_REDUCE_SUM_REPRO) against the plain sum. The
+ * variants alternate within each repetition; medians and spread (min, max)
+ * of the repetitions are printed, and a CSV row per variant.
+ *
+ *     mpiexec -n 2 ./reduce [N] [reps] [calls] [csv]
+ *     defaults: N 10^7, 5 reps, 200 calls of 16 items per rep, reduce.csv
+ */
+#define _POSIX_C_SOURCE 200809L
+#define BENCH_NAME "reduce"
+
+#include <math.h>
+#include <omp.h>
+
+#include "bench_util.h"
+
+enum { V_OMP16, V_RR16, V_MANAGED16, V_OMPBIG, V_SUMBIG, V_REPROBIG, V_COUNT };
+static const char *names[V_COUNT] = {"omp_for_allreduce_16", "round_robin_16", "managed_16",
+                                     "omp_reduction_N",      "reduce_sum_N",   "reduce_repro_N"};
+
+static int body_empty(long i, void *r)
+{
+    *(double *)dlp_reduce_acc(r) += (double)i;
+    return 0;
+}
+
+static int body_sum(long i, void *r)
+{
+    *(double *)dlp_reduce_acc(r) += bench_unit_hash(i);
+    return 0;
+}
+
+static int body_repro(long i, void *r) { return dlp_reduce_add(r, bench_unit_hash(i)); }
+
+/* OpenMP over this rank's round-robin share of n items, then the sum to
+ * every rank. */
+static double omp_sum(long n, int empty, MPI_Comm comm)
+{
+    int rank = CHECK(dlp_rank()), size = CHECK(dlp_size());
+    double s = 0, all = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+    for (long i = rank; i < n; i += size)
+        s += empty ? (double)i : bench_unit_hash(i);
+    MPI_Allreduce(&s, &all, 1, MPI_DOUBLE, MPI_SUM, comm);
+    return all;
+}
+
+int main(int argc, char **argv)
+{
+    CHECK(dlp_init(&argc, &argv));
+    long n = bench_arg_long(argc, argv, 1, 10000000L, 1, 1L << 40);
+    int reps = (int)bench_arg_long(argc, argv, 2, 5, 1, 1000);
+    int calls = (int)bench_arg_long(argc, argv, 3, 200, 1, 1000000);
+    const char *csv_path = argc > 4 ? argv[4] : "reduce.csv";
+    struct bench_config cfg;
+    bench_config_init(&cfg);
+    omp_set_num_threads(cfg.threads);
+    dlp_reduce *sum = NULL, *repro = NULL;
+    CHECK(dlp_reduce_create(&sum, DLP_REDUCE_SUM, DLP_REDUCE_DOUBLE, 1));
+    CHECK(dlp_reduce_create(&repro, DLP_REDUCE_SUM_REPRO, DLP_REDUCE_DOUBLE, 1));
+    dlp_opts o = DLP_OPTS_INIT;
+    o.on_all_ranks = 1;
+    o.progress = DLP_PROGRESS_OFF;
+    double *t[V_COUNT];
+    for (int v = 0; v < V_COUNT; v++)
+        if (!(t[v] = calloc((size_t)reps, sizeof(double))))
+            bench_die("out of memory");
+    double check[V_COUNT] = {0};
+    for (int rep = 0; rep < reps; rep++) {
+        for (int k = 0; k < V_COUNT; k++) {
+            int v = (k + rep) % V_COUNT; /* alternate the order */
+            bench_quiet_barrier(cfg.comm);
+            double t0 = bench_now();
+            if (v == V_OMP16) {
+                for (int c = 0; c < calls; c++)
+                    check[v] = omp_sum(16, 1, cfg.comm);
+            } else if (v == V_RR16 || v == V_MANAGED16) {
+                o.reduce = sum;
+                for (int c = 0; c < calls; c++)
+                    CHECK(v == V_RR16 ? dlp_split_round_robin(16, body_empty, sum, &o)
+                                      : dlp_split_managed(16, body_empty, sum, &o));
+                check[v] = *(const double *)dlp_reduce_result(sum);
+            } else if (v == V_OMPBIG) {
+                check[v] = omp_sum(n, 0, cfg.comm);
+            } else {
+                o.reduce = v == V_SUMBIG ? sum : repro;
+                CHECK(dlp_split_round_robin(n, v == V_SUMBIG ? body_sum : body_repro, o.reduce,
+                                            &o));
+                check[v] = *(const double *)dlp_reduce_result(o.reduce);
+            }
+            double dt = bench_now() - t0;
+            t[v][rep] = v <= V_MANAGED16 ? dt / calls : dt;
+        }
+    }
+    int bad = check[V_OMP16] != check[V_RR16] || check[V_OMP16] != check[V_MANAGED16] ||
+              fabs(check[V_SUMBIG] - check[V_OMPBIG]) > 1e-9 * fabs(check[V_OMPBIG]) ||
+              fabs(check[V_REPROBIG] - check[V_OMPBIG]) > 1e-9 * fabs(check[V_OMPBIG]);
+    if (cfg.master) {
+        bench_print_config(&cfg, n, "", reps, "");
+        printf("%-22s %12s %12s %12s %s\n", "variant", "median", "min", "max", "unit");
+        double med[V_COUNT];
+        for (int v = 0; v < V_COUNT; v++) {
+            double lo, hi;
+            bench_spread(t[v], reps, &med[v], &lo, &hi);
+            double scale = v <= V_MANAGED16 ? 1e6 : 1.0;
+            printf("%-22s %12.3f %12.3f %12.3f %s\n", names[v], med[v] * scale, lo * scale,
+                   hi * scale, v <= V_MANAGED16 ? "us per call" : "s");
+        }
+        printf("round robin / hand-written: %.2fx; managed: %.1f us; reduce / omp reduction "
+               "throughput: %.2fx; repro / plain sum time: %.2fx\n",
+               med[V_RR16] / med[V_OMP16], med[V_MANAGED16] * 1e6, med[V_OMPBIG] / med[V_SUMBIG],
+               med[V_REPROBIG] / med[V_SUMBIG]);
+        printf("sums: %.17g %.17g %.17g%s\n", check[V_OMPBIG], check[V_SUMBIG], check[V_REPROBIG],
+               bad ? "  MISMATCH" : "");
+        bench_print_load(&cfg);
+        FILE *csv = bench_csv_open(csv_path, "median_s,min_s,max_s,date");
+        for (int v = 0; csv && v < V_COUNT; v++) {
+            double m, lo, hi;
+            bench_spread(t[v], reps, &m, &lo, &hi);
+            bench_csv_row(csv, &cfg, names[v], v <= V_MANAGED16 ? 16 : n, reps);
+            fprintf(csv, ",%.9g,%.9g,%.9g,%s\n", m, lo, hi, bench_date());
+        }
+        bench_csv_close(csv, csv_path);
+    }
+    for (int v = 0; v < V_COUNT; v++)
+        free(t[v]);
+    dlp_reduce_destroy(&sum);
+    dlp_reduce_destroy(&repro);
+    return bench_finish(bad);
+}

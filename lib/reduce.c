@@ -1,0 +1,497 @@
+/* Reductions of per-item contributions (reduce.h, dlp_reduce in dlp_mpi.h). */
+#include "reduce.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "entry.h"
+#include "error.h"
+#include "loop.h"
+#include "runtime.h"
+#include "superacc.h"
+#include "transfer.h"
+
+#define ACC_BYTES_MAX ((size_t)256 << 20)
+#define LINE 64
+
+/* One thread's accumulator and its item scratch, each on lines of its own. */
+struct slot {
+    void *acc;
+    void *scratch;
+};
+
+struct dlp_reduce {
+    int op, type;          /* built-in (op 0: a user reduction) */
+    long count;
+    size_t bytes;          /* of an accumulator (SUM_REPRO: count superaccumulators) */
+    size_t result_bytes;   /* of the result (SUM_REPRO: count doubles) */
+    dlp_reduce_init_fn init;
+    dlp_reduce_combine_fn combine;
+    void *ctx;
+    unsigned long gen;     /* the running call's number for r, 0 outside a call */
+    int scratch_mode;      /* contributions wait in the item's scratch */
+    pthread_mutex_t lock;  /* slots */
+    struct slot **slots;   /* kept from call to call */
+    int used, cap;         /* used in this call, allocated */
+    void *value, *incoming, *result;
+    int valid;             /* result holds a result on this rank */
+};
+
+/* The calling thread's slot of the running call's reduction. */
+static _Thread_local struct {
+    const dlp_reduce *r;
+    unsigned long gen;
+    struct slot *slot;
+    struct slot *pending; /* its scratch holds the current item's contributions */
+} tls;
+
+static atomic_ulong gen_counter;  /* call numbers, unique over all reductions */
+static atomic_ulong current_gen;  /* the running call's, 0 when none */
+
+/* Where a misused dlp_reduce_acc writes while its call fails. */
+#define SINK_BYTES 65536
+static _Alignas(LINE) unsigned char sink[SINK_BYTES];
+
+/* ------------------------------------------------------- the operations -- */
+
+static void acc_init(const dlp_reduce *r, void *acc)
+{
+    if (r->op == 0) {
+        r->init(acc, r->ctx);
+        return;
+    }
+    if (r->op == DLP_REDUCE_SUM_REPRO) {
+        for (long k = 0; k < r->count; k++)
+            dlp__superacc_init((struct dlp__superacc *)acc + k);
+        return;
+    }
+    if (r->type == DLP_REDUCE_DOUBLE) {
+        double v = r->op == DLP_REDUCE_SUM ? 0.0 : r->op == DLP_REDUCE_MIN ? INFINITY : -INFINITY;
+        for (long k = 0; k < r->count; k++)
+            ((double *)acc)[k] = v;
+    } else {
+        int64_t v = r->op == DLP_REDUCE_SUM ? 0 : r->op == DLP_REDUCE_MIN ? INT64_MAX : INT64_MIN;
+        for (long k = 0; k < r->count; k++)
+            ((int64_t *)acc)[k] = v;
+    }
+}
+
+static void acc_combine(const dlp_reduce *r, void *into, const void *from)
+{
+    long n = r->count;
+    if (r->op == 0) {
+        r->combine(into, from, r->ctx);
+    } else if (r->op == DLP_REDUCE_SUM_REPRO) {
+        for (long k = 0; k < n; k++)
+            dlp__superacc_combine((struct dlp__superacc *)into + k,
+                                  (const struct dlp__superacc *)from + k);
+    } else if (r->type == DLP_REDUCE_DOUBLE) {
+        double *a = into;
+        const double *b = from;
+        if (r->op == DLP_REDUCE_SUM)
+            for (long k = 0; k < n; k++)
+                a[k] += b[k];
+        else if (r->op == DLP_REDUCE_MIN)
+            for (long k = 0; k < n; k++)
+                a[k] = b[k] < a[k] ? b[k] : a[k];
+        else
+            for (long k = 0; k < n; k++)
+                a[k] = b[k] > a[k] ? b[k] : a[k];
+    } else {
+        int64_t *a = into;
+        const int64_t *b = from;
+        if (r->op == DLP_REDUCE_SUM) /* wraps around: no signed overflow */
+            for (long k = 0; k < n; k++)
+                a[k] = (int64_t)((uint64_t)a[k] + (uint64_t)b[k]);
+        else if (r->op == DLP_REDUCE_MIN)
+            for (long k = 0; k < n; k++)
+                a[k] = b[k] < a[k] ? b[k] : a[k];
+        else
+            for (long k = 0; k < n; k++)
+                a[k] = b[k] > a[k] ? b[k] : a[k];
+    }
+}
+
+/* ---------------------------------------------------------------- create -- */
+
+static size_t round_line(size_t b) { return (b + LINE - 1) / LINE * LINE; }
+
+static int make(dlp_reduce **out, int op, int type, long count, size_t bytes,
+                size_t result_bytes, const char *func)
+{
+    dlp_reduce *r = calloc(1, sizeof *r);
+    if (!r)
+        return dlp__fail(DLP_ERR_NOMEM, func, "reduction handle");
+    r->op = op;
+    r->type = type;
+    r->count = count;
+    r->bytes = bytes;
+    r->result_bytes = result_bytes;
+    pthread_mutex_init(&r->lock, NULL);
+    r->value = aligned_alloc(LINE, round_line(bytes));
+    r->incoming = aligned_alloc(LINE, round_line(bytes));
+    r->result = op == DLP_REDUCE_SUM_REPRO ? aligned_alloc(LINE, round_line(result_bytes))
+                                           : r->value;
+    if (!r->value || !r->incoming || !r->result) {
+        dlp_reduce_destroy(&r);
+        return dlp__fail(DLP_ERR_NOMEM, func, "accumulators of %zu bytes", bytes);
+    }
+    *out = r;
+    return DLP_OK;
+}
+
+int dlp_reduce_create(dlp_reduce **r, int op, int type, long count)
+{
+    static const char *func = "dlp_reduce_create";
+    if (r)
+        *r = NULL;
+    DLP_CALL(dlp__check_idle(func));
+    if (!r)
+        return dlp__fail(DLP_ERR_ARG, func, "r is NULL");
+    if (op < DLP_REDUCE_SUM || op > DLP_REDUCE_SUM_REPRO)
+        return dlp__fail(DLP_ERR_ARG, func,
+                         "op = %d is not DLP_REDUCE_SUM, _MIN, _MAX or _SUM_REPRO", op);
+    if (type != DLP_REDUCE_DOUBLE && type != DLP_REDUCE_INT64)
+        return dlp__fail(DLP_ERR_ARG, func,
+                         "type = %d is not DLP_REDUCE_DOUBLE or DLP_REDUCE_INT64", type);
+    if (op == DLP_REDUCE_SUM_REPRO && type != DLP_REDUCE_DOUBLE)
+        return dlp__fail(DLP_ERR_ARG, func,
+                         "DLP_REDUCE_SUM_REPRO sums doubles only (type = DLP_REDUCE_DOUBLE); "
+                         "an int64 sum (DLP_REDUCE_SUM) is exact already");
+    size_t elem = op == DLP_REDUCE_SUM_REPRO ? sizeof(struct dlp__superacc) : 8;
+    if (count < 1 || (size_t)count > ACC_BYTES_MAX / elem)
+        return dlp__fail(DLP_ERR_ARG, func, "count = %ld must be in 1..%zu for this op", count,
+                         ACC_BYTES_MAX / elem);
+    return make(r, op, type, count, (size_t)count * elem, (size_t)count * 8, func);
+}
+
+int dlp_reduce_create_user(dlp_reduce **r, size_t bytes, dlp_reduce_init_fn init,
+                           dlp_reduce_combine_fn combine, void *ctx)
+{
+    static const char *func = "dlp_reduce_create_user";
+    if (r)
+        *r = NULL;
+    DLP_CALL(dlp__check_idle(func));
+    if (!r || !init || !combine)
+        return dlp__fail(DLP_ERR_ARG, func, "%s is NULL", !r ? "r" : !init ? "init" : "combine");
+    if (bytes == 0 || bytes > ACC_BYTES_MAX)
+        return dlp__fail(DLP_ERR_ARG, func, "bytes = %zu must be in 1..%zu", bytes,
+                         ACC_BYTES_MAX);
+    DLP_CALL(make(r, 0, 0, 0, bytes, bytes, func));
+    (*r)->init = init;
+    (*r)->combine = combine;
+    (*r)->ctx = ctx;
+    return DLP_OK;
+}
+
+int dlp_reduce_destroy(dlp_reduce **pr)
+{
+    if (!pr || !*pr)
+        return DLP_OK;
+    dlp_reduce *r = *pr;
+    if (r->gen != 0)
+        return dlp__fail(DLP_ERR_STATE, "dlp_reduce_destroy",
+                         "a call with opts.reduce = r is running");
+    for (int i = 0; i < r->cap; i++)
+        free(r->slots[i]);
+    free(r->slots);
+    if (r->result != r->value)
+        free(r->result);
+    free(r->value);
+    free(r->incoming);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    *pr = NULL;
+    return DLP_OK;
+}
+
+const void *dlp_reduce_result(const dlp_reduce *r) { return r && r->valid ? r->result : NULL; }
+
+/* -------------------------------------------------------- the items' side -- */
+
+/* A new slot for the calling thread (NULL: out of memory). */
+static struct slot *claim_slot(dlp_reduce *r)
+{
+    pthread_mutex_lock(&r->lock);
+    struct slot *s = NULL;
+    if (r->used == r->cap) {
+        int cap = r->cap ? 2 * r->cap : 8;
+        struct slot **more = realloc(r->slots, sizeof *more * (size_t)cap);
+        if (more) {
+            memset(more + r->cap, 0, sizeof *more * (size_t)(cap - r->cap));
+            r->slots = more;
+            r->cap = cap;
+        }
+    }
+    if (r->used < r->cap) {
+        if (!r->slots[r->used]) {
+            size_t b = round_line(r->bytes);
+            char *m = aligned_alloc(LINE, LINE + 2 * b);
+            if (m) {
+                s = (struct slot *)m;
+                s->acc = m + LINE;
+                s->scratch = m + LINE + b;
+                r->slots[r->used] = s;
+            }
+        }
+        s = r->slots[r->used];
+        if (s)
+            r->used++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (s)
+        acc_init(r, s->acc);
+    return s;
+}
+
+/* The calling thread's slot of r in the running call, or NULL after
+ * reporting a misuse (*sink_ok: the caller may hand out the sink). */
+static struct slot *thread_slot(dlp_reduce *r, const char *func, int *sink_ok)
+{
+    *sink_ok = 0;
+    if (tls.r == r && tls.gen == r->gen && r->gen != 0)
+        return tls.slot;
+    struct dlp_loop *L = dlp__loop_running();
+    if (!L) {
+        dlp__fail(DLP_ERR_STATE, func,
+                  "no parallel call runs on this rank: call it from the items of a call that "
+                  "has opts.reduce = r");
+        return NULL;
+    }
+    if (L->o.reduce != r || r->gen == 0) {
+        dlp__loop_misuse(L, DLP_ERR_STATE,
+                         "%s(r): r is not the reduction of the running call %s (opts.reduce "
+                         "is %s): its contributions would be lost; set opts.reduce = r",
+                         func, L->func, L->o.reduce ? "another one" : "NULL");
+        *sink_ok = 1;
+        return NULL;
+    }
+    struct slot *s = claim_slot(r);
+    if (!s) {
+        dlp__loop_misuse(L, DLP_ERR_NOMEM, "%s(r): out of memory for an accumulator of %zu bytes",
+                         func, r->bytes);
+        *sink_ok = 1;
+        return NULL;
+    }
+    tls.r = r;
+    tls.gen = r->gen;
+    tls.slot = s;
+    tls.pending = NULL;
+    return s;
+}
+
+/* Where the calling thread's current item adds: its accumulator, or (in
+ * scratch mode) its item scratch, set to the identity at the item's first
+ * contribution. */
+static inline void *item_acc(dlp_reduce *r, struct slot *s)
+{
+    if (!r->scratch_mode)
+        return s->acc;
+    if (tls.pending != s) {
+        acc_init(r, s->scratch);
+        tls.pending = s;
+    }
+    return s->scratch;
+}
+
+void *dlp_reduce_acc(dlp_reduce *r)
+{
+    static const char *func = "dlp_reduce_acc";
+    if (!r) {
+        dlp__fail(DLP_ERR_ARG, func, "r is NULL");
+        return NULL;
+    }
+    if (r->op == DLP_REDUCE_SUM_REPRO) {
+        dlp__fail(DLP_ERR_ARG, func,
+                  "r is a DLP_REDUCE_SUM_REPRO reduction: its accumulator is the library's "
+                  "own; add with dlp_reduce_add(r, x)");
+        return NULL;
+    }
+    int sink_ok;
+    struct slot *s = thread_slot(r, func, &sink_ok);
+    if (!s)
+        return sink_ok && r->bytes <= SINK_BYTES ? (void *)sink : NULL;
+    return item_acc(r, s);
+}
+
+int dlp_reduce_add_at(dlp_reduce *r, long k, double x)
+{
+    static const char *func = "dlp_reduce_add";
+    if (!r)
+        return dlp__fail(DLP_ERR_ARG, func, "r is NULL");
+    if (r->type != DLP_REDUCE_DOUBLE)
+        return dlp__fail(DLP_ERR_ARG, func,
+                         "r is not a reduction of doubles: use dlp_reduce_acc(r)");
+    if (k < 0 || k >= r->count)
+        return dlp__fail(DLP_ERR_ARG, func, "k = %ld is outside 0..%ld (count)", k,
+                         r->count - 1);
+    int sink_ok;
+    struct slot *s = thread_slot(r, func, &sink_ok);
+    if (!s)
+        return DLP_ERR_STATE;
+    void *acc = item_acc(r, s);
+    if (r->op == DLP_REDUCE_SUM_REPRO) {
+        dlp__superacc_add((struct dlp__superacc *)acc + k, x);
+    } else {
+        double *a = (double *)acc + k;
+        if (r->op == DLP_REDUCE_SUM)
+            *a += x;
+        else if (r->op == DLP_REDUCE_MIN ? x < *a : x > *a)
+            *a = x;
+    }
+    return DLP_OK;
+}
+
+int dlp_reduce_add(dlp_reduce *r, double x) { return dlp_reduce_add_at(r, 0, x); }
+
+void dlp__reduce_item_end(int ok)
+{
+    struct slot *s = tls.pending;
+    if (!s)
+        return;
+    tls.pending = NULL;
+    if (ok && tls.gen == atomic_load_explicit(&current_gen, memory_order_relaxed))
+        acc_combine(tls.r, s->acc, s->scratch);
+}
+
+/* -------------------------------------------------------- the call's side -- */
+
+void dlp__reduce_shape(const dlp_reduce *r, int on_all_ranks, struct dlp__reduce_shape *out)
+{
+    memset(out, 0, sizeof *out);
+    out->on_all_ranks = (signed char)on_all_ranks;
+    if (!r)
+        return;
+    out->count = r->count;
+    out->bytes = (long)r->bytes;
+    out->op = (signed char)r->op;
+    out->type = (signed char)r->type;
+}
+
+/* "op = SUM, type = DOUBLE, count = 3" or "a user reduction of 24 bytes". */
+static void describe(const struct dlp__reduce_shape *s, char *buf, size_t len)
+{
+    static const char *ops[] = {"", "DLP_REDUCE_SUM", "DLP_REDUCE_MIN", "DLP_REDUCE_MAX",
+                                "DLP_REDUCE_SUM_REPRO"};
+    if (s->bytes == 0)
+        snprintf(buf, len, "no reduction (opts.reduce = NULL)");
+    else if (s->op == 0)
+        snprintf(buf, len, "a user reduction of %ld bytes", s->bytes);
+    else
+        snprintf(buf, len, "op = %s, type = %s, count = %ld",
+                 s->op >= 1 && s->op <= 4 ? ops[s->op] : "?",
+                 s->type == DLP_REDUCE_DOUBLE ? "DLP_REDUCE_DOUBLE" : "DLP_REDUCE_INT64",
+                 s->count);
+}
+
+int dlp__reduce_compare(const struct dlp__entry *all, int size, size_t at, const char *func)
+{
+    struct dlp__reduce_shape m, h;
+    memcpy(&m, all[0].args + at, sizeof m);
+    for (int q = 1; q < size; q++) {
+        memcpy(&h, all[q].args + at, sizeof h);
+        if (h.on_all_ranks != m.on_all_ranks)
+            return dlp__fail(DLP_ERR_MISMATCH, func,
+                             "rank %d passed opts.on_all_ranks = %d, rank 0 passed %d", q,
+                             h.on_all_ranks, m.on_all_ranks);
+        if (h.count != m.count || h.bytes != m.bytes || h.op != m.op || h.type != m.type) {
+            char a[96], b[96];
+            describe(&h, a, sizeof a);
+            describe(&m, b, sizeof b);
+            return dlp__fail(DLP_ERR_MISMATCH, func,
+                             "the ranks' opts.reduce differ: rank %d has %s, rank 0 has %s", q,
+                             a, b);
+        }
+    }
+    return DLP_OK;
+}
+
+void dlp__reduce_begin(dlp_reduce *r, int scratch)
+{
+    r->gen = atomic_fetch_add(&gen_counter, 1) + 1;
+    r->scratch_mode = scratch;
+    r->used = 0;
+    r->valid = 0;
+    atomic_store(&current_gen, r->gen);
+}
+
+void dlp__reduce_abandon(dlp_reduce *r)
+{
+    atomic_store(&current_gen, 0);
+    r->gen = 0;
+    r->valid = 0;
+}
+
+/* The value of every rank of this node into its leader's, in rank order. */
+static int combine_node(dlp_reduce *r, const char *func)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    int leader = rt->node_leader[rt->node];
+    if (rt->rank != leader)
+        return dlp__send_bytes(r->value, r->bytes, leader, DLP__TAG_REDUCE, rt->comm, func);
+    for (int q = 0; q < rt->size; q++) {
+        if (q == leader || rt->node_of_rank[q] != rt->node)
+            continue;
+        DLP_CALL(dlp__recv_bytes(r->incoming, r->bytes, q, DLP__TAG_REDUCE, rt->comm, func));
+        acc_combine(r, r->value, r->incoming);
+    }
+    return DLP_OK;
+}
+
+/* The master's result to every rank: node leaders first, then their ranks. */
+static int share(dlp_reduce *r, const char *func)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    int leader = rt->node_leader[rt->node];
+    if (rt->rank == 0) {
+        for (int k = 1; k < rt->nodes; k++)
+            DLP_CALL(dlp__send_bytes(r->result, r->result_bytes, rt->node_leader[k],
+                                     DLP__TAG_REDUCE, rt->comm, func));
+    } else if (rt->rank == leader) {
+        DLP_CALL(dlp__recv_bytes(r->result, r->result_bytes, 0, DLP__TAG_REDUCE, rt->comm, func));
+    } else {
+        return dlp__recv_bytes(r->result, r->result_bytes, leader, DLP__TAG_REDUCE, rt->comm,
+                               func);
+    }
+    for (int q = 0; q < rt->size; q++)
+        if (q != leader && rt->node_of_rank[q] == rt->node)
+            DLP_CALL(dlp__send_bytes(r->result, r->result_bytes, q, DLP__TAG_REDUCE, rt->comm,
+                                     func));
+    return DLP_OK;
+}
+
+int dlp__reduce_finish(dlp_reduce *r, int on_all_ranks, const char *func)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    dlp__reduce_abandon(r);
+    /* threads -> rank, in the order the threads came */
+    acc_init(r, r->value);
+    for (int i = 0; i < r->used; i++)
+        acc_combine(r, r->value, r->slots[i]->acc);
+    /* ranks -> node leader -> master, in rank and node order */
+    DLP_CALL(combine_node(r, func));
+    if (rt->rank == 0) {
+        for (int k = 1; k < rt->nodes; k++) {
+            DLP_CALL(dlp__recv_bytes(r->incoming, r->bytes, rt->node_leader[k], DLP__TAG_REDUCE,
+                                     rt->comm, func));
+            acc_combine(r, r->value, r->incoming);
+        }
+        if (r->op == DLP_REDUCE_SUM_REPRO)
+            for (long k = 0; k < r->count; k++)
+                ((double *)r->result)[k] =
+                    dlp__superacc_round((const struct dlp__superacc *)r->value + k);
+        r->valid = 1;
+    } else if (rt->rank == rt->node_leader[rt->node]) {
+        DLP_CALL(dlp__send_bytes(r->value, r->bytes, 0, DLP__TAG_REDUCE, rt->comm, func));
+    }
+    if (on_all_ranks) {
+        DLP_CALL(share(r, func));
+        r->valid = 1;
+    }
+    return DLP_OK;
+}
