@@ -83,7 +83,7 @@ void *dlp__agent_main(void *arg)
      * seconds added to the times this agent sends for DLP_STATS, as if its
      * host had booted S seconds earlier than the master's */
     const char *skew_env = timing ? getenv("DLP__TEST_CLOCK_SKEW") : NULL;
-    double skew = skew_env ? atof(skew_env) : 0;
+    double skew = skew_env ? strtod(skew_env, NULL) : 0;
     unsigned first_look = DLP__AGENT_FIRST_LOOK_US; /* adapts to the replies */
     unsigned quick = 0; /* the quick phase after a ring (netbell.h) */
 

@@ -91,9 +91,10 @@ static int zero_from(struct reader *r, long from, int *zero)
             return DLP_OK; /* only a hole is left */
         if (d > pos)
             pos = d < (off_t)r->size ? (long)d : r->size;
-        long k = r->size - pos < (long)DLP__JFILE_CHUNK ? r->size - pos : (long)DLP__JFILE_CHUNK;
-        if (k <= 0)
+        long left = r->size - pos;
+        if (left <= 0)
             break;
+        long k = left < (long)DLP__JFILE_CHUNK ? left : (long)DLP__JFILE_CHUNK;
         DLP_CALL(read_at(r, pos, r->buf, (size_t)k));
         for (long j = 0; j < k; j++)
             if (r->buf[j]) {
@@ -160,9 +161,10 @@ static int next_record(struct reader *r, long from, long *at)
             return DLP_OK;
         if (d > pos) /* a hole: records are never all zero, start 3 bytes before the data */
             pos = (long)d - 3 > pos ? (long)d - 3 : pos;
-        long k = r->size - pos < (long)DLP__JFILE_CHUNK ? r->size - pos : (long)DLP__JFILE_CHUNK;
-        if (k < 4)
+        long left = r->size - pos;
+        if (left < 4)
             return DLP_OK;
+        long k = left < (long)DLP__JFILE_CHUNK ? left : (long)DLP__JFILE_CHUNK;
         DLP_CALL(read_at(r, pos, r->buf, (size_t)k));
         for (long j = 0; j + 4 <= k; j++) {
             if (memcmp(r->buf + j, &magic, sizeof magic) != 0)

@@ -293,6 +293,7 @@ static int connect_start(const struct bell_addr *a)
 static int connect_master(const struct bell_info *in, int mode)
 {
     int fd[MAX_ADDRS], n = 0, err = EADDRNOTAVAIL, won = -1;
+    memset(fd, -1, sizeof fd); /* all -1: no socket */
     struct pollfd p[MAX_ADDRS];
     int same_host = strcmp(in->host, dlp__rt.host) == 0;
     for (int i = 0; i < in->count && i < MAX_ADDRS; i++) {
@@ -430,7 +431,7 @@ static int greetings_poll(struct greetings *G, const int *lfd, int nl, unsigned 
     int np = G->n;
     for (int i = 0; i < np; i++)
         p[nl + i] = (struct pollfd){G->g[i].fd, POLLIN, 0};
-    if (poll(p, (nfds_t)(nl + np), 1) <= 0)
+    if (poll(p, (nfds_t)nl + (nfds_t)np, 1) <= 0)
         return 0;
     int made = 0;
     for (int i = np - 1; i >= 0; i--) /* backwards: a drop moves the last one to i */
@@ -449,7 +450,7 @@ static int greetings_poll(struct greetings *G, const int *lfd, int nl, unsigned 
 static void intrude(const struct bell_info *info, int *fds, int cap, int *n)
 {
     const char *env = getenv("DLP__TEST_BELL_INTRUDERS");
-    int count = env ? atoi(env) : 0;
+    int count = env ? (int)strtol(env, NULL, 10) : 0;
     for (int i = 0; i < info->count; i++)
         for (int c = 0; c <= count && *n < cap; c++) {
             int fd = connect_start(&info->addr[i]);
@@ -469,6 +470,7 @@ static int master_open(int mode)
 {
     struct dlp__runtime *rt = &dlp__rt;
     int nodes = rt->nodes, lfd[MAX_ADDRS];
+    memset(lfd, -1, sizeof lfd); /* all -1: no socket */
     struct bell_info info;
     memset(&info, 0, sizeof info);
     info.mode = mode;

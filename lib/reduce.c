@@ -43,10 +43,15 @@ struct dlp_reduce {
 };
 
 /* The calling thread's slot of the running call's reduction. */
+/* (cppcheck misses the uses of an unnamed struct's members) */
 static _Thread_local struct {
+    /* cppcheck-suppress unusedStructMember */
     const dlp_reduce *r;
+    /* cppcheck-suppress unusedStructMember */
     unsigned long gen;
+    /* cppcheck-suppress unusedStructMember */
     struct slot *slot;
+    /* cppcheck-suppress unusedStructMember */
     struct slot *pending; /* its scratch holds the current item's contributions */
 } tls;
 
@@ -126,7 +131,7 @@ static int make(dlp_reduce **out, int op, int type, long count, size_t bytes,
 {
     dlp_reduce *r = calloc(1, sizeof *r);
     if (!r)
-        return dlp__fail(DLP_ERR_NOMEM, func, "reduction handle");
+        return DLP_FAIL(DLP_ERR_NOMEM, func, "reduction handle");
     r->op = op;
     r->type = type;
     r->count = count;
@@ -139,7 +144,7 @@ static int make(dlp_reduce **out, int op, int type, long count, size_t bytes,
                                            : r->value;
     if (!r->value || !r->incoming || !r->result) {
         dlp_reduce_destroy(&r);
-        return dlp__fail(DLP_ERR_NOMEM, func, "accumulators of %zu bytes", bytes);
+        return DLP_FAIL(DLP_ERR_NOMEM, func, "accumulators of %zu bytes", bytes);
     }
     *out = r;
     return DLP_OK;
@@ -221,9 +226,12 @@ static struct slot *claim_slot(dlp_reduce *r)
     struct slot *s = NULL;
     if (r->used == r->cap) {
         int cap = r->cap ? 2 * r->cap : 8;
-        struct slot **more = realloc(r->slots, sizeof *more * (size_t)cap);
+        /* an array of pointers: the size of a pointer is meant */
+        struct slot **more =
+            realloc(r->slots, sizeof *more * (size_t)cap); // NOLINT(bugprone-sizeof-expression)
         if (more) {
-            memset(more + r->cap, 0, sizeof *more * (size_t)(cap - r->cap));
+            memset(more + r->cap, 0,
+                   sizeof *more * (size_t)(cap - r->cap)); // NOLINT(bugprone-sizeof-expression)
             r->slots = more;
             r->cap = cap;
         }

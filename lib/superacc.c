@@ -7,6 +7,7 @@
 #define LIMB_BITS 32
 #define LIMB_MASK 0xffffffffu
 #define BASE 4294967296.0
+#define BASE_INT ((int64_t)1 << LIMB_BITS) /* BASE as an integer */
 /* Additions each limb absorbs before its carries must move up: each adds
  * less than 2^32 in magnitude, an int64_t holds 2^63. */
 #define ADDS_MAX (1L << 29)
@@ -16,7 +17,7 @@ void dlp__superacc_init(struct dlp__superacc *a) { memset(a, 0, sizeof *a); }
 /* floor(v / 2^32), without shifting a negative value */
 static inline int64_t carry_of(int64_t v)
 {
-    return v >= 0 ? v / (int64_t)BASE : -((-(v + 1)) / (int64_t)BASE) - 1;
+    return v >= 0 ? v / BASE_INT : -((-(v + 1)) / BASE_INT) - 1;
 }
 
 /* Every limb but the top one into [0, 2^32); the top one keeps the sign. */
@@ -24,7 +25,7 @@ static void normalize(struct dlp__superacc *a)
 {
     for (int k = 0; k < DLP__SUPERACC_LIMBS - 1; k++) {
         int64_t c = carry_of(a->limb[k]);
-        a->limb[k] -= c * (int64_t)BASE;
+        a->limb[k] -= c * BASE_INT;
         a->limb[k + 1] += c;
     }
     a->adds = 0;
@@ -95,7 +96,7 @@ double dlp__superacc_round(const struct dlp__superacc *a)
         t--;
     if (t < 0)
         return 0.0;
-    if (v.limb[t] >= (int64_t)BASE || t >= 66) /* far above 2^1024 */
+    if (v.limb[t] >= BASE_INT || t >= 66) /* far above 2^1024 */
         return negative ? -INFINITY : INFINITY;
     /* the top 64 bits m (its top bit set), the bits below them in sticky */
     uint64_t m = (uint64_t)v.limb[t] << LIMB_BITS | (uint64_t)(t >= 1 ? v.limb[t - 1] : 0);
