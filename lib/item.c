@@ -8,23 +8,16 @@
 
 #include "error.h"
 #include "loop.h"
-#include "reduce.h"
 
 static _Thread_local struct dlp__item *current;
 
-void dlp__item_enter(struct dlp__item *it, long i)
+void dlp__item_attach(struct dlp__item *it)
 {
-    it->i = i;
-    it->failed = 0;
-    it->why[0] = '\0';
+    it->running = 0;
     current = it;
 }
 
-void dlp__item_leave(int rc)
-{
-    dlp__reduce_item_end(rc == 0 && current && !current->failed);
-    current = NULL;
-}
+void dlp__item_detach(void) { current = NULL; }
 
 void dlp__item_failed(struct dlp_loop *L, const struct dlp__item *it, const char *who, int rc,
                       int round, int retries, int origin)
@@ -56,7 +49,7 @@ int dlp_item_fail(const char *fmt, ...)
         va_end(ap);
     }
     struct dlp__item *it = current;
-    if (it) {
+    if (it && it->running) {
         if (!it->failed) { /* the first reason stands */
             it->failed = 1;
             memcpy(it->why, msg, sizeof it->why);

@@ -1,6 +1,6 @@
 /* The item a team thread is running, for dlp_item_fail(): the callback forms
- * (split.c, map.c) enter it around each body or work call and read back
- * whether it was failed and why; the loop form's current item is the one
+ * (split.c, map.c) attach one per thread, enter it around each body or
+ * work call and read back whether it was failed and why; the loop form's current item is the one
  * its thread took with dlp_loop_next() (loop.c). */
 #ifndef DLP_LIB_ITEM_H
 #define DLP_LIB_ITEM_H
@@ -11,16 +11,32 @@
 
 struct dlp__item {
     long i;
+    int running;                 /* a body or work function runs item i */
     int failed;                  /* dlp_item_fail() was called */
     char why[DLP__ITEM_WHY_MAX]; /* its message (the first call's) */
 };
 
-/** The calling thread runs item i (until dlp__item_leave()). */
-void dlp__item_enter(struct dlp__item *it, long i);
-/** The calling thread's item ended; its body or work function returned rc
- *  (it succeeded when rc is 0 and nothing failed it: its contributions to
- *  a reduction count). */
-void dlp__item_leave(int rc);
+/** The calling thread runs its items in it from now on, until
+ *  dlp__item_detach(): dlp_item_fail() finds them there. Once per thread
+ *  and call, not per item (a thread-local store costs a call in a shared
+ *  library). */
+void dlp__item_attach(struct dlp__item *it);
+void dlp__item_detach(void);
+
+/** The thread's body or work function starts item i. */
+static inline void dlp__item_enter(struct dlp__item *it, long i)
+{
+    it->i = i;
+    it->failed = 0;
+    it->running = 1;
+}
+
+/** It returned rc: 1 when the item succeeded (rc 0, no dlp_item_fail()). */
+static inline int dlp__item_leave(struct dlp__item *it, int rc)
+{
+    it->running = 0;
+    return rc == 0 && !it->failed;
+}
 
 struct dlp_loop;
 

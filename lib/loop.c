@@ -653,7 +653,8 @@ void dlp__loop_done(struct dlp_loop *L, struct dlp__jslot **js, long i)
 /* The thread's previous item is done (unless it failed: cur = -1). */
 static inline void finish_item(struct dlp_loop *L, struct dlp__pos *pos)
 {
-    dlp__reduce_item_end(1);
+    if (L->o.reduce)
+        dlp__reduce_item_end(1);
     if (L->done_by_take) {
         pos->completed++;
         if (L->journaled)
@@ -960,7 +961,8 @@ static void fail_item(dlp_loop *loop, long i, const char *msg)
 {
     dlp__loop_item_failure(loop, i, omp_get_thread_num(), DLP_ERR_ITEM, 0, msg);
     if (tls_pos.seq == loop->seq && tls_pos.cur == i) { /* the item ended, failed */
-        dlp__reduce_item_end(0);
+        if (loop->o.reduce)
+            dlp__reduce_item_end(0);
         tls_pos.cur = -1;
         dlp__loop_idle(&tls_pos);
     } else if (loop->journaled) { /* perhaps noted as done already: the failure wins */

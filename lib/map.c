@@ -34,6 +34,7 @@
 #include "doorbell.h"
 #include "error.h"
 #include "item.h"
+#include "reduce.h"
 #include "map.h"
 #include "retry.h"
 #include "runtime.h"
@@ -94,16 +95,19 @@ static void run_team(struct dlp_map *m)
         struct dlp_buf out = {NULL, 0, 0, -1, 0, ""};
         long i;
         dlp__nested_enter(&L->nested, L->o.threads);
+        struct dlp__item it;
+        dlp__item_attach(&it);
         while (dlp__loop_take(L, &pos, &i)) {
             out.len = 0;
             out.item = i;
             out.failed = 0;
-            struct dlp__item it;
             dlp__item_enter(&it, i);
             int rc = m->work(i, m->ctx, &out);
-            dlp__item_leave(rc);
+            int ok = dlp__item_leave(&it, rc);
+            if (L->o.reduce) /* a failed append fails the item too */
+                dlp__reduce_item_end(ok && !out.failed);
             pos.cur = -1; /* the master says when it is done */
-            if (rc != 0 || it.failed) {
+            if (!ok) {
                 dlp__item_failed(L, &it, "work", rc, 0, 0, 0);
                 if (!L->failures.keep_all)
                     break;
@@ -126,6 +130,7 @@ static void run_team(struct dlp_map *m)
             dlp__loop_idle(&pos); /* waiting for credits is not running the item */
             wait_for_room(m);
         }
+        dlp__item_detach();
         dlp__loop_leave(L, &pos);
         dlp__buf_free(&out);
     }
@@ -234,14 +239,17 @@ static void retry_rounds(struct dlp_map *m)
 #pragma omp parallel num_threads(L->o.threads) default(none) shared(m, L, r, out, retries)
         {
             dlp__nested_enter(&L->nested, L->o.threads);
+            struct dlp__item it;
+            dlp__item_attach(&it);
 #pragma omp for schedule(dynamic, 1)
             for (long k = 0; k < r.mine; k++) {
                 out[k].item = r.item[k];
-                struct dlp__item it;
                 dlp__item_enter(&it, r.item[k]);
                 int rc = m->work(r.item[k], m->ctx, &out[k]);
-                dlp__item_leave(rc);
-                if (rc != 0 || it.failed) {
+                int ok = dlp__item_leave(&it, rc);
+                if (L->o.reduce)
+                    dlp__reduce_item_end(ok && !out[k].failed);
+                if (!ok) {
                     dlp__item_failed(L, &it, "work", rc, r.round, retries, r.origin[k]);
                 } else if (out[k].failed) {
                     dlp__loop_failure(L, r.item[k], omp_get_thread_num(),
@@ -254,6 +262,7 @@ static void retry_rounds(struct dlp_map *m)
                     r.ok[k] = 1;
                 }
             }
+            dlp__item_detach();
         }
         size_t bytes = 0;
         for (long k = 0; k < r.mine; k++)

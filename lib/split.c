@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "item.h"
+#include "reduce.h"
 #include "loop.h"
 #include "results.h"
 #include "retry.h"
@@ -66,17 +67,21 @@ static void retry_rounds(struct dlp_loop *L, dlp_body_fn body, void *ctx)
 #pragma omp parallel num_threads(L->o.threads) default(none) shared(L, r, body, ctx, retries)
         {
             dlp__nested_enter(&L->nested, L->o.threads);
+            struct dlp__item it;
+            dlp__item_attach(&it);
 #pragma omp for schedule(dynamic, 1)
             for (long k = 0; k < r.mine; k++) {
-                struct dlp__item it;
                 dlp__item_enter(&it, r.item[k]);
                 int rc = body(r.item[k], ctx);
-                dlp__item_leave(rc);
-                if (rc != 0 || it.failed)
+                int ok = dlp__item_leave(&it, rc);
+                if (L->o.reduce)
+                    dlp__reduce_item_end(ok);
+                if (!ok)
                     dlp__item_failed(L, &it, "body", rc, r.round, retries, r.origin[k]);
                 else
                     r.ok[k] = 1;
             }
+            dlp__item_detach();
         }
         struct dlp__jslot *js = NULL;
         for (long k = 0; k < r.mine; k++)
@@ -98,18 +103,23 @@ static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, i
         struct dlp__pos pos = DLP__POS_INIT;
         long i;
         dlp__nested_enter(&L->nested, L->o.threads);
+        struct dlp__item it;
+        dlp__item_attach(&it);
+        const int reducing = L->o.reduce != NULL;
         while (dlp__loop_take(L, &pos, &i)) {
-            struct dlp__item it;
             dlp__item_enter(&it, i);
             int rc = body(i, ctx);
-            dlp__item_leave(rc);
-            if (rc != 0 || it.failed) {
+            int ok = dlp__item_leave(&it, rc);
+            if (reducing)
+                dlp__reduce_item_end(ok);
+            if (!ok) {
                 pos.cur = -1; /* not done */
                 dlp__item_failed(L, &it, "body", rc, 0, 0, 0);
                 if (!L->failures.keep_all)
                     break;
             }
         }
+        dlp__item_detach();
         dlp__loop_leave(L, &pos); /* also after a failure: the item ended */
     }
     retry_rounds(L, body, ctx);
