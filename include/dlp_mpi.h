@@ -146,7 +146,11 @@ DLP_EXPORT int dlp_init(int *argc, char ***argv);
  *  (inside a parallel call, or not the main thread), DLP_ERR_MISMATCH
  *  (another rank is in another collective: nothing is finalised, on any
  *  rank, and the library stays usable), DLP_ERR_MPI.
- *  When the user owns MPI, dlp_init() may be called again afterwards. */
+ *  When the user owns MPI, dlp_init() may be called again afterwards.
+ *  With ranks on several nodes, an MPI_Finalize that has not returned after
+ *  DLP_FINALIZE_TIMEOUT seconds (default 2) has the TCP connections MPI
+ *  opened shut down, with a line on stderr, so that the ranks can end:
+ *  MPICH before 4.2 with UCX over TCP can hang there (see the README). */
 DLP_EXPORT int dlp_finalize(void);
 
 /** 1 between dlp_init() and dlp_finalize(), else 0. Any thread. */

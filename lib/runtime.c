@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "loop.h"
+#include "mpi_end.h"
 #include "mpi_start.h"
 #include "netbell.h"
 #include "options.h"
@@ -248,7 +249,7 @@ int dlp_finalize(void)
     release_all();
     atomic_store(&rt->state, DLP__DONE);
     if (rt->own_mpi) {
-        int mrc = MPI_Finalize();
+        int mrc = dlp__mpi_finalize();
         if (rc == DLP_OK)
             rc = dlp__fail_mpi(func, "MPI_Finalize", mrc);
     }
