@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "launcher.h"
 #include "loop.h"
 #include "mpi_end.h"
 #include "mpi_start.h"
@@ -202,6 +203,11 @@ int dlp_init(int *argc, char ***argv)
                         "will leave the other ranks waiting\n");
     DLP_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rt->rank));
     DLP_MPI_CALL(MPI_Comm_size(MPI_COMM_WORLD, &rt->size));
+    DLP_CALL(dlp__launcher_check(rt->size));
+    /* Slurm's --cpus-per-task, also for the program's own parallel regions */
+    int cpus = dlp__launcher_cpus_per_task();
+    if (cpus > 0)
+        omp_set_num_threads(cpus);
     int len = 0;
     DLP_MPI_CALL(MPI_Get_processor_name(rt->host, &len));
     rt->host[len] = '\0';
