@@ -120,7 +120,11 @@ enum dlp_exit {
     DLP_EXIT_TIME_LIMIT = 72,   /**< an item ran over opts.time_limit under ABORT */
     DLP_EXIT_COLLECTIVE_TIMEOUT = 74, /**< a rank waited DLP_COLLECTIVE_TIMEOUT seconds
                                      in a collective for ranks that did not call it */
-    DLP_EXIT_IN_CALL = 75       /**< a rank called exit() during a parallel call */
+    DLP_EXIT_IN_CALL = 75,      /**< a rank called exit() during a parallel call */
+    DLP_EXIT_INTERRUPTED = 76   /**< not used by the library: the status the examples
+                                     end with when a call returned DLP_ERR_INTERRUPTED
+                                     (SIGTERM, SIGINT), so that a batch script can tell
+                                     "run again to resume" from a failure */
 };
 
 /* --------------------------------------------------------------- runtime -- */
