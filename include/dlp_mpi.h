@@ -139,8 +139,12 @@ enum dlp_exit {
  *  MPI_Init_thread call and unset again, so call dlp_init() before starting
  *  threads of your own. Not with DLP_HWLOC_IO=keep, nor when HWLOC_COMPONENTS,
  *  HWLOC_XMLFILE, HWLOC_SYNTHETIC or HWLOC_FSROOT is set (see the README).
- *  Errors: DLP_ERR_THREAD_LEVEL, DLP_ERR_MPI, DLP_ERR_NOMEM, DLP_ERR_STATE
- *  (already initialised), DLP_ERR_FINALIZED (MPI was finalised by us). */
+ *  Under Slurm, when neither OMP_NUM_THREADS nor DLP_THREADS is set, the
+ *  team size is SLURM_CPUS_PER_TASK (omp_set_num_threads on this thread).
+ *  Errors: DLP_ERR_THREAD_LEVEL, DLP_ERR_MPI (also: MPI sees one rank but
+ *  the launcher started several tasks, e.g. srun without --mpi=pmi2; see
+ *  DLP_LAUNCH_CHECK in the README), DLP_ERR_NOMEM, DLP_ERR_STATE (already
+ *  initialised), DLP_ERR_FINALIZED (MPI was finalised by us). */
 DLP_EXPORT int dlp_init(int *argc, char ***argv);
 
 /** Release everything; finalise MPI if dlp_init() initialised it.
@@ -152,9 +156,10 @@ DLP_EXPORT int dlp_init(int *argc, char ***argv);
  *  rank, and the library stays usable), DLP_ERR_MPI.
  *  When the user owns MPI, dlp_init() may be called again afterwards.
  *  With ranks on several nodes, an MPI_Finalize that has not returned after
- *  DLP_FINALIZE_TIMEOUT seconds (default 2) has the TCP connections MPI
- *  opened shut down, with a line on stderr, so that the ranks can end:
- *  MPICH before 4.2 with UCX over TCP can hang there (see the README). */
+ *  DLP_FINALIZE_TIMEOUT seconds (default 2) has the connected TCP sockets
+ *  opened since dlp_init() shut down, with a line on stderr, so that the
+ *  ranks can end: MPICH before 4.2 with UCX over TCP can hang there (see
+ *  the README). */
 DLP_EXPORT int dlp_finalize(void);
 
 /** 1 between dlp_init() and dlp_finalize(), else 0. Any thread. */

@@ -28,6 +28,8 @@ static void each_socket(void (*fn)(int fd, ino_t ino, void *arg), void *arg)
         return;
     int self = dirfd(dir);
     const struct dirent *e;
+    /* readdir is safe with one reader per DIR (readdir_r is deprecated) */
+    // cppcheck-suppress readdirCalled
     while ((e = readdir(dir)) != NULL) { // NOLINT(concurrency-mt-unsafe): one reader of dir
         char *end;
         long fd = strtol(e->d_name, &end, 10);
