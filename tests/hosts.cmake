@@ -29,7 +29,7 @@ function(dlp_add_hosts_test name)
   math(EXPR ctest_timeout "${H_TIMEOUT} + 30")
   add_test(NAME ${name} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/hosts.sh ${H_HOSTS} -- ${cmd})
   set_tests_properties(${name} PROPERTIES
-    ENVIRONMENT "MPIEXEC_TIMEOUT=${H_TIMEOUT};OMP_NUM_THREADS=${H_THREADS};OMP_WAIT_POLICY=passive"
+    ENVIRONMENT "MPIEXEC_TIMEOUT=${H_TIMEOUT};OMP_NUM_THREADS=${H_THREADS};OMP_WAIT_POLICY=passive;DLP_HOSTS_TIMEOUT=${H_TIMEOUT}"
     TIMEOUT ${ctest_timeout} PROCESSORS 2 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE
     LABELS "mpi;hosts")
 endfunction()

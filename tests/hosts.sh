@@ -20,6 +20,7 @@
 # so that e.g.  hosts.sh 2 -- mpiexec {hosts} -hosts h1:2,h2:2 -n 4 ./app
 # runs 4 ranks on two hosts. DLP_HOSTS_SSH (the launcher script) and
 # DLP_HOSTS_DIR (its state) are exported to COMMAND as well.
+# DLP_HOSTS_TIMEOUT=S stops COMMAND after S seconds (status 124).
 #
 # Exit status: COMMAND's; 77 (skipped) with the reason when the namespaces
 # cannot be made here (not root, no unshare/nsenter/ip).
@@ -47,6 +48,7 @@ export DLP_HOSTS_DIR=$state DLP_HOSTS_SSH=$here/hosts_ssh.sh
 holders=()
 
 teardown() {
+    trap '' PIPE
     local p
     # PID 1 of each host's PID namespace: its end kills everything left in
     # the host; the network namespace (and its veth) goes with it
@@ -64,6 +66,8 @@ teardown() {
 trap teardown EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 # A private /24 that no interface of this machine uses yet.
 net=
@@ -131,7 +135,11 @@ for a in "$@"; do
     fi
 done
 t0=$EPOCHREALTIME
-"${args[@]}"
+# (DLP_HOSTS_TIMEOUT=S: the command is stopped after S seconds, so that the teardown
+# runs before a CTest timeout would kill this script)
+bound=()
+[ -n "${DLP_HOSTS_TIMEOUT:-}" ] && bound=(timeout -k 5 "$DLP_HOSTS_TIMEOUT")
+${bound[@]+"${bound[@]}"} "${args[@]}"
 status=$?
 echo "hosts.sh: status $status after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
 exit "$status"

@@ -6,12 +6,13 @@
 #
 # dlp_add_slurm_test(<name> <case> <timeout>)
 function(dlp_add_slurm_test name case timeout)
+  math(EXPR bound "${timeout} - 20") # slurm.sh stops the case first, then tears down
   add_test(NAME ${name}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm.sh --
                    bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm_cases.sh ${PROJECT_BINARY_DIR}
                    ${CMAKE_CURRENT_BINARY_DIR}/${name} ${case})
   set_tests_properties(${name} PROPERTIES
-    ENVIRONMENT "MPIEXEC_TIMEOUT=120;OMP_WAIT_POLICY=passive"
+    ENVIRONMENT "MPIEXEC_TIMEOUT=120;OMP_WAIT_POLICY=passive;DLP_SLURM_TIMEOUT=${bound}"
     TIMEOUT ${timeout} PROCESSORS 2 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE
     LABELS "mpi;slurm")
 endfunction()

@@ -16,6 +16,8 @@
 # 10 s (cred_expire), which is also how long a requeued job waits before it
 # starts again (Slurm's default: 120 s).
 #
+# DLP_SLURM_TIMEOUT=S stops COMMAND after S seconds (status 124).
+#
 # Exit status: COMMAND's; 77 (skipped) with the reason where Slurm cannot
 # run here (not root, no slurmctld/slurmd/munged: Debian's slurm-wlm and
 # munge packages, which ./dlp.sh installs).
@@ -46,19 +48,28 @@ export DLP_SLURM_DIR=$dir SLURM_CONF=$dir/slurm.conf
 pids=()
 
 teardown() {
-    local p
+    trap '' PIPE
+    local p k
+    # the cluster's jobs first (their steps outlive a stopped slurmd)
+    if [ -s "$dir/run/slurmctld.pid" ]; then
+        squeue -h -o %i 2> /dev/null | xargs -r scancel 2> /dev/null
+        for ((k = 0; k < 100; k++)); do
+            [ -z "$(squeue -h -o %i 2> /dev/null)" ] && break
+            sleep 0.1
+        done
+    fi
     for p in ${pids[@]+"${pids[@]}"}; do kill -TERM "$p" 2> /dev/null; done
     for p in ${pids[@]+"${pids[@]}"}; do
         for ((k = 0; k < 100; k++)); do kill -0 "$p" 2> /dev/null || break; sleep 0.05; done
         kill -KILL "$p" 2> /dev/null
     done
-    # steps' processes left behind by a killed slurmd (proctrack/linuxproc)
-    pkill -KILL -f "slurmstepd: \[[0-9]+.*$dir" 2> /dev/null
     rm -rf "$dir"
 }
 trap teardown EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 # Free TCP ports for slurmctld and the two slurmd.
 ports=()
@@ -139,7 +150,11 @@ fi
 echo "slurm.sh: slurmctld and slurmd n1, n2 ($cpus CPUs each) up on $host (SLURM_CONF=$SLURM_CONF)"
 
 t0=$EPOCHREALTIME
-"$@"
+# (DLP_SLURM_TIMEOUT=S: the command is stopped after S seconds, so that the teardown
+# runs before a CTest timeout would kill this script)
+bound=()
+[ -n "${DLP_SLURM_TIMEOUT:-}" ] && bound=(timeout -k 5 "$DLP_SLURM_TIMEOUT")
+${bound[@]+"${bound[@]}"} "$@"
 status=$?
 echo "slurm.sh: status $status after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
 if ((status != 0 && status != 77)); then
