@@ -50,16 +50,18 @@ dlp_add_hosts_test(journal.h2x2.t1 HOSTS 2 RANKS 2 THREADS 1 PROGRAM journal
 dlp_add_hosts_test(journal_kill.h2x1.t2 HOSTS 2 RANKS 1 THREADS 2
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/journal_kill.sh $<TARGET_FILE:test_journal>
           ${CMAKE_CURRENT_BINARY_DIR}/journal_kill.h2x1.t2 "kill:managed:1 term:map" @LAUNCH@)
-# A resumed managed call runs its undone items on both hosts.
-dlp_add_hosts_test(resume.h2x1.t1 HOSTS 2 RANKS 1 THREADS 1
-  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/resume.sh ${PROJECT_BINARY_DIR}/examples/resume
-          @LAUNCH@)
-# The examples, each once.
-dlp_add_hosts_test(examples.h2x2.t1 HOSTS 2 RANKS 2 THREADS 1 TIMEOUT 200
-  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_examples.sh ${PROJECT_BINARY_DIR}/examples
-          @LAUNCH@)
-# MPI_Finalize across hosts (lib/mpi_end.h): ten jobs in a row must all end
-# (without the remedy, MPICH 4.0.2 + UCX 1.13 hang in about half of them).
-dlp_add_hosts_test(finalize.h2x2.t1 HOSTS 2 RANKS 2 THREADS 1 TIMEOUT 100
-  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/repeat.sh 10 @LAUNCH@
-          ${PROJECT_BINARY_DIR}/examples/split_managed)
+if(TARGET resume AND TARGET split_managed) # the examples are built (DLP examples ON)
+  # A resumed managed call runs its undone items on both hosts.
+  dlp_add_hosts_test(resume.h2x1.t1 HOSTS 2 RANKS 1 THREADS 1
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/resume.sh ${PROJECT_BINARY_DIR}/examples/resume
+            @LAUNCH@)
+  # The examples, each once.
+  dlp_add_hosts_test(examples.h2x2.t1 HOSTS 2 RANKS 2 THREADS 1 TIMEOUT 200
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_examples.sh ${PROJECT_BINARY_DIR}/examples
+            @LAUNCH@)
+  # MPI_Finalize across hosts (lib/mpi_end.h): ten jobs in a row must all end
+  # (without the remedy, MPICH 4.0.2 + UCX 1.13 hang in about half of them).
+  dlp_add_hosts_test(finalize.h2x2.t1 HOSTS 2 RANKS 2 THREADS 1 TIMEOUT 100
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/repeat.sh 10 @LAUNCH@
+            ${PROJECT_BINARY_DIR}/examples/split_managed)
+endif()

@@ -17,13 +17,15 @@ function(dlp_add_slurm_test name case timeout)
     LABELS "mpi;slurm")
 endfunction()
 
-# The examples under srun --mpi=pmi2, and under mpiexec inside salloc.
-dlp_add_slurm_test(examples.slurm_srun srun 300)
-dlp_add_slurm_test(examples.slurm_mpiexec mpiexec 300)
-# Plain srun (MpiDefault=none) refused by every task; --cpus-per-task as
-# the team size.
-dlp_add_slurm_test(launcher.slurm launch 120)
-# examples/slurm_job.sh interrupted by scancel --signal=TERM, requeued and
-# resumed; a job stopped by its time limit (--time=1) and resumed.
-dlp_add_slurm_test(resume.slurm_requeue requeue 240)
-dlp_add_slurm_test(resume.slurm_timelimit timelimit 400)
+if(TARGET resume AND TARGET split_managed) # every case runs examples
+  # The examples under srun --mpi=pmi2, and under mpiexec inside salloc.
+  dlp_add_slurm_test(examples.slurm_srun srun 300)
+  dlp_add_slurm_test(examples.slurm_mpiexec mpiexec 300)
+  # Plain srun (MpiDefault=none) refused by every task; --cpus-per-task as
+  # the team size.
+  dlp_add_slurm_test(launcher.slurm launch 120)
+  # examples/slurm_job.sh interrupted by scancel --signal=TERM, requeued and
+  # resumed; a job stopped by its time limit (--time=1) and resumed.
+  dlp_add_slurm_test(resume.slurm_requeue requeue 240)
+  dlp_add_slurm_test(resume.slurm_timelimit timelimit 400)
+endif()
