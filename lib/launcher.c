@@ -24,6 +24,10 @@ int dlp__launcher_check(int mpi_size)
     const char *off = getenv("DLP_LAUNCH_CHECK");
     if (mpi_size != 1 || (off && strcmp(off, "0") == 0))
         return DLP_OK;
+    /* a process manager that says 1 (hydra's proxies started by srun, one
+     * step task per node, for a job of one rank) */
+    if (env_count("PMI_SIZE", 1L << 30) == 1)
+        return DLP_OK;
     /* srun: SLURM_STEP_NUM_TASKS is the step's task count; a batch script
      * (no SLURM_STEP_ID, or the "batch"/"extern" steps) runs one task */
     const char *step = getenv("SLURM_STEP_ID");

@@ -10,7 +10,9 @@
  *  program). Read: SLURM_STEP_NUM_TASKS (srun's tasks of this step; only
  *  when SLURM_STEP_ID says the process is in a step srun started), PMI_SIZE
  *  (hydra, Slurm's PMI-1/PMI-2 plugins) and OMPI_COMM_WORLD_SIZE (Open MPI's
- *  mpirun). DLP_LAUNCH_CHECK=0 turns the check off. Errors: DLP_ERR_MPI
+ *  mpirun); PMI_SIZE=1 (a process manager that agrees) wins over Slurm's
+ *  count, which under hydra in an allocation counts its proxies.
+ *  DLP_LAUNCH_CHECK=0 turns the check off. Errors: DLP_ERR_MPI
  *  (recorded for dlp_init) with the variable, its value and the launch line
  *  that works. */
 int dlp__launcher_check(int mpi_size);

@@ -55,6 +55,8 @@ runs SLURM_STEP_NUM_TASKS=4 SLURM_NTASKS=4 -- "$exe"
 runs SLURM_STEP_ID=batch SLURM_STEP_NUM_TASKS=4 -- "$exe"
 case=one_task
 runs SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=1 PMI_SIZE=1 -- "$exe"
+case=hydra_in_step # hydra's proxies started by srun: the step counts them
+runs SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=2 PMI_SIZE=1 -- "$exe"
 case=check_off
 runs DLP_LAUNCH_CHECK=0 SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=2 -- "$exe"
 case=launched
