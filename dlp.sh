@@ -17,7 +17,9 @@
 #                          that .clang-tidy-waivers does not list
 #
 # Missing tools (cmake, gcc, make, pkg-config, mpich, libmpich-dev; valgrind
-# for check-valgrind; clang-tidy, cppcheck and libomp-dev for lint) are
+# for check-valgrind; clang-tidy, cppcheck and libomp-dev for lint; for the
+# test suite's separate hosts and Slurm layouts iproute2, util-linux,
+# slurm-wlm and munge, whose tests are skipped where these are missing) are
 # installed with apt-get when running as root or with passwordless sudo;
 # otherwise the command to run is printed and dlp.sh exits with status 1.
 #
@@ -67,6 +69,14 @@ missing_packages() {
     for need in "$@"; do
         case $need in
             valgrind) have valgrind || miss+=(valgrind) ;;
+            cluster)
+                # the separate-hosts and Slurm layouts of the suite (labels
+                # hosts and slurm; skipped without these)
+                have ip || miss+=(iproute2)
+                { have nsenter && have unshare; } || miss+=(util-linux)
+                { have slurmctld && have slurmd && have srun; } || miss+=(slurm-wlm)
+                have munged || miss+=(munge)
+                ;;
             lint)
                 have clang-tidy || miss+=(clang-tidy)
                 have cppcheck || miss+=(cppcheck)
@@ -108,6 +118,20 @@ ensure_prerequisites() {
     v=$(cmake --version | sed -n '1s/[^0-9]*\([0-9][0-9.]*\).*/\1/p')
     if [ "$(printf '%s\n%s\n' "$CMAKE_MIN" "$v" | sort -V | head -n1)" != "$CMAKE_MIN" ]; then
         die "CMake $v is too old (need >= $CMAKE_MIN); e.g. pip install cmake, or https://cmake.org/download/"
+    fi
+}
+
+# The tools of the tests that are skipped without them (cluster: the
+# separate-hosts and Slurm layouts): installed like the rest when root or
+# with passwordless sudo, else a note says which tests will be skipped.
+offer_optional() {
+    local -a miss
+    mapfile -t miss < <(missing_packages "$@" | grep -v -x -F -f <(missing_packages))
+    ((${#miss[@]})) || return 0
+    if have apt-get && { [ "$(id -u)" -eq 0 ] || { have sudo && sudo -n true 2>/dev/null; }; }; then
+        ensure_prerequisites "$@"
+    else
+        say "not installed: ${miss[*]}: the tests that need them (labels hosts, slurm) will be skipped"
     fi
 }
 
@@ -278,7 +302,7 @@ cmd=${1:-help}
 case $cmd in
     # (not `build && ...`: errexit would be off inside build)
     demo) build; demo "$@" ;;
-    test) build; run_tests "$@" || exit $? ;;
+    test) offer_optional cluster; build; run_tests "$@" || exit $? ;;
     build) build ;;
     check-asan) check_asan "$@" || exit $? ;;
     check-valgrind) check_valgrind "$@" || exit $? ;;

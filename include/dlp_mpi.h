@@ -138,8 +138,12 @@ enum dlp_exit {
     DLP_EXIT_TIME_LIMIT = 72,   /**< an item ran over opts.time_limit under ABORT */
     DLP_EXIT_COLLECTIVE_TIMEOUT = 74, /**< a rank waited DLP_COLLECTIVE_TIMEOUT seconds
                                      in a collective for ranks that did not call it */
-    DLP_EXIT_IN_CALL = 75       /**< a rank called exit() during a parallel call (also
+    DLP_EXIT_IN_CALL = 75,      /**< a rank called exit() during a parallel call (also
                                      with one rank, whatever status it gave exit()) */
+    DLP_EXIT_INTERRUPTED = 76   /**< not used by the library: the status the examples
+                                     end with when a call returned DLP_ERR_INTERRUPTED
+                                     (SIGTERM, SIGINT), so that a batch script can tell
+                                     "run again to resume" from a failure */
 };
 
 /* --------------------------------------------------------------- runtime -- */
@@ -154,8 +158,12 @@ enum dlp_exit {
  *  MPI_Init_thread call and unset again, so call dlp_init() before starting
  *  threads of your own. Not with DLP_HWLOC_IO=keep, nor when HWLOC_COMPONENTS,
  *  HWLOC_XMLFILE, HWLOC_SYNTHETIC or HWLOC_FSROOT is set (see the README).
- *  Errors: DLP_ERR_THREAD_LEVEL, DLP_ERR_MPI, DLP_ERR_NOMEM, DLP_ERR_STATE
- *  (already initialised), DLP_ERR_FINALIZED (MPI was finalised by us). */
+ *  Under Slurm, when neither OMP_NUM_THREADS nor DLP_THREADS is set, the
+ *  team size is SLURM_CPUS_PER_TASK (omp_set_num_threads on this thread).
+ *  Errors: DLP_ERR_THREAD_LEVEL, DLP_ERR_MPI (also: MPI sees one rank but
+ *  the launcher started several tasks, e.g. srun without --mpi=pmi2; see
+ *  DLP_LAUNCH_CHECK in the README), DLP_ERR_NOMEM, DLP_ERR_STATE (already
+ *  initialised), DLP_ERR_FINALIZED (MPI was finalised by us). */
 DLP_EXPORT int dlp_init(int *argc, char ***argv);
 
 /** Release everything; finalise MPI if dlp_init() initialised it.
@@ -165,7 +173,12 @@ DLP_EXPORT int dlp_init(int *argc, char ***argv);
  *  (inside a parallel call, or not the main thread), DLP_ERR_MISMATCH
  *  (another rank is in another collective: nothing is finalised, on any
  *  rank, and the library stays usable), DLP_ERR_MPI.
- *  When the user owns MPI, dlp_init() may be called again afterwards. */
+ *  When the user owns MPI, dlp_init() may be called again afterwards.
+ *  With ranks on several nodes, an MPI_Finalize that has not returned after
+ *  DLP_FINALIZE_TIMEOUT seconds (default 2) has the connected TCP sockets
+ *  opened since dlp_init() shut down, with a line on stderr, so that the
+ *  ranks can end: MPICH before 4.2 with UCX over TCP can hang there (see
+ *  the README). */
 DLP_EXPORT int dlp_finalize(void);
 
 /** 1 between dlp_init() and dlp_finalize(), else 0. Any thread. */

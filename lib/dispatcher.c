@@ -192,7 +192,8 @@ void *dlp__dispatcher_main(void *arg)
             dlp__dispenser_stop(L->disp);
         struct dlp__reply rep = {.seq = L->seq, .start = 0, .count = 0, .left = 0};
         if (!rq.leave)
-            rep.count = dlp__dispenser_next(L->disp, L->threads_of_node[rq.node], L->total_threads,
+            rep.count = dlp__dispenser_next(L->disp, L->journaled ? &L->journal.skip : NULL,
+                                            L->threads_of_node[rq.node], L->total_threads,
                                             rq.rate, &rep.start, &rep.left);
         if (rq.done > view.done[rq.node])
             view.done[rq.node] = rq.done;

@@ -9,12 +9,15 @@
 
 #include <stdatomic.h>
 
+#include "ranges.h"
 #include "selfsched.h"
 
 struct dlp__dispenser {
     _Alignas(64) _Atomic int lock;
     long next;          /* first item not handed out */
     long n;
+    long left;          /* items to hand out: not handed out, not done before */
+    long hint;          /* position in the done ranges (dlp__ranges_contains) */
     int stopped;        /* a failure somewhere: hand out nothing more */
     int nodes;          /* the policy's workers P */
     double chunk_time;  /* AUTO target seconds per chunk */
@@ -26,18 +29,26 @@ struct dlp__dispenser {
     struct dlp__ss_rates awf;
 };
 
-/** Start a call of n items under the dlp_schedule value schedule (resolved:
- *  not DEFAULT) with opts.chunk `chunk` (FIXED: the chunk, GSS: the
- *  smallest chunk) and AUTO's chunk_time; the workers are dlp__rt.nodes. */
-void dlp__dispenser_reset(struct dlp__dispenser *d, long n, int schedule, long chunk,
+/** Start a call of n items, `done` of them done in an earlier run (a
+ *  journal's), under the dlp_schedule value schedule (resolved: not
+ *  DEFAULT) with opts.chunk `chunk` (FIXED: the chunk, GSS: the smallest
+ *  chunk) and AUTO's chunk_time; the workers are dlp__rt.nodes. The policy
+ *  sizes its chunks for the n - done items that are left to run. */
+void dlp__dispenser_reset(struct dlp__dispenser *d, long n, long done, int schedule, long chunk,
                           double chunk_time);
 
 /** Next chunk for a node with node_threads (of total_threads) threads
  *  running at rate items/s (0: not known yet): returns its item count (0
  *  when everything is handed out or stopped) and sets *start, and *left to
- *  the items still to hand out after it. Any thread of the master's node. */
-long dlp__dispenser_next(struct dlp__dispenser *d, int node_threads, int total_threads,
-                         double rate, long *start, long *left);
+ *  the items still to hand out after it. `done`: the items done in an
+ *  earlier run (the caller's copy of the journal's ranges, the same on
+ *  every rank; NULL: none): a chunk holds none of them, so that every node
+ *  gets only items to run (and measures its rate on them); it ends where
+ *  done items begin, the rest of the policy's chunk going back to the
+ *  policy. Any thread of the master's node. */
+long dlp__dispenser_next(struct dlp__dispenser *d, const struct dlp__ranges *done,
+                         int node_threads, int total_threads, double rate, long *start,
+                         long *left);
 
 /** Hand out nothing more (after a failure). */
 void dlp__dispenser_stop(struct dlp__dispenser *d);

@@ -111,8 +111,8 @@ static void reset_node_state(struct dlp_loop *L)
     if (L->n == 0)
         dlp__cursor_close(c);
     if (dlp__rt.node == 0)
-        dlp__dispenser_reset(node_dispenser(), L->n, L->o.schedule, L->o.chunk,
-                             L->o.chunk_time);
+        dlp__dispenser_reset(node_dispenser(), L->n, L->journaled ? L->journal.done_before : 0,
+                             L->o.schedule, L->o.chunk, L->o.chunk_time);
 }
 
 /* What on_error, the journal and signals allow for this call. */
@@ -362,9 +362,10 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
         if (L->o.reduce) /* under abort a failed call delivers no result: no scratch */
             dlp__reduce_begin(L->o.reduce, L->o.on_error != DLP_ON_ERROR_ABORT);
         L->progress_by_map = map;
+        /* (a resumed call shows the items it runs, not those done before) */
         if (rt->rank == 0 && L->o.split == DLP_SPLIT_MANAGED)
             dlp__progress_begin(&L->progress, stderr, L->o.progress == DLP_PROGRESS_TTY ? 1 : -1,
-                                n, L->o.label,
+                                L->journaled ? n - L->journal.done_before : n, L->o.label,
                                 L->o.progress == DLP_PROGRESS_TTY ? DLP_PROGRESS_ON
                                                                   : L->o.progress,
                                 L->o.progress_interval, dlp__now());
@@ -433,8 +434,8 @@ static void refill_local(struct dlp_loop *L, int need)
         (need || dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed))) {
         double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
         long start = 0, left = 0,
-             count = dlp__dispenser_next(L->disp, L->node_threads, L->total_threads, rate, &start,
-                                         &left);
+             count = dlp__dispenser_next(L->disp, L->journaled ? &L->journal.skip : NULL,
+                                         L->node_threads, L->total_threads, rate, &start, &left);
         if (count == 0)
             dlp__cursor_close(c);
         else if (dlp__cursor_append(c, start, count) != 0)
@@ -847,7 +848,9 @@ static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results
     if (signalled)
         return interrupted(L, all, failed_all);
     if (first < 0) {
-        if (total != L->n)
+        /* managed: the items a journal had done were not handed out */
+        long expected = L->n - (L->managed && L->journaled ? L->journal.done_before : 0);
+        if (total != expected)
             return dlp__fail(DLP_ERR_STATE, func,
                              "%ld of n = %ld items were handed out: a thread stopped calling "
                              "dlp_loop_next() before it returned 0",

@@ -8,6 +8,7 @@
 
 #include "dlp_mpi.h"
 #include "error.h"
+#include "mpi_end.h"
 #include "runtime.h"
 
 /* hwloc's discovery components without their PCI and I/O phases (hwloc
@@ -62,6 +63,7 @@ int dlp__mpi_start(int *argc, char ***argv)
     DLP_MPI_CALL(MPI_Initialized(&inited));
     if (!inited) {
         int set = skip_io_discovery();
+        dlp__mpi_note_sockets();
         int mrc = MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
         if (set) /* the user's own hwloc (and children) see what they had */
             unsetenv("HWLOC_COMPONENTS"); // NOLINT(concurrency-mt-unsafe): as setenv above

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "launcher.h"
 #include "schedule.h"
 
 /* The one rule of the numeric knobs: a value starts with a digit (seconds
@@ -254,7 +255,8 @@ int dlp__default_threads(void)
     const char *env = getenv("DLP_THREADS");
     if (env && parse_long(env, 1, 4096, &t) == 0)
         return (int)t;
-    return omp_get_max_threads();
+    int cpus = dlp__launcher_cpus_per_task(); /* Slurm's --cpus-per-task */
+    return cpus > 0 ? cpus : omp_get_max_threads();
 }
 
 /* DLP_SCHEDULE: P for both levels or P1/P2 (node level / thread level),

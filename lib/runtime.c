@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "launcher.h"
 #include "loop.h"
+#include "mpi_end.h"
 #include "mpi_start.h"
 #include "netbell.h"
 #include "options.h"
@@ -263,6 +265,11 @@ int dlp_init(int *argc, char ***argv)
                         "will leave the other ranks waiting\n");
     DLP_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rt->rank));
     DLP_MPI_CALL(MPI_Comm_size(MPI_COMM_WORLD, &rt->size));
+    DLP_CALL(dlp__launcher_check(rt->size));
+    /* Slurm's --cpus-per-task, also for the program's own parallel regions */
+    int cpus = dlp__launcher_cpus_per_task();
+    if (cpus > 0)
+        omp_set_num_threads(cpus);
     int len = 0;
     DLP_MPI_CALL(MPI_Get_processor_name(rt->host, &len));
     rt->host[len] = '\0';
@@ -310,7 +317,7 @@ int dlp_finalize(void)
     release_all();
     atomic_store(&rt->state, DLP__DONE);
     if (rt->own_mpi) {
-        int mrc = MPI_Finalize();
+        int mrc = dlp__mpi_finalize();
         if (rc == DLP_OK)
             rc = dlp__fail_mpi(func, "MPI_Finalize", mrc);
     }

@@ -109,17 +109,26 @@ wait_started() {
 }
 # Send SIGNAL to PID a random LO..HI s after the first output; wait for
 # the job: $status, $took (seconds from the signal to the job's end).
+# HOST (default: this one) is where PID lives: another host's process is
+# signalled through $JOURNAL_SSH (default: tests/hosts.sh's launcher when it
+# runs the test, else ssh), as the launcher reaches that host.
 strike() {
-    local sig=$1 pid=$2 lo=$3 hi=$4 at
+    local sig=$1 pid=$2 lo=$3 hi=$4 host=${5:-} at
+    local -a remote=()
+    if [[ -n $host && $host != "$(hostname)" ]]; then
+        read -r -a remote <<< "${JOURNAL_SSH:-${DLP_HOSTS_SSH:-ssh}}"
+        remote+=("$host")
+    fi
     strikes=$((strikes + 1))
     at=$(pick "$strikes" "$lo" "$hi")
     sleep "$at"
     t_sig=$EPOCHREALTIME
-    kill -s "$sig" "$pid" || fail "kill -s $sig $pid failed (the job ended before $at s?)"
+    "${remote[@]}" kill -s "$sig" "$pid" ||
+        fail "kill -s $sig $pid ${host:+on $host }failed (the job ended before $at s?)"
     wait "$job"
     status=$?
     took=$(elapsed "$t_sig" "$EPOCHREALTIME")
-    echo "  $sig to pid $pid $at s after the first output: the job ended after $took s," \
+    echo "  $sig to pid $pid${host:+ on $host} $at s after the first output: the job ended after $took s," \
         "status $status"
     less "$took" 10 || fail "the job ended $took s after $sig: too slow (hang?)"
 }
@@ -131,7 +140,9 @@ kill_rank() {
         'BEGIN { srand(s); print int(r * rand()) }')
     [[ -s $dir/pid.$who ]] || fail "rank $who wrote no pid file"
     echo -n "  run $run, rank $who:"
-    strike KILL "$(< "$dir/pid.$who")" "$lo" "$hi"
+    local pid host
+    read -r pid host < "$dir/pid.$who"
+    strike KILL "$pid" "$lo" "$hi" "$host"
     ((status != 0)) || fail "the job ended with status 0 after kill -9 of rank $who"
 }
 # The ranks' own exit statuses (exit.<rank>; "-" where a rank wrote none).

@@ -1827,7 +1827,7 @@ static int work_main(int argc, char **argv)
     }
     if (!getenv("DLP_JOURNAL"))
         TEST_FAIL("--work needs DLP_JOURNAL");
-    char path[1200], tmp[1300], pid[32];
+    char path[1200], tmp[1300], pid[300];
     /* hydra may drop what a rank wrote just before the job was aborted */
     snprintf(path, sizeof path, "%s/rank.%d.%d", w.dir, w.run, g_rank);
     int out = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -1837,7 +1837,11 @@ static int work_main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     snprintf(path, sizeof path, "%s/pid.%d", w.dir, g_rank);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    /* "<pid> <host>": on separate hosts a pid names a process of its host */
+    char host[256] = "?";
+    if (gethostname(host, sizeof host - 1) != 0)
+        strcpy(host, "?");
+    int len = snprintf(pid, sizeof pid, "%ld %s\n", (long)getpid(), host);
     spill(tmp, pid, (size_t)len);
     ASSERT_EQ(rename(tmp, path), 0);
     ASSERT_OK(dlp_barrier());
