@@ -256,8 +256,12 @@ static void master_report(const struct dlp__trace *T, const struct dlp_loop *L,
         }
         if (!sum)
             at += WIRE * counts[r];
+        /* idle: the call's time on the master until every rank had reached
+         * its end (this report), not the rank's own end: a rank whose items
+         * ran out waits for the others, and that is idle time too */
+        double span = wall > ends[r] ? wall : ends[r];
         for (long x = first; x < threads; x++)
-            sum[x].idle = ends[r] - sum[x].busy;
+            sum[x].idle = span > sum[x].busy ? span - sum[x].busy : 0;
     }
     if (path)
         write_trace(path);
