@@ -105,8 +105,9 @@ static void feed_progress(struct dlp_loop *L, const struct nodes_view *v, const 
         busy_ranks += active[k] ? v->ranks[k] : 0;
         busy_nodes += active[k];
     }
-    /* (tickets pass the journal's done items too: those count from the start) */
-    done = done > L->progress.base ? done : L->progress.base;
+    /* tickets are the items run; the journal's done items count from the
+     * start (a resumed call hands out only the others) */
+    done += L->progress.base;
     done = done < L->n ? done : L->n;
     dlp__progress_update(&L->progress, done, busy_ranks, rt->size, busy_nodes, rt->nodes,
                          dlp__now());

@@ -362,10 +362,9 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
         if (L->o.reduce) /* under abort a failed call delivers no result: no scratch */
             dlp__reduce_begin(L->o.reduce, L->o.on_error != DLP_ON_ERROR_ABORT);
         L->progress_by_map = map;
-        /* (a resumed call shows the items it runs, not those done before) */
         if (rt->rank == 0 && L->o.split == DLP_SPLIT_MANAGED)
             dlp__progress_begin(&L->progress, stderr, L->o.progress == DLP_PROGRESS_TTY ? 1 : -1,
-                                L->journaled ? n - L->journal.done_before : n, L->o.label,
+                                n, L->o.label,
                                 L->o.progress == DLP_PROGRESS_TTY ? DLP_PROGRESS_ON
                                                                   : L->o.progress,
                                 L->o.progress_interval, dlp__now());
