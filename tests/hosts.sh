@@ -90,13 +90,35 @@ ip link set "$bridge" up
     for ((k = 1; k <= nhosts; k++)); do echo "$net.$((10 + k)) h$k"; done
 } > "$state/hosts"
 
+# Each host gets an empty /tmp of its own; the directories under /tmp that
+# the job needs (the working directory, this script's tree, the command's
+# files: a build or a clone under /tmp) are bound back in at their paths.
+keeps=()
+for path in "$PWD" "$here" "$@"; do
+    case $path in
+    /tmp/?*)
+        rest=${path#/tmp/}
+        top=/tmp/${rest%%/*}
+        [ -d "$top" ] || continue
+        case " ${keeps[*]-} " in *" $top "*) ;; *) keeps+=("$top") ;; esac
+        ;;
+    esac
+done
+keep_before= keep_after=
+for ((i = 0; i < ${#keeps[@]}; i++)); do
+    mkdir -p "$state/keep$i"
+    keep_before="$keep_before mount --bind '${keeps[i]}' '$state/keep$i' &&"
+    keep_after="$keep_after mkdir -p '${keeps[i]}' && mount --bind '$state/keep$i' '${keeps[i]}' &&"
+done
+
 for ((k = 1; k <= nhosts; k++)); do
     h=h$k
     cat /proc/sys/kernel/random/uuid > "$state/$h.boot_id"
     # The host's PID 1 sets up its mounts and name, then sleeps until the
     # teardown kills it.
     unshare --net --uts --mount --ipc --pid --fork --mount-proc --propagation private \
-        sh -c "hostname $h && mount -t tmpfs tmpfs /dev/shm && mount -t tmpfs tmpfs /tmp &&
+        sh -c "hostname $h && mount -t tmpfs tmpfs /dev/shm &&$keep_before
+               mount -t tmpfs tmpfs /tmp &&$keep_after
                mount --bind '$state/hosts' /etc/hosts &&
                mount --bind '$state/$h.boot_id' /proc/sys/kernel/random/boot_id &&
                ip link set lo up && echo ok > '$state/$h.ready' && exec sleep infinity
