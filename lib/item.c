@@ -22,7 +22,7 @@ void dlp__item_detach(void) { current = NULL; }
 void dlp__item_failed(struct dlp_loop *L, const struct dlp__item *it, const char *who, int rc,
                       int round, int retries, int origin)
 {
-    char ret[64] = "", more[96] = "", msg[512];
+    char ret[64] = "", more[96] = "", msg[DLP__ITEM_WHY_MAX + sizeof ret + sizeof more + 8];
     if (rc != 0)
         snprintf(ret, sizeof ret, "%s returned %d", who, rc);
     if (round > 0)
