@@ -157,12 +157,12 @@ enum dlp_exit {
  *  the node) skips PCI and I/O devices: HWLOC_COMPONENTS is set for the
  *  MPI_Init_thread call and unset again, so call dlp_init() before starting
  *  threads of your own. Not with DLP_HWLOC_IO=keep, nor when HWLOC_COMPONENTS,
- *  HWLOC_XMLFILE, HWLOC_SYNTHETIC or HWLOC_FSROOT is set (see the README).
+ *  HWLOC_XMLFILE, HWLOC_SYNTHETIC or HWLOC_FSROOT is set (docs/configuration.md).
  *  Under Slurm, when neither OMP_NUM_THREADS nor DLP_THREADS is set, the
  *  team size is SLURM_CPUS_PER_TASK (omp_set_num_threads on this thread).
  *  Errors: DLP_ERR_THREAD_LEVEL, DLP_ERR_MPI (also: MPI sees one rank but
  *  the launcher started several tasks, e.g. srun without --mpi=pmi2; see
- *  DLP_LAUNCH_CHECK in the README), DLP_ERR_NOMEM, DLP_ERR_STATE (already
+ *  DLP_LAUNCH_CHECK in docs/configuration.md), DLP_ERR_NOMEM, DLP_ERR_STATE (already
  *  initialised), DLP_ERR_FINALIZED (MPI was finalised by us). */
 DLP_EXPORT int dlp_init(int *argc, char ***argv);
 
@@ -178,7 +178,7 @@ DLP_EXPORT int dlp_init(int *argc, char ***argv);
  *  DLP_FINALIZE_TIMEOUT seconds (default 2) has the connected TCP sockets
  *  opened since dlp_init() shut down, with a line on stderr, so that the
  *  ranks can end: MPICH before 4.2 with UCX over TCP can hang there (see
- *  the README). */
+ *  docs/clusters.md). */
 DLP_EXPORT int dlp_finalize(void);
 
 /** 1 between dlp_init() and dlp_finalize(), else 0. Any thread. */
@@ -234,12 +234,12 @@ enum dlp_split {
  *  previous round is used up, R the round's unclaimed items, P the node's
  *  threads (round robin: the rank's); WF is FAC2 there, AWF uses the
  *  threads' measured rates, and AUTO means claims of one item, batched up
- *  to ~2 us of work when items are cheap (README "Chunk sizes", "Thread level").
+ *  to ~2 us of work when items are cheap (docs/configuration.md).
  *  Stable numbers: never renumbered, only appended. */
 enum dlp_schedule {
     DLP_SCHEDULE_DEFAULT = 0, /**< DLP_SCHEDULE from the environment, else AUTO */
     DLP_SCHEDULE_AUTO = 1,    /**< node level: rate-adaptive factoring, at most 10 ms of
-                                   measured work per chunk (DLP_CHUNK_TIME; README); thread
+                                   measured work per chunk (DLP_CHUNK_TIME; docs/configuration.md); thread
                                    level: single items, batched when cheap */
     DLP_SCHEDULE_FIXED = 2,   /**< fixed chunks of opts.chunk items (thread level:
                                    opts.thread_chunk) */
@@ -319,8 +319,8 @@ typedef struct dlp_opts {
                                  and a rerun of the same call skips them (NULL =
                                  DLP_JOURNAL, else none). An item is done when its body
                                  (map: on_result) returns 0, so its output must be
-                                 written and flushed by then. See README "Journal and
-                                 resume" */
+                                 written and flushed by then. See docs/guide.md,
+                                 "Journal and resume" */
     int thread_schedule;    /**< enum dlp_schedule at the thread level: how many items a
                                  team thread claims at once (0 = the thread part of
                                  DLP_SCHEDULE when opts.schedule is 0 too: P of P or P2 of
@@ -362,7 +362,7 @@ typedef int (*dlp_body_fn)(long i, void *ctx);
  *  computes too. Every item runs exactly once (unless a body fails).
  *  Collective; main thread. n == 0 does nothing.
  *  With opts.journal, items a journal recorded as done in an earlier run
- *  are skipped (README "Journal and resume"). SIGTERM/SIGINT during the call
+ *  are skipped (docs/guide.md, "Journal and resume"). SIGTERM/SIGINT during the call
  *  stop it after the running items (DLP_GRACE).
  *  Returns DLP_OK, or DLP_SKIPPED (1) under on_error = skip when items
  *  failed: the call completed, dlp_failures() lists them (every rank gets it).

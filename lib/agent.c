@@ -132,7 +132,7 @@ void *dlp__agent_main(void *arg)
                 dlp__latency_note(&lat, took);
             /* look first at about when the last reply came: one wake-up per
              * request when the master answers steadily (each costs the
-             * team threads ~20 us on a virtual machine) */
+             * team threads CPU: bench/dispatcher measures it) */
             double us = 0.8e6 * took;
             first_look = us < DLP__AGENT_FIRST_LOOK_US ? DLP__AGENT_FIRST_LOOK_US
                          : us > DLP__POLL_MAX_US       ? DLP__POLL_MAX_US

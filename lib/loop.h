@@ -237,10 +237,10 @@ void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
     } while (0)
 
 /** Polling of the node agents (and map helpers), in microseconds. Every
- *  wake-up costs CPU that the team threads lose (about 16 us on a virtual
- *  machine), so an agent waiting for its reply backs off from POLL_MIN to
- *  half the reserve of work its node holds (between POLL_URGENT and
- *  POLL_IDLE_MAX), to POLL_MAX while nothing is known yet, and stays at
+ *  wake-up costs CPU that the team threads lose (bench/dispatcher), so an
+ *  agent waiting for its reply backs off from POLL_MIN to half the reserve
+ *  of work its node holds (between POLL_URGENT and POLL_IDLE_MAX), to
+ *  POLL_MAX while nothing is known yet, and stays at
  *  POLL_URGENT once a thread waits. The dispatcher polls by forecast
  *  instead (forecast.h). */
 #define DLP__POLL_MIN_US 5u

@@ -15,7 +15,7 @@
  * 2.1 and later: "-component:phase"; older versions ignore what they do not
  * know). MPICH's MPI_Init loads the node's topology with every I/O device
  * kept; reading the configuration space of each PCI device is most of that
- * load: 42 ms -> 25 ms of MPI_Init with 2 ranks here (medians of 15). */
+ * load (bench/startup.sh measures MPI_Init with and without it). */
 #define NO_IO_COMPONENTS "-pci,-linux:pci,-linux:io"
 
 /* Variables by which the user (or the launcher) already chose how hwloc

@@ -3,7 +3,7 @@
  * test_knobs DIR [--random=N] [--seed=S] [--rules-only]
  *   Every rank works in DIR (rank 0 creates it), where path knobs
  *   (DLP_JOURNAL, DLP_TRACE) put their files.
- *   - The rules (README "Environment knobs"): an on/off knob (DLP_SIGNALS,
+ *   - The rules (docs/configuration.md, "Rules"): an on/off knob (DLP_SIGNALS,
  *     DLP_STATS, DLP_TRACE_ITEMS) takes 1, on, yes, true or 0, off, no, false,
  *     anything else is DLP_ERR_OPTION naming it: DLP_STATS=no, off, false, 0
  *     print no stats (any value not starting with 0 used to turn them on),

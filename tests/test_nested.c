@@ -1,5 +1,5 @@
 /* OpenMP inside an item: an item's own `#pragma omp parallel` gets the
- * inner team size the README documents, and the library's team threads
+ * inner team size docs/guide.md documents, and the library's team threads
  * times the inner threads never exceed the cores the environment asks for.
  *
  * Arguments (what the environment of the test asks for, see
