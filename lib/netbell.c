@@ -71,6 +71,8 @@ struct bell_info {
     struct bell_addr addr[MAX_ADDRS];
 };
 
+static int peer_count(void);
+
 /* A leader's answer in round 2. */
 struct bell_answer {
     int ok;                              /* it connected */
@@ -535,10 +537,10 @@ static int master_open(int mode)
     /* out of memory: the leaders still learn that there are no doorbells
      * (they wait for round 1), then dlp_init fails here */
     int nomem = !nb.fd || !nb.pfd || !nb.pfd_node || !req || !ans || !nb.peer || !nb.host;
-    for (int k = 0; !nomem && k < nodes; k++) {
+    for (int k = 0; nb.fd && k < nodes; k++)
         nb.fd[k] = -1;
+    for (int k = 0; nb.peer && k < nodes; k++)
         watch_peer(&nb.peer[k], -1);
-    }
     info.liveness = read_liveness();
     nb.liveness = info.liveness;
     if (mode != MODE_OFF && !nomem) {
@@ -679,14 +681,16 @@ int dlp__netbell_open(void)
 void dlp__netbell_close(void)
 {
     /* every connection: the dropped ones are open still (struct bell_peer) */
-    int peers = dlp__rt.rank == 0 ? nb.nodes : 1;
-    for (int k = 0; nb.peer && k < peers; k++)
-        if (nb.peer[k].live >= 0)
-            close(nb.peer[k].live);
-    for (int k = 0; !nb.peer && nb.fd && k < nb.nodes; k++)
+    for (int k = 0; k < peer_count(); k++) {
+        if (nb.fd && nb.fd[k] == nb.peer[k].live)
+            nb.fd[k] = -1;
+        if (k == 0 && nb.master == nb.peer[0].live)
+            nb.master = -1;
+        close_fd(&nb.peer[k].live);
+    }
+    for (int k = 0; nb.fd && k < nb.nodes; k++)
         close_fd(&nb.fd[k]);
-    if (!nb.peer)
-        close_fd(&nb.master);
+    close_fd(&nb.master);
     close_fd(&nb.local[0]);
     close_fd(&nb.local[1]);
     free(nb.fd);
