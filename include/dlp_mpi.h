@@ -136,6 +136,9 @@ enum dlp_exit {
                                      (a process limit, ulimit -u): the OpenMP runtime
                                      ended the process */
     DLP_EXIT_TIME_LIMIT = 72,   /**< an item ran over opts.time_limit under ABORT */
+    DLP_EXIT_NODE_LOST = 73,    /**< a node (or the master) sent no sign of life for
+                                     DLP_LIVENESS_TIMEOUT seconds: a cut network link,
+                                     or a host or process frozen (see dlp_init) */
     DLP_EXIT_COLLECTIVE_TIMEOUT = 74, /**< a rank waited DLP_COLLECTIVE_TIMEOUT seconds
                                      in a collective for ranks that did not call it */
     DLP_EXIT_IN_CALL = 75,      /**< a rank called exit() during a parallel call (also
@@ -160,6 +163,16 @@ enum dlp_exit {
  *  HWLOC_XMLFILE, HWLOC_SYNTHETIC or HWLOC_FSROOT is set (docs/configuration.md).
  *  Under Slurm, when neither OMP_NUM_THREADS nor DLP_THREADS is set, the
  *  team size is SLURM_CPUS_PER_TASK (omp_set_num_threads on this thread).
+ *  With several nodes, rank 0 and each other node's leader exchange a
+ *  heartbeat over the node doorbell's TCP connection (DLP_NODE_DOORBELL)
+ *  from a thread of the library until dlp_finalize(): a node (or the
+ *  master) not heard of for DLP_LIVENESS_TIMEOUT seconds (rank 0's value
+ *  decides; default 60; 0 = off; a value that is not 0 or a number of
+ *  seconds in 0.1 .. 1e6: a warning, then the default) is lost (a cut
+ *  network link, a frozen host or process): the rank that noticed names
+ *  its ranks, host and silence on stderr and aborts the job with
+ *  DLP_EXIT_NODE_LOST. Items and waits play no part in it: a node busy for
+ *  hours still beats. Nodes without a doorbell are not watched.
  *  Errors: DLP_ERR_THREAD_LEVEL, DLP_ERR_MPI (also: MPI sees one rank but
  *  the launcher started several tasks, e.g. srun without --mpi=pmi2; see
  *  DLP_LAUNCH_CHECK in docs/configuration.md), DLP_ERR_NOMEM, DLP_ERR_STATE (already

@@ -36,7 +36,9 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "liveness.h"
 #include "loop.h"
+#include "options.h"
 #include "runtime.h"
 #include "wait.h"
 
@@ -63,9 +65,29 @@ struct bell_addr {
 struct bell_info {
     int count; /* addresses; 0: no doorbells */
     int mode;
+    double liveness; /* DLP_LIVENESS_TIMEOUT (rank 0's), seconds, 0 = off */
     unsigned long long token;
     char host[MPI_MAX_PROCESSOR_NAME + 1]; /* rank 0's MPI processor name */
     struct bell_addr addr[MAX_ADDRS];
+};
+
+static int peer_count(void);
+
+/* A leader's answer in round 2. */
+struct bell_answer {
+    int ok;                              /* it connected */
+    char host[MPI_MAX_PROCESSOR_NAME + 1]; /* its MPI processor name */
+};
+
+/* What the liveness thread (liveness.h) knows of one connection. A
+ * connection that fails is dropped by the dispatcher or agent (fd = -1)
+ * but stays open until dlp__netbell_close, so that the liveness thread,
+ * which uses its own copy (live), never reads a reused descriptor. */
+struct bell_peer {
+    int live;              /* the connection, -1 none; closed only at the end */
+    int ended;             /* it was closed by the other side (liveness thread) */
+    int error;             /* the errno that broke it, 0 none (liveness thread) */
+    _Atomic double heard;  /* dlp__now() of its last byte */
 };
 
 static struct {
@@ -75,7 +97,11 @@ static struct {
     int *pfd_node;   /* node of each pfd entry (-1: the local pipe) */
     int local[2];    /* rank 0: pipe, main thread -> dispatcher */
     int master;      /* a leader: its connection to rank 0, -1 none */
-} nb = {0, NULL, NULL, NULL, {-1, -1}, -1};
+    double liveness; /* rank 0's DLP_LIVENESS_TIMEOUT, 0 = off */
+    struct bell_peer *peer; /* rank 0: [nodes]; a leader: [1], the master */
+    char (*host)[MPI_MAX_PROCESSOR_NAME + 1]; /* rank 0: [nodes] each leader's host */
+    _Atomic int agent_reads; /* a leader: its agent or main thread sleeps on the bell */
+} nb = {0, NULL, NULL, NULL, {-1, -1}, -1, 0, NULL, NULL, 0};
 
 static int set_flags(int fd)
 {
@@ -98,6 +124,32 @@ static void close_fd(int *fd)
     if (*fd >= 0)
         close(*fd);
     *fd = -1;
+}
+
+/* Drop a connection that failed: no longer rung or read by the helpers;
+ * closed by dlp__netbell_close (struct bell_peer). */
+static void drop_fd(int *fd) { *fd = -1; }
+
+static void watch_peer(struct bell_peer *p, int fd)
+{
+    p->live = fd;
+    p->ended = 0;
+    p->error = 0;
+    atomic_store_explicit(&p->heard, dlp__now(), memory_order_relaxed);
+}
+
+/* DLP_LIVENESS_TIMEOUT (rank 0's): seconds, 0 = off; a bad value is
+ * reported and the default used (dlp_init cannot fail on rank 0 alone). */
+static double read_liveness(void)
+{
+    double t = DLP__LIVENESS_DEFAULT;
+    if (dlp__liveness_timeout(&t) != 0)
+        fprintf(stderr,
+                "dlp_mpi: rank 0 (host %s): DLP_LIVENESS_TIMEOUT=\"%s\" is not 0 or a number "
+                "of seconds in %g..%g; using %g\n",
+                dlp__rt.host, getenv("DLP_LIVENESS_TIMEOUT"), DLP__LIVENESS_MIN,
+                DLP__LIVENESS_MAX, t);
+    return t;
 }
 
 static int read_mode(void)
@@ -479,12 +531,18 @@ static int master_open(int mode)
     nb.pfd = malloc(sizeof *nb.pfd * (size_t)nodes);
     nb.pfd_node = malloc(sizeof *nb.pfd_node * (size_t)nodes);
     MPI_Request *req = malloc(sizeof *req * (size_t)nodes); /* [k - 1]: node k */
-    int *ok = calloc((size_t)nodes, sizeof *ok);
+    struct bell_answer *ans = calloc((size_t)nodes, sizeof *ans);
+    nb.peer = calloc((size_t)nodes, sizeof *nb.peer);
+    nb.host = calloc((size_t)nodes, sizeof *nb.host);
     /* out of memory: the leaders still learn that there are no doorbells
      * (they wait for round 1), then dlp_init fails here */
-    int nomem = !nb.fd || !nb.pfd || !nb.pfd_node || !req || !ok;
-    for (int k = 0; !nomem && k < nodes; k++)
+    int nomem = !nb.fd || !nb.pfd || !nb.pfd_node || !req || !ans || !nb.peer || !nb.host;
+    for (int k = 0; nb.fd && k < nodes; k++)
         nb.fd[k] = -1;
+    for (int k = 0; nb.peer && k < nodes; k++)
+        watch_peer(&nb.peer[k], -1);
+    info.liveness = read_liveness();
+    nb.liveness = info.liveness;
     if (mode != MODE_OFF && !nomem) {
         char text[128], why[512];
         if (pipe(nb.local) != 0 || set_flags(nb.local[0]) != 0 || set_flags(nb.local[1]) != 0)
@@ -514,8 +572,9 @@ static int master_open(int mode)
         /* rounds 2 and 3: accept while the leaders' answers come in */
         for (int k = 1; k < nodes && rc == DLP_OK; k++)
             rc = dlp__fail_mpi("dlp_init", "MPI_Irecv (node doorbell setup)",
-                               MPI_Irecv(&ok[k], 1, MPI_INT, rt->node_leader[k], DLP__TAG_BELL,
-                                         rt->comm, &req[k - 1]));
+                               MPI_Irecv(&ans[k], (int)sizeof ans[k], MPI_BYTE,
+                                         rt->node_leader[k], DLP__TAG_BELL, rt->comm,
+                                         &req[k - 1]));
         int accepted = 0;
         double deadline = 0;
         while (rc == DLP_OK) {
@@ -528,7 +587,7 @@ static int master_open(int mode)
             }
             int expected = 0;
             for (int k = 1; all_in && k < nodes; k++)
-                expected += ok[k] != 0;
+                expected += ans[k].ok != 0;
             if (all_in && deadline == 0)
                 deadline = dlp__now() + CONNECT_SECONDS;
             if (rc != DLP_OK || (all_in && (accepted >= expected || dlp__now() > deadline)))
@@ -536,12 +595,15 @@ static int master_open(int mode)
             accepted += greetings_poll(&G, lfd, info.count, info.token);
         }
         for (int k = 1; k < nodes && rc == DLP_OK; k++) {
-            int use = nb.fd[k] >= 0 && ok[k];
+            int use = nb.fd[k] >= 0 && ans[k].ok;
             if (!use && nb.fd[k] >= 0) {
                 close(nb.fd[k]);
                 nb.fd[k] = -1;
             }
-            if (!use && ok[k] && mode == MODE_TCP)
+            watch_peer(&nb.peer[k], nb.fd[k]);
+            memcpy(nb.host[k], ans[k].host, sizeof nb.host[k]);
+            nb.host[k][sizeof nb.host[k] - 1] = '\0';
+            if (!use && ans[k].ok && mode == MODE_TCP)
                 fprintf(stderr,
                         "dlp_mpi: rank 0 (host %s): node %d's doorbell did not arrive "
                         "(DLP_NODE_DOORBELL=tcp); that node is served by polling\n",
@@ -562,7 +624,7 @@ static int master_open(int mode)
         close_fd(&nb.local[1]);
     }
     free(req);
-    free(ok);
+    free(ans);
     if (nomem && rc == DLP_OK)
         return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "node doorbell tables for %d nodes", nodes);
     return rc;
@@ -579,14 +641,28 @@ static int leader_open(void)
         return DLP_OK;
     info.host[sizeof info.host - 1] = '\0';
     int fd = connect_master(&info, info.mode);
-    int ok = fd >= 0, use = 0;
-    DLP_MPI_CALL(MPI_Send(&ok, 1, MPI_INT, 0, DLP__TAG_BELL, rt->comm));
+    struct bell_answer ans;
+    memset(&ans, 0, sizeof ans);
+    ans.ok = fd >= 0;
+    memcpy(ans.host, rt->host, sizeof ans.host);
+    int use = 0;
+    DLP_MPI_CALL(MPI_Send(&ans, (int)sizeof ans, MPI_BYTE, 0, DLP__TAG_BELL, rt->comm));
     DLP_MPI_CALL(MPI_Irecv(&use, 1, MPI_INT, 0, DLP__TAG_BELL, rt->comm, &req));
     DLP_MPI_CALL(dlp__wait(&req));
     if (use)
         nb.master = fd;
     else if (fd >= 0)
         close(fd);
+    nb.peer = calloc(1, sizeof *nb.peer);
+    nb.host = calloc(1, sizeof *nb.host);
+    if (!nb.peer || !nb.host) { /* no liveness watch of the master: the doorbell works */
+        free(nb.peer);
+        nb.peer = NULL;
+        return DLP_OK;
+    }
+    memcpy(nb.host[0], info.host, sizeof nb.host[0]);
+    nb.liveness = info.liveness;
+    watch_peer(nb.peer, nb.master);
     return DLP_OK;
 }
 
@@ -604,17 +680,31 @@ int dlp__netbell_open(void)
 
 void dlp__netbell_close(void)
 {
+    /* every connection: the dropped ones are open still (struct bell_peer) */
+    for (int k = 0; k < peer_count(); k++) {
+        if (nb.fd && nb.fd[k] == nb.peer[k].live)
+            nb.fd[k] = -1;
+        if (k == 0 && nb.master == nb.peer[0].live)
+            nb.master = -1;
+        close_fd(&nb.peer[k].live);
+    }
     for (int k = 0; nb.fd && k < nb.nodes; k++)
         close_fd(&nb.fd[k]);
+    close_fd(&nb.master);
     close_fd(&nb.local[0]);
     close_fd(&nb.local[1]);
-    close_fd(&nb.master);
     free(nb.fd);
     free(nb.pfd);
     free(nb.pfd_node);
+    free(nb.peer);
+    free(nb.host);
     nb.fd = NULL;
     nb.pfd = NULL;
     nb.pfd_node = NULL;
+    nb.peer = NULL;
+    nb.host = NULL;
+    nb.master = -1;
+    nb.liveness = 0;
     nb.nodes = 0;
 }
 
@@ -633,15 +723,21 @@ int dlp__netbell_count(void)
 
 int dlp__netbell_agent_has(void) { return nb.master >= 0; }
 
-/* One byte, never blocking; a connection that fails is closed. */
+/* A heartbeat (liveness.h) is this byte; any other byte is a ring. */
+#define BEAT_BYTE 'h'
+
+/* One byte, never blocking; -1 when the connection failed (errno). */
+static int send_byte(int fd, char byte)
+{
+    ssize_t r = send(fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR ? -1 : 0;
+}
+
+/* A ring; a connection that fails is dropped. */
 static void ring(int *fd)
 {
-    static const char byte = 'r';
-    if (*fd < 0)
-        return;
-    ssize_t r = send(*fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-        close_fd(fd);
+    if (*fd >= 0 && send_byte(*fd, 'r') != 0)
+        drop_fd(fd);
 }
 
 void dlp__netbell_ring_node(int k)
@@ -666,17 +762,24 @@ void dlp__netbell_ring_local(void)
     }
 }
 
-/* Read what is there; the bytes read, or -1 when the peer is gone. */
-static long drain(int fd, int is_socket)
+/* Read what is there; the rings read (heartbeats are not rings), or -1
+ * when the peer is gone (errno: 0 for an orderly close). A socket's bytes
+ * tell that its peer lives (*heard; NULL for the pipe). */
+static long drain(int fd, _Atomic double *heard)
 {
     char buf[256];
     long total = 0;
     for (;;) {
-        ssize_t r = is_socket ? recv(fd, buf, sizeof buf, MSG_DONTWAIT) : read(fd, buf, sizeof buf);
+        ssize_t r = heard ? recv(fd, buf, sizeof buf, MSG_DONTWAIT) : read(fd, buf, sizeof buf);
         if (r > 0) {
-            total += r;
+            if (heard)
+                atomic_store_explicit(heard, dlp__now(), memory_order_relaxed);
+            for (ssize_t i = 0; i < r; i++)
+                total += buf[i] != BEAT_BYTE;
             continue;
         }
+        if (r == 0)
+            errno = 0;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return total;
         if (r < 0 && errno == EINTR)
@@ -714,11 +817,11 @@ long dlp__netbell_wait_master(const char *active, unsigned timeout_us)
         if (!nb.pfd[i].revents)
             continue;
         int k = nb.pfd_node[i];
-        long r = drain(nb.pfd[i].fd, k >= 0);
+        long r = drain(nb.pfd[i].fd, k >= 0 ? &nb.peer[k].heard : NULL);
         if (k < 0)
             continue;
         if (r < 0) {
-            close_fd(&nb.fd[k]);
+            drop_fd(&nb.fd[k]);
             continue;
         }
         rings += r;
@@ -733,13 +836,89 @@ long dlp__netbell_wait_agent(unsigned timeout_us)
         return 0;
     }
     struct pollfd p = {nb.master, POLLIN, 0};
+    /* the liveness thread leaves the bytes to this sleep meanwhile */
+    atomic_store(&nb.agent_reads, 1);
     sleep_on(&p, 1, timeout_us);
-    if (!p.revents)
-        return 0;
-    long r = drain(nb.master, 1);
+    long r = p.revents ? drain(nb.master, &nb.peer[0].heard) : 0;
+    atomic_store(&nb.agent_reads, 0);
     if (r < 0) {
-        close_fd(&nb.master);
+        drop_fd(&nb.master);
         return 0;
     }
     return r;
+}
+
+/* ------------------------------------------------ liveness (liveness.h) -- */
+
+/* The connections the liveness thread watches: rank 0's [nodes] (node 0,
+ * its own, has none), a leader's [1] (the master). */
+static int peer_count(void)
+{
+    if (!nb.peer)
+        return 0;
+    return dlp__rt.rank == 0 ? nb.nodes : 1;
+}
+
+double dlp__netbell_liveness(void)
+{
+    int watched = 0;
+    for (int k = 0; k < peer_count(); k++)
+        watched += nb.peer[k].live >= 0;
+    return watched ? nb.liveness : 0;
+}
+
+void dlp__netbell_beat(void)
+{
+    for (int k = 0; k < peer_count(); k++) {
+        struct bell_peer *p = &nb.peer[k];
+        if (p->live >= 0 && !p->ended && !p->error && send_byte(p->live, BEAT_BYTE) != 0)
+            p->error = errno;
+    }
+}
+
+void dlp__netbell_listen(void)
+{
+    /* a leader's agent (or main thread) sleeping on the bell reads it
+     * itself, and notes what it hears */
+    if (dlp__rt.rank != 0 && atomic_load(&nb.agent_reads))
+        return;
+    long rings = 0;
+    for (int k = 0; k < peer_count(); k++) {
+        struct bell_peer *p = &nb.peer[k];
+        if (p->live < 0 || p->ended || p->error)
+            continue;
+        long r = drain(p->live, &p->heard);
+        if (r < 0 && errno == 0)
+            p->ended = 1; /* the other side closed it: its dlp_finalize (or its
+                             death, which the launcher handles) */
+        else if (r < 0)
+            p->error = errno;
+        else
+            rings += r;
+    }
+    /* rings taken from under the master's dispatcher: wake it (a leader's
+     * agent or main thread finds its reply by its own safety net) */
+    if (rings > 0 && dlp__rt.rank == 0)
+        dlp__netbell_ring_local();
+}
+
+void dlp__netbell_heard_all(void)
+{
+    double now = dlp__now();
+    for (int k = 0; k < peer_count(); k++)
+        atomic_store_explicit(&nb.peer[k].heard, now, memory_order_relaxed);
+}
+
+int dlp__netbell_peer(int k, double *heard, int *error)
+{
+    if (k < 0 || k >= peer_count() || nb.peer[k].live < 0 || nb.peer[k].ended)
+        return 0;
+    *heard = atomic_load_explicit(&nb.peer[k].heard, memory_order_relaxed);
+    *error = nb.peer[k].error;
+    return 1;
+}
+
+const char *dlp__netbell_host(int k)
+{
+    return nb.host && k >= 0 && k < peer_count() && nb.host[k][0] ? nb.host[k] : "?";
 }

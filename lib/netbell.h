@@ -71,4 +71,29 @@ long dlp__netbell_wait_master(const char *active, unsigned timeout_us);
  *  the rings read. */
 long dlp__netbell_wait_agent(unsigned timeout_us);
 
+/* For the liveness thread (liveness.h). Each connection's bytes, rings or
+ * heartbeats, tell that its peer lives, whoever reads them. */
+
+/** The liveness timeout rank 0 set (DLP_LIVENESS_TIMEOUT), seconds, when
+ *  this rank has connections to watch (rank 0: any node's; a leader: the
+ *  master's); else 0. */
+double dlp__netbell_liveness(void);
+/** Send a heartbeat over every connection watched. Never blocks. */
+void dlp__netbell_beat(void);
+/** Read what has come over the connections watched, without waiting (a
+ *  leader leaves it to its agent while that sleeps on the bell; rings
+ *  taken from under rank 0's dispatcher are passed on to it). */
+void dlp__netbell_listen(void);
+/** Count every watched peer as heard now (the watcher itself was
+ *  frozen, so its silence tells nothing). */
+void dlp__netbell_heard_all(void);
+/** Peer k (rank 0: node k; a leader: 0, the master): 1 and when it was
+ *  last heard of (dlp__now()) and the errno that broke its connection (0
+ *  none) while it is watched; 0 when it is not (no connection, or the
+ *  other side closed it in its dlp_finalize). Liveness thread. */
+int dlp__netbell_peer(int k, double *heard, int *error);
+/** Peer k's host (rank 0: node k's leader's MPI processor name; a leader:
+ *  the master's), "?" unknown. */
+const char *dlp__netbell_host(int k);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "launcher.h"
+#include "liveness.h"
 #include "schedule.h"
 
 /* The one rule of the numeric knobs: a value starts with a digit (seconds
@@ -194,6 +195,22 @@ int dlp__collective_timeout(double *seconds, const char *func)
     return dlp__fail(DLP_ERR_OPTION, func,
                      "DLP_COLLECTIVE_TIMEOUT=\"%s\" is not a number of seconds in (0, 1e9]",
                      env);
+}
+
+int dlp__liveness_timeout(double *seconds)
+{
+    const char *env = getenv("DLP_LIVENESS_TIMEOUT");
+    double t;
+    if (!env || !*env)
+        return 0;
+    if (strcmp(env, "0") == 0) {
+        *seconds = 0;
+        return 0;
+    }
+    if (parse_seconds(env, DLP__LIVENESS_MIN, DLP__LIVENESS_MAX, &t) != 0)
+        return -1;
+    *seconds = t;
+    return 0;
 }
 
 static int resolve_failures(const dlp_opts *opts, struct dlp__options *o, const char *func)

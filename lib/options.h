@@ -47,6 +47,11 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *out, const c
  *  value that is not a number of seconds > 0 (message for func). */
 int dlp__collective_timeout(double *seconds, const char *func);
 
+/** DLP_LIVENESS_TIMEOUT into *seconds: 0 (off) or a number of seconds in
+ *  DLP__LIVENESS_MIN..DLP__LIVENESS_MAX (liveness.h); unset or empty
+ *  leaves *seconds as is. 0, or -1 for a bad value (*seconds untouched). */
+int dlp__liveness_timeout(double *seconds);
+
 /** Whether the on/off knob var (DLP_STATS, DLP_TRACE_ITEMS ...) is on: 1,
  *  on, yes or true; anything else is off (dlp__options_resolve() refuses
  *  values that are neither on nor off at the start of every call). */

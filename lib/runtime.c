@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "launcher.h"
+#include "liveness.h"
 #include "loop.h"
 #include "mpi_end.h"
 #include "mpi_start.h"
@@ -188,6 +189,7 @@ static void release_all(void)
 {
     struct dlp__runtime *rt = &dlp__rt;
     dlp__gather_release();
+    dlp__liveness_stop();
     dlp__netbell_close();
     dlp__shm_free(&rt->node_region);
     if (rt->node_comm != MPI_COMM_NULL)
@@ -291,6 +293,7 @@ int dlp_init(int *argc, char ***argv)
         release_all();
         return rc;
     }
+    dlp__liveness_start();
     rt->call_seq = 0;
     rt->coll_seq = 0;
     rt->main_thread = pthread_self();

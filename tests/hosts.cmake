@@ -65,3 +65,16 @@ if(TARGET resume AND TARGET split_managed) # the examples are built (DLP example
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/repeat.sh 10 @LAUNCH@
             ${PROJECT_BINARY_DIR}/examples/split_managed)
 endif()
+# A cut network link (lib/liveness.h, tests/cutlink.sh): host h2's link cut
+# during a call of one-minute items, its interface set down (inside) or its
+# veth taken off the bridge (outside: nobody is told); rank 0 names node 1 (host h2) and the job ends with
+# DLP_EXIT_NODE_LOST (73) at DLP_LIVENESS_TIMEOUT=3, long before the items
+# or the launcher's timeout would end it. With the link intact, items and
+# waits longer than the timeout end well (test_liveness --long).
+foreach(how down detach)
+  dlp_add_hosts_test(cutlink_${how}.h2x2.t1 HOSTS 2 RANKS 2 THREADS 1 TIMEOUT 50
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cutlink.sh ${how} h2 $<TARGET_FILE:test_liveness>
+            @LAUNCH@)
+endforeach()
+dlp_add_hosts_test(liveness.h2x2.t1 HOSTS 2 RANKS 2 THREADS 1 PROGRAM liveness ARGS --long=3)
+set_property(TEST liveness.h2x2.t1 APPEND PROPERTY ENVIRONMENT DLP_LIVENESS_TIMEOUT=1)

@@ -20,7 +20,9 @@
  *     --rules-only: not the fuzz (the layouts of several ranks, where every
  *     call costs collectives).
  * The knobs read once by dlp_init (DLP_NODE_DOORBELL, DLP_NODE_DOORBELL_HOST,
- * DLP_HWLOC_IO: a warning, then the default) are not covered here. */
+ * DLP_HWLOC_IO, DLP_LIVENESS_TIMEOUT: a warning, then the default) are not
+ * covered here (DLP_LIVENESS_TIMEOUT: liveness_bad_knob in
+ * tests/CMakeLists.txt). */
 #include "test_util.h"
 
 #include <errno.h>
