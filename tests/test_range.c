@@ -5,13 +5,16 @@
  * inside a batch under skip (exactly the failed items listed, the rest
  * done) and abort; dlp_loop_next and dlp_loop_next_range mixed in one loop
  * (refused, DLP_ERR_STATE on every rank); dlp_item_fail() in a batch
- * (refused); a per-batch time limit under skip (the report names the
- * batch). Reductions in the range form: tests/test_reduce.c; the journal:
+ * (refused); a time limit under skip, reported by batch (the report
+ * names the batch's first and last items). Reductions in the range form: tests/test_reduce.c; the journal:
  * tests/test_journal.c. */
 #include "test_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <omp.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 static int g_rank, g_size;
 
@@ -271,6 +274,58 @@ static void check_item_fail(void)
     ASSERT_EQ(atomic_load(&refused), atomic_load(&tried));
 }
 
+/* opts.time_limit under skip: a batch of 8 items of 20 ms (thread schedule
+ * fixed:8) runs over a limit of 50 ms; rank 0's report names the batch. */
+static void check_time_limit(void)
+{
+    test_case("time limit: a batch over the limit is reported as a batch");
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/test_range_stderr.%ld", (long)getpid());
+    int saved = -1;
+    if (g_rank == 0) {
+        fflush(stderr);
+        saved = dup(STDERR_FILENO);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (saved < 0 || fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+            TEST_FAIL("cannot send stderr to %s: %s", path, strerror(errno));
+        close(fd);
+    }
+    dlp_opts o = DLP_OPTS_INIT;
+    o.progress = DLP_PROGRESS_OFF;
+    o.on_error = DLP_ON_ERROR_SKIP;
+    o.time_limit = 0.05;
+    o.thread_schedule = DLP_SCHEDULE_FIXED;
+    o.thread_chunk = 8;
+    o.split = DLP_SPLIT_ROUND_ROBIN;
+    dlp_loop *loop = NULL;
+    ASSERT_OK(dlp_loop_begin(&loop, 8L * g_size, &o));
+#pragma omp parallel num_threads(1)
+    {
+        long b, e, s;
+        while (dlp_loop_next_range(loop, &b, &e, &s))
+            for (long i = b; i < e; i += s)
+                test_sleep_us(20000);
+    }
+    ASSERT_OK(dlp_loop_end(&loop));
+    if (g_rank != 0)
+        return;
+    fflush(stderr);
+    ASSERT_GE(dup2(saved, STDERR_FILENO), 0);
+    close(saved);
+    FILE *f = fopen(path, "r");
+    ASSERT_NOT_NULL(f);
+    char text[4096];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    unlink(path);
+    printf("    stderr: %s", text);
+    char want[160];
+    snprintf(want, sizeof want, "the batch of items 0..%ld (dlp_loop_next_range) has been running",
+             7L * g_size);
+    ASSERT_STR_CONTAINS(text, want);
+}
+
 int main(int argc, char **argv)
 {
     unsetenv("DLP_SCHEDULE");
@@ -283,6 +338,7 @@ int main(int argc, char **argv)
     check_failures();
     check_mixed();
     check_item_fail();
+    check_time_limit();
     ASSERT_OK(dlp_finalize());
     if (g_rank == 0)
         printf("test_range: all cases passed\n");
