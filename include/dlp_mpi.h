@@ -577,7 +577,8 @@ enum dlp_reduce_type {
  *  contributions go to a scratch accumulator of its thread that is merged
  *  into the thread's accumulator only when the item succeeds (body returned
  *  0 and no dlp_item_fail(); loop form: when its thread takes the next item
- *  without dlp_loop_fail() for it), so a failed item contributes nothing
+ *  without dlp_loop_fail() for it; range loop form: see
+ *  dlp_loop_next_range()), so a failed item contributes nothing
  *  and a retried item exactly once (costs an init and a combine per item
  *  that contributes). Under abort the contributions go straight into the
  *  thread's accumulator; a call that fails delivers no result
@@ -617,8 +618,10 @@ DLP_EXPORT int dlp_reduce_create_user(dlp_reduce **r, size_t bytes, dlp_reduce_i
  *  a double * / int64_t * of count elements for the built-ins, `bytes`
  *  bytes for a user reduction; add the item's contribution to it (e.g.
  *  *(double *)dlp_reduce_acc(r) += x). Valid until the calling thread's
- *  item ends. Not collective; any thread running items of the call (a
- *  body, a map's work function, a thread of a dlp_loop_next() loop).
+ *  item ends (range loop form: until the thread asks for its next batch).
+ *  Not collective; any thread running items of the call (a body, a map's
+ *  work function, a thread of a dlp_loop_next() or dlp_loop_next_range()
+ *  loop).
  *  Misuse: during a call whose opts.reduce is not r the call stops and
  *  returns DLP_ERR_STATE on every rank (the pointer returned is still
  *  writable scratch); outside a call, or for DLP_REDUCE_SUM_REPRO (add with
