@@ -1,10 +1,13 @@
 /* Reductions: the per-call cost of a call with 16 empty items that sums to
  * every rank (round robin and managed) against a hand-written OpenMP `for`
  * + MPI_Allreduce of the same sum; a sum over N cheap items with
- * opts.reduce against OpenMP reduction(+:) + MPI_Allreduce; and the
- * reproducible sum (DLP_REDUCE_SUM_REPRO) against the plain sum. The
- * variants alternate within each repetition; medians and spread (min, max)
- * of the repetitions are printed, and a CSV row per variant.
+ * opts.reduce against OpenMP reduction(+:) + MPI_Allreduce, in the range
+ * loop form (dlp_loop_next_range; round robin as the OpenMP loop, and
+ * managed) and in the callback form (dlp_split_round_robin: a call per
+ * item); and the reproducible sum (DLP_REDUCE_SUM_REPRO) against the plain
+ * sum, in both forms. The variants alternate within each repetition;
+ * medians and spread (min, max) of the repetitions are printed, and a CSV
+ * row per variant.
  *
  *     mpiexec -n 2 ./reduce [N] [reps] [calls] [csv]
  *     defaults: N 10^7, 5 reps, 200 calls of 16 items per rep, reduce.csv
@@ -17,9 +20,22 @@
 
 #include "bench_util.h"
 
-enum { V_OMP16, V_RR16, V_MANAGED16, V_OMPBIG, V_SUMBIG, V_REPROBIG, V_COUNT };
-static const char *names[V_COUNT] = {"omp_for_allreduce_16", "round_robin_16", "managed_16",
-                                     "omp_reduction_N",      "reduce_sum_N",   "reduce_repro_N"};
+enum {
+    V_OMP16,
+    V_RR16,
+    V_MANAGED16,
+    V_OMPBIG,
+    V_SUMBIG,
+    V_SUMMANAGED,
+    V_SUMCALLBACK,
+    V_REPROBIG,
+    V_REPROCALLBACK,
+    V_COUNT
+};
+static const char *names[V_COUNT] = {
+    "omp_for_allreduce_16", "round_robin_16",      "managed_16",
+    "omp_reduction_N",      "reduce_sum_N",        "reduce_sum_managed_N",
+    "reduce_callback_N",    "reduce_repro_N",      "reduce_repro_callback_N"};
 
 static int body_empty(long i, void *r)
 {
@@ -34,6 +50,33 @@ static int body_sum(long i, void *r)
 }
 
 static int body_repro(long i, void *r) { return dlp_reduce_add(r, bench_unit_hash(i)); }
+
+/* The range loop form over n items (split), summing bench_unit_hash
+ * (reproducibly with repro): the inner loop is the user's own, as in an
+ * OpenMP loop. */
+static void range_sum(long n, int split, dlp_reduce *r, int repro, dlp_opts o)
+{
+    o.split = split;
+    o.reduce = r;
+    dlp_loop *loop = NULL;
+    CHECK(dlp_loop_begin(&loop, n, &o));
+#pragma omp parallel
+    {
+        long b, e, s;
+        while (dlp_loop_next_range(loop, &b, &e, &s)) {
+            if (repro) {
+                for (long i = b; i < e; i += s)
+                    dlp_reduce_add(r, bench_unit_hash(i));
+            } else {
+                double part = 0;
+                for (long i = b; i < e; i += s)
+                    part += bench_unit_hash(i);
+                *(double *)dlp_reduce_acc(r) += part;
+            }
+        }
+    }
+    CHECK(dlp_loop_end(&loop));
+}
 
 /* OpenMP over this rank's round-robin share of n items, then the sum to
  * every rank. */
@@ -85,19 +128,25 @@ int main(int argc, char **argv)
                 check[v] = *(const double *)dlp_reduce_result(sum);
             } else if (v == V_OMPBIG) {
                 check[v] = omp_sum(n, 0, cfg.comm);
-            } else {
-                o.reduce = v == V_SUMBIG ? sum : repro;
-                CHECK(dlp_split_round_robin(n, v == V_SUMBIG ? body_sum : body_repro, o.reduce,
-                                            &o));
+            } else if (v == V_SUMCALLBACK || v == V_REPROCALLBACK) {
+                o.reduce = v == V_SUMCALLBACK ? sum : repro;
+                CHECK(dlp_split_round_robin(n, v == V_SUMCALLBACK ? body_sum : body_repro,
+                                            o.reduce, &o));
                 check[v] = *(const double *)dlp_reduce_result(o.reduce);
+            } else {
+                dlp_reduce *r = v == V_REPROBIG ? repro : sum;
+                range_sum(n, v == V_SUMMANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN, r,
+                          v == V_REPROBIG, o);
+                check[v] = *(const double *)dlp_reduce_result(r);
             }
             double dt = bench_now() - t0;
             t[v][rep] = v <= V_MANAGED16 ? dt / calls : dt;
         }
     }
     int bad = check[V_OMP16] != check[V_RR16] || check[V_OMP16] != check[V_MANAGED16] ||
-              fabs(check[V_SUMBIG] - check[V_OMPBIG]) > 1e-9 * fabs(check[V_OMPBIG]) ||
-              fabs(check[V_REPROBIG] - check[V_OMPBIG]) > 1e-9 * fabs(check[V_OMPBIG]);
+              check[V_REPROBIG] != check[V_REPROCALLBACK];
+    for (int v = V_SUMBIG; v < V_COUNT; v++)
+        bad |= fabs(check[v] - check[V_OMPBIG]) > 1e-9 * fabs(check[V_OMPBIG]);
     if (cfg.master) {
         bench_print_config(&cfg, n, "", reps, "");
         printf("%-22s %12s %12s %12s %s\n", "variant", "median", "min", "max", "unit");
@@ -109,12 +158,28 @@ int main(int argc, char **argv)
             printf("%-22s %12.3f %12.3f %12.3f %s\n", names[v], med[v] * scale, lo * scale,
                    hi * scale, v <= V_MANAGED16 ? "us per call" : "s");
         }
-        printf("round robin / hand-written: %.2fx; managed: %.1f us; reduce / omp reduction "
-               "throughput: %.2fx; repro / plain sum time: %.2fx\n",
-               med[V_RR16] / med[V_OMP16], med[V_MANAGED16] * 1e6, med[V_OMPBIG] / med[V_SUMBIG],
-               med[V_REPROBIG] / med[V_SUMBIG]);
-        printf("sums: %.17g %.17g %.17g%s\n", check[V_OMPBIG], check[V_SUMBIG], check[V_REPROBIG],
-               bad ? "  MISMATCH" : "");
+        printf("round robin / hand-written: %.2fx; managed: %.1f us\n",
+               med[V_RR16] / med[V_OMP16], med[V_MANAGED16] * 1e6);
+        printf("throughput / omp reduction: range rr %.2fx, range managed %.2fx, callback "
+               "%.2fx; repro / plain sum time: range %.2fx, callback %.2fx\n",
+               med[V_OMPBIG] / med[V_SUMBIG], med[V_OMPBIG] / med[V_SUMMANAGED],
+               med[V_OMPBIG] / med[V_SUMCALLBACK], med[V_REPROBIG] / med[V_SUMBIG],
+               med[V_REPROCALLBACK] / med[V_SUMCALLBACK]);
+        /* the same ratios repetition by repetition (same-run pairs) */
+        double *q = calloc((size_t)reps, sizeof(double));
+        if (!q)
+            bench_die("out of memory");
+        for (int v = V_SUMBIG; v <= V_SUMCALLBACK; v++) {
+            double qm, qlo, qhi;
+            for (int rep = 0; rep < reps; rep++)
+                q[rep] = t[V_OMPBIG][rep] / t[v][rep];
+            bench_spread(q, reps, &qm, &qlo, &qhi);
+            printf("  %-24s / omp per rep: median %.3f, min %.3f, max %.3f\n", names[v], qm,
+                   qlo, qhi);
+        }
+        free(q);
+        printf("sums: omp %.17g range %.17g repro %.17g%s\n", check[V_OMPBIG], check[V_SUMBIG],
+               check[V_REPROBIG], bad ? "  MISMATCH" : "");
         bench_print_load(&cfg);
         FILE *csv = bench_csv_open(csv_path, "median_s,min_s,max_s,date");
         for (int v = 0; csv && v < V_COUNT; v++) {

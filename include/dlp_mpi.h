@@ -434,6 +434,46 @@ DLP_EXPORT int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts);
  *  Never blocks on MPI. Misuse (NULL arguments) returns 0. */
 DLP_EXPORT int dlp_loop_next(dlp_loop *loop, long *i);
 
+/** The range form of dlp_loop_next(), for cheap items: the calling thread's
+ *  next batch of items, *begin, *begin + *step, ... (all < *end; *end is
+ *  the last item + 1). Returns 1 and sets the three, or 0 when the thread
+ *  has no more items (as dlp_loop_next()). *step is 1 under managed
+ *  splitting and S, the number of ranks, under round robin (rank r owns r,
+ *  r+S, ...). A thread's loop:
+ *      long b, e, s;
+ *      while (dlp_loop_next_range(loop, &b, &e, &s)) {
+ *          double *acc = dlp_reduce_acc(r);     (with opts.reduce = r)
+ *          for (long i = b; i < e; i += s)
+ *              *acc += f(i);
+ *      }
+ *  The library's cost is per batch, not per item. Batch sizes: the
+ *  thread-level schedule's chunk (DLP_SCHEDULE=P1/P2, opts.thread_schedule;
+ *  a batch is cut where the node's chunks end), or under auto (the default)
+ *  about 50 us of work at the thread's measured speed (one item at first;
+ *  at most 2^20 items, and at most a quarter of the thread's share of the
+ *  items its rank or node holds unclaimed, so the threads still end
+ *  together).
+ *  A batch's items are done when the thread asks for its next batch (or
+ *  gets 0): then they count (progress, the journal). dlp_loop_fail(loop, i)
+ *  for an item i of the thread's batch fails just i (its dlp_failure, the
+ *  journal records it failed); the batch's other items count done when the
+ *  thread asks again, so go on with them (under abort the loop stops: the
+ *  next call returns 0). A thread that stops working on a batch must not
+ *  ask again: its batch's items then count neither done nor failed.
+ *  dlp_item_fail() does not apply (a batch has no single current item).
+ *  Reductions: the thread's dlp_reduce_acc() is valid until it asks again;
+ *  under skip a failed item's contribution is whatever the thread added
+ *  for it (add nothing for an item you fail). opts.time_limit applies to a
+ *  batch as a whole; its report names the batch's first and last items.
+ *  DLP_TRACE_ITEMS records one span per batch.
+ *  A loop takes its items one way: all its threads with dlp_loop_next() or
+ *  all with dlp_loop_next_range(); a thread that takes the other way gets 0
+ *  and the call fails on every rank with DLP_ERR_STATE (dlp_loop_end()
+ *  reports it).
+ *  Not collective; any thread, concurrently, of any team on this rank.
+ *  Never blocks on MPI. Misuse (NULL arguments) returns 0. */
+DLP_EXPORT int dlp_loop_next_range(dlp_loop *loop, long *begin, long *end, long *step);
+
 /** Report that item i failed (printf-style message). Under on_error = abort
  *  it stops the loop on every rank, and dlp_loop_end() then returns
  *  DLP_ERR_ITEM everywhere with this report; under skip the loop goes on and
@@ -550,7 +590,8 @@ enum dlp_reduce_type {
  *  contributions go to a scratch accumulator of its thread that is merged
  *  into the thread's accumulator only when the item succeeds (body returned
  *  0 and no dlp_item_fail(); loop form: when its thread takes the next item
- *  without dlp_loop_fail() for it), so a failed item contributes nothing
+ *  without dlp_loop_fail() for it; range loop form: see
+ *  dlp_loop_next_range()), so a failed item contributes nothing
  *  and a retried item exactly once (costs an init and a combine per item
  *  that contributes). Under abort the contributions go straight into the
  *  thread's accumulator; a call that fails delivers no result
@@ -590,8 +631,10 @@ DLP_EXPORT int dlp_reduce_create_user(dlp_reduce **r, size_t bytes, dlp_reduce_i
  *  a double * / int64_t * of count elements for the built-ins, `bytes`
  *  bytes for a user reduction; add the item's contribution to it (e.g.
  *  *(double *)dlp_reduce_acc(r) += x). Valid until the calling thread's
- *  item ends. Not collective; any thread running items of the call (a
- *  body, a map's work function, a thread of a dlp_loop_next() loop).
+ *  item ends (range loop form: until the thread asks for its next batch).
+ *  Not collective; any thread running items of the call (a body, a map's
+ *  work function, a thread of a dlp_loop_next() or dlp_loop_next_range()
+ *  loop).
  *  Misuse: during a call whose opts.reduce is not r the call stops and
  *  returns DLP_ERR_STATE on every rank (the pointer returned is still
  *  writable scratch); outside a call, or for DLP_REDUCE_SUM_REPRO (add with

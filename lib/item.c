@@ -61,6 +61,8 @@ int dlp_item_fail(const char *fmt, ...)
     return dlp__fail(DLP_ERR_STATE, "dlp_item_fail",
                      "the calling thread is not running an item of a parallel call (call it "
                      "from a body of dlp_split_*, a work function of dlp_map_*, or the thread "
-                     "of a dlp_loop_next() item, before it takes the next): \"%s\"",
+                     "of a dlp_loop_next() item, before it takes the next; a batch of "
+                     "dlp_loop_next_range() fails its item i with dlp_loop_fail(loop, i, ...)): "
+                     "\"%s\"",
                      msg);
 }

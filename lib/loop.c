@@ -482,22 +482,27 @@ static int wait_for_ticket(struct dlp_loop *L, long k)
  * batch instead of per item. A batch never holds more than a quarter of a
  * thread's share of the unclaimed items (guided), so the threads still end
  * within about one item of each other. The clock is read once per claim,
- * and only every 16th claim while items are slow. */
-static int claim_size(const struct dlp_loop *L, struct dlp__pos *pos, long unclaimed)
+ * and only every 16th claim while items are slow. A thread of the range
+ * form (pos->ranged) sizes its batches the same way to DLP__RANGE_TIME (at
+ * most DLP__RANGE_MAX): its cost is per batch, not per item. */
+static long claim_size(const struct dlp_loop *L, struct dlp__pos *pos, long unclaimed)
 {
     if (pos->quiet > 0) {
         pos->quiet--;
         return 1;
     }
     double now = dlp__now();
-    int b = 1;
+    /* the range form's batches: DLP__RANGE_TIME, DLP__RANGE_MAX */
+    double target = pos->ranged ? DLP__RANGE_TIME : DLP__BATCH_TIME;
+    long most = pos->ranged ? DLP__RANGE_MAX : DLP__BATCH_MAX;
+    long b = 1;
     if (pos->claimed_at > 0) {
         double per = (now - pos->claimed_at) / (double)pos->batch;
-        if (per * 2 < DLP__BATCH_TIME) {
-            double want = per > 0 ? DLP__BATCH_TIME / per : DLP__BATCH_MAX;
-            b = want < DLP__BATCH_MAX ? (int)want : DLP__BATCH_MAX;
+        if (per * 2 < target) {
+            double want = per > 0 ? target / per : (double)most;
+            b = want < (double)most ? (long)want : most;
             long share = unclaimed / (4 * (long)L->node_threads);
-            b = share < b ? (int)(share > 1 ? share : 1) : b;
+            b = share < b ? (share > 1 ? share : 1) : b;
         } else {
             pos->quiet = 15;
         }
@@ -635,6 +640,45 @@ static int take_watched(struct dlp_loop *L, struct dlp__pos *pos, long *item)
     return 1;
 }
 
+/* The range form: the thread's next batch, items *first + m * stride for
+ * m < *count, all of one chunk of the cursor and of the thread's claim
+ * (take() claims; the batch is what is left of the claim in the chunk of
+ * its first ticket, up to the backed tickets). Items a journal recorded as
+ * done are skipped, and a batch ends before the next of them. 0 when the
+ * thread has no more items. */
+static int take_range(struct dlp_loop *L, struct dlp__pos *pos, long *first, long *count)
+{
+    const struct dlp__cursor *c = L->cursor;
+    for (;;) {
+        long item;
+        if (!take(L, pos, &item))
+            return 0;
+        long k = pos->next - 1; /* the ticket take() took */
+        const struct dlp__chunk *ch = &c->chunk[pos->j];
+        long a = atomic_load_explicit(&c->avail, memory_order_acquire);
+        long lim = ch->first + ch->count;
+        lim = lim < pos->end ? lim : pos->end;
+        lim = lim < a ? lim : a; /* a > k: take() waited for it */
+        long n = lim - k;
+        if (L->journaled) {
+            const struct dlp__ranges *done = &L->journal.skip;
+            if (dlp__ranges_contains(done, item, &pos->hint)) { /* to its end */
+                long skip = (done->r[pos->hint][1] - item + c->stride - 1) / c->stride;
+                pos->next = skip < n ? k + skip : lim;
+                continue;
+            }
+            if (pos->hint < done->len) { /* up to the next done range */
+                long fit = (done->r[pos->hint][0] - item + c->stride - 1) / c->stride;
+                n = fit < n ? fit : n;
+            }
+        }
+        pos->next = k + n;
+        *first = item;
+        *count = n;
+        return 1;
+    }
+}
+
 /* The journal's note of entry (done i or failed ~i) by this thread. */
 static void note(struct dlp_loop *L, struct dlp__jslot **js, long entry)
 {
@@ -663,15 +707,37 @@ static inline void finish_item(struct dlp_loop *L, struct dlp__pos *pos)
     pos->cur = -1;
 }
 
+/* The thread's first take in call L: a fresh position. */
+static void pos_enter(struct dlp_loop *L, struct dlp__pos *pos)
+{
+    struct dlp__pos fresh = DLP__POS_INIT;
+    *pos = fresh;
+    pos->seq = L->seq;
+    pos->slot = L->watching ? dlp__watchdog_claim(&L->watch, omp_get_thread_num()) : NULL;
+    pos->tracer = L->tracing ? dlp__trace_claim(&L->trace, omp_get_thread_num()) : NULL;
+}
+
+/* The thread's range-form batch is done: its items count (less those that
+ * failed), the journal notes them (a failed item's ~i, noted when it
+ * failed, wins over its i in the same run), and the reduction's scratch is
+ * merged: a failed item's contribution is what the thread added for it. */
+static void finish_range(struct dlp_loop *L, struct dlp__pos *pos)
+{
+    if (L->o.reduce)
+        dlp__reduce_item_end(1);
+    pos->completed += pos->rcount - pos->rfailed;
+    if (L->journaled)
+        for (long m = 0, i = pos->rfirst; m < pos->rcount; m++, i += pos->rstride)
+            note(L, &pos->js, i);
+    pos->rcount = 0;
+    pos->rfailed = 0;
+    pos->rlastfail = -1;
+}
+
 int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
 {
-    if (pos->seq != L->seq) {
-        struct dlp__pos fresh = DLP__POS_INIT;
-        *pos = fresh;
-        pos->seq = L->seq;
-        pos->slot = L->watching ? dlp__watchdog_claim(&L->watch, omp_get_thread_num()) : NULL;
-        pos->tracer = L->tracing ? dlp__trace_claim(&L->trace, omp_get_thread_num()) : NULL;
-    }
+    if (pos->seq != L->seq)
+        pos_enter(L, pos);
     if (pos->cur >= 0)
         finish_item(L, pos);
     for (;;) {
@@ -683,7 +749,7 @@ int dlp__loop_take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
     }
     pos->cur = *item;
     if (pos->tracer)
-        dlp__trace_item(&L->trace, pos->tracer, pos->j, *item);
+        dlp__trace_item(&L->trace, pos->tracer, pos->j, *item, 1);
     return 1;
 }
 
@@ -696,6 +762,8 @@ void dlp__loop_leave(struct dlp_loop *L, struct dlp__pos *pos)
         dlp__trace_leave(&L->trace, pos->tracer);
     if (pos->cur >= 0)
         finish_item(L, pos);
+    if (pos->rcount > 0)
+        finish_range(L, pos);
     if (pos->completed)
         atomic_fetch_add_explicit(&L->completed, pos->completed, memory_order_relaxed);
     pos->completed = 0;
@@ -949,14 +1017,87 @@ int dlp_loop_begin(dlp_loop **loop, long n, const dlp_opts *opts)
     return dlp__loop_begin(loop, n, opts, -1, NULL, "dlp_loop_begin");
 }
 
+enum { FORM_ITEMS = 1, FORM_RANGES = 2 };
+
+/* A thread takes in `form` although the loop's threads take the other
+ * way: the call fails on every rank (the items' bookkeeping differs). */
+static int wrong_form(dlp_loop *loop, int form)
+{
+    static const char *name[] = {"", "dlp_loop_next()", "dlp_loop_next_range()"};
+    dlp__loop_misuse(loop, DLP_ERR_STATE,
+                     "%s in a loop whose threads take items with %s: a loop takes its items "
+                     "one way, all of them with dlp_loop_next() or all with "
+                     "dlp_loop_next_range()",
+                     name[form], name[form == FORM_ITEMS ? FORM_RANGES : FORM_ITEMS]);
+    return 0;
+}
+
+/* The calling thread's first take in the call: the loop's form is the
+ * first thread's. 1 when the thread may take in `form`. */
+static int first_take(dlp_loop *loop, int form)
+{
+    int none = 0;
+    if (!atomic_compare_exchange_strong(&loop->form, &none, form) && none != form)
+        return wrong_form(loop, form);
+    pos_enter(loop, &tls_pos);
+    tls_pos.ranged = form == FORM_RANGES;
+    return 1;
+}
+
 int dlp_loop_next(dlp_loop *loop, long *i)
 {
     if (!loop || !i)
         return 0;
+    if (tls_pos.seq != loop->seq) {
+        if (!first_take(loop, FORM_ITEMS))
+            return 0;
+    } else if (tls_pos.ranged) {
+        return wrong_form(loop, FORM_ITEMS);
+    }
     if (dlp__loop_take(loop, &tls_pos, i))
         return 1;
     dlp__loop_leave(loop, &tls_pos);
     return 0;
+}
+
+int dlp_loop_next_range(dlp_loop *loop, long *begin, long *end, long *step)
+{
+    if (!loop || !begin || !end || !step)
+        return 0;
+    struct dlp__pos *pos = &tls_pos;
+    if (pos->seq != loop->seq) {
+        if (!first_take(loop, FORM_RANGES))
+            return 0;
+    } else if (!pos->ranged) {
+        return wrong_form(loop, FORM_RANGES);
+    }
+    if (pos->rcount > 0)
+        finish_range(loop, pos);
+    dlp__loop_idle(pos);
+    long first, count;
+    if (!take_range(loop, pos, &first, &count)) {
+        dlp__loop_leave(loop, pos);
+        return 0;
+    }
+    long stride = loop->cursor->stride;
+    pos->rfirst = first;
+    pos->rcount = count;
+    pos->rstride = stride;
+    if (pos->slot)
+        dlp__watch_range(pos->slot, first, first + (count - 1) * stride, dlp__now());
+    if (pos->tracer)
+        dlp__trace_item(&loop->trace, pos->tracer, pos->j, first, count);
+    *begin = first;
+    *end = first + (count - 1) * stride + 1;
+    *step = stride;
+    return 1;
+}
+
+/* Is item i one of the thread's range-form batch? */
+static int in_batch(const struct dlp__pos *pos, long i)
+{
+    long d = i - pos->rfirst;
+    return pos->rcount > 0 && d >= 0 && d % pos->rstride == 0 && d / pos->rstride < pos->rcount;
 }
 
 static void fail_item(dlp_loop *loop, long i, const char *msg)
@@ -967,6 +1108,13 @@ static void fail_item(dlp_loop *loop, long i, const char *msg)
             dlp__reduce_item_end(0);
         tls_pos.cur = -1;
         dlp__loop_idle(&tls_pos);
+    } else if (tls_pos.seq == loop->seq && in_batch(&tls_pos, i)) {
+        /* an item of the thread's batch: the rest of the batch goes on */
+        if (i != tls_pos.rlastfail)
+            tls_pos.rfailed++;
+        tls_pos.rlastfail = i;
+        if (loop->journaled)
+            note(loop, &tls_pos.js, ~i);
     } else if (loop->journaled) { /* perhaps noted as done already: the failure wins */
         struct dlp__jslot *js = tls_pos.seq == loop->seq ? tls_pos.js : NULL;
         note(loop, &js, ~i);

@@ -65,6 +65,8 @@ struct dlp_loop {
     int watching;
     int catching;                /* SIGTERM/SIGINT are caught (signals.h) */
     int loop_form;               /* dlp_loop_begin / dlp_map_begin */
+    _Atomic int form;            /* dlp_loop_begin: 0 until a thread takes, then
+                                    1 (dlp_loop_next) or 2 (dlp_loop_next_range) */
     /* master: the progress display, fed by one helper thread (the map's
      * consumer, else the dispatcher), ended by the main thread */
     struct dlp__progress progress;
@@ -103,7 +105,7 @@ struct dlp__pos {
     int j;
     struct dlp__watch_slot *slot; /* time limit: this thread's slot, or NULL */
     long next, end;               /* tickets claimed in one go, not yet taken */
-    int batch;                    /* tickets of the last claim */
+    long batch;                   /* tickets of the last claim */
     int quiet;                    /* claims left before the next timing */
     double claimed_at;            /* dlp__now() of the last timed claim, 0 = none */
     long cur;                     /* item taken and not yet done, or -1 */
@@ -113,14 +115,27 @@ struct dlp__pos {
     struct dlp__trace_thread *tracer; /* DLP_TRACE / DLP_STATS: this thread's spans */
     long claimed;                 /* thread-level policy: tickets claimed so far ... */
     double first_claim;           /* ... since dlp__now() of the first (AWF's rate) */
+    /* the range form (dlp_loop_next_range): the batch handed out last */
+    int ranged;                   /* the thread takes batches: claims sized for them */
+    long rfirst, rcount, rstride; /* its items rfirst + m * rstride, m < rcount */
+    long rfailed;                 /* ... of which dlp_loop_fail() failed this many */
+    long rlastfail;               /* the last one failed (-1: none) */
 };
-#define DLP__POS_INIT {0, 0, NULL, 0, 0, 0, 0, 0.0, -1, 0, 0, NULL, NULL, 0, 0.0}
+#define DLP__POS_INIT                                                        \
+    {0, 0, NULL, 0, 0, 0, 0, 0.0, -1, 0, 0, NULL, NULL, 0, 0.0, 0, 0, 0, 1, 0, -1}
 
 /** A thread claims this many tickets in one atomic add at most: cheap items
  *  are claimed in batches (see claim_size() in loop.c). */
 #define DLP__BATCH_MAX 256
 /** Seconds of work a batch of claimed tickets may hold. */
 #define DLP__BATCH_TIME 2e-6
+/** The same for the range form (dlp_loop_next_range), whose batch costs
+ *  the thread one claim and one hand-over, not one per item: larger, so
+ *  that the per-batch cost is amortised over cheap items, and still short
+ *  next to a call's items (the guided bound of claim_size() keeps the
+ *  threads' ends together). */
+#define DLP__RANGE_TIME 50e-6
+#define DLP__RANGE_MAX (1L << 20)
 
 /** Set up a call (collective). A non-NULL bad_arg (the message, e.g. "body
  *  is NULL") makes it a DLP_ERR_ARG on that rank, reported everywhere. */

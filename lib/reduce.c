@@ -15,6 +15,7 @@
 #include "runtime.h"
 #include "superacc.h"
 #include "transfer.h"
+#include "wait.h"
 
 #define ACC_BYTES_MAX ((size_t)256 << 20)
 #define LINE 64
@@ -435,42 +436,73 @@ void dlp__reduce_abandon(dlp_reduce *r)
     r->valid = 0;
 }
 
+/* One message of the combine or the share, to or from peer, in parts of
+ * DLP__MESSAGE_BYTES. These steps run after the call's end was agreed on
+ * (every rank completed it and enters them), and their order has no cycle
+ * (ranks -> leader -> master -> leaders -> ranks), so they cannot deadlock;
+ * a peer that died is MPI's to report (the launcher ends the job). Each
+ * part is still waited for as the collectives are (dlp__wait_arrival): no
+ * busy polling, a line on stderr after 60 s naming the step and the peer,
+ * the end of the job after DLP_COLLECTIVE_TIMEOUT. An MPI error aborts the
+ * job: a rank that returned instead would leave its peers waiting for its
+ * message. */
+static void move(void *buf, size_t len, int peer, int send, const char *func)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    char what[200];
+    snprintf(what, sizeof what, "the reduction at the end of %s (rank %d %s rank %d)", func,
+             rt->rank, send ? "sends to" : "receives from", peer);
+    size_t off = 0;
+    do {
+        size_t left = len - off;
+        int part = (int)(left < (size_t)DLP__MESSAGE_BYTES ? left : (size_t)DLP__MESSAGE_BYTES);
+        MPI_Request req;
+        int mrc = send ? MPI_Isend((char *)buf + off, part, MPI_BYTE, peer, DLP__TAG_REDUCE,
+                                   rt->comm, &req)
+                       : MPI_Irecv((char *)buf + off, part, MPI_BYTE, peer, DLP__TAG_REDUCE,
+                                   rt->comm, &req);
+        if (mrc == MPI_SUCCESS)
+            mrc = dlp__wait_arrival(&req, what);
+        if (mrc != MPI_SUCCESS)
+            dlp__helper_abort(func, what, mrc);
+        off += (size_t)part;
+    } while (off < len);
+}
+
 /* The value of every rank of this node into its leader's, in rank order. */
-static int combine_node(dlp_reduce *r, const char *func)
+static void combine_node(dlp_reduce *r, const char *func)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     int leader = rt->node_leader[rt->node];
-    if (rt->rank != leader)
-        return dlp__send_bytes(r->value, r->bytes, leader, DLP__TAG_REDUCE, rt->comm, func);
+    if (rt->rank != leader) {
+        move(r->value, r->bytes, leader, 1, func);
+        return;
+    }
     for (int q = 0; q < rt->size; q++) {
         if (q == leader || rt->node_of_rank[q] != rt->node)
             continue;
-        DLP_CALL(dlp__recv_bytes(r->incoming, r->bytes, q, DLP__TAG_REDUCE, rt->comm, func));
+        move(r->incoming, r->bytes, q, 0, func);
         acc_combine(r, r->value, r->incoming);
     }
-    return DLP_OK;
 }
 
 /* The master's result to every rank: node leaders first, then their ranks. */
-static int share(dlp_reduce *r, const char *func)
+static void share(dlp_reduce *r, const char *func)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     int leader = rt->node_leader[rt->node];
     if (rt->rank == 0) {
         for (int k = 1; k < rt->nodes; k++)
-            DLP_CALL(dlp__send_bytes(r->result, r->result_bytes, rt->node_leader[k],
-                                     DLP__TAG_REDUCE, rt->comm, func));
+            move(r->result, r->result_bytes, rt->node_leader[k], 1, func);
     } else if (rt->rank == leader) {
-        DLP_CALL(dlp__recv_bytes(r->result, r->result_bytes, 0, DLP__TAG_REDUCE, rt->comm, func));
+        move(r->result, r->result_bytes, 0, 0, func);
     } else {
-        return dlp__recv_bytes(r->result, r->result_bytes, leader, DLP__TAG_REDUCE, rt->comm,
-                               func);
+        move(r->result, r->result_bytes, leader, 0, func);
+        return;
     }
     for (int q = 0; q < rt->size; q++)
         if (q != leader && rt->node_of_rank[q] == rt->node)
-            DLP_CALL(dlp__send_bytes(r->result, r->result_bytes, q, DLP__TAG_REDUCE, rt->comm,
-                                     func));
-    return DLP_OK;
+            move(r->result, r->result_bytes, q, 1, func);
 }
 
 int dlp__reduce_finish(dlp_reduce *r, int on_all_ranks, const char *func)
@@ -482,11 +514,10 @@ int dlp__reduce_finish(dlp_reduce *r, int on_all_ranks, const char *func)
     for (int i = 0; i < r->used; i++)
         acc_combine(r, r->value, r->slots[i]->acc);
     /* ranks -> node leader -> master, in rank and node order */
-    DLP_CALL(combine_node(r, func));
+    combine_node(r, func);
     if (rt->rank == 0) {
         for (int k = 1; k < rt->nodes; k++) {
-            DLP_CALL(dlp__recv_bytes(r->incoming, r->bytes, rt->node_leader[k], DLP__TAG_REDUCE,
-                                     rt->comm, func));
+            move(r->incoming, r->bytes, rt->node_leader[k], 0, func);
             acc_combine(r, r->value, r->incoming);
         }
         if (r->op == DLP_REDUCE_SUM_REPRO)
@@ -495,10 +526,10 @@ int dlp__reduce_finish(dlp_reduce *r, int on_all_ranks, const char *func)
                     dlp__superacc_round((const struct dlp__superacc *)r->value + k);
         r->valid = 1;
     } else if (rt->rank == rt->node_leader[rt->node]) {
-        DLP_CALL(dlp__send_bytes(r->value, r->bytes, 0, DLP__TAG_REDUCE, rt->comm, func));
+        move(r->value, r->bytes, 0, 1, func);
     }
     if (on_all_ranks) {
-        DLP_CALL(share(r, func));
+        share(r, func);
         r->valid = 1;
     }
     return DLP_OK;

@@ -40,7 +40,8 @@ void dlp__reduce_item_end(int ok);
 
 /** The call completed (collective; main thread, after every thread of the
  *  call is done): combine the threads, the ranks, the nodes; the result on
- *  the master, or on every rank with on_all_ranks. DLP_OK or DLP_ERR_MPI. */
+ *  the master, or on every rank with on_all_ranks. DLP_OK; an MPI error
+ *  aborts the job (the peers would wait for its messages). */
 int dlp__reduce_finish(dlp_reduce *r, int on_all_ranks, const char *func);
 
 /** The call failed: no result (not collective). */

@@ -42,20 +42,23 @@ void dlp__superacc_add(struct dlp__superacc *a, double x)
     if (a->adds >= ADDS_MAX)
         normalize(a);
     a->adds++;
-    int e;
-    double m = frexp(x, &e);                /* x = m 2^e, 0.5 <= |m| < 1 */
-    int64_t im = (int64_t)ldexp(m, 53);     /* exact: |im| < 2^53 */
-    uint64_t mag = (uint64_t)(im < 0 ? -im : im);
-    int p = e - 53 + 1074;                  /* weight of mag's bit 0, from 2^-1074 */
-    if (p < 0) {                            /* subnormal: the low bits are zero */
-        mag >>= -p;
-        p = 0;
+    /* x = mag 2^(p - 1074) from its bits: a normal number's biased
+     * exponent be gives p = be - 1 with the hidden bit; a subnormal's
+     * (be = 0) significand weighs 2^-1074 */
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    int be = (int)((b >> 52) & 0x7ff);
+    uint64_t mag = b & (((uint64_t)1 << 52) - 1);
+    int p = 0;
+    if (be != 0) {
+        mag |= (uint64_t)1 << 52;
+        p = be - 1;
     }
     int k = p / LIMB_BITS, s = p % LIMB_BITS;
     int64_t lo = (int64_t)((mag << s) & LIMB_MASK);
     uint64_t hi = mag >> (LIMB_BITS - s);   /* s < 32: a shift of 1..32 */
     int64_t mid = (int64_t)(hi & LIMB_MASK), top = (int64_t)(hi >> LIMB_BITS);
-    if (im < 0) {
+    if (b >> 63) {
         lo = -lo;
         mid = -mid;
         top = -top;

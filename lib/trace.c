@@ -51,7 +51,8 @@ static void close_span(struct dlp__trace *T, struct dlp__trace_thread *t, double
     t->chunk = -1;
 }
 
-void dlp__trace_item(struct dlp__trace *T, struct dlp__trace_thread *t, int chunk, long item)
+void dlp__trace_item(struct dlp__trace *T, struct dlp__trace_thread *t, int chunk, long item,
+                     long count)
 {
     if (t->chunk != chunk || T->items_too) {
         double now = dlp__now();
@@ -67,7 +68,7 @@ void dlp__trace_item(struct dlp__trace *T, struct dlp__trace_thread *t, int chun
         t->span[t->len++] = (struct dlp__span){now - T->t0, now - T->t0, item, 0};
         t->chunk = chunk;
     }
-    t->span[t->len - 1].items++;
+    t->span[t->len - 1].items += count;
 }
 
 void dlp__trace_leave(struct dlp__trace *T, struct dlp__trace_thread *t)

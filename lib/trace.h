@@ -46,9 +46,12 @@ int dlp__trace_start(struct dlp__trace *T, int items_too, const char *func);
 struct dlp__trace_thread *dlp__trace_claim(struct dlp__trace *T, int thread);
 
 /** Open a new span at item when the thread moved to another chunk (or
- *  always, with items_too); count the item. Out of memory: the item is not
- *  traced (a span's count stays right for the ones that are). */
-void dlp__trace_item(struct dlp__trace *T, struct dlp__trace_thread *t, int chunk, long item);
+ *  always, with items_too: then one span per item, or per batch of the
+ *  range form); count the item and the count - 1 after it (a range form
+ *  batch). Out of memory: the items are not traced (a span's count stays
+ *  right for the ones that are). */
+void dlp__trace_item(struct dlp__trace *T, struct dlp__trace_thread *t, int chunk, long item,
+                     long count);
 
 /** The thread leaves the call: close its span. */
 void dlp__trace_leave(struct dlp__trace *T, struct dlp__trace_thread *t);

@@ -19,10 +19,17 @@ static void look(struct dlp__watchdog *w)
         if (item < 0 || ran <= w->limit || s->reported == item)
             continue;
         s->reported = item;
+        long last = atomic_load_explicit(&s->last, memory_order_relaxed);
+        char what[96];
+        if (last > item) /* a batch of dlp_loop_next_range() */
+            snprintf(what, sizeof what, "the batch of items %ld..%ld (dlp_loop_next_range)",
+                     item, last);
+        else
+            snprintf(what, sizeof what, "item %ld", item);
         fprintf(stderr,
-                "dlp_mpi: %s: item %ld has been running for %.3g s, over the time limit of "
+                "dlp_mpi: %s: %s has been running for %.3g s, over the time limit of "
                 "%g s, on rank %d, thread %d, host %s%s\n",
-                w->func, item, ran, w->limit, dlp__rt.rank, s->thread, dlp__rt.host,
+                w->func, what, ran, w->limit, dlp__rt.rank, s->thread, dlp__rt.host,
                 w->abort_job ? "; aborting the job (on_error = abort)"
                              : " (on_error = skip: it goes on)");
         fflush(stderr);

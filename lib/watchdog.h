@@ -14,6 +14,7 @@
 
 struct dlp__watch_slot {
     _Atomic long item;     /* running item, -1 when none */
+    _Atomic long last;     /* range form: the batch's last item (else item) */
     _Atomic double since;  /* when it started (dlp__now) */
     int thread;            /* OpenMP thread number */
     long reported;         /* last item reported (watchdog only) */
@@ -41,7 +42,18 @@ struct dlp__watch_slot *dlp__watchdog_claim(struct dlp__watchdog *w, int thread)
 static inline void dlp__watch_item(struct dlp__watch_slot *s, long i, double now)
 {
     atomic_store_explicit(&s->since, now, memory_order_relaxed);
+    atomic_store_explicit(&s->last, i, memory_order_relaxed);
     atomic_store_explicit(&s->item, i, memory_order_release);
+}
+
+/** The thread starts a batch of the range form, items first .. last: the
+ *  limit applies to the batch as a whole (reported as such). */
+static inline void dlp__watch_range(struct dlp__watch_slot *s, long first, long last,
+                                    double now)
+{
+    atomic_store_explicit(&s->since, now, memory_order_relaxed);
+    atomic_store_explicit(&s->last, last, memory_order_relaxed);
+    atomic_store_explicit(&s->item, first, memory_order_release);
 }
 
 /** Stop the watchdog thread and free the slots. */

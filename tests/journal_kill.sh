@@ -6,7 +6,7 @@
 #
 #   bash journal_kill.sh EXE TOP "TRIAL ..." MPIEXEC [LAUNCHER ARGS ...]
 #
-# Trials (FORM: managed, rr, loop, map, mapnext), each in TOP/<k>.<kind>.<form>:
+# Trials (FORM: managed, rr, loop, map, mapnext, range), each in TOP/<k>.<kind>.<form>:
 #   kill:FORM:RANK  two calls of 1000 items; kill -9 of rank RANK (0, 1 or
 #                   any) at a random point of run 1: the job ends non-zero
 #   kill2:FORM      the same, and the rerun killed too (random ranks)
@@ -61,7 +61,7 @@ func_of() {
     case $1 in
     managed) echo dlp_split_managed ;;
     rr) echo dlp_split_round_robin ;;
-    loop) echo dlp_loop_begin ;;
+    loop | range) echo dlp_loop_begin ;;
     map) echo dlp_map_unordered ;;
     mapnext) echo dlp_map_begin ;;
     *) fail "unknown form $1" ;;

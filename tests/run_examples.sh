@@ -34,6 +34,7 @@ check() { # NAME PATTERN ARGS...: run, then grep PATTERN in the output
 }
 check split_managed "^sum: 45 " "$@" "$dir/split_managed"
 check loop "^sum: " "$@" "$dir/loop"
+check loop_range "^sum: 1.644" "$@" "$dir/loop_range"
 check gather "^rank 0 on " "$@" "$dir/gather"
 check map_unordered "" "$@" "$dir/map_unordered"
 check mandelbrot "" "$@" "$dir/mandelbrot" 200 120 200

@@ -425,14 +425,16 @@ static char *stderr_end(void)
 
 /* ---------------------------------------------------- the call forms -- */
 
-enum form { F_MANAGED, F_RR, F_LOOP, F_LOOP_RR, F_MAP, F_MAPNEXT, F_COUNT };
-static const char *form_name[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
-                                         "loop form, managed", "loop form, round robin",
-                                         "dlp_map_unordered", "dlp_map_begin/next"};
+enum form { F_MANAGED, F_RR, F_LOOP, F_LOOP_RR, F_MAP, F_MAPNEXT, F_RANGE, F_RANGE_RR, F_COUNT };
+static const char *form_name[F_COUNT] = {
+    "dlp_split_managed",  "dlp_split_round_robin", "loop form, managed",
+    "loop form, round robin", "dlp_map_unordered", "dlp_map_begin/next",
+    "range loop form, managed", "range loop form, round robin"};
 /* The function a journal records for the form. */
 static const char *form_func[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
                                          "dlp_loop_begin",    "dlp_loop_begin",
-                                         "dlp_map_unordered", "dlp_map_begin"};
+                                         "dlp_map_unordered", "dlp_map_begin",
+                                         "dlp_loop_begin",    "dlp_loop_begin"};
 
 /* Which items fail, and how. */
 enum kind {
@@ -562,6 +564,36 @@ static int run_loop(struct ctx *c, const dlp_opts *opts)
     return dlp_loop_end(&loop);
 }
 
+/* The range form (dlp_loop_next_range): K_EARLIER fails the last item
+ * i % 13 == 0 of the thread's previous batch after it took the next. */
+static int run_range(struct ctx *c, const dlp_opts *opts)
+{
+    dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
+    o.split = c->form == F_RANGE ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
+    dlp_loop *loop = NULL;
+    int rc = dlp_loop_begin(&loop, c->n, &o);
+    if (rc != DLP_OK)
+        return rc;
+#pragma omp parallel
+    {
+        long b, e, s, prev = -1;
+        while (dlp_loop_next_range(loop, &b, &e, &s)) {
+            fail_earlier(c, loop, prev);
+            prev = -1;
+            for (long i = b; i < e; i += s) {
+                if (run_item(c, i)) {
+                    ASSERT_OK(dlp_loop_fail(loop, i, "item %ld refused", i));
+                } else {
+                    c->ok[i] = 1;
+                    prev = i % 13 == 0 ? i : prev;
+                }
+            }
+        }
+        fail_earlier(c, loop, prev);
+    }
+    return dlp_loop_end(&loop);
+}
+
 static int run_map_loop(struct ctx *c, const dlp_opts *opts)
 {
     dlp_map *map = NULL;
@@ -588,6 +620,8 @@ static int run_form(struct ctx *c, const dlp_opts *o)
     case F_LOOP:
     case F_LOOP_RR: return run_loop(c, o);
     case F_MAP: return dlp_map_unordered(c->n, work, on_result, c, o);
+    case F_RANGE:
+    case F_RANGE_RR: return run_range(c, o);
     default: return run_map_loop(c, o);
     }
 }
@@ -1452,7 +1486,17 @@ static void case_failures(void)
         {F_MAP, K_RESULT, ABORT, DLP_ERR_ITEM, 1000, 50, -1, "on_result fails under abort"},
         {F_MAPNEXT, K_NONE, 0, DLP_ERR_STATE, 1000, 50, 100, "dlp_map_end() after 100 results"},
         {F_MANAGED, K_FIRST, RETRY, DLP_OK, 400, 0, -1, "i % 7 == 3 fail once per rank, retry"},
-        {F_MAP, K_FIRST, RETRY, DLP_OK, 400, 0, -1, "work fails once per rank, retry"}};
+        {F_MAP, K_FIRST, RETRY, DLP_OK, 400, 0, -1, "work fails once per rank, retry"},
+        {F_RANGE, K_SEVEN, SKIP, DLP_SKIPPED, 4000, 0, -1,
+         "dlp_loop_fail for items i % 7 == 3 of a range under skip"},
+        {F_RANGE_RR, K_SEVEN, SKIP, DLP_SKIPPED, 4000, 0, -1,
+         "dlp_loop_fail for items i % 7 == 3 of a range under skip"},
+        {F_RANGE, K_SEVEN, ABORT, DLP_ERR_ITEM, 4000, 0, -1,
+         "dlp_loop_fail for an item of a range under abort"},
+        {F_RANGE_RR, K_SEVEN, ABORT, DLP_ERR_ITEM, 4000, 0, -1,
+         "dlp_loop_fail for an item of a range under abort"},
+        {F_RANGE_RR, K_EARLIER, SKIP, DLP_SKIPPED, 4000, 0, -1,
+         "dlp_loop_fail for an item of the previous range"}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         fail_then_resume(cases[k].form, cases[k].kind, cases[k].on_error, cases[k].want,
                          cases[k].n, cases[k].item_us, cases[k].stop_after, cases[k].what);
@@ -1771,9 +1815,14 @@ static int work_call(struct work_args *w)
             return rc;
 #pragma omp parallel
         {
-            long i;
-            while (dlp_loop_next(loop, &i))
-                work_body(i, w);
+            long i, b, e, s;
+            if (w->form == F_RANGE)
+                while (dlp_loop_next_range(loop, &b, &e, &s))
+                    for (i = b; i < e; i += s)
+                        work_body(i, w);
+            else
+                while (dlp_loop_next(loop, &i))
+                    work_body(i, w);
         }
         return dlp_loop_end(&loop);
     }
@@ -1791,7 +1840,8 @@ static long work_number(const char *arg, const char *prefix)
 
 static int work_main(int argc, char **argv)
 {
-    static const char *forms[] = {"managed", "rr", "loop", NULL, "map", "mapnext"};
+    static const char *forms[F_COUNT] = {"managed", "rr", "loop", NULL, "map", "mapnext",
+                                         "range", NULL};
     struct work_args w;
     memset(&w, 0, sizeof w);
     w.form = F_MANAGED;

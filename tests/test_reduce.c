@@ -1,6 +1,6 @@
 /* Reductions (dlp_reduce_*): sum, min and max of doubles and int64, an
  * element-wise histogram and a user operation, in every call form (managed,
- * round robin, both loop forms, map); skip, abort and retry with failing
+ * round robin, both loop forms, the range loop form, map); skip, abort and retry with failing
  * items that contributed before they failed; the reproducible sum, bitwise
  * equal to an exact reference under every schedule policy and retry
  * history; on_all_ranks (reductions and dense results on every rank); shape
@@ -13,10 +13,23 @@
 
 __extension__ typedef __int128 i128;
 
-enum form { F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_LOOP_ROUND_ROBIN, F_MAP, F_COUNT };
-static const char *form_name[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
-                                         "loop form, managed", "loop form, round robin",
-                                         "dlp_map_unordered"};
+enum form {
+    F_MANAGED,
+    F_ROUND_ROBIN,
+    F_LOOP_MANAGED,
+    F_LOOP_ROUND_ROBIN,
+    F_MAP,
+    F_RANGE_MANAGED,
+    F_RANGE_ROUND_ROBIN,
+    F_COUNT
+};
+static const char *form_name[F_COUNT] = {
+    "dlp_split_managed",     "dlp_split_round_robin", "loop form, managed",
+    "loop form, round robin", "dlp_map_unordered",    "range loop form, managed",
+    "range loop form, round robin"};
+#define IS_LOOP(form)                                                                  \
+    ((form) == F_LOOP_MANAGED || (form) == F_LOOP_ROUND_ROBIN || (form) == F_RANGE_MANAGED || \
+     (form) == F_RANGE_ROUND_ROBIN)
 
 static int g_rank, g_size;
 
@@ -103,8 +116,8 @@ static int fails(struct ctx *c, long i)
     return atomic_fetch_add(&c->attempts[i % ATTEMPTS_MAX], 1) == 0;
 }
 
-/* Contribute item i, then perhaps fail. */
-static int contribute(struct ctx *c, long i)
+/* Item i's contribution. */
+static void add(struct ctx *c, long i)
 {
     double v = value(i);
     if (c->kind == K_REPRO) {
@@ -125,6 +138,12 @@ static int contribute(struct ctx *c, long i)
         default: d[0] += v; d[1] += 1; break; /* K_USER */
         }
     }
+}
+
+/* Contribute item i, then perhaps fail. */
+static int contribute(struct ctx *c, long i)
+{
+    add(c, i);
     if (fails(c, i)) {
         if (c->use_item_fail) {
             dlp_item_fail("item %ld fails on purpose", i);
@@ -166,10 +185,25 @@ static int run(int form, struct ctx *c, dlp_opts o)
         return dlp_split_round_robin(c->n, body, c, &o);
     if (form == F_MAP)
         return dlp_map_unordered(c->n, work, test_ignore_result, c, &o);
-    o.split = form == F_LOOP_MANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
+    o.split = form == F_LOOP_MANAGED || form == F_RANGE_MANAGED ? DLP_SPLIT_MANAGED
+                                                                : DLP_SPLIT_ROUND_ROBIN;
     int rc = dlp_loop_begin(&c->loop, c->n, &o);
     if (rc != DLP_OK)
         return rc;
+    if (form == F_RANGE_MANAGED || form == F_RANGE_ROUND_ROBIN) {
+        /* a batch's failed item adds nothing (dlp_loop_next_range) */
+#pragma omp parallel
+        {
+            long b, e, st;
+            while (dlp_loop_next_range(c->loop, &b, &e, &st))
+                for (long i = b; i < e; i += st)
+                    if (fails(c, i))
+                        dlp_loop_fail(c->loop, i, "item %ld fails on purpose", i);
+                    else
+                        add(c, i);
+        }
+        return dlp_loop_end(&c->loop);
+    }
 #pragma omp parallel
     {
         long i;
@@ -220,10 +254,8 @@ static void check_kinds(int form, int on_all, int fail_mod, int on_error)
     }
     double erepro = repro_reference(n, skipped ? fail_mod : 0);
     for (int kind = 0; kind < K_COUNT; kind++) {
-        if (form == F_LOOP_MANAGED || form == F_LOOP_ROUND_ROBIN) {
-            if (on_error == DLP_ON_ERROR_RETRY)
-                continue; /* the loop forms cannot retry */
-        }
+        if (IS_LOOP(form) && on_error == DLP_ON_ERROR_RETRY)
+            continue; /* the loop forms cannot retry */
         char name[160];
         snprintf(name, sizeof name, "%s, %s, on_all_ranks %d, fail_mod %d, on_error %d",
                  form_name[form], kind_name[kind], on_all, fail_mod, on_error);
@@ -303,7 +335,8 @@ static void check_repro_schedules(void)
             o.progress = DLP_PROGRESS_OFF;
             o.thread_schedule = pol;
             o.thread_chunk = 7;
-            if (form != F_ROUND_ROBIN && form != F_LOOP_ROUND_ROBIN) {
+            if (form != F_ROUND_ROBIN && form != F_LOOP_ROUND_ROBIN &&
+                form != F_RANGE_ROUND_ROBIN) {
                 o.schedule = pol;
                 o.chunk = 13;
             }
