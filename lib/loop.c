@@ -150,6 +150,29 @@ static int check_failure_options(struct dlp_loop *L)
     return DLP_OK;
 }
 
+/* Words per rank of the end's agreement (agree_on_outcome): failed items,
+ * items handed out, signal, items completed, stops sent, dense results
+ * ready to move, the code of a misuse (dlp__loop_misuse); then, with a
+ * small built-in reduction, the rank's value of it. */
+#define OUTCOME_WORDS 7
+
+/* The end's agreement record of every rank. With no reduction to pack it
+ * fits the runtime's scratch; else its buffer is the call's own, made
+ * before the handshake (so that a rank without memory says so there).
+ * The shape is the same on every rank once the handshake agreed. */
+static int outcome_buffer(struct dlp_loop *L)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    L->reduce_packed = dlp__reduce_packed_bytes(L->o.reduce, rt->size);
+    if (!L->reduce_packed)
+        return DLP_OK;
+    size_t words = OUTCOME_WORDS + L->reduce_packed / sizeof(long);
+    L->outcome = malloc(sizeof(long) * words * (size_t)rt->size);
+    if (!L->outcome)
+        return DLP_FAIL(DLP_ERR_NOMEM, L->func, "the end's agreement of %d ranks", rt->size);
+    return DLP_OK;
+}
+
 /* Local checks, then every rank's view compared on every rank (one
  * allgather, the only collective of the set-up). */
 static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
@@ -193,6 +216,8 @@ static int agree_on_call(struct dlp_loop *L, const dlp_opts *opts, int split,
         if (!L->threads_of_node)
             rc = DLP_FAIL(DLP_ERR_NOMEM, func, "thread table of %d nodes", rt->nodes);
     }
+    if (rc == DLP_OK)
+        rc = outcome_buffer(L);
     if (rc == DLP_OK && L->o.split == DLP_SPLIT_MANAGED)
         reset_node_state(L);
     struct handshake mine = {.n = L->n,
@@ -278,6 +303,7 @@ static void loop_free(struct dlp_loop *L)
     free(L->rr_cursor);
     free(L->stop_sent);
     free(L->retry_origin);
+    free(L->outcome);
     dlp__failures_free(&L->failures);
     free(L);
 }
@@ -814,11 +840,6 @@ void dlp__loop_stop(struct dlp_loop *L)
 
 /* ------------------------------------------------------------------ end -- */
 
-/* Words per rank of the end's allgather: failed items, items handed out,
- * signal, items completed, stops sent, dense results ready to move, the
- * code of a misuse (dlp__loop_misuse). */
-#define OUTCOME_WORDS 7
-
 /* A misuse on rank `from` (code): every rank gets its report (one more
  * collective, only then) and returns it. */
 static int misused(struct dlp_loop *L, int from, int code)
@@ -838,16 +859,16 @@ static int misused(struct dlp_loop *L, int from, int code)
 
 /* The call was interrupted by a signal on some rank: the report says
  * where, and how many items remain. */
-static int interrupted(struct dlp_loop *L, const long *all, long failed)
+static int interrupted(struct dlp_loop *L, const long *all, size_t w, long failed)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     int first = -1, ranks = 0;
     long done = L->journaled ? L->journal.done_before : 0;
     for (int r = 0; r < rt->size; r++) {
-        if (all[OUTCOME_WORDS * (size_t)r + 2] && first < 0)
+        if (all[w * (size_t)r + 2] && first < 0)
             first = r;
-        ranks += all[OUTCOME_WORDS * (size_t)r + 2] != 0;
-        done += all[OUTCOME_WORDS * (size_t)r + 3];
+        ranks += all[w * (size_t)r + 2] != 0;
+        done += all[w * (size_t)r + 3];
     }
     char name[32], journal[512] = "", fails[64] = "";
     if (L->journaled)
@@ -859,7 +880,7 @@ static int interrupted(struct dlp_loop *L, const long *all, long failed)
     return dlp__fail(DLP_ERR_INTERRUPTED, L->func,
                      "interrupted by %s (on %d of %d ranks, first rank %d): work stopped "
                      "after the running items; %ld of n = %ld items remain%s%s",
-                     dlp__signal_name((int)all[OUTCOME_WORDS * (size_t)first + 2], name,
+                     dlp__signal_name((int)all[w * (size_t)first + 2], name,
                                       sizeof name),
                      ranks, rt->size, first, L->n - done, L->n, fails, journal);
 }
@@ -879,41 +900,46 @@ static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results
     pthread_mutex_lock(&L->failures.lock);
     long failed = L->failures.count;
     pthread_mutex_unlock(&L->failures.lock);
-    long mine[OUTCOME_WORDS] = {failed,
-                                handed,
-                                L->catching ? dlp__signal_caught() : 0,
-                                atomic_load(&L->completed),
-                                atomic_load(&L->stopping),
-                                results_ok,
-                                L->misuse};
-    long *all = (long *)rt->scratch;
-    _Static_assert(sizeof mine <= DLP__SCRATCH_PER_RANK, "scratch too small");
+    /* the record, and the rank's value of a small built-in reduction */
+    size_t w = OUTCOME_WORDS + L->reduce_packed / sizeof(long);
+    long *all = L->outcome ? L->outcome : (long *)rt->scratch;
+    long *mine = all + w * (size_t)rt->rank;
+    _Static_assert(sizeof(long) * OUTCOME_WORDS <= DLP__SCRATCH_PER_RANK, "scratch too small");
+    mine[0] = failed;
+    mine[1] = handed;
+    mine[2] = L->catching ? dlp__signal_caught() : 0;
+    mine[3] = atomic_load(&L->completed);
+    mine[4] = atomic_load(&L->stopping);
+    mine[5] = results_ok;
+    mine[6] = L->misuse;
+    if (L->reduce_packed)
+        dlp__reduce_pack(L->o.reduce, mine + OUTCOME_WORDS);
     MPI_Request req;
-    DLP_MPI_CALL(MPI_Iallgather(mine, OUTCOME_WORDS, MPI_LONG, all, OUTCOME_WORDS, MPI_LONG,
+    DLP_MPI_CALL(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)w, MPI_LONG,
                                 rt->comm, &req));
     if (rt->rank == 0) /* the leaders that wait for this wake now (dlp__wait_end) */
         dlp__netbell_ring_nodes();
     DLP_MPI_CALL(dlp__wait_end(&req));
-    settle_stops(L, all + 4, OUTCOME_WORDS);
+    settle_stops(L, all + 4, (int)w);
     long total = 0, failed_all = 0;
     int first = -1, signalled = 0, misuse_from = -1;
     *all_results_ok = 1;
     for (int r = 0; r < rt->size; r++) {
-        *all_results_ok &= all[OUTCOME_WORDS * (size_t)r + 5] != 0;
-        if (all[OUTCOME_WORDS * (size_t)r + 6] && misuse_from < 0)
+        *all_results_ok &= all[w * (size_t)r + 5] != 0;
+        if (all[w * (size_t)r + 6] && misuse_from < 0)
             misuse_from = r;
-        if (all[OUTCOME_WORDS * (size_t)r] > 0 && first < 0)
+        if (all[w * (size_t)r] > 0 && first < 0)
             first = r;
-        failed_all += all[OUTCOME_WORDS * (size_t)r];
-        total += all[OUTCOME_WORDS * (size_t)r + 1];
-        signalled |= all[OUTCOME_WORDS * (size_t)r + 2] != 0;
-        *done_all += all[OUTCOME_WORDS * (size_t)r + 3];
+        failed_all += all[w * (size_t)r];
+        total += all[w * (size_t)r + 1];
+        signalled |= all[w * (size_t)r + 2] != 0;
+        *done_all += all[w * (size_t)r + 3];
     }
     *failed_all_out = failed_all;
     if (misuse_from >= 0) /* a wrong program: before what its items did */
-        return misused(L, misuse_from, (int)all[OUTCOME_WORDS * (size_t)misuse_from + 6]);
+        return misused(L, misuse_from, (int)all[w * (size_t)misuse_from + 6]);
     if (signalled)
-        return interrupted(L, all, failed_all);
+        return interrupted(L, all, w, failed_all);
     if (first < 0) {
         /* managed: the items a journal had done were not handed out */
         long expected = L->n - (L->managed && L->journaled ? L->journal.done_before : 0);
@@ -928,7 +954,7 @@ static int agree_on_outcome(struct dlp_loop *L, int results_ok, int *all_results
     if (!counts)
         dlp__helper_abort(func, "out of memory for the failure counts", MPI_SUCCESS);
     for (int r = 0; r < rt->size; r++)
-        counts[r] = all[OUTCOME_WORDS * (size_t)r];
+        counts[r] = all[w * (size_t)r];
     int rc = dlp__failures_agree(&L->failures, counts, func);
     free(counts);
     return rc;
@@ -988,7 +1014,11 @@ int dlp__loop_end(struct dlp_loop **pL)
     }
     if (L->o.reduce) {
         int rrc = DLP_OK;
-        if (completed)
+        if (completed && L->reduce_packed) /* every rank's value came with the outcome */
+            dlp__reduce_finish_packed(L->o.reduce, L->outcome + OUTCOME_WORDS,
+                                      sizeof(long) * OUTCOME_WORDS + L->reduce_packed,
+                                      L->o.on_all_ranks);
+        else if (completed)
             rrc = dlp__reduce_finish(L->o.reduce, L->o.on_all_ranks, L->func);
         else
             dlp__reduce_abandon(L->o.reduce);

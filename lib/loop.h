@@ -97,6 +97,10 @@ struct dlp_loop {
     _Atomic int misuse_claimed;  /* the first misuse is recorded */
     int misuse;                  /* its DLP_ERR code, or 0 */
     char misuse_msg[640];        /* its report (where: rank, thread, host) */
+    /* the end's agreement: every rank's outcome, and with a small built-in
+     * reduction its value (reduce_packed bytes of it; 0: none) */
+    long *outcome;               /* [size * (OUTCOME_WORDS + reduce_packed / 8)] or NULL */
+    size_t reduce_packed;
 };
 
 /* Per-thread position in the chunk table. */

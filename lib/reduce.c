@@ -18,6 +18,9 @@
 #include "wait.h"
 
 #define ACC_BYTES_MAX ((size_t)256 << 20)
+/* A built-in reduction whose values of all ranks together fit this many
+ * bytes travels in the end-of-call agreement (dlp__reduce_packed_bytes). */
+#define PACKED_BYTES_MAX ((size_t)64 << 10)
 #define LINE 64
 
 /* One thread's accumulator and its item scratch, each on lines of its own. */
@@ -503,6 +506,53 @@ static void share(dlp_reduce *r, const char *func)
     for (int q = 0; q < rt->size; q++)
         if (q != leader && rt->node_of_rank[q] == rt->node)
             move(r->result, r->result_bytes, q, 1, func);
+}
+
+size_t dlp__reduce_packed_bytes(const dlp_reduce *r, int size)
+{
+    if (!r || r->op == 0 || size < 1)
+        return 0; /* a user's combine runs on the master only */
+    size_t b = (r->bytes + 7) / 8 * 8;
+    return b <= PACKED_BYTES_MAX / (size_t)size ? b : 0;
+}
+
+void dlp__reduce_pack(const dlp_reduce *r, void *out)
+{
+    acc_init(r, out);
+    for (int i = 0; i < r->used; i++)
+        acc_combine(r, out, r->slots[i]->acc);
+}
+
+/* The master's result, from every rank's value (rank q's at
+ * all + q * stride): each node's leader's, combined with its other ranks'
+ * in rank order, then the nodes' in node order, as dlp__reduce_finish's
+ * messages do: the same operations in the same order, so the same bits. */
+static void combine_packed(dlp_reduce *r, const unsigned char *all, size_t stride)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    for (int k = 0; k < rt->nodes; k++) {
+        int leader = rt->node_leader[k];
+        void *part = k == 0 ? r->value : r->incoming;
+        memcpy(part, all + (size_t)leader * stride, r->bytes);
+        for (int q = 0; q < rt->size; q++)
+            if (q != leader && rt->node_of_rank[q] == k)
+                acc_combine(r, part, all + (size_t)q * stride);
+        if (k > 0)
+            acc_combine(r, r->value, part);
+    }
+    if (r->op == DLP_REDUCE_SUM_REPRO)
+        for (long k = 0; k < r->count; k++)
+            ((double *)r->result)[k] =
+                dlp__superacc_round((const struct dlp__superacc *)r->value + k);
+}
+
+void dlp__reduce_finish_packed(dlp_reduce *r, const void *all, size_t stride, int on_all_ranks)
+{
+    dlp__reduce_abandon(r);
+    if (dlp__rt.rank != 0 && !on_all_ranks)
+        return; /* the result is the master's */
+    combine_packed(r, all, stride);
+    r->valid = 1;
 }
 
 int dlp__reduce_finish(dlp_reduce *r, int on_all_ranks, const char *func)

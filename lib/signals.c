@@ -36,8 +36,18 @@ static void on_alarm(int sig)
     _exit(73);
 }
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *info, void *uc)
 {
+    int k = sig == SIGINT;
+    if (saved[k].sa_handler != SIG_DFL) {
+        /* the program's own handler, caught in the moment the library's
+         * stood in for it (dlp__signals_catch): it is the program's */
+        if (saved[k].sa_flags & SA_SIGINFO)
+            saved[k].sa_sigaction(sig, info, uc);
+        else if (saved[k].sa_handler != SIG_IGN)
+            saved[k].sa_handler(sig);
+        return;
+    }
     int none = 0;
     if (!atomic_compare_exchange_strong(&caught, &none, sig))
         return; /* the first one counts */
@@ -59,10 +69,16 @@ static void on_signal(int sig)
     }
 }
 
-void dlp__signals_catch(struct dlp__cursor *cursor, double grace, const char *func)
+/* The messages for func and the grace time, written when they change. */
+static void write_notices(const char *func, unsigned grace)
 {
-    double g = ceil(grace);
-    grace_s = g < 1 ? 1u : g > 1e6 ? 1000000u : (unsigned)g;
+    static const char *written_func;
+    static unsigned written_grace;
+    if (func == written_func && grace == written_grace)
+        return;
+    written_func = func;
+    written_grace = grace;
+    grace_s = grace;
     for (int k = 0; k < 2; k++)
         if (dlp__rt.rank == 0)
             snprintf(notice[k], sizeof notice[k],
@@ -76,19 +92,30 @@ void dlp__signals_catch(struct dlp__cursor *cursor, double grace, const char *fu
              "SIGTERM/SIGINT (DLP_GRACE: items still run here or on other ranks); ending "
              "the job\n",
              func, dlp__rt.rank, dlp__rt.host, grace_s);
+}
+
+void dlp__signals_catch(struct dlp__cursor *cursor, double grace, const char *func)
+{
+    double g = ceil(grace);
+    write_notices(func, g < 1 ? 1u : g > 1e6 ? 1000000u : (unsigned)g);
     atomic_store(&target, cursor);
+    struct sigaction act;
+    memset(&act, 0, sizeof act);
+    sigemptyset(&act.sa_mask);
+    act.sa_flags = SA_RESTART | SA_SIGINFO;
+    act.sa_sigaction = on_signal;
+    /* One system call per signal: the library's handler goes in, the
+     * disposition it replaced comes out; the program's own handler (or
+     * ignored) is put back at once (its signal in between is passed on
+     * by on_signal). */
     for (int k = 0; k < 2; k++) {
-        struct sigaction now;
         installed[k] = 0;
-        if (sigaction(catchable[k], NULL, &now) != 0 || now.sa_handler != SIG_DFL)
-            continue; /* the program's own handler, or ignored: leave it */
-        struct sigaction act;
-        memset(&act, 0, sizeof act);
-        sigemptyset(&act.sa_mask);
-        act.sa_flags = SA_RESTART;
-        act.sa_handler = on_signal;
-        if (sigaction(catchable[k], &act, &saved[k]) == 0)
+        if (sigaction(catchable[k], &act, &saved[k]) != 0)
+            continue;
+        if (saved[k].sa_handler == SIG_DFL)
             installed[k] = 1;
+        else
+            sigaction(catchable[k], &saved[k], NULL);
     }
 }
 

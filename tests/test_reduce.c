@@ -478,6 +478,51 @@ static void check_misuse(void)
     ASSERT_OK(dlp_reduce_destroy(&r)); /* NULL is fine */
 }
 
+/* A small built-in reduction travels in the end-of-call agreement, every
+ * rank combining all ranks' values; a large one goes by messages through
+ * the node leaders. Both combine in the same order (node by node, ranks in
+ * order within a node), so their sums of the same inexact contributions
+ * are the same bits (a different order, e.g. rank order across nodes,
+ * rounds differently: items 0..3 add 1, 1, 1e17, -1e17, one per rank on
+ * four ranks; on two nodes of two ranks (1 + 1) + (1e17 - 1e17) is 2,
+ * ((1 + 1) + 1e17) - 1e17 is 0). One thread per rank and
+ * round robin: every rank's own value is the same in both calls. */
+static int inexact_body(long i, void *r)
+{
+    *(double *)dlp_reduce_acc(r) += i == 2 ? 1e17 : i == 3 ? -1e17 : 1.0;
+    return 0;
+}
+
+static void check_packed_order(void)
+{
+    dlp_reduce *small = NULL, *large = NULL;
+    ASSERT_OK(dlp_reduce_create(&small, DLP_REDUCE_SUM, DLP_REDUCE_DOUBLE, 1));
+    ASSERT_OK(dlp_reduce_create(&large, DLP_REDUCE_SUM, DLP_REDUCE_DOUBLE, 16384));
+    for (int all = 0; all <= 1; all++) {
+        test_case(all ? "small and large sums, same bits, on every rank"
+                      : "small and large sums, same bits, on the master");
+        dlp_opts o = DLP_OPTS_INIT;
+        o.threads = 1;
+        o.on_all_ranks = all;
+        o.progress = DLP_PROGRESS_OFF;
+        o.reduce = small;
+        ASSERT_OK(dlp_split_round_robin(4, inexact_body, small, &o));
+        o.reduce = large;
+        ASSERT_OK(dlp_split_round_robin(4, inexact_body, large, &o));
+        const double *a = dlp_reduce_result(small), *b = dlp_reduce_result(large);
+        if (all || g_rank == 0) {
+            ASSERT_NOT_NULL(a);
+            ASSERT_NOT_NULL(b);
+            ASSERT_DEQ(a[0], b[0]);
+        } else {
+            ASSERT_NULL(a);
+            ASSERT_NULL(b);
+        }
+    }
+    ASSERT_OK(dlp_reduce_destroy(&small));
+    ASSERT_OK(dlp_reduce_destroy(&large));
+}
+
 int main(int argc, char **argv)
 {
     unsetenv("DLP_SCHEDULE");
@@ -494,6 +539,7 @@ int main(int argc, char **argv)
     }
     check_repro_schedules();
     check_dense_on_all_ranks();
+    check_packed_order();
     check_mismatch();
     check_misuse();
     ASSERT_OK(dlp_finalize());
