@@ -39,13 +39,13 @@
  * failing thread stamps test_now() when it fails (CLOCK_MONOTONIC, the same
  * clock for every process of one machine), every rank when its call
  * returns; the figure is the last return minus the failure. */
-#include "test_util.h"
+#include "test_forms.h"
 
 #include <omp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
-static int g_rank, g_size, g_threads, g_nodes;
+static int g_nodes;
 static char (*g_hosts)[MPI_MAX_PROCESSOR_NAME]; /* [size] */
 static MPI_Comm g_side;                          /* the designated thread's notes */
 
@@ -102,18 +102,20 @@ static const char *const policy_name[POLICIES] = {
     "abort", "skip", "retry=1, fails once", "retry=1, fails every time"};
 enum where { W_FIRST, W_MIDDLE, W_LAST };
 static const char *const where_name[WHERES] = {"first", "middle", "last"};
-enum form { F_MANAGED, F_ROUND_ROBIN, F_LOOP, F_MAP, FORMS };
-static const char *const form_name[FORMS] = {"dlp_split_managed", "dlp_split_round_robin",
-                                             "loop form (managed)", "dlp_map_unordered"};
-/* the function each form's report names */
-static const char *const form_func[FORMS] = {"dlp_split_managed", "dlp_split_round_robin",
-                                             "dlp_loop_end", "dlp_map_unordered"};
+/* the forms the cases rotate over (tests/test_forms.h) */
+static const int matrix_forms[] = {TEST_MANAGED, TEST_ROUND_ROBIN, TEST_LOOP_MANAGED, TEST_MAP};
+#define FORMS ((int)(sizeof matrix_forms / sizeof *matrix_forms))
+
+/* the function a form's report names */
+static const char *form_func(int form)
+{
+    return test_form_loop(form) ? "dlp_loop_end" : test_form_call(form);
+}
 
 #define HOLD_S 1.0        /* the longest the other threads hold an item */
 #define GRACE_US 2000     /* ... and how long after they learn of the failure */
 #define LATE_US 1000      /* abort: an item started after the failure was known */
-#define BODY_FAILS 3      /* a body's status when it fails */
-#define WORK_FAILS 4      /* the work function's */
+#define BODY_FAILS 3      /* a body's status when it fails (the map's work: the body) */
 
 struct fm_case {
     int index, policy, where, form;
@@ -216,13 +218,6 @@ static int body(long i, void *vc)
     return run_item(vc, i) ? BODY_FAILS : 0;
 }
 
-static int work(long i, void *vc, dlp_buf *out)
-{
-    if (run_item(vc, i))
-        return WORK_FAILS;
-    return dlp_buf_append(out, &i, sizeof i) == DLP_OK ? 0 : 5;
-}
-
 static int on_result(long i, const void *data, size_t len, void *vc)
 {
     struct fm_case *c = vc;
@@ -236,45 +231,23 @@ static int on_result(long i, const void *data, size_t len, void *vc)
     return 0;
 }
 
-static int run_loop(struct fm_case *c, const dlp_opts *opts)
-{
-    dlp_loop *loop = NULL;
-    int rc = dlp_loop_begin(&loop, c->n, opts);
-    if (rc != DLP_OK)
-        return rc;
-#pragma omp parallel num_threads(g_threads)
-    {
-        long i;
-        while (dlp_loop_next(loop, &i))
-            if (run_item(c, i) &&
-                dlp_loop_fail(loop, i, "loop item %ld failed (matrix)", i) != DLP_OK)
-                atomic_fetch_add(&c->bad, 1);
-    }
-    return dlp_loop_end(&loop);
-}
-
 static int run_form(struct fm_case *c, const dlp_opts *opts)
 {
-    switch (c->form) {
-    case F_MANAGED: return dlp_split_managed(c->n, body, c, opts);
-    case F_ROUND_ROBIN: return dlp_split_round_robin(c->n, body, c, opts);
-    case F_LOOP: return run_loop(c, opts);
-    default: return dlp_map_unordered(c->n, work, on_result, c, opts);
-    }
+    struct test_call call = {c->form, c->n, body, c, opts, g_threads, on_result};
+    return test_run_call(&call);
 }
 
 /* The message of the failure of item i (first == the first failure). */
 static void failure_message(const struct fm_case *c, long i, int first, char *buf, size_t len)
 {
-    if (c->form == F_LOOP)
-        snprintf(buf, len, "loop item %ld failed (matrix)", i);
+    const char *who = c->form == TEST_MAP ? "work" : "body";
+    if (test_form_loop(c->form))
+        snprintf(buf, len, TEST_LOOP_FAIL_FMT, i, BODY_FAILS);
     else if (first)
-        snprintf(buf, len, "%s returned %d", c->form == F_MAP ? "work" : "body",
-                 c->form == F_MAP ? WORK_FAILS : BODY_FAILS);
+        snprintf(buf, len, "%s returned %d", who, BODY_FAILS);
     else
-        snprintf(buf, len, "%s returned %d (retry 1 of 1; it failed first on rank %d)",
-                 c->form == F_MAP ? "work" : "body", c->form == F_MAP ? WORK_FAILS : BODY_FAILS,
-                 c->R);
+        snprintf(buf, len, "%s returned %d (retry 1 of 1; it failed first on rank %d)", who,
+                 BODY_FAILS, c->R);
 }
 
 /* ------------------------------------------------------- the checks -- */
@@ -346,10 +319,10 @@ static void check_report(const struct fm_case *c, int rc, int want, long i, int 
     if (want == DLP_SKIPPED)
         snprintf(text, sizeof text, "%s: 1 item failed and was skipped (dlp_failures() lists "
                  "them); the first: item %ld on rank %d, thread %d, host %s: %s",
-                 form_func[c->form], i, r, t, host, msg);
+                 form_func(c->form), i, r, t, host, msg);
     else
         snprintf(text, sizeof text, "%s: item %ld failed on rank %d, thread %d, host %s: %s [",
-                 form_func[c->form], i, r, t, host, msg);
+                 form_func(c->form), i, r, t, host, msg);
     CHECK_HAS(dlp_last_error(), text);
     CHECK_EQ(count, 1);
     CHECK_EQ(dlp_failures_listed(), 1);
@@ -388,7 +361,7 @@ static void check_runs(const struct fm_case *c, const struct outcome *o)
         }
     }
     CHECK_EQ(o->refails, c->policy == P_EXHAUSTED ? 1 : 0);
-    if (c->form != F_MAP)
+    if (c->form != TEST_MAP)
         return;
     for (long i = 0; i < c->n; i++) {
         int ok = i == f && c->policy != P_TRANSIENT ? c->seen[i] == 0
@@ -441,7 +414,7 @@ static void case_name(const struct fm_case *c, int form_wanted, char *buf, size_
     int worker = c->index % 4 / 2;
     int n = snprintf(buf, len, "%02d: %s, %s item (pos %ld of n = %ld), %s rank %d, thread %d, %s",
                      c->index, policy_name[c->policy], where_name[c->where], c->pos, c->n,
-                     worker ? "worker" : "master", c->R, c->T, form_name[c->form]);
+                     worker ? "worker" : "master", c->R, c->T, test_form_name(c->form));
     if (c->form != form_wanted && n > 0 && (size_t)n < len)
         n += snprintf(buf + n, len - (size_t)n, " (retry: the loop form refuses it)");
     if (g_size == 1 && worker && n > 0 && (size_t)n < len)
@@ -462,8 +435,8 @@ static void run_case(int index)
     c.T = rt & 1 ? g_threads - 1 : 0;
     /* the form rotates: every (policy, position) sees each form once, and so
      * does every (rank, thread) over the positions and policies */
-    int form_wanted = (rt + c.where + c.policy) % FORMS;
-    c.form = form_wanted == F_LOOP && c.policy >= P_TRANSIENT ? F_MANAGED : form_wanted;
+    int form_wanted = matrix_forms[(rt + c.where + c.policy) % FORMS];
+    c.form = test_form_loop(form_wanted) && c.policy >= P_TRANSIENT ? TEST_MANAGED : form_wanted;
     c.n = 60 + (index * 37) % 61;
     c.pos = c.where == W_FIRST ? 0 : c.where == W_MIDDLE ? c.n / 2 : c.n - c.n / 10;
     c.ran = calloc((size_t)c.n, sizeof *c.ran);
@@ -579,14 +552,9 @@ static void summary(int policy, char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_ON_ERROR");
-    unsetenv("DLP_TIME_LIMIT");
-    ASSERT_OK(dlp_init(&argc, &argv));
+    test_begin(&argc, &argv);
     for (int a = 1; a < argc; a++)
         TEST_FAIL("unknown argument \"%s\"", argv[a]);
-    g_rank = dlp_rank();
-    g_size = dlp_size();
-    g_threads = dlp_threads();
     g_nodes = dlp_nodes();
     char host[MPI_MAX_PROCESSOR_NAME] = "";
     int len = 0;

@@ -32,7 +32,7 @@
  * --exit-in-body (exit() from a body ends the job), and --no-threads
  * (the last rank cannot create threads, as under a process limit: the
  * OpenMP runtime ends it when the call starts its team). */
-#include "test_util.h"
+#include "test_forms.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -45,7 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int g_rank, g_size, g_threads;
 static char (*g_hosts)[MPI_MAX_PROCESSOR_NAME]; /* [size] MPI_Get_processor_name */
 
 /* g_size as an allocation count */
@@ -113,18 +112,14 @@ static void check__fail(const char *file, int line, const char *fmt, ...)
 
 /* ------------------------------------------------------- the call forms -- */
 
-enum form {
-    F_MANAGED,
-    F_ROUND_ROBIN,
-    F_LOOP_MANAGED,
-    F_LOOP_ROUND_ROBIN,
-    F_MAP_WORK,   /* dlp_map_unordered, the work function fails */
-    F_MAP_RESULT, /* dlp_map_unordered, on_result fails */
-    F_COUNT
-};
-static const char *form_name[F_COUNT] = {
-    "dlp_split_managed",  "dlp_split_round_robin",           "loop form, managed",
-    "loop form, round robin", "dlp_map_unordered, work fails", "dlp_map_unordered, on_result fails"};
+/* The forms of tests/test_forms.h (in TEST_MAP the work function fails),
+ * and one more: dlp_map_unordered whose on_result fails. */
+enum { F_MAP_RESULT = TEST_FORMS, F_COUNT };
+
+static const char *form_name(int form)
+{
+    return form == F_MAP_RESULT ? "dlp_map_unordered, on_result fails" : test_form_name(form);
+}
 
 /* Which items fail. */
 enum kind {
@@ -246,71 +241,30 @@ static int on_result(long i, const void *data, size_t len, void *vctx)
     return 6;
 }
 
-static int run_loop(struct run_ctx *c, const dlp_opts *opts, int split)
-{
-    dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
-    o.split = split;
-    dlp_loop *loop = NULL;
-    int rc = dlp_loop_begin(&loop, c->n, &o);
-    if (rc != DLP_OK) {
-        if (loop)
-            CHECK_FAIL("dlp_loop_begin failed (%d) but set *loop", rc);
-        return rc;
-    }
-    int fail_rc = DLP_OK;
-#pragma omp parallel
-    {
-        long i;
-        while (dlp_loop_next(loop, &i))
-            if (run_item(c, i)) {
-                int r = dlp_loop_fail(loop, i, "loop item %ld refused (%s)", i, "test");
-                if (r != DLP_OK) {
-#pragma omp atomic write
-                    fail_rc = r;
-                }
-            }
-    }
-    CHECK_RC(fail_rc, DLP_OK);
-    rc = dlp_loop_end(&loop);
-    if (loop)
-        CHECK_FAIL("dlp_loop_end did not set *loop to NULL");
-    return rc;
-}
-
 static int run_form(struct run_ctx *c, const dlp_opts *opts)
 {
-    switch (c->form) {
-    case F_MANAGED: return dlp_split_managed(c->n, body, c, opts);
-    case F_ROUND_ROBIN: return dlp_split_round_robin(c->n, body, c, opts);
-    case F_LOOP_MANAGED: return run_loop(c, opts, DLP_SPLIT_MANAGED);
-    case F_LOOP_ROUND_ROBIN: return run_loop(c, opts, DLP_SPLIT_ROUND_ROBIN);
-    default: return dlp_map_unordered(c->n, work, on_result, c, opts);
-    }
+    struct test_call call = {c->form == F_MAP_RESULT ? TEST_MAP : c->form, c->n, body, c, opts, 0,
+                             on_result};
+    return test_run_call(&call);
 }
 
 /* The function name a form's reports start with (NULL: not checked). */
 static const char *form_func(int form)
 {
-    switch (form) {
-    case F_MANAGED: return "dlp_split_managed";
-    case F_ROUND_ROBIN: return "dlp_split_round_robin";
-    case F_MAP_WORK:
-    case F_MAP_RESULT: return "dlp_map_unordered";
-    default: return NULL;
-    }
+    if (form == F_MAP_RESULT)
+        return "dlp_map_unordered";
+    return test_form_loop(form) ? NULL : test_form_call(form);
 }
 
 /* The message a failure record of item i must hold. */
 static void expected_message(int form, long i, char *buf, size_t len)
 {
-    switch (form) {
-    case F_MANAGED:
-    case F_ROUND_ROBIN: snprintf(buf, len, "body returned 3"); break;
-    case F_LOOP_MANAGED:
-    case F_LOOP_ROUND_ROBIN: snprintf(buf, len, "loop item %ld refused (test)", i); break;
-    case F_MAP_WORK: snprintf(buf, len, "work returned 4"); break;
-    default: snprintf(buf, len, "on_result returned 6"); break;
-    }
+    if (form == F_MAP_RESULT)
+        snprintf(buf, len, "on_result returned 6");
+    else if (test_form_loop(form))
+        snprintf(buf, len, TEST_LOOP_FAIL_FMT, i, 3);
+    else
+        snprintf(buf, len, "%s returned 3", form == TEST_MAP ? "work" : "body");
 }
 
 /* ------------------------------------------- what the test saw, globally -- */
@@ -479,9 +433,9 @@ static void verify_skip(const struct run_ctx *c, int rc)
             CHECK_FAIL("item %ld of %ld ran %d times (first such item)", i, n, v.runs[i]);
             break;
         }
-    if (g_rank == 0 && (c->form == F_MAP_WORK || c->form == F_MAP_RESULT))
+    if (g_rank == 0 && (c->form == TEST_MAP || c->form == F_MAP_RESULT))
         for (long i = 0; i < n; i++) {
-            int want = c->form == F_MAP_WORK && fails(c->kind, i) ? 0 : 1;
+            int want = c->form == TEST_MAP && fails(c->kind, i) ? 0 : 1;
             if (c->seen[i] != want) {
                 CHECK_FAIL("on_result saw item %ld %d times, expected %d (first such item)", i,
                            c->seen[i], want);
@@ -600,9 +554,9 @@ static void verify_abort(const struct run_ctx *c, int rc)
             CHECK_FAIL("item %ld ran %d times", i, v.runs[i]);
             break;
         }
-    if (g_rank == 0 && (c->form == F_MAP_WORK || c->form == F_MAP_RESULT))
+    if (g_rank == 0 && (c->form == TEST_MAP || c->form == F_MAP_RESULT))
         for (long i = 0; i < c->n; i++)
-            if (c->seen[i] > 1 || (c->form == F_MAP_WORK && body_fails(c, i) && c->seen[i])) {
+            if (c->seen[i] > 1 || (c->form == TEST_MAP && body_fails(c, i) && c->seen[i])) {
                 CHECK_FAIL("on_result saw item %ld %d times", i, c->seen[i]);
                 break;
             }
@@ -657,7 +611,7 @@ static void failing_call(int form, int kind, long n, const dlp_opts *opts, int s
                          const char *what)
 {
     char name[256];
-    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name[form], n, what);
+    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name(form), n, what);
     test_case(name);
     struct run_ctx c;
     ctx_init(&c, form, kind, n);
@@ -692,12 +646,12 @@ static void check_skip(void)
     }
     /* DLP_ON_ERROR=skip, set on every rank; an explicit opts.on_error wins */
     setenv("DLP_ON_ERROR", "skip", 1);
-    failing_call(F_MANAGED, K_SEVEN, 2000, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
-    failing_call(F_LOOP_ROUND_ROBIN, K_SEVEN, 700, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
+    failing_call(TEST_MANAGED, K_SEVEN, 2000, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
+    failing_call(TEST_LOOP_ROUND_ROBIN, K_SEVEN, 700, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
     failing_call(F_MAP_RESULT, K_ELEVEN, 700, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
     dlp_opts a = DLP_OPTS_INIT;
     a.on_error = DLP_ON_ERROR_ABORT;
-    failing_call(F_ROUND_ROBIN, K_SEVEN, 2000, &a, 0,
+    failing_call(TEST_ROUND_ROBIN, K_SEVEN, 2000, &a, 0,
                  "DLP_ON_ERROR=skip but opts.on_error = abort");
     unsetenv("DLP_ON_ERROR");
 }
@@ -708,13 +662,13 @@ static void check_abort(void)
         failing_call(f, fail_kind_of(f), 2000, NULL, 0, "on_error default (abort)");
     dlp_opts o = DLP_OPTS_INIT;
     o.on_error = DLP_ON_ERROR_ABORT;
-    failing_call(F_LOOP_MANAGED, K_SEVEN, 2000, &o, 0, "opts.on_error = abort");
+    failing_call(TEST_LOOP_MANAGED, K_SEVEN, 2000, &o, 0, "opts.on_error = abort");
     setenv("DLP_ON_ERROR", "abort", 1);
-    failing_call(F_MAP_WORK, K_SEVEN, 2000, NULL, 0, "DLP_ON_ERROR=abort");
+    failing_call(TEST_MAP, K_SEVEN, 2000, NULL, 0, "DLP_ON_ERROR=abort");
     unsetenv("DLP_ON_ERROR");
-    failing_call(F_MANAGED, K_ALL, 5000, NULL, 0, "every item fails, on_error default");
+    failing_call(TEST_MANAGED, K_ALL, 5000, NULL, 0, "every item fails, on_error default");
     /* after an aborted call, one that succeeds lists nothing */
-    failing_call(F_MANAGED, K_NONE, 300, NULL, 1, "nothing fails after an aborted call");
+    failing_call(TEST_MANAGED, K_NONE, 300, NULL, 1, "nothing fails after an aborted call");
 }
 
 /* A program written like the examples: `if (rc < 0)` stops it, else it
@@ -1042,10 +996,10 @@ static void check_many(void)
     dlp_opts o = DLP_OPTS_INIT;
     o.on_error = DLP_ON_ERROR_SKIP;
     long n = (long)DLP_FAILURES_MAX * g_size + 500;
-    failing_call(F_ROUND_ROBIN, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
-    failing_call(F_MANAGED, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
-    failing_call(F_MAP_WORK, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
-    failing_call(F_MANAGED, K_NONE, 300, &o, 1, "nothing fails after a long list");
+    failing_call(TEST_ROUND_ROBIN, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
+    failing_call(TEST_MANAGED, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
+    failing_call(TEST_MAP, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
+    failing_call(TEST_MANAGED, K_NONE, 300, &o, 1, "nothing fails after a long list");
 }
 
 /* ------------------------------------------------------- option errors -- */
@@ -1060,7 +1014,7 @@ static const char *call_name[C_COUNT] = {"dlp_split_managed", "dlp_split_round_r
 static void refused_call(int call, const dlp_opts *opts, int want, const char *text)
 {
     struct run_ctx c;
-    ctx_init(&c, call == C_MAP || call == C_MAP_BEGIN ? F_MAP_WORK : F_MANAGED, K_NONE, 100);
+    ctx_init(&c, call == C_MAP || call == C_MAP_BEGIN ? TEST_MAP : TEST_MANAGED, K_NONE, 100);
     int rc;
     switch (call) {
     case C_MANAGED: rc = dlp_split_managed(c.n, body, &c, opts); break;
@@ -1129,7 +1083,7 @@ static void leave_a_list(void)
         unsetenv(names[k]);
     }
     struct run_ctx c;
-    ctx_init(&c, F_MANAGED, K_SEVEN, 50);
+    ctx_init(&c, TEST_MANAGED, K_SEVEN, 50);
     dlp_opts skip = DLP_OPTS_INIT;
     skip.on_error = DLP_ON_ERROR_SKIP;
     CHECK_RC(dlp_split_managed(c.n, body, &c, &skip), DLP_SKIPPED);
@@ -1225,7 +1179,7 @@ static void check_options(void)
      * default (abort) against an explicit abort elsewhere */
     test_case("on_error default on the master, abort on the others: no mismatch");
     struct run_ctx c;
-    ctx_init(&c, F_MANAGED, K_NONE, 300);
+    ctx_init(&c, TEST_MANAGED, K_NONE, 300);
     o = (dlp_opts)DLP_OPTS_INIT;
     o.on_error = g_rank == 0 ? DLP_ON_ERROR_DEFAULT : DLP_ON_ERROR_ABORT;
     int rc = run_form(&c, &o);
@@ -1311,7 +1265,7 @@ static void time_limit_call(int form, long n, long slow, long slow_us, const dlp
                             struct run_ctx *prepared)
 {
     char name[256];
-    snprintf(name, sizeof name, "time limit, %s: %s", form_name[form], what);
+    snprintf(name, sizeof name, "time limit, %s: %s", form_name(form), what);
     test_case(name);
     struct run_ctx local, *c = prepared ? prepared : &local;
     if (!prepared)
@@ -1374,14 +1328,14 @@ static void check_time_limit(void)
     o.on_error = DLP_ON_ERROR_SKIP;
     o.time_limit = 0.15;
     const char *limit = "over the time limit of 0.15 s";
-    const int forms[] = {F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_MAP_WORK};
+    const int forms[] = {TEST_MANAGED, TEST_ROUND_ROBIN, TEST_LOOP_MANAGED, TEST_MAP};
     for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++)
         time_limit_call(forms[k], 60, 2, 600000, &o, limit, 1,
                         "item 2 sleeps 0.6 s, opts.time_limit = 0.15, on_error = skip", NULL);
 
     o.time_limit = 0;
     setenv("DLP_TIME_LIMIT", "0.15", 1);
-    time_limit_call(F_MANAGED, 60, 2, 600000, &o, limit, 1,
+    time_limit_call(TEST_MANAGED, 60, 2, 600000, &o, limit, 1,
                     "item 2 sleeps 0.6 s, DLP_TIME_LIMIT=0.15, on_error = skip", NULL);
     unsetenv("DLP_TIME_LIMIT");
 
@@ -1389,21 +1343,21 @@ static void check_time_limit(void)
     dlp_opts a = DLP_OPTS_INIT;
     a.on_error = DLP_ON_ERROR_ABORT;
     a.time_limit = 2.0;
-    time_limit_call(F_MANAGED, 2000, -1, 0, &a, NULL, 0,
+    time_limit_call(TEST_MANAGED, 2000, -1, 0, &a, NULL, 0,
                     "no slow item, time_limit = 2, on_error = abort", NULL);
-    time_limit_call(F_MAP_WORK, 2000, -1, 0, &a, NULL, 0,
+    time_limit_call(TEST_MAP, 2000, -1, 0, &a, NULL, 0,
                     "no slow item, time_limit = 2, on_error = abort", NULL);
 
     /* a thread of the map that waits for credits (a slow on_result, a
      * 1-byte window) is not running an item: nothing to report */
     struct run_ctx c;
-    ctx_init(&c, F_MAP_WORK, K_NONE, 20);
+    ctx_init(&c, TEST_MAP, K_NONE, 20);
     c.cb_sleep_first_us = 500000;
     o = (dlp_opts)DLP_OPTS_INIT;
     o.on_error = DLP_ON_ERROR_SKIP;
     o.time_limit = 0.15;
     o.inflight = 1;
-    time_limit_call(F_MAP_WORK, 20, -1, 0, &o, NULL, 0,
+    time_limit_call(TEST_MAP, 20, -1, 0, &o, NULL, 0,
                     "no slow item, the first on_result sleeps 0.5 s, 1-byte window, "
                     "time_limit = 0.15, on_error = skip",
                     &c);
@@ -1457,7 +1411,7 @@ static int time_limit_abort(void)
 {
     test_case("--time-limit-abort: item 1 sleeps 5 s, time_limit = 0.2, on_error = abort");
     struct run_ctx c;
-    ctx_init(&c, F_MANAGED, K_NONE, 8L * g_size);
+    ctx_init(&c, TEST_MANAGED, K_NONE, 8L * g_size);
     c.slow_item = 1;
     c.slow_us = 5000000;
     dlp_opts o = DLP_OPTS_INIT;
@@ -1482,7 +1436,7 @@ static int collective_timeout(void)
         TEST_FAIL("the job was not ended while rank %d stayed away for 25 s", g_rank);
     }
     struct run_ctx c;
-    ctx_init(&c, F_MANAGED, K_NONE, 100);
+    ctx_init(&c, TEST_MANAGED, K_NONE, 100);
     double t0 = test_now();
     int rc = dlp_split_managed(c.n, body, &c, NULL);
     TEST_FAIL("dlp_split_managed returned %d (%s) after %.2f s without rank %d: the collective "
@@ -1581,14 +1535,9 @@ static int progress_run(long n, long k)
 int main(int argc, char **argv)
 {
     int progress = argc == 4 && strcmp(argv[1], "--progress-run") == 0;
-    if (!progress) { /* (--progress-run takes on_error from the environment) */
-        unsetenv("DLP_ON_ERROR");
-        unsetenv("DLP_TIME_LIMIT");
-    }
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
-    g_size = dlp_size();
-    g_threads = dlp_threads();
+    if (!progress) /* (--progress-run takes its knobs from the environment) */
+        test_clear_knobs();
+    test_init(&argc, &argv);
     int abort_mode = 0;
     if (progress)
         return progress_run(atol(argv[2]), atol(argv[3]));
@@ -1616,7 +1565,6 @@ int main(int argc, char **argv)
                : abort_mode == 2 ? collective_timeout()
                : abort_mode == 3 ? exit_in_body()
                                  : no_threads();
-    double t0 = test_now();
     static const struct {
         void (*fn)(void);
         const char *name;
@@ -1642,8 +1590,5 @@ int main(int argc, char **argv)
     if (deferred)
         TEST_FAIL("%d check(s) failed above (\"the run goes on\")", deferred);
     free(g_hosts);
-    ASSERT_OK(dlp_finalize());
-    if (g_rank == 0)
-        printf("test_failures: all cases passed in %.1f s\n", test_now() - t0);
-    return 0;
+    return test_end("test_failures");
 }

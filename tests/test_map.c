@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int g_rank, g_size, g_threads;
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
@@ -1006,13 +1005,7 @@ static void check_progress(void)
  * Checks marked "the run goes on" fail the test only at the end. */
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_INFLIGHT");
-    unsetenv("DLP_PROGRESS");
-    unsetenv("DLP_PROGRESS_INTERVAL");
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
-    g_size = dlp_size();
-    g_threads = dlp_threads();
+    test_begin(&argc, &argv);
     int calls = 200, progress = 1;
     for (int a = 1; a < argc; a++) {
         if (strncmp(argv[a], "--calls=", 8) == 0)
@@ -1021,7 +1014,6 @@ int main(int argc, char **argv)
             progress = 0;
     }
     ASSERT_GE(calls, 12);
-    double t0 = test_now();
     check_memory_bound(); /* first: before other cases enlarge the heap */
     check_sizes();
     check_failures();
@@ -1038,8 +1030,5 @@ int main(int argc, char **argv)
     test_case("end");
     if (deferred)
         TEST_FAIL("%d check(s) failed above (\"the run goes on\")", deferred);
-    ASSERT_OK(dlp_finalize());
-    if (g_rank == 0)
-        printf("test_map: all cases passed in %.1f s\n", test_now() - t0);
-    return 0;
+    return test_end("test_map");
 }

@@ -5,20 +5,13 @@
  * equal to an exact reference under every schedule policy and retry
  * history; on_all_ranks (reductions and dense results on every rank); shape
  * mismatches across ranks; misuse. */
-#include "test_util.h"
+#include "test_forms.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdatomic.h>
 
 __extension__ typedef __int128 i128;
 
-enum form { F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_LOOP_ROUND_ROBIN, F_MAP, F_COUNT };
-static const char *form_name[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
-                                         "loop form, managed", "loop form, round robin",
-                                         "dlp_map_unordered"};
-
-static int g_rank, g_size;
 
 static uint64_t test_bits(double x)
 {
@@ -53,7 +46,6 @@ struct ctx {
     int fail_once_per_rank; /* ... only on their first run on each rank */
     int use_item_fail;      /* fail with dlp_item_fail instead of a return value */
     _Atomic int attempts[ATTEMPTS_MAX];
-    dlp_loop *loop;
 };
 
 /* Item i's value: exact in binary, so any order sums to the same double. */
@@ -137,12 +129,6 @@ static int contribute(struct ctx *c, long i)
 
 static int body(long i, void *vc) { return contribute(vc, i); }
 
-static int work(long i, void *vc, dlp_buf *out)
-{
-    (void)out;
-    return contribute(vc, i);
-}
-
 /* The user reduction: {sum, count} of doubles. */
 static void user_init(void *acc, void *ctx)
 {
@@ -160,24 +146,7 @@ static void user_combine(void *into, const void *from, void *ctx)
 
 static int run(int form, struct ctx *c, dlp_opts o)
 {
-    if (form == F_MANAGED)
-        return dlp_split_managed(c->n, body, c, &o);
-    if (form == F_ROUND_ROBIN)
-        return dlp_split_round_robin(c->n, body, c, &o);
-    if (form == F_MAP)
-        return dlp_map_unordered(c->n, work, test_ignore_result, c, &o);
-    o.split = form == F_LOOP_MANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
-    int rc = dlp_loop_begin(&c->loop, c->n, &o);
-    if (rc != DLP_OK)
-        return rc;
-#pragma omp parallel
-    {
-        long i;
-        while (dlp_loop_next(c->loop, &i))
-            if (contribute(c, i) != 0)
-                dlp_loop_fail(c->loop, i, "item %ld fails on purpose", i);
-    }
-    return dlp_loop_end(&c->loop);
+    return test_run_form(form, c->n, body, c, &o, 0);
 }
 
 static dlp_reduce *make(int kind)
@@ -220,13 +189,13 @@ static void check_kinds(int form, int on_all, int fail_mod, int on_error)
     }
     double erepro = repro_reference(n, skipped ? fail_mod : 0);
     for (int kind = 0; kind < K_COUNT; kind++) {
-        if (form == F_LOOP_MANAGED || form == F_LOOP_ROUND_ROBIN) {
+        if (test_form_loop(form)) {
             if (on_error == DLP_ON_ERROR_RETRY)
                 continue; /* the loop forms cannot retry */
         }
         char name[160];
         snprintf(name, sizeof name, "%s, %s, on_all_ranks %d, fail_mod %d, on_error %d",
-                 form_name[form], kind_name[kind], on_all, fail_mod, on_error);
+                 test_form_name(form), kind_name[kind], on_all, fail_mod, on_error);
         test_case(name);
         struct ctx *c = calloc(1, sizeof *c);
         ASSERT_NOT_NULL(c);
@@ -287,10 +256,10 @@ static void check_repro_schedules(void)
 {
     const long n = 5000;
     double want = repro_reference(n, 0);
-    for (int form = 0; form < F_COUNT; form++) {
+    for (int form = 0; form < TEST_FORMS; form++) {
         for (int pol = DLP_SCHEDULE_AUTO; pol <= DLP_SCHEDULE_AWF; pol++) {
             char name[128];
-            snprintf(name, sizeof name, "sum repro, %s, schedule %d", form_name[form], pol);
+            snprintf(name, sizeof name, "sum repro, %s, schedule %d", test_form_name(form), pol);
             test_case(name);
             struct ctx *c = calloc(1, sizeof *c);
             ASSERT_NOT_NULL(c);
@@ -303,7 +272,7 @@ static void check_repro_schedules(void)
             o.progress = DLP_PROGRESS_OFF;
             o.thread_schedule = pol;
             o.thread_chunk = 7;
-            if (form != F_ROUND_ROBIN && form != F_LOOP_ROUND_ROBIN) {
+            if (!test_form_round_robin(form)) {
                 o.schedule = pol;
                 o.chunk = 13;
             }
@@ -447,13 +416,8 @@ static void check_misuse(void)
 
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_SCHEDULE");
-    unsetenv("DLP_CHUNK");
-    unsetenv("DLP_ON_ERROR");
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
-    g_size = dlp_size();
-    for (int form = 0; form < F_COUNT; form++) {
+    test_begin(&argc, &argv);
+    for (int form = 0; form < TEST_FORMS; form++) {
         check_kinds(form, form % 2, 0, DLP_ON_ERROR_ABORT);
         check_kinds(form, 1, 7, DLP_ON_ERROR_SKIP);
         check_kinds(form, 0, 7, DLP_ON_ERROR_RETRY);
@@ -463,8 +427,5 @@ int main(int argc, char **argv)
     check_dense_on_all_ranks();
     check_mismatch();
     check_misuse();
-    ASSERT_OK(dlp_finalize());
-    if (g_rank == 0)
-        printf("test_reduce: all cases passed\n");
-    return 0;
+    return test_end("test_reduce");
 }

@@ -303,6 +303,58 @@ static inline long test_rss_kib(void)
     return kib;
 }
 
+/* ----------------------------------------------------- a test's main() -- */
+
+/* This rank, the ranks and the team size, set by test_begin(). */
+static int g_rank = -1, g_size, g_threads;
+
+/* The DLP_* knobs a test must not inherit from the caller's environment:
+ * each changes what its cases expect. (The harness sets others on purpose,
+ * e.g. DLP_STATS, DLP_NODE_DOORBELL, DLP_COLLECTIVE_TIMEOUT: they stay.) */
+static const char *const test_knobs[] = {
+    "DLP_SCHEDULE", "DLP_CHUNK",       "DLP_CHUNK_TIME", "DLP_THREADS",
+    "DLP_ON_ERROR", "DLP_TIME_LIMIT",  "DLP_INFLIGHT",   "DLP_PROGRESS",
+    "DLP_PROGRESS_INTERVAL", "DLP_JOURNAL", "DLP_JOURNAL_SYNC", "DLP_SIGNALS",
+    "DLP_GRACE"};
+
+static inline void test_clear_knobs(void)
+{
+    for (size_t k = 0; k < sizeof test_knobs / sizeof *test_knobs; k++)
+        unsetenv(test_knobs[k]);
+}
+
+static double test__t0;
+
+/* After test_clear_knobs() (and the knobs the test sets on purpose):
+ * dlp_init, then g_rank, g_size, g_threads. */
+static inline void test_init(int *argc, char ***argv)
+{
+    test__t0 = test_now();
+    ASSERT_OK(dlp_init(argc, argv));
+    g_rank = dlp_rank();
+    g_size = dlp_size();
+    g_threads = dlp_threads();
+}
+
+/* The start of a test's main(): test_clear_knobs(), then test_init(). */
+static inline void test_begin(int *argc, char ***argv)
+{
+    test_clear_knobs();
+    test_init(argc, argv);
+}
+
+/* The end of a test's main(): dlp_finalize, and the master's pass line
+ * "<name>: all cases passed in <s> s". Returns main()'s status, 0. */
+static inline int test_end(const char *name)
+{
+    test_case("end");
+    int rank = g_rank;
+    ASSERT_OK(dlp_finalize());
+    if (rank == 0)
+        printf("%s: all cases passed in %.1f s\n", name, test_now() - test__t0);
+    return 0;
+}
+
 /* A little CPU work whose cost depends on i (uneven items, no timing asserted). */
 static inline void test_busy(long i, int scale)
 {
