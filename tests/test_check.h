@@ -56,14 +56,15 @@ static inline int check__fail(const char *file, int line, const char *fmt, ...)
 
 static inline int check__fail(const char *file, int line, const char *fmt, ...)
 {
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     check__count++;
     check__failures++;
-    fprintf(check__out(), "%s:%d: FAILED in case \"%s\": %s\n", file, line, check__case, msg);
+    FILE *o = check__out();
+    fprintf(o, "%s:%d: FAILED in case \"%s\": ", file, line, check__case);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(o, fmt, ap);
+    va_end(ap);
+    fputc('\n', o);
     return 0;
 }
 
