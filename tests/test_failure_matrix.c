@@ -53,47 +53,7 @@ static MPI_Comm g_side;                          /* the designated thread's note
 
 enum { POLICIES = 4, WHERES = 3, CASES = POLICIES * WHERES * 4 };
 
-static int g_case = -1;          /* case running (-1: none) */
-static int g_case_bad[CASES];    /* checks failed on this rank, per case */
-static int g_failed_checks;      /* all of them, also outside the cases */
-
-static void check_at(int ok, int line, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-/* A failed check prints one line (ranks share the terminal) and the run
- * goes on; it never changes which collectives a rank calls. */
-static void check_at(int ok, int line, const char *fmt, ...)
-{
-    if (ok)
-        return;
-    char msg[3072];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\" (the run goes on): %s\n",
-            __FILE__, line, g_rank, test__case, msg);
-    fflush(stderr);
-    g_failed_checks++;
-    if (g_case >= 0)
-        g_case_bad[g_case]++;
-}
-
-#define CHECK(ok, ...) check_at((ok) != 0, __LINE__, __VA_ARGS__)
-#define CHECK_EQ(a, b)                                                               \
-    do {                                                                             \
-        long long chk_a_ = (long long)(a), chk_b_ = (long long)(b);                  \
-        CHECK(chk_a_ == chk_b_, "%s = %lld, expected %s = %lld", #a, chk_a_, #b, chk_b_); \
-    } while (0)
-#define CHECK_HAS(hay, needle)                                                       \
-    do {                                                                             \
-        const char *chk_h_ = (hay), *chk_n_ = (needle);                              \
-        CHECK(chk_h_ && strstr(chk_h_, chk_n_), "%s does not contain \"%s\": it is \"%s\"", \
-              #hay, chk_n_, chk_h_ ? chk_h_ : "(null)");                             \
-    } while (0)
+static int g_case_bad[CASES]; /* EXPECT_* failed on this rank, per case */
 
 /* ------------------------------------------------------------ a case -- */
 
@@ -305,13 +265,13 @@ static void outcome_build(struct fm_case *c, double t_return, struct outcome *o)
 static void check_report(const struct fm_case *c, int rc, int want, long i, int r, int t,
                          const char *msg)
 {
-    CHECK(rc == want, "the call returned %d (%s), expected %d (%s); dlp_last_error(): %s", rc,
+    EXPECT(rc == want, "the call returned %d (%s), expected %d (%s); dlp_last_error(): %s", rc,
           dlp_strerror(rc), want, dlp_strerror(want), dlp_last_error());
     const dlp_failure *list = NULL;
     long count = dlp_failures(&list);
     if (want == DLP_OK) {
-        CHECK_EQ(count, 0);
-        CHECK(list == NULL, "dlp_failures() returned 0 but set a list");
+        EXPECT_EQ(count, 0);
+        EXPECT(list == NULL, "dlp_failures() returned 0 but set a list");
         return;
     }
     const char *host = r >= 0 && r < g_size ? g_hosts[r] : "(no such rank)";
@@ -323,18 +283,18 @@ static void check_report(const struct fm_case *c, int rc, int want, long i, int 
     else
         snprintf(text, sizeof text, "%s: item %ld failed on rank %d, thread %d, host %s: %s [",
                  form_func(c->form), i, r, t, host, msg);
-    CHECK_HAS(dlp_last_error(), text);
-    CHECK_EQ(count, 1);
-    CHECK_EQ(dlp_failures_listed(), 1);
+    EXPECT_CONTAINS(dlp_last_error(), text);
+    EXPECT_EQ(count, 1);
+    EXPECT_EQ(dlp_failures_listed(), 1);
     if (!list || count < 1)
         return;
-    CHECK(list->item == i && list->rank == r && list->thread == t && list->code == DLP_ERR_ITEM,
+    EXPECT(list->item == i && list->rank == r && list->thread == t && list->code == DLP_ERR_ITEM,
           "the record is item %ld, rank %d, thread %d, code %d; expected item %ld, rank %d, "
           "thread %d, code %d", list->item, list->rank, list->thread, list->code, i, r, t,
           DLP_ERR_ITEM);
-    CHECK(strcmp(list->host, host) == 0, "the record's host is \"%s\", expected \"%s\"",
+    EXPECT(strcmp(list->host, host) == 0, "the record's host is \"%s\", expected \"%s\"",
           list->host, host);
-    CHECK_HAS(list->message, msg);
+    EXPECT_CONTAINS(list->message, msg);
 }
 
 /* Run counts (checked on the master: the sums are the same everywhere). */
@@ -346,7 +306,7 @@ static void check_runs(const struct fm_case *c, const struct outcome *o)
         long want = i == f && twice ? 2 : 1;
         if (c->policy == P_ABORT ? o->runs[i] > 1 || (i == f && o->runs[i] != 1)
                                  : o->runs[i] != want) {
-            CHECK(0, "item %ld ran %ld times over the ranks, expected %s%ld (first such item)",
+            EXPECT(0, "item %ld ran %ld times over the ranks, expected %s%ld (first such item)",
                   i, o->runs[i], c->policy == P_ABORT && i != f ? "at most " : "", want);
             break;
         }
@@ -355,12 +315,12 @@ static void check_runs(const struct fm_case *c, const struct outcome *o)
         int next = (c->R + 1) % g_size;
         for (int q = 0; q < g_size; q++) {
             long want = (q == c->R) + (q == next);
-            CHECK(o->f_runs[q] == want, "item %ld ran %ld times on rank %d, expected %ld (it "
+            EXPECT(o->f_runs[q] == want, "item %ld ran %ld times on rank %d, expected %ld (it "
                   "failed on rank %d, the retry runs on rank %d)", f, o->f_runs[q], q, want,
                   c->R, next);
         }
     }
-    CHECK_EQ(o->refails, c->policy == P_EXHAUSTED ? 1 : 0);
+    EXPECT_EQ(o->refails, c->policy == P_EXHAUSTED ? 1 : 0);
     if (c->form != TEST_MAP)
         return;
     for (long i = 0; i < c->n; i++) {
@@ -368,7 +328,7 @@ static void check_runs(const struct fm_case *c, const struct outcome *o)
                  : c->policy == P_ABORT            ? c->seen[i] <= o->runs[i]
                                                    : c->seen[i] == 1;
         if (!ok) {
-            CHECK(0, "on_result saw item %ld %d times (it ran %ld times; first such item)", i,
+            EXPECT(0, "on_result saw item %ld %d times (it ran %ld times; first such item)", i,
                   c->seen[i], o->runs[i]);
             break;
         }
@@ -377,9 +337,9 @@ static void check_runs(const struct fm_case *c, const struct outcome *o)
 
 static void check_case(struct fm_case *c, int rc, const struct outcome *o)
 {
-    CHECK_EQ(o->bad, 0);
+    EXPECT_EQ(o->bad, 0);
     if (o->failed < 0) { /* every rank knows: the same collectives follow */
-        CHECK(0, "not reached: rank %d, thread %d ran no item >= %ld of n = %ld, so nothing "
+        EXPECT(0, "not reached: rank %d, thread %d ran no item >= %ld of n = %ld, so nothing "
               "failed (the call returned %d: %s)", c->R, c->T, c->pos, c->n, rc,
               dlp_strerror(rc));
         return;
@@ -393,7 +353,7 @@ static void check_case(struct fm_case *c, int rc, const struct outcome *o)
     case P_TRANSIENT: check_report(c, rc, DLP_OK, f, c->R, c->T, msg); break;
     default:
         failure_message(c, f, 0, msg, sizeof msg);
-        CHECK(o->refail_item == f && o->refail_rank == (c->R + 1) % g_size,
+        EXPECT(o->refail_item == f && o->refail_rank == (c->R + 1) % g_size,
               "the second run that failed: item %ld on rank %d, expected item %ld on rank %d",
               o->refail_item, o->refail_rank, f, (c->R + 1) % g_size);
         check_report(c, rc, DLP_ERR_ITEM, f, o->refail_rank, o->refail_thread, msg);
@@ -449,7 +409,7 @@ static void run_case(int index)
     char name[512];
     case_name(&c, form_wanted, name, sizeof name);
     test_case(name);
-    g_case = index;
+    int failed_before = test_expect_failed_here();
 
     dlp_opts o = DLP_OPTS_INIT;
     o.progress = DLP_PROGRESS_OFF;
@@ -485,7 +445,7 @@ static void run_case(int index)
                rc ? dlp_last_error() : "(none)");
         fflush(stdout);
     }
-    g_case = -1;
+    g_case_bad[index] = test_expect_failed_here() - failed_before;
     free(out.runs);
     free(out.f_runs);
     pthread_mutex_destroy(&c.note_lock);
@@ -509,17 +469,17 @@ static void check_loop_refuses_retry(void)
         dlp_loop *loop = NULL;
         int rc = dlp_loop_begin(&loop, 50, &o);
         unsetenv("DLP_ON_ERROR");
-        CHECK(rc == DLP_ERR_OPTION, "dlp_loop_begin returned %d (%s), expected %d (%s)", rc,
+        EXPECT(rc == DLP_ERR_OPTION, "dlp_loop_begin returned %d (%s), expected %d (%s)", rc,
               dlp_strerror(rc), DLP_ERR_OPTION, dlp_strerror(DLP_ERR_OPTION));
-        CHECK_HAS(dlp_last_error(), "retry");
-        CHECK(loop == NULL, "dlp_loop_begin failed but set *loop");
+        EXPECT_CONTAINS(dlp_last_error(), "retry");
+        EXPECT(loop == NULL, "dlp_loop_begin failed but set *loop");
         if (loop) { /* (only after a failed check: keep the ranks in step) */
             long i;
             while (dlp_loop_next(loop, &i))
                 ;
             dlp_loop_end(&loop);
         }
-        CHECK_EQ(dlp_failures(NULL), 0);
+        EXPECT_EQ(dlp_failures(NULL), 0);
         if (g_rank == 0) {
             printf("    report: %s\n", dlp_last_error());
             fflush(stdout);
@@ -570,9 +530,9 @@ int main(int argc, char **argv)
     for (int k = 0; k < CASES; k++)
         run_case(k);
 
-    int bad_cases[CASES], checks = 0;
+    int bad_cases[CASES];
     ASSERT_MPI(MPI_Allreduce(g_case_bad, bad_cases, CASES, MPI_INT, MPI_MAX, dlp_comm()));
-    ASSERT_MPI(MPI_Allreduce(&g_failed_checks, &checks, 1, MPI_INT, MPI_SUM, dlp_comm()));
+    int checks = test_expect_failed_all();
     test_case("end");
     if (g_rank == 0) {
         int passed = 0;

@@ -144,6 +144,8 @@ static inline int test_run_call(const struct test_call *call)
     case TEST_ROUND_ROBIN: return dlp_split_round_robin(c.n, c.body, c.ctx, c.opts);
     case TEST_LOOP_MANAGED:
     case TEST_LOOP_ROUND_ROBIN: return test__loop(&c);
+    /* (the range loop form: its ranges from dlp_loop_next_range, item by item
+     * to the body, in a region as test__loop's) */
     case TEST_MAP:
         return dlp_map_unordered(c.n, test__work, c.on_result ? test__result : test_ignore_result,
                                  &c, c.opts);

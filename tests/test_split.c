@@ -582,7 +582,9 @@ static void check_thread_policy_options(void)
 static void check_teams(void)
 {
     /* loop form: the user's region may have any size, or be absent */
-    for (int f = TEST_LOOP_MANAGED; f <= TEST_LOOP_ROUND_ROBIN; f++) {
+    for (int f = 0; f < TEST_BODY_FORMS; f++) {
+        if (!test_form_loop(f))
+            continue;
         exactly_once(f, 1000, NULL, 20, 1, "region of 1 thread");
         exactly_once(f, 1000, NULL, 20, 5, "region of 5 threads");
         exactly_once(f, 1000, NULL, 0, -1, "no parallel region");

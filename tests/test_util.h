@@ -188,6 +188,95 @@ static inline void test__fail(const char *file, int line, const char *fmt, ...)
         }                                                                            \
     } while (0)
 
+/* EXPECT_*: checks that let the run go on. A failed one prints one line like
+ * an ASSERT_* (rank, case, both values) marked "(the run goes on)", counts,
+ * and the test continues: later cases still run, so one finding does not
+ * hide the others (for the library's behaviour, where the test itself is
+ * sound). They never change which collectives a rank calls. test_end()
+ * (or test_expect_end()) then fails the test if one failed on any rank. */
+static int test__expect_failed;
+
+static inline void test__expect_fail(const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* One line, written at once (ranks share the terminal). */
+static inline void test__expect_fail(const char *file, int line, const char *fmt, ...)
+{
+    char msg[3072];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\" (the run goes on): %s\n", file,
+            line, test__world_rank(), test__case, msg);
+    fflush(stderr);
+    __atomic_fetch_add(&test__expect_failed, 1, __ATOMIC_RELAXED);
+}
+
+#define EXPECT_FAIL(...) test__expect_fail(__FILE__, __LINE__, __VA_ARGS__)
+/* ok, else the printf-style message */
+#define EXPECT(ok, ...)                                                              \
+    do {                                                                             \
+        if (!(ok))                                                                   \
+            EXPECT_FAIL(__VA_ARGS__);                                                \
+    } while (0)
+
+#define TEST__EXPECT_CMP(a, op, b)                                                   \
+    do {                                                                             \
+        long long test__a = (long long)(a), test__b = (long long)(b);                \
+        if (!(test__a op test__b))                                                   \
+            EXPECT_FAIL("EXPECT(%s %s %s): %s = %lld, %s = %lld", #a, #op, #b, #a,     \
+                        test__a, #b, test__b);                                       \
+    } while (0)
+
+#define EXPECT_EQ(a, b) TEST__EXPECT_CMP(a, ==, b)
+#define EXPECT_LE(a, b) TEST__EXPECT_CMP(a, <=, b)
+#define EXPECT_GE(a, b) TEST__EXPECT_CMP(a, >=, b)
+
+/* A dlp status, with both codes' names and the library's message. */
+#define EXPECT_RC(expr, want)                                                        \
+    do {                                                                             \
+        int test__rc = (expr), test__want = (want);                                  \
+        if (test__rc != test__want)                                                  \
+            EXPECT_FAIL("%s returned %d (%s), expected %d (%s); dlp_last_error(): %s", \
+                        #expr, test__rc, dlp_strerror(test__rc), test__want,         \
+                        dlp_strerror(test__want), dlp_last_error());                 \
+    } while (0)
+
+#define EXPECT_CONTAINS(hay, needle)                                                 \
+    do {                                                                             \
+        const char *test__h = (hay), *test__n = (needle);                            \
+        if (!test__h || !test__n || !strstr(test__h, test__n))                       \
+            EXPECT_FAIL("%s does not contain \"%s\": it is \"%s\"", #hay,             \
+                        test__n ? test__n : "(null)", test__h ? test__h : "(null)");  \
+    } while (0)
+
+/* The failed EXPECT_* of this rank so far. */
+static inline int test_expect_failed_here(void)
+{
+    return __atomic_load_n(&test__expect_failed, __ATOMIC_RELAXED);
+}
+
+/* Collective (dlp_comm()): the failed EXPECT_* of all ranks so far. */
+static inline int test_expect_failed_all(void)
+{
+    int mine = test_expect_failed_here(), all = 0;
+    ASSERT_MPI(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_SUM, dlp_comm()));
+    return all;
+}
+
+/* Collective: end the job when an EXPECT_* failed on any rank. */
+static inline void test_expect_end(void)
+{
+    int failed = test_expect_failed_all();
+    test__case = "end";
+    if (failed)
+        TEST_FAIL("%d check(s) failed above (\"the run goes on\")", failed);
+}
+
 /* Start a named case; the master logs it so a failing run shows how far it got. */
 static inline void test_case(const char *name)
 {
@@ -343,11 +432,12 @@ static inline void test_begin(int *argc, char ***argv)
     test_init(argc, argv);
 }
 
-/* The end of a test's main(): dlp_finalize, and the master's pass line
- * "<name>: all cases passed in <s> s". Returns main()'s status, 0. */
+/* The end of a test's main(): test_expect_end(), dlp_finalize, and the
+ * master's pass line "<name>: all cases passed in <s> s". Returns main()'s
+ * status, 0. */
 static inline int test_end(const char *name)
 {
-    test_case("end");
+    test_expect_end();
     int rank = g_rank;
     ASSERT_OK(dlp_finalize());
     if (rank == 0)
