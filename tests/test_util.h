@@ -60,6 +60,25 @@ static inline int test__world_rank(void)
     return rank;
 }
 
+/* Print a failure as one line, written at once (ranks share the terminal):
+ * file:line, the rank, the case, note, the message. */
+static inline void test__report(const char *file, int line, const char *note, const char *fmt,
+                                va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 0)))
+#endif
+    ;
+
+static inline void test__report(const char *file, int line, const char *note, const char *fmt,
+                                va_list ap)
+{
+    char msg[3072];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\"%s: %s\n", file, line,
+            test__world_rank(), test__case, note, msg);
+    fflush(stderr);
+}
+
 /* Print the failure and end the job (never returns). */
 static inline void test__fail(const char *file, int line, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -69,15 +88,12 @@ static inline void test__fail(const char *file, int line, const char *fmt, ...)
 
 static inline void test__fail(const char *file, int line, const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    test__report(file, line, "", fmt, ap);
     va_end(ap);
     int rank = test__world_rank();
     const char *last = dlp_last_error();
-    fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\": %s\n", file, line, rank,
-            test__case, msg);
     if (last && *last)
         fprintf(stderr, "    dlp_last_error() on this thread (maybe from an earlier call): %s\n",
                 last);
@@ -202,17 +218,12 @@ static inline void test__expect_fail(const char *file, int line, const char *fmt
 #endif
     ;
 
-/* One line, written at once (ranks share the terminal). */
 static inline void test__expect_fail(const char *file, int line, const char *fmt, ...)
 {
-    char msg[3072];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    test__report(file, line, " (the run goes on)", fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\" (the run goes on): %s\n", file,
-            line, test__world_rank(), test__case, msg);
-    fflush(stderr);
     __atomic_fetch_add(&test__expect_failed, 1, __ATOMIC_RELAXED);
 }
 
