@@ -245,8 +245,7 @@ static void check_threads(void)
 
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_SCHEDULE");
-    unsetenv("DLP_THREADS");
+    test_clear_knobs();
     if (argc > 1 && strcmp(argv[1], "--is-master-before-init") == 0) {
         printf("before dlp_init, dlp_is_master() = %d\n", dlp_is_master());
         return 0; /* not reached: the process ends in dlp_is_master() */

@@ -17,14 +17,13 @@
  *
  * Arguments: --calls=N back-to-back calls of the reuse cases (default 50);
  * large: only the case above 2 GiB (one result of 2^31 + 17 bytes). */
-#include "test_util.h"
+#include "test_forms.h"
 
 #include <omp.h>
 #include <stdatomic.h>
 
 #include "collector.h"
 
-static int g_rank, g_size;
 static const char *const CALL = "test_collector";
 
 /* ------------------------------------------------------------ results -- */
@@ -358,10 +357,6 @@ static void check_reuse(int calls)
 
 /* ---------------------------------------------------- the public calls -- */
 
-enum form { F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_LOOP_ROUND_ROBIN, F_COUNT };
-static const char *form_name[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
-                                         "loop form, managed", "loop form, round robin"};
-
 struct body_ctx {
     dlp_collector *c;
     const struct spec *s;
@@ -387,26 +382,7 @@ static int run_form(int form, dlp_collector *c, const struct spec *s, long fail_
     struct body_ctx b = {c, s, fail_at, 0};
     dlp_opts o = DLP_OPTS_INIT;
     o.collector = c;
-    int rc;
-    if (form == F_MANAGED) {
-        rc = dlp_split_managed(s->n, collect_body, &b, &o);
-    } else if (form == F_ROUND_ROBIN) {
-        rc = dlp_split_round_robin(s->n, collect_body, &b, &o);
-    } else {
-        o.split = form == F_LOOP_MANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
-        dlp_loop *loop = NULL;
-        rc = dlp_loop_begin(&loop, s->n, &o);
-        if (rc != DLP_OK)
-            return rc;
-#pragma omp parallel
-        {
-            long i;
-            while (dlp_loop_next(loop, &i))
-                if (collect_body(i, &b) != 0)
-                    dlp_loop_fail(loop, i, "collect_body failed");
-        }
-        rc = dlp_loop_end(&loop);
-    }
+    int rc = test_run_form(form, s->n, collect_body, &b, &o, 0);
     if (add_rc)
         *add_rc = atomic_load(&b.first_rc);
     return rc;
@@ -421,7 +397,7 @@ static int collector_wired(void)
     ASSERT_OK(dlp_collector_create(&c));
     struct spec s = {2L * g_size, 3, 0, 1, 0};
     int add_rc = 0;
-    ASSERT_OK(run_form(F_ROUND_ROBIN, c, &s, -1, &add_rc));
+    ASSERT_OK(run_form(TEST_ROUND_ROBIN, c, &s, -1, &add_rc));
     long want = 0;
     for (long i = 0; i < s.n; i++)
         want += n_results(i);
@@ -434,7 +410,7 @@ static int collector_wired(void)
 static void call_case(int form, long n, uint64_t salt, int big, int tiny)
 {
     char name[256];
-    snprintf(name, sizeof name, "%s with opts.collector: n = %ld%s%s", form_name[form], n,
+    snprintf(name, sizeof name, "%s with opts.collector: n = %ld%s%s", test_form_name(form), n,
              big ? ", results of 3 and 5 MiB" : "", tiny ? ", results of 0 to 8 bytes" : "");
     test_case(name);
     struct spec s = {n, salt, big, 0, tiny};
@@ -483,19 +459,19 @@ static int destroy_in_body(long i, void *ctx)
 
 static void check_calls(int calls)
 {
-    for (int f = 0; f < F_COUNT; f++) {
+    for (int f = 0; f < TEST_BODY_FORMS; f++) {
         call_case(f, 0, 11, 0, 0);
         call_case(f, 1, 12, 0, 0);
         call_case(f, 5000, 13 + (uint64_t)f, 0, 0);
     }
-    call_case(F_MANAGED, 20000, 21, 1, 0);
-    call_case(F_LOOP_ROUND_ROBIN, 20000, 22, 1, 0);
-    call_case(F_MANAGED, 300000, 23, 0, 1);
+    call_case(TEST_MANAGED, 20000, 21, 1, 0);
+    call_case(TEST_LOOP_ROUND_ROBIN, 20000, 22, 1, 0);
+    call_case(TEST_MANAGED, 300000, 23, 0, 1);
 
     test_case("calls: a failing body gives DLP_ERR_ITEM and an empty collector, then it works");
     dlp_collector *c = NULL;
     ASSERT_OK(dlp_collector_create(&c));
-    for (int f = 0; f < F_COUNT; f++) {
+    for (int f = 0; f < TEST_BODY_FORMS; f++) {
         struct spec s = {3000, 31 + (uint64_t)f, 0, 0, 0};
         ASSERT_RC(run_form(f, c, &s, 2222, NULL), DLP_ERR_ITEM);
         ASSERT_STR_CONTAINS(dlp_last_error(), "2222");
@@ -519,16 +495,16 @@ static void check_calls(int calls)
     for (int k = 0; k < calls; k++) {
         if (k == warm) { /* measured with an empty collector, like at the end */
             struct spec none = {0, 0, 0, 0, 0};
-            ASSERT_OK(run_form(F_ROUND_ROBIN, c, &none, -1, NULL));
+            ASSERT_OK(run_form(TEST_ROUND_ROBIN, c, &none, -1, NULL));
             rss0 = test_rss_kib();
             heap0 = test_heap_bytes();
         }
         struct spec s = {k % 2 ? 2000 : 300, (uint64_t)k * 7 + 1, 0, 0, 0};
-        ASSERT_OK(run_form(k % F_COUNT, c, &s, -1, NULL));
+        ASSERT_OK(run_form(k % TEST_BODY_FORMS, c, &s, -1, NULL));
         check_results(c, &s, name);
     }
     struct spec none = {0, 0, 0, 0, 0};
-    ASSERT_OK(run_form(F_ROUND_ROBIN, c, &none, -1, NULL));
+    ASSERT_OK(run_form(TEST_ROUND_ROBIN, c, &none, -1, NULL));
     char what[64];
     snprintf(what, sizeof what, "%d calls", calls - warm);
     ASSERT_RSS_GROWTH(test_rss_kib() - rss0, 8192, what);
@@ -621,11 +597,7 @@ static void check_large(void)
 
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_SCHEDULE");
-    unsetenv("DLP_CHUNK");
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
-    g_size = dlp_size();
+    test_begin(&argc, &argv);
     int calls = 50, large = 0;
     for (int a = 1; a < argc; a++) {
         if (strncmp(argv[a], "--calls=", 8) == 0)
@@ -636,7 +608,6 @@ int main(int argc, char **argv)
             TEST_FAIL("unknown argument \"%s\" (--calls=N, large)", argv[a]);
     }
     ASSERT_GE(calls, 10);
-    double t0 = MPI_Wtime();
     if (large) {
         check_large();
     } else {
@@ -649,9 +620,5 @@ int main(int argc, char **argv)
                       "fail or the master does not hold the results afterwards");
         check_calls(calls);
     }
-    double seconds = MPI_Wtime() - t0;
-    ASSERT_OK(dlp_finalize());
-    if (g_rank == 0)
-        printf("test_collector: all cases passed (%.2f s)\n", seconds);
-    return 0;
+    return test_end("test_collector");
 }

@@ -32,7 +32,7 @@
  * --exit-in-body (exit() from a body ends the job), and --no-threads
  * (the last rank cannot create threads, as under a process limit: the
  * OpenMP runtime ends it when the call starts its team). */
-#include "test_util.h"
+#include "test_forms.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -45,7 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int g_rank, g_size, g_threads;
 static char (*g_hosts)[MPI_MAX_PROCESSOR_NAME]; /* [size] MPI_Get_processor_name */
 
 /* g_size as an allocation count */
@@ -54,77 +53,16 @@ static size_t size_cells(void)
     return (size_t)(g_size > 0 ? g_size : 1);
 }
 
-/* Checks of the library's behaviour do not end the job at once: later cases
- * still run (one finding does not hide the others), and main() fails the
- * test at the end. They never change which collectives a rank calls. */
-static int g_deferred;
-
-#define CHECK_FAIL(...) check__fail(__FILE__, __LINE__, __VA_ARGS__)
-
-static void check__fail(const char *file, int line, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-/* One line, written at once (ranks share the terminal). */
-static void check__fail(const char *file, int line, const char *fmt, ...)
-{
-    char msg[3072];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\" (the run goes on): %s\n", file,
-            line, g_rank, test__case, msg);
-    fflush(stderr);
-    g_deferred++;
-}
-
-#define CHECK__CMP(a, op, b)                                                         \
-    do {                                                                             \
-        long long check__a = (long long)(a), check__b = (long long)(b);              \
-        if (!(check__a op check__b))                                                 \
-            CHECK_FAIL("CHECK(%s %s %s): %s = %lld, %s = %lld", #a, #op, #b, #a,     \
-                       check__a, #b, check__b);                                      \
-    } while (0)
-
-#define CHECK_EQ(a, b) CHECK__CMP(a, ==, b)
-#define CHECK_LE(a, b) CHECK__CMP(a, <=, b)
-#define CHECK_GE(a, b) CHECK__CMP(a, >=, b)
-
-/* A dlp status, with both codes' names and the library's message. */
-#define CHECK_RC(expr, want)                                                         \
-    do {                                                                             \
-        int check__rc = (expr), check__want = (want);                                \
-        if (check__rc != check__want)                                                \
-            CHECK_FAIL("%s returned %d (%s), expected %d (%s); dlp_last_error(): %s", \
-                       #expr, check__rc, dlp_strerror(check__rc), check__want,       \
-                       dlp_strerror(check__want), dlp_last_error());                 \
-    } while (0)
-
-#define CHECK_CONTAINS(hay, needle)                                                  \
-    do {                                                                             \
-        const char *check__h = (hay), *check__n = (needle);                          \
-        if (!check__h || !check__n || !strstr(check__h, check__n))                   \
-            CHECK_FAIL("%s does not contain \"%s\": it is \"%s\"", #hay,              \
-                       check__n ? check__n : "(null)", check__h ? check__h : "(null)"); \
-    } while (0)
-
 /* ------------------------------------------------------- the call forms -- */
 
-enum form {
-    F_MANAGED,
-    F_ROUND_ROBIN,
-    F_LOOP_MANAGED,
-    F_LOOP_ROUND_ROBIN,
-    F_MAP_WORK,   /* dlp_map_unordered, the work function fails */
-    F_MAP_RESULT, /* dlp_map_unordered, on_result fails */
-    F_COUNT
-};
-static const char *form_name[F_COUNT] = {
-    "dlp_split_managed",  "dlp_split_round_robin",           "loop form, managed",
-    "loop form, round robin", "dlp_map_unordered, work fails", "dlp_map_unordered, on_result fails"};
+/* The forms of tests/test_forms.h (in TEST_MAP the work function fails),
+ * and one more: dlp_map_unordered whose on_result fails. */
+enum { F_MAP_RESULT = TEST_FORMS, F_COUNT };
+
+static const char *form_name(int form)
+{
+    return form == F_MAP_RESULT ? "dlp_map_unordered, on_result fails" : test_form_name(form);
+}
 
 /* Which items fail. */
 enum kind {
@@ -246,71 +184,30 @@ static int on_result(long i, const void *data, size_t len, void *vctx)
     return 6;
 }
 
-static int run_loop(struct run_ctx *c, const dlp_opts *opts, int split)
-{
-    dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
-    o.split = split;
-    dlp_loop *loop = NULL;
-    int rc = dlp_loop_begin(&loop, c->n, &o);
-    if (rc != DLP_OK) {
-        if (loop)
-            CHECK_FAIL("dlp_loop_begin failed (%d) but set *loop", rc);
-        return rc;
-    }
-    int fail_rc = DLP_OK;
-#pragma omp parallel
-    {
-        long i;
-        while (dlp_loop_next(loop, &i))
-            if (run_item(c, i)) {
-                int r = dlp_loop_fail(loop, i, "loop item %ld refused (%s)", i, "test");
-                if (r != DLP_OK) {
-#pragma omp atomic write
-                    fail_rc = r;
-                }
-            }
-    }
-    CHECK_RC(fail_rc, DLP_OK);
-    rc = dlp_loop_end(&loop);
-    if (loop)
-        CHECK_FAIL("dlp_loop_end did not set *loop to NULL");
-    return rc;
-}
-
 static int run_form(struct run_ctx *c, const dlp_opts *opts)
 {
-    switch (c->form) {
-    case F_MANAGED: return dlp_split_managed(c->n, body, c, opts);
-    case F_ROUND_ROBIN: return dlp_split_round_robin(c->n, body, c, opts);
-    case F_LOOP_MANAGED: return run_loop(c, opts, DLP_SPLIT_MANAGED);
-    case F_LOOP_ROUND_ROBIN: return run_loop(c, opts, DLP_SPLIT_ROUND_ROBIN);
-    default: return dlp_map_unordered(c->n, work, on_result, c, opts);
-    }
+    struct test_call call = {c->form == F_MAP_RESULT ? TEST_MAP : c->form, c->n, body, c, opts, 0,
+                             on_result};
+    return test_run_call(&call);
 }
 
 /* The function name a form's reports start with (NULL: not checked). */
 static const char *form_func(int form)
 {
-    switch (form) {
-    case F_MANAGED: return "dlp_split_managed";
-    case F_ROUND_ROBIN: return "dlp_split_round_robin";
-    case F_MAP_WORK:
-    case F_MAP_RESULT: return "dlp_map_unordered";
-    default: return NULL;
-    }
+    if (form == F_MAP_RESULT)
+        return "dlp_map_unordered";
+    return test_form_loop(form) ? NULL : test_form_call(form);
 }
 
 /* The message a failure record of item i must hold. */
 static void expected_message(int form, long i, char *buf, size_t len)
 {
-    switch (form) {
-    case F_MANAGED:
-    case F_ROUND_ROBIN: snprintf(buf, len, "body returned 3"); break;
-    case F_LOOP_MANAGED:
-    case F_LOOP_ROUND_ROBIN: snprintf(buf, len, "loop item %ld refused (test)", i); break;
-    case F_MAP_WORK: snprintf(buf, len, "work returned 4"); break;
-    default: snprintf(buf, len, "on_result returned 6"); break;
-    }
+    if (form == F_MAP_RESULT)
+        snprintf(buf, len, "on_result returned 6");
+    else if (test_form_loop(form))
+        snprintf(buf, len, TEST_LOOP_FAIL_FMT, i, 3);
+    else
+        snprintf(buf, len, "%s returned 3", form == TEST_MAP ? "work" : "body");
 }
 
 /* ------------------------------------------- what the test saw, globally -- */
@@ -406,7 +303,7 @@ static void check_same_everywhere(long count, const dlp_failure *list, long kept
     ASSERT_MPI(MPI_Allreduce(mine, max, 2, MPI_UINT64_T, MPI_MAX, dlp_comm()));
     uint64_t lo = ~max[1], hi = max[0];
     if (lo != hi)
-        CHECK_FAIL("the failure list differs between ranks (count %ld, %ld records: hash "
+        EXPECT_FAIL("the failure list differs between ranks (count %ld, %ld records: hash "
                    "%016llx here, min %016llx, max %016llx)",
                    count, kept, (unsigned long long)h, (unsigned long long)lo,
                    (unsigned long long)hi);
@@ -418,37 +315,37 @@ static int check_record(const struct run_ctx *c, const struct view *v, const dlp
 {
     char want[128];
     if (r->item < 0 || r->item >= c->n || !fails(c->kind, r->item)) {
-        CHECK_FAIL("record %ld: item %ld is not a failing item of 0..%ld", k, r->item, c->n - 1);
+        EXPECT_FAIL("record %ld: item %ld is not a failing item of 0..%ld", k, r->item, c->n - 1);
         return 1;
     }
     int bad = 0;
     long i = r->item;
     if (c->form == F_MAP_RESULT) {
         if (r->rank != 0 || r->thread != -1) {
-            CHECK_FAIL("record %ld (item %ld, on_result): rank %d thread %d, expected rank 0 "
+            EXPECT_FAIL("record %ld (item %ld, on_result): rank %d thread %d, expected rank 0 "
                        "thread -1", k, i, r->rank, r->thread);
             bad = 1;
         }
     } else if (r->rank != v->owner[i] - 1 || r->thread != v->thread[i] - 1 || r->thread < 0) {
-        CHECK_FAIL("record %ld (item %ld): rank %d thread %d, the item ran on rank %d thread %d",
+        EXPECT_FAIL("record %ld (item %ld): rank %d thread %d, the item ran on rank %d thread %d",
                    k, i, r->rank, r->thread, v->owner[i] - 1, v->thread[i] - 1);
         bad = 1;
     }
     if (r->code != DLP_ERR_ITEM) {
-        CHECK_FAIL("record %ld (item %ld): code %d (%s), expected %d (DLP_ERR_ITEM)", k, i,
+        EXPECT_FAIL("record %ld (item %ld): code %d (%s), expected %d (DLP_ERR_ITEM)", k, i,
                    r->code, dlp_strerror(r->code), DLP_ERR_ITEM);
         bad = 1;
     }
     if (r->rank < 0 || r->rank >= g_size || r->host[0] == '\0' ||
         strncmp(r->host, g_hosts[r->rank], sizeof r->host - 1) != 0) {
-        CHECK_FAIL("record %ld (item %ld): host \"%.127s\" on rank %d, expected \"%s\"", k, i,
+        EXPECT_FAIL("record %ld (item %ld): host \"%.127s\" on rank %d, expected \"%s\"", k, i,
                    r->host, r->rank,
                    r->rank >= 0 && r->rank < g_size ? g_hosts[r->rank] : "(rank out of range)");
         bad = 1;
     }
     expected_message(c->form, i, want, sizeof want);
     if (!strstr(r->message, want)) {
-        CHECK_FAIL("record %ld (item %ld): message \"%.511s\" does not contain \"%s\"", k, i,
+        EXPECT_FAIL("record %ld (item %ld): message \"%.511s\" does not contain \"%s\"", k, i,
                    r->message, want);
         bad = 1;
     }
@@ -466,36 +363,36 @@ static void verify_skip(const struct run_ctx *c, int rc)
 {
     struct view v;
     view_build(c, &v);
-    CHECK_EQ(atomic_load(&c->bad), 0);
+    EXPECT_EQ(atomic_load(&c->bad), 0);
     long n = c->n, expected = 0;
     for (long i = 0; i < n; i++)
         expected += fails(c->kind, i);
-    CHECK_RC(rc, expected > 0 ? DLP_SKIPPED : DLP_OK);
+    EXPECT_RC(rc, expected > 0 ? DLP_SKIPPED : DLP_OK);
 
     /* every item ran exactly once, failing or not; on_result saw each
      * non-failing result once (and each result when on_result fails) */
     for (long i = 0; i < n; i++)
         if (v.runs[i] != 1) {
-            CHECK_FAIL("item %ld of %ld ran %d times (first such item)", i, n, v.runs[i]);
+            EXPECT_FAIL("item %ld of %ld ran %d times (first such item)", i, n, v.runs[i]);
             break;
         }
-    if (g_rank == 0 && (c->form == F_MAP_WORK || c->form == F_MAP_RESULT))
+    if (g_rank == 0 && (c->form == TEST_MAP || c->form == F_MAP_RESULT))
         for (long i = 0; i < n; i++) {
-            int want = c->form == F_MAP_WORK && fails(c->kind, i) ? 0 : 1;
+            int want = c->form == TEST_MAP && fails(c->kind, i) ? 0 : 1;
             if (c->seen[i] != want) {
-                CHECK_FAIL("on_result saw item %ld %d times, expected %d (first such item)", i,
+                EXPECT_FAIL("on_result saw item %ld %d times, expected %d (first such item)", i,
                            c->seen[i], want);
                 break;
             }
         }
-    CHECK_EQ(v.total, expected);
+    EXPECT_EQ(v.total, expected);
 
     const dlp_failure *list = (const dlp_failure *)&list; /* must be overwritten */
     long count = dlp_failures(&list);
-    CHECK_EQ(count, expected);
+    EXPECT_EQ(count, expected);
     if (expected == 0) {
         if (list != NULL)
-            CHECK_FAIL("dlp_failures() returned 0 but set *list to %p", (const void *)list);
+            EXPECT_FAIL("dlp_failures() returned 0 but set *list to %p", (const void *)list);
         check_same_everywhere(count, NULL, 0);
         view_free(&v);
         return;
@@ -505,14 +402,14 @@ static void verify_skip(const struct run_ctx *c, int rc)
     for (int r = 0; r < g_size; r++)
         kept += v.fails_of_rank[r] < DLP_FAILURES_MAX ? v.fails_of_rank[r] : DLP_FAILURES_MAX;
     if (!list) {
-        CHECK_FAIL("dlp_failures() returned %ld but set *list to NULL", count);
+        EXPECT_FAIL("dlp_failures() returned %ld but set *list to NULL", count);
         check_same_everywhere(count, NULL, 0);
         view_free(&v);
         return;
     }
     long cap = list_capacity(list);
     if (cap != kept) {
-        CHECK_FAIL("dlp_failures_listed() = %ld records, %ld expected (%ld failures)", cap,
+        EXPECT_FAIL("dlp_failures_listed() = %ld records, %ld expected (%ld failures)", cap,
                    kept, expected);
         kept = cap < kept ? cap : kept;
     }
@@ -525,7 +422,7 @@ static void verify_skip(const struct run_ctx *c, int rc)
         if (bad < 3)
             bad += check_record(c, &v, r, k);
         if (k > 0 && r->rank < list[k - 1].rank && bad < 3) {
-            CHECK_FAIL("record %ld is of rank %d, after a record of rank %d: not ordered by "
+            EXPECT_FAIL("record %ld is of rank %d, after a record of rank %d: not ordered by "
                        "rank", k, r->rank, list[k - 1].rank);
             bad++;
         }
@@ -537,7 +434,7 @@ static void verify_skip(const struct run_ctx *c, int rc)
         long want = v.fails_of_rank[r] < DLP_FAILURES_MAX ? v.fails_of_rank[r]
                                                           : DLP_FAILURES_MAX;
         if (per_rank[r] != want)
-            CHECK_FAIL("the list holds %ld records of rank %d, expected %ld (rank %d had %ld "
+            EXPECT_FAIL("the list holds %ld records of rank %d, expected %ld (rank %d had %ld "
                        "failures, DLP_FAILURES_MAX = %d)",
                        per_rank[r], r, want, r, v.fails_of_rank[r], DLP_FAILURES_MAX);
     }
@@ -546,7 +443,7 @@ static void verify_skip(const struct run_ctx *c, int rc)
     qsort(items, (size_t)kept, sizeof *items, cmp_long);
     for (long k = 1; k < kept; k++)
         if (items[k] == items[k - 1]) {
-            CHECK_FAIL("item %ld is listed twice", items[k]);
+            EXPECT_FAIL("item %ld is listed twice", items[k]);
             break;
         }
     if (kept == expected) {
@@ -554,7 +451,7 @@ static void verify_skip(const struct run_ctx *c, int rc)
         for (long i = 0; i < n && k <= kept; i++)
             if (fails(c->kind, i)) {
                 if (k == kept || items[k] != i) {
-                    CHECK_FAIL("sorted list item %ld is %ld, expected %ld", k,
+                    EXPECT_FAIL("sorted list item %ld is %ld, expected %ld", k,
                                k < kept ? items[k] : -1, i);
                     break;
                 }
@@ -567,10 +464,10 @@ static void verify_skip(const struct run_ctx *c, int rc)
     char text[256];
     snprintf(text, sizeof text, "%ld item%s failed and %s skipped", expected,
              expected == 1 ? "" : "s", expected == 1 ? "was" : "were");
-    CHECK_CONTAINS(dlp_last_error(), text);
+    EXPECT_CONTAINS(dlp_last_error(), text);
     snprintf(text, sizeof text, "the first: item %ld on rank %d", list[0].item, list[0].rank);
-    CHECK_CONTAINS(dlp_last_error(), text);
-    CHECK_CONTAINS(dlp_last_error(), list[0].message);
+    EXPECT_CONTAINS(dlp_last_error(), text);
+    EXPECT_CONTAINS(dlp_last_error(), list[0].message);
     if (g_rank == 0) {
         printf("    %ld failures, %ld listed; report: %s\n", count, kept, dlp_last_error());
         fflush(stdout);
@@ -593,21 +490,21 @@ static void verify_abort(const struct run_ctx *c, int rc)
 {
     struct view v;
     view_build(c, &v);
-    CHECK_EQ(atomic_load(&c->bad), 0);
-    CHECK_RC(rc, DLP_ERR_ITEM);
+    EXPECT_EQ(atomic_load(&c->bad), 0);
+    EXPECT_RC(rc, DLP_ERR_ITEM);
     for (long i = 0; i < c->n; i++)
         if (v.runs[i] > 1) {
-            CHECK_FAIL("item %ld ran %d times", i, v.runs[i]);
+            EXPECT_FAIL("item %ld ran %d times", i, v.runs[i]);
             break;
         }
-    if (g_rank == 0 && (c->form == F_MAP_WORK || c->form == F_MAP_RESULT))
+    if (g_rank == 0 && (c->form == TEST_MAP || c->form == F_MAP_RESULT))
         for (long i = 0; i < c->n; i++)
-            if (c->seen[i] > 1 || (c->form == F_MAP_WORK && body_fails(c, i) && c->seen[i])) {
-                CHECK_FAIL("on_result saw item %ld %d times", i, c->seen[i]);
+            if (c->seen[i] > 1 || (c->form == TEST_MAP && body_fails(c, i) && c->seen[i])) {
+                EXPECT_FAIL("on_result saw item %ld %d times", i, c->seen[i]);
                 break;
             }
     if (v.total < 1)
-        CHECK_FAIL("the test saw no failure (the call returned %d)", rc);
+        EXPECT_FAIL("the test saw no failure (the call returned %d)", rc);
     int first_rank = -1;
     for (int r = 0; r < g_size && first_rank < 0; r++)
         if (v.fails_of_rank[r] > 0)
@@ -615,9 +512,9 @@ static void verify_abort(const struct run_ctx *c, int rc)
 
     const dlp_failure *list = NULL;
     long count = dlp_failures(&list);
-    CHECK_EQ(count, v.total);
+    EXPECT_EQ(count, v.total);
     if (!list || count < 1) {
-        CHECK_FAIL("dlp_failures() returned %ld and list %p after a failed call", count,
+        EXPECT_FAIL("dlp_failures() returned %ld and list %p after a failed call", count,
                    (const void *)list);
         check_same_everywhere(count, NULL, 0);
         view_free(&v);
@@ -625,25 +522,25 @@ static void verify_abort(const struct run_ctx *c, int rc)
     }
     long cap = list_capacity(list);
     if (cap != 1)
-        CHECK_FAIL("dlp_failures_listed() = %ld records, expected exactly 1 (abort keeps "
+        EXPECT_FAIL("dlp_failures_listed() = %ld records, expected exactly 1 (abort keeps "
                    "the first failure only; %ld failures on %d rank(s))",
                    cap, count, failing_ranks(&v));
     const dlp_failure *r = &list[0];
     check_record(c, &v, r, 0);
-    CHECK_EQ(r->rank, first_rank);
+    EXPECT_EQ(r->rank, first_rank);
     /* the rank's first failure, when the test knows which one it was: one
      * thread per rank, or the master's on_result (one thread) */
     if (first_rank >= 0 && (g_threads == 1 || c->form == F_MAP_RESULT))
-        CHECK_EQ(r->item, v.first_of_rank[first_rank] - 1);
+        EXPECT_EQ(r->item, v.first_of_rank[first_rank] - 1);
     check_same_everywhere(count, list, 1);
 
     char text[256];
     snprintf(text, sizeof text, "item %ld failed on rank %d", r->item, r->rank);
-    CHECK_CONTAINS(dlp_last_error(), text);
-    CHECK_CONTAINS(dlp_last_error(), r->message);
+    EXPECT_CONTAINS(dlp_last_error(), text);
+    EXPECT_CONTAINS(dlp_last_error(), r->message);
     if (count > 1) {
         snprintf(text, sizeof text, "(%ld failures in all)", count);
-        CHECK_CONTAINS(dlp_last_error(), text);
+        EXPECT_CONTAINS(dlp_last_error(), text);
     }
     if (g_rank == 0) {
         printf("    %ld failure(s); report: %s\n", count, dlp_last_error());
@@ -657,7 +554,7 @@ static void failing_call(int form, int kind, long n, const dlp_opts *opts, int s
                          const char *what)
 {
     char name[256];
-    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name[form], n, what);
+    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name(form), n, what);
     test_case(name);
     struct run_ctx c;
     ctx_init(&c, form, kind, n);
@@ -692,12 +589,12 @@ static void check_skip(void)
     }
     /* DLP_ON_ERROR=skip, set on every rank; an explicit opts.on_error wins */
     setenv("DLP_ON_ERROR", "skip", 1);
-    failing_call(F_MANAGED, K_SEVEN, 2000, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
-    failing_call(F_LOOP_ROUND_ROBIN, K_SEVEN, 700, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
+    failing_call(TEST_MANAGED, K_SEVEN, 2000, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
+    failing_call(TEST_LOOP_ROUND_ROBIN, K_SEVEN, 700, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
     failing_call(F_MAP_RESULT, K_ELEVEN, 700, NULL, 1, "DLP_ON_ERROR=skip, opts NULL");
     dlp_opts a = DLP_OPTS_INIT;
     a.on_error = DLP_ON_ERROR_ABORT;
-    failing_call(F_ROUND_ROBIN, K_SEVEN, 2000, &a, 0,
+    failing_call(TEST_ROUND_ROBIN, K_SEVEN, 2000, &a, 0,
                  "DLP_ON_ERROR=skip but opts.on_error = abort");
     unsetenv("DLP_ON_ERROR");
 }
@@ -708,13 +605,13 @@ static void check_abort(void)
         failing_call(f, fail_kind_of(f), 2000, NULL, 0, "on_error default (abort)");
     dlp_opts o = DLP_OPTS_INIT;
     o.on_error = DLP_ON_ERROR_ABORT;
-    failing_call(F_LOOP_MANAGED, K_SEVEN, 2000, &o, 0, "opts.on_error = abort");
+    failing_call(TEST_LOOP_MANAGED, K_SEVEN, 2000, &o, 0, "opts.on_error = abort");
     setenv("DLP_ON_ERROR", "abort", 1);
-    failing_call(F_MAP_WORK, K_SEVEN, 2000, NULL, 0, "DLP_ON_ERROR=abort");
+    failing_call(TEST_MAP, K_SEVEN, 2000, NULL, 0, "DLP_ON_ERROR=abort");
     unsetenv("DLP_ON_ERROR");
-    failing_call(F_MANAGED, K_ALL, 5000, NULL, 0, "every item fails, on_error default");
+    failing_call(TEST_MANAGED, K_ALL, 5000, NULL, 0, "every item fails, on_error default");
     /* after an aborted call, one that succeeds lists nothing */
-    failing_call(F_MANAGED, K_NONE, 300, NULL, 1, "nothing fails after an aborted call");
+    failing_call(TEST_MANAGED, K_NONE, 300, NULL, 1, "nothing fails after an aborted call");
 }
 
 /* A program written like the examples: `if (rc < 0)` stops it, else it
@@ -774,7 +671,7 @@ static void post_check(const long *got, long n, const char *what)
         if (!post_fails(i) && got[i] != 3 * i + 1 && wrong++ == 0)
             first = i;
     if (wrong)
-        CHECK_FAIL("%s: %ld of the succeeded items have a wrong result on the master; the "
+        EXPECT_FAIL("%s: %ld of the succeeded items have a wrong result on the master; the "
                    "first: item %ld holds %ld, expected %ld",
                    what, wrong, first, got[first], 3 * first + 1);
 }
@@ -827,17 +724,17 @@ static void check_skip_completes(void)
             rc = dlp_map_unordered(n, post_work, post_result, got, &o);
         }
         if (rc < 0) { /* how the examples check: the program would stop here */
-            CHECK_FAIL("the call returned %d (%s) under DLP_ON_ERROR=skip: a program that "
+            EXPECT_FAIL("the call returned %d (%s) under DLP_ON_ERROR=skip: a program that "
                        "stops on rc < 0 never reaches its post-processing; "
                        "dlp_last_error(): %s",
                        rc, dlp_strerror(rc), dlp_last_error());
         } else {
-            CHECK_RC(rc, DLP_SKIPPED);
-            CHECK_EQ(dlp_failures(NULL), expected);
+            EXPECT_RC(rc, DLP_SKIPPED);
+            EXPECT_EQ(dlp_failures(NULL), expected);
             if (p.results && g_rank == 0)
                 memcpy(got, dlp_results_data(p.results), (size_t)n * sizeof *got);
             if (p.collector && g_rank == 0) {
-                CHECK_EQ(dlp_collector_count(p.collector), n - expected);
+                EXPECT_EQ(dlp_collector_count(p.collector), n - expected);
                 for (long j = 0; j < dlp_collector_count(p.collector); j++) {
                     long i;
                     const void *data;
@@ -934,7 +831,7 @@ static void why_check_record(const dlp_failure *r, const char *who, int retried,
     int v = loop_form ? 0 : why_value(r->item); /* the loop form returns nothing */
     char want[512], more[96] = "";
     if (r->item < 0 || !why_fails(r->item)) {
-        CHECK_FAIL("record of item %ld: not a failing item", r->item);
+        EXPECT_FAIL("record of item %ld: not a failing item", r->item);
         return;
     }
     if (retried) { /* (its first run's rank: the one before the record's) */
@@ -943,9 +840,9 @@ static void why_check_record(const dlp_failure *r, const char *who, int retried,
     }
     why_message(r->item, v, who, retried ? more : NULL, want, sizeof want);
     if (strcmp(r->message, want) != 0)
-        CHECK_FAIL("item %ld: message \"%.511s\", expected \"%s\"", r->item, r->message, want);
-    CHECK_EQ(r->value, v);
-    CHECK_EQ(r->code, DLP_ERR_ITEM);
+        EXPECT_FAIL("item %ld: message \"%.511s\", expected \"%s\"", r->item, r->message, want);
+    EXPECT_EQ(r->value, v);
+    EXPECT_EQ(r->code, DLP_ERR_ITEM);
 }
 
 static void check_item_fail(void)
@@ -996,24 +893,24 @@ static void check_item_fail(void)
                     rc = dlp_loop_end(&loop);
                 }
             }
-            CHECK_EQ(atomic_load(&g_second_rc_bad), 0);
+            EXPECT_EQ(atomic_load(&g_second_rc_bad), 0);
             if (f == 2 && g_rank == 0)
-                CHECK_GE(state_errors, 1); /* on_result is not an item's thread */
+                EXPECT_GE(state_errors, 1); /* on_result is not an item's thread */
             const char *who = f == 2 ? "work" : "body";
             const dlp_failure *list = NULL;
             long count = dlp_failures(&list), kept = dlp_failures_listed();
             if (policies[p] == DLP_ON_ERROR_SKIP) {
-                CHECK_RC(rc, DLP_SKIPPED);
-                CHECK_EQ(count, expected);
-                CHECK_EQ(kept, expected);
+                EXPECT_RC(rc, DLP_SKIPPED);
+                EXPECT_EQ(count, expected);
+                EXPECT_EQ(kept, expected);
             } else {
-                CHECK_RC(rc, DLP_ERR_ITEM);
-                CHECK_EQ(kept, 1);
+                EXPECT_RC(rc, DLP_ERR_ITEM);
+                EXPECT_EQ(kept, 1);
                 if (policies[p] == DLP_ON_ERROR_RETRY)
-                    CHECK_EQ(count, expected);
+                    EXPECT_EQ(count, expected);
             }
             if (!list)
-                CHECK_FAIL("dlp_failures() gave no list (count %ld)", count);
+                EXPECT_FAIL("dlp_failures() gave no list (count %ld)", count);
             for (long k = 0; list && k < kept; k++)
                 why_check_record(&list[k], who, policies[p] == DLP_ON_ERROR_RETRY, f == 3);
             check_same_everywhere(count, list, kept);
@@ -1022,7 +919,7 @@ static void check_item_fail(void)
                 snprintf(text, sizeof text, "item %ld failed on rank %d, thread %d, host %s: %s",
                          list[0].item, list[0].rank, list[0].thread, list[0].host,
                          list[0].message);
-                CHECK_CONTAINS(dlp_last_error(), text);
+                EXPECT_CONTAINS(dlp_last_error(), text);
             }
             if (g_rank == 0) {
                 printf("    %s\n", dlp_last_error());
@@ -1031,8 +928,8 @@ static void check_item_fail(void)
         }
     /* no item: the main thread between calls */
     test_case("dlp_item_fail outside a parallel call: DLP_ERR_STATE");
-    CHECK_RC(dlp_item_fail("no item %d", 1), DLP_ERR_STATE);
-    CHECK_CONTAINS(dlp_last_error(), "not running an item");
+    EXPECT_RC(dlp_item_fail("no item %d", 1), DLP_ERR_STATE);
+    EXPECT_CONTAINS(dlp_last_error(), "not running an item");
 }
 
 /* More failures than DLP_FAILURES_MAX per rank: the count is right, each
@@ -1042,10 +939,10 @@ static void check_many(void)
     dlp_opts o = DLP_OPTS_INIT;
     o.on_error = DLP_ON_ERROR_SKIP;
     long n = (long)DLP_FAILURES_MAX * g_size + 500;
-    failing_call(F_ROUND_ROBIN, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
-    failing_call(F_MANAGED, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
-    failing_call(F_MAP_WORK, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
-    failing_call(F_MANAGED, K_NONE, 300, &o, 1, "nothing fails after a long list");
+    failing_call(TEST_ROUND_ROBIN, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
+    failing_call(TEST_MANAGED, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
+    failing_call(TEST_MAP, K_ALL, n, &o, 1, "every item fails (DLP_FAILURES_MAX x size + 500)");
+    failing_call(TEST_MANAGED, K_NONE, 300, &o, 1, "nothing fails after a long list");
 }
 
 /* ------------------------------------------------------- option errors -- */
@@ -1060,7 +957,7 @@ static const char *call_name[C_COUNT] = {"dlp_split_managed", "dlp_split_round_r
 static void refused_call(int call, const dlp_opts *opts, int want, const char *text)
 {
     struct run_ctx c;
-    ctx_init(&c, call == C_MAP || call == C_MAP_BEGIN ? F_MAP_WORK : F_MANAGED, K_NONE, 100);
+    ctx_init(&c, call == C_MAP || call == C_MAP_BEGIN ? TEST_MAP : TEST_MANAGED, K_NONE, 100);
     int rc;
     switch (call) {
     case C_MANAGED: rc = dlp_split_managed(c.n, body, &c, opts); break;
@@ -1075,7 +972,7 @@ static void refused_call(int call, const dlp_opts *opts, int want, const char *t
                 run_item(&c, i);
             dlp_loop_end(&loop);
         } else if (loop) {
-            CHECK_FAIL("%s failed but left *loop = %p", call_name[call], (void *)loop);
+            EXPECT_FAIL("%s failed but left *loop = %p", call_name[call], (void *)loop);
         }
         break;
     }
@@ -1091,26 +988,26 @@ static void refused_call(int call, const dlp_opts *opts, int want, const char *t
                 on_result(i, data, len, &c);
             dlp_map_end(&map);
         } else if (map) {
-            CHECK_FAIL("%s failed but left *map = %p", call_name[call], (void *)map);
+            EXPECT_FAIL("%s failed but left *map = %p", call_name[call], (void *)map);
         }
         break;
     }
     }
     if (rc != want)
-        CHECK_FAIL("%s returned %d (%s), expected %d (%s); dlp_last_error(): %s",
+        EXPECT_FAIL("%s returned %d (%s), expected %d (%s); dlp_last_error(): %s",
                    call_name[call], rc, dlp_strerror(rc), want, dlp_strerror(want),
                    dlp_last_error());
     else if (text)
-        CHECK_CONTAINS(dlp_last_error(), text);
+        EXPECT_CONTAINS(dlp_last_error(), text);
     long ran = 0;
     for (long i = 0; i < c.n; i++)
         ran += c.ran[i];
     if (rc != DLP_OK)
-        CHECK_EQ(ran, 0);
+        EXPECT_EQ(ran, 0);
     const dlp_failure *list = (const dlp_failure *)&list;
-    CHECK_EQ(dlp_failures(&list), 0);
+    EXPECT_EQ(dlp_failures(&list), 0);
     if (list)
-        CHECK_FAIL("dlp_failures() set *list to %p after a refused call", (const void *)list);
+        EXPECT_FAIL("dlp_failures() set *list to %p after a refused call", (const void *)list);
     ctx_free(&c);
 }
 
@@ -1129,11 +1026,11 @@ static void leave_a_list(void)
         unsetenv(names[k]);
     }
     struct run_ctx c;
-    ctx_init(&c, F_MANAGED, K_SEVEN, 50);
+    ctx_init(&c, TEST_MANAGED, K_SEVEN, 50);
     dlp_opts skip = DLP_OPTS_INIT;
     skip.on_error = DLP_ON_ERROR_SKIP;
-    CHECK_RC(dlp_split_managed(c.n, body, &c, &skip), DLP_SKIPPED);
-    CHECK_EQ(dlp_failures(NULL), 7); /* 3, 10, ..., 45 */
+    EXPECT_RC(dlp_split_managed(c.n, body, &c, &skip), DLP_SKIPPED);
+    EXPECT_EQ(dlp_failures(NULL), 7); /* 3, 10, ..., 45 */
     ctx_free(&c);
     for (int k = 0; k < 2; k++)
         if (had[k])
@@ -1225,7 +1122,7 @@ static void check_options(void)
      * default (abort) against an explicit abort elsewhere */
     test_case("on_error default on the master, abort on the others: no mismatch");
     struct run_ctx c;
-    ctx_init(&c, F_MANAGED, K_NONE, 300);
+    ctx_init(&c, TEST_MANAGED, K_NONE, 300);
     o = (dlp_opts)DLP_OPTS_INIT;
     o.on_error = g_rank == 0 ? DLP_ON_ERROR_DEFAULT : DLP_ON_ERROR_ABORT;
     int rc = run_form(&c, &o);
@@ -1311,7 +1208,7 @@ static void time_limit_call(int form, long n, long slow, long slow_us, const dlp
                             struct run_ctx *prepared)
 {
     char name[256];
-    snprintf(name, sizeof name, "time limit, %s: %s", form_name[form], what);
+    snprintf(name, sizeof name, "time limit, %s: %s", form_name(form), what);
     test_case(name);
     struct run_ctx local, *c = prepared ? prepared : &local;
     if (!prepared)
@@ -1325,15 +1222,15 @@ static void time_limit_call(int form, long n, long slow, long slow_us, const dlp
     double dt = test_now() - t0;
     char *text = capture_end(&cap);
 
-    CHECK_RC(rc, DLP_OK);
+    EXPECT_RC(rc, DLP_OK);
     const dlp_failure *list = NULL;
-    CHECK_EQ(dlp_failures(&list), 0);
+    EXPECT_EQ(dlp_failures(&list), 0);
     struct view v;
     view_build(c, &v);
-    CHECK_EQ(atomic_load(&c->bad), 0);
+    EXPECT_EQ(atomic_load(&c->bad), 0);
     for (long i = 0; i < n; i++)
         if (v.runs[i] != 1) {
-            CHECK_FAIL("item %ld of %ld ran %d times (first such item)", i, n, v.runs[i]);
+            EXPECT_FAIL("item %ld of %ld ran %d times (first such item)", i, n, v.runs[i]);
             break;
         }
     char line[2048];
@@ -1341,24 +1238,24 @@ static void time_limit_call(int form, long n, long slow, long slow_us, const dlp
     free(text);
     ASSERT_MPI(MPI_Allreduce(&lines, &all, 1, MPI_INT, MPI_SUM, dlp_comm()));
     if (all != want_reports && lines > 0)
-        CHECK_FAIL("%d report line(s) on this rank, the first: %s", lines, line);
+        EXPECT_FAIL("%d report line(s) on this rank, the first: %s", lines, line);
     if (g_rank == 0)
-        CHECK_EQ(all, want_reports);
+        EXPECT_EQ(all, want_reports);
     int owner = slow >= 0 ? v.owner[slow] - 1 : -1;
     if (want_reports == 1 && g_rank == owner) {
-        CHECK_EQ(lines, 1);
+        EXPECT_EQ(lines, 1);
         char text2[512];
         snprintf(text2, sizeof text2, "item %ld has been running for", slow);
-        CHECK_CONTAINS(line, text2);
-        CHECK_CONTAINS(line, limit_text);
+        EXPECT_CONTAINS(line, text2);
+        EXPECT_CONTAINS(line, limit_text);
         snprintf(text2, sizeof text2, "on rank %d, thread %d, host %s", g_rank,
                  v.thread[slow] - 1, g_hosts[g_rank]);
-        CHECK_CONTAINS(line, text2);
-        CHECK_CONTAINS(line, "on_error = skip");
-        CHECK_CONTAINS(line, "dlp_mpi: ");
+        EXPECT_CONTAINS(line, text2);
+        EXPECT_CONTAINS(line, "on_error = skip");
+        EXPECT_CONTAINS(line, "dlp_mpi: ");
         if (form_func(form)) {
             snprintf(text2, sizeof text2, "%s: item %ld", form_func(form), slow);
-            CHECK_CONTAINS(line, text2);
+            EXPECT_CONTAINS(line, text2);
         }
         printf("    rank %d stderr (call of %.2f s): %s\n", g_rank, dt, line);
         fflush(stdout);
@@ -1374,14 +1271,14 @@ static void check_time_limit(void)
     o.on_error = DLP_ON_ERROR_SKIP;
     o.time_limit = 0.15;
     const char *limit = "over the time limit of 0.15 s";
-    const int forms[] = {F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_MAP_WORK};
+    const int forms[] = {TEST_MANAGED, TEST_ROUND_ROBIN, TEST_LOOP_MANAGED, TEST_MAP};
     for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++)
         time_limit_call(forms[k], 60, 2, 600000, &o, limit, 1,
                         "item 2 sleeps 0.6 s, opts.time_limit = 0.15, on_error = skip", NULL);
 
     o.time_limit = 0;
     setenv("DLP_TIME_LIMIT", "0.15", 1);
-    time_limit_call(F_MANAGED, 60, 2, 600000, &o, limit, 1,
+    time_limit_call(TEST_MANAGED, 60, 2, 600000, &o, limit, 1,
                     "item 2 sleeps 0.6 s, DLP_TIME_LIMIT=0.15, on_error = skip", NULL);
     unsetenv("DLP_TIME_LIMIT");
 
@@ -1389,21 +1286,21 @@ static void check_time_limit(void)
     dlp_opts a = DLP_OPTS_INIT;
     a.on_error = DLP_ON_ERROR_ABORT;
     a.time_limit = 2.0;
-    time_limit_call(F_MANAGED, 2000, -1, 0, &a, NULL, 0,
+    time_limit_call(TEST_MANAGED, 2000, -1, 0, &a, NULL, 0,
                     "no slow item, time_limit = 2, on_error = abort", NULL);
-    time_limit_call(F_MAP_WORK, 2000, -1, 0, &a, NULL, 0,
+    time_limit_call(TEST_MAP, 2000, -1, 0, &a, NULL, 0,
                     "no slow item, time_limit = 2, on_error = abort", NULL);
 
     /* a thread of the map that waits for credits (a slow on_result, a
      * 1-byte window) is not running an item: nothing to report */
     struct run_ctx c;
-    ctx_init(&c, F_MAP_WORK, K_NONE, 20);
+    ctx_init(&c, TEST_MAP, K_NONE, 20);
     c.cb_sleep_first_us = 500000;
     o = (dlp_opts)DLP_OPTS_INIT;
     o.on_error = DLP_ON_ERROR_SKIP;
     o.time_limit = 0.15;
     o.inflight = 1;
-    time_limit_call(F_MAP_WORK, 20, -1, 0, &o, NULL, 0,
+    time_limit_call(TEST_MAP, 20, -1, 0, &o, NULL, 0,
                     "no slow item, the first on_result sleeps 0.5 s, 1-byte window, "
                     "time_limit = 0.15, on_error = skip",
                     &c);
@@ -1445,8 +1342,8 @@ static void check_time_limit_after_failure(void)
     /* (stderr not captured: a report here comes with the job's abort, and
      * must be seen) */
     int rc = dlp_split_round_robin(100L * g_size, stale_body, calls, &o);
-    CHECK_RC(rc, DLP_ERR_ITEM);
-    CHECK_CONTAINS(dlp_last_error(), "body returned 9");
+    EXPECT_RC(rc, DLP_ERR_ITEM);
+    EXPECT_CONTAINS(dlp_last_error(), "body returned 9");
     ASSERT_OK(dlp_barrier());
 }
 
@@ -1457,7 +1354,7 @@ static int time_limit_abort(void)
 {
     test_case("--time-limit-abort: item 1 sleeps 5 s, time_limit = 0.2, on_error = abort");
     struct run_ctx c;
-    ctx_init(&c, F_MANAGED, K_NONE, 8L * g_size);
+    ctx_init(&c, TEST_MANAGED, K_NONE, 8L * g_size);
     c.slow_item = 1;
     c.slow_us = 5000000;
     dlp_opts o = DLP_OPTS_INIT;
@@ -1482,7 +1379,7 @@ static int collective_timeout(void)
         TEST_FAIL("the job was not ended while rank %d stayed away for 25 s", g_rank);
     }
     struct run_ctx c;
-    ctx_init(&c, F_MANAGED, K_NONE, 100);
+    ctx_init(&c, TEST_MANAGED, K_NONE, 100);
     double t0 = test_now();
     int rc = dlp_split_managed(c.n, body, &c, NULL);
     TEST_FAIL("dlp_split_managed returned %d (%s) after %.2f s without rank %d: the collective "
@@ -1581,14 +1478,9 @@ static int progress_run(long n, long k)
 int main(int argc, char **argv)
 {
     int progress = argc == 4 && strcmp(argv[1], "--progress-run") == 0;
-    if (!progress) { /* (--progress-run takes on_error from the environment) */
-        unsetenv("DLP_ON_ERROR");
-        unsetenv("DLP_TIME_LIMIT");
-    }
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
-    g_size = dlp_size();
-    g_threads = dlp_threads();
+    if (!progress) /* (--progress-run takes its knobs from the environment) */
+        test_clear_knobs();
+    test_init(&argc, &argv);
     int abort_mode = 0;
     if (progress)
         return progress_run(atol(argv[2]), atol(argv[3]));
@@ -1616,7 +1508,6 @@ int main(int argc, char **argv)
                : abort_mode == 2 ? collective_timeout()
                : abort_mode == 3 ? exit_in_body()
                                  : no_threads();
-    double t0 = test_now();
     static const struct {
         void (*fn)(void);
         const char *name;
@@ -1636,14 +1527,6 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
     }
-    int deferred = 0;
-    ASSERT_MPI(MPI_Allreduce(&g_deferred, &deferred, 1, MPI_INT, MPI_SUM, dlp_comm()));
-    test_case("end");
-    if (deferred)
-        TEST_FAIL("%d check(s) failed above (\"the run goes on\")", deferred);
     free(g_hosts);
-    ASSERT_OK(dlp_finalize());
-    if (g_rank == 0)
-        printf("test_failures: all cases passed in %.1f s\n", test_now() - t0);
-    return 0;
+    return test_end("test_failures");
 }

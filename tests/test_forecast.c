@@ -2,24 +2,9 @@
  * it expects each node's next request, and how long it sleeps before, in
  * and after that request's window. Every failed check prints the case, the
  * expected and the actual value; no timing (the clock is passed in). */
-#include <stdio.h>
+#include "test_check.h"
 
 #include "forecast.h"
-
-static const char *test_case = "(setup)";
-static int failures;
-
-static void check_near(int line, const char *what, double actual, double expected, double tol)
-{
-    double d = actual - expected;
-    if (d <= tol && d >= -tol)
-        return;
-    fprintf(stderr, "test_forecast.c:%d: FAILED in case \"%s\": %s\n  expected: %.9g (+-%g)\n"
-                    "  actual:   %.9g\n",
-            line, test_case, what, expected, tol, actual);
-    failures++;
-}
-#define NEAR(what, actual, expected, tol) check_near(__LINE__, what, actual, expected, tol)
 
 /* The nap in microseconds as a double, at time now. */
 static double nap_us(const struct dlp__forecast *f, const char *active, double now)
@@ -39,38 +24,38 @@ int main(void)
         return 1;
     }
 
-    test_case = "start of a call: every node asks at once";
-    NEAR("nap at the start", nap_us(&f, active, t0), fine, 0);
+    check_case("start of a call: every node asks at once");
+    CHECK_NEAR("nap at the start", nap_us(&f, active, t0), fine, 0);
 
-    test_case = "node 1 answered: 10 items at 1000/s, none left, low 2";
+    check_case("node 1 answered: 10 items at 1000/s, none left, low 2");
     dlp__forecast_answered(&f, 1, t0, 10, 1000.0, 0, 2);
-    NEAR("expect", f.expect[1], t0 + 0.008, 1e-12);
-    NEAR("horizon", f.horizon[1], 0.008, 1e-12);
+    CHECK_NEAR("expect", f.expect[1], t0 + 0.008, 1e-12);
+    CHECK_NEAR("horizon", f.horizon[1], 0.008, 1e-12);
     /* node 2 is still due now: it rules */
-    NEAR("nap while node 2 is due", nap_us(&f, active, t0), fine, 0);
+    CHECK_NEAR("nap while node 2 is due", nap_us(&f, active, t0), fine, 0);
     dlp__forecast_answered(&f, 2, t0, 1000, 1000.0, 0, 2); /* due in 0.998 s */
 
-    test_case = "approaching node 1's request (guard 0.8 + 0.25 ms)";
+    check_case("approaching node 1's request (guard 0.8 + 0.25 ms)");
     /* 8 ms ahead: half of what is left (4 ms) beats 8 - 1.05 ms */
-    NEAR("nap 8 ms ahead", nap_us(&f, active, t0), 4000, 1);
-    NEAR("nap 4 ms ahead", nap_us(&f, active, t0 + 0.004), 2000, 1);
+    CHECK_NEAR("nap 8 ms ahead", nap_us(&f, active, t0), 4000, 1);
+    CHECK_NEAR("nap 4 ms ahead", nap_us(&f, active, t0 + 0.004), 2000, 1);
     /* 2 ms ahead: until - guard = 0.95 ms, below the floor of max */
-    NEAR("nap 2 ms ahead", nap_us(&f, active, t0 + 0.006), 950, 1);
-    NEAR("nap in the window", nap_us(&f, active, t0 + 0.00696), fine, 0);
-    NEAR("nap at the due time", nap_us(&f, active, t0 + 0.008), fine, 0);
+    CHECK_NEAR("nap 2 ms ahead", nap_us(&f, active, t0 + 0.006), 950, 1);
+    CHECK_NEAR("nap in the window", nap_us(&f, active, t0 + 0.00696), fine, 0);
+    CHECK_NEAR("nap at the due time", nap_us(&f, active, t0 + 0.008), fine, 0);
 
-    test_case = "node 1's request is late";
-    NEAR("nap at the guard's end", nap_us(&f, active, t0 + 0.00905), fine, 1);
-    NEAR("nap 0.4 ms late", nap_us(&f, active, t0 + 0.00945), fine + 200, 1);
-    NEAR("nap 2 ms late (capped: slack 2 ms)", nap_us(&f, active, t0 + 0.01105), max, 1);
-    NEAR("nap 10 ms late (capped)", nap_us(&f, active, t0 + 0.01905), max, 0);
+    check_case("node 1's request is late");
+    CHECK_NEAR("nap at the guard's end", nap_us(&f, active, t0 + 0.00905), fine, 1);
+    CHECK_NEAR("nap 0.4 ms late", nap_us(&f, active, t0 + 0.00945), fine + 200, 1);
+    CHECK_NEAR("nap 2 ms late (capped: slack 2 ms)", nap_us(&f, active, t0 + 0.01105), max, 1);
+    CHECK_NEAR("nap 10 ms late (capped)", nap_us(&f, active, t0 + 0.01905), max, 0);
 
-    test_case = "node 1 inactive: only node 2, due in ~1 s";
+    check_case("node 1 inactive: only node 2, due in ~1 s");
     active[1] = 0;
-    NEAR("idle cap", nap_us(&f, active, t0 + 0.01), idle, 0);
+    CHECK_NEAR("idle cap", nap_us(&f, active, t0 + 0.01), idle, 0);
     active[2] = 0;
-    test_case = "no node active";
-    NEAR("idle cap", nap_us(&f, active, t0), idle, 0);
+    check_case("no node active");
+    CHECK_NEAR("idle cap", nap_us(&f, active, t0), idle, 0);
     active[1] = active[2] = 1;
 
     dlp__forecast_free(&f);
@@ -80,63 +65,55 @@ int main(void)
     }
     dlp__forecast_answered(&f, 2, t0, 1000, 1000.0, 0, 2); /* node 2: due in ~1 s */
 
-    test_case = "unknown rate: it may ask again at once";
+    check_case("unknown rate: it may ask again at once");
     dlp__forecast_answered(&f, 1, t0 + 1, 3, 0.0, 5, 2);
-    NEAR("expect", f.expect[1], t0 + 1, 0);
-    NEAR("nap", nap_us(&f, active, t0 + 1), fine, 0);
+    CHECK_NEAR("expect", f.expect[1], t0 + 1, 0);
+    CHECK_NEAR("nap", nap_us(&f, active, t0 + 1), fine, 0);
 
-    test_case = "no rate reported (or a lower one): the one consumed since the last answer";
+    check_case("no rate reported (or a lower one): the one consumed since the last answer");
     /* it held 5 + 3 = 8 items, asks 10 ms later with 0: 800 items/s */
     dlp__forecast_answered(&f, 1, t0 + 1.01, 10, 0.0, 0, 2);
-    NEAR("expect", f.expect[1], t0 + 1.01 + 8.0 / 800.0, 1e-9);
-    test_case = "a higher reported rate beats the consumed one";
+    CHECK_NEAR("expect", f.expect[1], t0 + 1.01 + 8.0 / 800.0, 1e-9);
+    check_case("a higher reported rate beats the consumed one");
     /* it held 10, asks 20 ms later with 9: 50 items/s consumed, 1000 reported */
     dlp__forecast_answered(&f, 1, t0 + 1.03, 1, 1000.0, 9, 2);
-    NEAR("expect", f.expect[1], t0 + 1.03 + 8.0 / 1000.0, 1e-9);
+    CHECK_NEAR("expect", f.expect[1], t0 + 1.03 + 8.0 / 1000.0, 1e-9);
 
-    test_case = "at the low-water mark already";
+    check_case("at the low-water mark already");
     dlp__forecast_answered(&f, 1, t0 + 2, 1, 500.0, 0, 4);
-    NEAR("expect", f.expect[1], t0 + 2, 0);
+    CHECK_NEAR("expect", f.expect[1], t0 + 2, 0);
 
-    test_case = "a long horizon: the guard stops at GUARD_MAX";
+    check_case("a long horizon: the guard stops at GUARD_MAX");
     /* 1 s ahead at 100 items/s (it held 1, asks 10 s later with none: the
      * consumed rate is 0.1/s, below the reported one) */
     dlp__forecast_answered(&f, 1, t0 + 12, 100, 100.0, 0, 0);
-    NEAR("horizon", f.horizon[1], 1.0, 1e-9);
+    CHECK_NEAR("horizon", f.horizon[1], 1.0, 1e-9);
     double edge = 1e6 * (DLP__FORECAST_GUARD_MAX + 1e-6 * fine);
-    NEAR("nap 0.1 ms before the guard", nap_us(&f, active, t0 + 13 - 1e-6 * (edge + 100)), 100,
-         1);
-    NEAR("nap inside the guard", nap_us(&f, active, t0 + 13 - 1e-6 * (edge - 100)), fine, 0);
+    double before = t0 + 13 - 1e-6 * (edge + 100), inside = t0 + 13 - 1e-6 * (edge - 100);
+    CHECK_NEAR("nap 0.1 ms before the guard", nap_us(&f, active, before), 100, 1);
+    CHECK_NEAR("nap inside the guard", nap_us(&f, active, inside), fine, 0);
 
-    test_case = "long items: a node that holds 10 ms when it asks";
+    check_case("long items: a node that holds 10 ms when it asks");
     /* 100 items/s, low 1: 10 ms of slack; due in 20 ms (guard 2 + 1 ms) */
     active[2] = 0; /* node 2, long overdue, would rule */
     dlp__forecast_answered(&f, 1, t0 + 20, 2, 100.0, 1, 1);
-    NEAR("expect", f.expect[1], t0 + 20.02, 1e-9);
-    NEAR("nap in the window: slack / 10", nap_us(&f, active, t0 + 20.0185), 1000, 1);
-    NEAR("nap 2 ms late", nap_us(&f, active, t0 + 20.025), 1000 + 1000, 1);
-    NEAR("nap 20 ms late: slack / 2", nap_us(&f, active, t0 + 20.043), 5000, 1);
+    CHECK_NEAR("expect", f.expect[1], t0 + 20.02, 1e-9);
+    CHECK_NEAR("nap in the window: slack / 10", nap_us(&f, active, t0 + 20.0185), 1000, 1);
+    CHECK_NEAR("nap 2 ms late", nap_us(&f, active, t0 + 20.025), 1000 + 1000, 1);
+    CHECK_NEAR("nap 20 ms late: slack / 2", nap_us(&f, active, t0 + 20.043), 5000, 1);
     active[2] = 1;
 
-    test_case = "a tiny rate: bounded";
+    check_case("a tiny rate: bounded");
     dlp__forecast_answered(&f, 1, t0, 1000000, 1e-9, 0, 1);
-    NEAR("horizon", f.horizon[1], 3600, 0);
+    CHECK_NEAR("horizon", f.horizon[1], 3600, 0);
     dlp__forecast_answered(&f, 2, t0, 1000000, 1e-9, 0, 1);
-    NEAR("nap", nap_us(&f, active, t0), idle, 0);
+    CHECK_NEAR("nap", nap_us(&f, active, t0), idle, 0);
 
-    test_case = "a nap is never 0";
+    check_case("a nap is never 0");
     dlp__forecast_answered(&f, 1, t0, 12, 1000.0, 0, 2); /* due t0 + 10 ms */
     double n = nap_us(&f, active, t0 + 0.01 - 0.1 * 0.01 - 250e-6 - 1e-9);
-    if (n < 1) {
-        fprintf(stderr, "test_forecast.c: FAILED: nap %g us at the window's edge\n", n);
-        failures++;
-    }
+    CHECK_MSG(n >= 1, "nap %g us at the window's edge", n);
     dlp__forecast_free(&f);
 
-    if (failures) {
-        fprintf(stderr, "test_forecast: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_forecast: all checks passed\n");
-    return 0;
+    return check_end("test_forecast");
 }

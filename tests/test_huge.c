@@ -11,12 +11,9 @@
  * there (the smallest chunk was ceil(n / 65536) as (n + 65535) / 65536) ends
  * the job with "the chunk table is full" or a wrong item; under UBSan any
  * overflow is reported. */
-#include "test_util.h"
+#include "test_forms.h"
 
 #include <limits.h>
-#include <omp.h>
-
-static int g_rank;
 
 struct ctx {
     long n;
@@ -33,58 +30,9 @@ static int fail_body(long i, void *vc)
     return __atomic_fetch_add(&c->ran, 1, __ATOMIC_RELAXED) < c->ok ? 0 : 7;
 }
 
-static int fail_work(long i, void *vc, dlp_buf *out)
-{
-    (void)out;
-    return fail_body(i, vc);
-}
-
-static int no_result(long i, const void *data, size_t len, void *vc)
-{
-    (void)i, (void)data, (void)len, (void)vc;
-    return 0;
-}
-
-enum { F_MANAGED, F_RR, F_LOOP, F_LOOP_RR, F_MAP, F_COUNT };
-static const char *form_name[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
-                                         "loop form (managed)", "loop form (round robin)",
-                                         "dlp_map_unordered"};
-
-static int run_loop(struct ctx *c, dlp_opts *o, int split)
-{
-    dlp_loop *loop = NULL;
-    o->split = split;
-    int rc = dlp_loop_begin(&loop, c->n, o);
-    if (rc != DLP_OK)
-        return rc;
-#pragma omp parallel
-    {
-        long i;
-        while (dlp_loop_next(loop, &i))
-            if (fail_body(i, c))
-                dlp_loop_fail(loop, i, "item %ld fails", i);
-    }
-    return dlp_loop_end(&loop);
-}
-
-static int run(int form, struct ctx *c, dlp_opts *o)
-{
-    switch (form) {
-    case F_MANAGED: return dlp_split_managed(c->n, fail_body, c, o);
-    case F_RR: return dlp_split_round_robin(c->n, fail_body, c, o);
-    case F_LOOP: return run_loop(c, o, DLP_SPLIT_MANAGED);
-    case F_LOOP_RR: return run_loop(c, o, DLP_SPLIT_ROUND_ROBIN);
-    default: return dlp_map_unordered(c->n, fail_work, no_result, c, o);
-    }
-}
-
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_ON_ERROR");
-    unsetenv("DLP_SCHEDULE");
-    unsetenv("DLP_CHUNK");
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
+    test_begin(&argc, &argv);
     const long sizes[] = {LONG_MAX, LONG_MAX - 1, (1L << 62) + 3};
     const int schedules[] = {DLP_SCHEDULE_FIXED, DLP_SCHEDULE_AUTO, DLP_SCHEDULE_STATIC,
                              DLP_SCHEDULE_GSS,   DLP_SCHEDULE_TSS,  DLP_SCHEDULE_FAC2,
@@ -92,11 +40,11 @@ int main(int argc, char **argv)
     const int threads = omp_get_max_threads();
     long calls = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-        for (int form = 0; form < F_COUNT; form++)
+        for (int form = 0; form < TEST_FORMS; form++)
             for (size_t k = 0; k < sizeof schedules / sizeof schedules[0]; k++) {
                 char name[200];
                 snprintf(name, sizeof name,
-                         "%s, n = %ld, schedule %d (both levels), chunk 1, %s", form_name[form],
+                         "%s, n = %ld, schedule %d (both levels), chunk 1, %s", test_form_name(form),
                          sizes[s], schedules[k],
                          s == 0 && schedules[k] == DLP_SCHEDULE_FIXED
                              ? "70000 items per rank succeed first"
@@ -110,7 +58,7 @@ int main(int argc, char **argv)
                 o.thread_schedule = schedules[k];
                 o.chunk = 1;
                 o.thread_chunk = 1;
-                int rc = run(form, &c, &o);
+                int rc = test_run_form(form, c.n, fail_body, &c, &o, 0);
                 if (rc != DLP_ERR_ITEM)
                     TEST_FAIL("%s returned %d (%s), expected %d (%s); dlp_last_error(): %s",
                               name, rc, dlp_strerror(rc), DLP_ERR_ITEM,

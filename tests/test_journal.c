@@ -57,7 +57,7 @@
  *   status 0 (done), 3 (DLP_ERR_INTERRUPTED), 4 (another error), also
  *   written to DIR/exit.<rank> (after a signal, mpiexec's own status is
  *   not always the ranks'). */
-#include "test_util.h"
+#include "test_forms.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -71,7 +71,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int g_rank, g_size;
 static const char *g_dir;
 /* Parallel calls this process began: the library's number of the last. */
 static unsigned long g_calls;
@@ -425,16 +424,19 @@ static char *stderr_end(void)
 
 /* ---------------------------------------------------- the call forms -- */
 
-enum form { F_MANAGED, F_RR, F_LOOP, F_LOOP_RR, F_MAP, F_MAPNEXT, F_RANGE, F_RANGE_RR, F_COUNT };
-static const char *form_name[F_COUNT] = {
-    "dlp_split_managed",  "dlp_split_round_robin", "loop form, managed",
-    "loop form, round robin", "dlp_map_unordered", "dlp_map_begin/next",
-    "range loop form, managed", "range loop form, round robin"};
+/* The forms of tests/test_forms.h (the range forms too), and one more: dlp_map_begin/next. */
+enum { F_MAPNEXT = TEST_ALL_FORMS, F_COUNT };
+
+static const char *form_name(int form)
+{
+    return form == F_MAPNEXT ? "dlp_map_begin/next" : test_form_name(form);
+}
+
 /* The function a journal records for the form. */
-static const char *form_func[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
-                                         "dlp_loop_begin",    "dlp_loop_begin",
-                                         "dlp_map_unordered", "dlp_map_begin",
-                                         "dlp_loop_begin",    "dlp_loop_begin"};
+static const char *form_func(int form)
+{
+    return form == F_MAPNEXT ? "dlp_map_begin" : test_form_call(form);
+}
 
 /* Which items fail, and how. */
 enum kind {
@@ -500,6 +502,12 @@ static int body(long i, void *vc)
     return 0;
 }
 
+/* The map's body (its on_result marks the item done). */
+static int map_body(long i, void *vc)
+{
+    return run_item(vc, i) ? 4 : 0;
+}
+
 static int work(long i, void *vc, dlp_buf *out)
 {
     if (run_item(vc, i))
@@ -538,10 +546,11 @@ static void fail_earlier(struct ctx *c, dlp_loop *loop, long prev)
         test_sleep_us(150000);
 }
 
+/* The loop form under K_EARLIER (the other kinds: test_run_call). */
 static int run_loop(struct ctx *c, const dlp_opts *opts)
 {
     dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
-    o.split = c->form == F_LOOP ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
+    o.split = test_form_round_robin(c->form) ? DLP_SPLIT_ROUND_ROBIN : DLP_SPLIT_MANAGED;
     dlp_loop *loop = NULL;
     int rc = dlp_loop_begin(&loop, c->n, &o);
     if (rc != DLP_OK)
@@ -569,7 +578,7 @@ static int run_loop(struct ctx *c, const dlp_opts *opts)
 static int run_range(struct ctx *c, const dlp_opts *opts)
 {
     dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
-    o.split = c->form == F_RANGE ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
+    o.split = test_forms[c->form].split;
     dlp_loop *loop = NULL;
     int rc = dlp_loop_begin(&loop, c->n, &o);
     if (rc != DLP_OK)
@@ -614,16 +623,15 @@ static int run_map_loop(struct ctx *c, const dlp_opts *opts)
 
 static int run_form(struct ctx *c, const dlp_opts *o)
 {
-    switch (c->form) {
-    case F_MANAGED: return dlp_split_managed(c->n, body, c, o);
-    case F_RR: return dlp_split_round_robin(c->n, body, c, o);
-    case F_LOOP:
-    case F_LOOP_RR: return run_loop(c, o);
-    case F_MAP: return dlp_map_unordered(c->n, work, on_result, c, o);
-    case F_RANGE:
-    case F_RANGE_RR: return run_range(c, o);
-    default: return run_map_loop(c, o);
-    }
+    if (c->form == F_MAPNEXT)
+        return run_map_loop(c, o);
+    if (test_forms[c->form].loop == 2)
+        return run_range(c, o);
+    if (test_form_loop(c->form) && c->kind == K_EARLIER)
+        return run_loop(c, o);
+    struct test_call call = {c->form, c->n, c->form == TEST_MAP ? map_body : body, c, o, 0,
+                             on_result};
+    return test_run_call(&call);
 }
 
 /* Sums over the ranks of runs[] and ok[] (every rank gets them). */
@@ -657,7 +665,7 @@ static void journaled_call(struct ctx *c, const dlp_opts *opts, const char *path
     g_calls++;
     if (rc != want)
         TEST_FAIL("%s returned %d (%s), expected %d (%s); dlp_last_error(): %s",
-                  form_name[c->form], rc, dlp_strerror(rc), want, dlp_strerror(want),
+                  form_name(c->form), rc, dlp_strerror(rc), want, dlp_strerror(want),
                   dlp_last_error());
     int *runs = malloc(sizeof(int) * (size_t)n + 1), *ok = malloc(sizeof(int) * (size_t)n + 1);
     ASSERT_TRUE(runs && ok);
@@ -682,7 +690,7 @@ static void journaled_call(struct ctx *c, const dlp_opts *opts, const char *path
         snprintf(line, sizeof line,
                  "dlp_mpi: %s: journal %s: call #%lu resumes: %ld of %ld items are done, %ld "
                  "to run\n",
-                 form_func[c->form], path, seq, done_before, n, n - done_before);
+                 form_func(c->form), path, seq, done_before, n, n - done_before);
         if (done_before > 0)
             ASSERT_STR_CONTAINS(err, line);
         else if (strstr(err, "resumes"))
@@ -700,9 +708,9 @@ static void journaled_call(struct ctx *c, const dlp_opts *opts, const char *path
         jfile_call(&f, seq, n, done, &jc);
         ASSERT_EQ(jc.calls, 1);
         ASSERT_EQ(jc.n, n);
-        if (strcmp(jc.func, form_func[c->form]) != 0)
+        if (strcmp(jc.func, form_func(c->form)) != 0)
             TEST_FAIL("the journal records call #%lu as \"%s\", the call is %s", seq, jc.func,
-                      form_func[c->form]);
+                      form_func(c->form));
         for (long i = 0; i < n; i++)
             if (done[i] != after[i])
                 TEST_FAIL("item %ld: the journal says %s, expected %s (done before: %s; done "
@@ -713,7 +721,7 @@ static void journaled_call(struct ctx *c, const dlp_opts *opts, const char *path
         ASSERT_EQ(jc.again, 0);
         printf("    call #%lu (%s, n = %ld) returned %s in %.3f s: %ld done before, %ld runs, "
                "%ld done now; the journal holds %ld done in %ld DONE and %ld FAILED records\n",
-               seq, form_name[c->form], n, dlp_strerror(rc), dt, done_before, ran, oks, jc.done,
+               seq, form_name(c->form), n, dlp_strerror(rc), dt, done_before, ran, oks, jc.done,
                jc.done_recs, jc.failed_recs);
         fflush(stdout);
         free(done);
@@ -764,7 +772,7 @@ static const char *form_case(int form, const char *what, const char *prefix)
 {
     static char name[300];
     char file[64];
-    snprintf(name, sizeof name, "%s: %s", what, form_name[form]);
+    snprintf(name, sizeof name, "%s: %s", what, form_name(form));
     test_case(name);
     snprintf(file, sizeof file, "%s_%d.jnl", prefix, form);
     return path_in_dir(file);
@@ -825,7 +833,7 @@ static void case_handmade(void)
     for (int f = 0; f < F_COUNT; f++) {
         const char *path = form_case(f, "a journal written by the test", "handmade");
         struct jbuild b;
-        char *before = handmade(&b, g_calls + 1, form_func[f]), *after = zeros(600);
+        char *before = handmade(&b, g_calls + 1, form_func(f)), *after = zeros(600);
         long count = 0;
         for (long i = 0; i < 600; i++)
             count += before[i];
@@ -848,7 +856,7 @@ static void case_handmade(void)
         dlp_opts o = journal_opts(path, 0);
         struct ctx c;
         ctx_init(&c, f, K_NONE, 600);
-        c.item_us = f == F_MANAGED ? 300 : 0;
+        c.item_us = f == TEST_MANAGED ? 300 : 0;
         journaled_call(&c, &o, path, before, DLP_OK, 1, after, NULL);
         ctx_free(&c);
         free(before);
@@ -865,7 +873,7 @@ static void case_environment(void)
     long n = 300;
     char *none = zeros(n), *after = zeros(n);
     struct ctx c;
-    ctx_init(&c, F_RR, K_NONE, n);
+    ctx_init(&c, TEST_ROUND_ROBIN, K_NONE, n);
     journaled_call(&c, NULL, env_path, none, DLP_OK, 1, after, NULL);
     ctx_free(&c);
     long env_len = 0;
@@ -874,7 +882,7 @@ static void case_environment(void)
     test_case("opts.journal wins over DLP_JOURNAL");
     const char *opt_path = path_in_dir("opts.jnl");
     dlp_opts o = journal_opts(opt_path, 0);
-    ctx_init(&c, F_MANAGED, K_NONE, n);
+    ctx_init(&c, TEST_MANAGED, K_NONE, n);
     journaled_call(&c, &o, opt_path, none, DLP_OK, 1, after, NULL);
     ctx_free(&c);
     long env_len2 = 0;
@@ -888,7 +896,7 @@ static void case_environment(void)
     snprintf(other, sizeof other, "other_rank_%d.jnl", g_rank);
     const char *mine = g_rank == 0 ? path_in_dir("master.jnl") : path_in_dir(other);
     o = journal_opts(mine, 0);
-    ctx_init(&c, F_LOOP, K_NONE, n);
+    ctx_init(&c, TEST_LOOP_MANAGED, K_NONE, n);
     journaled_call(&c, &o, path_in_dir("master.jnl"), none, DLP_OK, 1, after, NULL);
     ctx_free(&c);
     long len = 0;
@@ -914,7 +922,7 @@ static void refused(int form, long n, const dlp_opts *o, const char *path, int w
     free(stderr_end());
     if (rc != want)
         TEST_FAIL("%s returned %d (%s), expected %d (%s); dlp_last_error(): %s",
-                  form_name[form], rc, dlp_strerror(rc), want, dlp_strerror(want),
+                  form_name(form), rc, dlp_strerror(rc), want, dlp_strerror(want),
                   dlp_last_error());
     if (g_rank == where || where < 0)
         ASSERT_STR_CONTAINS(dlp_last_error(), text);
@@ -980,7 +988,7 @@ static void length_refused(const char *what, const char *path, const dlp_opts *o
              "journal %s is corrupted: the record at byte %ld looks like %s, but a valid record "
              "follows at byte %ld of %ld",
              path, off[2], looks, off[3], off[4]);
-    refused(F_MANAGED, 600, o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MANAGED, 600, o, path, DLP_ERR_JOURNAL, text, 0);
     free(b.p);
 }
 
@@ -1001,7 +1009,7 @@ static void case_refused(void)
              "journal %s recorded call #%lu as dlp_split_managed with n = 601; this call is "
              "dlp_split_managed with n = 600",
              path, g_calls + 1);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     if (g_size > 1 && g_rank != 0)
         ASSERT_STR_CONTAINS(dlp_last_error(), "rank 0");
     free(b.p);
@@ -1014,17 +1022,17 @@ static void case_refused(void)
              "recorded call #%lu as dlp_split_round_robin with n = 600; this call is "
              "dlp_map_unordered with n = 600",
              g_calls + 1);
-    refused(F_MAP, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MAP, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     snprintf(text, sizeof text, "this call is dlp_loop_begin with n = 600");
-    refused(F_LOOP, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_LOOP_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     free(b.p);
 
     test_case("refused: not a journal");
     put_file(path, "hello, world\n", 13);
     snprintf(text, sizeof text, "%s is not a dlp_mpi journal", path);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     put_file(path, "dlpX", 4);
-    refused(F_RR, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_ROUND_ROBIN, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
 
     test_case("refused: a record in the middle has a bad checksum");
     three_records(&b, g_calls + 1, "dlp_split_managed", off);
@@ -1034,7 +1042,7 @@ static void case_refused(void)
              "journal %s is corrupted: bad checksum in the record at byte %ld (%ld more bytes "
              "follow it)",
              path, off[2], off[4] - off[3]);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     free(b.p);
 
     /* A damaged length field is not a torn tail when a valid record follows
@@ -1050,7 +1058,7 @@ static void case_refused(void)
     put_file(path, b.p, b.len);
     snprintf(text, sizeof text, "journal %s is corrupted: no valid record at byte %ld of %ld",
              path, off[2], off[4]);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     free(b.p);
 
     test_case("refused: done items before the call record");
@@ -1058,7 +1066,7 @@ static void case_refused(void)
     jb_done(&b, g_calls + 1, 0, 10);
     jb_call(&b, g_calls + 1, 600, "dlp_split_managed");
     put_file(path, b.p, b.len);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, "before its call record", 0);
+    refused(TEST_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, "before its call record", 0);
     free(b.p);
 
     test_case("refused: a done range beyond n");
@@ -1067,7 +1075,7 @@ static void case_refused(void)
     jb_done(&b, g_calls + 1, 590, 700);
     put_file(path, b.p, b.len);
     snprintf(text, sizeof text, "done range [590, 700) of call #%lu with n = 600", g_calls + 1);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     free(b.p);
 
     test_case("refused: the call recorded twice");
@@ -1076,7 +1084,7 @@ static void case_refused(void)
     jb_call(&b, g_calls + 1, 600, "dlp_split_managed");
     put_file(path, b.p, b.len);
     snprintf(text, sizeof text, "call #%lu is recorded twice", g_calls + 1);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     free(b.p);
 
     test_case("refused: results or collector with a journal");
@@ -1087,18 +1095,18 @@ static void case_refused(void)
     ASSERT_OK(dlp_results_create(&res, 600, sizeof(long)));
     dlp_opts r = o;
     r.results = res;
-    refused(F_MANAGED, 600, &r, path, DLP_ERR_OPTION, "cannot be combined with opts.results", -1);
+    refused(TEST_MANAGED, 600, &r, path, DLP_ERR_OPTION, "cannot be combined with opts.results", -1);
     setenv("DLP_JOURNAL", path, 1);
     dlp_opts r2 = DLP_OPTS_INIT;
     r2.results = res;
-    refused(F_RR, 600, &r2, path, DLP_ERR_OPTION, "cannot be combined with opts.results", -1);
+    refused(TEST_ROUND_ROBIN, 600, &r2, path, DLP_ERR_OPTION, "cannot be combined with opts.results", -1);
     unsetenv("DLP_JOURNAL");
     ASSERT_OK(dlp_results_destroy(&res));
     dlp_collector *col = NULL;
     ASSERT_OK(dlp_collector_create(&col));
     r = o;
     r.collector = col;
-    refused(F_LOOP, 600, &r, path, DLP_ERR_OPTION, "cannot be combined with opts.collector", -1);
+    refused(TEST_LOOP_MANAGED, 600, &r, path, DLP_ERR_OPTION, "cannot be combined with opts.collector", -1);
     ASSERT_OK(dlp_collector_destroy(&col));
     long len = 0;
     free(slurp(path, &len));
@@ -1106,20 +1114,20 @@ static void case_refused(void)
 
     test_case("refused: an empty path, a bad DLP_JOURNAL_SYNC, a missing directory");
     r = journal_opts("", 0);
-    refused(F_MANAGED, 600, &r, NULL, DLP_ERR_OPTION, "empty path", -1);
+    refused(TEST_MANAGED, 600, &r, NULL, DLP_ERR_OPTION, "empty path", -1);
     setenv("DLP_JOURNAL_SYNC", "abc", 1);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_OPTION, "DLP_JOURNAL_SYNC", -1);
+    refused(TEST_MANAGED, 600, &o, path, DLP_ERR_OPTION, "DLP_JOURNAL_SYNC", -1);
     setenv("DLP_JOURNAL_SYNC", "-1", 1);
-    refused(F_MAP, 600, &o, path, DLP_ERR_OPTION, "DLP_JOURNAL_SYNC", -1);
+    refused(TEST_MAP, 600, &o, path, DLP_ERR_OPTION, "DLP_JOURNAL_SYNC", -1);
     unsetenv("DLP_JOURNAL_SYNC");
     const char *nowhere = path_in_dir("no/such/dir.jnl");
     r = journal_opts(nowhere, 0);
-    refused(F_MANAGED, 600, &r, NULL, DLP_ERR_SYSTEM, "cannot open the journal", 0);
+    refused(TEST_MANAGED, 600, &r, NULL, DLP_ERR_SYSTEM, "cannot open the journal", 0);
 
     if (g_size > 1) {
         test_case("refused: a journal on the last rank only");
         dlp_opts some = journal_opts(g_rank == g_size - 1 ? path : NULL, 0);
-        refused(F_MANAGED, 600, &some, NULL, DLP_ERR_MISMATCH, "journal", -1);
+        refused(TEST_MANAGED, 600, &some, NULL, DLP_ERR_MISMATCH, "journal", -1);
         ASSERT_EQ(dlp_failures(NULL), 0);
     }
 }
@@ -1190,7 +1198,7 @@ static void case_files(void)
     }
     ASSERT_OK(dlp_barrier());
     struct ctx c;
-    ctx_init(&c, F_MANAGED, K_NONE, 50);
+    ctx_init(&c, TEST_MANAGED, K_NONE, 50);
     ASSERT_OK(run_form(&c, &o));
     ctx_free(&c);
     g_calls++;
@@ -1209,7 +1217,7 @@ static void case_files(void)
     ASSERT_OK(dlp_barrier());
     snprintf(text, sizeof text, "the journal %s is a symbolic link: refusing to follow it",
              path);
-    refused(F_MANAGED, 600, &o, NULL, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MANAGED, 600, &o, NULL, DLP_ERR_JOURNAL, text, 0);
     if (g_rank == 0) {
         ASSERT_EQ(access(target, F_OK), -1); /* not created through the link */
         unlink(path);
@@ -1229,7 +1237,7 @@ static void case_files(void)
         snprintf(text, sizeof text,
                  "the journal %s can be written by %s (mode %04o): refusing to trust it", path,
                  modes[k].who, modes[k].mode);
-        refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+        refused(TEST_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     }
 
     test_case("files: a journal another user owns is refused");
@@ -1242,7 +1250,7 @@ static void case_files(void)
                  "the journal %s belongs to uid 65534, not to this user (uid %ld): refusing to "
                  "trust it",
                  path, (long)geteuid());
-        refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+        refused(TEST_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     } else if (g_rank == 0) {
         printf("    (not checked: chown to uid 65534 needs root)\n");
     }
@@ -1255,7 +1263,7 @@ static void case_files(void)
     }
     ASSERT_OK(dlp_barrier());
     snprintf(text, sizeof text, "the journal %s is not a regular file", path);
-    refused(F_MANAGED, 600, &o, NULL, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MANAGED, 600, &o, NULL, DLP_ERR_JOURNAL, text, 0);
     if (g_rank == 0)
         unlink(path);
 
@@ -1268,7 +1276,7 @@ static void case_files(void)
         setenv("DLP_TRACE", trace, 1);
     }
     ASSERT_OK(dlp_barrier());
-    ctx_init(&c, F_MANAGED, K_NONE, 50);
+    ctx_init(&c, TEST_MANAGED, K_NONE, 50);
     ASSERT_OK(run_form(&c, NULL));
     ctx_free(&c);
     g_calls++;
@@ -1314,7 +1322,7 @@ static void case_locked(void)
     dlp_opts o = journal_opts(path, 0);
     char text[1200];
     snprintf(text, sizeof text, "cannot lock the journal %s: another process is using it", path);
-    refused(F_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
+    refused(TEST_MANAGED, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     refused(F_MAPNEXT, 600, &o, path, DLP_ERR_JOURNAL, text, 0);
     if (g_rank == 0) {
         close(release);
@@ -1328,7 +1336,7 @@ static void case_locked(void)
     char *before = zeros(600), *after = zeros(600);
     memset(before, 1, 30);
     struct ctx c;
-    ctx_init(&c, F_MANAGED, K_NONE, 600);
+    ctx_init(&c, TEST_MANAGED, K_NONE, 600);
     journaled_call(&c, &o, path, before, DLP_OK, 1, after, NULL);
     ctx_free(&c);
     free(before);
@@ -1373,7 +1381,7 @@ static void torn_sparse(const char *what, const unsigned char *bytes, long len, 
              path, dropped, at, why);
     dlp_opts o = journal_opts(path, 0);
     struct ctx c;
-    ctx_init(&c, F_MANAGED, K_NONE, n);
+    ctx_init(&c, TEST_MANAGED, K_NONE, n);
     journaled_call(&c, &o, path, before, DLP_OK, 1, after, dropped > 0 ? text : NULL);
     if (sparse > 0) /* read in bounded memory, not the whole file at once */
         ASSERT_RSS_GROWTH(peak_rss_kib() - peak0, 64 * 1024L, "reading a sparse journal (peak)");
@@ -1471,32 +1479,33 @@ static void case_failures(void)
         long n, item_us, stop_after;
         const char *what;
     } cases[] = {
-        {F_MANAGED, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1, "i % 7 == 3 fail under skip"},
-        {F_RR, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1, "i % 7 == 3 fail under skip"},
-        {F_LOOP, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1,
+        {TEST_MANAGED, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1, "i % 7 == 3 fail under skip"},
+        {TEST_ROUND_ROBIN, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1, "i % 7 == 3 fail under skip"},
+        {TEST_LOOP_MANAGED, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1,
          "dlp_loop_fail for the running item i % 7 == 3 under skip"},
-        {F_MAP, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1, "work fails for i % 7 == 3 under skip"},
-        {F_MAP, K_RESULT, SKIP, DLP_SKIPPED, 400, 0, -1,
+        {TEST_MAP, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1, "work fails for i % 7 == 3 under skip"},
+        {TEST_MAP, K_RESULT, SKIP, DLP_SKIPPED, 400, 0, -1,
          "on_result fails for i % 11 == 5 under skip"},
         {F_MAPNEXT, K_SEVEN, SKIP, DLP_SKIPPED, 400, 0, -1,
          "work fails for i % 7 == 3 under skip"},
-        {F_MANAGED, K_SEVEN, ABORT, DLP_ERR_ITEM, 1000, 50, -1, "i % 7 == 3 fail under abort"},
-        {F_LOOP_RR, K_SEVEN, ABORT, DLP_ERR_ITEM, 1000, 50, -1,
+        {TEST_MANAGED, K_SEVEN, ABORT, DLP_ERR_ITEM, 1000, 50, -1, "i % 7 == 3 fail under abort"},
+        {TEST_LOOP_ROUND_ROBIN, K_SEVEN, ABORT, DLP_ERR_ITEM, 1000, 50, -1,
          "dlp_loop_fail for the running item under abort"},
-        {F_MAP, K_RESULT, ABORT, DLP_ERR_ITEM, 1000, 50, -1, "on_result fails under abort"},
+        {TEST_MAP, K_RESULT, ABORT, DLP_ERR_ITEM, 1000, 50, -1, "on_result fails under abort"},
         {F_MAPNEXT, K_NONE, 0, DLP_ERR_STATE, 1000, 50, 100, "dlp_map_end() after 100 results"},
-        {F_MANAGED, K_FIRST, RETRY, DLP_OK, 400, 0, -1, "i % 7 == 3 fail once per rank, retry"},
-        {F_MAP, K_FIRST, RETRY, DLP_OK, 400, 0, -1, "work fails once per rank, retry"},
-        {F_RANGE, K_SEVEN, SKIP, DLP_SKIPPED, 4000, 0, -1,
+        {TEST_MANAGED, K_FIRST, RETRY, DLP_OK, 400, 0, -1, "i % 7 == 3 fail once per rank, retry"},
+        {TEST_MAP, K_FIRST, RETRY, DLP_OK, 400, 0, -1, "work fails once per rank, retry"},
+        {TEST_RANGE_MANAGED, K_SEVEN, SKIP, DLP_SKIPPED, 4000, 0, -1,
          "dlp_loop_fail for items i % 7 == 3 of a range under skip"},
-        {F_RANGE_RR, K_SEVEN, SKIP, DLP_SKIPPED, 4000, 0, -1,
+        {TEST_RANGE_ROUND_ROBIN, K_SEVEN, SKIP, DLP_SKIPPED, 4000, 0, -1,
          "dlp_loop_fail for items i % 7 == 3 of a range under skip"},
-        {F_RANGE, K_SEVEN, ABORT, DLP_ERR_ITEM, 4000, 0, -1,
+        {TEST_RANGE_MANAGED, K_SEVEN, ABORT, DLP_ERR_ITEM, 4000, 0, -1,
          "dlp_loop_fail for an item of a range under abort"},
-        {F_RANGE_RR, K_SEVEN, ABORT, DLP_ERR_ITEM, 4000, 0, -1,
+        {TEST_RANGE_ROUND_ROBIN, K_SEVEN, ABORT, DLP_ERR_ITEM, 4000, 0, -1,
          "dlp_loop_fail for an item of a range under abort"},
-        {F_RANGE_RR, K_EARLIER, SKIP, DLP_SKIPPED, 4000, 0, -1,
+        {TEST_RANGE_ROUND_ROBIN, K_EARLIER, SKIP, DLP_SKIPPED, 4000, 0, -1,
          "dlp_loop_fail for an item of the previous range"}};
+
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         fail_then_resume(cases[k].form, cases[k].kind, cases[k].on_error, cases[k].want,
                          cases[k].n, cases[k].item_us, cases[k].stop_after, cases[k].what);
@@ -1508,9 +1517,9 @@ static void case_failures(void)
 static void case_loop_fail_earlier(void)
 {
     const char *what = "dlp_loop_fail for i % 13 == 0 after the thread took its next item";
-    fail_then_resume(F_LOOP_RR, K_EARLIER, DLP_ON_ERROR_SKIP, DLP_SKIPPED, 1200, 400, -1,
+    fail_then_resume(TEST_LOOP_ROUND_ROBIN, K_EARLIER, DLP_ON_ERROR_SKIP, DLP_SKIPPED, 1200, 400, -1,
                      what);
-    fail_then_resume(F_LOOP, K_EARLIER, DLP_ON_ERROR_SKIP, DLP_SKIPPED, 1200, 400, -1,
+    fail_then_resume(TEST_LOOP_MANAGED, K_EARLIER, DLP_ON_ERROR_SKIP, DLP_SKIPPED, 1200, 400, -1,
                      what);
 }
 
@@ -1577,11 +1586,11 @@ static void case_sharing(void)
     setenv("DLP_JOURNAL_SYNC", "0", 1);
     char *none = zeros(300), *after = zeros(300);
     struct ctx c;
-    ctx_init(&c, F_RR, K_NONE, 300);
+    ctx_init(&c, TEST_ROUND_ROBIN, K_NONE, 300);
     journaled_call(&c, &o, path, none, DLP_OK, 1, after, NULL);
     ctx_free(&c);
     unsigned long first = g_calls;
-    ctx_init(&c, F_MANAGED, K_NONE, 0);
+    ctx_init(&c, TEST_MANAGED, K_NONE, 0);
     journaled_call(&c, &o, path, none, DLP_OK, 1, after, NULL);
     ctx_free(&c);
     setenv("DLP_JOURNAL_SYNC", "0.05", 1);
@@ -1674,7 +1683,7 @@ static void case_signals(void)
     dispositions(0, 0, 0, "signals: DLP_SIGNALS=off, no handler");
     setenv("DLP_SIGNALS", "maybe", 1);
     test_case("signals: DLP_SIGNALS=maybe is refused");
-    refused(F_MANAGED, 100, NULL, NULL, DLP_ERR_OPTION, "DLP_SIGNALS", -1);
+    refused(TEST_MANAGED, 100, NULL, NULL, DLP_ERR_OPTION, "DLP_SIGNALS", -1);
     unsetenv("DLP_SIGNALS");
 
     struct sigaction own;
@@ -1696,7 +1705,7 @@ static void case_interrupted(void)
     dlp_opts o = journal_opts(path, 0);
     char *none = zeros(n), *after = zeros(n);
     struct ctx c;
-    ctx_init(&c, F_MANAGED, K_RAISE, n);
+    ctx_init(&c, TEST_MANAGED, K_RAISE, n);
     c.item_us = 1000;
     unsigned long seq = g_calls + 1;
     journaled_call(&c, &o, path, none, DLP_ERR_INTERRUPTED, 0, after, NULL);
@@ -1723,11 +1732,11 @@ static void case_interrupted(void)
     test_case("after SIGTERM: the next call is refused at once");
     double t0 = test_now();
     /* the rank that caught it says so; the others that it refused */
-    refused(F_MANAGED, n, &o, path, DLP_ERR_INTERRUPTED, "SIGTERM arrived during an earlier call",
+    refused(TEST_MANAGED, n, &o, path, DLP_ERR_INTERRUPTED, "SIGTERM arrived during an earlier call",
             g_size - 1);
     if (g_rank != g_size - 1)
         ASSERT_STR_CONTAINS(dlp_last_error(), "DLP_ERR_INTERRUPTED");
-    refused(F_MAP, 10, NULL, NULL, DLP_ERR_INTERRUPTED, "SIGTERM arrived during an earlier call",
+    refused(TEST_MAP, 10, NULL, NULL, DLP_ERR_INTERRUPTED, "SIGTERM arrived during an earlier call",
             g_size - 1);
     double dt = test_now() - t0;
     if (dt > 5)
@@ -1790,13 +1799,16 @@ static int work_result(long i, const void *data, size_t len, void *vw)
     return 0;
 }
 
+/* The map's work: the master writes the outputs (work_result). */
+static int work_map_body(long i, void *vw)
+{
+    work_sleep(vw, i);
+    return 0;
+}
+
 static int work_call(struct work_args *w)
 {
-    switch (w->form) {
-    case F_MANAGED: return dlp_split_managed(w->n, work_body, w, NULL);
-    case F_RR: return dlp_split_round_robin(w->n, work_body, w, NULL);
-    case F_MAP: return dlp_map_unordered(w->n, work_map, work_result, w, NULL);
-    case F_MAPNEXT: {
+    if (w->form == F_MAPNEXT) {
         dlp_map *map = NULL;
         int rc = dlp_map_begin(&map, w->n, work_map, w, NULL);
         if (rc != DLP_OK)
@@ -1808,25 +1820,9 @@ static int work_call(struct work_args *w)
             work_result(i, data, len, w);
         return dlp_map_end(&map);
     }
-    default: {
-        dlp_loop *loop = NULL;
-        int rc = dlp_loop_begin(&loop, w->n, NULL);
-        if (rc != DLP_OK)
-            return rc;
-#pragma omp parallel
-        {
-            long i, b, e, s;
-            if (w->form == F_RANGE)
-                while (dlp_loop_next_range(loop, &b, &e, &s))
-                    for (i = b; i < e; i += s)
-                        work_body(i, w);
-            else
-                while (dlp_loop_next(loop, &i))
-                    work_body(i, w);
-        }
-        return dlp_loop_end(&loop);
-    }
-    }
+    struct test_call call = {w->form, w->n, w->form == TEST_MAP ? work_map_body : work_body, w,
+                             NULL, 0, work_result};
+    return test_run_call(&call);
 }
 
 static long work_number(const char *arg, const char *prefix)
@@ -1840,11 +1836,14 @@ static long work_number(const char *arg, const char *prefix)
 
 static int work_main(int argc, char **argv)
 {
-    static const char *forms[F_COUNT] = {"managed", "rr", "loop", NULL, "map", "mapnext",
-                                         "range", NULL};
+    static const struct {
+        const char *name;
+        int form;
+    } forms[] = {{"managed", TEST_MANAGED}, {"rr", TEST_ROUND_ROBIN}, {"loop", TEST_LOOP_MANAGED},
+                 {"map", TEST_MAP},         {"mapnext", F_MAPNEXT}, {"range", TEST_RANGE_MANAGED}};
     struct work_args w;
     memset(&w, 0, sizeof w);
-    w.form = F_MANAGED;
+    w.form = TEST_MANAGED;
     w.calls = 1;
     w.slow_item = -1;
     if (argc < 3)
@@ -1855,9 +1854,9 @@ static int work_main(int argc, char **argv)
         const char *s = argv[a];
         if (strncmp(s, "--form=", 7) == 0) {
             w.form = -1;
-            for (int f = 0; f < F_COUNT; f++)
-                if (forms[f] && strcmp(s + 7, forms[f]) == 0)
-                    w.form = f;
+            for (size_t f = 0; f < sizeof forms / sizeof *forms; f++)
+                if (strcmp(s + 7, forms[f].name) == 0)
+                    w.form = forms[f].form;
             if (w.form < 0)
                 TEST_FAIL("unknown form in \"%s\"", s);
         } else if (strncmp(s, "--n=", 4) == 0) {
@@ -1902,7 +1901,7 @@ static int work_main(int argc, char **argv)
         rc = work_call(&w);
         if (g_rank == 0) {
             printf("work: run %d: call #%d, %s of n = %ld, returned %s after %.3f s\n", w.run,
-                   call + 1, form_func[w.form], w.n, dlp_strerror(rc), test_now() - t0);
+                   call + 1, form_func(w.form), w.n, dlp_strerror(rc), test_now() - t0);
             if (rc != DLP_OK)
                 fprintf(stderr, "work: run %d: %s\n", w.run, dlp_last_error());
         }
@@ -1943,15 +1942,14 @@ static void timed(void (*part)(void), const char *what)
 
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_ON_ERROR");
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
-    g_size = dlp_size();
-    if (argc >= 2 && strcmp(argv[1], "--work") == 0)
+    int work = argc >= 2 && strcmp(argv[1], "--work") == 0;
+    if (work) /* a job of tests/journal_kill.sh: its knobs are on purpose */
+        unsetenv("DLP_ON_ERROR");
+    else
+        test_clear_knobs();
+    test_init(&argc, &argv);
+    if (work)
         return work_main(argc, argv);
-    unsetenv("DLP_SIGNALS");
-    unsetenv("DLP_JOURNAL");
-    unsetenv("DLP_JOURNAL_SYNC");
     if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "--loop-fail-earlier") != 0))
         TEST_FAIL("usage: test_journal DIR [--loop-fail-earlier], or test_journal --work DIR "
                   "...");
@@ -1977,9 +1975,5 @@ int main(int argc, char **argv)
     timed(case_sharing, "one journal, several calls");
     timed(case_signals, "signal dispositions");
     timed(case_interrupted, "SIGTERM in a body (last)");
-    test_case("end");
-    ASSERT_OK(dlp_finalize());
-    if (g_rank == 0)
-        printf("test_journal: all cases passed in %.1f s\n", test_now() - t0);
-    return 0;
+    return test_end("test_journal");
 }

@@ -28,6 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "test_check.h"
+
 #include "error.h"
 #include "journal_file.h"
 #include "runtime.h"
@@ -191,16 +193,14 @@ struct counts {
     long cases, ok, refused;
 };
 
-static long failures;
-
-static void fail(const char *what, long where, long item)
-{
-    fprintf(g_err, "test_journal_fuzz: FAILED: %s %ld: %s\n", what, where,
-            item >= 0 ? "an item done that the journal did not record as done" : dlp_last_error());
-    if (item >= 0)
-        fprintf(g_err, "    (item %ld)\n", item);
-    failures++;
-}
+/* rc must be DLP_OK (or, with refused_ok, DLP_ERR_JOURNAL) */
+#define CHECK_READ(rc, refused_ok)                                                           \
+    CHECK_MSG((rc) == DLP_OK || ((refused_ok) && (rc) == DLP_ERR_JOURNAL),                   \
+              "the reader returned %d (%s), expected DLP_OK%s: %s", rc, dlp_strerror(rc),     \
+              (refused_ok) ? " or DLP_ERR_JOURNAL" : "", dlp_last_error())
+/* item: -1, or an item done that the journal did not record as done */
+#define CHECK_NO_EXTRA(item)                                                                 \
+    CHECK_MSG((item) < 0, "item %ld done, but the journal did not record it as done", item)
 
 static void on_alarm(int sig)
 {
@@ -245,6 +245,7 @@ int main(int argc, char **argv)
     if (!g_err || !freopen("/dev/null", "w", stderr))
         die("cannot set up stderr%s%ld", "", 0);
     setvbuf(g_err, NULL, _IOLBF, 0);
+    check_stream = g_err;
 
     struct jb b;
     build(&b);
@@ -265,55 +266,51 @@ int main(int argc, char **argv)
     /* truncations */
     for (long len = 0; len < (long)b.len; len += step) {
         trunc.cases++;
+        check_case("truncation to %ld bytes", len);
         int rc = read_as_journal(b.p, (size_t)len, got);
         int k = 0;
         while (k + 1 < b.nb && b.bounds[k + 1] <= len)
             k++;
         const char *want = len < 8 ? NULL : pref[k];
-        if (rc != DLP_OK) {
-            fail("truncation to", len, -1);
+        if (!CHECK_READ(rc, 0))
             continue;
-        }
         trunc.ok++;
-        for (long i = 0; i < g_n; i++)
-            if (got[i] != (want ? want[i] : 0)) {
-                fprintf(g_err, "    item %ld: %d, expected %d\n", i, got[i],
-                        want ? want[i] : 0);
-                fail("truncation to (done set differs from the whole records'):", len, -1);
-                break;
-            }
+        long i = 0;
+        while (i < g_n && got[i] == (want ? want[i] : 0))
+            i++;
+        CHECK_MSG(i == g_n, "the done set differs from the whole records': item %ld: %d, "
+                  "expected %d", i, i < g_n ? got[i] : 0, i < g_n && want ? want[i] : 0);
     }
     /* single-bit flips */
     unsigned char *m = malloc(b.len);
     long last_start = b.bounds[b.nb - 2];
     for (long bit = 0; bit < (long)b.len * 8; bit += step) {
         flips.cases++;
+        check_case("flip of bit %ld", bit);
         memcpy(m, b.p, b.len);
         m[bit / 8] ^= (unsigned char)(1u << (bit % 8));
         int rc = read_as_journal(m, b.len, got);
+        if (!CHECK_READ(rc, 1))
+            continue;
         if (rc == DLP_ERR_JOURNAL) {
             flips.refused++;
-            if (!file_is(m, b.len))
-                fail("flip of bit (refused, but the file was changed)", bit, -1);
-            continue;
-        }
-        if (rc != DLP_OK) {
-            fail("flip of bit (neither DLP_OK nor DLP_ERR_JOURNAL)", bit, -1);
+            CHECK_MSG(file_is(m, b.len), "refused, but the file was changed");
             continue;
         }
         flips.ok++;
         int in_last = bit / 8 >= last_start;
-        if (subset(got, orig))
-            continue;
-        if (in_last && memcmp(got, pref[b.nb - 2], (size_t)g_n) == 0)
-            continue; /* the last record dropped as a torn tail */
-        fail("flip of bit", bit, first_extra(got, orig));
+        /* the last record may be dropped as a torn tail */
+        CHECK_NO_EXTRA(subset(got, orig) || (in_last && memcmp(got, pref[b.nb - 2],
+                                                               (size_t)g_n) == 0)
+                           ? -1
+                           : first_extra(got, orig));
     }
     /* random cases */
     unsigned long long st = seed * 0x9e3779b97f4a7c15ull + 1;
 #define NEXT() (st = st * 6364136223846793005ull + 1442695040888963407ull, st >> 33)
     for (long c = 0; c < random_cases; c++) {
         rnd.cases++;
+        check_case("random case %ld (seed %llu)", c, seed);
         memcpy(m, b.p, b.len);
         size_t len = b.len;
         if (NEXT() % 2) {
@@ -330,12 +327,10 @@ int main(int argc, char **argv)
         if (NEXT() % 4 == 0)
             len = (size_t)(NEXT() % (b.len + 1));
         int rc = read_as_journal(m, len, got);
+        if (!CHECK_READ(rc, 1))
+            continue;
         if (rc == DLP_ERR_JOURNAL) {
             rnd.refused++;
-            continue;
-        }
-        if (rc != DLP_OK) {
-            fail("random case (neither DLP_OK nor DLP_ERR_JOURNAL)", c, -1);
             continue;
         }
         rnd.ok++;
@@ -344,8 +339,7 @@ int main(int argc, char **argv)
         int fine = subset(got, orig);
         for (int k = 0; !fine && k < b.nb; k++)
             fine = subset(got, pref[k]);
-        if (!fine)
-            fail("random case", c, first_extra(got, orig));
+        CHECK_NO_EXTRA(fine ? -1 : first_extra(got, orig));
     }
     unlink(g_path);
     rmdir(dir);
@@ -355,7 +349,7 @@ int main(int argc, char **argv)
             "%ld truncations (%ld read, %ld refused), %ld single-bit flips (%ld read, %ld "
             "refused), %ld random cases (%ld read, %ld refused); %ld failures\n",
             b.len, b.nb - 1, g_n, norig, trunc.cases, trunc.ok, trunc.refused, flips.cases,
-            flips.ok, flips.refused, rnd.cases, rnd.ok, rnd.refused, failures);
+            flips.ok, flips.refused, rnd.cases, rnd.ok, rnd.refused, check_failures());
     for (int k = 0; k < b.nb; k++)
         free(pref[k]);
     free(pref);
@@ -363,5 +357,5 @@ int main(int argc, char **argv)
     free(orig);
     free(got);
     free(b.p);
-    return failures ? 1 : 0;
+    return check_end("test_journal_fuzz");
 }

@@ -30,7 +30,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int g_rank;
 static const char *g_dir;
 static char g_capture[1024];
 static int g_saved_fd = -1;

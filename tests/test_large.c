@@ -10,7 +10,6 @@
 
 #include <omp.h>
 
-static int g_rank, g_size;
 
 /* 8 bytes of the pattern for word w of stream s. */
 static inline uint64_t word_of(uint64_t salt, uint64_t s, uint64_t w)

@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int g_rank, g_size, g_threads;
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
@@ -27,21 +26,6 @@ static int g_rank, g_size, g_threads;
 #else
 #define MAP_RSS_MEANINGFUL TEST_RSS_MEANINGFUL
 #endif
-
-/* A failed check that does not end the job at once: later cases still run,
- * and main() fails the test at the end (used where the library's behaviour,
- * not the test, is in question, so that one finding does not hide others). */
-static int g_deferred;
-
-#define DEFER_FAIL(...)                                                              \
-    do {                                                                             \
-        fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\" (the run goes on): ",  \
-                __FILE__, __LINE__, g_rank, test__case);                             \
-        fprintf(stderr, __VA_ARGS__);                                                \
-        fputc('\n', stderr);                                                         \
-        fflush(stderr);                                                              \
-        g_deferred++;                                                                \
-    } while (0)
 
 /* ------------------------------------------------------ result bytes -- */
 
@@ -813,7 +797,7 @@ static void check_reserve_zero(void)
     long b = atomic_load(&bad), any = 0;
     ASSERT_MPI(MPI_Allreduce(&b, &any, 1, MPI_LONG, MPI_MAX, dlp_comm()));
     if (any && g_rank == 0)
-        DEFER_FAIL("dlp_buf_reserve(out, 0) returned NULL (item %ld), and it is no error",
+        EXPECT_FAIL("dlp_buf_reserve(out, 0) returned NULL (item %ld), and it is no error",
                    any - 1);
 }
 
@@ -996,7 +980,7 @@ static void check_progress(void)
     /* 0.3 s of callbacks at 0.05 s intervals: lines before the final one,
      * also when the results reach the consumer in one large batch */
     if (lines < 2)
-        DEFER_FAIL("only %d progress line in a call of %.2f s at DLP_PROGRESS_INTERVAL=0.05: "
+        EXPECT_FAIL("only %d progress line in a call of %.2f s at DLP_PROGRESS_INTERVAL=0.05: "
                    "no line while on_result ran",
                    lines, (double)n * (double)c.cb_sleep_us * 1e-6);
 }
@@ -1006,13 +990,7 @@ static void check_progress(void)
  * Checks marked "the run goes on" fail the test only at the end. */
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_INFLIGHT");
-    unsetenv("DLP_PROGRESS");
-    unsetenv("DLP_PROGRESS_INTERVAL");
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
-    g_size = dlp_size();
-    g_threads = dlp_threads();
+    test_begin(&argc, &argv);
     int calls = 200, progress = 1;
     for (int a = 1; a < argc; a++) {
         if (strncmp(argv[a], "--calls=", 8) == 0)
@@ -1021,7 +999,6 @@ int main(int argc, char **argv)
             progress = 0;
     }
     ASSERT_GE(calls, 12);
-    double t0 = test_now();
     check_memory_bound(); /* first: before other cases enlarge the heap */
     check_sizes();
     check_failures();
@@ -1033,13 +1010,5 @@ int main(int argc, char **argv)
     if (progress)
         check_progress();
     check_reserve_zero();
-    int deferred = 0;
-    ASSERT_MPI(MPI_Allreduce(&g_deferred, &deferred, 1, MPI_INT, MPI_SUM, dlp_comm()));
-    test_case("end");
-    if (deferred)
-        TEST_FAIL("%d check(s) failed above (\"the run goes on\")", deferred);
-    ASSERT_OK(dlp_finalize());
-    if (g_rank == 0)
-        printf("test_map: all cases passed in %.1f s\n", test_now() - t0);
-    return 0;
+    return test_end("test_map");
 }

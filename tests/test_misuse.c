@@ -531,9 +531,7 @@ static void check_nesting(void)
 
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_SCHEDULE");
-    unsetenv("DLP_CHUNK");
-    unsetenv("DLP_THREADS");
+    test_clear_knobs();
     check_strerror();
 
     test_case("every call before dlp_init is DLP_ERR_NOT_INITIALIZED");

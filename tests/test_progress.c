@@ -1,83 +1,16 @@
 /* Unit test of the progress display (lib/progress.c), without MPI: synthetic
  * (done, now) sequences into a tmpfile, and the exact text that came out.
- * Every failed check prints the expected and the actual text (escaped). */
+ * Every failed check prints the expected and the actual text (escaped:
+ * tests/test_check.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_check.h"
+
 #include "dlp_mpi.h" /* enum dlp_progress */
 #include "progress.h"
-
-static const char *test_case = "(setup)";
-static int failures;
-
-/* Print s with \r, \n, ESC and other control bytes visible. */
-static void put_escaped(const char *s)
-{
-    fputc('"', stderr);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '\r')
-            fputs("\\r", stderr);
-        else if (c == '\n')
-            fputs("\\n", stderr);
-        else if (c == 033)
-            fputs("\\033", stderr);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(stderr, "\\x%02x", c);
-        else
-            fputc(c, stderr);
-    }
-    fputs("\"\n", stderr);
-}
-
-static void fail_head(const char *file, int line, const char *what)
-{
-    fprintf(stderr, "%s:%d: FAILED in case \"%s\": %s\n", file, line, test_case, what);
-    failures++;
-}
-
-static void check_str(const char *file, int line, const char *what, const char *actual,
-                      const char *expected)
-{
-    if (strcmp(actual, expected) == 0)
-        return;
-    fail_head(file, line, what);
-    fputs("  expected: ", stderr);
-    put_escaped(expected);
-    fputs("  actual:   ", stderr);
-    put_escaped(actual);
-}
-
-static void check_has(const char *file, int line, const char *what, const char *text,
-                      const char *part, int want)
-{
-    if ((strstr(text, part) != NULL) == want)
-        return;
-    fail_head(file, line, what);
-    fprintf(stderr, "  expected %s: ", want ? "to contain" : "not to contain");
-    put_escaped(part);
-    fputs("  actual text:         ", stderr);
-    put_escaped(text);
-}
-
-static void check_long(const char *file, int line, const char *what, long long actual,
-                       long long expected)
-{
-    if (actual == expected)
-        return;
-    fail_head(file, line, what);
-    fprintf(stderr, "  expected: %lld\n  actual:   %lld\n", expected, actual);
-}
-
-#define CHECK_STR(actual, expected) check_str(__FILE__, __LINE__, #actual, actual, expected)
-#define CHECK_HAS(text, part) check_has(__FILE__, __LINE__, #text " has " #part, text, part, 1)
-#define CHECK_HAS_NOT(text, part)                                                            \
-    check_has(__FILE__, __LINE__, #text " lacks " #part, text, part, 0)
-#define CHECK_EQ(actual, expected)                                                           \
-    check_long(__FILE__, __LINE__, #actual " == " #expected, (long long)(actual),            \
-               (long long)(expected))
 
 /* ------------------------------------------------------------- capture -- */
 
@@ -86,7 +19,7 @@ static char text[1 << 16];       /* everything written to it so far */
 
 static void start(const char *name)
 {
-    test_case = name;
+    check_case("%s", name);
     if (out)
         fclose(out);
     out = tmpfile();
@@ -294,7 +227,7 @@ static void tty_width(void)
             if (widest_tty_line(s) > 79) {
                 fprintf(stderr, "n = %ld, label %s:\n", ns[i], names[j] ? names[j] : "NULL");
                 CHECK_EQ(widest_tty_line(s), 79);
-                put_escaped(s);
+                check_escaped(s);
             }
             CHECK_EQ(count_char(s, '\r'), 3);
             CHECK_EQ(count_char(s, '\n'), 1);
@@ -516,7 +449,7 @@ static void tty_stable_width(void)
                     fprintf(stderr, "n = %ld, label %s, end %d:\n", ns[i],
                             labels[j] ? labels[j] : "NULL", end);
                     CHECK_EQ(widest_tty_line(s), narrowest_tty_line(s));
-                    put_escaped(s);
+                    check_escaped(s);
                 }
                 CHECK_EQ(widest_tty_line(s) <= 79, 1);
             }
@@ -584,10 +517,5 @@ int main(void)
     resumed();
     if (out)
         fclose(out);
-    if (failures) {
-        fprintf(stderr, "test_progress: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_progress: all checks passed\n");
-    return 0;
+    return check_end("test_progress");
 }

@@ -5,33 +5,13 @@
  * equal to an exact reference under every schedule policy and retry
  * history; on_all_ranks (reductions and dense results on every rank); shape
  * mismatches across ranks; misuse. */
-#include "test_util.h"
+#include "test_forms.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdatomic.h>
 
 __extension__ typedef __int128 i128;
 
-enum form {
-    F_MANAGED,
-    F_ROUND_ROBIN,
-    F_LOOP_MANAGED,
-    F_LOOP_ROUND_ROBIN,
-    F_MAP,
-    F_RANGE_MANAGED,
-    F_RANGE_ROUND_ROBIN,
-    F_COUNT
-};
-static const char *form_name[F_COUNT] = {
-    "dlp_split_managed",     "dlp_split_round_robin", "loop form, managed",
-    "loop form, round robin", "dlp_map_unordered",    "range loop form, managed",
-    "range loop form, round robin"};
-#define IS_LOOP(form)                                                                  \
-    ((form) == F_LOOP_MANAGED || (form) == F_LOOP_ROUND_ROBIN || (form) == F_RANGE_MANAGED || \
-     (form) == F_RANGE_ROUND_ROBIN)
-
-static int g_rank, g_size;
 
 static uint64_t test_bits(double x)
 {
@@ -66,7 +46,6 @@ struct ctx {
     int fail_once_per_rank; /* ... only on their first run on each rank */
     int use_item_fail;      /* fail with dlp_item_fail instead of a return value */
     _Atomic int attempts[ATTEMPTS_MAX];
-    dlp_loop *loop;
 };
 
 /* Item i's value: exact in binary, so any order sums to the same double. */
@@ -156,10 +135,14 @@ static int contribute(struct ctx *c, long i)
 
 static int body(long i, void *vc) { return contribute(vc, i); }
 
-static int work(long i, void *vc, dlp_buf *out)
+/* The range form's: a failed item contributes nothing. */
+static int range_body(long i, void *vc)
 {
-    (void)out;
-    return contribute(vc, i);
+    struct ctx *c = vc;
+    if (fails(c, i))
+        return 7;
+    add(c, i);
+    return 0;
 }
 
 /* The user reduction: {sum, count} of doubles. */
@@ -179,39 +162,8 @@ static void user_combine(void *into, const void *from, void *ctx)
 
 static int run(int form, struct ctx *c, dlp_opts o)
 {
-    if (form == F_MANAGED)
-        return dlp_split_managed(c->n, body, c, &o);
-    if (form == F_ROUND_ROBIN)
-        return dlp_split_round_robin(c->n, body, c, &o);
-    if (form == F_MAP)
-        return dlp_map_unordered(c->n, work, test_ignore_result, c, &o);
-    o.split = form == F_LOOP_MANAGED || form == F_RANGE_MANAGED ? DLP_SPLIT_MANAGED
-                                                                : DLP_SPLIT_ROUND_ROBIN;
-    int rc = dlp_loop_begin(&c->loop, c->n, &o);
-    if (rc != DLP_OK)
-        return rc;
-    if (form == F_RANGE_MANAGED || form == F_RANGE_ROUND_ROBIN) {
-        /* a batch's failed item adds nothing (dlp_loop_next_range) */
-#pragma omp parallel
-        {
-            long b, e, st;
-            while (dlp_loop_next_range(c->loop, &b, &e, &st))
-                for (long i = b; i < e; i += st)
-                    if (fails(c, i))
-                        dlp_loop_fail(c->loop, i, "item %ld fails on purpose", i);
-                    else
-                        add(c, i);
-        }
-        return dlp_loop_end(&c->loop);
-    }
-#pragma omp parallel
-    {
-        long i;
-        while (dlp_loop_next(c->loop, &i))
-            if (contribute(c, i) != 0)
-                dlp_loop_fail(c->loop, i, "item %ld fails on purpose", i);
-    }
-    return dlp_loop_end(&c->loop);
+    /* the range form: a failed item adds nothing (dlp_loop_next_range) */
+    return test_run_form(form, c->n, test_forms[form].loop == 2 ? range_body : body, c, &o, 0);
 }
 
 static dlp_reduce *make(int kind)
@@ -254,11 +206,13 @@ static void check_kinds(int form, int on_all, int fail_mod, int on_error)
     }
     double erepro = repro_reference(n, skipped ? fail_mod : 0);
     for (int kind = 0; kind < K_COUNT; kind++) {
-        if (IS_LOOP(form) && on_error == DLP_ON_ERROR_RETRY)
-            continue; /* the loop forms cannot retry */
+        if (test_form_loop(form)) {
+            if (on_error == DLP_ON_ERROR_RETRY)
+                continue; /* the loop forms cannot retry */
+        }
         char name[160];
         snprintf(name, sizeof name, "%s, %s, on_all_ranks %d, fail_mod %d, on_error %d",
-                 form_name[form], kind_name[kind], on_all, fail_mod, on_error);
+                 test_form_name(form), kind_name[kind], on_all, fail_mod, on_error);
         test_case(name);
         struct ctx *c = calloc(1, sizeof *c);
         ASSERT_NOT_NULL(c);
@@ -319,10 +273,10 @@ static void check_repro_schedules(void)
 {
     const long n = 5000;
     double want = repro_reference(n, 0);
-    for (int form = 0; form < F_COUNT; form++) {
+    for (int form = 0; form < TEST_ALL_FORMS; form++) {
         for (int pol = DLP_SCHEDULE_AUTO; pol <= DLP_SCHEDULE_AWF; pol++) {
             char name[128];
-            snprintf(name, sizeof name, "sum repro, %s, schedule %d", form_name[form], pol);
+            snprintf(name, sizeof name, "sum repro, %s, schedule %d", test_form_name(form), pol);
             test_case(name);
             struct ctx *c = calloc(1, sizeof *c);
             ASSERT_NOT_NULL(c);
@@ -335,8 +289,7 @@ static void check_repro_schedules(void)
             o.progress = DLP_PROGRESS_OFF;
             o.thread_schedule = pol;
             o.thread_chunk = 7;
-            if (form != F_ROUND_ROBIN && form != F_LOOP_ROUND_ROBIN &&
-                form != F_RANGE_ROUND_ROBIN) {
+            if (!test_form_round_robin(form)) {
                 o.schedule = pol;
                 o.chunk = 13;
             }
@@ -525,13 +478,8 @@ static void check_packed_order(void)
 
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_SCHEDULE");
-    unsetenv("DLP_CHUNK");
-    unsetenv("DLP_ON_ERROR");
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
-    g_size = dlp_size();
-    for (int form = 0; form < F_COUNT; form++) {
+    test_begin(&argc, &argv);
+    for (int form = 0; form < TEST_ALL_FORMS; form++) {
         check_kinds(form, form % 2, 0, DLP_ON_ERROR_ABORT);
         check_kinds(form, 1, 7, DLP_ON_ERROR_SKIP);
         check_kinds(form, 0, 7, DLP_ON_ERROR_RETRY);
@@ -542,8 +490,5 @@ int main(int argc, char **argv)
     check_packed_order();
     check_mismatch();
     check_misuse();
-    ASSERT_OK(dlp_finalize());
-    if (g_rank == 0)
-        printf("test_reduce: all cases passed\n");
-    return 0;
+    return test_end("test_reduce");
 }

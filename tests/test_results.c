@@ -2,15 +2,8 @@
  * calls, checked byte for byte on the master for several element sizes;
  * dlp_gather with variable sizes (0 bytes on some ranks); dlp_bcast;
  * dlp_call_on_root_and_bcast (incl. a failing fn); dlp_barrier. */
-#include "test_util.h"
+#include "test_forms.h"
 
-#include <omp.h>
-
-enum form { F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_LOOP_ROUND_ROBIN, F_COUNT };
-static const char *form_name[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
-                                         "loop form, managed", "loop form, round robin"};
-
-static int g_rank, g_size;
 
 /* ------------------------------------------------------- dense results -- */
 
@@ -49,23 +42,7 @@ static int dense_body(long i, void *vctx)
 /* The call of the form with the options as they are (opts.results too). */
 static int run_form_as(int form, long n, struct dense_ctx *c, dlp_opts o)
 {
-    if (form == F_MANAGED)
-        return dlp_split_managed(n, dense_body, c, &o);
-    if (form == F_ROUND_ROBIN)
-        return dlp_split_round_robin(n, dense_body, c, &o);
-    o.split = form == F_LOOP_MANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
-    dlp_loop *loop = NULL;
-    int rc = dlp_loop_begin(&loop, n, &o);
-    if (rc != DLP_OK)
-        return rc;
-#pragma omp parallel
-    {
-        long i;
-        while (dlp_loop_next(loop, &i))
-            if (dense_body(i, c) != 0)
-                dlp_loop_fail(loop, i, "dense body failed");
-    }
-    return dlp_loop_end(&loop);
+    return test_run_form(form, n, dense_body, c, &o, 0);
 }
 
 static int run_form(int form, long n, struct dense_ctx *c, const dlp_opts *base)
@@ -101,7 +78,7 @@ static void check_dense(const struct dense_ctx *c, const char *name)
 static void dense_case(int form, long n, size_t elem, const dlp_opts *opts, const char *what)
 {
     char name[256];
-    snprintf(name, sizeof name, "dense results, %s, n = %ld, elem %zu%s%s", form_name[form], n,
+    snprintf(name, sizeof name, "dense results, %s, n = %ld, elem %zu%s%s", test_form_name(form), n,
              elem, what ? ", " : "", what ? what : "");
     test_case(name);
     struct dense_ctx c = {NULL, elem, test_mix((uint64_t)n * 131 + elem * 7 + (uint64_t)form), n,
@@ -118,7 +95,7 @@ static void dense_case(int form, long n, size_t elem, const dlp_opts *opts, cons
 static void check_dense_results(int cycles)
 {
     const size_t elems[] = {1, 3, 8, 24, 4096};
-    for (int f = 0; f < F_COUNT; f++) {
+    for (int f = 0; f < TEST_BODY_FORMS; f++) {
         for (size_t k = 0; k < sizeof elems / sizeof elems[0]; k++) {
             size_t e = elems[k];
             dense_case(f, 0, e, NULL, NULL);
@@ -132,56 +109,56 @@ static void check_dense_results(int cycles)
     dlp_opts o = DLP_OPTS_INIT;
     o.schedule = DLP_SCHEDULE_FIXED;
     o.chunk = 1;
-    dense_case(F_MANAGED, 5000, 24, &o, "FIXED chunk 1");
-    dense_case(F_LOOP_MANAGED, 5000, 8, &o, "FIXED chunk 1");
+    dense_case(TEST_MANAGED, 5000, 24, &o, "FIXED chunk 1");
+    dense_case(TEST_LOOP_MANAGED, 5000, 8, &o, "FIXED chunk 1");
     o.chunk = 7;
-    dense_case(F_MANAGED, 5000, 24, &o, "FIXED chunk 7");
-    dense_case(F_MANAGED, 1000, 4096, &o, "FIXED chunk 7");
+    dense_case(TEST_MANAGED, 5000, 24, &o, "FIXED chunk 7");
+    dense_case(TEST_MANAGED, 1000, 4096, &o, "FIXED chunk 7");
     /* the transfer's paths (lib/transfer.c): packed items of the sizes
      * with their own copy loops (4, 8, 16) and others, over many packed
      * messages (more than its window of 8 in flight); items of 64 KiB and
      * more (each a message of its own, also when strided) and just below
      * (a few per packed message); managed chunks both above and below the
      * 64 KiB of a direct message, and small ones packed together */
-    dense_case(F_ROUND_ROBIN, 100003, 4, NULL, "packed 4-byte items");
-    dense_case(F_ROUND_ROBIN, 100003, 16, NULL, "packed 16-byte items");
-    dense_case(F_ROUND_ROBIN, 1000003, 8, NULL, "many packed messages");
-    dense_case(F_LOOP_ROUND_ROBIN, 300007, 12, NULL, "many packed messages");
-    dense_case(F_ROUND_ROBIN, 37, 65536, NULL, "strided items of 64 KiB, each a message");
-    dense_case(F_MANAGED, 37, 65536 + 8, NULL, "items above 64 KiB");
-    dense_case(F_ROUND_ROBIN, 101, 40000, NULL, "strided items just below 64 KiB, packed");
+    dense_case(TEST_ROUND_ROBIN, 100003, 4, NULL, "packed 4-byte items");
+    dense_case(TEST_ROUND_ROBIN, 100003, 16, NULL, "packed 16-byte items");
+    dense_case(TEST_ROUND_ROBIN, 1000003, 8, NULL, "many packed messages");
+    dense_case(TEST_LOOP_ROUND_ROBIN, 300007, 12, NULL, "many packed messages");
+    dense_case(TEST_ROUND_ROBIN, 37, 65536, NULL, "strided items of 64 KiB, each a message");
+    dense_case(TEST_MANAGED, 37, 65536 + 8, NULL, "items above 64 KiB");
+    dense_case(TEST_ROUND_ROBIN, 101, 40000, NULL, "strided items just below 64 KiB, packed");
     o = (dlp_opts)DLP_OPTS_INIT;
     o.schedule = DLP_SCHEDULE_GSS;
-    dense_case(F_MANAGED, 600001, 8, &o, "GSS: chunks direct and packed");
-    dense_case(F_LOOP_MANAGED, 200003, 24, &o, "GSS: chunks direct and packed");
+    dense_case(TEST_MANAGED, 600001, 8, &o, "GSS: chunks direct and packed");
+    dense_case(TEST_LOOP_MANAGED, 200003, 24, &o, "GSS: chunks direct and packed");
     o.schedule = DLP_SCHEDULE_FIXED;
     o.chunk = 8192; /* 64 KiB of 8-byte items: direct, exactly at the bound */
-    dense_case(F_MANAGED, 100000, 8, &o, "FIXED chunk of 64 KiB");
+    dense_case(TEST_MANAGED, 100000, 8, &o, "FIXED chunk of 64 KiB");
     o.chunk = 8191;
-    dense_case(F_MANAGED, 100000, 8, &o, "FIXED chunk of 64 KiB - 8 bytes");
+    dense_case(TEST_MANAGED, 100000, 8, &o, "FIXED chunk of 64 KiB - 8 bytes");
     o = (dlp_opts)DLP_OPTS_INIT;
     o.threads = 1;
-    dense_case(F_MANAGED, 3000, 24, &o, "opts.threads = 1");
-    dense_case(F_ROUND_ROBIN, 3000, 24, &o, "opts.threads = 1");
+    dense_case(TEST_MANAGED, 3000, 24, &o, "opts.threads = 1");
+    dense_case(TEST_ROUND_ROBIN, 3000, 24, &o, "opts.threads = 1");
 
     test_case("dense results: one object reused for two calls");
     struct dense_ctx c = {NULL, 24, 1, 20000, 0, 0};
     ASSERT_OK(dlp_results_create(&c.r, c.n, c.elem));
-    ASSERT_OK(run_form(F_MANAGED, c.n, &c, NULL));
+    ASSERT_OK(run_form(TEST_MANAGED, c.n, &c, NULL));
     check_dense(&c, "reused results, first call (managed)");
     c.salt = 2;
-    ASSERT_OK(run_form(F_ROUND_ROBIN, c.n, &c, NULL));
+    ASSERT_OK(run_form(TEST_ROUND_ROBIN, c.n, &c, NULL));
     check_dense(&c, "reused results, second call (round robin)");
     c.salt = 3;
-    ASSERT_OK(run_form(F_LOOP_MANAGED, c.n, &c, NULL));
+    ASSERT_OK(run_form(TEST_LOOP_MANAGED, c.n, &c, NULL));
     check_dense(&c, "reused results, third call (loop form, managed)");
     ASSERT_EQ(c.bad, 0);
     ASSERT_OK(dlp_results_destroy(&c.r));
 
-    for (int f = 0; f < F_COUNT; f++) {
+    for (int f = 0; f < TEST_BODY_FORMS; f++) {
         char nm[128];
         snprintf(nm, sizeof nm, "dense results, %s: a failing body; then a fresh call works",
-                 form_name[f]);
+                 test_form_name(f));
         test_case(nm);
         struct dense_ctx fc = {NULL, 24, 5, 3000, 0, 2222};
         ASSERT_OK(dlp_results_create(&fc.r, fc.n, fc.elem));
@@ -196,7 +173,7 @@ static void check_dense_results(int cycles)
     test_case("dense results: own slots readable on the computing rank");
     struct dense_ctx d = {NULL, 16, 9, 1000, 0, 0};
     ASSERT_OK(dlp_results_create(&d.r, d.n, d.elem));
-    ASSERT_OK(run_form(F_ROUND_ROBIN, d.n, &d, NULL));
+    ASSERT_OK(run_form(TEST_ROUND_ROBIN, d.n, &d, NULL));
     unsigned char want[16];
     for (long i = g_rank; i < d.n; i += g_size) {
         fill(want, d.elem, d.salt, i);
@@ -219,7 +196,7 @@ static void check_dense_results(int cycles)
         }
         struct dense_ctx e = {NULL, 64, (uint64_t)k, 64, 0, 0};
         ASSERT_OK(dlp_results_create(&e.r, e.n, e.elem));
-        ASSERT_OK(run_form(k % F_COUNT, e.n, &e, NULL));
+        ASSERT_OK(run_form(k % TEST_BODY_FORMS, e.n, &e, NULL));
         check_dense(&e, "create/use/destroy cycle");
         ASSERT_OK(dlp_results_destroy(&e.r));
     }
@@ -243,15 +220,15 @@ static void check_results_not_attached(void)
 {
     static const int policies[] = {DLP_ON_ERROR_ABORT, DLP_ON_ERROR_SKIP, DLP_ON_ERROR_RETRY};
     static const char *policy_name[] = {"abort", "skip", "retry"};
-    for (int f = 0; f < F_COUNT; f++) {
+    for (int f = 0; f < TEST_BODY_FORMS; f++) {
         for (int p = 0; p < 3; p++) {
-            if (p == 2 && f >= F_LOOP_MANAGED)
+            if (p == 2 && test_form_loop(f))
                 continue; /* the loop forms refuse retry */
             for (int other = 0; other < 2; other++) {
                 char name[192];
                 snprintf(name, sizeof name,
                          "dense results not attached: %s, on_error = %s, opts.results = %s",
-                         form_name[f], policy_name[p], other ? "another object" : "NULL");
+                         test_form_name(f), policy_name[p], other ? "another object" : "NULL");
                 test_case(name);
                 struct dense_ctx c = {NULL, 8, 77, 400, 0, 0};
                 dlp_results *attached = NULL;
@@ -330,10 +307,10 @@ static void check_typed_access(void)
     ASSERT_OK(dlp_results_destroy(&r));
 
     const long n = 300;
-    for (int f = 0; f < F_COUNT; f++) {
+    for (int f = 0; f < TEST_BODY_FORMS; f++) {
         for (int wrong = 0; wrong < 3; wrong++) {
             char name[160];
-            snprintf(name, sizeof name, "DLP_RESULTS_AT: %s, %s", form_name[f],
+            snprintf(name, sizeof name, "DLP_RESULTS_AT: %s, %s", test_form_name(f),
                      wrong == 0   ? "the element's type"
                      : wrong == 1 ? "a pointer's size: DLP_ERR_ARG everywhere"
                                   : "a larger type: DLP_ERR_ARG everywhere, no crash");
@@ -343,22 +320,7 @@ static void check_typed_access(void)
             dlp_opts o = DLP_OPTS_INIT;
             o.results = c.r;
             o.on_error = wrong == 2 ? DLP_ON_ERROR_SKIP : DLP_ON_ERROR_DEFAULT;
-            int rc;
-            if (f <= F_ROUND_ROBIN) {
-                rc = (f == F_MANAGED ? dlp_split_managed : dlp_split_round_robin)(n, typed_body,
-                                                                                 &c, &o);
-            } else {
-                o.split = f == F_LOOP_MANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
-                dlp_loop *loop = NULL;
-                ASSERT_OK(dlp_loop_begin(&loop, n, &o));
-#pragma omp parallel
-                {
-                    long i;
-                    while (dlp_loop_next(loop, &i))
-                        typed_body(i, &c);
-                }
-                rc = dlp_loop_end(&loop);
-            }
+            int rc = test_run_form(f, n, typed_body, &c, &o, 0);
             if (wrong == 0) {
                 ASSERT_OK(rc);
                 if (g_rank == 0)
@@ -377,7 +339,7 @@ static void check_typed_access(void)
                          sizeof(struct triple));
                 ASSERT_STR_CONTAINS(dlp_last_error(), want);
                 ASSERT_STR_CONTAINS(dlp_last_error(), "DLP_RESULTS_AT(r, ");
-                if (g_rank == 0 && f == F_MANAGED && wrong == 1)
+                if (g_rank == 0 && f == TEST_MANAGED && wrong == 1)
                     printf("    report: %s\n", dlp_last_error());
             }
             ASSERT_OK(dlp_results_destroy(&c.r));
@@ -642,11 +604,7 @@ static void check_barrier(void)
  * check (default 300; fewer keeps oversubscribed runs short). */
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_SCHEDULE");
-    unsetenv("DLP_CHUNK");
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
-    g_size = dlp_size();
+    test_begin(&argc, &argv);
     int cycles = 300;
     for (int a = 1; a < argc; a++)
         if (strncmp(argv[a], "--cycles=", 9) == 0)
@@ -659,8 +617,5 @@ int main(int argc, char **argv)
     check_bcast();
     check_call_on_root();
     check_barrier();
-    ASSERT_OK(dlp_finalize());
-    if (g_rank == 0)
-        printf("test_results: all cases passed\n");
-    return 0;
+    return test_end("test_results");
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_check.h"
+
 #include "dlp_mpi.h" /* DLP_SCHEDULE_AUTO, DLP_SCHEDULE_FIXED for dlp__schedule_chunk */
 #include "schedule.h"
 #include "selfsched.h"
@@ -20,56 +22,10 @@
  * which tests/CMakeLists.txt builds into this test. */
 #include "cursor.h"
 
-static char test_case[160] = "(setup)";
-static int failures;
-static long checks;
-
 static void set_case(const char *policy, long n, int p, long chunk)
 {
-    snprintf(test_case, sizeof test_case, "%s n=%ld P=%d chunk %ld", policy, n, p, chunk);
+    check_case("%s n=%ld P=%d chunk %ld", policy, n, p, chunk);
 }
-
-static int check_long(const char *file, int line, const char *what, long long actual,
-                      long long expected)
-{
-    checks++;
-    if (actual == expected)
-        return 1;
-    fprintf(stderr, "%s:%d: FAILED in case \"%s\": %s\n  expected: %lld\n  actual:   %lld\n",
-            file, line, test_case, what, expected, actual);
-    failures++;
-    return 0;
-}
-
-static int check_true(const char *file, int line, const char *what, int ok, long long a,
-                      long long b)
-{
-    checks++;
-    if (ok)
-        return 1;
-    fprintf(stderr, "%s:%d: FAILED in case \"%s\": %s (values %lld, %lld)\n", file, line,
-            test_case, what, a, b);
-    failures++;
-    return 0;
-}
-
-static void check_has(const char *file, int line, const char *text, const char *part)
-{
-    checks++;
-    if (strstr(text, part))
-        return;
-    fprintf(stderr, "%s:%d: FAILED in case \"%s\": message lacks \"%s\"\n  message: \"%s\"\n",
-            file, line, test_case, part, text);
-    failures++;
-}
-
-#define CHECK_EQ(actual, expected)                                                           \
-    check_long(__FILE__, __LINE__, #actual " == " #expected, (long long)(actual),            \
-               (long long)(expected))
-/* cond, and the two values it compares (printed on failure) */
-#define CHECK(cond, a, b)                                                                    \
-    check_true(__FILE__, __LINE__, #cond, (cond), (long long)(a), (long long)(b))
-#define CHECK_HAS(text, part) check_has(__FILE__, __LINE__, text, part)
 
 #define TWO_40 (1L << 40)
 #define KEPT 64 /* chunks of a sequence kept for comparisons */
@@ -79,10 +35,8 @@ static struct dlp__ss_spec spec_of(const char *text)
 {
     struct dlp__ss_spec s = {0};
     char err[256];
-    if (dlp__ss_parse(text, &s, err, sizeof err) != 0) {
-        fprintf(stderr, "spec_of(\"%s\"): %s\n", text, err);
-        failures++;
-    }
+    if (dlp__ss_parse(text, &s, err, sizeof err) != 0)
+        CHECK_FAIL("spec_of(\"%s\"): %s", text, err);
     return s;
 }
 
@@ -226,10 +180,10 @@ static void test_grid(void)
 static void check_sequence(const char *what, const struct run *r, const long *want,
                            long count)
 {
-    snprintf(test_case, sizeof test_case, "%s: chunk count", what);
+    check_case("%s: chunk count", what);
     CHECK_EQ(r->count, count);
     for (long i = 0; i < count && i < KEPT; i++) {
-        snprintf(test_case, sizeof test_case, "%s: chunk %ld", what, i);
+        check_case("%s: chunk %ld", what, i);
         CHECK_EQ(r->kept[i], want[i]);
     }
 }
@@ -253,13 +207,13 @@ static void test_sequences(void)
     /* 2^40 items over 100000 workers: ceil(n/P) = 10995117 is below the
      * smallest chunk 2^40 / 65536 = 2^24, so 65536 chunks of 2^24. */
     r = run_policy("static", TWO_40, 100000, 0);
-    snprintf(test_case, sizeof test_case, "static n=2^40 P=100000");
+    check_case("static n=2^40 P=100000");
     CHECK_EQ(r.count, 65536);
     CHECK_EQ(r.kept[0], 1L << 24);
     /* tss there: f = ceil(n/(2P)) = 5497559 is below l = 2^24 too, so f = l,
      * d = 0 and again 65536 chunks of 2^24 */
     r = run_policy("tss", TWO_40, 100000, 0);
-    snprintf(test_case, sizeof test_case, "tss n=2^40 P=100000");
+    check_case("tss n=2^40 P=100000");
     CHECK_EQ(r.count, 65536);
     CHECK_EQ(r.kept[0], 1L << 24);
     CHECK_EQ(r.kept[KEPT - 1], 1L << 24);
@@ -378,7 +332,7 @@ static void test_weighted(void)
             continue;
         /* the heavier worker's chunk is 3 times the other's, up to rounding */
         for (long k = 0; k + 1 < r.count; k += 2) {
-            snprintf(test_case, sizeof test_case, "%s: batch %ld", cases[i].what, k / 2);
+            check_case("%s: batch %ld", cases[i].what, k / 2);
             CHECK(labs(r.kept[k + 1] - 3 * r.kept[k]) <= 3, r.kept[k + 1], r.kept[k]);
         }
     }
@@ -451,18 +405,17 @@ static void test_auto_matches_schedule(void)
                             long got = dlp__ss_next(&s, 0, &w);
                             compared++;
                             if (got != want) {
-                                snprintf(test_case, sizeof test_case,
-                                         "auto n=%ld threads %d of %d rate %g time %g chunk %ld", n,
-                                         nts[b], tts[c], rate, times[e], k);
+                                check_case("auto n=%ld threads %d of %d rate %g time %g "
+                                           "chunk %ld",
+                                           n, nts[b], tts[c], rate, times[e], k);
                                 CHECK_EQ(got, want);
                                 break;
                             }
                         }
                     }
-    snprintf(test_case, sizeof test_case, "auto vs dlp__schedule_chunk: %ld chunks compared",
-             compared);
+    check_case("auto vs dlp__schedule_chunk: %ld chunks compared", compared);
     CHECK(compared > 100000, compared, 100000);
-    checks += compared;
+    check_counted(compared);
 
     static const long ks[] = {1, 3, 1000, 1L << 30};
     for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
@@ -510,7 +463,7 @@ static void test_auto_cases(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         dlp__ss_init(&s, &spec, 1000, 4);
-        snprintf(test_case, sizeof test_case, "auto n=1000 P=4: %s", cases[i].what);
+        check_case("auto n=1000 P=4: %s", cases[i].what);
         CHECK_EQ(dlp__ss_next(&s, 0, &cases[i].w), cases[i].want);
         CHECK_EQ(s.remaining, 1000 - cases[i].want);
     }
@@ -522,20 +475,20 @@ static void test_edges(void)
     struct dlp__ss_state s;
     struct dlp__ss_spec gss = spec_of("gss");
     dlp__ss_init(&s, &gss, -5, 3);
-    snprintf(test_case, sizeof test_case, "gss n=-5");
+    check_case("gss n=-5");
     CHECK_EQ(s.remaining, 0);
     CHECK_EQ(dlp__ss_next(&s, 0, NULL), 0);
     dlp__ss_init(&s, &gss, 10, 0);
-    snprintf(test_case, sizeof test_case, "gss n=10 workers=0 (taken as 1)");
+    check_case("gss n=10 workers=0 (taken as 1)");
     CHECK_EQ(s.workers, 1);
     CHECK_EQ(dlp__ss_next(&s, 0, NULL), 10);
     struct dlp__ss_spec odd = {.kind = 99};
     dlp__ss_init(&s, &odd, 10, 2);
-    snprintf(test_case, sizeof test_case, "kind 99 (taken as auto)");
+    check_case("kind 99 (taken as auto)");
     CHECK_EQ(s.kind, DLP__SS_AUTO);
     /* ceil(n / 2^16) up to n = LONG_MAX (it was (n + 65535) / 65536: a
      * signed overflow, negative for n near LONG_MAX) */
-    snprintf(test_case, sizeof test_case, "the smallest chunk near LONG_MAX");
+    check_case("the smallest chunk near LONG_MAX");
     CHECK_EQ(dlp__schedule_min_chunk(LONG_MAX), 1L << 47);
     CHECK_EQ(dlp__schedule_min_chunk(LONG_MAX - 65534), 1L << 47);
     CHECK_EQ(dlp__schedule_min_chunk(LONG_MAX - 65535), (1L << 47) - 1);
@@ -556,7 +509,7 @@ static void test_edges(void)
         }
     struct dlp__ss_spec fixed0 = {.kind = DLP__SS_FIXED, .k = 0};
     dlp__ss_init(&s, &fixed0, 10, 2);
-    snprintf(test_case, sizeof test_case, "fixed with k = 0 (taken as 1)");
+    check_case("fixed with k = 0 (taken as 1)");
     CHECK_EQ(dlp__ss_next(&s, 0, NULL), 1);
     /* the smallest chunk for n = 2^40 is 2^24: gss's tail (ceil(R/64)
      * falls below it once R < 2^30), auto's one item per thread and fixed:1
@@ -596,7 +549,7 @@ static void test_parse(void)
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         struct dlp__ss_spec s = {.kind = -1, .k = -1};
         char err[256] = "";
-        snprintf(test_case, sizeof test_case, "parse \"%s\"", good[i].text);
+        check_case("parse \"%s\"", good[i].text);
         CHECK_EQ(dlp__ss_parse(good[i].text, &s, err, sizeof err), 0);
         CHECK_EQ(s.kind, good[i].kind);
         CHECK_EQ(s.k, good[i].k);
@@ -636,7 +589,7 @@ static void test_parse(void)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct dlp__ss_spec s = {.kind = 77, .k = 77};
         char err[512] = "";
-        snprintf(test_case, sizeof test_case, "parse \"%s\"", bad[i].text);
+        check_case("parse \"%s\"", bad[i].text);
         CHECK_EQ(dlp__ss_parse(bad[i].text, &s, err, sizeof err), -1);
         CHECK_EQ(s.kind, 77); /* untouched */
         CHECK_EQ(s.k, 77);
@@ -649,11 +602,11 @@ static void test_parse(void)
     }
     struct dlp__ss_spec s = {0};
     char err[512];
-    snprintf(test_case, sizeof test_case, "parse NULL");
+    check_case("parse NULL");
     CHECK_EQ(dlp__ss_parse(NULL, &s, err, sizeof err), -1);
     CHECK_HAS(err, "schedule (null): no policy given");
     /* no room for a message, or a small one: no overflow, still -1 */
-    snprintf(test_case, sizeof test_case, "parse with err NULL / errlen 8");
+    check_case("parse with err NULL / errlen 8");
     CHECK_EQ(dlp__ss_parse("bogus", &s, NULL, 0), -1);
     char small[8] = "xxxxxxx";
     CHECK_EQ(dlp__ss_parse("bogus", &s, small, sizeof small), -1);
@@ -662,7 +615,7 @@ static void test_parse(void)
     char longtext[200];
     memset(longtext, 'a', sizeof longtext - 1);
     longtext[sizeof longtext - 1] = '\0';
-    snprintf(test_case, sizeof test_case, "parse a 199-byte text");
+    check_case("parse a 199-byte text");
     CHECK_EQ(dlp__ss_parse(longtext, &s, err, sizeof err), -1);
     CHECK_HAS(err, "aaaa...\": unknown policy");
     CHECK(strlen(err) < 250, strlen(err), 250);
@@ -671,11 +624,11 @@ static void test_parse(void)
     for (int kind = 0; kind < DLP__SS_KINDS; kind++) {
         char text[32];
         snprintf(text, sizeof text, "%s%s", dlp__ss_name(kind), kind == DLP__SS_FIXED ? ":2" : "");
-        snprintf(test_case, sizeof test_case, "name of kind %d: \"%s\"", kind, text);
+        check_case("name of kind %d: \"%s\"", kind, text);
         CHECK_EQ(dlp__ss_parse(text, &s, NULL, 0), 0);
         CHECK_EQ(s.kind, kind);
     }
-    snprintf(test_case, sizeof test_case, "names out of range");
+    check_case("names out of range");
     CHECK_EQ(strcmp(dlp__ss_name(-1), "unknown"), 0);
     CHECK_EQ(strcmp(dlp__ss_name(DLP__SS_KINDS), "unknown"), 0);
 }
@@ -705,7 +658,7 @@ static void test_parse_levels(void)
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         struct dlp__ss_spec a = {77, 77}, b = {77, 77};
         char err[256] = "";
-        snprintf(test_case, sizeof test_case, "parse levels \"%s\"", good[i].text);
+        check_case("parse levels \"%s\"", good[i].text);
         CHECK_EQ(dlp__ss_parse_levels(good[i].text, &a, &b, err, sizeof err), 0);
         CHECK_EQ(a.kind, good[i].node);
         CHECK_EQ(a.k, good[i].node_k);
@@ -736,7 +689,7 @@ static void test_parse_levels(void)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct dlp__ss_spec a = {77, 77}, b = {77, 77};
         char err[256] = "";
-        snprintf(test_case, sizeof test_case, "parse levels \"%s\" is rejected", bad[i].text);
+        check_case("parse levels \"%s\" is rejected", bad[i].text);
         CHECK_EQ(dlp__ss_parse_levels(bad[i].text, &a, &b, err, sizeof err), -1);
         CHECK_EQ(a.kind, 77);
         CHECK_EQ(a.k, 77);
@@ -745,7 +698,7 @@ static void test_parse_levels(void)
         CHECK_HAS(err, bad[i].why);
     }
     struct dlp__ss_spec a, b;
-    snprintf(test_case, sizeof test_case, "parse levels NULL, err NULL");
+    check_case("parse levels NULL, err NULL");
     CHECK_EQ(dlp__ss_parse_levels(NULL, &a, &b, NULL, 0), -1);
     CHECK_EQ(dlp__ss_parse_levels("x/y", &a, &b, NULL, 0), -1);
     /* a long part is quoted up to 64 bytes, then "..." */
@@ -753,7 +706,7 @@ static void test_parse_levels(void)
     memset(longtext + 5, 'a', sizeof longtext - 6);
     longtext[sizeof longtext - 1] = '\0';
     char err[512];
-    snprintf(test_case, sizeof test_case, "parse levels, a 194-byte thread part");
+    check_case("parse levels, a 194-byte thread part");
     CHECK_EQ(dlp__ss_parse_levels(longtext, &a, &b, err, sizeof err), -1);
     CHECK_HAS(err, "the thread level \"aaaa");
     CHECK_HAS(err, "aaa...\": unknown policy");
@@ -765,7 +718,7 @@ static void test_parse_levels(void)
 static void test_rate_sum(void)
 {
     struct dlp__ss_rates e = {0};
-    snprintf(test_case, sizeof test_case, "rate sum, P = 2, weights 1 of 2");
+    check_case("rate sum, P = 2, weights 1 of 2");
     CHECK_EQ(dlp__ss_rate_sum(&e, 2, 1, 2, 0), 0);  /* no rate: unknown */
     CHECK_EQ(e.seen, 0);
     CHECK_EQ(dlp__ss_rate_sum(&e, 2, 1, 2, 100), 200); /* one heard: 2 x 100 */
@@ -775,12 +728,12 @@ static void test_rate_sum(void)
     CHECK_EQ(e.seen, 2);
     /* weights 1 and 3 of 4 with rates 100 and 300: the sum 400 */
     struct dlp__ss_rates w = {0};
-    snprintf(test_case, sizeof test_case, "rate sum, weights 1 and 3 of 4");
+    check_case("rate sum, weights 1 and 3 of 4");
     CHECK_EQ(dlp__ss_rate_sum(&w, 2, 1, 4, 100), 400);   /* 4 x 100 / 1 */
     CHECK_EQ(dlp__ss_rate_sum(&w, 2, 3, 4, 300), 400);   /* 4 x 200 / 2 */
     /* unknown weight (1) and weight_sum (P x weight), workers <= 0 (1) */
     struct dlp__ss_rates u = {0};
-    snprintf(test_case, sizeof test_case, "rate sum, nothing known but the rate");
+    check_case("rate sum, nothing known but the rate");
     CHECK_EQ(dlp__ss_rate_sum(&u, 4, 0, 0, 50), 200);
     struct dlp__ss_rates v = {0};
     CHECK_EQ(dlp__ss_rate_sum(&v, 0, 0, 0, 50), 50);
@@ -812,18 +765,18 @@ static void test_thread_rounds(void)
     dlp__cursor_append(c, 0, 100);
     static const long gss100[] = {25, 19, 14, 11, 8, 6, 5, 3, 3, 2, 1, 1, 1, 1};
     for (long k = 0; k < LEN(gss100); k++) {
-        snprintf(test_case, sizeof test_case, "rounds: gss on 100, claim %ld", k);
+        check_case("rounds: gss on 100, claim %ld", k);
         CHECK_EQ(claim(c, "gss", 4, 0, &first), gss100[k]);
         CHECK_EQ(first, next);
         next += gss100[k];
     }
     /* no backlog: one ticket (it waits for the next chunk) */
-    snprintf(test_case, sizeof test_case, "rounds: gss, nothing backed");
+    check_case("rounds: gss, nothing backed");
     CHECK_EQ(claim(c, "gss", 4, 0, &first), 1);
     CHECK_EQ(first, 100);
     /* the next chunk: a round of its 50 minus the waiting ticket, 49 */
     dlp__cursor_append(c, 100, 50);
-    snprintf(test_case, sizeof test_case, "rounds: gss, the next round of 49");
+    check_case("rounds: gss, the next round of 49");
     CHECK_EQ(claim(c, "gss", 4, 0, &first), 13);
     CHECK_EQ(first, 101);
     CHECK_EQ(c->round.n, 49);
@@ -831,7 +784,7 @@ static void test_thread_rounds(void)
     /* static, P = 4: a chunk appended during a round waits for the next */
     dlp__cursor_reset(c, 8, 1);
     dlp__cursor_append(c, 0, 10);
-    snprintf(test_case, sizeof test_case, "rounds: static, a chunk appended mid-round");
+    check_case("rounds: static, a chunk appended mid-round");
     CHECK_EQ(claim(c, "static", 4, 0, &first), 3);
     dlp__cursor_append(c, 10, 90);
     CHECK_EQ(claim(c, "static", 4, 0, &first), 3);
@@ -845,7 +798,7 @@ static void test_thread_rounds(void)
     /* fixed:7 across chunks: a round ends at its backlog */
     dlp__cursor_reset(c, 8, 1);
     dlp__cursor_append(c, 0, 10);
-    snprintf(test_case, sizeof test_case, "rounds: fixed:7 on 10, then 5");
+    check_case("rounds: fixed:7 on 10, then 5");
     CHECK_EQ(claim(c, "fixed:7", 2, 0, &first), 7);
     CHECK_EQ(claim(c, "fixed:7", 2, 0, &first), 3);
     dlp__cursor_append(c, 10, 5);
@@ -858,14 +811,14 @@ static void test_thread_rounds(void)
      * 188; wf at this level is fac2 */
     dlp__cursor_reset(c, 8, 1);
     dlp__cursor_append(c, 0, 1000);
-    snprintf(test_case, sizeof test_case, "rounds: awf on 1000, P = 2");
+    check_case("rounds: awf on 1000, P = 2");
     CHECK_EQ(claim(c, "awf", 2, 0, &first), 250);
     CHECK_EQ(claim(c, "awf", 2, 0, &first), 250);
     CHECK_EQ(claim(c, "awf", 2, 100, &first), 125); /* rate sum 2 x 100 so far */
     CHECK_EQ(claim(c, "awf", 2, 300, &first), 188);
     dlp__cursor_reset(c, 8, 1);
     dlp__cursor_append(c, 0, 1000);
-    snprintf(test_case, sizeof test_case, "rounds: wf on 1000, P = 2 (fac2)");
+    check_case("rounds: wf on 1000, P = 2 (fac2)");
     CHECK_EQ(claim(c, "wf", 2, 0, &first), 250);
     CHECK_EQ(claim(c, "wf", 2, 0, &first), 250);
     CHECK_EQ(claim(c, "wf", 2, 0, &first), 125);
@@ -885,7 +838,7 @@ static void test_thread_rounds(void)
             if (next == avail)
                 dlp__cursor_append(c, avail, 3000 - avail);
             long count = claim(c, texts[t], 3, 100.0 * (1 + k % 3), &first);
-            snprintf(test_case, sizeof test_case, "rounds: %s, claim %ld", texts[t], k);
+            check_case("rounds: %s, claim %ld", texts[t], k);
             if (!CHECK_EQ(first, next) || !CHECK(count >= 1 && first + count <= 3000, count,
                                                  3000 - first))
                 break;
@@ -901,7 +854,7 @@ static void test_thread_rounds(void)
  * prompt node asks only when a thread waits (-1). */
 static void test_low_water(void)
 {
-    snprintf(test_case, sizeof test_case, "low water");
+    check_case("low water");
     /* prompt (a doorbell, or the master's own node) */
     const long e = DLP__END_ITEMS_PER_THREAD;
     CHECK_EQ(dlp__schedule_low_water(1, 110.0, 1, 100, 2), 0);     /* 9 ms items */
@@ -939,10 +892,5 @@ int main(void)
     test_auto_matches_schedule();
     test_grid();
     test_low_water();
-    if (failures) {
-        fprintf(stderr, "test_selfsched: %d of %ld checks FAILED\n", failures, checks);
-        return 1;
-    }
-    printf("test_selfsched: all %ld checks passed\n", checks);
-    return 0;
+    return check_end("test_selfsched");
 }

@@ -9,16 +9,11 @@
  * robin's claims seen as whole blocks per thread), thread-level values
  * rejected and ranks that disagree on them; body failures;
  * 64-bit n; thousands of back-to-back calls without leaks. */
-#include "test_util.h"
+#include "test_forms.h"
 
 #include <omp.h>
 #include <time.h>
 
-enum form { F_MANAGED, F_ROUND_ROBIN, F_LOOP_MANAGED, F_LOOP_ROUND_ROBIN, F_COUNT };
-static const char *form_name[F_COUNT] = {"dlp_split_managed", "dlp_split_round_robin",
-                                         "loop form, managed", "loop form, round robin"};
-
-static int g_rank, g_size;
 
 struct count_ctx {
     int *cnt;       /* per-item counter on this rank */
@@ -60,55 +55,11 @@ static int count_body(long i, void *vctx)
     return 0;
 }
 
-/* Run the loop form with a region of `region_threads` threads (0 = default,
- * -1 = no parallel region: the main thread alone takes the items). */
-static int run_loop(long n, const dlp_opts *o, dlp_body_fn body, void *ctx, int region_threads)
-{
-    dlp_loop *loop = NULL;
-    int rc = dlp_loop_begin(&loop, n, o);
-    if (rc != DLP_OK)
-        return rc;
-    ASSERT_NOT_NULL(loop);
-    if (region_threads < 0) {
-        long i;
-        while (dlp_loop_next(loop, &i))
-            body(i, ctx);
-    } else {
-        int nt = region_threads > 0 ? region_threads : omp_get_max_threads();
-#pragma omp parallel num_threads(nt)
-        {
-            long i;
-            while (dlp_loop_next(loop, &i))
-                body(i, ctx);
-        }
-    }
-    long i;
-    ASSERT_EQ(dlp_loop_next(loop, &i), 0); /* an exhausted loop stays exhausted */
-    rc = dlp_loop_end(&loop);
-    ASSERT_NULL(loop);
-    return rc;
-}
-
-static int run_form(int form, long n, const dlp_opts *opts, dlp_body_fn body, void *ctx,
-                    int region_threads)
-{
-    dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
-    switch (form) {
-    case F_MANAGED: return dlp_split_managed(n, body, ctx, opts);
-    case F_ROUND_ROBIN: return dlp_split_round_robin(n, body, ctx, opts);
-    case F_LOOP_MANAGED:
-        o.split = DLP_SPLIT_MANAGED;
-        return run_loop(n, &o, body, ctx, region_threads);
-    default: o.split = DLP_SPLIT_ROUND_ROBIN; return run_loop(n, &o, body, ctx, region_threads);
-    }
-}
-
 /* Counters for one call of n items under form (round robin checks which
  * items reach this rank); free c->cnt after check_once(). */
 static void count_init(struct count_ctx *c, int form, long n, int busy)
 {
-    *c = (struct count_ctx){NULL, n, form == F_ROUND_ROBIN || form == F_LOOP_ROUND_ROBIN, busy,
-                            0, 0};
+    *c = (struct count_ctx){NULL, n, test_form_round_robin(form), busy, 0, 0};
     c->cnt = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
     ASSERT_NOT_NULL(c->cnt);
 }
@@ -144,11 +95,11 @@ static void exactly_once(int form, long n, const dlp_opts *opts, int busy, int r
                          const char *what)
 {
     char name[256];
-    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name[form], n, what);
+    snprintf(name, sizeof name, "%s, n = %ld, %s", test_form_name(form), n, what);
     test_case(name);
     struct count_ctx c;
     count_init(&c, form, n, busy);
-    ASSERT_OK(run_form(form, n, opts, count_body, &c, region_threads));
+    ASSERT_OK(test_run_form(form, n, count_body, &c, opts, region_threads));
     check_once(&c, name);
     free(c.cnt);
 }
@@ -158,7 +109,7 @@ static void check_sizes(void)
     int threads = dlp_threads();
     const long small[] = {0, 1, 2, threads - 1 > 0 ? threads - 1 : 1, (long)g_size * threads - 1,
                           (long)g_size * threads + 1};
-    for (int f = 0; f < F_COUNT; f++) {
+    for (int f = 0; f < TEST_BODY_FORMS; f++) {
         for (size_t k = 0; k < sizeof small / sizeof small[0]; k++)
             exactly_once(f, small[k], NULL, 0, 0, "defaults");
         exactly_once(f, 1000, NULL, 50, 0, "uneven work, defaults");
@@ -169,7 +120,7 @@ static void check_sizes(void)
 static void check_schedules(void)
 {
     dlp_opts o = DLP_OPTS_INIT;
-    const int forms[] = {F_MANAGED, F_LOOP_MANAGED};
+    const int forms[] = {TEST_MANAGED, TEST_LOOP_MANAGED};
     for (int k = 0; k < 2; k++) {
         int f = forms[k];
         o = (dlp_opts)DLP_OPTS_INIT;
@@ -206,8 +157,8 @@ static void check_schedules(void)
     o = (dlp_opts)DLP_OPTS_INIT;
     o.schedule = DLP_SCHEDULE_FIXED;
     o.chunk = 7;
-    exactly_once(F_ROUND_ROBIN, 1000, &o, 0, 0, "FIXED chunk 7");
-    exactly_once(F_LOOP_ROUND_ROBIN, 1000, &o, 0, 0, "FIXED chunk 7");
+    exactly_once(TEST_ROUND_ROBIN, 1000, &o, 0, 0, "FIXED chunk 7");
+    exactly_once(TEST_LOOP_ROUND_ROBIN, 1000, &o, 0, 0, "FIXED chunk 7");
 }
 
 /* --------------------------------------------------------------- policies -- */
@@ -263,7 +214,7 @@ static int policy_body(long i, void *vctx)
     return 0;
 }
 
-/* One managed call (form F_MANAGED or F_LOOP_MANAGED) of n items with
+/* One managed call (form TEST_MANAGED or TEST_LOOP_MANAGED) of n items with
  * opts, dense results in r (NULL: none): every item exactly once, the
  * master's results complete, and with block > 0 every aligned block of
  * `block` items ran on one node (the dispenser hands out whole chunks). */
@@ -272,7 +223,7 @@ static void policy_once(int form, long n, const dlp_opts *opts, dlp_results *r, 
 {
     static long salt = 1;
     char name[256];
-    snprintf(name, sizeof name, "%s, n = %ld, %s%s", form_name[form], n, what,
+    snprintf(name, sizeof name, "%s, n = %ld, %s%s", test_form_name(form), n, what,
              r ? ", dense results" : "");
     test_case(name);
     struct policy_ctx c = {.r = r, .salt = ++salt, .my_node = dlp_node() + 1};
@@ -283,7 +234,7 @@ static void policy_once(int form, long n, const dlp_opts *opts, dlp_results *r, 
     ASSERT_NOT_NULL(c.node);
     dlp_opts o = opts ? *opts : (dlp_opts)DLP_OPTS_INIT;
     o.results = r;
-    ASSERT_OK(run_form(form, n, &o, policy_body, &c, 0));
+    ASSERT_OK(test_run_form(form, n, policy_body, &c, &o, 0));
     check_once(&c.count, name);
     int *where = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
     ASSERT_NOT_NULL(where);
@@ -323,17 +274,17 @@ static void check_policies(void)
         char what[96];
         snprintf(what, sizeof what, "opts.schedule = %d, opts.chunk = %ld", p->schedule,
                  p->chunk);
-        policy_once(F_MANAGED, n, &o, r, policy_block(p, n), what);
+        policy_once(TEST_MANAGED, n, &o, r, policy_block(p, n), what);
         long m = loop_n[k % 3];
         snprintf(what, sizeof what, "DLP_SCHEDULE=%s", p->env);
         setenv("DLP_SCHEDULE", p->env, 1);
-        policy_once(F_LOOP_MANAGED, m, NULL, m == n ? r : NULL, policy_block(p, m), what);
+        policy_once(TEST_LOOP_MANAGED, m, NULL, m == n ? r : NULL, policy_block(p, m), what);
         unsetenv("DLP_SCHEDULE");
     }
     /* bare fixed: the chunk of DLP_CHUNK */
     setenv("DLP_SCHEDULE", "fixed", 1);
     setenv("DLP_CHUNK", "9", 1);
-    policy_once(F_MANAGED, n, NULL, r, 9, "DLP_SCHEDULE=fixed DLP_CHUNK=9");
+    policy_once(TEST_MANAGED, n, NULL, r, 9, "DLP_SCHEDULE=fixed DLP_CHUNK=9");
     unsetenv("DLP_CHUNK");
     unsetenv("DLP_SCHEDULE");
     ASSERT_OK(dlp_results_destroy(&r));
@@ -346,7 +297,7 @@ static void expect_option_error(int form, const dlp_opts *opts, const char *what
 {
     struct count_ctx c;
     count_init(&c, form, 10, 0);
-    ASSERT_RC(run_form(form, 10, opts, count_body, &c, 0), DLP_ERR_OPTION);
+    ASSERT_RC(test_run_form(form, 10, count_body, &c, opts, 0), DLP_ERR_OPTION);
     ASSERT_STR_CONTAINS(dlp_last_error(), what);
     if (more)
         ASSERT_STR_CONTAINS(dlp_last_error(), more);
@@ -368,16 +319,16 @@ static void check_policy_options(void)
         snprintf(quoted, sizeof quoted, "DLP_SCHEDULE=\"%s\"", bad[k]);
         test_case(name);
         setenv("DLP_SCHEDULE", bad[k], 1);
-        expect_option_error(k % 2 ? F_MANAGED : F_LOOP_MANAGED, NULL, quoted, forms);
-        expect_option_error(k % 2 ? F_ROUND_ROBIN : F_LOOP_ROUND_ROBIN, NULL, quoted, forms);
+        expect_option_error(k % 2 ? TEST_MANAGED : TEST_LOOP_MANAGED, NULL, quoted, forms);
+        expect_option_error(k % 2 ? TEST_ROUND_ROBIN : TEST_LOOP_ROUND_ROBIN, NULL, quoted, forms);
     }
     test_case("opts.schedule set: DLP_SCHEDULE is not read");
     setenv("DLP_SCHEDULE", "bogus", 1);
     dlp_opts o = DLP_OPTS_INIT;
     o.schedule = DLP_SCHEDULE_TSS;
-    exactly_once(F_MANAGED, 100, &o, 0, 0, "TSS, DLP_SCHEDULE=bogus");
+    exactly_once(TEST_MANAGED, 100, &o, 0, 0, "TSS, DLP_SCHEDULE=bogus");
     setenv("DLP_SCHEDULE", "", 1);
-    exactly_once(F_MANAGED, 100, NULL, 0, 0, "DLP_SCHEDULE empty: auto");
+    exactly_once(TEST_MANAGED, 100, NULL, 0, 0, "DLP_SCHEDULE empty: auto");
     unsetenv("DLP_SCHEDULE");
 
     static const int out_of_range[] = {-1, DLP_SCHEDULE_AWF + 1, -2147483647 - 1};
@@ -388,8 +339,8 @@ static void check_policy_options(void)
         test_case(name);
         o = (dlp_opts)DLP_OPTS_INIT;
         o.schedule = out_of_range[k];
-        expect_option_error(F_MANAGED, &o, field, NULL);
-        expect_option_error(F_LOOP_ROUND_ROBIN, &o, field, NULL);
+        expect_option_error(TEST_MANAGED, &o, field, NULL);
+        expect_option_error(TEST_LOOP_ROUND_ROBIN, &o, field, NULL);
     }
 
     if (g_size > 1) {
@@ -397,12 +348,12 @@ static void check_policy_options(void)
         o = (dlp_opts)DLP_OPTS_INIT;
         o.schedule = g_rank == 0 ? DLP_SCHEDULE_FAC2 : DLP_SCHEDULE_WF;
         struct count_ctx c;
-        count_init(&c, F_MANAGED, 10, 0);
+        count_init(&c, TEST_MANAGED, 10, 0);
         ASSERT_RC(dlp_split_managed(10, count_body, &c, &o), DLP_ERR_MISMATCH);
         ASSERT_STR_CONTAINS(dlp_last_error(), "schedule");
         free(c.cnt);
     }
-    exactly_once(F_MANAGED, 1000, NULL, 0, 0, "after rejected policies");
+    exactly_once(TEST_MANAGED, 1000, NULL, 0, 0, "after rejected policies");
 }
 
 /* ------------------------------------------------ thread-level policies -- */
@@ -438,15 +389,15 @@ static void thread_once(int form, long n, const dlp_opts *opts, long block, int 
                         const char *what)
 {
     char name[256];
-    snprintf(name, sizeof name, "%s, n = %ld, %s", form_name[form], n, what);
+    snprintf(name, sizeof name, "%s, n = %ld, %s", test_form_name(form), n, what);
     test_case(name);
     struct thread_ctx c;
     count_init(&c.count, form, n, 2);
     c.who = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
     ASSERT_NOT_NULL(c.who);
-    ASSERT_OK(run_form(form, n, opts, thread_body, &c, region_threads));
+    ASSERT_OK(test_run_form(form, n, thread_body, &c, opts, region_threads));
     check_once(&c.count, name);
-    int rr = form == F_ROUND_ROBIN || form == F_LOOP_ROUND_ROBIN;
+    int rr = test_form_round_robin(form);
     for (long i = g_rank; rr && block > 0 && i < n; i += g_size) {
         long j = (i - g_rank) / g_size, first = g_rank + (j - j % block) * g_size;
         if (c.who[i] != c.who[first])
@@ -474,9 +425,9 @@ static void check_thread_policies(void)
         char what[128];
         snprintf(what, sizeof what, "opts.thread_schedule = %d, opts.thread_chunk = %ld",
                  p->schedule, p->chunk);
-        thread_once(F_MANAGED, n, &o, 0, 0, what);
+        thread_once(TEST_MANAGED, n, &o, 0, 0, what);
         long m = n > g_rank ? (n - g_rank + g_size - 1) / g_size : 0;
-        thread_once(F_ROUND_ROBIN, n, &o, thread_block(p->schedule, p->chunk, m, threads), 0,
+        thread_once(TEST_ROUND_ROBIN, n, &o, thread_block(p->schedule, p->chunk, m, threads), 0,
                     what);
         /* the loop forms through DLP_SCHEDULE=auto/P */
         long ln = loop_n[k % 3];
@@ -484,9 +435,9 @@ static void check_thread_policies(void)
         snprintf(env, sizeof env, "auto/%s", p->env);
         snprintf(what, sizeof what, "DLP_SCHEDULE=%s", env);
         setenv("DLP_SCHEDULE", env, 1);
-        thread_once(F_LOOP_MANAGED, ln, NULL, 0, 0, what);
+        thread_once(TEST_LOOP_MANAGED, ln, NULL, 0, 0, what);
         m = ln > g_rank ? (ln - g_rank + g_size - 1) / g_size : 0;
-        thread_once(F_LOOP_ROUND_ROBIN, ln, NULL, thread_block(p->schedule, p->chunk, m, threads),
+        thread_once(TEST_LOOP_ROUND_ROBIN, ln, NULL, thread_block(p->schedule, p->chunk, m, threads),
                     0, what);
         unsetenv("DLP_SCHEDULE");
     }
@@ -505,34 +456,34 @@ static void check_thread_policies(void)
         setenv("DLP_SCHEDULE", pairs[k].env, 1);
         long block = pairs[k].node_block < 0 ? (300 + dlp_nodes() - 1) / dlp_nodes()
                                              : pairs[k].node_block;
-        policy_once(k % 2 ? F_LOOP_MANAGED : F_MANAGED, 300, NULL, r, block, what);
-        thread_once(F_ROUND_ROBIN, 2000, NULL, 0, 0, what);
+        policy_once(k % 2 ? TEST_LOOP_MANAGED : TEST_MANAGED, 300, NULL, r, block, what);
+        thread_once(TEST_ROUND_ROBIN, 2000, NULL, 0, 0, what);
         unsetenv("DLP_SCHEDULE");
     }
     ASSERT_OK(dlp_results_destroy(&r));
     /* DLP_SCHEDULE=P: P at the thread level too (round robin's blocks) */
     setenv("DLP_SCHEDULE", "fixed:5", 1);
-    thread_once(F_ROUND_ROBIN, 1000, NULL, 5, 0, "DLP_SCHEDULE=fixed:5 (both levels)");
+    thread_once(TEST_ROUND_ROBIN, 1000, NULL, 5, 0, "DLP_SCHEDULE=fixed:5 (both levels)");
     setenv("DLP_SCHEDULE", "static", 1);
     long m = 1000 > g_rank ? (1000 - g_rank + g_size - 1) / g_size : 0;
-    thread_once(F_ROUND_ROBIN, 1000, NULL, thread_block(DLP_SCHEDULE_STATIC, 0, m, threads), 0,
+    thread_once(TEST_ROUND_ROBIN, 1000, NULL, thread_block(DLP_SCHEDULE_STATIC, 0, m, threads), 0,
                 "DLP_SCHEDULE=static (both levels)");
     /* bare fixed at the thread level: DLP_CHUNK; opts.thread_chunk wins
      * over the :K of DLP_SCHEDULE's thread part */
     setenv("DLP_SCHEDULE", "auto/fixed", 1);
     setenv("DLP_CHUNK", "6", 1);
-    thread_once(F_ROUND_ROBIN, 1000, NULL, 6, 0, "DLP_SCHEDULE=auto/fixed DLP_CHUNK=6");
+    thread_once(TEST_ROUND_ROBIN, 1000, NULL, 6, 0, "DLP_SCHEDULE=auto/fixed DLP_CHUNK=6");
     unsetenv("DLP_CHUNK");
     setenv("DLP_SCHEDULE", "gss:3/fixed:9", 1);
     dlp_opts o = DLP_OPTS_INIT;
     o.thread_chunk = 4;
-    thread_once(F_ROUND_ROBIN, 1000, &o, 4, 0, "DLP_SCHEDULE=gss:3/fixed:9, opts.thread_chunk 4");
-    thread_once(F_MANAGED, 1000, &o, 0, 0, "DLP_SCHEDULE=gss:3/fixed:9, opts.thread_chunk 4");
+    thread_once(TEST_ROUND_ROBIN, 1000, &o, 4, 0, "DLP_SCHEDULE=gss:3/fixed:9, opts.thread_chunk 4");
+    thread_once(TEST_MANAGED, 1000, &o, 0, 0, "DLP_SCHEDULE=gss:3/fixed:9, opts.thread_chunk 4");
     /* opts.thread_schedule wins over DLP_SCHEDULE's thread part */
     o = (dlp_opts)DLP_OPTS_INIT;
     o.thread_schedule = DLP_SCHEDULE_FIXED;
     o.thread_chunk = 11;
-    thread_once(F_ROUND_ROBIN, 1000, &o, 11, 0, "DLP_SCHEDULE=gss:3/fixed:9, opts FIXED 11");
+    thread_once(TEST_ROUND_ROBIN, 1000, &o, 11, 0, "DLP_SCHEDULE=gss:3/fixed:9, opts FIXED 11");
     unsetenv("DLP_SCHEDULE");
     /* a thread policy with few items, none, and teams of another size
      * than the threads counted (P): loop forms with 1 and 5 threads, and
@@ -543,14 +494,14 @@ static void check_thread_policies(void)
         char what[64];
         snprintf(what, sizeof what, "DLP_SCHEDULE=%s", few[k]);
         setenv("DLP_SCHEDULE", few[k], 1);
-        for (int f = 0; f < F_COUNT; f++) {
+        for (int f = 0; f < TEST_BODY_FORMS; f++) {
             thread_once(f, 0, NULL, 0, 0, what);
             thread_once(f, 1, NULL, 0, 0, what);
             thread_once(f, (long)g_size * threads + 1, NULL, 0, 0, what);
         }
-        thread_once(F_LOOP_MANAGED, 500, NULL, 0, 1, what);
-        thread_once(F_LOOP_ROUND_ROBIN, 500, NULL, 0, 5, what);
-        thread_once(F_LOOP_MANAGED, 200, NULL, 0, -1, what);
+        thread_once(TEST_LOOP_MANAGED, 500, NULL, 0, 1, what);
+        thread_once(TEST_LOOP_ROUND_ROBIN, 500, NULL, 0, 5, what);
+        thread_once(TEST_LOOP_MANAGED, 200, NULL, 0, -1, what);
         unsetenv("DLP_SCHEDULE");
     }
 }
@@ -577,19 +528,19 @@ static void check_thread_policy_options(void)
         snprintf(quoted, sizeof quoted, "DLP_SCHEDULE=\"%s\"", bad[k].env);
         test_case(name);
         setenv("DLP_SCHEDULE", bad[k].env, 1);
-        expect_option_error(k % 2 ? F_MANAGED : F_LOOP_MANAGED, NULL, quoted, bad[k].why);
-        expect_option_error(k % 2 ? F_ROUND_ROBIN : F_LOOP_ROUND_ROBIN, NULL, quoted, forms);
+        expect_option_error(k % 2 ? TEST_MANAGED : TEST_LOOP_MANAGED, NULL, quoted, bad[k].why);
+        expect_option_error(k % 2 ? TEST_ROUND_ROBIN : TEST_LOOP_ROUND_ROBIN, NULL, quoted, forms);
     }
     test_case("opts.thread_schedule set: DLP_SCHEDULE still gives the node level, checked");
     setenv("DLP_SCHEDULE", "fac2/bogus", 1);
     dlp_opts o = DLP_OPTS_INIT;
     o.thread_schedule = DLP_SCHEDULE_GSS;
-    expect_option_error(F_MANAGED, &o, "DLP_SCHEDULE=\"fac2/bogus\"", "unknown policy");
+    expect_option_error(TEST_MANAGED, &o, "DLP_SCHEDULE=\"fac2/bogus\"", "unknown policy");
     test_case("opts.schedule set: DLP_SCHEDULE is not read, the thread level is auto");
     o = (dlp_opts)DLP_OPTS_INIT;
     o.schedule = DLP_SCHEDULE_FAC2;
-    thread_once(F_MANAGED, 100, &o, 0, 0, "FAC2, DLP_SCHEDULE=fac2/bogus");
-    thread_once(F_ROUND_ROBIN, 100, &o, 0, 0, "FAC2, DLP_SCHEDULE=fac2/bogus");
+    thread_once(TEST_MANAGED, 100, &o, 0, 0, "FAC2, DLP_SCHEDULE=fac2/bogus");
+    thread_once(TEST_ROUND_ROBIN, 100, &o, 0, 0, "FAC2, DLP_SCHEDULE=fac2/bogus");
     unsetenv("DLP_SCHEDULE");
 
     static const int out_of_range[] = {-1, DLP_SCHEDULE_AWF + 1, 2147483647};
@@ -600,21 +551,21 @@ static void check_thread_policy_options(void)
         test_case(name);
         o = (dlp_opts)DLP_OPTS_INIT;
         o.thread_schedule = out_of_range[k];
-        expect_option_error(F_MANAGED, &o, field, "not a dlp_schedule value");
-        expect_option_error(F_LOOP_ROUND_ROBIN, &o, field, NULL);
+        expect_option_error(TEST_MANAGED, &o, field, "not a dlp_schedule value");
+        expect_option_error(TEST_LOOP_ROUND_ROBIN, &o, field, NULL);
     }
     test_case("opts.thread_chunk = -2 is rejected");
     o = (dlp_opts)DLP_OPTS_INIT;
     o.thread_schedule = DLP_SCHEDULE_FIXED;
     o.thread_chunk = -2;
-    expect_option_error(F_ROUND_ROBIN, &o, "opts.thread_chunk = -2", "must be >= 0");
+    expect_option_error(TEST_ROUND_ROBIN, &o, "opts.thread_chunk = -2", "must be >= 0");
 
     if (g_size > 1) {
         test_case("ranks disagree on the thread-level policy: DLP_ERR_MISMATCH everywhere");
         o = (dlp_opts)DLP_OPTS_INIT;
         o.thread_schedule = g_rank == 0 ? DLP_SCHEDULE_FAC2 : DLP_SCHEDULE_GSS;
         struct count_ctx c;
-        count_init(&c, F_MANAGED, 10, 0);
+        count_init(&c, TEST_MANAGED, 10, 0);
         ASSERT_RC(dlp_split_managed(10, count_body, &c, &o), DLP_ERR_MISMATCH);
         ASSERT_STR_CONTAINS(dlp_last_error(), "thread_schedule");
         test_case("ranks disagree on the thread-level chunk: DLP_ERR_MISMATCH everywhere");
@@ -625,13 +576,15 @@ static void check_thread_policy_options(void)
         ASSERT_EQ(c.items, 0);
         free(c.cnt);
     }
-    exactly_once(F_MANAGED, 1000, NULL, 0, 0, "after rejected thread-level policies");
+    exactly_once(TEST_MANAGED, 1000, NULL, 0, 0, "after rejected thread-level policies");
 }
 
 static void check_teams(void)
 {
     /* loop form: the user's region may have any size, or be absent */
-    for (int f = F_LOOP_MANAGED; f <= F_LOOP_ROUND_ROBIN; f++) {
+    for (int f = 0; f < TEST_BODY_FORMS; f++) {
+        if (!test_form_loop(f))
+            continue;
         exactly_once(f, 1000, NULL, 20, 1, "region of 1 thread");
         exactly_once(f, 1000, NULL, 20, 5, "region of 5 threads");
         exactly_once(f, 1000, NULL, 0, -1, "no parallel region");
@@ -639,7 +592,7 @@ static void check_teams(void)
     }
     /* a few long items first or last: the master's threads are all busy while
      * other ranks ask for chunks */
-    for (int f = 0; f < F_COUNT; f++) {
+    for (int f = 0; f < TEST_BODY_FORMS; f++) {
         exactly_once(f, 400, NULL, -1, 0, "6 long items first");
         exactly_once(f, 400, NULL, -2, 0, "6 long items last");
     }
@@ -649,8 +602,8 @@ static void check_teams(void)
         o.threads = t;
         char what[64];
         snprintf(what, sizeof what, "opts.threads = %d", t);
-        exactly_once(F_MANAGED, 1000, &o, 20, 0, what);
-        exactly_once(F_ROUND_ROBIN, 1000, &o, 20, 0, what);
+        exactly_once(TEST_MANAGED, 1000, &o, 20, 0, what);
+        exactly_once(TEST_ROUND_ROBIN, 1000, &o, 20, 0, what);
     }
 }
 
@@ -698,14 +651,14 @@ static void check_failures(void)
     struct fail_ctx c = {4321, -1, 5000, 0, 0};
     expect_item_error(dlp_split_managed(5000, fail_body, &c, NULL), 4321);
     ASSERT_EQ(c.bad, 0);
-    exactly_once(F_MANAGED, 1000, NULL, 0, 0, "after a failure");
+    exactly_once(TEST_MANAGED, 1000, NULL, 0, 0, "after a failure");
 
     test_case("round robin: body fails on an item of the last rank");
     long item = 3L * g_size - 1 + 1000L * g_size; /* on rank size-1 */
     c = (struct fail_ctx){item, -1, 5000L * g_size, 0, 0};
     expect_item_error(dlp_split_round_robin(c.n, fail_body, &c, NULL), item);
     ASSERT_EQ(c.bad, 0);
-    exactly_once(F_ROUND_ROBIN, 1000, NULL, 0, 0, "after a failure");
+    exactly_once(TEST_ROUND_ROBIN, 1000, NULL, 0, 0, "after a failure");
 
     test_case("managed: every item from 100 on fails");
     c = (struct fail_ctx){-1, 100, 10000, 0, 0};
@@ -741,8 +694,8 @@ static void check_failures(void)
         ASSERT_MPI(MPI_Allreduce(&r, &sum, 1, MPI_INT, MPI_SUM, dlp_comm()));
         ASSERT_EQ(sum, 1);
     }
-    exactly_once(F_LOOP_MANAGED, 1000, NULL, 0, 0, "after a failure");
-    exactly_once(F_LOOP_ROUND_ROBIN, 1000, NULL, 0, 0, "after a failure");
+    exactly_once(TEST_LOOP_MANAGED, 1000, NULL, 0, 0, "after a failure");
+    exactly_once(TEST_LOOP_ROUND_ROBIN, 1000, NULL, 0, 0, "after a failure");
 }
 
 /* n = 2^40: accepted (64-bit indices), and a failure stops the call promptly
@@ -811,24 +764,7 @@ static int small_body(long i, void *vctx)
 
 static void small_call(int k, struct small_ctx *c)
 {
-    int f = k % F_COUNT;
-    if (f == F_MANAGED) {
-        ASSERT_OK(dlp_split_managed(5, small_body, c, NULL));
-    } else if (f == F_ROUND_ROBIN) {
-        ASSERT_OK(dlp_split_round_robin(5, small_body, c, NULL));
-    } else {
-        dlp_opts o = DLP_OPTS_INIT;
-        o.split = f == F_LOOP_MANAGED ? DLP_SPLIT_MANAGED : DLP_SPLIT_ROUND_ROBIN;
-        dlp_loop *loop = NULL;
-        ASSERT_OK(dlp_loop_begin(&loop, 5, &o));
-#pragma omp parallel
-        {
-            long i;
-            while (dlp_loop_next(loop, &i))
-                small_body(i, c);
-        }
-        ASSERT_OK(dlp_loop_end(&loop));
-    }
+    ASSERT_OK(test_run_form(k % TEST_BODY_FORMS, 5, small_body, c, NULL, 0));
 }
 
 /* `total` calls: the first sixth warms up, VmRSS may then grow by 2 MiB at most.
@@ -866,18 +802,14 @@ static void check_back_to_back(int total)
     ASSERT_MPI(MPI_Allreduce(&one, &ranks, 1, MPI_INT, MPI_SUM, dup));
     ASSERT_EQ(ranks, g_size);
     ASSERT_MPI(MPI_Comm_free(&dup));
-    exactly_once(F_MANAGED, 1000, NULL, 0, 0, "after back-to-back calls");
+    exactly_once(TEST_MANAGED, 1000, NULL, 0, 0, "after back-to-back calls");
 }
 
 /* Argument --calls=N: back-to-back calls (default 2400; fewer keeps
  * oversubscribed runs short, where every collective costs milliseconds). */
 int main(int argc, char **argv)
 {
-    unsetenv("DLP_SCHEDULE");
-    unsetenv("DLP_CHUNK");
-    ASSERT_OK(dlp_init(&argc, &argv));
-    g_rank = dlp_rank();
-    g_size = dlp_size();
+    test_begin(&argc, &argv);
     int calls = 2400;
     for (int a = 1; a < argc; a++)
         if (strncmp(argv[a], "--calls=", 8) == 0)
@@ -893,8 +825,5 @@ int main(int argc, char **argv)
     check_failures();
     check_huge_n();
     check_back_to_back(calls);
-    ASSERT_OK(dlp_finalize());
-    if (g_rank == 0)
-        printf("test_split: all cases passed\n");
-    return 0;
+    return test_end("test_split");
 }

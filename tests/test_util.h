@@ -60,6 +60,25 @@ static inline int test__world_rank(void)
     return rank;
 }
 
+/* Print a failure as one line, written at once (ranks share the terminal):
+ * file:line, the rank, the case, note, the message. */
+static inline void test__report(const char *file, int line, const char *note, const char *fmt,
+                                va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 0)))
+#endif
+    ;
+
+static inline void test__report(const char *file, int line, const char *note, const char *fmt,
+                                va_list ap)
+{
+    char msg[3072];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\"%s: %s\n", file, line,
+            test__world_rank(), test__case, note, msg);
+    fflush(stderr);
+}
+
 /* Print the failure and end the job (never returns). */
 static inline void test__fail(const char *file, int line, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -69,15 +88,12 @@ static inline void test__fail(const char *file, int line, const char *fmt, ...)
 
 static inline void test__fail(const char *file, int line, const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    test__report(file, line, "", fmt, ap);
     va_end(ap);
     int rank = test__world_rank();
     const char *last = dlp_last_error();
-    fprintf(stderr, "%s:%d: FAILED on rank %d in case \"%s\": %s\n", file, line, rank,
-            test__case, msg);
     if (last && *last)
         fprintf(stderr, "    dlp_last_error() on this thread (maybe from an earlier call): %s\n",
                 last);
@@ -187,6 +203,90 @@ static inline void test__fail(const char *file, int line, const char *fmt, ...)
                       #want, test__k, test__n, test__g[test__k], test__w[test__k]);  \
         }                                                                            \
     } while (0)
+
+/* EXPECT_*: checks that let the run go on. A failed one prints one line like
+ * an ASSERT_* (rank, case, both values) marked "(the run goes on)", counts,
+ * and the test continues: later cases still run, so one finding does not
+ * hide the others (for the library's behaviour, where the test itself is
+ * sound). They never change which collectives a rank calls. test_end()
+ * (or test_expect_end()) then fails the test if one failed on any rank. */
+static int test__expect_failed;
+
+static inline void test__expect_fail(const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static inline void test__expect_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    test__report(file, line, " (the run goes on)", fmt, ap);
+    va_end(ap);
+    __atomic_fetch_add(&test__expect_failed, 1, __ATOMIC_RELAXED);
+}
+
+#define EXPECT_FAIL(...) test__expect_fail(__FILE__, __LINE__, __VA_ARGS__)
+/* ok, else the printf-style message */
+#define EXPECT(ok, ...)                                                              \
+    do {                                                                             \
+        if (!(ok))                                                                   \
+            EXPECT_FAIL(__VA_ARGS__);                                                \
+    } while (0)
+
+#define TEST__EXPECT_CMP(a, op, b)                                                   \
+    do {                                                                             \
+        long long test__a = (long long)(a), test__b = (long long)(b);                \
+        if (!(test__a op test__b))                                                   \
+            EXPECT_FAIL("EXPECT(%s %s %s): %s = %lld, %s = %lld", #a, #op, #b, #a,     \
+                        test__a, #b, test__b);                                       \
+    } while (0)
+
+#define EXPECT_EQ(a, b) TEST__EXPECT_CMP(a, ==, b)
+#define EXPECT_LE(a, b) TEST__EXPECT_CMP(a, <=, b)
+#define EXPECT_GE(a, b) TEST__EXPECT_CMP(a, >=, b)
+
+/* A dlp status, with both codes' names and the library's message. */
+#define EXPECT_RC(expr, want)                                                        \
+    do {                                                                             \
+        int test__rc = (expr), test__want = (want);                                  \
+        if (test__rc != test__want)                                                  \
+            EXPECT_FAIL("%s returned %d (%s), expected %d (%s); dlp_last_error(): %s", \
+                        #expr, test__rc, dlp_strerror(test__rc), test__want,         \
+                        dlp_strerror(test__want), dlp_last_error());                 \
+    } while (0)
+
+#define EXPECT_CONTAINS(hay, needle)                                                 \
+    do {                                                                             \
+        const char *test__h = (hay), *test__n = (needle);                            \
+        if (!test__h || !test__n || !strstr(test__h, test__n))                       \
+            EXPECT_FAIL("%s does not contain \"%s\": it is \"%s\"", #hay,             \
+                        test__n ? test__n : "(null)", test__h ? test__h : "(null)");  \
+    } while (0)
+
+/* The failed EXPECT_* of this rank so far. */
+static inline int test_expect_failed_here(void)
+{
+    return __atomic_load_n(&test__expect_failed, __ATOMIC_RELAXED);
+}
+
+/* Collective (dlp_comm()): the failed EXPECT_* of all ranks so far. */
+static inline int test_expect_failed_all(void)
+{
+    int mine = test_expect_failed_here(), all = 0;
+    ASSERT_MPI(MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_SUM, dlp_comm()));
+    return all;
+}
+
+/* Collective: end the job when an EXPECT_* failed on any rank. */
+static inline void test_expect_end(void)
+{
+    int failed = test_expect_failed_all();
+    test__case = "end";
+    if (failed)
+        TEST_FAIL("%d check(s) failed above (\"the run goes on\")", failed);
+}
 
 /* Start a named case; the master logs it so a failing run shows how far it got. */
 static inline void test_case(const char *name)
@@ -301,6 +401,59 @@ static inline long test_rss_kib(void)
             break;
     fclose(f);
     return kib;
+}
+
+/* ----------------------------------------------------- a test's main() -- */
+
+/* This rank, the ranks and the team size, set by test_begin(). */
+static int g_rank = -1, g_size, g_threads;
+
+/* The DLP_* knobs a test must not inherit from the caller's environment:
+ * each changes what its cases expect. (The harness sets others on purpose,
+ * e.g. DLP_STATS, DLP_NODE_DOORBELL, DLP_COLLECTIVE_TIMEOUT: they stay.) */
+static const char *const test_knobs[] = {
+    "DLP_SCHEDULE", "DLP_CHUNK",       "DLP_CHUNK_TIME", "DLP_THREADS",
+    "DLP_ON_ERROR", "DLP_TIME_LIMIT",  "DLP_INFLIGHT",   "DLP_PROGRESS",
+    "DLP_PROGRESS_INTERVAL", "DLP_JOURNAL", "DLP_JOURNAL_SYNC", "DLP_SIGNALS",
+    "DLP_GRACE"};
+
+static inline void test_clear_knobs(void)
+{
+    for (size_t k = 0; k < sizeof test_knobs / sizeof *test_knobs; k++)
+        unsetenv(test_knobs[k]);
+}
+
+static double test__t0;
+
+/* After test_clear_knobs() (and the knobs the test sets on purpose):
+ * dlp_init, then g_rank, g_size, g_threads. */
+static inline void test_init(int *argc, char ***argv)
+{
+    test__t0 = test_now();
+    ASSERT_OK(dlp_init(argc, argv));
+    g_rank = dlp_rank();
+    g_size = dlp_size();
+    g_threads = dlp_threads();
+}
+
+/* The start of a test's main(): test_clear_knobs(), then test_init(). */
+static inline void test_begin(int *argc, char ***argv)
+{
+    test_clear_knobs();
+    test_init(argc, argv);
+}
+
+/* The end of a test's main(): test_expect_end(), dlp_finalize, and the
+ * master's pass line "<name>: all cases passed in <s> s". Returns main()'s
+ * status, 0. */
+static inline int test_end(const char *name)
+{
+    test_expect_end();
+    int rank = g_rank;
+    ASSERT_OK(dlp_finalize());
+    if (rank == 0)
+        printf("%s: all cases passed in %.1f s\n", name, test_now() - test__t0);
+    return 0;
 }
 
 /* A little CPU work whose cost depends on i (uneven items, no timing asserted). */
