@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fdlimit.h"
 #include "loop.h"
 #include "runtime.h"
 #include "wait.h"
@@ -75,7 +76,8 @@ static struct {
     int *pfd_node;   /* node of each pfd entry (-1: the local pipe) */
     int local[2];    /* rank 0: pipe, main thread -> dispatcher */
     int master;      /* a leader: its connection to rank 0, -1 none */
-} nb = {0, NULL, NULL, NULL, {-1, -1}, -1};
+    struct dlp__fdlimit lim; /* rank 0: the open-file limit, as found and raised */
+} nb = {0, NULL, NULL, NULL, {-1, -1}, -1, {0, -1, -1, -1, 0, 0}};
 
 static int set_flags(int fd)
 {
@@ -466,6 +468,50 @@ static void intrude(const struct bell_info *info, int *fds, int cap, int *n)
         }
 }
 
+/* Descriptors rank 0 needs beside one per doorbell: the pipe, the
+ * listening sockets and the greetings pending at once. */
+#define BELL_OVERHEAD (2 + MAX_ADDRS + MAX_PENDING)
+
+/* How many remote nodes (1 .. nodes - 1) can have a doorbell under the
+ * open-file limit, which is raised toward the hard limit when needed
+ * (fdlimit.h). A raise is said under DLP_STATS; too low a hard limit is
+ * said once, whatever the mode: the nodes beyond it are served by MPI
+ * polling (correct, but their helpers wake more often), not refused, since
+ * a doorbell is only a hint. */
+static int bell_budget(int nodes)
+{
+    long want = (long)(nodes - 1) + BELL_OVERHEAD;
+    long room = dlp__fdlimit_room(want, &nb.lim);
+    const struct dlp__fdlimit *l = &nb.lim;
+    char hard[32];
+    if (l->hard < 0)
+        snprintf(hard, sizeof hard, "unlimited");
+    else
+        snprintf(hard, sizeof hard, "%ld", l->hard);
+    if (l->raised && dlp__env_flag("DLP_STATS"))
+        fprintf(stderr,
+                "dlp_mpi: rank 0 (host %s): raised the soft open-file limit (RLIMIT_NOFILE) "
+                "from %ld to %ld (hard limit %s) for the doorbells of %d remote nodes\n",
+                dlp__rt.host, l->soft, l->now, hard, nodes - 1);
+    if (room >= want)
+        return nodes - 1;
+    long cap = room > BELL_OVERHEAD ? room - BELL_OVERHEAD : 0;
+    char text[160] = "", why[128];
+    if (l->err)
+        snprintf(text, sizeof text, " (raising it failed: %s)",
+                 dlp__errno_text(l->err, why, sizeof why));
+    fprintf(stderr,
+            "dlp_mpi: rank 0 (host %s): the open-file limit (RLIMIT_NOFILE: soft %ld, hard "
+            "%s%s; %ld descriptors open) leaves room for node doorbells to %ld of the %d "
+            "remote nodes; nodes %ld to %d are served by MPI polling instead (correct, but "
+            "their helper threads wake more often). To give every node one, start the job "
+            "with a limit of at least %ld (ulimit -n %ld, or ask for a higher hard limit), or "
+            "set DLP_NODE_DOORBELL=off\n",
+            dlp__rt.host, l->now, hard, text, l->open, cap, nodes - 1, cap + 1, nodes - 1,
+            l->open + want + DLP__FDLIMIT_RESERVE, l->open + want + DLP__FDLIMIT_RESERVE);
+    return (int)cap;
+}
+
 static int master_open(int mode)
 {
     struct dlp__runtime *rt = &dlp__rt;
@@ -485,7 +531,8 @@ static int master_open(int mode)
     int nomem = !nb.fd || !nb.pfd || !nb.pfd_node || !req || !ok;
     for (int k = 0; !nomem && k < nodes; k++)
         nb.fd[k] = -1;
-    if (mode != MODE_OFF && !nomem) {
+    int budget = mode != MODE_OFF && !nomem ? bell_budget(nodes) : 0;
+    if (budget > 0) {
         char text[128], why[512];
         if (pipe(nb.local) != 0 || set_flags(nb.local[0]) != 0 || set_flags(nb.local[1]) != 0)
             warn(mode, "cannot make a pipe: %s", dlp__errno_text(errno, text, sizeof text));
@@ -505,14 +552,17 @@ static int master_open(int mode)
     struct greetings G;
     G.n = 0;
     int rc = DLP_OK;
-    /* round 1 */
+    /* round 1: the nodes beyond the budget are told no address */
+    struct bell_info none = info;
+    none.count = 0;
     for (int k = 1; k < nodes && rc == DLP_OK; k++)
         rc = dlp__fail_mpi("dlp_init", "MPI_Send (node doorbell setup)",
-                           MPI_Send(&info, (int)sizeof info, MPI_BYTE, rt->node_leader[k],
-                                    DLP__TAG_BELL, rt->comm));
+                           MPI_Send(k <= budget ? &info : &none, (int)sizeof info, MPI_BYTE,
+                                    rt->node_leader[k], DLP__TAG_BELL, rt->comm));
     if (info.count != 0 && rc == DLP_OK) {
-        /* rounds 2 and 3: accept while the leaders' answers come in */
-        for (int k = 1; k < nodes && rc == DLP_OK; k++)
+        /* rounds 2 and 3 with the nodes told an address: accept while
+         * their answers come in */
+        for (int k = 1; k <= budget && rc == DLP_OK; k++)
             rc = dlp__fail_mpi("dlp_init", "MPI_Irecv (node doorbell setup)",
                                MPI_Irecv(&ok[k], 1, MPI_INT, rt->node_leader[k], DLP__TAG_BELL,
                                          rt->comm, &req[k - 1]));
@@ -520,14 +570,14 @@ static int master_open(int mode)
         double deadline = 0;
         while (rc == DLP_OK) {
             int all_in = 1;
-            for (int k = 1; k < nodes && rc == DLP_OK; k++) {
+            for (int k = 1; k <= budget && rc == DLP_OK; k++) {
                 int flag = 0;
                 rc = dlp__fail_mpi("dlp_init", "MPI_Test (node doorbell setup)",
                                    MPI_Test(&req[k - 1], &flag, MPI_STATUS_IGNORE));
                 all_in &= flag;
             }
             int expected = 0;
-            for (int k = 1; all_in && k < nodes; k++)
+            for (int k = 1; all_in && k <= budget; k++)
                 expected += ok[k] != 0;
             if (all_in && deadline == 0)
                 deadline = dlp__now() + CONNECT_SECONDS;
@@ -535,7 +585,7 @@ static int master_open(int mode)
                 break;
             accepted += greetings_poll(&G, lfd, info.count, info.token);
         }
-        for (int k = 1; k < nodes && rc == DLP_OK; k++) {
+        for (int k = 1; k <= budget && rc == DLP_OK; k++) {
             int use = nb.fd[k] >= 0 && ok[k];
             if (!use && nb.fd[k] >= 0) {
                 close(nb.fd[k]);
@@ -612,6 +662,8 @@ void dlp__netbell_close(void)
     free(nb.fd);
     free(nb.pfd);
     free(nb.pfd_node);
+    dlp__fdlimit_restore(&nb.lim);
+    nb.lim.raised = 0;
     nb.fd = NULL;
     nb.pfd = NULL;
     nb.pfd_node = NULL;
