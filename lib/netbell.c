@@ -51,7 +51,7 @@ enum { MODE_OFF, MODE_AUTO, MODE_TCP };
 #define CONNECT_SECONDS 1.0
 #define HELLO_BYTES 12 /* token (8), node (4) */
 #define MAX_ADDRS 16   /* addresses rank 0 listens on */
-#define LISTEN_BACKLOG 128
+#define LISTEN_BACKLOG 4096 /* the kernel caps it (somaxconn); thousands of nodes connect at once */
 
 struct bell_addr {
     int family; /* AF_INET, AF_INET6 */
