@@ -496,10 +496,12 @@ static int bell_budget(int nodes)
     if (room >= want)
         return nodes - 1;
     long cap = room > BELL_OVERHEAD ? room - BELL_OVERHEAD : 0;
-    char text[160] = "", why[128];
-    if (l->err)
+    char text[160] = "";
+    if (l->err) {
+        char why[128];
         snprintf(text, sizeof text, " (raising it failed: %s)",
                  dlp__errno_text(l->err, why, sizeof why));
+    }
     fprintf(stderr,
             "dlp_mpi: rank 0 (host %s): the open-file limit (RLIMIT_NOFILE: soft %ld, hard "
             "%s%s; %ld descriptors open) leaves room for node doorbells to %ld of the %d "
