@@ -32,7 +32,7 @@ function allgather(P, m,   tot, p2) {
     if (tot < 81920) return ceil(log2(P)) * alpha + tot * beta
     return (P - 1) * (alpha + m * beta)
 }
-function allreduce(P) { return 2 * ceil(log2(P)) * alpha + 272 * 2 * beta }
+function allreduce(P) { return P < 256 ? 0 : 2 * ceil(log2(P)) * alpha + 272 * 2 * beta }
 BEGIN {
     printf "%6s %3s %7s %7s %8s %10s %9s %7s %9s %6s\n", "nodes", "T", "item_s",
         "chunk", "r_node/s", "lambda/s", "s(N)_us", "rho", "coll_ms", "E"

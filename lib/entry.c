@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -120,6 +121,20 @@ static int reduce_entry(const struct dlp__entry *mine, const char *func, const c
     return DLP_OK;
 }
 
+/* From this many ranks on, the entry starts with the reduction; below, with
+ * the allgather alone, which is then small (128 B per rank, a logarithmic
+ * algorithm) and one collective instead of two. Every rank decides alike
+ * (the size is the same everywhere), so the first operations still match.
+ * Test hook (internal, tests/CMakeLists.txt): DLP__TEST_ENTRY_REDUCE=1 (on
+ * every rank) takes the reduction at any size. */
+#define REDUCE_FROM_RANKS 256
+
+static int reduce_first(void)
+{
+    const char *hook = getenv("DLP__TEST_ENTRY_REDUCE");
+    return dlp__rt.size >= REDUCE_FROM_RANKS || (hook && strcmp(hook, "1") == 0);
+}
+
 /* The entry: the reduction; then, when the caller wants every rank's
  * entry, or something is wrong (ranks in different calls, a rank's own
  * error: every rank sees that alike, so all take this step), the
@@ -141,12 +156,14 @@ static int enter(const char *func, const char *what, int status, const void *arg
         len = sizeof mine.args; /* (callers pass fixed structs that fit) */
     if (len)
         memcpy(mine.args, args, len);
-    int place_same = 0, failed = 0, args_same = 0;
-    int rc = reduce_entry(&mine, func, what, &place_same, &failed, &args_same);
-    if (rc != DLP_OK)
-        return rc;
-    if (place_same && !failed && (!all || (uniform && args_same)))
-        return status;
+    if (reduce_first()) {
+        int place_same = 0, failed = 0, args_same = 0;
+        int rc = reduce_entry(&mine, func, what, &place_same, &failed, &args_same);
+        if (rc != DLP_OK)
+            return rc;
+        if (place_same && !failed && (!all || (uniform && args_same)))
+            return status;
+    }
     struct dlp__entry *every = rt->entries;
     MPI_Request req;
     int mrc = MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, every, (int)sizeof mine,

@@ -1,15 +1,16 @@
 /* The collective entry: every collective of the library (the parallel
  * calls, dlp_barrier, dlp_bcast, the gathers, dlp_call_on_root_and_bcast,
  * dlp_results_create, dlp_collector_create, dlp_finalize) starts with the
- * same MPI operation, one allreduce of a fixed-size record (each rank's
- * call, count of collectives, own status and arguments, as maxima and
- * minima). So ranks that call different collectives still match each
- * other's first message, and every rank learns whether all ranks are in
- * the same call before any rank reads another call's data. Only when the
- * caller needs every rank's record, or the ranks differ (different calls:
- * DLP_ERR_MISMATCH on every rank, naming the calls and the ranks; a rank's
- * own error), comes a second step, one allgather of the record per rank:
- * its bytes grow with the ranks, the reduction's do not (docs/scale.md). */
+ * same MPI operation. So ranks that call different collectives still match
+ * each other's first message, and every rank learns whether all ranks are
+ * in the same call before any rank reads another call's data: different
+ * calls are DLP_ERR_MISMATCH on every rank, naming the calls and the ranks.
+ * Below 256 ranks that operation is one allgather of a fixed-size record
+ * per rank (its call, count of collectives, own status and arguments).
+ * From 256 ranks on, whose allgather would grow with the ranks in bytes and
+ * time, it is one allreduce of the record (as maxima and minima), and the
+ * allgather follows only when the caller needs every rank's record or the
+ * ranks differ (docs/scale.md). */
 #ifndef DLP_LIB_ENTRY_H
 #define DLP_LIB_ENTRY_H
 
