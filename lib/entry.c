@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -81,8 +82,67 @@ static void describe_places(const struct dlp__entry *all, int size, char *buf, s
         append(buf, cap, "; and %d other places", places - PLACES_NAMED);
 }
 
-int dlp__enter(const char *func, const char *what, int status, const void *args, size_t len,
-               const struct dlp__entry **all)
+/* Words of the first step's reduction: the place (seq, call), whether the
+ * rank's own checks failed, and the arguments as words; each as x and ~x,
+ * so that one MPI_MAX gives every word's maximum and minimum. */
+#define ARG_WORDS (DLP__ENTRY_ARGS / sizeof(unsigned long))
+#define WORDS (3 + ARG_WORDS)
+
+/* The first step, the same on every rank whatever its call: an allreduce
+ * of WORDS words (bytes and time O(log ranks), not O(ranks) like an
+ * allgather). *place_same: every rank is at the same call and count;
+ * *failed: some rank's own checks failed; *args_same: every rank passed
+ * the same argument bytes. */
+static int reduce_entry(const struct dlp__entry *mine, const char *func, const char *what,
+                        int *place_same, int *failed, int *args_same)
+{
+    unsigned long in[2 * WORDS], out[2 * WORDS];
+    unsigned long w[WORDS];
+    w[0] = mine->seq;
+    w[1] = (unsigned long)mine->call;
+    w[2] = mine->status != DLP_OK;
+    memcpy(&w[3], mine->args, sizeof mine->args);
+    for (size_t k = 0; k < WORDS; k++) {
+        in[2 * k] = w[k];
+        in[2 * k + 1] = ~w[k];
+    }
+    MPI_Request req;
+    int mrc = MPI_Iallreduce(in, out, (int)(2 * WORDS), MPI_UNSIGNED_LONG, MPI_MAX,
+                             dlp__rt.comm, &req);
+    if (mrc == MPI_SUCCESS)
+        mrc = dlp__wait_arrival(&req, what ? what : func);
+    if (mrc != MPI_SUCCESS)
+        return DLP_FAIL_MPI(func, "MPI_Iallreduce of the collective's entry", mrc);
+    *place_same = out[0] == ~out[1] && out[2] == ~out[3];
+    *failed = out[4] != 0;
+    *args_same = 1;
+    for (size_t k = 3; k < WORDS; k++)
+        *args_same &= out[2 * k] == ~out[2 * k + 1];
+    return DLP_OK;
+}
+
+/* From this many ranks on, the entry starts with the reduction; below, with
+ * the allgather alone, which is then small (128 B per rank, a logarithmic
+ * algorithm) and one collective instead of two. Every rank decides alike
+ * (the size is the same everywhere), so the first operations still match.
+ * Test hook (internal, tests/CMakeLists.txt): DLP__TEST_ENTRY_REDUCE=1 (on
+ * every rank) takes the reduction at any size. */
+#define REDUCE_FROM_RANKS 256
+
+static int reduce_first(void)
+{
+    const char *hook = getenv("DLP__TEST_ENTRY_REDUCE");
+    return dlp__rt.size >= REDUCE_FROM_RANKS || (hook && strcmp(hook, "1") == 0);
+}
+
+/* The entry: the reduction; then, when the caller wants every rank's
+ * entry, or something is wrong (ranks in different calls, a rank's own
+ * error: every rank sees that alike, so all take this step), the
+ * allgather of every rank's entry, and the checks that name the ranks.
+ * uniform: the caller only compares the arguments, and needs *all only
+ * when they differ. */
+static int enter(const char *func, const char *what, int status, const void *args, size_t len,
+                 const struct dlp__entry **all, int uniform)
 {
     struct dlp__runtime *rt = &dlp__rt;
     if (all)
@@ -96,6 +156,14 @@ int dlp__enter(const char *func, const char *what, int status, const void *args,
         len = sizeof mine.args; /* (callers pass fixed structs that fit) */
     if (len)
         memcpy(mine.args, args, len);
+    if (reduce_first()) {
+        int place_same = 0, failed = 0, args_same = 0;
+        int rc = reduce_entry(&mine, func, what, &place_same, &failed, &args_same);
+        if (rc != DLP_OK)
+            return rc;
+        if (place_same && !failed && (!all || (uniform && args_same)))
+            return status;
+    }
     struct dlp__entry *every = rt->entries;
     MPI_Request req;
     int mrc = MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, every, (int)sizeof mine,
@@ -124,6 +192,18 @@ int dlp__enter(const char *func, const char *what, int status, const void *args,
     if (all)
         *all = every;
     return DLP_OK;
+}
+
+int dlp__enter(const char *func, const char *what, int status, const void *args, size_t len,
+               const struct dlp__entry **all)
+{
+    return enter(func, what, status, args, len, all, 0);
+}
+
+int dlp__enter_uniform(const char *func, const char *what, int status, const void *args,
+                       size_t len, const struct dlp__entry **all)
+{
+    return enter(func, what, status, args, len, all, 1);
 }
 
 int dlp__entry_same_long(const struct dlp__entry *all, int k, const char *name,

@@ -1,11 +1,16 @@
 /* The collective entry: every collective of the library (the parallel
  * calls, dlp_barrier, dlp_bcast, the gathers, dlp_call_on_root_and_bcast,
  * dlp_results_create, dlp_collector_create, dlp_finalize) starts with the
- * same MPI operation, one allgather of a fixed-size record per rank. So
- * ranks that call different collectives still match each other's first
- * message, and every rank learns which call every rank is in before any
- * rank reads another call's data: different calls are DLP_ERR_MISMATCH on
- * every rank, naming the calls and the ranks. */
+ * same MPI operation. So ranks that call different collectives still match
+ * each other's first message, and every rank learns whether all ranks are
+ * in the same call before any rank reads another call's data: different
+ * calls are DLP_ERR_MISMATCH on every rank, naming the calls and the ranks.
+ * Below 256 ranks that operation is one allgather of a fixed-size record
+ * per rank (its call, count of collectives, own status and arguments).
+ * From 256 ranks on, whose allgather would grow with the ranks in bytes and
+ * time, it is one allreduce of the record (as maxima and minima), and the
+ * allgather follows only when the caller needs every rank's record or the
+ * ranks differ (docs/scale.md). */
 #ifndef DLP_LIB_ENTRY_H
 #define DLP_LIB_ENTRY_H
 
@@ -36,6 +41,12 @@ _Static_assert(sizeof(struct dlp__entry) == 128, "an entry is 128 bytes");
  *  rank order, valid until the next collective. */
 int dlp__enter(const char *func, const char *what, int status, const void *args, size_t len,
                const struct dlp__entry **all);
+
+/** dlp__enter for a caller that only checks that every rank passed the
+ *  same arguments: on DLP_OK, *all is NULL when they are the same on every
+ *  rank (no allgather was made), else every rank's entry, as dlp__enter. */
+int dlp__enter_uniform(const char *func, const char *what, int status, const void *args,
+                       size_t len, const struct dlp__entry **all);
 
 /** DLP_OK when every rank's k-th long of its arguments (args as an array
  *  of longs) equals rank 0's; else DLP_ERR_MISMATCH naming the first rank

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fdlimit.h"
 #include "liveness.h"
 #include "loop.h"
 #include "options.h"
@@ -52,7 +53,7 @@ enum { MODE_OFF, MODE_AUTO, MODE_TCP };
 #define CONNECT_SECONDS 1.0
 #define HELLO_BYTES 12 /* token (8), node (4) */
 #define MAX_ADDRS 16   /* addresses rank 0 listens on */
-#define LISTEN_BACKLOG 128
+#define LISTEN_BACKLOG 4096 /* the kernel caps it (somaxconn); thousands of nodes connect at once */
 
 struct bell_addr {
     int family; /* AF_INET, AF_INET6 */
@@ -101,7 +102,8 @@ static struct {
     struct bell_peer *peer; /* rank 0: [nodes]; a leader: [1], the master */
     char (*host)[MPI_MAX_PROCESSOR_NAME + 1]; /* rank 0: [nodes] each leader's host */
     _Atomic int agent_reads; /* a leader: its agent or main thread sleeps on the bell */
-} nb = {0, NULL, NULL, NULL, {-1, -1}, -1, 0, NULL, NULL, 0};
+    struct dlp__fdlimit lim; /* rank 0: the open-file limit, as found and raised */
+} nb = {0, NULL, NULL, NULL, {-1, -1}, -1, 0, NULL, NULL, 0, {0, -1, -1, -1, 0, 0}};
 
 static int set_flags(int fd)
 {
@@ -518,6 +520,52 @@ static void intrude(const struct bell_info *info, int *fds, int cap, int *n)
         }
 }
 
+/* Descriptors rank 0 needs beside one per doorbell: the pipe, the
+ * listening sockets and the greetings pending at once. */
+#define BELL_OVERHEAD (2 + MAX_ADDRS + MAX_PENDING)
+
+/* How many remote nodes (1 .. nodes - 1) can have a doorbell under the
+ * open-file limit, which is raised toward the hard limit when needed
+ * (fdlimit.h). A raise is said under DLP_STATS; too low a hard limit is
+ * said once, whatever the mode: the nodes beyond it are served by MPI
+ * polling (correct, but their helpers wake more often), not refused, since
+ * a doorbell is only a hint. */
+static int bell_budget(int nodes)
+{
+    long want = (long)(nodes - 1) + BELL_OVERHEAD;
+    long room = dlp__fdlimit_room(want, &nb.lim);
+    const struct dlp__fdlimit *l = &nb.lim;
+    char hard[32];
+    if (l->hard < 0)
+        snprintf(hard, sizeof hard, "unlimited");
+    else
+        snprintf(hard, sizeof hard, "%ld", l->hard);
+    if (l->raised && dlp__env_flag("DLP_STATS"))
+        fprintf(stderr,
+                "dlp_mpi: rank 0 (host %s): raised the soft open-file limit (RLIMIT_NOFILE) "
+                "from %ld to %ld (hard limit %s) for the doorbells of %d remote nodes\n",
+                dlp__rt.host, l->soft, l->now, hard, nodes - 1);
+    if (room >= want)
+        return nodes - 1;
+    long cap = room > BELL_OVERHEAD ? room - BELL_OVERHEAD : 0;
+    char text[160] = "";
+    if (l->err) {
+        char why[128];
+        snprintf(text, sizeof text, " (raising it failed: %s)",
+                 dlp__errno_text(l->err, why, sizeof why));
+    }
+    fprintf(stderr,
+            "dlp_mpi: rank 0 (host %s): the open-file limit (RLIMIT_NOFILE: soft %ld, hard "
+            "%s%s; %ld descriptors open) leaves room for node doorbells to %ld of the %d "
+            "remote nodes; nodes %ld to %d are served by MPI polling instead (correct, but "
+            "their helper threads wake more often). To give every node one, start the job "
+            "with a limit of at least %ld (ulimit -n %ld, or ask for a higher hard limit), or "
+            "set DLP_NODE_DOORBELL=off\n",
+            dlp__rt.host, l->now, hard, text, l->open, cap, nodes - 1, cap + 1, nodes - 1,
+            l->open + want + DLP__FDLIMIT_RESERVE, l->open + want + DLP__FDLIMIT_RESERVE);
+    return (int)cap;
+}
+
 static int master_open(int mode)
 {
     struct dlp__runtime *rt = &dlp__rt;
@@ -543,7 +591,8 @@ static int master_open(int mode)
         watch_peer(&nb.peer[k], -1);
     info.liveness = read_liveness();
     nb.liveness = info.liveness;
-    if (mode != MODE_OFF && !nomem) {
+    int budget = mode != MODE_OFF && !nomem ? bell_budget(nodes) : 0;
+    if (budget > 0) {
         char text[128], why[512];
         if (pipe(nb.local) != 0 || set_flags(nb.local[0]) != 0 || set_flags(nb.local[1]) != 0)
             warn(mode, "cannot make a pipe: %s", dlp__errno_text(errno, text, sizeof text));
@@ -563,14 +612,17 @@ static int master_open(int mode)
     struct greetings G;
     G.n = 0;
     int rc = DLP_OK;
-    /* round 1 */
+    /* round 1: the nodes beyond the budget are told no address */
+    struct bell_info none = info;
+    none.count = 0;
     for (int k = 1; k < nodes && rc == DLP_OK; k++)
         rc = dlp__fail_mpi("dlp_init", "MPI_Send (node doorbell setup)",
-                           MPI_Send(&info, (int)sizeof info, MPI_BYTE, rt->node_leader[k],
-                                    DLP__TAG_BELL, rt->comm));
+                           MPI_Send(k <= budget ? &info : &none, (int)sizeof info, MPI_BYTE,
+                                    rt->node_leader[k], DLP__TAG_BELL, rt->comm));
     if (info.count != 0 && rc == DLP_OK) {
-        /* rounds 2 and 3: accept while the leaders' answers come in */
-        for (int k = 1; k < nodes && rc == DLP_OK; k++)
+        /* rounds 2 and 3 with the nodes told an address: accept while
+         * their answers come in */
+        for (int k = 1; k <= budget && rc == DLP_OK; k++)
             rc = dlp__fail_mpi("dlp_init", "MPI_Irecv (node doorbell setup)",
                                MPI_Irecv(&ans[k], (int)sizeof ans[k], MPI_BYTE,
                                          rt->node_leader[k], DLP__TAG_BELL, rt->comm,
@@ -579,14 +631,14 @@ static int master_open(int mode)
         double deadline = 0;
         while (rc == DLP_OK) {
             int all_in = 1;
-            for (int k = 1; k < nodes && rc == DLP_OK; k++) {
+            for (int k = 1; k <= budget && rc == DLP_OK; k++) {
                 int flag = 0;
                 rc = dlp__fail_mpi("dlp_init", "MPI_Test (node doorbell setup)",
                                    MPI_Test(&req[k - 1], &flag, MPI_STATUS_IGNORE));
                 all_in &= flag;
             }
             int expected = 0;
-            for (int k = 1; all_in && k < nodes; k++)
+            for (int k = 1; all_in && k <= budget; k++)
                 expected += ans[k].ok != 0;
             if (all_in && deadline == 0)
                 deadline = dlp__now() + CONNECT_SECONDS;
@@ -594,7 +646,7 @@ static int master_open(int mode)
                 break;
             accepted += greetings_poll(&G, lfd, info.count, info.token);
         }
-        for (int k = 1; k < nodes && rc == DLP_OK; k++) {
+        for (int k = 1; k <= budget && rc == DLP_OK; k++) {
             int use = nb.fd[k] >= 0 && ans[k].ok;
             if (!use && nb.fd[k] >= 0) {
                 close(nb.fd[k]);
@@ -698,6 +750,8 @@ void dlp__netbell_close(void)
     free(nb.pfd_node);
     free(nb.peer);
     free(nb.host);
+    dlp__fdlimit_restore(&nb.lim);
+    nb.lim.raised = 0;
     nb.fd = NULL;
     nb.pfd = NULL;
     nb.pfd_node = NULL;

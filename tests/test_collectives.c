@@ -182,6 +182,30 @@ static void check_mismatches(void)
     check_still_works();
 }
 
+/* dlp_bcast with arguments that differ between ranks (the entry's
+ * reduction sees it, its allgather names the rank): DLP_ERR_MISMATCH on
+ * every rank, then a bcast with the same arguments works. */
+static void check_bcast_arguments(void)
+{
+    int size = dlp_size(), rank = dlp_rank();
+    if (size < 2)
+        return;
+    char buf[16] = {0};
+    test_case("dlp_bcast: the last rank passes another len");
+    ASSERT_RC(dlp_bcast(buf, rank == size - 1 ? 8 : 16, 0), DLP_ERR_MISMATCH);
+    char want[96];
+    snprintf(want, sizeof want, "rank %d passed len = 8, rank 0 passed len = 16", size - 1);
+    ASSERT_STR_CONTAINS(dlp_last_error(), want);
+    test_case("dlp_bcast: rank 1 passes another root");
+    ASSERT_RC(dlp_bcast(buf, sizeof buf, rank == 1 ? 1 : 0), DLP_ERR_MISMATCH);
+    ASSERT_STR_CONTAINS(dlp_last_error(), "rank 1 passed root = 1, rank 0 passed root = 0");
+    test_case("dlp_bcast: the same arguments again");
+    if (rank == 0)
+        memset(buf, 5, sizeof buf);
+    ASSERT_OK(dlp_bcast(buf, sizeof buf, 0));
+    ASSERT_EQ(buf[sizeof buf - 1], 5);
+}
+
 /* A thread other than the main thread calls a collective. */
 struct side {
     enum call c;
@@ -266,6 +290,7 @@ int main(int argc, char **argv)
         return 0;
     }
     check_mismatches();
+    check_bcast_arguments();
     check_threads();
     test_case("dlp_finalize");
     int rank = dlp_rank();

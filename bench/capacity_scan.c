@@ -1,0 +1,138 @@
+/*
+ * capacity_scan.c — what one wake-up of the master's dispatcher costs as a
+ * function of the number of nodes K, for the parts of it that scan every
+ * node (lib/dispatcher.c): the forecast of the next request
+ * (dlp__forecast_nap over K nodes, lib/forecast.c, compiled in) and, with
+ * node doorbells, the ppoll over the K - 1 doorbell sockets that
+ * dlp__netbell_wait_master rebuilds and waits on at every wake-up (here
+ * K - 1 idle AF_UNIX socket pairs and one that is ready, so ppoll returns
+ * at once: the scan, not a sleep). No MPI traffic; one process.
+ *
+ *     capacity_scan [REPS [csv]]     default 9 repetitions of each size
+ *
+ * Sizes K: 10, 100, 1000, 5000, 10000 (the doorbell part only as far as the
+ * open-file limit allows, raised to the hard limit here). Per size and part:
+ * the median (min-max) over REPS of the mean time per wake-up over a batch
+ * of wake-ups; the two parts alternate within each repetition. CSV rows
+ * per repetition.
+ */
+#define _GNU_SOURCE /* ppoll */
+#define BENCH_NAME "capacity_scan"
+
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+#include "forecast.h"
+
+/* Mean seconds per forecast nap over K nodes, `calls` naps. */
+static double time_forecast(int K, long calls)
+{
+    struct dlp__forecast f;
+    double now = bench_now();
+    if (dlp__forecast_init(&f, K, now) != 0)
+        bench_die("capacity_scan: out of memory");
+    char *active = malloc((size_t)K);
+    if (!active)
+        bench_die("capacity_scan: out of memory");
+    memset(active, 1, (size_t)K);
+    for (int k = 1; k < K; k++) /* each node answered once, asks again in 1..100 ms */
+        dlp__forecast_answered(&f, k, now, 10, 1e3 * (1 + k % 100), 5, 2);
+    unsigned sink = 0;
+    double t0 = bench_now();
+    for (long c = 0; c < calls; c++)
+        sink += dlp__forecast_nap(&f, active, t0);
+    double t = (bench_now() - t0) / (double)calls;
+    bench_sink += sink;
+    dlp__forecast_free(&f);
+    free(active);
+    return t;
+}
+
+/* Mean seconds per wake-up of K - 1 doorbells (pollfd table rebuilt, then
+ * ppoll, then the ready ones found), `calls` of them; fd[2 * k] the
+ * dispatcher's ends. */
+static double time_ppoll(const int *fd, int K, long calls, struct pollfd *p)
+{
+    struct timespec ts = {0, 1000000};
+    long found = 0;
+    double t0 = bench_now();
+    for (long c = 0; c < calls; c++) {
+        int n = 0;
+        for (int k = 1; k < K; k++)
+            p[n++] = (struct pollfd){fd[2 * k], POLLIN, 0};
+        ppoll(p, (nfds_t)n, &ts, NULL);
+        for (int i = 0; i < n; i++)
+            found += p[i].revents != 0;
+    }
+    double t = (bench_now() - t0) / (double)calls;
+    if (found < calls)
+        bench_die("capacity_scan: ppoll found no ready socket");
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    const int reps = (int)bench_arg_long(argc, argv, 1, 9, 1, 1000);
+    const char *csv_path = argc > 2 ? argv[2] : "bench_capacity_scan.csv";
+    const int sizes[] = {10, 100, 1000, 5000, 10000};
+    const int S = (int)(sizeof sizes / sizeof sizes[0]);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    long fd_max = (long)rl.rlim_cur - 64;
+    FILE *csv = fopen(csv_path, "w");
+    if (!csv)
+        perror(csv_path);
+    else
+        fprintf(csv, "part,nodes,rep,us_per_wake\n");
+    printf("# dlp_mpi capacity_scan: the per-node scans of one dispatcher wake-up; %d reps; "
+           "open-file limit %ld\n",
+           reps, (long)rl.rlim_cur);
+    printf("# %-8s %-26s %-26s\n", "nodes", "forecast us/wake", "doorbell ppoll us/wake");
+    for (int s = 0; s < S; s++) {
+        int K = sizes[s];
+        int bells = 2L * K <= fd_max;
+        int *fd = bells ? malloc(sizeof *fd * 2 * (size_t)K) : NULL;
+        struct pollfd *p = bells ? malloc(sizeof *p * (size_t)K) : NULL;
+        for (int k = 1; bells && k < K; k++)
+            if (socketpair(AF_UNIX, SOCK_STREAM, 0, fd + 2 * k) != 0)
+                bench_die("capacity_scan: socketpair");
+        if (bells && write(fd[2 * (K / 2) + 1], "r", 1) != 1) /* one ring pending */
+            bench_die("capacity_scan: write");
+        double f[1000], q[1000];
+        long calls = 2000000L / K + 10;
+        for (int r = 0; r < reps; r++) {
+            f[r] = 1e6 * time_forecast(K, calls);
+            q[r] = bells ? 1e6 * time_ppoll(fd, K, calls / 4 + 10, p) : -1;
+            if (csv)
+                fprintf(csv, "forecast,%d,%d,%.4f\ndoorbell_ppoll,%d,%d,%.4f\n", K, r, f[r], K, r,
+                        q[r]);
+        }
+        double fm, flo, fhi, qm = -1, qlo = -1, qhi = -1;
+        bench_spread(f, reps, &fm, &flo, &fhi);
+        if (bells)
+            bench_spread(q, reps, &qm, &qlo, &qhi);
+        char a[64], b[64];
+        snprintf(a, sizeof a, "%.3f (%.3f-%.3f)", fm, flo, fhi);
+        if (bells)
+            snprintf(b, sizeof b, "%.2f (%.2f-%.2f)", qm, qlo, qhi);
+        else
+            snprintf(b, sizeof b, "- (open-file limit)");
+        printf("  %-8d %-26s %-26s\n", K, a, b);
+        for (int k = 1; bells && k < K; k++) {
+            close(fd[2 * k]);
+            close(fd[2 * k + 1]);
+        }
+        free(fd);
+        free(p);
+    }
+    if (csv)
+        fclose(csv);
+    return 0;
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The node doorbells against the open-file limit (lib/fdlimit.c,
+# lib/netbell.c): test_fdlimit (which lowers rank 0's RLIMIT_NOFILE before
+# dlp_init and checks every call's items and results itself) under
+# DLP_STATS=1, at 2, 3 and 4 emulated nodes of one rank.
+#
+#   bash fdlimit.sh EXE MPIEXEC
+#
+# Cases, at each node count N:
+#   raise    soft limit = open + 8, hard kept: the library raises the soft
+#            limit (said under DLP_STATS), every remote node has a
+#            doorbell, no warning
+#   low      soft = hard = open + 8: one warning on rank 0 naming the limit
+#            and "ulimit -n", no node has a doorbell (MPI polling), results
+#            right
+#   one      soft = hard = open + 147 (lib/netbell.c's BELL_OVERHEAD, 82,
+#            plus lib/fdlimit.h's DLP__FDLIMIT_RESERVE, 64, plus one): one
+#            remote node has a doorbell, the others are polled, one warning
+#            (at N = 2 that one node is every node: no warning)
+. "$(dirname "$0")/cases.sh" "$@"
+
+# run CASE HOSTS RANKS ARGS...: test_fdlimit's status and stderr
+run() {
+    case=$1
+    local hosts=$2 ranks=$3
+    shift 3
+    echo "== $case: hosts $hosts, $ranks ranks, $*"
+    env DLP_STATS=1 OMP_NUM_THREADS=1 \
+        "$mpiexec" -launcher fork -hosts "$hosts" -n "$ranks" "$exe" "$@" \
+        >"$tmp/$case.out" 2>"$tmp/$case.err"
+    status=$?
+    if [ "$status" -ne 0 ]; then
+        fail "exit status $status, expected 0; its stderr:"
+        tail -20 "$tmp/$case.err"
+    fi
+    if ! grep -q "each exactly once" "$tmp/$case.out"; then
+        fail "test_fdlimit did not finish its calls"
+    fi
+}
+
+# expect_bells CASE HAVE NODES: every dispatcher line says "HAVE of NODES"
+expect_bells() {
+    local have=$2 nodes=$3 lines good
+    lines=$(grep -c "dispatcher served" "$tmp/$1.err")
+    good=$(grep -c "($have of $nodes nodes have a doorbell)" "$tmp/$1.err")
+    if [ "$lines" -eq 0 ] || [ "$good" -ne "$lines" ]; then
+        fail "dispatcher lines saying '$have of $nodes nodes have a doorbell': $good of $lines"
+        grep "dispatcher served" "$tmp/$1.err" | grep -v "($have of $nodes " | head -3
+    fi
+}
+
+# warnings CASE COUNT: the open-file limit warning appears COUNT times
+warnings() {
+    local got
+    got=$(grep -c "open-file limit (RLIMIT_NOFILE: soft" "$tmp/$1.err")
+    if [ "$got" -ne "$2" ]; then
+        fail "open-file limit warnings: $got, expected $2"
+        grep "open-file limit" "$tmp/$1.err" | head -3
+    fi
+    if [ "$2" -gt 0 ] && ! grep "open-file limit (RLIMIT_NOFILE" "$tmp/$1.err" |
+            grep -q "ulimit -n"; then
+        fail "the warning does not name the fix (ulimit -n)"
+    fi
+}
+
+for nodes in 2 3 4; do
+    hosts=n1:1
+    for k in $(seq 2 "$nodes"); do hosts="$hosts,n$k:1"; done
+    remote=$((nodes - 1))
+
+    run "raise.$nodes" "$hosts" "$nodes" --free=8 --hard=keep
+    expect_bells "$case" "$remote" "$remote"
+    warnings "$case" 0
+    if ! grep -q "raised the soft open-file limit (RLIMIT_NOFILE) from" "$tmp/$case.err"; then
+        fail "no line saying that the soft limit was raised"
+    fi
+
+    run "low.$nodes" "$hosts" "$nodes" --free=8 --hard=same
+    expect_bells "$case" 0 "$remote"
+    warnings "$case" 1
+    if ! grep -q "leaves room for node doorbells to 0 of the $remote remote nodes" \
+            "$tmp/$case.err"; then
+        fail "the warning does not say 0 of $remote nodes"
+    fi
+
+    run "one.$nodes" "$hosts" "$nodes" --free=147 --hard=same
+    expect_bells "$case" 1 "$remote"
+    warnings "$case" $((remote > 1 ? 1 : 0))
+done
+finish fdlimit.sh
