@@ -24,6 +24,7 @@ void dlp__map_consumer_init(struct dlp_map *m)
     c->busy_nodes = rt->nodes;
     c->stride = 1;
     c->last_look = dlp__now_coarse();
+    c->last_ask = c->last_look;
     c->busy_on_node = calloc((size_t)rt->nodes, sizeof(int));
     if (!c->busy_on_node)
         dlp__helper_abort("map consumer", "out of memory", MPI_SUCCESS);
@@ -74,17 +75,18 @@ static void feed_progress(struct dlp_map *m)
                          c->busy_nodes, dlp__rt.nodes, now);
 }
 
-static void enqueue(struct consumer *c, char *p, int rank)
+static void enqueue(struct consumer *c, char *p, void *mem, int rank)
 {
     struct batch *b = malloc(sizeof *b);
     if (!b)
         dlp__helper_abort("map consumer", "out of memory for a batch", MPI_SUCCESS);
-    *b = (struct batch){NULL, p, rank};
+    *b = (struct batch){NULL, p, mem, rank};
     *c->tail = b;
     c->tail = &b->next;
 }
 
-/* Queue everything that arrived: other ranks' batches, the master's own. */
+/* Queue everything that arrived: other ranks' batches, the master's own;
+ * 2 if another rank's batch came, 1 if only the master's, else 0. */
 static int gather_batches(struct dlp_map *m)
 {
     struct consumer *c = &m->in;
@@ -104,14 +106,14 @@ static int gather_batches(struct dlp_map *m)
             dlp__helper_abort("map consumer", "out of memory for a batch of results",
                               MPI_SUCCESS);
         CHECK("map consumer", MPI_Mrecv_c(p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
-        enqueue(c, p, st.MPI_SOURCE);
-        got = 1;
+        enqueue(c, p, p, st.MPI_SOURCE);
+        got = 2;
     }
-    size_t len;
-    char *mine = dlp__map_take_pending(m, SIZE_MAX, &len);
-    if (mine) {
-        enqueue(c, mine, 0);
-        got = 1;
+    dlp__map_ask(m, &c->last_ask);
+    for (struct handed *h = dlp__map_take(m), *next; h; h = next) {
+        next = h->next;
+        enqueue(c, HANDED_BATCH(h), h, 0);
+        got = got ? got : 1;
     }
     return got;
 }
@@ -124,7 +126,7 @@ static void finish_batch(struct dlp_map *m)
     struct batch_head h;
     memcpy(&h, b->p, sizeof h);
     if (b->rank == 0) {
-        atomic_fetch_sub(&m->held, (size_t)h.bytes);
+        dlp__map_release(m, (size_t)h.bytes);
     } else {
         struct ack a = {.seq = m->L->seq, .bytes = h.bytes, .final = h.last, .pad = 0};
         CHECK("map consumer",
@@ -134,7 +136,10 @@ static void finish_batch(struct dlp_map *m)
             rank_done(c, b->rank);
         }
     }
-    free(b->p);
+    if (b->rank == 0)
+        dlp__map_recycle(m, b->mem);
+    else
+        free(b->mem);
     free(b);
     c->cur = NULL;
 }
@@ -187,27 +192,35 @@ int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, siz
             finish_batch(m);
         feed_progress(m);
         int got = gather_batches(m);
+        if (got == 2) /* other ranks' batches come: look again soon */
+            c->backoff = DLP__POLL_MIN_US;
         if (c->head) {
             start_batch(m);
-            c->backoff = DLP__POLL_MIN_US;
             continue;
         }
-        /* team_done first: results appended before it are pending by now */
-        if (c->ended == c->others && atomic_load(&m->team_done) &&
-            dlp__map_pending_records(m) == 0) {
+        /* team_done first: the threads handed over their last results
+         * before it was set */
+        int team_done = atomic_load(&m->team_done);
+        int ready = dlp__map_ready(m);
+        if (c->ended == c->others && team_done && !ready) {
             c->finished = 1;
             return 0;
         }
-        if (got)
+        if (got || ready)
             continue;
-        /* rung at once for the master's own results; other ranks' batches
-         * are found by polling */
+        /* Sleep until rung: the master's own threads ring when they hand
+         * over a batch (full, or asked for: every DLP__MAP_LINGER_US), and
+         * the team when it is done. Other ranks' batches are found by
+         * looking for them: soon after one came, then less and less often
+         * (those ranks' senders batch their results the same way). */
+        unsigned nap = team_done ? DLP__PROGRESS_TICK_US : DLP__MAP_LINGER_US;
+        if (c->others > c->ended && c->backoff < nap)
+            nap = c->backoff;
         dlp__doorbell_arm(&m->bell);
-        if (dlp__map_pending_records(m) > 0)
+        if (dlp__map_ready(m) || (!team_done && atomic_load(&m->team_done)))
             dlp__doorbell_disarm(&m->bell);
         else
-            dlp__doorbell_wait(&m->bell,
-                               c->others > c->ended ? c->backoff : DLP__PROGRESS_TICK_US);
+            dlp__doorbell_wait(&m->bell, nap);
         c->backoff = c->backoff * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : c->backoff * 2;
     }
 }
@@ -227,7 +240,8 @@ void *dlp__map_consumer_main(void *arg)
             snprintf(msg, sizeof msg, "on_result returned %d (a result of %zu bytes)", rc, len);
             dlp__loop_item_failure(m->L, i, -1, DLP_ERR_ITEM, rc, msg);
         } else {
-            dlp__loop_done(m->L, &m->js, i);
+            dlp__loop_noted(m->L, &m->js, i);
+            m->done++;
         }
     }
     return NULL;
