@@ -79,13 +79,7 @@ static int append(struct dlp_map *m, struct map_slot *s, long i, const struct dl
     size_t rec = RECORD_BYTES(out->len);
     size_t need = (s->len ? s->len : sizeof(struct handed) + sizeof(struct batch_head)) + rec;
     if (!s->cur) { /* a new batch: in a spare one if there is */
-        pthread_mutex_lock(&m->spare_lock);
-        struct handed *h = m->spare;
-        if (h) {
-            m->spare = h->next;
-            m->spares--;
-        }
-        pthread_mutex_unlock(&m->spare_lock);
+        struct handed *h = dlp__map_spare(m);
         if (h) {
             s->cur = h;
             s->cap = h->cap;
@@ -93,8 +87,10 @@ static int append(struct dlp_map *m, struct map_slot *s, long i, const struct dl
         }
     }
     if (need > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < need || cap < s->last) /* a batch as large as the last at once */
+        /* a new batch as large as the last at once (in pages: below
+         * malloc's mmap threshold for full batches of small results) */
+        size_t cap = s->cap ? s->cap : s->last > 4096 ? (s->last + 4095) & ~(size_t)4095 : 4096;
+        while (cap < need)
             cap *= 2;
         struct handed *p = realloc(s->cur, cap);
         if (!p)
@@ -247,13 +243,25 @@ int dlp__map_ready(struct dlp_map *m)
     return 0;
 }
 
+struct handed *dlp__map_spare(struct dlp_map *m)
+{
+    pthread_mutex_lock(&m->spare_lock);
+    struct handed *h = m->spare;
+    if (h) {
+        m->spare = h->next;
+        m->spare_bytes -= h->cap;
+    }
+    pthread_mutex_unlock(&m->spare_lock);
+    return h;
+}
+
 void dlp__map_recycle(struct dlp_map *m, struct handed *h)
 {
     pthread_mutex_lock(&m->spare_lock);
-    if (m->spares <= 2 * m->nslots) {
+    if (m->spare_bytes + h->cap <= m->window + DLP__MAP_SPARE_BYTES) {
         h->next = m->spare;
         m->spare = h;
-        m->spares++;
+        m->spare_bytes += h->cap;
         h = NULL;
     }
     pthread_mutex_unlock(&m->spare_lock);

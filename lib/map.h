@@ -90,8 +90,11 @@ struct map_slot {
  * helpers wake it when they give bytes back). */
 #define DLP__MAP_ROOM_NAP_US 20000u
 /* Ring threshold and credit grant at most, bytes (see map.c). */
-#define DLP__MAP_RING_MAX ((size_t)64 << 10)
+#define DLP__MAP_RING_MAX ((size_t)60 << 10)
 #define DLP__MAP_GRANT_MAX ((size_t)16 << 10)
+/* Bytes of batches kept for reuse at most, besides the window's: a batch
+ * freed and allocated again costs fresh pages (malloc trims its heaps). */
+#define DLP__MAP_SPARE_BYTES ((size_t)1 << 20)
 
 struct dlp_map {
     struct dlp_loop *L;
@@ -112,7 +115,7 @@ struct dlp_map {
     _Atomic int room_waiters; /* team threads waiting for room */
     pthread_mutex_t spare_lock; /* guards spare, spares */
     struct handed *spare; /* batches done with, for the next ones */
-    int spares;
+    size_t spare_bytes;   /* their caps */
     pthread_mutex_t room_lock; /* with room_cond: they sleep until bytes come back */
     pthread_cond_t room_cond;
     pthread_t helper;
@@ -147,8 +150,11 @@ int dlp__map_ready(struct dlp_map *m);
 void dlp__map_ask(struct dlp_map *m, double *last);
 
 /** Helper: a handed batch is done with (handled, or sent): kept for the
- *  team threads' next batches (a few), else freed. */
+ *  next batches (a few), else freed. */
 void dlp__map_recycle(struct dlp_map *m, struct handed *h);
+
+/** A kept batch's memory (h->cap bytes), or NULL: none is kept. */
+struct handed *dlp__map_spare(struct dlp_map *m);
 
 /** Helper: bytes of results handled by the master come back to the
  *  window; wakes the team threads waiting for room. */

@@ -101,12 +101,22 @@ static int gather_batches(struct dlp_map *m)
             break;
         MPI_Count bytes = 0;
         CHECK("map consumer", MPI_Get_count_c(&st, MPI_BYTE, &bytes));
-        char *p = bytes >= (MPI_Count)sizeof(struct batch_head) ? malloc((size_t)bytes) : NULL;
-        if (!p)
+        /* into a kept batch's memory (no fresh pages per batch) */
+        size_t need = sizeof(struct handed) + (size_t)bytes;
+        struct handed *h = bytes >= (MPI_Count)sizeof(struct batch_head) ? dlp__map_spare(m)
+                                                                          : NULL;
+        if (h && h->cap < need) {
+            free(h);
+            h = NULL;
+        }
+        if (!h && bytes >= (MPI_Count)sizeof(struct batch_head) && (h = malloc(need)))
+            h->cap = need;
+        if (!h)
             dlp__helper_abort("map consumer", "out of memory for a batch of results",
                               MPI_SUCCESS);
-        CHECK("map consumer", MPI_Mrecv_c(p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
-        enqueue(c, p, p, st.MPI_SOURCE);
+        CHECK("map consumer",
+              MPI_Mrecv_c(HANDED_BATCH(h), bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+        enqueue(c, HANDED_BATCH(h), h, st.MPI_SOURCE);
         got = 2;
     }
     dlp__map_ask(m, &c->last_ask);
@@ -136,10 +146,7 @@ static void finish_batch(struct dlp_map *m)
             rank_done(c, b->rank);
         }
     }
-    if (b->rank == 0)
-        dlp__map_recycle(m, b->mem);
-    else
-        free(b->mem);
+    dlp__map_recycle(m, b->mem);
     free(b);
     c->cur = NULL;
 }
@@ -179,7 +186,8 @@ int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, siz
             const char *bytes = c->at + sizeof r;
             c->at += RECORD_BYTES(r.len);
             c->left--;
-            feed_progress(m);
+            if (L->progress.active)
+                feed_progress(m);
             if (m->stopped)
                 continue;
             m->consumed++;
@@ -240,7 +248,8 @@ void *dlp__map_consumer_main(void *arg)
             snprintf(msg, sizeof msg, "on_result returned %d (a result of %zu bytes)", rc, len);
             dlp__loop_item_failure(m->L, i, -1, DLP_ERR_ITEM, rc, msg);
         } else {
-            dlp__loop_noted(m->L, &m->js, i);
+            if (m->L->journaled)
+                dlp__loop_noted(m->L, &m->js, i);
             m->done++;
         }
     }

@@ -116,16 +116,15 @@ void *dlp__map_sender_main(void *arg)
         }
         if (busy) {
             backoff = DLP__POLL_MIN_US;
-        } else if (sends.len > 0 || end_sent || atomic_load(&m->room_waiters) > 0) {
-            /* the master owes an answer that someone waits for (a send to
-             * complete, an ack for a thread waiting for room, the final
-             * ack): poll for it */
+        } else if (end_sent || atomic_load(&m->room_waiters) > 0) {
+            /* the master owes an answer that someone waits for (an ack for
+             * a thread waiting for room, the final ack): poll for it */
             dlp__sleep_us(backoff);
             backoff = backoff * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : backoff * 2;
         } else {
             /* sleep until rung (a thread handed over a batch, waits for
-             * room, the team is done); acks nobody waits for yet are taken
-             * at the next look */
+             * room, the team is done); sends that complete and acks that
+             * nobody waits for yet are taken at the next look */
             dlp__doorbell_arm(&m->bell);
             if (dlp__map_ready(m) || atomic_load(&m->team_done))
                 dlp__doorbell_disarm(&m->bell);
