@@ -6,21 +6,33 @@
  * computing. This file: the calls and the team threads; map_sender.c and
  * map_consumer.c: the two helpers.
  *
- * Data path. A team thread appends (item, bytes) to its rank's pending
- * batch and rings the rank's helper thread:
- *   - on the master the helper is the consumer: it takes the pending batch
- *     as is (no copy through MPI) and receives the other ranks' batches;
- *   - on every other rank the helper is a sender: it ships the pending batch
- *     to the master as one message (so results batch up by themselves when
- *     they come faster than one message per result).
+ * Data path. Each team thread appends (item, bytes) to a batch of its
+ * own (no lock, no atomic per result) and hands the batch to its rank's
+ * helper thread (a lock-free push, then a ring of the helper's doorbell)
+ * when it reaches a threshold (DLP__MAP_RING_MAX at most, less for small
+ * windows) or when the helper asked for it: helpers ask every
+ * DLP__MAP_LINGER_US, and a thread hands over after the item it is
+ * running. So results move in batches of many where they come fast, and
+ * one by one, a few milliseconds late at most, where they are rare.
+ *   - on the master the helper is the consumer: it takes the handed
+ *     batches as they are (no copy through MPI) and receives the other
+ *     ranks' batches;
+ *   - on every other rank the helper is a sender: it ships each handed
+ *     batch to the master as one message.
+ * Helpers sleep on their doorbell until rung (or the linger passes); only
+ * the consumer's look for other ranks' batches, and a sender's look for an
+ * ack that a thread waits for, poll (MPI has no wake-up), with a backoff.
+ * Batch memory is reused (dlp__map_recycle).
  * Bounded memory (credits). A rank's results count against its window
  * (opts.inflight) from the moment they are appended until the master's
  * callback has handled them; the master returns the bytes of each batch it
- * handled (an ack). A team thread whose rank is over its window waits before
- * computing its next item, so a slow callback slows the workers down; a
- * sender sends while its unacknowledged bytes fit the window (one larger
- * batch at a time is allowed). The master therefore holds at most about
- * size x window bytes of results, plus one item's result per thread.
+ * handled (an ack). Threads reserve window bytes in grants (at most a
+ * quarter of the window over all threads, never beyond it), so the count
+ * costs one atomic add per grant. A team thread without credit whose rank
+ * is over its window waits before computing its next item (on a condition
+ * variable the helpers signal when bytes come back), so a slow callback
+ * slows the workers down. The master therefore holds at most about size x
+ * window bytes of results, plus one item's result per thread.
  * End. A sender whose team is done sends an end marker; the master answers
  * it with the final ack. The consumer ends when every rank's end marker has
  * been handled and its own team is done. */
