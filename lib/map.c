@@ -98,7 +98,7 @@ static int append(struct dlp_map *m, struct map_slot *s, long i, const struct dl
             s->len = sizeof(struct handed) + sizeof(struct batch_head);
         }
     }
-    if (need > s->cap) {
+    if (!s->cur || need > s->cap) { /* (no batch: cap is 0) */
         /* a new batch as large as the last at once (in pages: below
          * malloc's mmap threshold for full batches of small results) */
         size_t cap = s->cap ? s->cap : s->last > 4096 ? (s->last + 4095) & ~(size_t)4095 : 4096;
