@@ -38,10 +38,15 @@
  * failed check prints to stderr at once, marks the table, and the program
  * exits with status 1.
  *
- *     map [N [R [N_1K [N_EMPTY]]]] [csv]
+ * Item cost: COST_NS > 0 makes every item of managed_8B and map_8B (the
+ * pair the map's target compares) spin for about that many nanoseconds of
+ * CPU first (bench_spin, calibrated once per rank), so that the ratio is
+ * also measured where items do some work; the other variants stay empty.
+ *
+ *     map [N [R [N_1K [N_EMPTY [COST_NS]]]]] [csv]
  *         N 5000000 (map_8B, managed_8B, map_empty_*), R 5, N_1K N/10,
- *         N_EMPTY 5 N (managed_empty_*); the last argument, when it is not
- *         a number, is the CSV path (default bench_map.csv)
+ *         N_EMPTY 5 N (managed_empty_*), COST_NS 0; the last argument,
+ *         when it is not a number, is the CSV path (default bench_map.csv)
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, dup, fileno */
 #define BENCH_NAME "map"
@@ -113,9 +118,14 @@ struct tally {
     long calls, sum, bad_len, bad_fill;
 };
 
+/* bench_spin iterations of one item of the 8-byte pair (0: empty). */
+static long spin_iters;
+
 static int work_8(long i, void *ctx, dlp_buf *out)
 {
     (void)ctx;
+    if (spin_iters)
+        bench_spin(spin_iters);
     return dlp_buf_append(out, &i, sizeof i) != DLP_OK;
 }
 
@@ -190,6 +200,8 @@ static int body_empty(long i, void *ctx)
 
 static int body_dense(long i, void *ctx)
 {
+    if (spin_iters)
+        bench_spin(spin_iters);
     memcpy(dlp_results_at(ctx, i), &i, sizeof i);
     return 0;
 }
@@ -326,12 +338,15 @@ int main(int argc, char **argv)
     const int reps = (int)bench_arg_long(argc, argv, 2, 5, 1, 1000);
     const long n_big = bench_arg_long(argc, argv, 3, n / 10 > 0 ? n / 10 : 1, 1, 1L << 24);
     const long n_empty = bench_arg_long(argc, argv, 4, 5 * n, 1, 1L << 40);
-    if (argc > 5) {
-        fprintf(stderr, "map: usage: map [N [R [N_1K [N_EMPTY]]]] [csv]\n");
+    const long cost_ns = bench_arg_long(argc, argv, 5, 0, 0, 1000000000L);
+    if (argc > 6) {
+        fprintf(stderr, "map: usage: map [N [R [N_1K [N_EMPTY [COST_NS]]]]] [csv]\n");
         exit(EXIT_FAILURE);
     }
     struct bench_config c;
     bench_config_init(&c);
+    if (cost_ns > 0)
+        spin_iters = (long)(bench_calibrate() * (double)cost_ns / 1e6 + 0.5);
 
     struct setup s = {{0}, NULL, c.master};
     for (int v = 0; v < N_VARIANTS; v++)
@@ -357,8 +372,9 @@ int main(int argc, char **argv)
     CHECK(dlp_results_destroy(&s.dense));
 
     if (c.master) {
-        char sizes[64], inflight[80]; /* DLP_INFLIGHT cut at 63 characters */
-        snprintf(sizes, sizeof sizes, ", N_1K %ld, N_EMPTY %ld", n_big, n_empty);
+        char sizes[96], inflight[80]; /* DLP_INFLIGHT cut at 63 characters */
+        snprintf(sizes, sizeof sizes, ", N_1K %ld, N_EMPTY %ld, COST_NS %ld (%ld spins)", n_big,
+                 n_empty, cost_ns, spin_iters);
         snprintf(inflight, sizeof inflight, ", inflight %.63s",
                  bench_env("DLP_INFLIGHT", "8M (default)"));
         double lines_med[N_VARIANTS] = {0}, dummy_lo, dummy_hi;
@@ -369,13 +385,15 @@ int main(int argc, char **argv)
             bench_spread(l, reps, &lines_med[v], &dummy_lo, &dummy_hi);
         }
         FILE *csv = bench_csv_open(csv_path, "median_s,min_s,max_s,per_s,unit,mb_per_s,vs,"
-                                             "ratio,pair_min,pair_max,progress_lines");
+                                             "ratio,pair_min,pair_max,progress_lines,cost_ns");
 
         printf("# dlp_mpi map: dlp_map_unordered per result vs dlp_split_managed with dense "
                "results; progress display on vs off\n");
         bench_print_config(&c, n, sizes, reps, inflight);
         printf("# managed_8B: 8-byte dense slots, the master's sum over them timed; map_*: "
-               "every on_result done; *_empty: relaxed atomic add per item\n");
+               "every on_result done; *_empty: relaxed atomic add per item; items of "
+               "managed_8B and map_8B cost %ld ns of CPU, the others none\n",
+               cost_ns);
         printf("# progress on: DLP_PROGRESS_ON, interval 0.1 s, master's stderr to an unlinked "
                "temp file (plain lines): median %.0f lines/call (managed), %.0f (map); other "
                "variants DLP_PROGRESS_OFF\n",
@@ -424,9 +442,10 @@ int main(int argc, char **argv)
                     snprintf(c_r[2], sizeof c_r[2], "%.6g", pmax);
                 }
                 bench_csv_row(csv, &c, variant_name[v], s.n[v], reps);
-                fprintf(csv, ",%.6f,%.6f,%.6f,%.6g,%s,%s,%s,%s,%s,%s,%.0f\n", med, lo, hi,
+                fprintf(csv, ",%.6f,%.6f,%.6f,%.6g,%s,%s,%s,%s,%s,%s,%.0f,%ld\n", med, lo, hi,
                         per_s, unit, c_mb, b >= 0 ? variant_name[b] : "", c_r[0], c_r[1],
-                        c_r[2], lines_med[v]);
+                        c_r[2], lines_med[v],
+                        v == V_MANAGED_8 || v == V_MAP_8 ? cost_ns : 0L);
             }
         }
         if (bad)

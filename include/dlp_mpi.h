@@ -753,9 +753,11 @@ typedef int (*dlp_result_fn)(long i, const void *data, size_t len, void *ctx);
  *  exactly once, one call at a time, in arrival order, while the other
  *  ranks keep computing. Memory stays bounded: a rank holds at most
  *  opts.inflight bytes of results the master has not handled yet (one
- *  larger result at a time is allowed), so a slow callback slows the
- *  workers down instead of growing memory. Results travel with their item
- *  index. ctx is passed to both functions. Collective; main thread.
+ *  larger result per thread at a time is allowed), so a slow callback
+ *  slows the workers down instead of growing memory. Results travel with
+ *  their item index, in batches: a result reaches on_result within a few
+ *  milliseconds, or at the latest when its thread has finished its next
+ *  item. ctx is passed to both functions. Collective; main thread.
  *  Returns and errors: as dlp_split_managed(), plus DLP_ERR_ITEM when
  *  on_result fails (under skip: DLP_SKIPPED, the item listed). */
 DLP_EXPORT int dlp_map_unordered(long n, dlp_work_fn work, dlp_result_fn on_result, void *ctx,

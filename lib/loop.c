@@ -720,6 +720,17 @@ void dlp__loop_done(struct dlp_loop *L, struct dlp__jslot **js, long i)
         note(L, js, i);
 }
 
+void dlp__loop_noted(struct dlp_loop *L, struct dlp__jslot **js, long i)
+{
+    if (L->journaled)
+        note(L, js, i);
+}
+
+void dlp__loop_count(struct dlp_loop *L, long items)
+{
+    atomic_fetch_add_explicit(&L->completed, items, memory_order_relaxed);
+}
+
 /* The thread's previous item is done (unless it failed: cur = -1). */
 static inline void finish_item(struct dlp_loop *L, struct dlp__pos *pos)
 {

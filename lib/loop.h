@@ -171,6 +171,12 @@ void dlp__loop_leave(struct dlp_loop *L, struct dlp__pos *pos);
  *  counted, and noted for the journal in *js (claimed when NULL). */
 void dlp__loop_done(struct dlp_loop *L, struct dlp__jslot **js, long i);
 
+/** dlp__loop_done() in two parts, for a caller that counts its items
+ *  itself and adds them up once (the map's consumer: no atomic add per
+ *  result): the journal's note of item i, and the count of items. */
+void dlp__loop_noted(struct dlp_loop *L, struct dlp__jslot **js, long i);
+void dlp__loop_count(struct dlp_loop *L, long items);
+
 /** Record a failure of item (thread = omp thread number, -1 outside the
  *  team); with on_error = abort also stop the loop everywhere. */
 void dlp__loop_failure(struct dlp_loop *L, long item, int thread, int code,

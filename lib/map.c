@@ -6,21 +6,33 @@
  * computing. This file: the calls and the team threads; map_sender.c and
  * map_consumer.c: the two helpers.
  *
- * Data path. A team thread appends (item, bytes) to its rank's pending
- * batch and rings the rank's helper thread:
- *   - on the master the helper is the consumer: it takes the pending batch
- *     as is (no copy through MPI) and receives the other ranks' batches;
- *   - on every other rank the helper is a sender: it ships the pending batch
- *     to the master as one message (so results batch up by themselves when
- *     they come faster than one message per result).
+ * Data path. Each team thread appends (item, bytes) to a batch of its
+ * own (no lock, no atomic per result) and hands the batch to its rank's
+ * helper thread (a lock-free push, then a ring of the helper's doorbell)
+ * when it reaches a threshold (DLP__MAP_RING_MAX at most, less for small
+ * windows) or when the helper asked for it: helpers ask every
+ * DLP__MAP_LINGER_US, and a thread hands over after the item it is
+ * running. So results move in batches of many where they come fast, and
+ * one by one, a few milliseconds late at most, where they are rare.
+ *   - on the master the helper is the consumer: it takes the handed
+ *     batches as they are (no copy through MPI) and receives the other
+ *     ranks' batches;
+ *   - on every other rank the helper is a sender: it ships each handed
+ *     batch to the master as one message.
+ * Helpers sleep on their doorbell until rung (or the linger passes); only
+ * the consumer's look for other ranks' batches, and a sender's look for an
+ * ack that a thread waits for, poll (MPI has no wake-up), with a backoff.
+ * Batch memory is reused (dlp__map_recycle).
  * Bounded memory (credits). A rank's results count against its window
  * (opts.inflight) from the moment they are appended until the master's
  * callback has handled them; the master returns the bytes of each batch it
- * handled (an ack). A team thread whose rank is over its window waits before
- * computing its next item, so a slow callback slows the workers down; a
- * sender sends while its unacknowledged bytes fit the window (one larger
- * batch at a time is allowed). The master therefore holds at most about
- * size x window bytes of results, plus one item's result per thread.
+ * handled (an ack). Threads reserve window bytes in grants (at most a
+ * quarter of the window over all threads, never beyond it), so the count
+ * costs one atomic add per grant. A team thread without credit whose rank
+ * is over its window waits before computing its next item (on a condition
+ * variable the helpers signal when bytes come back), so a slow callback
+ * slows the workers down. The master therefore holds at most about size x
+ * window bytes of results, plus one item's result per thread.
  * End. A sender whose team is done sends an end marker; the master answers
  * it with the final ack. The consumer ends when every rank's end marker has
  * been handled and its own team is done. */
@@ -29,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "doorbell.h"
@@ -41,48 +54,121 @@
 
 /* ------------------------------------------------------- team threads -- */
 
-/* Append item i's result to the rank's pending batch; DLP_ERR_NOMEM when
- * the batch cannot grow (the result is then lost: the call fails). */
-static int append(struct dlp_map *m, long i, const struct dlp_buf *out)
+/* Hand the thread's batch to the helper (a lock-free push: the helper
+ * takes all at once) and ring it. */
+static void hand_off(struct dlp_map *m, struct map_slot *s)
+{
+    atomic_store_explicit(&s->want, 0, memory_order_relaxed);
+    struct handed *h = s->cur;
+    if (!h)
+        return;
+    struct batch_head bh = {.seq = m->L->seq,
+                            .records = s->records,
+                            .bytes = (long)(s->len - sizeof *h - sizeof bh),
+                            .last = 0,
+                            .pad = 0};
+    memcpy(HANDED_BATCH(h), &bh, sizeof bh);
+    h->len = s->len - sizeof *h;
+    h->cap = s->cap;
+    s->last = s->len;
+    s->cur = NULL;
+    s->len = s->cap = 0;
+    s->records = 0;
+    h->next = atomic_load_explicit(&s->ready, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&s->ready, &h->next, h, memory_order_seq_cst,
+                                                  memory_order_relaxed))
+        ;
+    dlp__doorbell_ring(&m->bell);
+}
+
+/* Append item i's result to the thread's batch (s); DLP_ERR_NOMEM when
+ * the batch cannot grow (the result is then lost: the call fails). The
+ * batch goes to the helper when it reaches the ring threshold, or when the
+ * helper asked for it (it does every DLP__MAP_LINGER_US): batches of many
+ * results where they come fast, each result at once where they are slow. */
+static int append(struct dlp_map *m, struct map_slot *s, long i, const struct dlp_buf *out)
 {
     size_t rec = RECORD_BYTES(out->len);
-    pthread_mutex_lock(&m->lock);
-    size_t need = (m->pending_len ? m->pending_len : sizeof(struct batch_head)) + rec;
-    if (need > m->pending_cap) {
-        size_t cap = m->pending_cap ? m->pending_cap : 4096;
+    size_t need = (s->len ? s->len : sizeof(struct handed) + sizeof(struct batch_head)) + rec;
+    if (!s->cur) { /* a new batch: in a spare one if there is */
+        struct handed *h = dlp__map_spare(m);
+        if (h) {
+            s->cur = h;
+            s->cap = h->cap;
+            s->len = sizeof(struct handed) + sizeof(struct batch_head);
+        }
+    }
+    if (!s->cur || need > s->cap) { /* (no batch: cap is 0) */
+        /* a new batch as large as the last at once (in pages: below
+         * malloc's mmap threshold for full batches of small results) */
+        size_t cap = s->cap ? s->cap : s->last > 4096 ? (s->last + 4095) & ~(size_t)4095 : 4096;
         while (cap < need)
             cap *= 2;
-        char *p = realloc(m->pending, cap);
-        if (!p) {
-            pthread_mutex_unlock(&m->lock);
+        struct handed *p = realloc(s->cur, cap);
+        if (!p)
             return DLP_ERR_NOMEM;
-        }
-        m->pending = p;
-        m->pending_cap = cap;
+        if (!s->cur)
+            s->len = sizeof(struct handed) + sizeof(struct batch_head);
+        s->cur = p;
+        s->cap = cap;
     }
-    if (m->pending_len == 0)
-        m->pending_len = sizeof(struct batch_head);
     struct record_head h = {.item = i, .len = out->len};
-    char *at = m->pending + m->pending_len;
+    char *at = (char *)s->cur + s->len;
     memcpy(at, &h, sizeof h);
     if (out->len)
         memcpy(at + sizeof h, out->data, out->len);
-    memset(at + sizeof h + out->len, 0, PAD8(out->len) - out->len);
-    m->pending_len += rec;
-    m->pending_records++;
-    pthread_mutex_unlock(&m->lock);
-    atomic_fetch_add(&m->held, rec);
-    dlp__doorbell_ring(&m->bell);
+    if (PAD8(out->len) != out->len)
+        memset(at + sizeof h + out->len, 0, PAD8(out->len) - out->len);
+    s->len += rec;
+    s->records++;
+    /* charge the window: from the thread's credit, else reserve more (one
+     * atomic add per grant, not per result) */
+    if (s->credit >= rec) {
+        s->credit -= rec;
+    } else {
+        size_t more = rec - s->credit, grant = m->grant;
+        size_t was = atomic_fetch_add(&m->held, more + grant);
+        s->credit = grant;
+        if (grant && was + more + grant > m->window) { /* no credit beyond the window */
+            s->credit = 0;
+            dlp__map_release(m, grant);
+        }
+    }
+    if (s->len >= m->ring_bytes || atomic_load_explicit(&s->want, memory_order_relaxed))
+        hand_off(m, s);
     return DLP_OK;
 }
 
-/* Backpressure: wait while the rank's results fill its window. */
-static void wait_for_room(struct dlp_map *m)
+/* Backpressure: a thread without credit waits while the rank's reserved
+ * bytes fill its window, asleep until a helper gives bytes back. */
+static void wait_for_room(struct dlp_map *m, struct map_slot *s)
 {
-    unsigned us = DLP__POLL_MIN_US;
-    while (atomic_load_explicit(&m->held, memory_order_relaxed) >= m->window) {
-        dlp__sleep_us(us);
-        us = us * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : us * 2;
+    if (s->credit > 0 || atomic_load_explicit(&m->held, memory_order_relaxed) < m->window)
+        return;
+    hand_off(m, s); /* the master cannot give back what it does not have */
+    atomic_fetch_add(&m->room_waiters, 1);
+    /* (seq_cst: dlp__map_release reads room_waiters after its subtraction) */
+    pthread_mutex_lock(&m->room_lock);
+    while (atomic_load(&m->held) >= m->window) {
+        dlp__doorbell_ring(&m->bell); /* the sender looks for acks */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)DLP__MAP_ROOM_NAP_US * 1000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&m->room_cond, &m->room_lock, &ts);
+    }
+    pthread_mutex_unlock(&m->room_lock);
+    atomic_fetch_sub(&m->room_waiters, 1);
+}
+
+void dlp__map_release(struct dlp_map *m, size_t bytes)
+{
+    atomic_fetch_sub(&m->held, bytes);
+    if (atomic_load(&m->room_waiters) > 0) {
+        pthread_mutex_lock(&m->room_lock);
+        pthread_cond_broadcast(&m->room_cond);
+        pthread_mutex_unlock(&m->room_lock);
     }
 }
 
@@ -93,6 +179,7 @@ static void run_team(struct dlp_map *m)
     {
         struct dlp__pos pos = DLP__POS_INIT;
         struct dlp_buf out = {NULL, 0, 0, -1, 0, ""};
+        struct map_slot *slot = &m->slots[omp_get_thread_num()];
         long i;
         dlp__nested_enter(&L->nested, L->o.threads);
         struct dlp__item it;
@@ -121,14 +208,19 @@ static void run_team(struct dlp_map *m)
                     break;
                 continue;
             }
-            if (append(m, i, &out) != DLP_OK) {
+            if (append(m, slot, i, &out) != DLP_OK) {
                 dlp__loop_failure(L, i, omp_get_thread_num(), DLP_ERR_NOMEM,
                                   "out of memory for a batch of results (%zu bytes held)",
                                   atomic_load(&m->held));
                 break;
             }
             dlp__loop_idle(&pos); /* waiting for credits is not running the item */
-            wait_for_room(m);
+            wait_for_room(m, slot);
+        }
+        hand_off(m, slot);
+        if (slot->credit) { /* unused: back to the window */
+            dlp__map_release(m, slot->credit);
+            slot->credit = 0;
         }
         dlp__item_detach();
         dlp__loop_leave(L, &pos);
@@ -136,36 +228,68 @@ static void run_team(struct dlp_map *m)
     }
 }
 
-char *dlp__map_take_pending(struct dlp_map *m, size_t room, size_t *len)
+struct handed *dlp__map_take(struct dlp_map *m)
 {
-    pthread_mutex_lock(&m->lock);
-    char *p = NULL;
-    if (m->pending_records > 0 &&
-        m->pending_len - sizeof(struct batch_head) <= room) {
-        struct batch_head h = {.seq = m->L->seq,
-                               .records = m->pending_records,
-                               .bytes = (long)(m->pending_len - sizeof h),
-                               .last = 0,
-                               .pad = 0};
-        p = m->pending;
-        memcpy(p, &h, sizeof h);
-        *len = m->pending_len;
-        m->pending = NULL;
-        m->pending_len = m->pending_cap = 0;
-        m->pending_records = 0;
+    struct handed *all = NULL, **end = &all;
+    for (int k = 0; k < m->nslots; k++) {
+        struct handed *h = atomic_exchange(&m->slots[k].ready, NULL);
+        struct handed *old = NULL; /* newest first: reverse */
+        while (h) {
+            struct handed *next = h->next;
+            h->next = old;
+            old = h;
+            h = next;
+        }
+        *end = old;
+        while (*end)
+            end = &(*end)->next;
     }
-    pthread_mutex_unlock(&m->lock);
-    return p;
+    return all;
 }
 
-long dlp__map_pending_records(struct dlp_map *m)
+int dlp__map_ready(struct dlp_map *m)
 {
-    pthread_mutex_lock(&m->lock);
-    long r = m->pending_records;
-    pthread_mutex_unlock(&m->lock);
-    return r;
+    for (int k = 0; k < m->nslots; k++)
+        if (atomic_load(&m->slots[k].ready))
+            return 1;
+    return 0;
 }
 
+struct handed *dlp__map_spare(struct dlp_map *m)
+{
+    pthread_mutex_lock(&m->spare_lock);
+    struct handed *h = m->spare;
+    if (h) {
+        m->spare = h->next;
+        m->spare_bytes -= h->cap;
+    }
+    pthread_mutex_unlock(&m->spare_lock);
+    return h;
+}
+
+void dlp__map_recycle(struct dlp_map *m, struct handed *h)
+{
+    pthread_mutex_lock(&m->spare_lock);
+    if (m->spare_bytes + h->cap <= m->window + DLP__MAP_SPARE_BYTES) {
+        h->next = m->spare;
+        m->spare = h;
+        m->spare_bytes += h->cap;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&m->spare_lock);
+    free(h);
+}
+
+void dlp__map_ask(struct dlp_map *m, double *last)
+{
+    double now = dlp__now_coarse();
+    if (now - *last < DLP__MAP_LINGER_US * 1e-6)
+        return;
+    *last = now;
+    for (int k = 0; k < m->nslots; k++) /* (a line the thread reads: written when needed) */
+        if (!atomic_load_explicit(&m->slots[k].want, memory_order_relaxed))
+            atomic_store_explicit(&m->slots[k].want, 1, memory_order_relaxed);
+}
 
 /* Loop form: the team runs on a thread of its own (the caller consumes). */
 static void *team_main(void *arg)
@@ -201,7 +325,24 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
     m->ctx = ctx;
     m->window = L->o.inflight;
     m->last = -1;
-    pthread_mutex_init(&m->lock, NULL);
+    /* the threads' credits and pending results below their thresholds
+     * take at most 3/4 of the window: some thread rings before it is full */
+    size_t threads = (size_t)L->o.threads;
+    m->grant = m->window / (4 * threads);
+    m->grant = m->grant < DLP__MAP_GRANT_MAX ? m->grant : DLP__MAP_GRANT_MAX;
+    m->ring_bytes = m->window / (2 * threads);
+    m->ring_bytes = m->ring_bytes < 1 ? 1 : m->ring_bytes < DLP__MAP_RING_MAX ? m->ring_bytes
+                                                                             : DLP__MAP_RING_MAX;
+    m->nslots = L->o.threads;
+    m->slots = aligned_alloc(_Alignof(struct map_slot), threads * sizeof *m->slots);
+    if (!m->slots)
+        dlp__helper_abort(func, "out of memory for the map state", MPI_SUCCESS);
+    memset(m->slots, 0, threads * sizeof *m->slots);
+    for (int k = 0; k < m->nslots; k++) /* the first result goes at once */
+        atomic_init(&m->slots[k].want, 1);
+    pthread_mutex_init(&m->room_lock, NULL);
+    pthread_cond_init(&m->room_cond, NULL);
+    pthread_mutex_init(&m->spare_lock, NULL);
     *out = m;
     if (n == 0) {
         m->in.finished = 1;
@@ -345,14 +486,29 @@ static int finish(struct dlp_map *m)
     dlp__doorbell_ring(&m->bell);
     if (m->has_helper)
         pthread_join(m->helper, NULL);
-    if (m->last >= 0) /* loop form: the last result was handled */
-        dlp__loop_done(L, &m->js, m->last);
+    if (m->last >= 0) { /* loop form: the last result was handled */
+        dlp__loop_noted(L, &m->js, m->last);
+        m->done++;
+    }
+    dlp__loop_count(L, m->done);
     dlp__loop_result_handler(0);
     retry_rounds(m);
     if (dlp__rt.rank == 0)
         dlp__map_consumer_free(m);
-    free(m->pending);
-    pthread_mutex_destroy(&m->lock);
+    for (int k = 0; k < m->nslots; k++)
+        free(m->slots[k].cur);
+    for (struct handed *h = dlp__map_take(m), *next; h; h = next) { /* (none: all taken) */
+        next = h->next;
+        free(h);
+    }
+    for (struct handed *h = m->spare, *next; h; h = next) {
+        next = h->next;
+        free(h);
+    }
+    pthread_mutex_destroy(&m->spare_lock);
+    free(m->slots);
+    pthread_mutex_destroy(&m->room_lock);
+    pthread_cond_destroy(&m->room_cond);
     free(m);
     return dlp__loop_end(&L);
 }
@@ -380,8 +536,10 @@ int dlp_map_next(dlp_map *map, long *i, const void **data, size_t *len)
 {
     if (!map || !i || !data || !len || dlp__rt.rank != 0)
         return 0;
-    if (map->last >= 0) /* the loop handled it */
-        dlp__loop_done(map->L, &map->js, map->last);
+    if (map->last >= 0) { /* the loop handled it */
+        dlp__loop_noted(map->L, &map->js, map->last);
+        map->done++;
+    }
     map->last = -1;
     if (!dlp__map_consumer_next(map, i, data, len))
         return 0;

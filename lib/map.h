@@ -5,6 +5,8 @@
 #define DLP_LIB_MAP_H
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "loop.h"
@@ -35,9 +37,20 @@ struct ack {
 /* A batch waiting on the master for the callback. */
 struct batch {
     struct batch *next;
-    char *p; /* batch_head + records */
+    char *p;   /* batch_head + records */
+    void *mem; /* what to free */
     int rank;
 };
+
+/* A batch a team thread handed to its rank's helper: this head, then the
+ * batch (batch_head + records), in one allocation. */
+struct handed {
+    struct handed *next;
+    size_t len; /* of the batch, with its head */
+    size_t cap; /* bytes allocated, with this head */
+    size_t pad; /* keeps the batch 16-byte aligned */
+};
+#define HANDED_BATCH(h) ((char *)(h) + sizeof(struct handed))
 
 /* The master's consumer: batches in arrival order and the one being read. */
 struct consumer {
@@ -49,11 +62,39 @@ struct consumer {
     int mine_done;       /* the master's own team is done */
     int finished;        /* every result is in */
     unsigned backoff;
+    double last_ask;     /* dlp__now_coarse() when it last asked the threads for theirs */
     int busy_ranks, busy_nodes;
     long stride, since_look; /* results between looks at the clock (progress) */
     double last_look;
     int *busy_on_node;   /* [nodes] busy ranks of each node (progress) */
 };
+
+/* A team thread's results: the batch it appends to, its own (no lock, no
+ * atomic per result), and the batches it handed to the helper. */
+struct map_slot {
+    /* the thread's own */
+    _Alignas(64) struct handed *cur; /* the batch being filled, or NULL */
+    size_t len, cap;                 /* of it: bytes used (with both heads), allocated */
+    long records;
+    size_t last;   /* bytes of the last batch handed (sizes the next one) */
+    size_t credit; /* window bytes the thread reserved and not used yet */
+    /* shared with the helper */
+    _Alignas(64) _Atomic(struct handed *) ready; /* handed batches, newest first */
+    _Atomic int want; /* the helper asks for the results so far */
+};
+
+/* How long results that fill no ring threshold wait for the helper at
+ * most, microseconds: its nap while its team computes. */
+#define DLP__MAP_LINGER_US 2000u
+/* Longest sleep of a team thread waiting for room (a safety net: the
+ * helpers wake it when they give bytes back). */
+#define DLP__MAP_ROOM_NAP_US 20000u
+/* Ring threshold and credit grant at most, bytes (see map.c). */
+#define DLP__MAP_RING_MAX ((size_t)60 << 10)
+#define DLP__MAP_GRANT_MAX ((size_t)16 << 10)
+/* Bytes of batches kept for reuse at most, besides the window's: a batch
+ * freed and allocated again costs fresh pages (malloc trims its heaps). */
+#define DLP__MAP_SPARE_BYTES ((size_t)1 << 20)
 
 struct dlp_map {
     struct dlp_loop *L;
@@ -61,15 +102,22 @@ struct dlp_map {
     dlp_result_fn on_result;
     void *ctx;
     size_t window;
+    size_t ring_bytes;    /* a slot rings the helper when its results reach this */
+    size_t grant;         /* window bytes a thread reserves at a time */
 
-    pthread_mutex_t lock; /* guards pending */
-    char *pending;        /* batch_head + records appended so far */
-    size_t pending_len, pending_cap;
-    long pending_records;
+    struct map_slot *slots; /* [nslots]: one per team thread */
+    int nslots;
 
-    _Atomic size_t held;  /* this rank's result bytes the master has not handled */
+    _Atomic size_t held;  /* this rank's window bytes reserved: results the master
+                             has not handled, and the threads' unused credits */
     _Atomic int bell;     /* wakes the helper (doorbell.h) */
     _Atomic int team_done;
+    _Atomic int room_waiters; /* team threads waiting for room */
+    pthread_mutex_t spare_lock; /* guards spare, spares */
+    struct handed *spare; /* batches done with, for the next ones */
+    size_t spare_bytes;   /* their caps */
+    pthread_mutex_t room_lock; /* with room_cond: they sleep until bytes come back */
+    pthread_cond_t room_cond;
     pthread_t helper;
 
     pthread_t team;       /* loop form: the thread running the team */
@@ -77,6 +125,7 @@ struct dlp_map {
     int has_helper;
 
     long consumed;        /* master: results handed to the callback or loop */
+    long done;            /* master: of them handled (added to the loop's count at the end) */
     long last;            /* master, loop form: the item dlp_map_next() returned last
                              (done when the loop asks for the next), or -1 */
     struct dlp__jslot *js; /* master: the journal's buffer of the consumer */
@@ -86,13 +135,30 @@ struct dlp_map {
 
 #define CHECK(who, call) DLP__HELPER_CHECK(who, call)
 
-/** Take the pending batch, its head filled in, if it has results and at
- *  most room bytes of them (else NULL); *len: its bytes with the head. The
- *  caller owns it. */
-char *dlp__map_take_pending(struct dlp_map *m, size_t room, size_t *len);
+/** Helper: every batch the team threads handed over so far, oldest
+ *  first per thread (NULL: none). The caller owns them. */
+struct handed *dlp__map_take(struct dlp_map *m);
 
-/** Records appended and not taken yet. */
-long dlp__map_pending_records(struct dlp_map *m);
+/** Helper: has a team thread handed over a batch? (The re-check after
+ *  arming the doorbell: the threads ring when they hand one over.) */
+int dlp__map_ready(struct dlp_map *m);
+
+/** Helper: ask every team thread for the results it holds (each hands them
+ *  over when its current item ends) if DLP__MAP_LINGER_US passed since
+ *  the last time (*last: then, dlp__now_coarse(); updated): so a result
+ *  waits about that long for the helper at most, not for a full batch. */
+void dlp__map_ask(struct dlp_map *m, double *last);
+
+/** Helper: a handed batch is done with (handled, or sent): kept for the
+ *  next batches (a few), else freed. */
+void dlp__map_recycle(struct dlp_map *m, struct handed *h);
+
+/** A kept batch's memory (h->cap bytes), or NULL: none is kept. */
+struct handed *dlp__map_spare(struct dlp_map *m);
+
+/** Helper: bytes of results handled by the master come back to the
+ *  window; wakes the team threads waiting for room. */
+void dlp__map_release(struct dlp_map *m, size_t bytes);
 
 /** Every other rank's helper: ships batches, gets credits back. */
 void *dlp__map_sender_main(void *map);

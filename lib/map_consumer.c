@@ -24,6 +24,7 @@ void dlp__map_consumer_init(struct dlp_map *m)
     c->busy_nodes = rt->nodes;
     c->stride = 1;
     c->last_look = dlp__now_coarse();
+    c->last_ask = c->last_look;
     c->busy_on_node = calloc((size_t)rt->nodes, sizeof(int));
     if (!c->busy_on_node)
         dlp__helper_abort("map consumer", "out of memory", MPI_SUCCESS);
@@ -74,17 +75,18 @@ static void feed_progress(struct dlp_map *m)
                          c->busy_nodes, dlp__rt.nodes, now);
 }
 
-static void enqueue(struct consumer *c, char *p, int rank)
+static void enqueue(struct consumer *c, char *p, void *mem, int rank)
 {
     struct batch *b = malloc(sizeof *b);
     if (!b)
         dlp__helper_abort("map consumer", "out of memory for a batch", MPI_SUCCESS);
-    *b = (struct batch){NULL, p, rank};
+    *b = (struct batch){NULL, p, mem, rank};
     *c->tail = b;
     c->tail = &b->next;
 }
 
-/* Queue everything that arrived: other ranks' batches, the master's own. */
+/* Queue everything that arrived: other ranks' batches, the master's own;
+ * 2 if another rank's batch came, 1 if only the master's, else 0. */
 static int gather_batches(struct dlp_map *m)
 {
     struct consumer *c = &m->in;
@@ -99,19 +101,29 @@ static int gather_batches(struct dlp_map *m)
             break;
         MPI_Count bytes = 0;
         CHECK("map consumer", MPI_Get_count_c(&st, MPI_BYTE, &bytes));
-        char *p = bytes >= (MPI_Count)sizeof(struct batch_head) ? malloc((size_t)bytes) : NULL;
-        if (!p)
+        /* into a kept batch's memory (no fresh pages per batch) */
+        size_t need = sizeof(struct handed) + (size_t)bytes;
+        struct handed *h = bytes >= (MPI_Count)sizeof(struct batch_head) ? dlp__map_spare(m)
+                                                                          : NULL;
+        if (h && h->cap < need) {
+            free(h);
+            h = NULL;
+        }
+        if (!h && bytes >= (MPI_Count)sizeof(struct batch_head) && (h = malloc(need)))
+            h->cap = need;
+        if (!h)
             dlp__helper_abort("map consumer", "out of memory for a batch of results",
                               MPI_SUCCESS);
-        CHECK("map consumer", MPI_Mrecv_c(p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
-        enqueue(c, p, st.MPI_SOURCE);
-        got = 1;
+        CHECK("map consumer",
+              MPI_Mrecv_c(HANDED_BATCH(h), bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+        enqueue(c, HANDED_BATCH(h), h, st.MPI_SOURCE);
+        got = 2;
     }
-    size_t len;
-    char *mine = dlp__map_take_pending(m, SIZE_MAX, &len);
-    if (mine) {
-        enqueue(c, mine, 0);
-        got = 1;
+    dlp__map_ask(m, &c->last_ask);
+    for (struct handed *h = dlp__map_take(m), *next; h; h = next) {
+        next = h->next;
+        enqueue(c, HANDED_BATCH(h), h, 0);
+        got = got ? got : 1;
     }
     return got;
 }
@@ -124,7 +136,7 @@ static void finish_batch(struct dlp_map *m)
     struct batch_head h;
     memcpy(&h, b->p, sizeof h);
     if (b->rank == 0) {
-        atomic_fetch_sub(&m->held, (size_t)h.bytes);
+        dlp__map_release(m, (size_t)h.bytes);
     } else {
         struct ack a = {.seq = m->L->seq, .bytes = h.bytes, .final = h.last, .pad = 0};
         CHECK("map consumer",
@@ -134,7 +146,7 @@ static void finish_batch(struct dlp_map *m)
             rank_done(c, b->rank);
         }
     }
-    free(b->p);
+    dlp__map_recycle(m, b->mem);
     free(b);
     c->cur = NULL;
 }
@@ -174,7 +186,8 @@ int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, siz
             const char *bytes = c->at + sizeof r;
             c->at += RECORD_BYTES(r.len);
             c->left--;
-            feed_progress(m);
+            if (L->progress.active)
+                feed_progress(m);
             if (m->stopped)
                 continue;
             m->consumed++;
@@ -187,27 +200,35 @@ int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, siz
             finish_batch(m);
         feed_progress(m);
         int got = gather_batches(m);
+        if (got == 2) /* other ranks' batches come: look again soon */
+            c->backoff = DLP__POLL_MIN_US;
         if (c->head) {
             start_batch(m);
-            c->backoff = DLP__POLL_MIN_US;
             continue;
         }
-        /* team_done first: results appended before it are pending by now */
-        if (c->ended == c->others && atomic_load(&m->team_done) &&
-            dlp__map_pending_records(m) == 0) {
+        /* team_done first: the threads handed over their last results
+         * before it was set */
+        int team_done = atomic_load(&m->team_done);
+        int ready = dlp__map_ready(m);
+        if (c->ended == c->others && team_done && !ready) {
             c->finished = 1;
             return 0;
         }
-        if (got)
+        if (got || ready)
             continue;
-        /* rung at once for the master's own results; other ranks' batches
-         * are found by polling */
+        /* Sleep until rung: the master's own threads ring when they hand
+         * over a batch (full, or asked for: every DLP__MAP_LINGER_US), and
+         * the team when it is done. Other ranks' batches are found by
+         * looking for them: soon after one came, then less and less often
+         * (those ranks' senders batch their results the same way). */
+        unsigned nap = team_done ? DLP__PROGRESS_TICK_US : DLP__MAP_LINGER_US;
+        if (c->others > c->ended && c->backoff < nap)
+            nap = c->backoff;
         dlp__doorbell_arm(&m->bell);
-        if (dlp__map_pending_records(m) > 0)
+        if (dlp__map_ready(m) || (!team_done && atomic_load(&m->team_done)))
             dlp__doorbell_disarm(&m->bell);
         else
-            dlp__doorbell_wait(&m->bell,
-                               c->others > c->ended ? c->backoff : DLP__PROGRESS_TICK_US);
+            dlp__doorbell_wait(&m->bell, nap);
         c->backoff = c->backoff * 2 > DLP__POLL_MAX_US ? DLP__POLL_MAX_US : c->backoff * 2;
     }
 }
@@ -227,7 +248,9 @@ void *dlp__map_consumer_main(void *arg)
             snprintf(msg, sizeof msg, "on_result returned %d (a result of %zu bytes)", rc, len);
             dlp__loop_item_failure(m->L, i, -1, DLP_ERR_ITEM, rc, msg);
         } else {
-            dlp__loop_done(m->L, &m->js, i);
+            if (m->L->journaled)
+                dlp__loop_noted(m->L, &m->js, i);
+            m->done++;
         }
     }
     return NULL;

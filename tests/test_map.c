@@ -2,7 +2,8 @@
  * on the master only, one call at a time, with the bytes the item produced
  * (0 bytes to several MiB); n = 0, 1, fewer items than threads, 10^5 tiny
  * results; the credit window (opts.inflight, DLP_INFLIGHT) keeps the
- * master's memory bounded under a slow callback (peak RSS measured); failing
+ * master's memory bounded under a slow callback (peak RSS measured) and
+ * its own team within the window (tiny results, counted); failing
  * work and failing callbacks; bad arguments and options; dlp_buf_printf /
  * _append / _reserve; back-to-back calls without leaks; dense results
  * (opts.results) filled by work; the progress line of a map call. */
@@ -226,6 +227,10 @@ static void check_sizes(void)
     exactly_once(300, S_BIG, &o, 0, 0, "opts.inflight = 1 MiB: results above the window");
     o.inflight = 1;
     exactly_once(300, S_MEDIUM, &o, 0, 0, "opts.inflight = 1 byte: every result above it");
+    o.inflight = 256;
+    exactly_once(20000, S_TINY, &o, 0, 0, "opts.inflight = 256 B: many tiny results");
+    o.inflight = 4 * KiB;
+    exactly_once(100000, S_TINY, &o, 0, 0, "opts.inflight = 4 KiB: 10^5 tiny results");
     o.inflight = (size_t)1 << 30;
     exactly_once(1000, S_MEDIUM, &o, 0, 0, "opts.inflight = 1 GiB (the largest)");
     o.inflight = 0;
@@ -294,6 +299,62 @@ static void check_loop_form(void)
     ASSERT_EQ(dlp_map_next(NULL, &i, &data, &len), 0);
     ASSERT_RC(dlp_map_end(NULL), DLP_ERR_ARG);
     ASSERT_RC(dlp_map_end(&map), DLP_ERR_ARG);
+}
+
+/* ---------------------------------------------------- window, tiny results -- */
+
+/* The master's own team against a slow on_result, with 8-byte results and a
+ * window of 100 records: its threads reserve window bytes in grants and
+ * hand over batches, but may never run further ahead of on_result than the
+ * window, plus one result and one running item per thread. Counted on the
+ * master, whose own results say so (their bytes: the rank). */
+struct ahead_ctx {
+    _Atomic long started; /* items the master's team started */
+    long handled;         /* of them handled by on_result */
+    long worst;           /* started - handled at its largest */
+};
+
+static int ahead_work(long i, void *vctx, dlp_buf *out)
+{
+    (void)i;
+    struct ahead_ctx *c = vctx;
+    if (g_rank == 0)
+        atomic_fetch_add(&c->started, 1);
+    long rank = g_rank;
+    return dlp_buf_append(out, &rank, sizeof rank) != DLP_OK;
+}
+
+static int ahead_result(long i, const void *data, size_t len, void *vctx)
+{
+    (void)i;
+    struct ahead_ctx *c = vctx;
+    long rank;
+    ASSERT_EQ_U64(len, sizeof rank);
+    memcpy(&rank, data, sizeof rank);
+    if (rank == 0) {
+        long ahead = atomic_load(&c->started) - ++c->handled;
+        c->worst = ahead > c->worst ? ahead : c->worst;
+    }
+    if ((i & 3) == 0)
+        test_sleep_us(50);
+    return 0;
+}
+
+static void check_window_tiny(void)
+{
+    const long records = 100, record = 24; /* 16-byte head, 8 bytes */
+    test_case("window: 8-byte results, opts.inflight = 100 records, slow on_result");
+    struct ahead_ctx c = {0, 0, 0};
+    dlp_opts o = DLP_OPTS_INIT;
+    o.inflight = (size_t)(records * record);
+    ASSERT_OK(dlp_map_unordered(4000, ahead_work, ahead_result, &c, &o));
+    if (g_rank != 0)
+        return;
+    long bound = records + 2L * g_threads;
+    printf("    the master's team ran at most %ld items ahead of on_result (bound %ld)\n",
+           c.worst, bound);
+    fflush(stdout);
+    ASSERT_LE(c.worst, bound);
 }
 
 /* --------------------------------------------------------- memory bound -- */
@@ -1001,6 +1062,7 @@ int main(int argc, char **argv)
     ASSERT_GE(calls, 12);
     check_memory_bound(); /* first: before other cases enlarge the heap */
     check_sizes();
+    check_window_tiny();
     check_failures();
     check_misuse();
     check_buf();
