@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------- status checks -- */
 
@@ -53,6 +54,38 @@ static inline void bench_die(const char *what)
     perror(what);
     MPI_Abort(MPI_COMM_WORLD, 1);
     exit(EXIT_FAILURE);
+}
+
+/* dlp_split_managed(n, body, NULL, opts) with this process's stderr in a
+ * temporary file; returns what the call wrote there (malloc: the caller
+ * frees), e.g. the DLP_STATS lines. */
+static inline char *bench_stderr_of_call(long n, dlp_body_fn body, const dlp_opts *opts)
+{
+    char path[] = "/tmp/dlp_bench_" BENCH_NAME "XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        bench_die("mkstemp");
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    CHECK(dlp_split_managed(n, body, NULL, opts));
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    off_t len = lseek(fd, 0, SEEK_END);
+    char *text = calloc((size_t)len + 1, 1);
+    if (!text || pread(fd, text, (size_t)len, 0) != len)
+        bench_die("reading the captured stderr");
+    close(fd);
+    unlink(path);
+    return text;
+}
+
+/* The number after key in text, or -1. */
+static inline double bench_number_after(const char *text, const char *key)
+{
+    const char *p = text ? strstr(text, key) : NULL;
+    return p ? strtod(p + strlen(key), NULL) : -1;
 }
 
 /* -------------------------------------------------------------- clocks -- */

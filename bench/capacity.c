@@ -53,36 +53,6 @@ static int body(long i, void *ctx)
     return 0;
 }
 
-/* Run one call with stderr in a temporary file; return its text (malloc). */
-static char *call_captured(long n, const dlp_opts *opts)
-{
-    char path[] = "/tmp/dlp_bench_capacityXXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        bench_die("mkstemp");
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
-    CHECK(dlp_split_managed(n, body, NULL, opts));
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    off_t len = lseek(fd, 0, SEEK_END);
-    char *text = calloc((size_t)len + 1, 1);
-    if (!text || pread(fd, text, (size_t)len, 0) != len)
-        bench_die("reading the captured stderr");
-    close(fd);
-    unlink(path);
-    return text;
-}
-
-/* A number after `key` in text, or -1. */
-static double after(const char *text, const char *key)
-{
-    const char *p = text ? strstr(text, key) : NULL;
-    return p ? strtod(p + strlen(key), NULL) : -1;
-}
-
 /* What one call measured on the master (-1 = not reported). */
 struct sample {
     double served, wall, cpu_ms, rings, bells, ans_med, ans_p99, rate, cpu_us, capacity;
@@ -91,15 +61,15 @@ struct sample {
 static struct sample measure(long n, const dlp_opts *opts)
 {
     struct sample m;
-    char *text = call_captured(n, opts);
+    char *text = bench_stderr_of_call(n, body, opts);
     const char *line = text ? strstr(text, "dispatcher served ") : NULL;
-    m.served = after(line, "dispatcher served ");
-    m.wall = after(line, "remote nodes in ");
-    m.rings = after(line, "polls and ");
-    m.bells = after(line, "doorbell rings (");
-    m.cpu_ms = after(line, "using ");
-    m.ans_med = after(line, "(rank 0's clock) median ");
-    m.ans_p99 = after(line, "ms, p99 ");
+    m.served = bench_number_after(line, "dispatcher served ");
+    m.wall = bench_number_after(line, "remote nodes in ");
+    m.rings = bench_number_after(line, "polls and ");
+    m.bells = bench_number_after(line, "doorbell rings (");
+    m.cpu_ms = bench_number_after(line, "using ");
+    m.ans_med = bench_number_after(line, "(rank 0's clock) median ");
+    m.ans_p99 = bench_number_after(line, "ms, p99 ");
     m.rate = m.served > 0 && m.wall > 0 ? m.served / m.wall : -1;
     m.cpu_us = m.served > 0 && m.cpu_ms >= 0 ? 1e3 * m.cpu_ms / m.served : -1;
     m.capacity = m.cpu_us > 0 ? 1e6 / m.cpu_us : -1;

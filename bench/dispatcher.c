@@ -43,36 +43,6 @@ static int body(long i, void *ctx)
     return 0;
 }
 
-/* Run one call with stderr in a temporary file; return its text (malloc). */
-static char *call_captured(long n)
-{
-    char path[] = "/tmp/dlp_bench_dispatcherXXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        bench_die("mkstemp");
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
-    CHECK(dlp_split_managed(n, body, NULL, NULL));
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    off_t len = lseek(fd, 0, SEEK_END);
-    char *text = calloc((size_t)len + 1, 1);
-    if (!text || pread(fd, text, (size_t)len, 0) != len)
-        bench_die("reading the captured stderr");
-    close(fd);
-    unlink(path);
-    return text;
-}
-
-/* A number after `key` in text, or -1. */
-static double after(const char *text, const char *key)
-{
-    const char *p = text ? strstr(text, key) : NULL;
-    return p ? strtod(p + strlen(key), NULL) : -1;
-}
-
 /* What one call measured (the master's view; -1 = not reported). */
 struct sample {
     double wall, requests, seen_med, seen_p99, seen_max, ans_med, ans_p99, ans_max, cpu;
@@ -83,11 +53,11 @@ static struct sample measure(long n, MPI_Comm comm)
 {
     struct sample m;
     double t0 = bench_now();
-    char *text = call_captured(n);
+    char *text = bench_stderr_of_call(n, body, NULL);
     m.wall = bench_now() - t0;
     /* the other ranks' agent lines: requests, median, p99, max */
-    double mine[4] = {-1, after(text, "latency median "), after(text, ", p99 "),
-                      after(text, ", max ")};
+    double mine[4] = {-1, bench_number_after(text, "latency median "),
+                      bench_number_after(text, ", p99 "), bench_number_after(text, ", max ")};
     const char *req = text ? strstr(text, " chunk requests") : NULL;
     if (req) { /* the count stands just before " chunk requests" */
         const char *p = req;
@@ -104,10 +74,10 @@ static struct sample measure(long n, MPI_Comm comm)
     m.seen_p99 = worst[2];
     m.seen_max = worst[3];
     const char *host = text ? strstr(text, "(rank 0's clock)") : NULL;
-    m.cpu = after(text, "CPU (");
-    m.ans_med = after(text, "(rank 0's clock) median ");
-    m.ans_p99 = after(text, "ms, p99 ");
-    m.ans_max = after(host, "ms, max ");
+    m.cpu = bench_number_after(text, "CPU (");
+    m.ans_med = bench_number_after(text, "(rank 0's clock) median ");
+    m.ans_p99 = bench_number_after(text, "ms, p99 ");
+    m.ans_max = bench_number_after(host, "ms, max ");
     free(text);
     return m;
 }

@@ -36,6 +36,10 @@ static int check(int rc, const char *call, int line)
     const char *msg = dlp_last_error();
     fprintf(stderr, "loop_range.c:%d: %s: %s\n  %s\n", line, call, dlp_strerror(rc),
             msg && *msg ? msg : "(no further detail)");
+    if (rc == DLP_ERR_INTERRUPTED) { /* SIGTERM/SIGINT: every rank's call returned it */
+        dlp_finalize();
+        exit(DLP_EXIT_INTERRUPTED); /* 76: not a failure, run again (to resume) */
+    }
     int up = 0;
     MPI_Initialized(&up);
     if (up)
