@@ -20,11 +20,6 @@
 #ifndef DLP_LIB_LIVENESS_H
 #define DLP_LIB_LIVENESS_H
 
-/** DLP_LIVENESS_TIMEOUT: default, and the range of a value other than 0
- *  (seconds). */
-#define DLP__LIVENESS_DEFAULT 60.0
-#define DLP__LIVENESS_MIN 0.1
-#define DLP__LIVENESS_MAX 1e6
 /** Longest tick of the liveness thread, seconds. */
 #define DLP__LIVENESS_TICK_MAX 15.0
 

@@ -293,8 +293,6 @@ static inline unsigned dlp__poll_cap(double seconds)
 #define DLP__PROGRESS_TICK_US 20000u
 /** Round robin: seconds between the looks for another rank's stop. */
 #define DLP__STOP_PROBE 0.002
-/** Cap of the backoff of a waiting team thread or collective, microseconds. */
-#define DLP__WAIT_MAX_US 200u
 
 /* Results of a finished call (results.c): the master receives every remote
  * node's items into its dense array. Prepared (segment lists, staging

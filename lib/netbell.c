@@ -976,3 +976,8 @@ const char *dlp__netbell_host(int k)
 {
     return nb.host && k >= 0 && k < peer_count() && nb.host[k][0] ? nb.host[k] : "?";
 }
+
+int dlp__wait_end(MPI_Request *request)
+{
+    return dlp__wait_bell(request, dlp__netbell_agent_has() ? dlp__netbell_wait_agent : NULL);
+}

@@ -19,6 +19,8 @@
 #ifndef DLP_LIB_NETBELL_H
 #define DLP_LIB_NETBELL_H
 
+#include <mpi.h>
+
 /** Longest sleep of a helper that has a doorbell, microseconds: a safety
  *  net only (a ring is never lost on a live connection). */
 #define DLP__NETBELL_SAFETY_US 20000u
@@ -70,6 +72,15 @@ long dlp__netbell_wait_master(const char *active, unsigned timeout_us);
 /** Node agent: sleep until the master rings or timeout_us passes. Returns
  *  the rings read. */
 long dlp__netbell_wait_agent(unsigned timeout_us);
+
+/** dlp__wait() for the collective at the end of a parallel call: a node
+ *  leader with a node doorbell sleeps on it, and the master rings every
+ *  doorbell once it has posted that collective (dlp__netbell_ring_nodes),
+ *  so a leader whose items ran out long before does not sleep through the
+ *  end by up to DLP__WAIT_MAX_US; a ring starts the spinning over, for the
+ *  few exchanges of the collective left. Main thread, once the call's
+ *  helper threads are joined (they read the doorbell during the call). */
+int dlp__wait_end(MPI_Request *request);
 
 /* For the liveness thread (liveness.h). Each connection's bytes, rings or
  * heartbeats, tell that its peer lives, whoever reads them. */

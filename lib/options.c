@@ -8,7 +8,6 @@
 
 #include "error.h"
 #include "launcher.h"
-#include "liveness.h"
 #include "schedule.h"
 
 /* The one rule of the numeric knobs: a value starts with a digit (seconds

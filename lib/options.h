@@ -47,8 +47,14 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *out, const c
  *  value that is not a number of seconds > 0 (message for func). */
 int dlp__collective_timeout(double *seconds, const char *func);
 
+/** DLP_LIVENESS_TIMEOUT: default, and the range of a value other than 0
+ *  (seconds). */
+#define DLP__LIVENESS_DEFAULT 60.0
+#define DLP__LIVENESS_MIN 0.1
+#define DLP__LIVENESS_MAX 1e6
+
 /** DLP_LIVENESS_TIMEOUT into *seconds: 0 (off) or a number of seconds in
- *  DLP__LIVENESS_MIN..DLP__LIVENESS_MAX (liveness.h); unset or empty
+ *  DLP__LIVENESS_MIN..DLP__LIVENESS_MAX; unset or empty
  *  leaves *seconds as is. 0, or -1 for a bad value (*seconds untouched). */
 int dlp__liveness_timeout(double *seconds);
 

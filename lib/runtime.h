@@ -68,4 +68,12 @@ void dlp__sleep_us(unsigned us);
  *  drops what an aborted process wrote last. Any thread. */
 void dlp__abort_job(int code) __attribute__((noreturn));
 
+/** Claim the end of the job: 1 for the first caller in the process, 0 after
+ *  (another thread is ending it). */
+int dlp__abort_claim(void);
+
+/** End the job with code (MPI_Abort; _exit with one process), once the
+ *  caller holds the claim. */
+void dlp__end_job(int code) __attribute__((noreturn));
+
 #endif

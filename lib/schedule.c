@@ -5,12 +5,6 @@
 
 #include "dlp_mpi.h"
 
-long dlp__schedule_min_chunk(long n)
-{
-    /* ceil(n / DLP__MAX_CHUNKS) without forming n + DLP__MAX_CHUNKS - 1 */
-    return n <= DLP__MAX_CHUNKS ? 1 : n / DLP__MAX_CHUNKS + (n % DLP__MAX_CHUNKS != 0);
-}
-
 static long clamp_chunk(double c, const struct dlp__sched_request *q)
 {
     long lo = dlp__schedule_min_chunk(q->n);

@@ -4,16 +4,11 @@
 
 #include "selfsched.h"
 
-/** Upper bound on chunks per call: chunks are never smaller than
- *  ceil(n / DLP__MAX_CHUNKS) items, so per-node chunk tables are bounded. */
-#define DLP__MAX_CHUNKS 65536L
-
 /** Seconds of prefetch a node keeps in reserve before asking for more. */
 #define DLP__PREFETCH_TIME 0.002
 /* The end of a call (dlp__schedule_low_water): the master holds at most
- * this many items per thread of the job. At 2 emulated nodes x 1 thread,
- * heavy-tail items: 2 gave efficiency 0.974-0.991 (median of 4 runs 0.982),
- * 5 gave 0.980-0.993 (0.9915), 8 gave 0.990-0.993 (2 runs). */
+ * this many items per thread of the job (chosen with bench/workloads,
+ * heavy-tail items at 2 emulated nodes). */
 #define DLP__END_ITEMS_PER_THREAD 5L
 
 struct dlp__sched_request {
@@ -23,9 +18,6 @@ struct dlp__sched_request {
     int total_threads; /* threads of all ranks */
     double rate;       /* the node's measured items per second, 0 = unknown */
 };
-
-/** Smallest chunk any policy may return for n items. */
-long dlp__schedule_min_chunk(long n);
 
 /** Items of the next chunk, in [1, remaining]. The dispenser sizes chunks
  *  with selfsched.h, whose auto is this AUTO (tests/test_selfsched.c

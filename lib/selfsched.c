@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schedule.h"
+long dlp__schedule_min_chunk(long n)
+{
+    /* ceil(n / DLP__MAX_CHUNKS) without forming n + DLP__MAX_CHUNKS - 1 */
+    return n <= DLP__MAX_CHUNKS ? 1 : n / DLP__MAX_CHUNKS + (n % DLP__MAX_CHUNKS != 0);
+}
 
 #define FORMS "static, fixed:K, gss, gss:K, tss, fac2, wf, awf, auto (K an integer >= 1)"
 #define TEXT_SHOWN 64 /* bytes of a rejected text quoted in the message */
@@ -183,7 +187,7 @@ static long clamp_double(const struct dlp__ss_state *s, double c)
 }
 
 /* ceil(r * w / (2 ws)): half of the share w / ws of r items, in the very
- * arithmetic of dlp__schedule_chunk() (so auto rounds as it does). */
+ * arithmetic of schedule.c's auto (so that both round alike). */
 static double half_share(long r, double w, double ws)
 {
     return ceil((double)r * w / (2.0 * ws));

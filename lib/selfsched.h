@@ -64,6 +64,13 @@
 #ifndef DLP_LIB_SELFSCHED_H
 #define DLP_LIB_SELFSCHED_H
 
+/** Upper bound on chunks per call: chunks are never smaller than
+ *  ceil(n / DLP__MAX_CHUNKS) items, so per-node chunk tables are bounded. */
+#define DLP__MAX_CHUNKS 65536L
+
+/** Smallest chunk any policy may return for n items. */
+long dlp__schedule_min_chunk(long n);
+
 #include <stddef.h>
 
 /** Policies; 0 is auto, so a zeroed spec is the default. */

@@ -4,9 +4,7 @@
 #include <sched.h>
 #include <stdio.h>
 
-#include "loop.h"
 #include "error.h"
-#include "netbell.h"
 #include "options.h"
 #include "runtime.h"
 
@@ -67,10 +65,7 @@ int dlp__wait_arrival(MPI_Request *request, const char *what)
     return rc;
 }
 
-/* dlp__wait, and with bell: a node leader that has a doorbell sleeps on it
- * instead, and a ring (the master reached the end of the call) starts the
- * spinning over, for the few exchanges of the collective left. */
-static int wait_sleeping(MPI_Request *request, int bell)
+int dlp__wait_bell(MPI_Request *request, long (*bell)(unsigned us))
 {
     int flag = 0, rc;
     double until = dlp__now() + SPIN_SECONDS;
@@ -81,7 +76,7 @@ static int wait_sleeping(MPI_Request *request, int bell)
         if (yields < YIELDS) {
             yields++;
             sched_yield();
-        } else if (bell && dlp__netbell_wait_agent(sleep_us) > 0) {
+        } else if (bell && bell(sleep_us) > 0) {
             until = dlp__now() + SPIN_SECONDS;
             yields = 0;
             sleep_us = 1;
@@ -94,9 +89,4 @@ static int wait_sleeping(MPI_Request *request, int bell)
     return rc;
 }
 
-int dlp__wait(MPI_Request *request) { return wait_sleeping(request, 0); }
-
-int dlp__wait_end(MPI_Request *request)
-{
-    return wait_sleeping(request, dlp__netbell_agent_has());
-}
+int dlp__wait(MPI_Request *request) { return dlp__wait_bell(request, NULL); }

@@ -6,17 +6,17 @@
 
 #include <mpi.h>
 
+/** Cap of the backoff of a waiting team thread or collective, microseconds. */
+#define DLP__WAIT_MAX_US 200u
+
 /** Complete request: test it for a few microseconds, then yield, then sleep
  *  with a backoff capped at DLP__WAIT_MAX_US. Returns the MPI status code. */
 int dlp__wait(MPI_Request *request);
 
-/** dlp__wait() for the collective at the end of a parallel call: a node
- *  leader with a node doorbell sleeps on it, and the master rings every
- *  doorbell once it has posted that collective (dlp__netbell_ring_nodes),
- *  so a leader whose items ran out long before does not sleep through the
- *  end by up to DLP__WAIT_MAX_US. Main thread, once the call's helper
- *  threads are joined (they read the doorbell during the call). */
-int dlp__wait_end(MPI_Request *request);
+/** dlp__wait() that sleeps in bell(us) instead of a plain sleep: bell
+ *  waits up to us microseconds for a wake-up and returns > 0 when one came,
+ *  which starts the spinning over (NULL: dlp__wait()). */
+int dlp__wait_bell(MPI_Request *request, long (*bell)(unsigned us));
 
 /** Like dlp__wait() for a collective that every rank must enter (the start
  *  of a parallel call, dlp_gather, dlp_bcast ...), where a rank that never
