@@ -16,8 +16,8 @@
 
 #include "entry.h"
 #include "error.h"
-#include "loop.h"
 #include "runtime.h"
+#include "tags.h"
 #include "transfer.h"
 #include "wait.h"
 

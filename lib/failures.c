@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "loop.h"
+#include "fatal.h"
 #include "runtime.h"
 #include "wait.h"
 

@@ -8,28 +8,14 @@
 #include "cursor.h"
 #include "dispenser.h"
 #include "failures.h"
+#include "fatal.h"
 #include "journal.h"
 #include "nested.h"
 #include "trace.h"
 #include "options.h"
 #include "watchdog.h"
 #include "progress.h"
-
-/* Tags on the library's private communicator (never item ids). */
-enum {
-    DLP__TAG_REQUEST = 11,
-    DLP__TAG_REPLY = 12,
-    DLP__TAG_RESULTS = 13,
-    DLP__TAG_GATHER = 14,
-    DLP__TAG_MAP = 15,    /* map results, rank -> master */
-    DLP__TAG_MAP_ACK = 16, /* map credits, master -> rank */
-    DLP__TAG_JOURNAL = 17, /* done items, rank -> master */
-    DLP__TAG_RETRY = 18,   /* retried items' results, rank -> rank */
-    DLP__TAG_STOP = 19,    /* round robin: a rank stopped after a failure, rank -> all */
-    DLP__TAG_BELL = 20,    /* node doorbell setup in dlp_init, master <-> leaders */
-    DLP__TAG_REDUCE = 21,  /* reductions, rank <-> leader <-> master */
-    DLP__TAG_SHARE = 22    /* dense results to every node (on_all_ranks), master -> leaders */
-};
+#include "tags.h"
 
 /* Chunk table entries per node (see DLP__MAX_CHUNKS). */
 #define DLP__NODE_CHUNKS ((int)DLP__MAX_CHUNKS + 1)
@@ -246,20 +232,6 @@ struct dlp__reply {
     long count; /* 0: nothing more */
     long left;  /* items the master holds after this chunk */
 };
-
-/** Abort the job with a message (helper threads only). */
-void dlp__helper_abort(const char *who, const char *what, int mpi_rc)
-    __attribute__((noreturn));
-
-/** An MPI call of a helper thread (or of a step the ranks already agreed
- *  on): a failure aborts the job, since a lost message would hang every
- *  rank. */
-#define DLP__HELPER_CHECK(who, call)                                         \
-    do {                                                                     \
-        int mrc_ = (call);                                                   \
-        if (mrc_ != MPI_SUCCESS)                                             \
-            dlp__helper_abort(who, #call, mrc_);                             \
-    } while (0)
 
 /** Polling of the node agents (and map helpers), in microseconds. Every
  *  wake-up costs CPU that the team threads lose (bench/dispatcher), so an

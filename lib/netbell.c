@@ -38,9 +38,9 @@
 #include "error.h"
 #include "fdlimit.h"
 #include "liveness.h"
-#include "loop.h"
 #include "options.h"
 #include "runtime.h"
+#include "tags.h"
 #include "wait.h"
 
 #ifndef MSG_NOSIGNAL
