@@ -14,7 +14,9 @@
 #   ./dlp.sh lint          clang-tidy (.clang-tidy) and cppcheck on lib/ and
 #                          include/, with the compile_commands.json of a
 #                          configure in $BUILD_DIR-lint; fails on any finding
-#                          that .clang-tidy-waivers does not list
+#                          that .clang-tidy-waivers does not list; and
+#                          tools/layers.sh: no include in lib/ points up
+#                          a layer (lib/README.md)
 #
 # Missing tools (cmake, gcc, make, pkg-config, mpich, libmpich-dev; valgrind
 # for check-valgrind; clang-tidy, cppcheck and libomp-dev for lint; for the
@@ -285,6 +287,8 @@ lint() {
         --enable=warning,style,performance,portability --library=posix --inline-suppr \
         --error-exitcode=1 --template='{file}:{line}: {severity}: {message} [{id}]' ||
         status=1
+    say "lint: the layers of lib/ (tools/layers.sh, lib/README.md)"
+    tools/layers.sh || status=1
     if ((status == 0)); then say "lint: clean"; else say "lint: FAILED (findings above)"; fi
     return "$status"
 }
