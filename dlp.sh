@@ -3,6 +3,7 @@
 #
 #   ./dlp.sh demo [args]   build, then run examples/$DLP_DEMO (mandelbrot) on 4 ranks
 #   ./dlp.sh test [args]   build, then ctest --output-on-failure -j1 --timeout 600 [args]
+#                          (no args: -LE long, every test but the long ones)
 #   ./dlp.sh build         install what is missing, configure and build only
 #   ./dlp.sh check-asan [args]
 #                          AddressSanitizer + UndefinedBehaviorSanitizer build in
@@ -295,6 +296,8 @@ lint() {
 
 run_tests() {
     local status=0
+    # without arguments: every test but those labelled long (minutes each)
+    (($# > 0)) || set -- -LE long
     say "test: (cd $BUILD_DIR && ctest --output-on-failure -j1 --timeout 600 $*)"
     (cd "$BUILD_DIR" && ctest --output-on-failure -j1 --timeout 600 "$@") || status=$?
     if ((status == 0)); then say "test: all passed"; else say "test: ctest failed (status $status)"; fi

@@ -28,4 +28,8 @@ if(TARGET resume AND TARGET split_managed) # every case runs examples
   # resumed; a job stopped by its time limit (--time=1) and resumed.
   dlp_add_slurm_test(resume.slurm_requeue requeue 240)
   dlp_add_slurm_test(resume.slurm_timelimit timelimit 400)
+  # Slurm's one-minute minimum limit and its 30 s checks make this the
+  # suite's longest case: label long, which ./dlp.sh test (and so CI) leaves
+  # out unless asked (./dlp.sh test -L long).
+  set_property(TEST resume.slurm_timelimit APPEND PROPERTY LABELS long)
 endif()
