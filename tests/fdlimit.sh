@@ -38,17 +38,6 @@ run() {
     fi
 }
 
-# expect_bells CASE HAVE NODES: every dispatcher line says "HAVE of NODES"
-expect_bells() {
-    local have=$2 nodes=$3 lines good
-    lines=$(grep -c "dispatcher served" "$tmp/$1.err")
-    good=$(grep -c "($have of $nodes nodes have a doorbell)" "$tmp/$1.err")
-    if [ "$lines" -eq 0 ] || [ "$good" -ne "$lines" ]; then
-        fail "dispatcher lines saying '$have of $nodes nodes have a doorbell': $good of $lines"
-        grep "dispatcher served" "$tmp/$1.err" | grep -v "($have of $nodes " | head -3
-    fi
-}
-
 # warnings CASE COUNT: the open-file limit warning appears COUNT times
 warnings() {
     local got
