@@ -92,7 +92,10 @@ static void failures(long n)
     test_case("failures: on_error = abort");
     opts.on_error = DLP_ON_ERROR_ABORT;
     ASSERT_RC(dlp_split_managed(n, failing_body, NULL, &opts), DLP_ERR_ITEM);
-    ASSERT_EQ(dlp_failures(&list), 1);
+    /* items already running when the stop reaches a node may fail too: the
+     * count is every failure, the list the first one only */
+    ASSERT_GE(dlp_failures(&list), 1);
+    ASSERT_EQ(dlp_failures_listed(), 1);
     ASSERT_EQ(list[0].item % 97, 5);
 }
 
