@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,10 @@
 
 #include "doorbell.h"
 #include "error.h"
+#include "fatal.h"
 #include "journal_file.h"
-#include "loop.h"
 #include "runtime.h"
+#include "tags.h"
 #include "wait.h"
 
 /* Ranges per message of a rank's journal thread. */
@@ -134,6 +136,19 @@ void dlp__journal_close(struct dlp__journal *J)
 
 /* ------------------------------------------------------------ writing -- */
 
+/* A failure of the call (its message formatted as dlp__loop_failure's). */
+static void call_failed(struct dlp__journal *J, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void call_failed(struct dlp__journal *J, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    J->call.failed(J->call.ctx, code, msg);
+}
+
 /* The journal can no longer be written: a failure of the call (the items
  * not recorded run again next time, nothing is trusted wrongly). */
 static void write_failed(struct dlp__journal *J, const char *what)
@@ -142,8 +157,8 @@ static void write_failed(struct dlp__journal *J, const char *what)
     if (J->fd >= 0) {
         close(J->fd);
         J->fd = -1;
-        dlp__loop_failure(J->L, -1, -1, DLP_ERR_SYSTEM, "journal %s: %s failed: %s", J->path,
-                          what, DLP__ERRNO_TEXT(e));
+        call_failed(J, DLP_ERR_SYSTEM, "journal %s: %s failed: %s", J->path, what,
+                    DLP__ERRNO_TEXT(e));
     }
 }
 
@@ -174,8 +189,7 @@ static void slot_empty(struct dlp__journal *J, struct dlp__jslot *s)
     pthread_mutex_unlock(&J->lock);
     s->len = 0;
     if (!ok) /* not recorded: they would run again; say it and stop */
-        dlp__loop_failure(J->L, -1, -1, DLP_ERR_NOMEM,
-                          "out of memory for the journal's list of done items");
+        call_failed(J, DLP_ERR_NOMEM, "out of memory for the journal's list of done items");
 }
 
 /* Take the rank's pending list, with what every slot holds. */
@@ -418,13 +432,13 @@ static int share_skip(struct dlp__journal *J)
     return DLP_OK;
 }
 
-void dlp__journal_start(struct dlp__journal *J, struct dlp_loop *L)
+void dlp__journal_start(struct dlp__journal *J, const struct dlp__journal_call *L)
 {
     struct dlp__runtime *rt = &dlp__rt;
-    J->L = L;
+    J->call = *L;
     if (rt->rank != 0) {
         memset(J, 0, sizeof *J);
-        J->L = L;
+        J->call = *L;
         J->fd = -1;
         J->seq = L->seq;
         J->n = L->n;

@@ -40,7 +40,15 @@
  *  messages of a rank's journal thread. */
 #define DLP__JOURNAL_TICK 0.1
 
-struct dlp_loop;
+/* The call a journal records, and how it reports that it can no longer
+ * write: failed(ctx, code, message), a failure of the call (any thread). */
+struct dlp__journal_call {
+    unsigned long seq;
+    long n;
+    const char *func;
+    void (*failed)(void *ctx, int code, const char *msg);
+    void *ctx;
+};
 
 /** Slots of thread buffers per rank (more threads share them). */
 #define DLP__JOURNAL_SLOTS 1024
@@ -56,7 +64,7 @@ struct dlp__jslot {
 };
 
 struct dlp__journal {
-    struct dlp_loop *L;
+    struct dlp__journal_call call;
     struct dlp__ranges skip;  /* done in earlier runs (every rank) */
     long done_before;         /* items in skip */
     pthread_mutex_t lock;     /* pending list */
@@ -93,7 +101,7 @@ int dlp__journal_open(struct dlp__journal *J, const char *path, double sync, uns
 /** After a successful handshake (collective): the master records the call
  *  (if new), every rank learns the done items, and the journal threads
  *  start. Failures abort the job (the ranks already agreed to run). */
-void dlp__journal_start(struct dlp__journal *J, struct dlp_loop *L);
+void dlp__journal_start(struct dlp__journal *J, const struct dlp__journal_call *L);
 
 /** A buffer for the calling thread (any thread, once per call). */
 struct dlp__jslot *dlp__journal_slot(struct dlp__journal *J);

@@ -1,5 +1,10 @@
 /* A parallel call in progress: what dlp_loop_begin() sets up and
- * dlp_loop_end() takes down; the callback forms use the same machinery. */
+ * dlp_loop_end() takes down; the callback forms use the same machinery.
+ * The struct and the call's interface; the code, by job: handshake.c (the
+ * set-up's agreement), call.c (set-up and end), call_features.c (the optional
+ * per-call features), take.c (the per-thread hot path), stop.c (failures,
+ * misuse, stop messages), outcome.c (the end's agreement), loop_api.c
+ * (the public loop form). */
 #ifndef DLP_LIB_LOOP_H
 #define DLP_LIB_LOOP_H
 
@@ -11,17 +16,12 @@
 #include "fatal.h"
 #include "journal.h"
 #include "nested.h"
+#include "node_region.h"
 #include "trace.h"
 #include "options.h"
 #include "watchdog.h"
 #include "progress.h"
 #include "tags.h"
-
-/* Chunk table entries per node (see DLP__MAX_CHUNKS). */
-#define DLP__NODE_CHUNKS ((int)DLP__MAX_CHUNKS + 1)
-
-/** Bytes of the node-shared region: the dispenser, then the node cursor. */
-size_t dlp__node_region_bytes(void);
 
 /* Chunks handed to one remote node (kept on the master for the results). */
 struct dlp__chunk_log {
@@ -75,7 +75,7 @@ struct dlp_loop {
     _Atomic double next_probe;   /* dlp__now_coarse() of the next look */
     unsigned long stop_word;     /* what is sent */
     struct dlp__trace trace;     /* DLP_TRACE / DLP_STATS */
-    int tracing;                 /* 0, or the bits TRACE_* of loop.c */
+    int tracing;                 /* 0, or the bits DLP__TRACING_* (handshake.h) */
     const char *trace_path;      /* master: DLP_TRACE */
     struct dlp__nested nested;   /* the size of the items' own OpenMP regions */
     /* misuse from an item's thread (dlp__loop_misuse): fails the call on
@@ -115,7 +115,7 @@ struct dlp__pos {
     {0, 0, NULL, 0, 0, 0, 0, 0.0, -1, 0, 0, NULL, NULL, 0, 0.0, 0, 0, 0, 1, 0, -1}
 
 /** A thread claims this many tickets in one atomic add at most: cheap items
- *  are claimed in batches (see claim_size() in loop.c). */
+ *  are claimed in batches (see claim_size() in take.c). */
 #define DLP__BATCH_MAX 256
 /** Seconds of work a batch of claimed tickets may hold. */
 #define DLP__BATCH_TIME 2e-6

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "loop.h"
+#include "fatal.h"
 #include "runtime.h"
 #include "wait.h"
 
@@ -162,7 +162,7 @@ static void write_trace(const char *path)
 
 /* One rank's spans (wire format) as events; offset: the call's start on
  * the master's timeline, in seconds. */
-static void trace_events(const struct dlp_loop *L, int rank, const double *w, long spans,
+static void trace_events(const struct dlp__trace_call *L, int rank, const double *w, long spans,
                          double offset)
 {
     for (; json_ranks <= rank; json_ranks++)
@@ -183,7 +183,7 @@ struct thread_sum {
     long items, spans;
 };
 
-static void print_stats(const struct dlp_loop *L, const struct thread_sum *t, long n,
+static void print_stats(const struct dlp__trace_call *L, const struct thread_sum *t, long n,
                         double wall)
 {
     fprintf(stderr,
@@ -225,7 +225,7 @@ static void print_stats(const struct dlp_loop *L, const struct thread_sum *t, lo
 }
 
 /* Master: every rank's spans arrived (w, counts in spans, ends). */
-static void master_report(const struct dlp__trace *T, const struct dlp_loop *L,
+static void master_report(const struct dlp__trace *T, const struct dlp__trace_call *L,
                           const double *w, const long *counts, const double *ends,
                           const char *path, int stats)
 {
@@ -271,7 +271,8 @@ static void master_report(const struct dlp__trace *T, const struct dlp_loop *L,
     free(sum);
 }
 
-void dlp__trace_finish(struct dlp__trace *T, struct dlp_loop *L, const char *path, int stats)
+void dlp__trace_finish(struct dlp__trace *T, const struct dlp__trace_call *L, const char *path,
+                       int stats)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     int S = rt->size, master = rt->rank == 0;

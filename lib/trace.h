@@ -56,12 +56,18 @@ void dlp__trace_item(struct dlp__trace *T, struct dlp__trace_thread *t, int chun
 /** The thread leaves the call: close its span. */
 void dlp__trace_leave(struct dlp__trace *T, struct dlp__trace_thread *t);
 
-struct dlp_loop;
+/* The call a trace reports on: its number, public function and items. */
+struct dlp__trace_call {
+    unsigned long seq;
+    const char *func;
+    long n;
+};
 
 /** After the teams finished (collective): gather to the master, which
- *  prints the summary (stats) and writes the trace file (path, or NULL).
- *  Frees the recorders. Failures are reported on stderr by the master and
- *  do not change the call's outcome. */
-void dlp__trace_finish(struct dlp__trace *T, struct dlp_loop *L, const char *path, int stats);
+ *  prints the summary (stats) of call L and writes the trace file (path,
+ *  or NULL). Frees the recorders. Failures are reported on stderr by the
+ *  master and do not change the call's outcome. */
+void dlp__trace_finish(struct dlp__trace *T, const struct dlp__trace_call *L, const char *path,
+                       int stats);
 
 #endif

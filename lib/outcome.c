@@ -1,0 +1,151 @@
+/* The end of a call's agreement: every rank learns every rank's outcome
+ * (failures, signals, misuse, items handed out and done) in one allgather. */
+#include "outcome.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "netbell.h"
+#include "reduce.h"
+#include "runtime.h"
+#include "signals.h"
+#include "stop.h"
+#include "wait.h"
+
+#define OUTCOME_WORDS DLP__OUTCOME_WORDS
+
+/* With no reduction to pack the record fits the runtime's scratch; else
+ * its buffer is the call's own, made before the handshake (so that a rank
+ * without memory says so there). The shape is the same on every rank once
+ * the handshake agreed. */
+int dlp__outcome_buffer(struct dlp_loop *L)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    L->reduce_packed = dlp__reduce_packed_bytes(L->o.reduce, rt->size);
+    if (!L->reduce_packed)
+        return DLP_OK;
+    size_t words = OUTCOME_WORDS + L->reduce_packed / sizeof(long);
+    L->outcome = malloc(sizeof(long) * words * (size_t)rt->size);
+    if (!L->outcome)
+        return DLP_FAIL(DLP_ERR_NOMEM, L->func, "the end's agreement of %d ranks", rt->size);
+    return DLP_OK;
+}
+
+
+/* A misuse on rank `from` (code): every rank gets its report (one more
+ * collective, only then) and returns it. */
+static int misused(struct dlp_loop *L, int from, int code)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    char text[sizeof L->misuse_msg];
+    if (rt->rank == from)
+        memcpy(text, L->misuse_msg, sizeof text);
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Ibcast(text, (int)sizeof text, MPI_CHAR, from, rt->comm, &req));
+    DLP_MPI_CALL(dlp__wait(&req));
+    text[sizeof text - 1] = '\0';
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s: %s [%s]", L->func, text, dlp_strerror(code));
+    return dlp__set_message(code, msg);
+}
+
+/* The call was interrupted by a signal on some rank: the report says
+ * where, and how many items remain. */
+static int interrupted(struct dlp_loop *L, const long *all, size_t w, long failed)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    int first = -1, ranks = 0;
+    long done = L->journaled ? L->journal.done_before : 0;
+    for (int r = 0; r < rt->size; r++) {
+        if (all[w * (size_t)r + 2] && first < 0)
+            first = r;
+        ranks += all[w * (size_t)r + 2] != 0;
+        done += all[w * (size_t)r + 3];
+    }
+    char name[32], journal[512] = "", fails[64] = "";
+    if (L->journaled)
+        snprintf(journal, sizeof journal,
+                 "; the journal %s records the %ld done: run again to resume",
+                 L->o.journal, done);
+    if (failed)
+        snprintf(fails, sizeof fails, " (and %ld item%s failed)", failed, failed == 1 ? "" : "s");
+    return dlp__fail(DLP_ERR_INTERRUPTED, L->func,
+                     "interrupted by %s (on %d of %d ranks, first rank %d): work stopped "
+                     "after the running items; %ld of n = %ld items remain%s%s",
+                     dlp__signal_name((int)all[w * (size_t)first + 2], name,
+                                      sizeof name),
+                     ranks, rt->size, first, L->n - done, L->n, fails, journal);
+}
+
+int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
+                       long *done_all, long *failed_all_out)
+{
+    struct dlp__runtime *rt = &dlp__rt;
+    const char *func = L->func;
+    /* items handed out: a node's leader counts its node (managed), every
+     * rank its own (round robin) */
+    long handed = L->managed && rt->node_rank != 0 ? 0 : atomic_load(&L->cursor->avail);
+    pthread_mutex_lock(&L->failures.lock);
+    long failed = L->failures.count;
+    pthread_mutex_unlock(&L->failures.lock);
+    /* the record, and the rank's value of a small built-in reduction */
+    size_t w = OUTCOME_WORDS + L->reduce_packed / sizeof(long);
+    long *all = L->outcome ? L->outcome : (long *)rt->scratch;
+    long *mine = all + w * (size_t)rt->rank;
+    _Static_assert(sizeof(long) * OUTCOME_WORDS <= DLP__SCRATCH_PER_RANK, "scratch too small");
+    mine[0] = failed;
+    mine[1] = handed;
+    mine[2] = L->catching ? dlp__signal_caught() : 0;
+    mine[3] = atomic_load(&L->completed);
+    mine[4] = atomic_load(&L->stopping);
+    mine[5] = results_ok;
+    mine[6] = L->misuse;
+    if (L->reduce_packed)
+        dlp__reduce_pack(L->o.reduce, mine + OUTCOME_WORDS);
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)w, MPI_LONG,
+                                rt->comm, &req));
+    if (rt->rank == 0) /* the leaders that wait for this wake now (dlp__wait_end) */
+        dlp__netbell_ring_nodes();
+    DLP_MPI_CALL(dlp__wait_end(&req));
+    dlp__stop_settle(L, all + 4, (int)w);
+    long total = 0, failed_all = 0;
+    int first = -1, signalled = 0, misuse_from = -1;
+    *all_results_ok = 1;
+    for (int r = 0; r < rt->size; r++) {
+        *all_results_ok &= all[w * (size_t)r + 5] != 0;
+        if (all[w * (size_t)r + 6] && misuse_from < 0)
+            misuse_from = r;
+        if (all[w * (size_t)r] > 0 && first < 0)
+            first = r;
+        failed_all += all[w * (size_t)r];
+        total += all[w * (size_t)r + 1];
+        signalled |= all[w * (size_t)r + 2] != 0;
+        *done_all += all[w * (size_t)r + 3];
+    }
+    *failed_all_out = failed_all;
+    if (misuse_from >= 0) /* a wrong program: before what its items did */
+        return misused(L, misuse_from, (int)all[w * (size_t)misuse_from + 6]);
+    if (signalled)
+        return interrupted(L, all, w, failed_all);
+    if (first < 0) {
+        /* managed: the items a journal had done were not handed out */
+        long expected = L->n - (L->managed && L->journaled ? L->journal.done_before : 0);
+        if (total != expected)
+            return dlp__fail(DLP_ERR_STATE, func,
+                             "%ld of n = %ld items were handed out: a thread stopped calling "
+                             "dlp_loop_next() before it returned 0",
+                             total, L->n);
+        return DLP_OK;
+    }
+    long *counts = malloc(sizeof(long) * (size_t)rt->size);
+    if (!counts)
+        dlp__helper_abort(func, "out of memory for the failure counts", MPI_SUCCESS);
+    for (int r = 0; r < rt->size; r++)
+        counts[r] = all[w * (size_t)r];
+    int rc = dlp__failures_agree(&L->failures, counts, func);
+    free(counts);
+    return rc;
+}
