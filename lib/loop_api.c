@@ -34,30 +34,47 @@ static int wrong_form(dlp_loop *loop, int form)
 
 /* The calling thread's first take in the call: the loop's form is the
  * first thread's. 1 when the thread may take in `form`. */
-static int first_take(dlp_loop *loop, int form)
+static int first_take(dlp_loop *loop, struct dlp__pos *pos, int form)
 {
     int none = 0;
     if (!atomic_compare_exchange_strong(&loop->form, &none, form) && none != form)
         return wrong_form(loop, form);
-    dlp__pos_enter(loop, &tls_pos);
-    tls_pos.ranged = form == FORM_RANGES;
+    dlp__pos_enter(loop, pos);
+    pos->ranged = form == FORM_RANGES;
     return 1;
+}
+
+/* dlp_loop_next's take, once the thread may take items. */
+static inline int next_item(dlp_loop *loop, struct dlp__pos *pos, long *i)
+{
+    if (dlp__loop_take(loop, pos, i))
+        return 1;
+    dlp__loop_leave(loop, pos);
+    return 0;
+}
+
+/* dlp_loop_next, the thread's first take in the call (or one in the wrong
+ * form): apart, so that the per-item path of dlp_loop_next joins no path
+ * with calls. There GCC computes tls_pos's address once per item; it
+ * computed it again at such a join, a second call of __tls_get_addr in the
+ * shared library on every item. */
+static int next_first(dlp_loop *loop, struct dlp__pos *pos, long *i)
+{
+    if (pos->seq == loop->seq) /* the thread takes ranges */
+        return wrong_form(loop, FORM_ITEMS);
+    if (!first_take(loop, pos, FORM_ITEMS))
+        return 0;
+    return next_item(loop, pos, i);
 }
 
 int dlp_loop_next(dlp_loop *loop, long *i)
 {
     if (!loop || !i)
         return 0;
-    if (tls_pos.seq != loop->seq) {
-        if (!first_take(loop, FORM_ITEMS))
-            return 0;
-    } else if (tls_pos.ranged) {
-        return wrong_form(loop, FORM_ITEMS);
-    }
-    if (dlp__loop_take(loop, &tls_pos, i))
-        return 1;
-    dlp__loop_leave(loop, &tls_pos);
-    return 0;
+    struct dlp__pos *pos = &tls_pos;
+    if (pos->seq != loop->seq || pos->ranged)
+        return next_first(loop, pos, i);
+    return next_item(loop, pos, i);
 }
 
 int dlp_loop_next_range(dlp_loop *loop, long *begin, long *end, long *step)
@@ -66,7 +83,7 @@ int dlp_loop_next_range(dlp_loop *loop, long *begin, long *end, long *step)
         return 0;
     struct dlp__pos *pos = &tls_pos;
     if (pos->seq != loop->seq) {
-        if (!first_take(loop, FORM_RANGES))
+        if (!first_take(loop, pos, FORM_RANGES))
             return 0;
     } else if (!pos->ranged) {
         return wrong_form(loop, FORM_RANGES);
