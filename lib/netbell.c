@@ -99,7 +99,9 @@ static struct {
     char (*host)[MPI_MAX_PROCESSOR_NAME + 1]; /* rank 0: [nodes] each leader's host */
     _Atomic int agent_reads; /* a leader: its agent or main thread sleeps on the bell */
     struct dlp__fdlimit lim; /* rank 0: the open-file limit, as found and raised */
-} nb = {0, NULL, DLP__WAITSET_INIT, -1, -1, 0, NULL, NULL, 0, {0, -1, -1, -1, 0, 0}};
+    long waits, read, read_out; /* rank 0's dispatcher, for DLP_STATS: waits on the set,
+                                   connections read, of which of nodes out of the call */
+} nb = {0, NULL, DLP__WAITSET_INIT, -1, -1, 0, NULL, NULL, 0, {0, -1, -1, -1, 0, 0}, 0, 0, 0};
 
 /* Drop a connection that failed: no longer rung or read by the helpers;
  * closed by dlp__netbell_close (struct bell_peer). */
@@ -690,6 +692,12 @@ int dlp__netbell_open(void)
 
 void dlp__netbell_close(void)
 {
+    if (nb.waits > 0 && dlp__env_flag("DLP_STATS"))
+        fprintf(stderr,
+                "dlp_mpi: rank 0 (host %s): node doorbells: %ld waits on the epoll set, %ld "
+                "connections read, %ld of them of nodes out of the running call\n",
+                dlp__rt.host, nb.waits, nb.read, nb.read_out);
+    nb.waits = nb.read = nb.read_out = 0;
     /* every connection: the dropped ones are open still (struct bell_peer) */
     for (int k = 0; k < peer_count(); k++) {
         if (nb.fd && nb.fd[k] == nb.peer[k].live)
@@ -882,6 +890,7 @@ long dlp__netbell_wait_master(const char *active, unsigned timeout_us)
         }
         int tags[DLP__WAITSET_MAX];
         int n = dlp__waitset_wait(&nb.set, tags, DLP__WAITSET_MAX, timeout_us);
+        nb.waits++;
         if (n < 0 || wait_fails()) {
             set_failed("epoll wait", errno);
             continue;
@@ -897,6 +906,8 @@ long dlp__netbell_wait_master(const char *active, unsigned timeout_us)
             if (k < 0 || k >= nb.nodes || nb.fd[k] < 0)
                 continue; /* dropped since (a failed ring, or the set failed) */
             long r = drain(nb.fd[k], &nb.peer[k].heard);
+            nb.read++;
+            nb.read_out += !active[k];
             woke |= active[k] != 0;
             if (r < 0)
                 drop_node(k);
