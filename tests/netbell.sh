@@ -29,39 +29,18 @@
 nodes=${3:-16}
 POLLS_MAX=2000
 
-# run CASE NODES ARGS...: test_netbell's status and stderr
+# run CASE NODES ARGS...: test_netbell on NODES emulated nodes of one rank
 run() {
-    case=$1
     local n=$2 hosts= k
-    shift 2
     for k in $(seq 1 "$n"); do hosts=$hosts${hosts:+,}n$k:1; done
-    echo "== $case: $n nodes of one rank, $*"
-    env DLP_STATS=1 DLP_LIVENESS_TIMEOUT=1 DLP_NODE_DOORBELL=tcp OMP_NUM_THREADS=1 \
-        "$mpiexec" -launcher fork -hosts "$hosts" -n "$n" "$exe" "$@" \
-        >"$tmp/$case.out" 2>"$tmp/$case.err"
-    status=$?
-    if [ "$status" -ne 0 ]; then
-        fail "exit status $status, expected 0; its stderr:"
-        tail -20 "$tmp/$case.err"
-    fi
-    if ! grep -q "each item exactly once" "$tmp/$case.out"; then
-        fail "test_netbell did not finish its calls"
-    fi
+    echo "== $1: $n nodes of one rank, ${*:3}"
+    launch "$1" "each item exactly once" "$hosts" "$n" DLP_LIVENESS_TIMEOUT=1 \
+        DLP_NODE_DOORBELL=tcp -- "${@:3}"
 }
 
 # field CASE N SED: the N-th dispatcher line's number that SED picks
 field() {
     grep "dispatcher served" "$tmp/$1.err" | sed -n "$2{s/$3/\\1/p}"
-}
-
-# said CASE TEXT COUNT: TEXT on rank 0's stderr COUNT times
-said() {
-    local got
-    got=$(grep -cF "$2" "$tmp/$1.err")
-    if [ "$got" -ne "$3" ]; then
-        fail "'$2' said $got times, expected $3"
-        grep "epoll" "$tmp/$1.err" | head -3
-    fi
 }
 
 run many "$nodes" --calls=2 --long=2
