@@ -3,18 +3,28 @@
  * function of the number of nodes K, for the parts of it that scan every
  * node (lib/dispatcher.c): the forecast of the next request
  * (dlp__forecast_nap over K nodes, lib/forecast.c, compiled in) and, with
- * node doorbells, the ppoll over the K - 1 doorbell sockets that
- * dlp__netbell_wait_master rebuilds and waits on at every wake-up (here
- * K - 1 idle AF_UNIX socket pairs and one that is ready, so ppoll returns
- * at once: the scan, not a sleep). No MPI traffic; one process.
+ * node doorbells, the wait on the doorbell sockets. No MPI traffic; one
+ * process.
  *
  *     capacity_scan [REPS [csv]]     default 9 repetitions of each size
  *
- * Sizes K: 10, 100, 1000, 5000, 10000 (the doorbell part only as far as the
- * open-file limit allows, raised to the hard limit here). Per size and part:
- * the median (min-max) over REPS of the mean time per wake-up over a batch
- * of wake-ups; the two parts alternate within each repetition. CSV rows
- * per repetition.
+ * Table 1, sizes K: 10, 100, 1000, 5000, 10000: the forecast over K nodes,
+ * and the ppoll over K - 1 doorbell sockets that dlp__netbell_wait_master
+ * rebuilt and waited on at every wake-up before it kept an epoll set (K - 1
+ * idle AF_UNIX socket pairs and one that is ready, so ppoll returns at
+ * once: the scan, not a sleep).
+ *
+ * Table 2, the doorbell wait alone, I idle sockets plus one ready, I = 1,
+ * 10, 100, 1000, 5000, 10000 and as many as the open-file limit allows
+ * (raised to the hard limit here): per wake-up, the ppoll over a table
+ * rebuilt every time (the old wait), the epoll set of lib/waitset.c (built
+ * once, compiled in) with epoll_pwait2, and the same set by its fallback
+ * route (a ppoll on the epoll descriptor, then epoll_wait), each finding
+ * the ready socket. The variants alternate within each repetition, their
+ * order too.
+ *
+ * Per size and part: the median (min-max) over REPS of the mean time per
+ * wake-up over a batch of wake-ups. CSV rows per repetition.
  */
 #define _GNU_SOURCE /* ppoll */
 #define BENCH_NAME "capacity_scan"
@@ -26,6 +36,7 @@
 
 #include "bench_util.h"
 #include "forecast.h"
+#include "waitset.h"
 
 /* Mean seconds per forecast nap over K nodes, `calls` naps. */
 static double time_forecast(int K, long calls)
@@ -73,6 +84,91 @@ static double time_ppoll(const int *fd, int K, long calls, struct pollfd *p)
     return t;
 }
 
+/* Mean seconds per wake-up of set w (fd[2 * k], k = 1 .. K - 1, in it
+ * with tag k), `calls` of them, each finding the ready socket. */
+static double time_epoll(struct dlp__waitset *w, long calls)
+{
+    int tags[DLP__WAITSET_MAX];
+    long found = 0;
+    double t0 = bench_now();
+    for (long c = 0; c < calls; c++) {
+        int n = dlp__waitset_wait(w, tags, DLP__WAITSET_MAX, 1000);
+        for (int i = 0; i < n; i++)
+            found += tags[i] > 0;
+    }
+    double t = (bench_now() - t0) / (double)calls;
+    if (found < calls)
+        bench_die("capacity_scan: the epoll set found no ready socket");
+    return t;
+}
+
+enum { WAIT_PPOLL, WAIT_EPOLL, WAIT_EPOLL_PPOLL, WAITS };
+static const char *const wait_name[WAITS] = {"ppoll_rebuilt", "epoll_pwait2",
+                                             "epoll_via_ppoll"};
+
+/* Table 2: the doorbell wait at I idle sockets plus one ready, by ppoll
+ * and by the epoll set. */
+static void wait_table(int reps, long fd_max, FILE *csv)
+{
+    int idle[] = {1, 10, 100, 1000, 5000, 10000, 0};
+    int S = 6;
+    long most = fd_max / 2 - 2; /* two descriptors per pair, the sets' own */
+    while (S > 0 && idle[S - 1] > most)
+        S--;
+    if (most > (S > 0 ? idle[S - 1] : 0))
+        idle[S++] = (int)(most < 1000000 ? most : 1000000);
+    printf("#\n# doorbell wait per wake-up, I idle sockets + 1 ready; us/wake, median (min-max)\n");
+    printf("# %-8s %-32s %-32s %-32s\n", "idle", "ppoll, table rebuilt", "epoll_pwait2",
+           "epoll, ppoll route");
+    for (int s = 0; s < S; s++) {
+        int K = idle[s] + 2; /* pairs 1 .. K - 1: I idle, one ready */
+        int *fd = malloc(sizeof *fd * 2 * (size_t)K);
+        struct pollfd *p = malloc(sizeof *p * (size_t)K);
+        struct dlp__waitset w[2] = {DLP__WAITSET_INIT, DLP__WAITSET_INIT};
+        if (!fd || !p)
+            bench_die("capacity_scan: out of memory");
+        for (int i = 0; i < 2; i++)
+            if (dlp__waitset_open(&w[i]) != 0)
+                bench_die("capacity_scan: epoll_create1");
+        w[1].pwait2 = 0; /* the fallback route */
+        for (int k = 1; k < K; k++) {
+            if (socketpair(AF_UNIX, SOCK_STREAM, 0, fd + 2 * k) != 0)
+                bench_die("capacity_scan: socketpair");
+            for (int i = 0; i < 2; i++)
+                if (dlp__waitset_add(&w[i], fd[2 * k], k) != 0)
+                    bench_die("capacity_scan: epoll_ctl");
+        }
+        if (write(fd[2 * (K / 2) + 1], "r", 1) != 1) /* one ring pending, never read */
+            bench_die("capacity_scan: write");
+        double v[WAITS][1000];
+        long calls = 1000000L / K + 20;
+        for (int r = 0; r < reps; r++)
+            for (int j = 0; j < WAITS; j++) {
+                int m = (r % 2 ? WAITS - 1 - j : j); /* the order alternates too */
+                long c = m == WAIT_PPOLL ? calls / 4 + 10 : 4 * calls;
+                v[m][r] = 1e6 * (m == WAIT_PPOLL ? time_ppoll(fd, K, c, p)
+                                                 : time_epoll(&w[m - 1], c));
+            }
+        char cell[WAITS][64];
+        for (int m = 0; m < WAITS; m++) {
+            double med, lo, hi;
+            bench_spread(v[m], reps, &med, &lo, &hi);
+            snprintf(cell[m], sizeof cell[m], "%.3f (%.3f-%.3f)", med, lo, hi);
+            for (int r = 0; csv && r < reps; r++)
+                fprintf(csv, "%s,%d,%d,%.4f\n", wait_name[m], idle[s], r, v[m][r]);
+        }
+        printf("  %-8d %-32s %-32s %-32s\n", idle[s], cell[0], cell[1], cell[2]);
+        for (int i = 0; i < 2; i++)
+            dlp__waitset_close(&w[i]);
+        for (int k = 1; k < K; k++) {
+            close(fd[2 * k]);
+            close(fd[2 * k + 1]);
+        }
+        free(fd);
+        free(p);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const int reps = (int)bench_arg_long(argc, argv, 1, 9, 1, 1000);
@@ -90,7 +186,7 @@ int main(int argc, char **argv)
     if (!csv)
         perror(csv_path);
     else
-        fprintf(csv, "part,nodes,rep,us_per_wake\n");
+        fprintf(csv, "part,nodes_or_idle,rep,us_per_wake\n");
     printf("# dlp_mpi capacity_scan: the per-node scans of one dispatcher wake-up; %d reps; "
            "open-file limit %ld\n",
            reps, (long)rl.rlim_cur);
@@ -132,6 +228,7 @@ int main(int argc, char **argv)
         free(fd);
         free(p);
     }
+    wait_table(reps, fd_max, csv);
     if (csv)
         fclose(csv);
     return 0;

@@ -13,24 +13,27 @@
  *      doorbell is in use. Both sides then agree on which nodes have one.
  * A connection that breaks later is closed on the side that notices; the
  * other side's ring or wait then fails or times out, and that node is
- * served by polling from then on. */
+ * served by polling from then on.
+ *
+ * Rank 0's dispatcher sleeps on an epoll set (waitset.h) that holds the
+ * local bell and every node's connection from setup until the connection
+ * fails or dlp_finalize: a wake-up costs O(connections ready), not
+ * O(nodes). The generic socket work is in socket.c. */
 #define _GNU_SOURCE /* ppoll */
 #include "netbell.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,8 +43,10 @@
 #include "liveness.h"
 #include "options.h"
 #include "runtime.h"
+#include "socket.h"
 #include "tags.h"
 #include "wait.h"
+#include "waitset.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
@@ -55,21 +60,13 @@ enum { MODE_OFF, MODE_AUTO, MODE_TCP };
 #define MAX_ADDRS 16   /* addresses rank 0 listens on */
 #define LISTEN_BACKLOG 4096 /* the kernel caps it (somaxconn); thousands of nodes connect at once */
 
-struct bell_addr {
-    int family; /* AF_INET, AF_INET6 */
-    int port;
-    int loopback; /* reachable from rank 0's own host only */
-    unsigned scope; /* IPv6 scope id */
-    unsigned char addr[16];
-};
-
 struct bell_info {
     int count; /* addresses; 0: no doorbells */
     int mode;
     double liveness; /* DLP_LIVENESS_TIMEOUT (rank 0's), seconds, 0 = off */
     unsigned long long token;
     char host[MPI_MAX_PROCESSOR_NAME + 1]; /* rank 0's MPI processor name */
-    struct bell_addr addr[MAX_ADDRS];
+    struct dlp__sock_addr addr[MAX_ADDRS];
 };
 
 static int peer_count(void);
@@ -94,39 +91,17 @@ struct bell_peer {
 static struct {
     int nodes;
     int *fd;         /* rank 0: [nodes] connection of node k's agent, -1 none */
-    struct pollfd *pfd; /* rank 0: [nodes] for ppoll */
-    int *pfd_node;   /* node of each pfd entry (-1: the local pipe) */
-    int local[2];    /* rank 0: pipe, main thread -> dispatcher */
+    struct dlp__waitset set; /* rank 0: the local bell (tag 0) and every fd[k] (tag k) */
+    int local;       /* rank 0: eventfd, main and liveness thread -> dispatcher */
     int master;      /* a leader: its connection to rank 0, -1 none */
     double liveness; /* rank 0's DLP_LIVENESS_TIMEOUT, 0 = off */
     struct bell_peer *peer; /* rank 0: [nodes]; a leader: [1], the master */
     char (*host)[MPI_MAX_PROCESSOR_NAME + 1]; /* rank 0: [nodes] each leader's host */
     _Atomic int agent_reads; /* a leader: its agent or main thread sleeps on the bell */
     struct dlp__fdlimit lim; /* rank 0: the open-file limit, as found and raised */
-} nb = {0, NULL, NULL, NULL, {-1, -1}, -1, 0, NULL, NULL, 0, {0, -1, -1, -1, 0, 0}};
-
-static int set_flags(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    int fdfl = fcntl(fd, F_GETFD);
-    return fl < 0 || fdfl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
-                   fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) != 0
-               ? -1
-               : 0;
-}
-
-static void no_delay(int fd)
-{
-    int one = 1; /* a ring is one byte: Nagle would hold it back */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
+    long waits, read, read_out; /* rank 0's dispatcher, for DLP_STATS: waits on the set,
+                                   connections read, of which of nodes out of the call */
+} nb = {0, NULL, DLP__WAITSET_INIT, -1, -1, 0, NULL, NULL, 0, {0, -1, -1, -1, 0, 0}, 0, 0, 0};
 
 /* Drop a connection that failed: no longer rung or read by the helpers;
  * closed by dlp__netbell_close (struct bell_peer). */
@@ -187,64 +162,16 @@ static void warn(int mode, const char *fmt, ...)
             dlp__rt.rank, dlp__rt.host, what);
 }
 
-/* A random token from the kernel; 0, or -1 when it has none to give
- * (then there are no doorbells: a guessable token would let anyone on the
- * network take a node's doorbell). */
-static int random_token(unsigned long long *t)
-{
-    return getentropy(t, sizeof *t) == 0 ? 0 : -1;
-}
-
-/* Is this address one of the loopback ones (127/8, ::1)? */
-static int is_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-    return sa->sa_family == AF_INET6 &&
-           IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-}
-
-/* Add a listening socket on address sa (port 0: any free one) to lfd[] and
- * its address to info; 0, or -1 with errno set. */
+/* Add a listening socket on address sa to lfd[] and its address to info
+ * (nothing when the table is full or sa is not IPv4 or IPv6); 0, or -1 with
+ * errno set. */
 static int listen_on(const struct sockaddr *sa, struct bell_info *info, int *lfd)
 {
     if (info->count >= MAX_ADDRS || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
         return 0;
-    struct sockaddr_storage ss;
-    socklen_t len = sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-                                             : sizeof(struct sockaddr_in6);
-    memcpy(&ss, sa, len);
-    if (ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&ss)->sin_port = 0;
-    else
-        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    int fd = dlp__socket_listen(sa, LISTEN_BACKLOG, &info->addr[info->count]);
     if (fd < 0)
         return -1;
-    int one = 1;
-    if (ss.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
-        set_flags(fd) != 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    struct bell_addr *a = &info->addr[info->count];
-    memset(a, 0, sizeof *a);
-    a->family = ss.ss_family;
-    a->loopback = is_loopback(sa);
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-        a->port = ntohs(in->sin_port);
-        memcpy(a->addr, &in->sin_addr, 4);
-    } else {
-        const struct sockaddr_in6 *in = (const struct sockaddr_in6 *)&ss;
-        a->port = ntohs(in->sin6_port);
-        a->scope = in->sin6_scope_id;
-        memcpy(a->addr, &in->sin6_addr, 16);
-    }
     lfd[info->count++] = fd;
     return 0;
 }
@@ -308,39 +235,6 @@ static int ms_left(double deadline)
     return left <= 0 ? 0 : (int)(1e3 * left) + 1;
 }
 
-/* Start a connection to a; the socket, or -1 (errno set). */
-static int connect_start(const struct bell_addr *a)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    socklen_t len;
-    if (a->family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        in->sin_family = AF_INET;
-        in->sin_port = htons((unsigned short)a->port);
-        memcpy(&in->sin_addr, a->addr, 4);
-        len = sizeof *in;
-    } else {
-        struct sockaddr_in6 *in = (struct sockaddr_in6 *)&ss;
-        in->sin6_family = AF_INET6;
-        in->sin6_port = htons((unsigned short)a->port);
-        in->sin6_scope_id = a->scope;
-        memcpy(&in->sin6_addr, a->addr, 16);
-        len = sizeof *in;
-    }
-    int fd = socket(a->family, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    if (set_flags(fd) != 0 ||
-        (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS)) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
 /* A leader connects to rank 0, to every address it was told at once (the
  * loopback ones only on rank 0's own host), keeps the first connection
  * made, and says who it is over it; the connection or -1. No name lookup. */
@@ -353,7 +247,7 @@ static int connect_master(const struct bell_info *in, int mode)
     for (int i = 0; i < in->count && i < MAX_ADDRS; i++) {
         if (in->addr[i].loopback && !same_host)
             continue;
-        int f = connect_start(&in->addr[i]);
+        int f = dlp__socket_connect_start(&in->addr[i]);
         if (f < 0)
             err = errno;
         else
@@ -393,7 +287,7 @@ static int connect_master(const struct bell_info *in, int mode)
              in->count, dlp__errno_text(err, text, sizeof text));
         return -1;
     }
-    no_delay(won);
+    dlp__socket_no_delay(won);
     unsigned char hello[HELLO_BYTES];
     int node = dlp__rt.node;
     memcpy(hello, &in->token, 8);
@@ -436,7 +330,7 @@ static void greetings_accept(struct greetings *G, int lfd)
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0)
             return;
-        if (set_flags(fd) != 0) {
+        if (dlp__socket_flags(fd) != 0) {
             close(fd);
             continue;
         }
@@ -469,7 +363,7 @@ static int greeting_read(struct greetings *G, int i, unsigned long long token)
         greeting_drop(G, i);
         return -1;
     }
-    no_delay(g->fd);
+    dlp__socket_no_delay(g->fd);
     nb.fd[node] = g->fd;
     G->g[i] = G->g[--G->n];
     return node;
@@ -507,7 +401,7 @@ static void intrude(const struct bell_info *info, int *fds, int cap, int *n)
     int count = env ? (int)strtol(env, NULL, 10) : 0;
     for (int i = 0; i < info->count; i++)
         for (int c = 0; c <= count && *n < cap; c++) {
-            int fd = connect_start(&info->addr[i]);
+            int fd = dlp__socket_connect_start(&info->addr[i]);
             if (fd < 0)
                 continue;
             fds[(*n)++] = fd;
@@ -520,8 +414,9 @@ static void intrude(const struct bell_info *info, int *fds, int cap, int *n)
         }
 }
 
-/* Descriptors rank 0 needs beside one per doorbell: the pipe, the
- * listening sockets and the greetings pending at once. */
+/* Descriptors rank 0 needs beside one per doorbell: the local bell (an
+ * eventfd) and the epoll set, the listening sockets and the greetings
+ * pending at once. */
 #define BELL_OVERHEAD (2 + MAX_ADDRS + MAX_PENDING)
 
 /* How many remote nodes (1 .. nodes - 1) can have a doorbell under the
@@ -566,6 +461,71 @@ static int bell_budget(int nodes)
     return (int)cap;
 }
 
+/* The master's local bell (an eventfd the main and liveness threads ring)
+ * and the epoll set its dispatcher sleeps on (waitset.h), the bell in it
+ * with tag 0; 0, or -1 when there can be no doorbells (said: an eventfd
+ * under tcp, like any other missing piece; the epoll set always, since it
+ * is not the network's doing). */
+static int open_local(int mode, int nodes)
+{
+    char text[128];
+    nb.local = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (nb.local < 0) {
+        warn(mode, "cannot make an eventfd: %s", dlp__errno_text(errno, text, sizeof text));
+        return -1;
+    }
+    const char *what = "epoll_create1";
+    if (dlp__waitset_open(&nb.set) == 0) {
+        what = "epoll_ctl ADD of the local bell";
+        if (dlp__waitset_add(&nb.set, nb.local, 0) == 0)
+            return 0;
+    }
+    fprintf(stderr,
+            "dlp_mpi: rank 0 (host %s): cannot make the epoll set the node doorbells are "
+            "waited on (%s: %s); the %d remote nodes are served by MPI polling instead "
+            "(correct, but their helper threads wake more often)\n",
+            dlp__rt.host, what, dlp__errno_text(errno, text, sizeof text), nodes - 1);
+    dlp__waitset_close(&nb.set);
+    dlp__close_fd(&nb.local);
+    return -1;
+}
+
+/* The nodes whose doorbell could not join the epoll set. */
+struct unwatched {
+    int count, first, err;
+};
+
+/* Put node k's connection into the dispatcher's epoll set: 0, or -1 (noted
+ * in *u). Test hook (internal, for tests/netbell_epoll.sh):
+ * DLP__TEST_BELL_EPOLL_FAIL=k makes node k's epoll_ctl fail (EBADF). */
+static int watch_node(int k, struct unwatched *u)
+{
+    const char *hook = getenv("DLP__TEST_BELL_EPOLL_FAIL");
+    int fd = hook && strtol(hook, NULL, 10) == k ? -1 : nb.fd[k];
+    if (dlp__waitset_add(&nb.set, fd, k) == 0)
+        return 0;
+    if (u->count++ == 0) {
+        u->first = k;
+        u->err = errno;
+    }
+    return -1;
+}
+
+/* Say once which nodes lost their doorbell to the epoll set. */
+static void say_unwatched(const struct unwatched *u)
+{
+    if (u->count == 0)
+        return;
+    char text[128], more[64] = "";
+    if (u->count > 1)
+        snprintf(more, sizeof more, " (and %d more nodes)", u->count - 1);
+    fprintf(stderr,
+            "dlp_mpi: rank 0 (host %s): cannot add node %d's doorbell%s to the epoll set "
+            "(epoll_ctl: %s); served by MPI polling instead (correct, but their helper "
+            "threads wake more often)\n",
+            dlp__rt.host, u->first, more, dlp__errno_text(u->err, text, sizeof text));
+}
+
 static int master_open(int mode)
 {
     struct dlp__runtime *rt = &dlp__rt;
@@ -576,15 +536,13 @@ static int master_open(int mode)
     info.mode = mode;
     memcpy(info.host, rt->host, sizeof info.host);
     nb.fd = malloc(sizeof *nb.fd * (size_t)nodes);
-    nb.pfd = malloc(sizeof *nb.pfd * (size_t)nodes);
-    nb.pfd_node = malloc(sizeof *nb.pfd_node * (size_t)nodes);
     MPI_Request *req = malloc(sizeof *req * (size_t)nodes); /* [k - 1]: node k */
     struct bell_answer *ans = calloc((size_t)nodes, sizeof *ans);
     nb.peer = calloc((size_t)nodes, sizeof *nb.peer);
     nb.host = calloc((size_t)nodes, sizeof *nb.host);
     /* out of memory: the leaders still learn that there are no doorbells
      * (they wait for round 1), then dlp_init fails here */
-    int nomem = !nb.fd || !nb.pfd || !nb.pfd_node || !req || !ans || !nb.peer || !nb.host;
+    int nomem = !nb.fd || !req || !ans || !nb.peer || !nb.host;
     for (int k = 0; nb.fd && k < nodes; k++)
         nb.fd[k] = -1;
     for (int k = 0; nb.peer && k < nodes; k++)
@@ -594,11 +552,11 @@ static int master_open(int mode)
     int budget = mode != MODE_OFF && !nomem ? bell_budget(nodes) : 0;
     if (budget > 0) {
         char text[128], why[512];
-        if (pipe(nb.local) != 0 || set_flags(nb.local[0]) != 0 || set_flags(nb.local[1]) != 0)
-            warn(mode, "cannot make a pipe: %s", dlp__errno_text(errno, text, sizeof text));
-        else if (listen_told(&info, lfd, why, sizeof why) != 0)
+        if (open_local(mode, nodes) != 0) {
+            /* said there */
+        } else if (listen_told(&info, lfd, why, sizeof why) != 0)
             warn(mode, "%s", why);
-        else if (random_token(&info.token) != 0) {
+        else if (dlp__socket_token(&info.token) != 0) {
             warn(mode, "the kernel gives no random token (getentropy: %s)",
                  dlp__errno_text(errno, text, sizeof text));
             for (int i = 0; i < info.count; i++)
@@ -646,8 +604,9 @@ static int master_open(int mode)
                 break;
             accepted += greetings_poll(&G, lfd, info.count, info.token);
         }
+        struct unwatched unwatched = {0, 0, 0};
         for (int k = 1; k <= budget && rc == DLP_OK; k++) {
-            int use = nb.fd[k] >= 0 && ans[k].ok;
+            int use = nb.fd[k] >= 0 && ans[k].ok && watch_node(k, &unwatched) == 0;
             if (!use && nb.fd[k] >= 0) {
                 close(nb.fd[k]);
                 nb.fd[k] = -1;
@@ -664,6 +623,7 @@ static int master_open(int mode)
                                MPI_Send(&use, 1, MPI_INT, rt->node_leader[k], DLP__TAG_BELL,
                                         rt->comm));
         }
+        say_unwatched(&unwatched);
     }
     for (int i = 0; i < info.count; i++)
         close(lfd[i]);
@@ -671,9 +631,9 @@ static int master_open(int mode)
         greeting_drop(&G, 0);
     for (int i = 0; i < intruders; i++)
         close(intruder[i]);
-    if (dlp__netbell_count() == 0) { /* no node rings: nothing would read the pipe */
-        close_fd(&nb.local[0]);
-        close_fd(&nb.local[1]);
+    if (dlp__netbell_count() == 0) { /* no node rings: nothing would read the bell */
+        dlp__waitset_close(&nb.set);
+        dlp__close_fd(&nb.local);
     }
     free(req);
     free(ans);
@@ -732,29 +692,31 @@ int dlp__netbell_open(void)
 
 void dlp__netbell_close(void)
 {
+    if (nb.waits > 0 && dlp__env_flag("DLP_STATS"))
+        fprintf(stderr,
+                "dlp_mpi: rank 0 (host %s): node doorbells: %ld waits on the epoll set, %ld "
+                "connections read, %ld of them of nodes out of the running call\n",
+                dlp__rt.host, nb.waits, nb.read, nb.read_out);
+    nb.waits = nb.read = nb.read_out = 0;
     /* every connection: the dropped ones are open still (struct bell_peer) */
     for (int k = 0; k < peer_count(); k++) {
         if (nb.fd && nb.fd[k] == nb.peer[k].live)
             nb.fd[k] = -1;
         if (k == 0 && nb.master == nb.peer[0].live)
             nb.master = -1;
-        close_fd(&nb.peer[k].live);
+        dlp__close_fd(&nb.peer[k].live);
     }
     for (int k = 0; nb.fd && k < nb.nodes; k++)
-        close_fd(&nb.fd[k]);
-    close_fd(&nb.master);
-    close_fd(&nb.local[0]);
-    close_fd(&nb.local[1]);
+        dlp__close_fd(&nb.fd[k]);
+    dlp__close_fd(&nb.master);
+    dlp__waitset_close(&nb.set);
+    dlp__close_fd(&nb.local);
     free(nb.fd);
-    free(nb.pfd);
-    free(nb.pfd_node);
     free(nb.peer);
     free(nb.host);
     dlp__fdlimit_restore(&nb.lim);
     nb.lim.raised = 0;
     nb.fd = NULL;
-    nb.pfd = NULL;
-    nb.pfd_node = NULL;
     nb.peer = NULL;
     nb.host = NULL;
     nb.master = -1;
@@ -777,57 +739,93 @@ int dlp__netbell_count(void)
 
 int dlp__netbell_agent_has(void) { return nb.master >= 0; }
 
+/* The epoll set failed (what: the call, err: its errno): said once, and
+ * every node is served by MPI polling from then on, as the nodes beyond
+ * the open-file limit are; the dispatcher still sleeps on the local bell.
+ * The connections stay watched by the liveness thread. Dispatcher (or the
+ * main thread while none runs). */
+static void set_failed(const char *what, int err)
+{
+    char text[128];
+    fprintf(stderr,
+            "dlp_mpi: rank 0 (host %s): the epoll set the node doorbells are waited on "
+            "failed (%s: %s); the %d nodes with a doorbell are served by MPI polling from "
+            "now on (correct, but their helper threads wake more often)\n",
+            dlp__rt.host, what, dlp__errno_text(err, text, sizeof text),
+            dlp__netbell_count());
+    dlp__waitset_close(&nb.set);
+    for (int k = 0; nb.fd && k < nb.nodes; k++)
+        drop_fd(&nb.fd[k]);
+}
+
+/* Rank 0: drop node k's connection, which failed: out of the epoll set,
+ * no longer rung or read by the dispatcher (struct bell_peer). */
+static void drop_node(int k)
+{
+    int fd = nb.fd[k];
+    if (fd < 0)
+        return;
+    drop_fd(&nb.fd[k]);
+    if (nb.set.epfd >= 0 && dlp__waitset_remove(&nb.set, fd) != 0)
+        set_failed("epoll_ctl DEL", errno);
+}
+
 /* A heartbeat (liveness.h) is this byte; any other byte is a ring. */
 #define BEAT_BYTE 'h'
 
-/* One byte, never blocking; -1 when the connection failed (errno). */
-static int send_byte(int fd, char byte)
+/* A ring: 0, or -1 when the connection failed. */
+static int ring(int fd)
 {
-    ssize_t r = send(fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-    return r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR ? -1 : 0;
-}
-
-/* A ring; a connection that fails is dropped. */
-static void ring(int *fd)
-{
-    if (*fd >= 0 && send_byte(*fd, 'r') != 0)
-        drop_fd(fd);
+    return fd >= 0 && dlp__socket_send_byte(fd, 'r') != 0 ? -1 : 0;
 }
 
 void dlp__netbell_ring_node(int k)
 {
-    if (dlp__netbell_has(k))
-        ring(&nb.fd[k]);
+    if (dlp__netbell_has(k) && ring(nb.fd[k]) != 0)
+        drop_node(k);
 }
 
 void dlp__netbell_ring_nodes(void)
 {
     for (int k = 1; nb.fd && k < nb.nodes; k++)
-        ring(&nb.fd[k]);
+        if (ring(nb.fd[k]) != 0)
+            drop_node(k);
 }
 
-void dlp__netbell_ring_master(void) { ring(&nb.master); }
+void dlp__netbell_ring_master(void)
+{
+    if (ring(nb.master) != 0)
+        drop_fd(&nb.master);
+}
 
 void dlp__netbell_ring_local(void)
 {
-    static const char byte = 'l';
-    if (nb.local[1] >= 0 && write(nb.local[1], &byte, 1) < 0) {
-        /* full (rings pending anyway) or closed: nothing to do */
+    uint64_t one = 1;
+    if (nb.local >= 0 && write(nb.local, &one, sizeof one) < 0) {
+        /* the counter is full (rings pending anyway) or closed: nothing to do */
+    }
+}
+
+/* Read the local bell: reset its count. */
+static void drain_local(void)
+{
+    uint64_t count;
+    if (read(nb.local, &count, sizeof count) < 0) {
+        /* not rung (EAGAIN): a ring taken by an earlier read */
     }
 }
 
 /* Read what is there; the rings read (heartbeats are not rings), or -1
- * when the peer is gone (errno: 0 for an orderly close). A socket's bytes
- * tell that its peer lives (*heard; NULL for the pipe). */
+ * when the peer is gone (errno: 0 for an orderly close). The bytes tell
+ * that the peer lives (*heard). */
 static long drain(int fd, _Atomic double *heard)
 {
     char buf[256];
     long total = 0;
     for (;;) {
-        ssize_t r = heard ? recv(fd, buf, sizeof buf, MSG_DONTWAIT) : read(fd, buf, sizeof buf);
+        ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
         if (r > 0) {
-            if (heard)
-                atomic_store_explicit(heard, dlp__now(), memory_order_relaxed);
+            atomic_store_explicit(heard, dlp__now(), memory_order_relaxed);
             for (ssize_t i = 0; i < r; i++)
                 total += buf[i] != BEAT_BYTE;
             continue;
@@ -849,38 +847,78 @@ static void sleep_on(struct pollfd *p, int n, unsigned timeout_us)
     ppoll(p, (nfds_t)n, &ts, NULL);
 }
 
+/* Without the epoll set: sleep on the local bell alone. */
+static void wait_local(unsigned timeout_us)
+{
+    if (nb.local < 0) {
+        dlp__sleep_us(timeout_us);
+        return;
+    }
+    struct pollfd p = {nb.local, POLLIN, 0};
+    sleep_on(&p, 1, timeout_us);
+    if (p.revents)
+        drain_local();
+}
+
+/* Test hook (internal, for tests/netbell_epoll.sh):
+ * DLP__TEST_BELL_EPOLL_FAIL=wait makes the dispatcher's wait on the epoll
+ * set fail (EBADF) the first time. */
+static int wait_fails(void)
+{
+    static _Atomic int failed;
+    const char *hook = getenv("DLP__TEST_BELL_EPOLL_FAIL");
+    if (!hook || strcmp(hook, "wait") != 0 || atomic_exchange(&failed, 1))
+        return 0;
+    errno = EBADF;
+    return 1;
+}
+
+/* The master's wait costs O(ready connections): the connections sit in
+ * the epoll set from dlp_init until they fail or dlp_finalize, whether
+ * their node takes part in the running call or not. Those of nodes that
+ * left the call (active[k] == 0: heartbeats, late rings) are read when
+ * they speak, so that they do not stay ready, but they do not end the
+ * sleep. */
 long dlp__netbell_wait_master(const char *active, unsigned timeout_us)
 {
-    int n = 0;
-    if (nb.local[0] >= 0) {
-        nb.pfd[n] = (struct pollfd){nb.local[0], POLLIN, 0};
-        nb.pfd_node[n++] = -1;
-    }
-    for (int k = 1; k < nb.nodes && n < nb.nodes; k++)
-        if (active[k] && nb.fd[k] >= 0) {
-            nb.pfd[n] = (struct pollfd){nb.fd[k], POLLIN, 0};
-            nb.pfd_node[n++] = k;
-        }
-    if (n == 0) {
-        dlp__sleep_us(timeout_us);
-        return 0;
-    }
-    sleep_on(nb.pfd, n, timeout_us);
     long rings = 0;
-    for (int i = 0; i < n; i++) {
-        if (!nb.pfd[i].revents)
-            continue;
-        int k = nb.pfd_node[i];
-        long r = drain(nb.pfd[i].fd, k >= 0 ? &nb.peer[k].heard : NULL);
-        if (k < 0)
-            continue;
-        if (r < 0) {
-            drop_fd(&nb.fd[k]);
+    double deadline = dlp__now() + 1e-6 * timeout_us;
+    for (;;) {
+        if (nb.set.epfd < 0) {
+            wait_local(timeout_us);
+            return rings;
+        }
+        int tags[DLP__WAITSET_MAX];
+        int n = dlp__waitset_wait(&nb.set, tags, DLP__WAITSET_MAX, timeout_us);
+        nb.waits++;
+        if (n < 0 || wait_fails()) {
+            set_failed("epoll wait", errno);
             continue;
         }
-        rings += r;
+        int woke = n == 0; /* the timeout, or a signal */
+        for (int i = 0; i < n; i++) {
+            int k = tags[i];
+            if (k == 0) {
+                drain_local();
+                woke = 1;
+                continue;
+            }
+            if (k < 0 || k >= nb.nodes || nb.fd[k] < 0)
+                continue; /* dropped since (a failed ring, or the set failed) */
+            long r = drain(nb.fd[k], &nb.peer[k].heard);
+            nb.read++;
+            nb.read_out += !active[k];
+            woke |= active[k] != 0;
+            if (r < 0)
+                drop_node(k);
+            else if (active[k])
+                rings += r;
+        }
+        double left = deadline - dlp__now();
+        if (woke || left <= 0)
+            return rings;
+        timeout_us = (unsigned)(1e6 * left) + 1; /* only nodes out of the call spoke */
     }
-    return rings;
 }
 
 long dlp__netbell_wait_agent(unsigned timeout_us)
@@ -925,7 +963,8 @@ void dlp__netbell_beat(void)
 {
     for (int k = 0; k < peer_count(); k++) {
         struct bell_peer *p = &nb.peer[k];
-        if (p->live >= 0 && !p->ended && !p->error && send_byte(p->live, BEAT_BYTE) != 0)
+        if (p->live >= 0 && !p->ended && !p->error &&
+            dlp__socket_send_byte(p->live, BEAT_BYTE) != 0)
             p->error = errno;
     }
 }

@@ -56,7 +56,7 @@ int dlp__netbell_count(void);
 int dlp__netbell_agent_has(void);
 
 /** Ring node k's agent (master), the master (agent), or the master's own
- *  dispatcher (its main thread, through a pipe). Never blocks; a broken
+ *  dispatcher (its main thread, through an eventfd). Never blocks; a broken
  *  connection is closed, and that side falls back to polling. */
 void dlp__netbell_ring_node(int k);
 void dlp__netbell_ring_master(void);
@@ -67,7 +67,11 @@ void dlp__netbell_ring_nodes(void);
 
 /** Master's dispatcher: sleep until the local bell or the doorbell of a
  *  node with active[k] != 0 rings, or timeout_us passes. Returns the rings
- *  read from the nodes (the local bell counts none). */
+ *  read from those nodes (the local bell counts none). What the other
+ *  nodes send meanwhile is read (it tells they live) but neither counted
+ *  nor the end of the sleep. Costs O(connections ready), not O(nodes)
+ *  (an epoll set). Should the set fail, that is said once on stderr and
+ *  every node is served by polling from then on. */
 long dlp__netbell_wait_master(const char *active, unsigned timeout_us);
 /** Node agent: sleep until the master rings or timeout_us passes. Returns
  *  the rings read. */

@@ -21,31 +21,13 @@
 
 # run CASE HOSTS RANKS ARGS...: test_fdlimit's status and stderr
 run() {
-    case=$1
-    local hosts=$2 ranks=$3
-    shift 3
-    echo "== $case: hosts $hosts, $ranks ranks, $*"
-    env DLP_STATS=1 OMP_NUM_THREADS=1 \
-        "$mpiexec" -launcher fork -hosts "$hosts" -n "$ranks" "$exe" "$@" \
-        >"$tmp/$case.out" 2>"$tmp/$case.err"
-    status=$?
-    if [ "$status" -ne 0 ]; then
-        fail "exit status $status, expected 0; its stderr:"
-        tail -20 "$tmp/$case.err"
-    fi
-    if ! grep -q "each exactly once" "$tmp/$case.out"; then
-        fail "test_fdlimit did not finish its calls"
-    fi
+    echo "== $1: hosts $2, $3 ranks, ${*:4}"
+    launch "$1" "each exactly once" "$2" "$3" -- "${@:4}"
 }
 
 # warnings CASE COUNT: the open-file limit warning appears COUNT times
 warnings() {
-    local got
-    got=$(grep -c "open-file limit (RLIMIT_NOFILE: soft" "$tmp/$1.err")
-    if [ "$got" -ne "$2" ]; then
-        fail "open-file limit warnings: $got, expected $2"
-        grep "open-file limit" "$tmp/$1.err" | head -3
-    fi
+    said "$1" "open-file limit (RLIMIT_NOFILE: soft" "$2"
     if [ "$2" -gt 0 ] && ! grep "open-file limit (RLIMIT_NOFILE" "$tmp/$1.err" |
             grep -q "ulimit -n"; then
         fail "the warning does not name the fix (ulimit -n)"
