@@ -1,8 +1,10 @@
 /*
  * capacity_scan.c — what one wake-up of the master's dispatcher costs as a
- * function of the number of nodes K, for the parts of it that scan every
- * node (lib/dispatcher.c): the forecast of the next request
- * (dlp__forecast_nap over K nodes, lib/forecast.c, compiled in) and, with
+ * function of the number of nodes K, for the parts of it that grow with
+ * the nodes (lib/dispatcher.c): the forecast of the next request
+ * (lib/forecast.c, compiled in: a wake-up at the earliest node's next look
+ * takes it and sets that node's next one, and one node's request is
+ * answered; O(log K) with its heap, a scan of every node before) and, with
  * node doorbells, the ppoll over the K - 1 doorbell sockets that
  * dlp__netbell_wait_master rebuilds and waits on at every wake-up (here
  * K - 1 idle AF_UNIX socket pairs and one that is ready, so ppoll returns
@@ -27,27 +29,31 @@
 #include "bench_util.h"
 #include "forecast.h"
 
-/* Mean seconds per forecast nap over K nodes, `calls` naps. */
+/* Mean seconds per dispatcher wake-up of the forecast over K nodes,
+ * `calls` of them: the clock moves to the next look (the nap), the due
+ * looks are taken, and a node (in turn) is answered, as a served request
+ * is. */
 static double time_forecast(int K, long calls)
 {
     struct dlp__forecast f;
     double now = bench_now();
     if (dlp__forecast_init(&f, K, now) != 0)
         bench_die("capacity_scan: out of memory");
-    char *active = malloc((size_t)K);
-    if (!active)
-        bench_die("capacity_scan: out of memory");
-    memset(active, 1, (size_t)K);
     for (int k = 1; k < K; k++) /* each node answered once, asks again in 1..100 ms */
         dlp__forecast_answered(&f, k, now, 10, 1e3 * (1 + k % 100), 5, 2);
     unsigned sink = 0;
+    int k = 1;
     double t0 = bench_now();
-    for (long c = 0; c < calls; c++)
-        sink += dlp__forecast_nap(&f, active, t0);
+    for (long c = 0; c < calls; c++) {
+        unsigned nap = dlp__forecast_nap(&f, now, NULL, DLP__FORECAST_IDLE_MAX_US);
+        now += 1e-6 * nap;
+        dlp__forecast_answered(&f, k, now, 10, 1e3 * (1 + k % 100), 5, 2);
+        k = k + 1 < K ? k + 1 : 1;
+        sink += nap;
+    }
     double t = (bench_now() - t0) / (double)calls;
     bench_sink += sink;
     dlp__forecast_free(&f);
-    free(active);
     return t;
 }
 

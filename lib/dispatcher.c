@@ -5,7 +5,8 @@
  * sleeps until they do (and rings them back after each reply). The others
  * it polls by the forecast of each node's next request (forecast.c): it
  * sleeps until a request is due and then looks often, so it answers
- * promptly and wakes only a few times per request. It asks the
+ * promptly and wakes only a few times per request; a wake-up costs
+ * O(log nodes), not a scan of every node. It asks the
  * kernel for short time slices (slice.c), so that its wake-ups preempt the
  * computing team threads. It ends when every remote node has been told
  * that nothing is left. */
@@ -60,40 +61,35 @@ static struct dlp__clock_sync *node_clocks(int nodes)
 }
 
 /* How long to sleep with node doorbells: until a ring, or the forecast of
- * the active nodes without one (polled[k] is set to those), or the safety
+ * the active nodes without one (those with one are skipped), or the safety
  * net; soon, backing off, when a ring's request has not come yet (the
  * quick phase, netbell.h). */
-static unsigned bell_nap(const struct dlp__forecast *fc, const char *active, char *polled,
-                         unsigned *quick)
+static unsigned bell_nap(struct dlp__forecast *fc, unsigned *quick)
 {
-    int any = 0;
-    for (int k = 0; k < fc->nodes; k++) {
-        polled[k] = (char)(active[k] && !dlp__netbell_has(k));
-        any |= k > 0 && polled[k];
-    }
-    unsigned nap = any ? dlp__forecast_nap(fc, polled, dlp__now()) : DLP__NETBELL_SAFETY_US;
+    unsigned nap = dlp__forecast_nap(fc, dlp__now(), dlp__netbell_has, DLP__NETBELL_SAFETY_US);
     unsigned soon = dlp__netbell_quick(quick);
     return soon && soon < nap ? soon : nap;
 }
 
-/* What the dispatcher knows of the nodes, for the progress display. */
+/* What the dispatcher knows of the nodes, for the progress display: kept
+ * as running sums, so that a wake-up does not add up every node. */
 struct nodes_view {
     long *done;       /* [nodes] items finished, as last reported */
     int *ranks;       /* [nodes] ranks of each node */
+    long done_sum;    /* the remote nodes' done */
+    int busy_ranks;   /* ranks of the remote nodes still active */
+    int busy_nodes;   /* remote nodes still active */
 };
 
-static void feed_progress(struct dlp_loop *L, const struct nodes_view *v, const char *active)
+static void feed_progress(struct dlp_loop *L, const struct nodes_view *v)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     const struct dlp__cursor *c = L->cursor;
     long done = dlp__cursor_done(c, L->node_threads);
     int ended = atomic_load_explicit(&c->ended, memory_order_relaxed);
-    int busy_ranks = rt->node_size - ended, busy_nodes = ended < rt->node_size;
-    for (int k = 1; k < rt->nodes; k++) {
-        done += v->done[k];
-        busy_ranks += active[k] ? v->ranks[k] : 0;
-        busy_nodes += active[k];
-    }
+    int busy_ranks = rt->node_size - ended + v->busy_ranks;
+    int busy_nodes = (ended < rt->node_size) + v->busy_nodes;
+    done += v->done_sum;
     /* tickets are the items run; the journal's done items count from the
      * start (a resumed call hands out only the others) */
     done += L->progress.base;
@@ -109,16 +105,17 @@ void *dlp__dispatcher_main(void *arg)
     MPI_Comm comm = dlp__rt.comm;
     int nodes = dlp__rt.nodes, remaining_nodes = nodes - 1;
     struct dlp__forecast fc;
-    char *active = malloc((size_t)nodes), *polled = malloc((size_t)nodes);
-    if (dlp__forecast_init(&fc, nodes, dlp__now()) != 0 || !active || !polled)
+    char *active = malloc((size_t)nodes);
+    if (dlp__forecast_init(&fc, nodes, dlp__now()) != 0 || !active)
         dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
     memset(active, 1, (size_t)nodes);
     struct nodes_view view = {calloc((size_t)nodes, sizeof(long)),
-                              calloc((size_t)nodes, sizeof(int))};
+                              calloc((size_t)nodes, sizeof(int)), 0, 0, nodes - 1};
     if (!view.done || !view.ranks)
         dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
     for (int r = 0; r < dlp__rt.size; r++)
         view.ranks[dlp__rt.node_of_rank[r]]++;
+    view.busy_ranks = dlp__rt.size - view.ranks[0];
     /* with a single node the thread only feeds the progress display */
     int feed = L->progress.active && !L->progress_by_map;
     struct dlp__request rq;
@@ -133,7 +130,7 @@ void *dlp__dispatcher_main(void *arg)
 
     while (remaining_nodes > 0 || (feed && !atomic_load(&L->draining))) {
         if (feed)
-            feed_progress(L, &view, active);
+            feed_progress(L, &view);
         if (remaining_nodes == 0) { /* progress only: the main thread rings at the end */
             dlp__doorbell_arm(&L->helper_bell);
             if (atomic_load(&L->draining))
@@ -150,7 +147,7 @@ void *dlp__dispatcher_main(void *arg)
         CHECK(MPI_Test(&handle, &flag, &st));
         polls++;
         if (!flag && bells) { /* sleep until a node or the main thread rings */
-            long rung = dlp__netbell_wait_master(active, bell_nap(&fc, active, polled, &quick));
+            long rung = dlp__netbell_wait_master(active, bell_nap(&fc, &quick));
             if (rung > 0)
                 quick = DLP__NETBELL_QUICK_MIN_US;
             rings += rung;
@@ -160,7 +157,7 @@ void *dlp__dispatcher_main(void *arg)
             /* the master's main thread rings when its own team is done
              * (the dispenser may have changed): look again at once */
             int draining = atomic_load(&L->draining);
-            unsigned nap = dlp__forecast_nap(&fc, active, dlp__now());
+            unsigned nap = dlp__forecast_nap(&fc, dlp__now(), NULL, DLP__FORECAST_IDLE_MAX_US);
             dlp__doorbell_arm(&L->helper_bell);
             if (!draining && atomic_load(&L->draining))
                 dlp__doorbell_disarm(&L->helper_bell);
@@ -185,15 +182,22 @@ void *dlp__dispatcher_main(void *arg)
             rep.count = dlp__dispenser_next(L->disp, L->journaled ? &L->journal.skip : NULL,
                                             L->threads_of_node[rq.node], L->total_threads,
                                             rq.rate, &rep.start, &rep.left);
-        if (rq.done > view.done[rq.node])
+        if (rq.done > view.done[rq.node]) {
+            view.done_sum += rq.done - view.done[rq.node];
             view.done[rq.node] = rq.done;
+        }
         if (rep.count > 0) {
             log_chunk(&L->logs[rq.node], rep.start, rep.count);
             dlp__forecast_answered(&fc, rq.node, dlp__now(), rep.count, rq.rate, rq.unclaimed,
                                    rq.low);
         } else {
             remaining_nodes--;
+            if (active[rq.node]) {
+                view.busy_ranks -= view.ranks[rq.node];
+                view.busy_nodes--;
+            }
             active[rq.node] = 0;
+            dlp__forecast_drop(&fc, rq.node);
         }
         CHECK(MPI_Send(&rep, (int)sizeof rep, MPI_BYTE, st.MPI_SOURCE, DLP__TAG_REPLY, comm));
         double took;
@@ -205,7 +209,6 @@ void *dlp__dispatcher_main(void *arg)
     }
     dlp__forecast_free(&fc);
     free(active);
-    free(polled);
     free(view.done);
     free(view.ranks);
     if (timing) {

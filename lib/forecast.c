@@ -13,10 +13,20 @@
  * A late request (the node slowed down) is looked for less and less often,
  * down to every MAX microseconds. So the dispatcher wakes a few times per
  * request instead of polling at a fixed rate, and answers within about
- * FINE microseconds when the forecast holds. Pure arithmetic, no MPI. */
+ * FINE microseconds when the forecast holds.
+ *
+ * Each node's next look is kept in a min-heap (minheap.h): a wake-up takes
+ * only the looks that are due and sets each node's next one from its own
+ * forecast, so it costs O(log nodes) per due look, not a scan of every
+ * node (bench/capacity_scan, docs/scale.md table 3). A node is looked for
+ * as if it were alone; a wake-up for one node sees every node's request
+ * that has arrived (the dispatcher tests for any source). Pure arithmetic,
+ * no MPI. */
 #include "forecast.h"
 
 #include <stdlib.h>
+
+static double next_look(const struct dlp__forecast *f, int k, double now);
 
 int dlp__forecast_init(struct dlp__forecast *f, int nodes, double now)
 {
@@ -27,12 +37,22 @@ int dlp__forecast_init(struct dlp__forecast *f, int nodes, double now)
     f->last = calloc(cells, sizeof *f->last);
     f->left = calloc(cells, sizeof *f->left);
     f->slack = calloc(cells, sizeof *f->slack);
-    if (!f->expect || !f->horizon || !f->last || !f->left || !f->slack) {
+    f->watched = malloc(cells);
+    int heap = dlp__minheap_init(&f->looks, nodes);
+    if (!f->expect || !f->horizon || !f->last || !f->left || !f->slack || !f->watched ||
+        heap != 0) {
         dlp__forecast_free(f);
         return -1;
     }
-    for (int k = 0; k < nodes; k++)
+    f->watching = 0;
+    for (int k = 0; k < nodes; k++) {
         f->expect[k] = now;
+        f->watched[k] = k > 0;
+        if (k > 0) {
+            dlp__minheap_set(&f->looks, k, now);
+            f->watching++;
+        }
+    }
     return 0;
 }
 
@@ -43,7 +63,10 @@ void dlp__forecast_free(struct dlp__forecast *f)
     free(f->last);
     free(f->left);
     free(f->slack);
+    free(f->watched);
     f->expect = f->horizon = f->last = f->left = f->slack = NULL;
+    f->watched = NULL;
+    dlp__minheap_free(&f->looks);
 }
 
 void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long count, double rate,
@@ -67,6 +90,16 @@ void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long cou
         wait = 3600;
     f->expect[k] = now + wait;
     f->horizon[k] = wait;
+    if (dlp__minheap_has(&f->looks, k))
+        dlp__minheap_set(&f->looks, k, next_look(f, k, now));
+}
+
+void dlp__forecast_drop(struct dlp__forecast *f, int k)
+{
+    if (!dlp__minheap_has(&f->looks, k))
+        return;
+    f->watching -= f->watched[k];
+    dlp__minheap_remove(&f->looks, k);
 }
 
 static double clamp(double x, double lo, double hi)
@@ -94,14 +127,33 @@ static double node_nap(const struct dlp__forecast *f, int k, double now)
     return nap < late_max ? nap : late_max;
 }
 
-unsigned dlp__forecast_nap(const struct dlp__forecast *f, const char *active, double now)
+/* When to look for node k next, seen at now: never sooner than 1 us on. */
+static double next_look(const struct dlp__forecast *f, int k, double now)
 {
-    double nap = 1e-6 * DLP__FORECAST_IDLE_MAX_US;
-    for (int k = 1; k < f->nodes; k++)
-        if (active[k]) {
-            double d = node_nap(f, k, now);
-            nap = d < nap ? d : nap;
-        }
-    double us = 1e6 * nap;
+    double nap = node_nap(f, k, now);
+    return now + (nap > 1e-6 ? nap : 1e-6);
+}
+
+/* A look this close to now is due: naps are whole microseconds. */
+#define DUE_EPS 0.5e-6
+
+unsigned dlp__forecast_nap(struct dlp__forecast *f, double now, int (*skip)(int k),
+                           unsigned idle_us)
+{
+    /* each look is taken at most once: its next one is at least 1 us on */
+    for (int taken = f->looks.len; taken > 0; taken--) {
+        int k = dlp__minheap_top(&f->looks);
+        if (f->looks.key[k] > now + DUE_EPS)
+            break;
+        int watch = !skip || !skip(k);
+        f->watching += watch - f->watched[k];
+        f->watched[k] = (char)watch;
+        dlp__minheap_set(&f->looks, k, watch ? next_look(f, k, now) : now + 1e-6 * idle_us);
+    }
+    double cap = 1e-6 * (f->watching > 0 ? DLP__FORECAST_IDLE_MAX_US : idle_us);
+    int k = dlp__minheap_top(&f->looks);
+    double nap = k < 0 ? cap : f->looks.key[k] - now;
+    nap = nap < cap ? nap : cap;
+    double us = 1e6 * nap + 0.5; /* to the nearest: a look is never missed by DUE_EPS */
     return us < 1 ? 1u : (unsigned)us;
 }
