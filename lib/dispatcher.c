@@ -6,7 +6,8 @@
  * it polls by the forecast of each node's next request (forecast.c): it
  * sleeps until a request is due and then looks often, so it answers
  * promptly and wakes only a few times per request; a wake-up costs
- * O(log nodes), not a scan of every node. It asks the
+ * O(log nodes), not a scan of every node. When the requests load it, it
+ * grows the chunk time of the AUTO schedule (chunk_load below). It asks the
  * kernel for short time slices (slice.c), so that its wake-ups preempt the
  * computing team threads. It ends when every remote node has been told
  * that nothing is left. */
@@ -21,6 +22,7 @@
 #include "loop.h"
 #include "netbell.h"
 #include "runtime.h"
+#include "schedule.h"
 #include "slice.h"
 
 static void log_chunk(struct dlp__chunk_log *log, long start, long count)
@@ -98,6 +100,72 @@ static void feed_progress(struct dlp_loop *L, const struct nodes_view *v)
                          dlp__now());
 }
 
+/* The load the remote nodes' requests put on the dispatcher, measured over
+ * windows of WINDOW seconds: its CPU time per request served is its service
+ * time, from which AUTO's chunk time grows (dlp__schedule_chunk_time) unless
+ * the user set DLP_CHUNK_TIME. One CPU clock read per window. Test hook
+ * (internal, tests/CMakeLists.txt): DLP__TEST_SERVICE_US=<us> stands in for
+ * the measured service time, so that a test at a few emulated nodes sees
+ * the chunk time grow. */
+#define WINDOW 0.05
+struct chunk_load {
+    double base;      /* DLP_CHUNK_TIME or the default */
+    int fixed;        /* the user set it: never grown */
+    double next;      /* dlp__now() of the window's end */
+    double cpu;       /* the thread's CPU seconds at the window's start */
+    long served;      /* requests served at the window's start */
+    double forced;    /* the test hook's service time (0: measure) */
+    double now;       /* the chunk time in force */
+    double max;       /* the largest of the call, for DLP_STATS */
+    double asked;     /* the largest the load asked for, for DLP_STATS */
+};
+
+static double thread_cpu(void)
+{
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) != 0)
+        return -1;
+    return (double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec;
+}
+
+static void chunk_load_start(struct chunk_load *cl, const struct dlp_loop *L, double now)
+{
+    const char *hook = getenv("DLP__TEST_SERVICE_US");
+    double forced = hook && *hook ? 1e-6 * strtod(hook, NULL) : 0;
+    *cl = (struct chunk_load){.base = L->o.chunk_time, .fixed = L->o.chunk_time_set,
+                              .next = now + WINDOW, .cpu = thread_cpu(), .served = 0,
+                              .forced = forced > 0 ? forced : 0,
+                              .now = L->o.chunk_time, .max = L->o.chunk_time,
+                              .asked = L->o.chunk_time};
+}
+
+/* At a window's end: the service time it measured, and the chunk time that
+ * keeps the dispatcher at most DLP__LOAD_TARGET busy, given to the
+ * dispenser when it changed. */
+static void chunk_load_update(struct chunk_load *cl, struct dlp_loop *L, double now,
+                              long served)
+{
+    if (now < cl->next)
+        return;
+    double cpu = thread_cpu();
+    long n = served - cl->served;
+    if (n > 0 && cpu >= 0 && cl->cpu >= 0) {
+        double service = cl->forced > 0 ? cl->forced : (cpu - cl->cpu) / (double)n;
+        double t = dlp__schedule_chunk_time(cl->base, 0, dlp__rt.nodes - 1, service);
+        cl->asked = t > cl->asked ? t : cl->asked;
+        if (cl->fixed)
+            t = cl->base;
+        if (t != cl->now) {
+            dlp__dispenser_set_chunk_time(L->disp, t);
+            cl->now = t;
+            cl->max = t > cl->max ? t : cl->max;
+        }
+    }
+    cl->next = now + WINDOW;
+    cl->cpu = cpu;
+    cl->served = served;
+}
+
 void *dlp__dispatcher_main(void *arg)
 {
     struct dlp_loop *L = arg;
@@ -124,6 +192,8 @@ void *dlp__dispatcher_main(void *arg)
     int bells = dlp__netbell_count();
     unsigned quick = 0; /* the quick phase after a ring (netbell.h) */
     double t0 = dlp__now();
+    struct chunk_load load;
+    chunk_load_start(&load, L, t0);
     int timing = dlp__env_flag("DLP_STATS");
     struct dlp__latencies lat = {NULL, 0, 0};
     struct dlp__clock_sync *sync = timing ? node_clocks(nodes) : NULL;
@@ -146,6 +216,7 @@ void *dlp__dispatcher_main(void *arg)
         MPI_Status st;
         CHECK(MPI_Test(&handle, &flag, &st));
         polls++;
+        chunk_load_update(&load, L, dlp__now(), served);
         if (!flag && bells) { /* sleep until a node or the main thread rings */
             long rung = dlp__netbell_wait_master(active, bell_nap(&fc, &quick));
             if (rung > 0)
@@ -212,19 +283,24 @@ void *dlp__dispatcher_main(void *arg)
     free(view.done);
     free(view.ranks);
     if (timing) {
-        struct timespec cpu;
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-        double used = (double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec, wall = dlp__now() - t0;
+        double used = thread_cpu(), wall = dlp__now() - t0;
         double med, p99, max;
         dlp__latency_summary(&lat, &med, &p99, &max);
+        char chunk[160];
+        if (load.fixed)
+            snprintf(chunk, sizeof chunk,
+                     "chunk time %.0f ms set by DLP_CHUNK_TIME (the load asked for up to %.0f ms)",
+                     1e3 * load.base, 1e3 * load.asked);
+        else
+            snprintf(chunk, sizeof chunk, "chunk time %.0f ms, grown by the load to at most %.0f ms",
+                     1e3 * load.base, 1e3 * load.max);
         fprintf(stderr,
                 "dlp_mpi: dispatcher served %ld requests of %d remote nodes in %.3f s with %ld "
                 "polls and %ld doorbell rings (%d of %d nodes have a doorbell), using %.3f ms "
                 "of CPU (%.2f%% of a core); request sent -> answered (rank 0's clock) median "
-                "%.3f ms, p99 %.3f ms, max %.3f ms\n",
+                "%.3f ms, p99 %.3f ms, max %.3f ms; %s\n",
                 served, dlp__rt.nodes - 1, wall, polls, rings, bells, dlp__rt.nodes - 1,
-                1e3 * used,
-                100.0 * used / (wall > 0 ? wall : 1), med, p99, max);
+                1e3 * used, 100.0 * used / (wall > 0 ? wall : 1), med, p99, max, chunk);
         dlp__latency_free(&lat);
     }
     return NULL;
