@@ -6,7 +6,8 @@
  * it polls by the forecast of each node's next request (forecast.c): it
  * sleeps until a request is due and then looks often, so it answers
  * promptly and wakes only a few times per request; a wake-up costs
- * O(log nodes), not a scan of every node. When the requests load it, it
+ * O(log nodes) per request window that starts and O(due nodes), not a
+ * scan of every node. When the requests load it, it
  * grows the chunk time of the AUTO schedule (chunk_load below). It asks the
  * kernel for short time slices (slice.c), so that its wake-ups preempt the
  * computing team threads. It ends when every remote node has been told

@@ -21,12 +21,16 @@ struct dlp__forecast {
     double *last;    /* [nodes] when node k was last answered (0 = never) */
     double *left;    /* [nodes] its unclaimed items right after that answer */
     double *slack;   /* [nodes] seconds of work it holds when it asks (0 = unknown) */
-    /* the next look at each remote node that may still ask, earliest first:
-     * a wake-up takes the due ones and sets their next look, O(log nodes)
-     * each, instead of scanning every node */
+    /* the remote nodes that may still ask: before their request's window,
+     * in a heap keyed by the window's start (a node with a doorbell: by
+     * when to check again that it still has one); once it starts, in the
+     * due list, looked for as forecast.c says until the request comes */
     struct dlp__minheap looks;
-    char *watched;   /* [nodes] polled (not skipped) at its last look */
-    int watching;    /* nodes in looks with watched set */
+    int *due;        /* [nodes] the due list */
+    int *due_at;     /* [nodes] where node k is in it, -1: not */
+    int ndue;        /* its length */
+    char *watched;   /* [nodes] polled (not skipped) */
+    int watching;    /* tracked nodes with watched set */
 };
 
 /** Longest guard before a due request, seconds (the guard is a tenth of the
@@ -50,13 +54,13 @@ void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long cou
 /** Node k will not ask again in this call: no more looks for it. */
 void dlp__forecast_drop(struct dlp__forecast *f, int k);
 
-/** Microseconds to sleep before looking for requests again, at `now`: until
- *  the earliest next look of a node that may still ask, at most IDLE_MAX.
- *  The looks that are due are taken, and each node's next one set as if it
- *  were alone (its own guard, halving and back-off, forecast.c). skip
- *  (NULL: none) names nodes not to poll, e.g. those with a doorbell: their
- *  look is put off by idle_us and counts only when every node left is
- *  skipped (then the nap is at most idle_us). O(log nodes) per due look. */
+/** Microseconds to sleep before looking for requests again, at `now`: the
+ *  shortest nap of the nodes whose request is due (its window started),
+ *  and of the node whose window starts next, at most IDLE_MAX (forecast.c).
+ *  skip (NULL: none) names nodes not to poll, e.g. those with a doorbell:
+ *  they are checked again every idle_us, and the nap is at most idle_us
+ *  when every node left is skipped. O(log nodes) per window that starts,
+ *  plus O(due nodes). */
 unsigned dlp__forecast_nap(struct dlp__forecast *f, double now, int (*skip)(int k),
                            unsigned idle_us);
 

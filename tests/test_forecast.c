@@ -20,9 +20,10 @@ static double nap_us(struct dlp__forecast *f, double now)
 
 static int odd(int k) { return k % 2; }
 
-/* Many nodes: every wake-up sleeps until the earliest of the nodes' own
- * next looks, each node's forecast kept alone beside (node 1 of a forecast
- * of 2): the heap against a scan. Nodes are answered at random wake-ups
+/* Many nodes: every wake-up sleeps for the shortest nap of the nodes whose
+ * window started and of the node whose window starts next, each computed
+ * by a forecast of that node alone (node 1 of a forecast of 2): the heap
+ * and the due list against a scan. Nodes are answered at random wake-ups
  * with random chunks and rates (a fixed LCG), some drop out. */
 static void check_many(double t0)
 {
@@ -41,17 +42,21 @@ static void check_many(double t0)
     char gone[K] = {0};
     long bad = 0;
     for (int w = 0; w < WAKES && !bad; w++) {
-        double want = 1e-6 * DLP__FORECAST_IDLE_MAX_US;
+        unsigned want_us = DLP__FORECAST_IDLE_MAX_US, next_us = DLP__FORECAST_IDLE_MAX_US;
+        double next = 1e300; /* the earliest window still to start */
         unsigned got = dlp__forecast_nap(&f, now, NULL, DLP__FORECAST_IDLE_MAX_US);
         for (int k = 1; k < K; k++) {
             if (gone[k])
                 continue;
-            dlp__forecast_nap(&alone[k], now, NULL, DLP__FORECAST_IDLE_MAX_US);
-            double d = alone[k].looks.key[1] - now;
-            want = d < want ? d : want;
+            unsigned n = dlp__forecast_nap(&alone[k], now, NULL, DLP__FORECAST_IDLE_MAX_US);
+            if (alone[k].ndue > 0)
+                want_us = n < want_us ? n : want_us;
+            else if (alone[k].looks.key[1] < next) {
+                next = alone[k].looks.key[1];
+                next_us = n;
+            }
         }
-        unsigned want_us = (unsigned)(1e6 * want + 0.5);
-        want_us = want_us < 1 ? 1 : want_us;
+        want_us = next_us < want_us ? next_us : want_us;
         if (got != want_us) {
             check_case("many nodes, wake-up %d at +%.6f s", w, now - t0);
             CHECK_EQ(got, want_us);
