@@ -21,7 +21,9 @@
  * and one dlp_split_managed call of SECONDS of work for every thread. The
  * library measures (DLP_STATS=1, captured from stderr): the requests the
  * dispatcher served, its wall and CPU time, and request sent -> answered
- * (median, p99 on rank 0's clock). Derived: requests/s, the dispatcher's
+ * (median, p99 on rank 0's clock), and the largest chunk time of the
+ * call (AUTO grows it under load, lib/dispatcher.c). Derived: requests/s, per
+ * remote node too, items/s per node, the dispatcher's
  * CPU per request (its service time), and 1 / that (the rate one
  * dispatcher could answer if it did nothing else: its capacity). Printed
  * per round, then per variant the median (min-max) over the rounds, and a
@@ -56,9 +58,10 @@ static int body(long i, void *ctx)
 /* What one call measured on the master (-1 = not reported). */
 struct sample {
     double served, wall, cpu_ms, rings, bells, ans_med, ans_p99, rate, cpu_us, capacity;
+    double chunk_ms, node_rate, node_items; /* chunk time; per node: requests/s, items/s */
 };
 
-static struct sample measure(long n, const dlp_opts *opts)
+static struct sample measure(long n, const dlp_opts *opts, int nodes)
 {
     struct sample m;
     char *text = bench_stderr_of_call(n, body, opts);
@@ -73,6 +76,11 @@ static struct sample measure(long n, const dlp_opts *opts)
     m.rate = m.served > 0 && m.wall > 0 ? m.served / m.wall : -1;
     m.cpu_us = m.served > 0 && m.cpu_ms >= 0 ? 1e3 * m.cpu_ms / m.served : -1;
     m.capacity = m.cpu_us > 0 ? 1e6 / m.cpu_us : -1;
+    m.chunk_ms = bench_number_after(line, "grown by the load to at most ");
+    if (m.chunk_ms < 0)
+        m.chunk_ms = bench_number_after(line, "chunk time ");
+    m.node_rate = m.rate > 0 ? m.rate / (nodes - 1) : -1;
+    m.node_items = m.wall > 0 ? (double)n / (m.wall * nodes) : -1;
     free(text);
     return m;
 }
@@ -123,40 +131,45 @@ int main(int argc, char **argv)
                     csv = bench_csv_open(csv_path, "item_us,chunk,offered_per_s,round,served,"
                                                    "wall_s,rate_per_s,cpu_ms,cpu_us_per_request,"
                                                    "capacity_per_s,answered_median_ms,"
-                                                   "answered_p99_ms,rings,nodes_with_bell");
+                                                   "answered_p99_ms,rings,nodes_with_bell,"
+                                                   "chunk_ms,req_per_s_node,items_per_s_node");
                     printf("# dlp_mpi capacity: items sleep %ld us, FIXED chunks of %ld (0: AUTO), %.0f s "
                            "of work per thread per call; remote nodes offer %.0f requests/s\n",
                            item_us, chunk, seconds,
                            chunk ? 1e6 * (c.workers - c.threads) / (double)(chunk * item_us)
                                             : -1.0);
                     bench_print_config(&c, n, "", rounds, "");
-                    printf("# %-8s %-5s %8s %8s %9s %8s %9s %10s %8s %8s %6s\n", "variant",
-                           "round", "served", "wall_s", "req/s", "cpu_ms", "cpu_us/rq",
-                           "capacity", "ans_med", "ans_p99", "bells");
+                    printf("# %-8s %-5s %8s %8s %9s %8s %9s %10s %8s %8s %6s %8s %8s %8s\n",
+                           "variant", "round", "served", "wall_s", "req/s", "cpu_ms", "cpu_us/rq",
+                           "capacity", "ans_med", "ans_p99", "bells", "chunk_ms", "rq/s/nd",
+                           "it/s/nd");
                 }
             }
-            struct sample m = measure(n, &opts);
+            struct sample m = measure(n, &opts, c.nodes);
             CHECK(dlp_finalize());
             all[v * rounds + r] = m;
             if (!c.master)
                 continue;
-            printf("  %-8s %-5d %8.0f %8.3f %9.0f %8.2f %9.2f %10.0f %8.3f %8.3f %6.0f\n",
+            printf("  %-8s %-5d %8.0f %8.3f %9.0f %8.2f %9.2f %10.0f %8.3f %8.3f %6.0f %8.0f %8.1f "
+                   "%8.1f\n",
                    variant[v], r, m.served, m.wall, m.rate, m.cpu_ms, m.cpu_us, m.capacity,
-                   m.ans_med, m.ans_p99, m.bells);
+                   m.ans_med, m.ans_p99, m.bells, m.chunk_ms, m.node_rate, m.node_items);
             if (csv) {
                 bench_csv_row(csv, &c, variant[v], n, rounds);
-                fprintf(csv, ",%ld,%ld,%.0f,%d,%.0f,%.6f,%.1f,%.3f,%.3f,%.0f,%.4f,%.4f,%.0f,%.0f\n",
+                fprintf(csv,
+                        ",%ld,%ld,%.0f,%d,%.0f,%.6f,%.1f,%.3f,%.3f,%.0f,%.4f,%.4f,%.0f,%.0f,%.0f,"
+                        "%.2f,%.2f\n",
                         item_us, chunk,
                         chunk
                             ? 1e6 * (c.workers - c.threads) / (double)(chunk * item_us)
                             : -1.0,
                         r, m.served, m.wall, m.rate, m.cpu_ms, m.cpu_us, m.capacity, m.ans_med,
-                        m.ans_p99, m.rings, m.bells);
+                        m.ans_p99, m.rings, m.bells, m.chunk_ms, m.node_rate, m.node_items);
             }
         }
     if (c.master) {
         printf("# per variant over %d rounds: median (min-max)\n", rounds);
-        double *x = malloc(sizeof *x * (size_t)rounds), med[2][4];
+        double *x = malloc(sizeof *x * (size_t)rounds), med[2][7];
         if (!x)
             bench_die("capacity: out of memory");
         const struct { const char *name; size_t off; } col[] = {
@@ -164,6 +177,9 @@ int main(int argc, char **argv)
             {"CPU us/request", offsetof(struct sample, cpu_us)},
             {"answered median ms", offsetof(struct sample, ans_med)},
             {"answered p99 ms", offsetof(struct sample, ans_p99)},
+            {"requests/s per remote node", offsetof(struct sample, node_rate)},
+            {"items/s per node", offsetof(struct sample, node_items)},
+            {"chunk time ms", offsetof(struct sample, chunk_ms)},
         };
         for (int v = 0; v < 2; v++) {
             printf("#   %-8s", variant[v]);

@@ -252,7 +252,8 @@ enum dlp_split {
 enum dlp_schedule {
     DLP_SCHEDULE_DEFAULT = 0, /**< DLP_SCHEDULE from the environment, else AUTO */
     DLP_SCHEDULE_AUTO = 1,    /**< node level: rate-adaptive factoring, at most 10 ms of
-                                   measured work per chunk (DLP_CHUNK_TIME; docs/configuration.md); thread
+                                   measured work per chunk, more when many nodes load the
+                                   master (DLP_CHUNK_TIME; docs/configuration.md); thread
                                    level: single items, batched when cheap */
     DLP_SCHEDULE_FIXED = 2,   /**< fixed chunks of opts.chunk items (thread level:
                                    opts.thread_chunk) */

@@ -5,7 +5,10 @@
  * sleeps until they do (and rings them back after each reply). The others
  * it polls by the forecast of each node's next request (forecast.c): it
  * sleeps until a request is due and then looks often, so it answers
- * promptly and wakes only a few times per request. It asks the
+ * promptly and wakes only a few times per request; a wake-up costs
+ * O(log nodes) per request window that starts and O(due nodes), not a
+ * scan of every node. When the requests load it, it
+ * grows the chunk time of the AUTO schedule (chunk_load below). It asks the
  * kernel for short time slices (slice.c), so that its wake-ups preempt the
  * computing team threads. It ends when every remote node has been told
  * that nothing is left. */
@@ -20,6 +23,7 @@
 #include "loop.h"
 #include "netbell.h"
 #include "runtime.h"
+#include "schedule.h"
 #include "slice.h"
 
 static void log_chunk(struct dlp__chunk_log *log, long start, long count)
@@ -60,46 +64,107 @@ static struct dlp__clock_sync *node_clocks(int nodes)
 }
 
 /* How long to sleep with node doorbells: until a ring, or the forecast of
- * the active nodes without one (polled[k] is set to those), or the safety
+ * the active nodes without one (those with one are skipped), or the safety
  * net; soon, backing off, when a ring's request has not come yet (the
  * quick phase, netbell.h). */
-static unsigned bell_nap(const struct dlp__forecast *fc, const char *active, char *polled,
-                         unsigned *quick)
+static unsigned bell_nap(struct dlp__forecast *fc, unsigned *quick)
 {
-    int any = 0;
-    for (int k = 0; k < fc->nodes; k++) {
-        polled[k] = (char)(active[k] && !dlp__netbell_has(k));
-        any |= k > 0 && polled[k];
-    }
-    unsigned nap = any ? dlp__forecast_nap(fc, polled, dlp__now()) : DLP__NETBELL_SAFETY_US;
+    unsigned nap = dlp__forecast_nap(fc, dlp__now(), dlp__netbell_has, DLP__NETBELL_SAFETY_US);
     unsigned soon = dlp__netbell_quick(quick);
     return soon && soon < nap ? soon : nap;
 }
 
-/* What the dispatcher knows of the nodes, for the progress display. */
+/* What the dispatcher knows of the nodes, for the progress display: kept
+ * as running sums, so that a wake-up does not add up every node. */
 struct nodes_view {
     long *done;       /* [nodes] items finished, as last reported */
     int *ranks;       /* [nodes] ranks of each node */
+    long done_sum;    /* the remote nodes' done */
+    int busy_ranks;   /* ranks of the remote nodes still active */
+    int busy_nodes;   /* remote nodes still active */
 };
 
-static void feed_progress(struct dlp_loop *L, const struct nodes_view *v, const char *active)
+static void feed_progress(struct dlp_loop *L, const struct nodes_view *v)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     const struct dlp__cursor *c = L->cursor;
     long done = dlp__cursor_done(c, L->node_threads);
     int ended = atomic_load_explicit(&c->ended, memory_order_relaxed);
-    int busy_ranks = rt->node_size - ended, busy_nodes = ended < rt->node_size;
-    for (int k = 1; k < rt->nodes; k++) {
-        done += v->done[k];
-        busy_ranks += active[k] ? v->ranks[k] : 0;
-        busy_nodes += active[k];
-    }
+    int busy_ranks = rt->node_size - ended + v->busy_ranks;
+    int busy_nodes = (ended < rt->node_size) + v->busy_nodes;
+    done += v->done_sum;
     /* tickets are the items run; the journal's done items count from the
      * start (a resumed call hands out only the others) */
     done += L->progress.base;
     done = done < L->n ? done : L->n;
     dlp__progress_update(&L->progress, done, busy_ranks, rt->size, busy_nodes, rt->nodes,
                          dlp__now());
+}
+
+/* The load the remote nodes' requests put on the dispatcher, measured over
+ * windows of WINDOW seconds: its CPU time per request served is its service
+ * time, from which AUTO's chunk time grows (dlp__schedule_chunk_time) unless
+ * the user set DLP_CHUNK_TIME. One CPU clock read per window. Test hook
+ * (internal, tests/CMakeLists.txt): DLP__TEST_SERVICE_US=<us> stands in for
+ * the measured service time, so that a test at a few emulated nodes sees
+ * the chunk time grow. */
+#define WINDOW 0.05
+struct chunk_load {
+    double base;      /* DLP_CHUNK_TIME or the default */
+    int fixed;        /* the user set it: never grown */
+    double next;      /* dlp__now() of the window's end */
+    double cpu;       /* the thread's CPU seconds at the window's start */
+    long served;      /* requests served at the window's start */
+    double forced;    /* the test hook's service time (0: measure) */
+    double now;       /* the chunk time in force */
+    double max;       /* the largest of the call, for DLP_STATS */
+    double asked;     /* the largest the load asked for, for DLP_STATS */
+};
+
+static double thread_cpu(void)
+{
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) != 0)
+        return -1;
+    return (double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec;
+}
+
+static void chunk_load_start(struct chunk_load *cl, const struct dlp_loop *L, double now)
+{
+    const char *hook = getenv("DLP__TEST_SERVICE_US");
+    double forced = hook && *hook ? 1e-6 * strtod(hook, NULL) : 0;
+    *cl = (struct chunk_load){.base = L->o.chunk_time, .fixed = L->o.chunk_time_set,
+                              .next = now + WINDOW, .cpu = thread_cpu(), .served = 0,
+                              .forced = forced > 0 ? forced : 0,
+                              .now = L->o.chunk_time, .max = L->o.chunk_time,
+                              .asked = L->o.chunk_time};
+}
+
+/* At a window's end: the service time it measured, and the chunk time that
+ * keeps the dispatcher at most DLP__LOAD_TARGET busy, given to the
+ * dispenser when it changed. */
+static void chunk_load_update(struct chunk_load *cl, struct dlp_loop *L, double now,
+                              long served)
+{
+    if (now < cl->next)
+        return;
+    double cpu = thread_cpu();
+    long n = served - cl->served;
+    if (n > 0 && cpu >= 0 && cl->cpu >= 0) {
+        double service = cl->forced > 0 ? cl->forced : (cpu - cl->cpu) / (double)n;
+        double t = dlp__schedule_chunk_time(cl->base, 0, dlp__rt.nodes - 1, service);
+        cl->asked = t > cl->asked ? t : cl->asked;
+        if (cl->fixed)
+            t = cl->base;
+        if (t != cl->now) {
+            dlp__dispenser_set_chunk_time(L->disp, t);
+            cl->now = t;
+            cl->max = t > cl->max ? t : cl->max;
+        }
+    }
+    cl->next = now + WINDOW;
+    cl->cpu = cpu;
+    cl->served = served;
 }
 
 void *dlp__dispatcher_main(void *arg)
@@ -109,16 +174,17 @@ void *dlp__dispatcher_main(void *arg)
     MPI_Comm comm = dlp__rt.comm;
     int nodes = dlp__rt.nodes, remaining_nodes = nodes - 1;
     struct dlp__forecast fc;
-    char *active = malloc((size_t)nodes), *polled = malloc((size_t)nodes);
-    if (dlp__forecast_init(&fc, nodes, dlp__now()) != 0 || !active || !polled)
+    char *active = malloc((size_t)nodes);
+    if (dlp__forecast_init(&fc, nodes, dlp__now()) != 0 || !active)
         dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
     memset(active, 1, (size_t)nodes);
     struct nodes_view view = {calloc((size_t)nodes, sizeof(long)),
-                              calloc((size_t)nodes, sizeof(int))};
+                              calloc((size_t)nodes, sizeof(int)), 0, 0, nodes - 1};
     if (!view.done || !view.ranks)
         dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
     for (int r = 0; r < dlp__rt.size; r++)
         view.ranks[dlp__rt.node_of_rank[r]]++;
+    view.busy_ranks = dlp__rt.size - view.ranks[0];
     /* with a single node the thread only feeds the progress display */
     int feed = L->progress.active && !L->progress_by_map;
     struct dlp__request rq;
@@ -127,13 +193,15 @@ void *dlp__dispatcher_main(void *arg)
     int bells = dlp__netbell_count();
     unsigned quick = 0; /* the quick phase after a ring (netbell.h) */
     double t0 = dlp__now();
+    struct chunk_load load;
+    chunk_load_start(&load, L, t0);
     int timing = dlp__env_flag("DLP_STATS");
     struct dlp__latencies lat = {NULL, 0, 0};
     struct dlp__clock_sync *sync = timing ? node_clocks(nodes) : NULL;
 
     while (remaining_nodes > 0 || (feed && !atomic_load(&L->draining))) {
         if (feed)
-            feed_progress(L, &view, active);
+            feed_progress(L, &view);
         if (remaining_nodes == 0) { /* progress only: the main thread rings at the end */
             dlp__doorbell_arm(&L->helper_bell);
             if (atomic_load(&L->draining))
@@ -149,8 +217,9 @@ void *dlp__dispatcher_main(void *arg)
         MPI_Status st;
         CHECK(MPI_Test(&handle, &flag, &st));
         polls++;
+        chunk_load_update(&load, L, dlp__now(), served);
         if (!flag && bells) { /* sleep until a node or the main thread rings */
-            long rung = dlp__netbell_wait_master(active, bell_nap(&fc, active, polled, &quick));
+            long rung = dlp__netbell_wait_master(active, bell_nap(&fc, &quick));
             if (rung > 0)
                 quick = DLP__NETBELL_QUICK_MIN_US;
             rings += rung;
@@ -160,7 +229,7 @@ void *dlp__dispatcher_main(void *arg)
             /* the master's main thread rings when its own team is done
              * (the dispenser may have changed): look again at once */
             int draining = atomic_load(&L->draining);
-            unsigned nap = dlp__forecast_nap(&fc, active, dlp__now());
+            unsigned nap = dlp__forecast_nap(&fc, dlp__now(), NULL, DLP__FORECAST_IDLE_MAX_US);
             dlp__doorbell_arm(&L->helper_bell);
             if (!draining && atomic_load(&L->draining))
                 dlp__doorbell_disarm(&L->helper_bell);
@@ -185,15 +254,22 @@ void *dlp__dispatcher_main(void *arg)
             rep.count = dlp__dispenser_next(L->disp, L->journaled ? &L->journal.skip : NULL,
                                             L->threads_of_node[rq.node], L->total_threads,
                                             rq.rate, &rep.start, &rep.left);
-        if (rq.done > view.done[rq.node])
+        if (rq.done > view.done[rq.node]) {
+            view.done_sum += rq.done - view.done[rq.node];
             view.done[rq.node] = rq.done;
+        }
         if (rep.count > 0) {
             log_chunk(&L->logs[rq.node], rep.start, rep.count);
             dlp__forecast_answered(&fc, rq.node, dlp__now(), rep.count, rq.rate, rq.unclaimed,
                                    rq.low);
         } else {
             remaining_nodes--;
+            if (active[rq.node]) {
+                view.busy_ranks -= view.ranks[rq.node];
+                view.busy_nodes--;
+            }
             active[rq.node] = 0;
+            dlp__forecast_drop(&fc, rq.node);
         }
         CHECK(MPI_Send(&rep, (int)sizeof rep, MPI_BYTE, st.MPI_SOURCE, DLP__TAG_REPLY, comm));
         double took;
@@ -205,23 +281,27 @@ void *dlp__dispatcher_main(void *arg)
     }
     dlp__forecast_free(&fc);
     free(active);
-    free(polled);
     free(view.done);
     free(view.ranks);
     if (timing) {
-        struct timespec cpu;
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-        double used = (double)cpu.tv_sec + 1e-9 * (double)cpu.tv_nsec, wall = dlp__now() - t0;
+        double used = thread_cpu(), wall = dlp__now() - t0;
         double med, p99, max;
         dlp__latency_summary(&lat, &med, &p99, &max);
+        char chunk[160];
+        if (load.fixed)
+            snprintf(chunk, sizeof chunk,
+                     "chunk time %.0f ms set by DLP_CHUNK_TIME (the load asked for up to %.0f ms)",
+                     1e3 * load.base, 1e3 * load.asked);
+        else
+            snprintf(chunk, sizeof chunk, "chunk time %.0f ms, grown by the load to at most %.0f ms",
+                     1e3 * load.base, 1e3 * load.max);
         fprintf(stderr,
                 "dlp_mpi: dispatcher served %ld requests of %d remote nodes in %.3f s with %ld "
                 "polls and %ld doorbell rings (%d of %d nodes have a doorbell), using %.3f ms "
                 "of CPU (%.2f%% of a core); request sent -> answered (rank 0's clock) median "
-                "%.3f ms, p99 %.3f ms, max %.3f ms\n",
+                "%.3f ms, p99 %.3f ms, max %.3f ms; %s\n",
                 served, dlp__rt.nodes - 1, wall, polls, rings, bells, dlp__rt.nodes - 1,
-                1e3 * used,
-                100.0 * used / (wall > 0 ? wall : 1), med, p99, max);
+                1e3 * used, 100.0 * used / (wall > 0 ? wall : 1), med, p99, max, chunk);
         dlp__latency_free(&lat);
     }
     return NULL;

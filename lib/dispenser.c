@@ -66,6 +66,13 @@ long dlp__dispenser_next(struct dlp__dispenser *d, const struct dlp__ranges *don
     return count;
 }
 
+void dlp__dispenser_set_chunk_time(struct dlp__dispenser *d, double chunk_time)
+{
+    dlp__spin_lock(&d->lock);
+    d->chunk_time = chunk_time;
+    dlp__spin_unlock(&d->lock);
+}
+
 void dlp__dispenser_stop(struct dlp__dispenser *d)
 {
     dlp__spin_lock(&d->lock);

@@ -20,7 +20,7 @@ struct dlp__dispenser {
     long hint;          /* position in the done ranges (dlp__ranges_contains) */
     int stopped;        /* a failure somewhere: hand out nothing more */
     int nodes;          /* the policy's workers P */
-    double chunk_time;  /* AUTO target seconds per chunk */
+    double chunk_time;  /* AUTO target seconds per chunk (grown under load) */
     struct dlp__ss_state ss; /* the policy and its state */
     /* AWF: the nodes' rate sum, estimated from the requests, which name no
      * node (the dispatcher passes the requester's threads and rate,
@@ -49,6 +49,10 @@ void dlp__dispenser_reset(struct dlp__dispenser *d, long n, long done, int sched
 long dlp__dispenser_next(struct dlp__dispenser *d, const struct dlp__ranges *done,
                          int node_threads, int total_threads, double rate, long *start,
                          long *left);
+
+/** AUTO's chunk time from now on: the dispatcher grows it when the remote
+ *  nodes' requests load it (dlp__schedule_chunk_time). Any thread. */
+void dlp__dispenser_set_chunk_time(struct dlp__dispenser *d, double chunk_time);
 
 /** Hand out nothing more (after a failure). */
 void dlp__dispenser_stop(struct dlp__dispenser *d);

@@ -13,10 +13,33 @@
  * A late request (the node slowed down) is looked for less and less often,
  * down to every MAX microseconds. So the dispatcher wakes a few times per
  * request instead of polling at a fixed rate, and answers within about
- * FINE microseconds when the forecast holds. Pure arithmetic, no MPI. */
+ * FINE microseconds when the forecast holds.
+ *
+ * Instead of a scan of every node at every wake-up, the nodes wait for
+ * their window in a min-heap by its start (minheap.h), and the due ones
+ * (window started, request not yet answered) in a list: a wake-up moves
+ * the windows that started to the list, O(log nodes) each, and takes the
+ * shortest nap of the listed nodes and of the heap's first, whose halving
+ * stands for all before their window (bench/capacity_scan, docs/scale.md
+ * table 3). Pure arithmetic, no MPI. */
 #include "forecast.h"
 
 #include <stdlib.h>
+
+static double window_start(const struct dlp__forecast *f, int k);
+
+/* Take node k off the due list: 1 if it was on it. */
+static int unlist(struct dlp__forecast *f, int k)
+{
+    int i = f->due_at[k];
+    if (i < 0)
+        return 0;
+    int last = f->due[--f->ndue];
+    f->due[i] = last;
+    f->due_at[last] = i;
+    f->due_at[k] = -1;
+    return 1;
+}
 
 int dlp__forecast_init(struct dlp__forecast *f, int nodes, double now)
 {
@@ -27,12 +50,26 @@ int dlp__forecast_init(struct dlp__forecast *f, int nodes, double now)
     f->last = calloc(cells, sizeof *f->last);
     f->left = calloc(cells, sizeof *f->left);
     f->slack = calloc(cells, sizeof *f->slack);
-    if (!f->expect || !f->horizon || !f->last || !f->left || !f->slack) {
+    f->watched = malloc(cells);
+    f->due = malloc(sizeof *f->due * cells);
+    f->due_at = malloc(sizeof *f->due_at * cells);
+    int heap = dlp__minheap_init(&f->looks, nodes);
+    if (!f->expect || !f->horizon || !f->last || !f->left || !f->slack || !f->watched ||
+        !f->due || !f->due_at || heap != 0) {
         dlp__forecast_free(f);
         return -1;
     }
-    for (int k = 0; k < nodes; k++)
+    f->watching = 0;
+    f->ndue = 0;
+    for (int k = 0; k < nodes; k++) {
         f->expect[k] = now;
+        f->watched[k] = (char)(k > 0);
+        f->due_at[k] = -1;
+        if (k > 0) {
+            dlp__minheap_set(&f->looks, k, window_start(f, k));
+            f->watching++;
+        }
+    }
     return 0;
 }
 
@@ -43,7 +80,14 @@ void dlp__forecast_free(struct dlp__forecast *f)
     free(f->last);
     free(f->left);
     free(f->slack);
+    free(f->watched);
+    free(f->due);
+    free(f->due_at);
     f->expect = f->horizon = f->last = f->left = f->slack = NULL;
+    f->watched = NULL;
+    f->due = f->due_at = NULL;
+    f->ndue = 0;
+    dlp__minheap_free(&f->looks);
 }
 
 void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long count, double rate,
@@ -67,6 +111,16 @@ void dlp__forecast_answered(struct dlp__forecast *f, int k, double now, long cou
         wait = 3600;
     f->expect[k] = now + wait;
     f->horizon[k] = wait;
+    if (unlist(f, k) || dlp__minheap_has(&f->looks, k))
+        dlp__minheap_set(&f->looks, k, window_start(f, k));
+}
+
+void dlp__forecast_drop(struct dlp__forecast *f, int k)
+{
+    if (!unlist(f, k) && !dlp__minheap_has(&f->looks, k))
+        return;
+    f->watching -= f->watched[k];
+    dlp__minheap_remove(&f->looks, k);
 }
 
 static double clamp(double x, double lo, double hi)
@@ -74,14 +128,31 @@ static double clamp(double x, double lo, double hi)
     return x < lo ? lo : x > hi ? hi : x;
 }
 
+/* Node k's look interval in its window. */
+static double fine_of(const struct dlp__forecast *f, int k)
+{
+    return clamp(0.1 * f->slack[k], 1e-6 * DLP__FORECAST_FINE_US, 1e-6 * DLP__FORECAST_MAX_US);
+}
+
+/* How long before its forecast node k's window starts. */
+static double guard_of(const struct dlp__forecast *f, int k)
+{
+    double guard = 0.1 * f->horizon[k];
+    return (guard < DLP__FORECAST_GUARD_MAX ? guard : DLP__FORECAST_GUARD_MAX) + fine_of(f, k);
+}
+
+static double window_start(const struct dlp__forecast *f, int k)
+{
+    return f->expect[k] - guard_of(f, k);
+}
+
 /* Seconds until node k should be looked for next. */
 static double node_nap(const struct dlp__forecast *f, int k, double now)
 {
     const double max = 1e-6 * DLP__FORECAST_MAX_US;
-    double fine = clamp(0.1 * f->slack[k], 1e-6 * DLP__FORECAST_FINE_US, max);
+    double fine = fine_of(f, k);
     double late_max = clamp(0.5 * f->slack[k], max, 1e-6 * DLP__FORECAST_IDLE_MAX_US);
-    double guard = 0.1 * f->horizon[k];
-    guard = (guard < DLP__FORECAST_GUARD_MAX ? guard : DLP__FORECAST_GUARD_MAX) + fine;
+    double guard = guard_of(f, k);
     double until = f->expect[k] - now;
     if (until > guard) { /* before its window */
         double nap = until - guard, half = 0.5 * until;
@@ -94,14 +165,39 @@ static double node_nap(const struct dlp__forecast *f, int k, double now)
     return nap < late_max ? nap : late_max;
 }
 
-unsigned dlp__forecast_nap(const struct dlp__forecast *f, const char *active, double now)
+/* A look this close to now is due: naps are whole microseconds. */
+#define DUE_EPS 0.5e-6
+
+unsigned dlp__forecast_nap(struct dlp__forecast *f, double now, int (*skip)(int k),
+                           unsigned idle_us)
 {
-    double nap = 1e-6 * DLP__FORECAST_IDLE_MAX_US;
-    for (int k = 1; k < f->nodes; k++)
-        if (active[k]) {
-            double d = node_nap(f, k, now);
-            nap = d < nap ? d : nap;
+    /* the windows that started go to the due list (a skipped node back to
+     * the heap, to be checked again); each node at most once */
+    for (int taken = f->looks.len; taken > 0; taken--) {
+        int k = dlp__minheap_top(&f->looks);
+        if (f->looks.key[k] > now + DUE_EPS)
+            break;
+        int watch = !skip || !skip(k);
+        f->watching += watch - f->watched[k];
+        f->watched[k] = (char)watch;
+        if (!watch) {
+            dlp__minheap_set(&f->looks, k, now + 1e-6 * idle_us);
+            continue;
         }
-    double us = 1e6 * nap;
+        dlp__minheap_remove(&f->looks, k);
+        f->due_at[k] = f->ndue;
+        f->due[f->ndue++] = k;
+    }
+    double nap = 1e-6 * (f->watching > 0 ? DLP__FORECAST_IDLE_MAX_US : idle_us);
+    for (int i = 0; i < f->ndue; i++) {
+        double d = node_nap(f, f->due[i], now);
+        nap = d < nap ? d : nap;
+    }
+    int k = dlp__minheap_top(&f->looks);
+    if (k >= 0) { /* the next window: its node's halving, or a skipped one's check */
+        double d = f->watched[k] ? node_nap(f, k, now) : f->looks.key[k] - now;
+        nap = d < nap ? d : nap;
+    }
+    double us = 1e6 * nap + 0.5; /* to the nearest: a look is never missed by DUE_EPS */
     return us < 1 ? 1u : (unsigned)us;
 }

@@ -384,6 +384,7 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
                              "DLP_CHUNK_TIME=\"%s\" is not a whole number of ms in 1..3600000",
                              ct);
         o->chunk_time = (double)ms * 1e-3;
+        o->chunk_time_set = 1;
     }
     const char *slice = getenv("DLP_HELPER_SLICE");
     long us = DLP__HELPER_SLICE_DEFAULT;

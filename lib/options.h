@@ -21,6 +21,7 @@ struct dlp__options {
     long thread_chunk; /* thread level: FIXED's chunk, GSS's smallest (>= 1) */
     int threads;       /* team size of the callback forms */
     double chunk_time; /* AUTO: target seconds of work per chunk */
+    int chunk_time_set; /* DLP_CHUNK_TIME given: the load does not grow it */
     unsigned helper_slice; /* DLP_HELPER_SLICE: us the helper threads ask for, 0 = none */
     dlp_results *results;
     dlp_collector *collector;

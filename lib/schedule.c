@@ -29,6 +29,15 @@ long dlp__schedule_chunk(int schedule, long fixed, double chunk_time,
     return clamp_chunk(fac < cap ? fac : cap, q);
 }
 
+double dlp__schedule_chunk_time(double chunk_time, int fixed, int remote_nodes, double service)
+{
+    if (fixed || remote_nodes <= 0 || !(service > 0))
+        return chunk_time;
+    double grown = (double)remote_nodes * service / DLP__LOAD_TARGET;
+    grown = grown < DLP__CHUNK_TIME_GROWN_MAX ? grown : DLP__CHUNK_TIME_GROWN_MAX;
+    return grown > chunk_time ? grown : chunk_time;
+}
+
 /* dlp_schedule value -> selfsched kind; both lists are only appended to. */
 static const int kind_of[] = {
     [DLP_SCHEDULE_DEFAULT] = DLP__SS_AUTO, [DLP_SCHEDULE_AUTO] = DLP__SS_AUTO,

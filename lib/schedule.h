@@ -30,6 +30,26 @@ struct dlp__sched_request {
 long dlp__schedule_chunk(int schedule, long fixed, double chunk_time,
                          const struct dlp__sched_request *q);
 
+/** The dispatcher's target utilisation: AUTO's chunk time grows so that
+ *  the remote nodes' requests keep the dispatcher at most this busy. */
+#define DLP__LOAD_TARGET 0.5
+/** Seconds of work per chunk the load may grow AUTO's chunk time to: a node
+ *  that slows down holds up to this much work. */
+#define DLP__CHUNK_TIME_GROWN_MAX 1.0
+
+/** AUTO's chunk time under the dispatcher's load: at most one request per
+ *  chunk time per remote node reaches the dispatcher, which spends
+ *  `service` seconds on each (its CPU per request served, measured; <= 0:
+ *  not known), so it is busy at most remote_nodes * service / chunk time.
+ *  Returns max(chunk_time, min(GROWN_MAX, remote_nodes * service /
+ *  LOAD_TARGET)): chunk_time (DLP_CHUNK_TIME's, or the default) while that
+ *  keeps the dispatcher at most LOAD_TARGET busy, else the chunk time that
+ *  does. Only the cap grows: FAC2's half share of what is left still bounds
+ *  every chunk, so the end of a call keeps its small chunks. `fixed`
+ *  (DLP_CHUNK_TIME set by the user), no remote node or an unknown service
+ *  time: chunk_time. */
+double dlp__schedule_chunk_time(double chunk_time, int fixed, int remote_nodes, double service);
+
 /** The self-scheduling policy (selfsched.h) of a dlp_schedule value and
  *  the resolved opts.chunk: FIXED's chunk, GSS's smallest chunk (k = 0 for
  *  the others). DEFAULT and values out of range give auto. */

@@ -7,7 +7,10 @@
  *   failures      on_error = skip, the items i % 97 == 5 fail: the call
  *                 returns DLP_SKIPPED on every rank and dlp_failures() lists
  *                 exactly those items; abort: DLP_ERR_ITEM on every rank
- *   nodes         --nodes=K: dlp_nodes() is K */
+ *   nodes         --nodes=K: dlp_nodes() is K
+ *   --item-us=U   every item sleeps U microseconds (default 0), so that the
+ *                 nodes' rates, and with them AUTO's chunk-time cap, bind
+ *                 (scale.n8.grown: the cap grown by the load) */
 #include "test_util.h"
 
 struct ctx {
@@ -15,9 +18,13 @@ struct ctx {
     dlp_results *res;
 };
 
+static long item_us;
+
 static int count_body(long i, void *vctx)
 {
     struct ctx *c = vctx;
+    if (item_us > 0)
+        test_sleep_us(item_us);
     __atomic_fetch_add(&c->count[i], 1, __ATOMIC_RELAXED);
     if (c->res)
         *(long *)dlp_results_at(c->res, i) = 3 * i + 1;
@@ -27,6 +34,8 @@ static int count_body(long i, void *vctx)
 static int failing_body(long i, void *vctx)
 {
     (void)vctx;
+    if (item_us > 0)
+        test_sleep_us(item_us);
     return i % 97 == 5 ? 7 : 0;
 }
 
@@ -108,6 +117,8 @@ int main(int argc, char **argv)
             calls = strtol(argv[a] + 8, NULL, 10);
         else if (strncmp(argv[a], "--nodes=", 8) == 0)
             nodes = strtol(argv[a] + 8, NULL, 10);
+        else if (strncmp(argv[a], "--item-us=", 10) == 0)
+            item_us = strtol(argv[a] + 10, NULL, 10);
     }
     if (nodes >= 0)
         ASSERT_EQ(dlp_nodes(), nodes);
