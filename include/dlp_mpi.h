@@ -191,7 +191,9 @@ DLP_EXPORT int dlp_init(int *argc, char ***argv);
  *  DLP_FINALIZE_TIMEOUT seconds (default 2) has the connected TCP sockets
  *  opened since dlp_init() shut down, with a line on stderr, so that the
  *  ranks can end: MPICH before 4.2 with UCX over TCP can hang there (see
- *  docs/clusters.md). */
+ *  docs/clusters.md). SIGTERM and SIGINT get back the disposition the
+ *  library's handler replaced, where that handler is still installed (see
+ *  "Signals" at dlp_split_managed()). */
 DLP_EXPORT int dlp_finalize(void);
 
 /** 1 between dlp_init() and dlp_finalize(), else 0. Any thread. */
@@ -378,6 +380,20 @@ typedef int (*dlp_body_fn)(long i, void *ctx);
  *  With opts.journal, items a journal recorded as done in an earlier run
  *  are skipped (docs/guide.md, "Journal and resume"). SIGTERM/SIGINT during the call
  *  stop it after the running items (DLP_GRACE).
+ *  Signals (all parallel calls; DLP_SIGNALS, default on): the first call
+ *  that catches them looks at SIGTERM and SIGINT once and installs the
+ *  library's handler for each whose disposition is the default (a handler
+ *  of the program's is kept and gets the signal; an ignored one stays
+ *  ignored); the handler stays until dlp_finalize(), so that a call costs
+ *  no system call for it. Between calls, and during a call with
+ *  DLP_SIGNALS=0, it passes a signal on to the default action (the process
+ *  ends with the signal's status, as without the library). A disposition
+ *  the program sets later replaces the library's handler and wins: the
+ *  library no longer catches that signal (also after SIG_DFL), until the
+ *  program puts back the action sigaction() returned in its place (the
+ *  library's handler). The library does not look per call: that would
+ *  cost a system call per signal and call. dlp_finalize() puts the default
+ *  back only where the library's handler is still installed.
  *  Returns DLP_OK, or DLP_SKIPPED (1) under on_error = skip when items
  *  failed: the call completed, dlp_failures() lists them (every rank gets it).
  *  Errors: DLP_ERR_ARG (body NULL, n < 0), DLP_ERR_OPTION, DLP_ERR_MISMATCH,

@@ -19,6 +19,7 @@
 #include "mpi_start.h"
 #include "netbell.h"
 #include "options.h"
+#include "signals.h"
 #include "wait.h"
 
 int dlp_initialized(void) { return atomic_load(&dlp__rt.state) == DLP__READY; }
@@ -211,6 +212,7 @@ int dlp_finalize(void)
     int rc = dlp__enter(func, NULL, DLP_OK, NULL, 0, NULL);
     if (rc == DLP_ERR_MISMATCH)
         return rc;
+    dlp__signals_restore(); /* SIGTERM/SIGINT: the program's dispositions again */
     release_all();
     atomic_store(&rt->state, DLP__DONE);
     if (rt->own_mpi) {
