@@ -17,9 +17,11 @@
 #   SCAN=0           its scan per node per wake-up, s (was 3.4e-9 before the
 #                    forecast's heap; now O(log N), inside S0)
 #   PPOLL=1.9e-7     the doorbell ppoll per node per wake-up, s (variant ppoll)
-#   EPOLL=1e-6       the doorbell wait per wake-up with epoll, s, whatever N
-#                    (variant epoll; assumed: ~0 per idle node. epoll:
-#                    measured by H1a)
+#   EPOLL=3e-6       the doorbell wait per wake-up with epoll, s, whatever N
+#                    (variant epoll; measured: docs/scale.md table 3c)
+#   BELL=2.1e-5      a doorbell request's own cost over polling, s (ring
+#                    back, drain, wake-up; variants ppoll and epoll;
+#                    measured: docs/scale.md table 1b)
 #   ALPHA=2e-6 BETA=1e-10   MPI latency (s) and inverse bandwidth (s/B)
 #   D=10             seconds of work per thread in the call
 #   VARIANTS="polling ppoll epoll"
@@ -28,7 +30,7 @@
 # per node), lambda, s(N), rho, collective cost per call, efficiency.
 awk -v tau="${TAU:-0.010}" -v grow="${GROW:-1}" -v tau_max="${TAU_MAX:-1}" \
     -v rho_t="${RHO:-0.5}" -v s0="${S0:-3e-6}" -v scan="${SCAN:-0}" \
-    -v ppoll="${PPOLL:-1.9e-7}" -v epoll="${EPOLL:-1e-6}" -v alpha="${ALPHA:-2e-6}" \
+    -v ppoll="${PPOLL:-1.9e-7}" -v epoll="${EPOLL:-3e-6}" -v bell="${BELL:-2.1e-5}" -v alpha="${ALPHA:-2e-6}" \
     -v beta="${BETA:-1e-10}" -v D="${D:-10}" -v variants="${VARIANTS:-polling ppoll epoll}" \
     -v nodes="${NODES:-2 4 8 16 32 100 1000 10000}" \
     -v threads="${THREADS:-1 64}" -v items="${ITEMS:-0.001 0.01}" '
@@ -54,6 +56,7 @@ BEGIN {
         s = s0 + N * scan
         if (VV[v] == "ppoll") s += N * ppoll
         if (VV[v] == "epoll") s += epoll
+        if (VV[v] != "polling") s += bell
         ta = tau
         if (grow) {
             g = (N - 1) * s / rho_t; if (g > tau_max) g = tau_max
