@@ -3,7 +3,6 @@
 
 #include <limits.h>
 #include <sched.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,7 +253,7 @@ static int transfer_failed(const char *func, const char *what, int send, int pee
     return dlp__fail_mpi(func, where, mrc);
 }
 
-/* Send or receive one message of bytes at buf, waiting for it. */
+/* Send (send = 1) or receive the bytes at buf: one message, waited for. */
 static int one_message(int send, void *buf, size_t bytes, int peer, int tag, MPI_Comm comm)
 {
     MPI_Request req;
@@ -289,8 +288,10 @@ int dlp__move_bytes(int send, void *buf, size_t len, int peer, int tag, MPI_Comm
 int dlp__send_bytes(const void *buf, size_t len, int peer, int tag, MPI_Comm comm,
                     const char *func)
 {
-    /* MPI_Isend only reads buf (MPI 3's const send buffers) */
-    return move(1, (void *)(uintptr_t)buf, len, 1, peer, tag, comm, "sending bytes", func);
+    /* the sends only read buf (MPI_Isend's buffer is const) */
+    void *out;
+    memcpy(&out, &buf, sizeof out);
+    return move(1, out, len, 1, peer, tag, comm, "sending bytes", func);
 }
 
 int dlp__recv_bytes(void *buf, size_t len, int peer, int tag, MPI_Comm comm, const char *func)
