@@ -8,7 +8,6 @@
 
 #include <omp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -324,9 +323,9 @@ void dlp__collector_abandon(dlp_collector *c)
  *    result goes in its buffer.
  * 4. The results go straight into place: each rank sends its bytes from
  *    its arenas and the master receives them at their final offsets, each
- *    side describing a message by a datatype of its own pieces (both cut
- *    the messages the same way, next_message()); the master copies its
- *    own.
+ *    side describing a message by its own pieces (both cut the messages
+ *    the same way, next_message(); transfer.c moves them); the master
+ *    copies its own.
  * Ranks on the master's node send to it directly; the other nodes' members
  * send to their leader, which forwards its own messages and then theirs, in
  * rank order, as they come. The master receives in rank order. */
@@ -472,40 +471,6 @@ static void plan_fill(dlp_collector *c, struct plan *p)
 
 /* ------------------------------------------------------ data movement -- */
 
-/* Complete bulk transfers. MPI moves large messages only while it is
- * called, so the polite waiting of dlp__wait() (sleeps of up to
- * DLP__WAIT_MAX_US) would cap it at a chunk per sleep: this tests without
- * pause, yielding the core to whoever else wants it between tests. */
-static int wait_transfer(MPI_Request *req)
-{
-    int flag = 0, mrc;
-    while ((mrc = MPI_Test(req, &flag, MPI_STATUS_IGNORE)) == MPI_SUCCESS && !flag)
-        sched_yield();
-    return mrc;
-}
-
-/* Send or receive len contiguous bytes in parts of DLP__MESSAGE_BYTES. */
-static int move_bytes(int send, void *buf, size_t len, int peer, const char *func)
-{
-    const struct dlp__runtime *rt = &dlp__rt;
-    for (size_t off = 0; off < len;) {
-        size_t part = min_size(len - off, (size_t)DLP__MESSAGE_BYTES);
-        MPI_Request req;
-        int mrc = send ? MPI_Isend((char *)buf + off, (int)part, MPI_BYTE, peer, DLP__TAG_RESULTS,
-                                   rt->comm, &req)
-                       : MPI_Irecv((char *)buf + off, (int)part, MPI_BYTE, peer, DLP__TAG_RESULTS,
-                                   rt->comm, &req);
-        if (mrc == MPI_SUCCESS)
-            mrc = wait_transfer(&req);
-        if (mrc != MPI_SUCCESS)
-            return dlp__fail_mpi(func, send ? "sending collected results (MPI_Isend)"
-                                            : "receiving collected results (MPI_Irecv)",
-                                 mrc);
-        off += part;
-    }
-    return DLP_OK;
-}
-
 /* A sequence of records' results: on the sender where they are in its
  * arenas (addr), on the master where they go (base + dest). */
 struct seq {
@@ -567,94 +532,36 @@ static size_t next_message(struct seq *s, struct plan *p, int *npieces)
 static int move_results(int send, struct seq *s, struct plan *p, size_t total, int peer,
                         const char *func)
 {
-    const struct dlp__runtime *rt = &dlp__rt;
     for (size_t moved = 0; moved < total;) {
         int k = 0;
         size_t bytes = next_message(s, p, &k);
         if (bytes == 0)
             return dlp__fail(DLP_ERR_STATE, func, "internal error: %zu of %zu bytes of results "
                              "left without records", total - moved, total);
-        MPI_Datatype type;
-        MPI_Request req;
-        int mrc;
-        if (k == 1) { /* contiguous */
-            mrc = send ? MPI_Isend(p->first, p->lens[0], MPI_BYTE, peer, DLP__TAG_RESULTS,
-                                   rt->comm, &req)
-                       : MPI_Irecv(p->first, p->lens[0], MPI_BYTE, peer, DLP__TAG_RESULTS,
-                                   rt->comm, &req);
-            if (mrc == MPI_SUCCESS)
-                mrc = wait_transfer(&req);
-        } else if ((mrc = MPI_Type_create_hindexed(k, p->lens, p->disp, MPI_BYTE, &type)) ==
-                       MPI_SUCCESS &&
-                   (mrc = MPI_Type_commit(&type)) == MPI_SUCCESS) {
-            mrc = send ? MPI_Isend(MPI_BOTTOM, 1, type, peer, DLP__TAG_RESULTS, rt->comm, &req)
-                       : MPI_Irecv(MPI_BOTTOM, 1, type, peer, DLP__TAG_RESULTS, rt->comm, &req);
-            if (mrc == MPI_SUCCESS)
-                mrc = wait_transfer(&req);
-            MPI_Type_free(&type);
-        }
-        if (mrc != MPI_SUCCESS)
-            return dlp__fail_mpi(func, send ? "sending collected results"
-                                            : "receiving collected results", mrc);
+        DLP_CALL(dlp__move_pieces(send, k, p->lens, p->disp, p->first, peer, DLP__TAG_RESULTS,
+                                  dlp__rt.comm,
+                                  send ? "sending collected results"
+                                       : "receiving collected results",
+                                  func));
         moved += bytes;
     }
     return DLP_OK;
 }
 
-/* Receive the next message from src, whatever its size (at most cap). */
-static int recv_probed(void *buf, size_t cap, int src, int *got)
+/* Headers: len bytes to or from peer. */
+static int move_headers(int send, struct record *hdr, size_t len, int peer, const char *func)
 {
-    const struct dlp__runtime *rt = &dlp__rt;
-    MPI_Message msg;
-    MPI_Status st;
-    int flag = 0, mrc;
-    while ((mrc = MPI_Improbe(src, DLP__TAG_RESULTS, rt->comm, &flag, &msg, &st)) ==
-               MPI_SUCCESS && !flag)
-        sched_yield();
-    if (mrc != MPI_SUCCESS)
-        return mrc;
-    int count = 0;
-    if ((mrc = MPI_Get_count(&st, MPI_BYTE, &count)) != MPI_SUCCESS)
-        return mrc;
-    if (count < 0 || (size_t)count > cap)
-        return MPI_ERR_TRUNCATE;
-    MPI_Request req;
-    mrc = MPI_Imrecv(buf, count, MPI_BYTE, &msg, &req);
-    if (mrc == MPI_SUCCESS)
-        mrc = wait_transfer(&req);
-    *got = count;
-    return mrc;
+    return dlp__move_bytes(send, hdr, len, peer, DLP__TAG_RESULTS, dlp__rt.comm,
+                           send ? "sending collected results" : "receiving collected results",
+                           func);
 }
 
 /* A remote node leader forwards total bytes that member w sends it to the
- * master, message by message as they come (the same messages); with two
- * buffers the next one arrives while the previous one leaves. */
+ * master, message by message as they come. */
 static int relay(struct plan *p, int w, size_t total, const char *func)
 {
-    const struct dlp__runtime *rt = &dlp__rt;
-    if (total == 0)
-        return DLP_OK;
-    unsigned char *buf[2] = {p->relay, p->relay + p->relay_bytes};
-    int size[2] = {0, 0}, j = 0;
-    size_t done = 0;
-    int mrc = recv_probed(buf[0], p->relay_bytes, w, &size[0]);
-    while (mrc == MPI_SUCCESS) {
-        MPI_Request req;
-        mrc = MPI_Isend(buf[j], size[j], MPI_BYTE, 0, DLP__TAG_RESULTS, rt->comm, &req);
-        if (mrc != MPI_SUCCESS)
-            break;
-        done += (size_t)size[j];
-        if (done < total)
-            mrc = recv_probed(buf[1 - j], p->relay_bytes, w, &size[1 - j]);
-        int mrc2 = wait_transfer(&req);
-        if (mrc == MPI_SUCCESS)
-            mrc = mrc2;
-        if (done >= total)
-            break;
-        j = 1 - j;
-    }
-    return mrc == MPI_SUCCESS ? DLP_OK
-                              : dlp__fail_mpi(func, "forwarding collected results", mrc);
+    return dlp__relay_bytes(w, 0, total, p->relay, p->relay_bytes, DLP__TAG_RESULTS,
+                            dlp__rt.comm, "forwarding collected results", func);
 }
 
 /* Peer the master receives rank w's messages from. */
@@ -736,7 +643,7 @@ static int collect_master(dlp_collector *c, const long *all, struct plan *p, con
     long base = p->own;
     for (int w = 1; w < rt->size; w++) {
         long cnt = all[S_FIELDS * w + S_COUNT];
-        DLP_CALL(move_bytes(0, p->hdr + base, (size_t)cnt * sizeof *p->hdr, source_of(w), func));
+        DLP_CALL(move_headers(0, p->hdr + base, (size_t)cnt * sizeof *p->hdr, source_of(w), func));
         base += cnt;
     }
     place_records(p);
@@ -765,7 +672,7 @@ static int collect_sender(const long *all, struct plan *p, const char *func)
     const struct dlp__runtime *rt = &dlp__rt;
     int leader = rt->node != 0 && rt->node_rank == 0;
     int to = rt->node == 0 || leader ? 0 : rt->node_leader[rt->node];
-    DLP_CALL(move_bytes(1, p->hdr, (size_t)p->own * sizeof *p->hdr, to, func));
+    DLP_CALL(move_headers(1, p->hdr, (size_t)p->own * sizeof *p->hdr, to, func));
     for (int w = rt->rank + 1; leader && w < rt->size; w++)
         if (rt->node_of_rank[w] == rt->node)
             DLP_CALL(relay(p, w, (size_t)all[S_FIELDS * w + S_COUNT] * sizeof(struct record),

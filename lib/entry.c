@@ -7,8 +7,39 @@
 #include <string.h>
 
 #include "error.h"
-#include "runtime.h"
 #include "wait.h"
+
+/* The job's entry, from dlp__entry_start(): the communicator and its
+ * size, the collectives entered so far, every rank's entry of the last
+ * one, and the timeout of the wait. Main thread only. */
+static struct {
+    MPI_Comm comm;
+    int size;
+    unsigned long seq;
+    struct dlp__entry *all; /* [size] */
+    double timeout;
+} job = {.comm = MPI_COMM_NULL};
+
+int dlp__entry_start(MPI_Comm comm, int size, double timeout)
+{
+    free(job.all);
+    job.all = malloc(sizeof *job.all * (size_t)(size > 0 ? size : 1));
+    if (!job.all)
+        return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "entry table for %d ranks", size);
+    job.comm = comm;
+    job.size = size;
+    job.seq = 0;
+    job.timeout = timeout;
+    return DLP_OK;
+}
+
+void dlp__entry_stop(void)
+{
+    free(job.all);
+    job.all = NULL;
+    job.comm = MPI_COMM_NULL;
+    job.size = 0;
+}
 
 /* The collectives, by the number an entry carries. */
 static const char *const calls[] = {
@@ -107,10 +138,10 @@ static int reduce_entry(const struct dlp__entry *mine, const char *func, const c
         in[2 * k + 1] = ~w[k];
     }
     MPI_Request req;
-    int mrc = MPI_Iallreduce(in, out, (int)(2 * WORDS), MPI_UNSIGNED_LONG, MPI_MAX,
-                             dlp__rt.comm, &req);
+    int mrc = MPI_Iallreduce(in, out, (int)(2 * WORDS), MPI_UNSIGNED_LONG, MPI_MAX, job.comm,
+                             &req);
     if (mrc == MPI_SUCCESS)
-        mrc = dlp__wait_arrival(&req, what ? what : func);
+        mrc = dlp__wait_arrival(&req, what ? what : func, job.timeout);
     if (mrc != MPI_SUCCESS)
         return DLP_FAIL_MPI(func, "MPI_Iallreduce of the collective's entry", mrc);
     *place_same = out[0] == ~out[1] && out[2] == ~out[3];
@@ -132,7 +163,7 @@ static int reduce_entry(const struct dlp__entry *mine, const char *func, const c
 static int reduce_first(void)
 {
     const char *hook = getenv("DLP__TEST_ENTRY_REDUCE");
-    return dlp__rt.size >= REDUCE_FROM_RANKS || (hook && strcmp(hook, "1") == 0);
+    return job.size >= REDUCE_FROM_RANKS || (hook && strcmp(hook, "1") == 0);
 }
 
 /* The entry: the reduction; then, when the caller wants every rank's
@@ -144,12 +175,11 @@ static int reduce_first(void)
 static int enter(const char *func, const char *what, int status, const void *args, size_t len,
                  const struct dlp__entry **all, int uniform)
 {
-    struct dlp__runtime *rt = &dlp__rt;
     if (all)
         *all = NULL;
     struct dlp__entry mine;
     memset(&mine, 0, sizeof mine);
-    mine.seq = ++rt->coll_seq;
+    mine.seq = ++job.seq;
     mine.call = call_number(func);
     mine.status = status;
     if (len > sizeof mine.args)
@@ -164,18 +194,18 @@ static int enter(const char *func, const char *what, int status, const void *arg
         if (place_same && !failed && (!all || (uniform && args_same)))
             return status;
     }
-    struct dlp__entry *every = rt->entries;
+    struct dlp__entry *every = job.all;
     MPI_Request req;
     int mrc = MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, every, (int)sizeof mine,
-                             MPI_BYTE, rt->comm, &req);
+                             MPI_BYTE, job.comm, &req);
     if (mrc == MPI_SUCCESS)
-        mrc = dlp__wait_arrival(&req, what ? what : func);
+        mrc = dlp__wait_arrival(&req, what ? what : func, job.timeout);
     if (mrc != MPI_SUCCESS)
         return DLP_FAIL_MPI(func, "MPI_Iallgather of the collective's entry", mrc);
-    for (int r = 0; r < rt->size; r++) {
+    for (int r = 0; r < job.size; r++) {
         if (!same_place(&every[r], &every[0])) {
             char places[400];
-            describe_places(every, rt->size, places, sizeof places);
+            describe_places(every, job.size, places, sizeof places);
             return dlp__fail(DLP_ERR_MISMATCH, func,
                              "the ranks are in different collective calls: %s. Every rank "
                              "must make the library's collective calls in the same order",
@@ -184,7 +214,7 @@ static int enter(const char *func, const char *what, int status, const void *arg
     }
     if (status != DLP_OK)
         return status; /* its message is recorded already */
-    for (int r = 0; r < rt->size; r++) {
+    for (int r = 0; r < job.size; r++) {
         if (every[r].status != DLP_OK)
             return dlp__fail_from_rank(every[r].status, r, func,
                                        "the call could not start");
@@ -212,7 +242,7 @@ int dlp__entry_same_long(const struct dlp__entry *all, int k, const char *name,
     size_t at = (size_t)k * sizeof(long);
     long first;
     memcpy(&first, all[0].args + at, sizeof first);
-    for (int r = 1; r < dlp__rt.size; r++) {
+    for (int r = 1; r < job.size; r++) {
         long v;
         memcpy(&v, all[r].args + at, sizeof v);
         if (v != first)

@@ -14,6 +14,7 @@
 #ifndef DLP_LIB_ENTRY_H
 #define DLP_LIB_ENTRY_H
 
+#include <mpi.h>
 #include <stddef.h>
 
 /** Bytes of a call's own arguments in an entry (compared by the call). */
@@ -26,6 +27,15 @@ struct dlp__entry {
     unsigned char args[DLP__ENTRY_ARGS]; /* the call's own; copied, compared by it */
 };
 _Static_assert(sizeof(struct dlp__entry) == 128, "an entry is 128 bytes");
+
+/** Make the entry ready for the job: the library's communicator comm of
+ *  size ranks, and the collective timeout (seconds, 0: none) its waits
+ *  pass to dlp__wait_arrival(). Main thread, in dlp_init(). Errors:
+ *  DLP_ERR_NOMEM (recorded for dlp_init). */
+int dlp__entry_start(MPI_Comm comm, int size, double timeout);
+
+/** Free what dlp__entry_start() took; safe without it. Main thread. */
+void dlp__entry_stop(void);
 
 /** Enter the collective `func` (a public function's name, e.g.
  *  "dlp_bcast"): every rank tells every rank its call, its count of

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime.h"
+#include "identity.h"
 
 #define DLP__MSG_MAX 1024
 
@@ -67,10 +67,10 @@ int dlp__fail(int code, const char *func, const char *fmt, ...)
     // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    int rank = dlp__rt_rank_or_minus1();
+    int rank = dlp__identity_rank();
     if (rank >= 0)
         snprintf(last_message, sizeof last_message, "%s: %s [%s; rank %d, host %s]",
-                 func, what, dlp_strerror(code), rank, dlp__rt.host);
+                 func, what, dlp_strerror(code), rank, dlp__identity_host());
     else
         snprintf(last_message, sizeof last_message, "%s: %s [%s]", func, what,
                  dlp_strerror(code));

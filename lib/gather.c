@@ -23,7 +23,8 @@ static int all_agree(int ok, int *all_ok)
 {
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallreduce(&ok, all_ok, 1, MPI_INT, MPI_MIN, dlp__rt.comm, &req));
-    return dlp__fail_mpi(func, "waiting for the other ranks", dlp__wait_arrival(&req, func));
+    int mrc = dlp__wait_arrival(&req, func, dlp__rt.collective_timeout);
+    return dlp__fail_mpi(func, "waiting for the other ranks", mrc);
 }
 
 /* dlp_gather's new buffer (free()able). The first touch of fresh 4 KiB

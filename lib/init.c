@@ -47,8 +47,7 @@ static int build_node_level(void)
     DLP_MPI_CALL(mrc);
     rt->node_of_rank = malloc(sizeof(int) * (size_t)rt->size);
     rt->scratch = malloc((size_t)DLP__SCRATCH_PER_RANK * (size_t)rt->size);
-    rt->entries = malloc(sizeof *rt->entries * (size_t)rt->size);
-    if (!rt->node_of_rank || !rt->scratch || !rt->entries)
+    if (!rt->node_of_rank || !rt->scratch)
         return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "node tables for %d ranks", rt->size);
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallgather(&leader, 1, MPI_INT, rt->node_of_rank, 1, MPI_INT, rt->comm,
@@ -94,9 +93,8 @@ static void release_all(void)
     free(rt->node_of_rank);
     free(rt->node_leader);
     free(rt->scratch);
-    free(rt->entries);
+    dlp__entry_stop();
     rt->scratch = NULL;
-    rt->entries = NULL;
     rt->node_of_rank = NULL;
     rt->node_leader = NULL;
 }
@@ -180,6 +178,10 @@ int dlp_init(int *argc, char ***argv)
     DLP_MPI_CALL(dlp__wait(&dup));
     DLP_MPI_CALL(MPI_Comm_set_errhandler(rt->comm, MPI_ERRORS_RETURN));
     rc = build_node_level();
+    if (dlp__collective_timeout(&rt->collective_timeout, "dlp_init") != DLP_OK)
+        rt->collective_timeout = 0; /* reported by the parallel calls' options */
+    if (rc == DLP_OK)
+        rc = dlp__entry_start(rt->comm, rt->size, rt->collective_timeout);
     if (rc == DLP_OK)
         rc = dlp__shm_alloc(&rt->node_region, dlp__node_region_bytes(), rt->node_comm);
     if (rc == DLP_OK)
@@ -190,10 +192,9 @@ int dlp_init(int *argc, char ***argv)
     }
     dlp__liveness_start();
     rt->call_seq = 0;
-    rt->coll_seq = 0;
     rt->main_thread = pthread_self();
     atomic_store(&rt->in_call, 0);
-    atomic_store(&rt->state, DLP__READY);
+    dlp__rt_set_state(DLP__READY);
     return DLP_OK;
 }
 
@@ -214,7 +215,7 @@ int dlp_finalize(void)
         return rc;
     dlp__signals_restore(); /* SIGTERM/SIGINT: the program's dispositions again */
     release_all();
-    atomic_store(&rt->state, DLP__DONE);
+    dlp__rt_set_state(DLP__DONE);
     if (rt->own_mpi) {
         int mrc = dlp__mpi_finalize();
         if (rc == DLP_OK)

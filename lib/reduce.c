@@ -465,7 +465,7 @@ static void move(void *buf, size_t len, int peer, int send, const char *func)
                        : MPI_Irecv((char *)buf + off, part, MPI_BYTE, peer, DLP__TAG_REDUCE,
                                    rt->comm, &req);
         if (mrc == MPI_SUCCESS)
-            mrc = dlp__wait_arrival(&req, what);
+            mrc = dlp__wait_arrival(&req, what, dlp__rt.collective_timeout);
         if (mrc != MPI_SUCCESS)
             dlp__helper_abort(func, what, mrc);
         off += (size_t)part;

@@ -5,8 +5,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "clock.h"
 #include "dlp_mpi.h"
 #include "entry.h"
+#include "job_end.h"
 #include "shm.h"
 
 enum { DLP__UNINIT = 0, DLP__READY = 1, DLP__DONE = 2 };
@@ -25,8 +27,7 @@ struct dlp__runtime {
     pthread_t main_thread;  /* the thread that called dlp_init(): the collectives' */
     _Atomic int in_call;    /* a parallel call is running (nesting check) */
     unsigned long call_seq; /* parallel calls so far (same on every rank) */
-    unsigned long coll_seq; /* collectives entered (entry.h) */
-    struct dlp__entry *entries; /* [size]: every rank's entry of the last collective */
+    double collective_timeout; /* DLP_COLLECTIVE_TIMEOUT, read by dlp_init (0: none) */
     void *scratch;          /* [size * DLP__SCRATCH_PER_RANK] for collectives */
     struct dlp__shm node_region; /* node-shared dispenser + cursor (loop.c) */
 };
@@ -35,6 +36,11 @@ struct dlp__runtime {
 #define DLP__SCRATCH_PER_RANK 64
 
 extern struct dlp__runtime dlp__rt;
+
+/** Move the runtime to state (DLP__READY, DLP__DONE): a ready runtime
+ *  also makes the lower layers' messages name this rank and host
+ *  (identity.h). Main thread, in dlp_init() and dlp_finalize(). */
+void dlp__rt_set_state(int state);
 
 /** DLP_OK when the library is initialised, else the error (recorded for func). */
 int dlp__check_ready(const char *func);
@@ -54,26 +60,8 @@ int dlp__rt_rank_or_minus1(void);
 /** Free the node leader's staging buffer of dlp_gather (gather.c). */
 void dlp__gather_release(void);
 
-/** Monotonic wall clock in seconds. */
-double dlp__now(void);
-/** Monotonic seconds of the timer tick (a few ms resolution, a fraction of
- *  dlp__now()'s cost): for decisions taken per item, like progress. */
-double dlp__now_coarse(void);
-
-/** Sleep for the given microseconds (no-op for 0). */
-void dlp__sleep_us(unsigned us);
-
-/** End the job with MPI_Abort(code), after the message the caller just
- *  wrote to stderr (and flushed) had 0.3 s to reach the launcher: hydra
- *  drops what an aborted process wrote last. Any thread. */
-void dlp__abort_job(int code) __attribute__((noreturn));
-
-/** Claim the end of the job: 1 for the first caller in the process, 0 after
- *  (another thread is ending it). */
-int dlp__abort_claim(void);
-
-/** End the job with code (MPI_Abort; _exit with one process), once the
- *  caller holds the claim. */
-void dlp__end_job(int code) __attribute__((noreturn));
+/* With this header come the clocks (clock.h), ending the job (job_end.h)
+ * and the collective entry (entry.h): modules below the runtime, which
+ * need nothing from it. */
 
 #endif

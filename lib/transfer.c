@@ -2,6 +2,8 @@
 #include "transfer.h"
 
 #include <limits.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -231,35 +233,144 @@ int dlp__transfer_segments(int send, char *base, size_t elem, const struct dlp__
                                               mrc);
 }
 
-static size_t message_part(size_t left)
+/* ------------------------------------------------------------- bytes -- */
+
+int dlp__transfer_wait(MPI_Request *req)
 {
-    return left < (size_t)DLP__MESSAGE_BYTES ? left : (size_t)DLP__MESSAGE_BYTES;
+    int flag = 0, mrc;
+    while ((mrc = MPI_Test(req, &flag, MPI_STATUS_IGNORE)) == MPI_SUCCESS && !flag)
+        sched_yield();
+    return mrc;
+}
+
+/* Record the failed MPI call of a transfer with peer: "<what> (MPI_Isend
+ * to rank P) failed: <MPI's text>". Returns DLP_ERR_MPI. */
+static int transfer_failed(const char *func, const char *what, int send, int peer, int mrc)
+{
+    char where[256];
+    snprintf(where, sizeof where, "%s (%s rank %d)", what,
+             send ? "MPI_Isend to" : "MPI_Irecv from", peer);
+    return dlp__fail_mpi(func, where, mrc);
+}
+
+/* Send (send = 1) or receive the bytes at buf: one message, waited for. */
+static int one_message(int send, void *buf, size_t bytes, int peer, int tag, MPI_Comm comm)
+{
+    MPI_Request req;
+    int mrc = send ? MPI_Isend(buf, (int)bytes, MPI_BYTE, peer, tag, comm, &req)
+                   : MPI_Irecv(buf, (int)bytes, MPI_BYTE, peer, tag, comm, &req);
+    return mrc == MPI_SUCCESS ? dlp__transfer_wait(&req) : mrc;
+}
+
+/* len bytes in messages of at most DLP__MESSAGE_BYTES; at least `least`
+ * messages (0 or 1). */
+static int move(int send, void *buf, size_t len, int least, int peer, int tag, MPI_Comm comm,
+                const char *what, const char *func)
+{
+    size_t off = 0;
+    for (int m = 0; off < len || m < least; m = 1) {
+        size_t part = len - off < (size_t)DLP__MESSAGE_BYTES ? len - off
+                                                              : (size_t)DLP__MESSAGE_BYTES;
+        int mrc = one_message(send, (char *)buf + off, part, peer, tag, comm);
+        if (mrc != MPI_SUCCESS)
+            return transfer_failed(func, what, send, peer, mrc);
+        off += part;
+    }
+    return DLP_OK;
+}
+
+int dlp__move_bytes(int send, void *buf, size_t len, int peer, int tag, MPI_Comm comm,
+                    const char *what, const char *func)
+{
+    return move(send, buf, len, 0, peer, tag, comm, what, func);
 }
 
 int dlp__send_bytes(const void *buf, size_t len, int peer, int tag, MPI_Comm comm,
                     const char *func)
 {
-    size_t off = 0;
-    do {
-        size_t part = message_part(len - off);
-        int mrc = MPI_Send((const char *)buf + off, (int)part, MPI_BYTE, peer, tag, comm);
-        if (mrc != MPI_SUCCESS)
-            return dlp__fail_mpi(func, "MPI_Send", mrc);
-        off += part;
-    } while (off < len);
-    return DLP_OK;
+    /* the sends only read buf (MPI_Isend's buffer is const) */
+    void *out;
+    memcpy(&out, &buf, sizeof out);
+    return move(1, out, len, 1, peer, tag, comm, "sending bytes", func);
 }
 
 int dlp__recv_bytes(void *buf, size_t len, int peer, int tag, MPI_Comm comm, const char *func)
 {
-    size_t off = 0;
-    do {
-        size_t part = message_part(len - off);
-        int mrc = MPI_Recv((char *)buf + off, (int)part, MPI_BYTE, peer, tag, comm,
-                           MPI_STATUS_IGNORE);
+    return move(0, buf, len, 1, peer, tag, comm, "receiving bytes", func);
+}
+
+int dlp__move_pieces(int send, int k, const int *lens, const MPI_Aint *disp, void *first,
+                     int peer, int tag, MPI_Comm comm, const char *what, const char *func)
+{
+    int mrc;
+    if (k == 1) {
+        mrc = one_message(send, first, (size_t)lens[0], peer, tag, comm);
+    } else {
+        MPI_Datatype type;
+        MPI_Request req;
+        if ((mrc = MPI_Type_create_hindexed(k, lens, disp, MPI_BYTE, &type)) == MPI_SUCCESS &&
+            (mrc = MPI_Type_commit(&type)) == MPI_SUCCESS) {
+            mrc = send ? MPI_Isend(MPI_BOTTOM, 1, type, peer, tag, comm, &req)
+                       : MPI_Irecv(MPI_BOTTOM, 1, type, peer, tag, comm, &req);
+            if (mrc == MPI_SUCCESS)
+                mrc = dlp__transfer_wait(&req);
+            MPI_Type_free(&type);
+        }
+    }
+    return mrc == MPI_SUCCESS ? DLP_OK : transfer_failed(func, what, send, peer, mrc);
+}
+
+/* Receive the next message with tag from src, whatever its size (at most
+ * cap); *got: its bytes. Returns the MPI status code. */
+static int recv_probed(void *buf, size_t cap, int src, int tag, MPI_Comm comm, int *got)
+{
+    MPI_Message msg;
+    MPI_Status st;
+    int flag = 0, mrc;
+    while ((mrc = MPI_Improbe(src, tag, comm, &flag, &msg, &st)) == MPI_SUCCESS && !flag)
+        sched_yield();
+    if (mrc != MPI_SUCCESS)
+        return mrc;
+    int count = 0;
+    if ((mrc = MPI_Get_count(&st, MPI_BYTE, &count)) != MPI_SUCCESS)
+        return mrc;
+    if (count < 0 || (size_t)count > cap)
+        return MPI_ERR_TRUNCATE;
+    MPI_Request req;
+    mrc = MPI_Imrecv(buf, count, MPI_BYTE, &msg, &req);
+    if (mrc == MPI_SUCCESS)
+        mrc = dlp__transfer_wait(&req);
+    *got = count;
+    return mrc;
+}
+
+int dlp__relay_bytes(int from, int to, size_t total, unsigned char *stage, size_t cap, int tag,
+                     MPI_Comm comm, const char *what, const char *func)
+{
+    if (total == 0)
+        return DLP_OK;
+    unsigned char *buf[2] = {stage, stage + cap};
+    int size[2] = {0, 0}, j = 0;
+    size_t done = 0;
+    int mrc = recv_probed(buf[0], cap, from, tag, comm, &size[0]);
+    while (mrc == MPI_SUCCESS) {
+        MPI_Request req;
+        mrc = MPI_Isend(buf[j], size[j], MPI_BYTE, to, tag, comm, &req);
         if (mrc != MPI_SUCCESS)
-            return dlp__fail_mpi(func, "MPI_Recv", mrc);
-        off += part;
-    } while (off < len);
-    return DLP_OK;
+            break;
+        done += (size_t)size[j];
+        if (done < total)
+            mrc = recv_probed(buf[1 - j], cap, from, tag, comm, &size[1 - j]);
+        int mrc2 = dlp__transfer_wait(&req);
+        if (mrc == MPI_SUCCESS)
+            mrc = mrc2;
+        if (done >= total)
+            break;
+        j = 1 - j;
+    }
+    if (mrc == MPI_SUCCESS)
+        return DLP_OK;
+    char where[256];
+    snprintf(where, sizeof where, "%s (relay from rank %d to rank %d)", what, from, to);
+    return dlp__fail_mpi(func, where, mrc);
 }

@@ -4,9 +4,10 @@
 #include <sched.h>
 #include <stdio.h>
 
-#include "error.h"
-#include "options.h"
-#include "runtime.h"
+#include "clock.h"
+#include "dlp_mpi.h"
+#include "identity.h"
+#include "job_end.h"
 
 #define SPIN_SECONDS 200e-6 /* test in a tight loop this long first */
 #define YIELDS 100          /* then yield this often before sleeping */
@@ -23,7 +24,7 @@ static double arrival_late(const char *what, double waited, double limit, double
                 "dlp_mpi: rank %d (host %s) waited %.0f s (DLP_COLLECTIVE_TIMEOUT) in %s for "
                 "ranks that did not call it; ranks that do not print this line are elsewhere "
                 "in the program; aborting the job\n",
-                dlp__rt.rank, dlp__rt.host, waited, what);
+                dlp__identity_rank(), dlp__identity_host(), waited, what);
         /* the other waiting ranks say so too before the job ends */
         dlp__abort_job(DLP_EXIT_COLLECTIVE_TIMEOUT);
     }
@@ -32,19 +33,17 @@ static double arrival_late(const char *what, double waited, double limit, double
                 "dlp_mpi: rank %d (host %s) has waited %.0f s in %s for the other ranks to "
                 "call it (ranks that do not print this line are elsewhere; set "
                 "DLP_COLLECTIVE_TIMEOUT to end the job instead of waiting)\n",
-                dlp__rt.rank, dlp__rt.host, waited, what);
+                dlp__identity_rank(), dlp__identity_host(), waited, what);
         fflush(stderr);
         return next_warn * 2;
     }
     return next_warn;
 }
 
-int dlp__wait_arrival(MPI_Request *request, const char *what)
+int dlp__wait_arrival(MPI_Request *request, const char *what, double timeout)
 {
     int flag = 0, rc;
-    double limit = 0;
-    if (dlp__collective_timeout(&limit, "dlp_mpi") != DLP_OK)
-        limit = 0; /* reported by the parallel calls' options */
+    double limit = timeout > 0 ? timeout : 0;
     double t0 = dlp__now(), next_warn = ARRIVAL_WARN_S, checked = t0;
     unsigned sleep_us = 1;
     while ((rc = MPI_Test(request, &flag, MPI_STATUS_IGNORE)) == MPI_SUCCESS && !flag) {

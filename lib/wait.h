@@ -22,10 +22,11 @@ int dlp__wait_bell(MPI_Request *request, long (*bell)(unsigned us));
  *  of a parallel call, dlp_gather, dlp_bcast ...), where a rank that never
  *  calls it would hang the others. `what` names it for the messages, e.g.
  *  "the start of dlp_split_managed (call #3, n = 100)". After 60 s, then
- *  120, 240 ... a waiting rank says on stderr what it waits in; with
- *  DLP_COLLECTIVE_TIMEOUT=T (seconds) it aborts the job after T instead.
- *  Every waiting rank prints its own line, so the ranks that are elsewhere
- *  (or in another collective, which they then name) stand out. */
-int dlp__wait_arrival(MPI_Request *request, const char *what);
+ *  120, 240 ... a waiting rank says on stderr what it waits in; with a
+ *  timeout (seconds > 0: DLP_COLLECTIVE_TIMEOUT, dlp__rt.collective_timeout)
+ *  it aborts the job after that long instead. Every waiting rank prints its
+ *  own line, so the ranks that are elsewhere (or in another collective,
+ *  which they then name) stand out. */
+int dlp__wait_arrival(MPI_Request *request, const char *what, double timeout);
 
 #endif

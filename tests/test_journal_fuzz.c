@@ -32,11 +32,6 @@
 
 #include "error.h"
 #include "journal_file.h"
-#include "runtime.h"
-
-/* error.c's needs from runtime.c (no MPI here) */
-struct dlp__runtime dlp__rt;
-int dlp__rt_rank_or_minus1(void) { return -1; }
 
 #define FUNC "dlp_split_managed"
 
