@@ -83,7 +83,7 @@ missing_packages() {
             lint)
                 have clang-tidy || miss+=(clang-tidy)
                 have cppcheck || miss+=(cppcheck)
-                # clang-tidy parses lib/*.c as clang does, with clang's own
+                # clang-tidy parses lib/*/*.c as clang does, with clang's own
                 # <omp.h> (libomp-dev), not GCC's
                 compgen -G '/usr/lib/llvm-*/lib/clang/*/include/omp.h' >/dev/null ||
                     miss+=(libomp-dev)
@@ -224,7 +224,7 @@ require_tests() {
 }
 
 # Static analysis of the library: clang-tidy with .clang-tidy on every
-# lib/*.c (and so on the headers of lib/ and include/ they include), then
+# lib/*/*.c (and so on the headers of lib/ and include/ they include), then
 # cppcheck on the same files; both with the flags of the real build, from the
 # compile_commands.json of a configure (no build) in $BUILD_DIR-lint. Any
 # finding fails, except those .clang-tidy-waivers lists (a file, a check and
@@ -238,7 +238,7 @@ lint() {
         >/dev/null
     local -a files=()
     local f
-    for f in lib/*.c; do files+=("$f"); done
+    for f in lib/*/*.c; do files+=("$f"); done
     local status=0 out
     out=$(mktemp)
     say "lint: $(clang-tidy --version | sed -n 's/.*LLVM version \([0-9.]*\).*/clang-tidy \1/p') on ${#files[@]} files of lib/ (and the headers of lib/ and include/)"

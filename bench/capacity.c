@@ -22,7 +22,7 @@
  * library measures (DLP_STATS=1, captured from stderr): the requests the
  * dispatcher served, its wall and CPU time, and request sent -> answered
  * (median, p99 on rank 0's clock), and the largest chunk time of the
- * call (AUTO grows it under load, lib/dispatcher.c). Derived: requests/s, per
+ * call (AUTO grows it under load, lib/call/dispatcher.c). Derived: requests/s, per
  * remote node too, items/s per node, the dispatcher's
  * CPU per request (its service time), and 1 / that (the rate one
  * dispatcher could answer if it did nothing else: its capacity). Printed

@@ -1,8 +1,8 @@
 /*
  * capacity_scan.c — what one wake-up of the master's dispatcher costs as a
  * function of the number of nodes K, for the parts of it that grow with
- * the nodes (lib/dispatcher.c): the forecast of the next request
- * (lib/forecast.c, compiled in: a wake-up answers the requests that came,
+ * the nodes (lib/call/dispatcher.c): the forecast of the next request
+ * (lib/policy/forecast.c, compiled in: a wake-up answers the requests that came,
  * takes the due looks and sets their next ones; O(log K) per look with its
  * heap, a scan of every node before) and, with
  * node doorbells, the wait on the doorbell sockets. No MPI traffic; one
@@ -20,7 +20,7 @@
  * Table 2, the doorbell wait alone, I idle sockets plus one ready, I = 1,
  * 10, 100, 1000, 5000, 10000 and as many as the open-file limit allows:
  * per wake-up, the ppoll over a table rebuilt every time (the old wait),
- * the epoll set of lib/waitset.c (built once, compiled in) with
+ * the epoll set of lib/base/waitset.c (built once, compiled in) with
  * epoll_pwait2, and the same set by its fallback route (a ppoll on the
  * epoll descriptor, then epoll_wait), each finding the ready socket. The
  * variants alternate within each repetition, their order too.

@@ -8,7 +8,7 @@
 # values):
 #   TAU=0.010        DLP_CHUNK_TIME, seconds of a node's work per chunk
 #   GROW=1           1: the chunk time grows under load (the library's
-#                    default, lib/dispatcher.c): tau_eff = max(TAU,
+#                    default, lib/call/dispatcher.c): tau_eff = max(TAU,
 #                    min(TAU_MAX, (N - 1) * s / RHO)); 0: TAU always
 #                    (DLP_CHUNK_TIME set by the user, or the code before)
 #   TAU_MAX=1 RHO=0.5  the growth's cap and target utilisation

@@ -23,7 +23,7 @@
 # sleep and MPI_Finalize, launched the same way: what MPI and the launcher
 # cost on their own; and the same program as bare_noio, with hwloc told to
 # skip PCI and I/O devices as dlp_init does it for the MPI_Init it calls
-# (HWLOC_COMPONENTS=-pci,-linux:pci,-linux:io; lib/mpi_start.c): what MPI
+# (HWLOC_COMPONENTS=-pci,-linux:pci,-linux:io; lib/base/mpi_start.c): what MPI
 # costs when started as dlp_init starts it. Runs of the example and the
 # baselines alternate, so a change of the machine's load affects all alike.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A cut network link (lib/liveness.h), across the emulated hosts of
+# A cut network link (lib/cluster/liveness.h), across the emulated hosts of
 # tests/hosts.sh: test_liveness --long=60 (items of a minute) runs on every
 # host; once rank 0's first item started, host HOST's link is cut, and the
 # job must end with DLP_EXIT_NODE_LOST (73) and rank 0's message naming

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The node doorbells (lib/netbell.c) on emulated nodes: test_split (which
+# The node doorbells (lib/cluster/netbell.c) on emulated nodes: test_split (which
 # checks every call's items and results itself) under DLP_STATS=1, whose
 # dispatcher lines say how many nodes have a doorbell and how many rings it
 # read.
@@ -18,11 +18,11 @@
 #            says it cannot resolve that name; no doorbell, no rings, the
 #            node served by polling (test_split's checks still pass)
 #   intruders  3 nodes, tcp, DLP__TEST_BELL_INTRUDERS=8 (an internal test
-#            hook of lib/netbell.c: rank 0 opens 8 silent connections and one
+#            hook of lib/cluster/netbell.c: rank 0 opens 8 silent connections and one
 #            with a wrong greeting to each of its doorbell addresses before
 #            the leaders connect): both remote nodes still have a doorbell
 #   clocks   2 nodes, DLP__TEST_CLOCK_SKEW=172800 (an internal test hook of
-#            lib/agent.c: the agent's times for DLP_STATS run two days ahead,
+#            lib/call/agent.c: the agent's times for DLP_STATS run two days ahead,
 #            as on a host booted two days earlier): the dispatcher's
 #            "request sent -> answered" stays in 0 .. 100000 ms (subtracting
 #            the two clocks gave -172800000 ms)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The node doorbells against the open-file limit (lib/fdlimit.c,
-# lib/netbell.c): test_fdlimit (which lowers rank 0's RLIMIT_NOFILE before
+# The node doorbells against the open-file limit (lib/base/fdlimit.c,
+# lib/cluster/netbell.c): test_fdlimit (which lowers rank 0's RLIMIT_NOFILE before
 # dlp_init and checks every call's items and results itself) under
 # DLP_STATS=1, at 2, 3 and 4 emulated nodes of one rank.
 #
@@ -13,8 +13,8 @@
 #   low      soft = hard = open + 8: one warning on rank 0 naming the limit
 #            and "ulimit -n", no node has a doorbell (MPI polling), results
 #            right
-#   one      soft = hard = open + 147 (lib/netbell.c's BELL_OVERHEAD, 82,
-#            plus lib/fdlimit.h's DLP__FDLIMIT_RESERVE, 64, plus one): one
+#   one      soft = hard = open + 147 (lib/cluster/netbell.c's BELL_OVERHEAD, 82,
+#            plus lib/base/fdlimit.h's DLP__FDLIMIT_RESERVE, 64, plus one): one
 #            remote node has a doorbell, the others are polled, one warning
 #            (at N = 2 that one node is every node: no warning)
 . "$(dirname "$0")/cases.sh" "$@"

@@ -59,13 +59,13 @@ if(TARGET resume AND TARGET split_managed) # the examples are built (DLP example
   dlp_add_hosts_test(examples.h2x2.t1 HOSTS 2 RANKS 2 THREADS 1 TIMEOUT 200
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run_examples.sh ${PROJECT_BINARY_DIR}/examples
             @LAUNCH@)
-  # MPI_Finalize across hosts (lib/mpi_end.h): ten jobs in a row must all end
+  # MPI_Finalize across hosts (lib/base/mpi_end.h): ten jobs in a row must all end
   # (without the remedy, MPICH 4.0.2 + UCX 1.13 hang in about half of them).
   dlp_add_hosts_test(finalize.h2x2.t1 HOSTS 2 RANKS 2 THREADS 1 TIMEOUT 100
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/repeat.sh 10 @LAUNCH@
             ${PROJECT_BINARY_DIR}/examples/split_managed)
 endif()
-# A cut network link (lib/liveness.h, tests/cutlink.sh): host h2's link cut
+# A cut network link (lib/cluster/liveness.h, tests/cutlink.sh): host h2's link cut
 # during a call of one-minute items, its interface set down (inside) or its
 # veth taken off the bridge (outside: nobody is told); rank 0 names node 1 (host h2) and the job ends with
 # DLP_EXIT_NODE_LOST (73) at DLP_LIVENESS_TIMEOUT=3, long before the items

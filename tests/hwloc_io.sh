@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dlp_init's MPI_Init without hwloc's PCI and I/O discovery (lib/mpi_start.c):
+# dlp_init's MPI_Init without hwloc's PCI and I/O discovery (lib/base/mpi_start.c):
 # test_runtime (which also checks that HWLOC_COMPONENTS is as before after
 # dlp_init) under HWLOC_COMPONENTS_VERBOSE=1, whose "Blacklisting component"
 # lines say what hwloc left out while MPI_Init discovered the node.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What dlp_init takes from the launcher (lib/launcher.h), without one:
+# What dlp_init takes from the launcher (lib/base/launcher.h), without one:
 # a job that a launcher started as several tasks but that MPI sees as one
 # rank is refused by dlp_init (it would run N copies of the whole job), and
 # Slurm's SLURM_CPUS_PER_TASK is the team size when neither OMP_NUM_THREADS

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The master's wait on the node doorbells (lib/netbell.c, an epoll set of
-# lib/waitset.c) on emulated nodes of one rank: test_netbell (which checks
+# The master's wait on the node doorbells (lib/cluster/netbell.c, an epoll set of
+# lib/base/waitset.c) on emulated nodes of one rank: test_netbell (which checks
 # every call's items itself) under DLP_STATS=1 and DLP_LIVENESS_TIMEOUT=1,
 # whose dispatcher lines say how many nodes have a doorbell, how many rings
 # and polls it took.
@@ -19,7 +19,7 @@
 #            that left their heartbeats unread in the level-triggered set
 #            would return at once, again and again, within one poll)
 #   addfail  3 nodes, DLP__TEST_BELL_EPOLL_FAIL=2 (an internal test hook of
-#            lib/netbell.c: node 2's epoll_ctl ADD fails): rank 0 says so
+#            lib/cluster/netbell.c: node 2's epoll_ctl ADD fails): rank 0 says so
 #            once, naming the node and the error; node 2 is polled, node 1
 #            keeps its doorbell; items right
 #   waitfail 3 nodes, DLP__TEST_BELL_EPOLL_FAIL=wait (the first wait on the

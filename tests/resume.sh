@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A managed call resumed from its journal hands out only the items not done
-# (lib/dispenser.h), on every node: examples/resume (items of MS ms, each
+# (lib/node/dispenser.h), on every node: examples/resume (items of MS ms, each
 # writing <i>.txt with its rank) under mpiexec [LAUNCHER ARGS], stopped by
 # SIGTERM once all but about LEFT of N items are done (items of 2 ms, so
 # that this takes two seconds), then resumed with items of MS ms. Every

@@ -1,5 +1,5 @@
 /* Unit test of AUTO's chunk time under the dispatcher's load
- * (dlp__schedule_chunk_time, lib/schedule.c), without MPI: it stays at
+ * (dlp__schedule_chunk_time, lib/policy/schedule.c), without MPI: it stays at
  * DLP_CHUNK_TIME's value while the dispatcher has room, grows to
  * nodes * service / DLP__LOAD_TARGET when it has not, up to
  * DLP__CHUNK_TIME_GROWN_MAX, and never when the user set it. Then a whole

@@ -5,7 +5,7 @@
  * two results), every length and every byte; the other ranks hold nothing.
  *
  * Two ways in:
- *   direct  the internal interface lib/loop.c calls (dlp__collector_begin,
+ *   direct  the internal interface lib/call/call_features.c calls (dlp__collector_begin,
  *           _collect, _abandon) around the test's own `#pragma omp parallel
  *           for` over this rank's items i = rank, rank + size, ...
  *   calls   dlp_split_managed / dlp_split_round_robin / the loop form with

@@ -1,5 +1,5 @@
-/* The open-file limit against the node doorbells (lib/fdlimit.c,
- * lib/netbell.c): rank 0 lowers its own RLIMIT_NOFILE before dlp_init, to
+/* The open-file limit against the node doorbells (lib/base/fdlimit.c,
+ * lib/cluster/netbell.c): rank 0 lowers its own RLIMIT_NOFILE before dlp_init, to
  * the descriptors it has open plus --free=F, keeping the hard limit
  * (--hard=keep: the library must raise the soft one) or lowering it too
  * (--hard=same: the nodes beyond the limit are served by polling, with one

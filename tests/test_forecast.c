@@ -1,4 +1,4 @@
-/* Unit test of the dispatcher's forecast (lib/forecast.c), without MPI: when
+/* Unit test of the dispatcher's forecast (lib/policy/forecast.c), without MPI: when
  * it expects each node's next request, and how long it sleeps before, in
  * and after that request's window; that a wake-up with many nodes sleeps
  * until the earliest of their own next looks (the heap against a scan of

@@ -3,7 +3,7 @@
  * test_journal DIR
  *   The in-process cases; rank 0 creates DIR and empties it, each case has a
  *   journal file of its own there. The test reads and writes journal files
- *   itself, following lib/journal.h (the file magic, then records of
+ *   itself, following lib/parts/journal.h (the file magic, then records of
  *   {u32 magic, u32 type, u64 call, u64 bytes, payload, u64 FNV-1a}), so it
  *   can check what the library wrote and give a call the journal an earlier
  *   run would have left: the records of call #s copied as call #t (the call
@@ -45,7 +45,7 @@
  * test_journal DIR --loop-fail-earlier
  *   Only this: in the loop form, a thread calls dlp_loop_fail() for the
  *   item it finished before the one it runs now; the journal must not take
- *   that item for done (lib/loop.c writes a FAILED record for it).
+ *   that item for done (the call writes a FAILED record for it).
  *
  * test_journal --work DIR --form=F --n=N --calls=C --item-ms=M --run=K [--slow=I:MS]
  *   C calls (F: managed, rr, loop, map, mapnext) of n items each with the
@@ -88,7 +88,7 @@ struct jhead {
     uint32_t magic, type;
     uint64_t seq, bytes;
 };
-_Static_assert(sizeof(struct jhead) == 24, "record header of lib/journal.h");
+_Static_assert(sizeof(struct jhead) == 24, "record header of lib/parts/journal.h");
 
 static uint64_t j_fnv(uint64_t h, const void *p, size_t len)
 {

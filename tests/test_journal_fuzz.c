@@ -1,4 +1,4 @@
-/* A fuzz of the journal reader (lib/journal_file.c) alone: single-bit flips
+/* A fuzz of the journal reader (lib/base/journal_file.c) alone: single-bit flips
  * and truncations of a valid journal.
  *
  * test_journal_fuzz [--random=N] [--seed=S] [--step=K] [--scale=M]

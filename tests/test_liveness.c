@@ -1,4 +1,4 @@
-/* The liveness watch (lib/liveness.h): a lost node ends the job, a busy one
+/* The liveness watch (lib/cluster/liveness.h): a lost node ends the job, a busy one
  * does not. Run with DLP_LIVENESS_TIMEOUT set small (tests/CMakeLists.txt,
  * tests/hosts.cmake).
  *

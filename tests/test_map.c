@@ -982,7 +982,7 @@ static void check_back_to_back(int total)
 /* ------------------------------------------------------------ progress -- */
 
 /* DLP_PROGRESS=1 with a label: the master's stderr (redirected to a file for
- * the call) ends with "<label>: n/n items (100%) ..." (lib/progress.h,
+ * the call) ends with "<label>: n/n items (100%) ..." (lib/parts/progress.h,
  * plain form, since the file is not a terminal). */
 static void check_progress(void)
 {

@@ -1,6 +1,6 @@
 /* The node doorbells on many emulated nodes of one rank (tests/netbell.sh
  * reads rank 0's DLP_STATS lines): the master's dispatcher sleeps on an
- * epoll set of every node's connection (lib/netbell.c, lib/waitset.c).
+ * epoll set of every node's connection (lib/cluster/netbell.c, lib/base/waitset.c).
  *   hot    node 1's items take 0.1 ms, the others' 5 ms, chunks of one
  *          item: node 1 asks and rings all the time while the others stay
  *          quiet for long stretches; every item runs exactly once and every

@@ -1,4 +1,4 @@
-/* Unit test of the progress display (lib/progress.c), without MPI: synthetic
+/* Unit test of the progress display (lib/parts/progress.c), without MPI: synthetic
  * (done, now) sequences into a tmpfile, and the exact text that came out.
  * Every failed check prints the expected and the actual text (escaped:
  * tests/test_check.h). */

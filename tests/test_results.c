@@ -114,7 +114,7 @@ static void check_dense_results(int cycles)
     o.chunk = 7;
     dense_case(TEST_MANAGED, 5000, 24, &o, "FIXED chunk 7");
     dense_case(TEST_MANAGED, 1000, 4096, &o, "FIXED chunk 7");
-    /* the transfer's paths (lib/transfer.c): packed items of the sizes
+    /* the transfer's paths (lib/base/transfer.c): packed items of the sizes
      * with their own copy loops (4, 8, 16) and others, over many packed
      * messages (more than its window of 8 in flight); items of 64 KiB and
      * more (each a message of its own, also when strided) and just below

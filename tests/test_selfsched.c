@@ -1,10 +1,10 @@
-/* Unit test of the self-scheduling family (lib/selfsched.c), without MPI:
+/* Unit test of the self-scheduling family (lib/policy/selfsched.c), without MPI:
  * the parser, whole chunk sequences of every policy over a grid of n and
  * worker counts (they sum to n, each chunk in [1, remaining], the expected
  * lengths), sequences worked out by hand for small cases, and auto / fixed
- * against dlp__schedule_chunk() (lib/schedule.c, compiled in); DLP_SCHEDULE's
+ * against dlp__schedule_chunk() (lib/policy/schedule.c, compiled in); DLP_SCHEDULE's
  * two levels (P, P1/P2), AWF's rate-sum estimate, and the thread level's
- * rounds on a cursor (lib/cursor.c, linked in). Every failed
+ * rounds on a cursor (lib/node/cursor.c, linked in). Every failed
  * check prints the case (policy, n, P, chunk index), the expected and the
  * actual value; no timing. */
 #include <limits.h>
@@ -18,7 +18,7 @@
 #include "schedule.h"
 #include "selfsched.h"
 
-/* The thread level's rounds live in lib/cursor.c (no MPI, no OpenMP),
+/* The thread level's rounds live in lib/node/cursor.c (no MPI, no OpenMP),
  * which tests/CMakeLists.txt builds into this test. */
 #include "cursor.h"
 
@@ -740,7 +740,7 @@ static void test_rate_sum(void)
     CHECK_EQ(v.seen, 1);
 }
 
-/* The thread level's rounds (lib/cursor.c): a round's n
+/* The thread level's rounds (lib/node/cursor.c): a round's n
  * is the cursor's backlog when the previous round is used up; chunks
  * appended during a round wait for the next; with no backlog a claim takes
  * one ticket. One thread plays all the workers. */

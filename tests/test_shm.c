@@ -1,4 +1,4 @@
-/* Node-shared memory against another process on the node (lib/shm.c).
+/* Node-shared memory against another process on the node (lib/base/shm.c).
  *
  * test_shm [--undumpable]
  *   Before dlp_init every process takes the shared-memory names

@@ -1,4 +1,4 @@
-/* SIGTERM and SIGINT from call to call (lib/signals.c): the library's
+/* SIGTERM and SIGINT from call to call (lib/parts/signals.c): the library's
  * handler goes in at the first call that catches and stays until
  * dlp_finalize(); between calls it passes a signal on to the disposition
  * it replaced. (A signal during a call, with the journal: test_journal.c

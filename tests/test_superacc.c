@@ -1,4 +1,4 @@
-/* The exact accumulator of DLP_REDUCE_SUM_REPRO alone (lib/superacc.c):
+/* The exact accumulator of DLP_REDUCE_SUM_REPRO alone (lib/policy/superacc.c):
  * sums whose exact value lies exactly halfway between two doubles (ties to
  * even, also negative, subnormal and at the overflow threshold), ties
  * broken by a far smaller term above or below, huge and tiny terms that

@@ -1,5 +1,5 @@
 /* Unit test of the epoll set the master's dispatcher sleeps on
- * (lib/waitset.c), without MPI, over AF_UNIX socket pairs, by both of its
+ * (lib/base/waitset.c), without MPI, over AF_UNIX socket pairs, by both of its
  * routes (epoll_pwait2, and a ppoll on the epoll descriptor): a wait
  * reports the ready descriptors only, by their tags, again until what is
  * there is read; a removed one never; a hang-up; and with more ready than a

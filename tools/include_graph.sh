@@ -1,28 +1,37 @@
 #!/bin/sh
 # tools/include_graph.sh — the library's include graph and its cycles.
 #
-#   tools/include_graph.sh [LIB_DIR]      (default: lib next to this script)
+#   tools/include_graph.sh [--folders] [LIB_DIR]   (default: lib next to this script)
 #
-# A node is a module: lib/x.c and lib/x.h together (a folder prefix, if
-# any, is kept: node/cursor). An edge x -> y means x.c or x.h includes
-# "y.h". Prints every edge ("edge x y"), then every cycle as its strongly
-# connected component ("cycle N: a b c", largest first), then a summary
-# line: modules, edges, and the size of the largest cycle (0: acyclic).
+# A node is a module: x.c and x.h together, wherever in lib/'s layer
+# folders they are (names are unique across folders). An edge x -> y means
+# x.c or x.h includes "y.h". Prints every edge ("edge x y"), then every
+# cycle as its strongly connected component ("cycle N: a b c", largest
+# first), then a summary line: modules, edges, and the size of the largest
+# cycle (0: acyclic). With --folders, the same for the folders (the layers):
+# an edge base -> policy when a module of base/ includes one of policy/.
 set -eu
+folders=0
+if [ "${1:-}" = --folders ]; then folders=1; shift; fi
 lib=${1:-$(dirname "$0")/../lib}
 cd "$lib"
+headers=$(find . -name '*.h' | sed 's|^\./||')
 find . -name '*.[ch]' | sed 's|^\./||' | sort | while read -r f; do
-    from=${f%.[ch]}
-    dir=$(dirname "$f")
+    from=$(basename "${f%.[ch]}")
+    folder=$(dirname "$f")
     grep -o '^#include "[^"]*\.h"' "$f" | sed 's/^#include "//; s/\.h"$//' |
         while read -r inc; do
-            # resolve relative to the including file's folder, then lib/
-            if [ -f "$dir/$inc.h" ] && [ "$dir" != . ]; then to=$dir/$inc; else to=$inc; fi
-            to=$(echo "$to" | sed 's|^\./||')
-            [ -f "$to.h" ] || continue          # the public header, system headers
-            [ "$to" = "$from" ] || echo "$from $to"
+            # the header of lib/ of that name, in whichever folder
+            path=$(printf '%s\n' "$headers" | grep -m 1 -E "(^|/)$inc\.h$" || true)
+            [ -n "$path" ] || continue          # the public header, system headers
+            if [ "$folders" = 1 ]; then
+                to=$(dirname "$path")
+                [ "$to" = "$folder" ] || echo "$folder $to"
+            else
+                [ "$inc" = "$from" ] || echo "$from $inc"
+            fi
         done
-    echo "$from"
+    if [ "$folders" = 1 ]; then echo "$folder"; else echo "$from"; fi
 done | awk '
     NF == 1 { node[$1] = 1; next }
     { node[$1] = 1; node[$2] = 1; if (!(($1, $2) in e)) { e[$1, $2] = 1; edges++; print "edge", $1, $2 } }

@@ -3,7 +3,7 @@
  * (one atomic add); ticket k is the k-th item of the chunks appended so far,
  * in order. A ticket beyond the appended chunks waits for the next chunk or
  * for close (then it is void). The cursor may live in node-shared memory.
- * Claims take one ticket or a batch (lib/loop.c), or a thread-level
+ * Claims take one ticket or a batch (lib/call/take.c), or a thread-level
  * policy's chunk (dlp__cursor_claim). */
 #ifndef DLP_LIB_CURSOR_H
 #define DLP_LIB_CURSOR_H

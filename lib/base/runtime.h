@@ -29,7 +29,7 @@ struct dlp__runtime {
     unsigned long call_seq; /* parallel calls so far (same on every rank) */
     double collective_timeout; /* DLP_COLLECTIVE_TIMEOUT, read by dlp_init (0: none) */
     void *scratch;          /* [size * DLP__SCRATCH_PER_RANK] for collectives */
-    struct dlp__shm node_region; /* node-shared dispenser + cursor (loop.c) */
+    struct dlp__shm node_region; /* node-shared dispenser + cursor (node_region.c) */
 };
 
 /* Bytes per rank of the collectives' scratch buffer. */

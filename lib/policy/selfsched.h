@@ -54,11 +54,11 @@
  * n, rate and chunk_time = target (tests/test_selfsched.c compares them).
  *
  * The thread level (a node's threads claiming from the node's cursor,
- * lib/cursor.h) runs these policies over rounds: a round's n is the node's
+ * lib/node/cursor.h) runs these policies over rounds: a round's n is the node's
  * backlog (items the node was given and no thread has claimed) when the
  * previous round's items are all claimed, P the node's threads; there wf
  * is fac2 (threads weigh alike) and auto is not used (the thread level's
- * auto is the batched claims of lib/loop.c).
+ * auto is the batched claims of lib/call/take.c).
  *
  * Threads: one thread at a time per state (the caller's lock). */
 #ifndef DLP_LIB_SELFSCHED_H

@@ -1,5 +1,5 @@
 /* Variable-size results (dlp_collector_*): what a parallel call does with
- * opts.collector at its start and at its end (lib/loop.c calls these). */
+ * opts.collector at its start and at its end (lib/call/call_features.c calls these). */
 #ifndef DLP_LIB_COLLECTOR_H
 #define DLP_LIB_COLLECTOR_H
 

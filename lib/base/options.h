@@ -17,7 +17,7 @@ struct dlp__options {
     int schedule;      /* enum dlp_schedule, resolved (not DEFAULT) */
     long chunk;        /* FIXED: the chunk size; GSS: the smallest chunk (>= 1) */
     int thread_schedule; /* enum dlp_schedule at the thread level, resolved (AUTO:
-                            batched claims, lib/loop.c) */
+                            batched claims, lib/call/take.c) */
     long thread_chunk; /* thread level: FIXED's chunk, GSS's smallest (>= 1) */
     int threads;       /* team size of the callback forms */
     double chunk_time; /* AUTO: target seconds of work per chunk */

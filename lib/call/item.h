@@ -1,7 +1,7 @@
 /* The item a team thread is running, for dlp_item_fail(): the callback forms
  * (split.c, map.c) attach one per thread, enter it around each body or
  * work call and read back whether it was failed and why; the loop form's
- * current item is the one its thread took with dlp_loop_next() (loop.c). */
+ * current item is the one its thread took with dlp_loop_next() (loop_api.c). */
 #ifndef DLP_LIB_ITEM_H
 #define DLP_LIB_ITEM_H
 
