@@ -368,86 +368,124 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
 /* on_error = retry (retry.h): each rank runs its items of the round, and
  * sends the results to the master, which hands them to on_result. A record
  * is {item, bytes, the bytes padded to 8}. */
+
+/* Item k of the round, on a team thread: its result in out[k], r->ok[k]
+ * set when it succeeded. */
+static void retry_item(struct dlp_map *m, struct dlp__retry_round *r, struct dlp_buf *out,
+                       long k, struct dlp__item *it)
+{
+    struct dlp_loop *L = m->L;
+    int retries = L->o.retries;
+    out[k].item = r->item[k];
+    dlp__item_enter(it, r->item[k]);
+    int rc = m->work(r->item[k], m->ctx, &out[k]);
+    int ok = dlp__item_leave(it, rc);
+    if (L->o.reduce)
+        dlp__reduce_item_end(ok && !out[k].failed);
+    if (!ok) {
+        dlp__item_failed(L, it, "work", rc, r->round, retries, r->origin[k]);
+    } else if (out[k].failed) {
+        dlp__loop_failure(L, r->item[k], omp_get_thread_num(),
+                          out[k].failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM : DLP_ERR_ITEM,
+                          "a result append failed: code %d (retry %d of %d; it "
+                          "failed first on rank %d)",
+                          out[k].failed, r->round, retries, r->origin[k]);
+    } else {
+        r->ok[k] = 1;
+    }
+}
+
+/* The rank's items of the round, run by its team: their results, one per
+ * item. */
+static struct dlp_buf *run_round(struct dlp_map *m, struct dlp__retry_round *r)
+{
+    struct dlp_loop *L = m->L;
+    struct dlp_buf *out = calloc((size_t)(r->mine > 0 ? r->mine : 1), sizeof *out);
+    if (!out)
+        dlp__helper_abort(L->func, "out of memory for retried results", MPI_SUCCESS);
+#pragma omp parallel num_threads(L->o.threads) default(none) shared(m, L, r, out)
+    {
+        dlp__nested_enter(&L->nested, L->o.threads);
+        struct dlp__item it;
+        dlp__item_attach(&it);
+#pragma omp for schedule(dynamic, 1)
+        for (long k = 0; k < r->mine; k++)
+            retry_item(m, r, out, k, &it);
+        dlp__item_detach();
+    }
+    return out;
+}
+
+/* The round's good results as records, in one buffer of *len bytes; out is
+ * freed. */
+static char *pack_results(const struct dlp_loop *L, const struct dlp__retry_round *r,
+                          struct dlp_buf *out, size_t *len)
+{
+    size_t bytes = 0;
+    for (long k = 0; k < r->mine; k++)
+        if (r->ok[k])
+            bytes += 2 * sizeof(long) + PAD8(out[k].len);
+    char *to = calloc(bytes ? bytes : 1, 1);
+    if (!to)
+        dlp__helper_abort(L->func, "out of memory for retried results", MPI_SUCCESS);
+    *len = 0;
+    for (long k = 0; k < r->mine; k++) {
+        if (!r->ok[k])
+            continue;
+        long head[2] = {r->item[k], (long)out[k].len};
+        memcpy(to + *len, head, sizeof head);
+        if (out[k].len)
+            memcpy(to + *len + sizeof head, out[k].data, out[k].len);
+        *len += sizeof head + PAD8(out[k].len);
+    }
+    for (long k = 0; k < r->mine; k++)
+        dlp__buf_free(&out[k]);
+    free(out);
+    return to;
+}
+
+/* The records received (total bytes; only the master receives any), each
+ * handed to on_result. */
+static void hand_results(struct dlp_map *m, const char *in, size_t total)
+{
+    struct dlp_loop *L = m->L;
+    dlp__loop_result_handler(1);
+    for (size_t at = 0; at + 2 * sizeof(long) <= total;) {
+        long head[2];
+        memcpy(head, in + at, sizeof head);
+        at += sizeof head;
+        int rc = m->on_result(head[0], in + at, (size_t)head[1], m->ctx);
+        if (rc != 0) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "on_result returned %d (a retried result of %ld bytes)",
+                     rc, head[1]);
+            dlp__loop_item_failure(L, head[0], -1, DLP_ERR_ITEM, rc, msg);
+        }
+        else
+            dlp__loop_done(L, &m->js, head[0]);
+        at += PAD8((size_t)head[1]);
+    }
+    dlp__loop_result_handler(0);
+}
+
 static void retry_rounds(struct dlp_map *m)
 {
     struct dlp_loop *L = m->L;
     struct dlp__retry_round r;
     while (dlp__retry_next(L, &r)) {
-        struct dlp_buf *out = calloc((size_t)(r.mine > 0 ? r.mine : 1), sizeof *out);
-        if (!out)
-            dlp__helper_abort(L->func, "out of memory for retried results", MPI_SUCCESS);
-        int retries = L->o.retries;
-#pragma omp parallel num_threads(L->o.threads) default(none) shared(m, L, r, out, retries)
-        {
-            dlp__nested_enter(&L->nested, L->o.threads);
-            struct dlp__item it;
-            dlp__item_attach(&it);
-#pragma omp for schedule(dynamic, 1)
-            for (long k = 0; k < r.mine; k++) {
-                out[k].item = r.item[k];
-                dlp__item_enter(&it, r.item[k]);
-                int rc = m->work(r.item[k], m->ctx, &out[k]);
-                int ok = dlp__item_leave(&it, rc);
-                if (L->o.reduce)
-                    dlp__reduce_item_end(ok && !out[k].failed);
-                if (!ok) {
-                    dlp__item_failed(L, &it, "work", rc, r.round, retries, r.origin[k]);
-                } else if (out[k].failed) {
-                    dlp__loop_failure(L, r.item[k], omp_get_thread_num(),
-                                      out[k].failed == DLP_ERR_NOMEM ? DLP_ERR_NOMEM
-                                                                     : DLP_ERR_ITEM,
-                                      "a result append failed: code %d (retry %d of %d; it "
-                                      "failed first on rank %d)",
-                                      out[k].failed, r.round, retries, r.origin[k]);
-                } else {
-                    r.ok[k] = 1;
-                }
-            }
-            dlp__item_detach();
-        }
-        size_t bytes = 0;
-        for (long k = 0; k < r.mine; k++)
-            if (r.ok[k])
-                bytes += 2 * sizeof(long) + PAD8(out[k].len);
+        struct dlp_buf *out = run_round(m, &r);
         int S = dlp__rt.size;
         char **to = calloc((size_t)S, sizeof *to);
         size_t *len = calloc((size_t)S, sizeof *len), *in_len = calloc((size_t)S, sizeof *in_len);
-        if (!to || !len || !in_len || !(to[0] = calloc(bytes ? bytes : 1, 1)))
+        if (!to || !len || !in_len)
             dlp__helper_abort(L->func, "out of memory for retried results", MPI_SUCCESS);
-        for (long k = 0; k < r.mine; k++) {
-            if (!r.ok[k])
-                continue;
-            long head[2] = {r.item[k], (long)out[k].len};
-            memcpy(to[0] + len[0], head, sizeof head);
-            if (out[k].len)
-                memcpy(to[0] + len[0] + sizeof head, out[k].data, out[k].len);
-            len[0] += sizeof head + PAD8(out[k].len);
-        }
-        for (long k = 0; k < r.mine; k++)
-            dlp__buf_free(&out[k]);
-        free(out);
+        to[0] = pack_results(L, &r, out, &len[0]);
         char *in = NULL;
         dlp__retry_exchange(L, to, len, &in, in_len);
         size_t total = 0;
         for (int q = 0; q < S; q++)
             total += in_len[q];
-        dlp__loop_result_handler(1);
-        for (size_t at = 0; at + 2 * sizeof(long) <= total;) { /* master only */
-            long head[2];
-            memcpy(head, in + at, sizeof head);
-            at += sizeof head;
-            int rc = m->on_result(head[0], in + at, (size_t)head[1], m->ctx);
-            if (rc != 0) {
-                char msg[128];
-                snprintf(msg, sizeof msg, "on_result returned %d (a retried result of %ld bytes)",
-                         rc, head[1]);
-                dlp__loop_item_failure(L, head[0], -1, DLP_ERR_ITEM, rc, msg);
-            }
-            else
-                dlp__loop_done(L, &m->js, head[0]);
-            at += PAD8((size_t)head[1]);
-        }
-        dlp__loop_result_handler(0);
+        hand_results(m, in, total);
         free(in);
         free(to[0]);
         free(to);

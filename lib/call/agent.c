@@ -39,7 +39,7 @@ static double reserve_seconds(const struct dlp__cursor *c, int threads, double r
 }
 
 /* Does the node need its next chunk (or must the master learn something)? */
-static int must_ask(const struct dlp__cursor *c, int *stop, int *leave)
+static inline int must_ask(const struct dlp__cursor *c, int *stop, int *leave)
 {
     *stop = atomic_load_explicit(&c->stop, memory_order_relaxed);
     /* all ranks of the node left the loop (some thread stopped calling
@@ -67,117 +67,172 @@ static void print_latencies(struct dlp__latencies *l, const struct dlp_loop *L)
  * latency.h); one agent runs at a time. */
 static double prev_sent, prev_taken;
 
-void *dlp__agent_main(void *arg)
-{
-    struct dlp_loop *L = arg;
-    dlp__short_slice(L->o.helper_slice);
-    struct dlp__cursor *c = L->cursor;
-    MPI_Comm comm = dlp__rt.comm;
-    unsigned backoff = DLP__POLL_MIN_US;
-    MPI_Request handle = MPI_REQUEST_NULL;
+/* The agent's state, on its stack: a struct so that each step below is a
+ * static function of its own (called once, inlined). */
+struct agent {
+    struct dlp_loop *L;
+    struct dlp__cursor *c;
+    unsigned backoff;     /* the next poll's nap, without a node doorbell */
+    MPI_Request handle;   /* the reply's receive, while a request is in flight */
     struct dlp__reply rep;
-    struct dlp__latencies lat = {NULL, 0, 0};
+    struct dlp__latencies lat;
+    int timing;           /* DLP_STATS */
+    double asked;         /* dlp__now() of the request in flight */
+    double skew;          /* the test hook's clock skew */
+    unsigned first_look;  /* adapts to the replies */
+    unsigned quick;       /* the quick phase after a ring (netbell.h) */
+};
+
+static void agent_open(struct agent *a, struct dlp_loop *L)
+{
+    dlp__short_slice(L->o.helper_slice);
     int timing = dlp__env_flag("DLP_STATS");
-    double asked = 0;
     /* test hook (internal, tests/doorbell.sh): DLP__TEST_CLOCK_SKEW=S
      * seconds added to the times this agent sends for DLP_STATS, as if its
      * host had booted S seconds earlier than the master's */
     const char *skew_env = timing ? getenv("DLP__TEST_CLOCK_SKEW") : NULL;
-    double skew = skew_env ? strtod(skew_env, NULL) : 0;
-    unsigned first_look = DLP__AGENT_FIRST_LOOK_US; /* adapts to the replies */
-    unsigned quick = 0; /* the quick phase after a ring (netbell.h) */
+    *a = (struct agent){.L = L,
+                        .c = L->cursor,
+                        .backoff = DLP__POLL_MIN_US,
+                        .handle = MPI_REQUEST_NULL,
+                        .lat = {NULL, 0, 0},
+                        .timing = timing,
+                        .asked = 0,
+                        .skew = skew_env ? strtod(skew_env, NULL) : 0,
+                        .first_look = DLP__AGENT_FIRST_LOOK_US,
+                        .quick = 0};
+}
 
+/* Sleep until a team thread rings (it took an item at the low-water mark,
+ * waits, failed or left); the timeout only guards against the unforeseen. */
+static void sleep_on_cursor(struct dlp__cursor *c)
+{
+    int stop, leave;
+    dlp__doorbell_arm(&c->bell);
+    if (must_ask(c, &stop, &leave))
+        dlp__doorbell_disarm(&c->bell);
+    else
+        dlp__doorbell_wait(&c->bell, DLP__AGENT_NAP_US);
+}
+
+/* Asks the master for the next chunk: posts the reply's receive, sends the
+ * request and rings the master. */
+static void send_request(struct agent *a, int stop, int leave)
+{
+    struct dlp_loop *L = a->L;
+    struct dlp__cursor *c = a->c;
+    double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
+    struct dlp__request rq = {.seq = L->seq,
+                              .node = dlp__rt.node,
+                              .stop = stop,
+                              .leave = leave,
+                              .rate = rate,
+                              .done = dlp__cursor_done(c, L->node_threads),
+                              .unclaimed = dlp__cursor_unclaimed(c),
+                              .low = atomic_load_explicit(&c->low, memory_order_relaxed)};
+    CHECK(MPI_Irecv(&a->rep, (int)sizeof a->rep, MPI_BYTE, 0, DLP__TAG_REPLY, dlp__rt.comm,
+                    &a->handle));
+    a->asked = dlp__now();
+    rq.sent = a->asked + a->skew;
+    rq.prev_sent = prev_sent;
+    rq.prev_taken = prev_taken;
+    prev_sent = rq.sent;
+    prev_taken = 0;
+    CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, dlp__rt.comm));
+    dlp__netbell_ring_master();
+    a->backoff = a->first_look;
+    a->quick = 0;
+}
+
+/* The reply has come: its time noted, its chunk given to the cursor with
+ * the new low-water mark. Returns 1 when nothing is left (the cursor is
+ * closed), else 0. */
+static int take_reply(struct agent *a)
+{
+    struct dlp_loop *L = a->L;
+    struct dlp__cursor *c = a->c;
+    const struct dlp__reply *rep = &a->rep;
+    double taken = dlp__now(), took = taken - a->asked;
+    prev_taken = taken + a->skew;
+    if (a->timing)
+        dlp__latency_note(&a->lat, took);
+    /* look first at about when the last reply came: one wake-up per
+     * request when the master answers steadily (each costs the team
+     * threads CPU: bench/dispatcher measures it) */
+    double us = 0.8e6 * took;
+    a->first_look = us < DLP__AGENT_FIRST_LOOK_US ? DLP__AGENT_FIRST_LOOK_US
+                    : us > DLP__POLL_MAX_US       ? DLP__POLL_MAX_US
+                                                  : (unsigned)us;
+    if (rep->seq != L->seq)
+        dlp__helper_abort("node agent", "reply for another call", MPI_SUCCESS);
+    if (rep->count == 0) {
+        dlp__cursor_close(c);
+        if (a->timing)
+            print_latencies(&a->lat, L);
+        return 1;
+    }
+    if (atomic_load_explicit(&c->nchunks, memory_order_relaxed) == 0)
+        c->t0 = dlp__now(); /* the rate counts from the node's first chunk */
+    if (dlp__cursor_append(c, rep->start, rep->count) != 0)
+        dlp__helper_abort("node agent", "chunk table full", MPI_SUCCESS);
+    atomic_store_explicit(&c->want, 0, memory_order_relaxed);
+    double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
+    atomic_store_explicit(&c->low,
+                          dlp__schedule_low_water(L->node_threads, rate, dlp__netbell_agent_has(),
+                                                  rep->left, L->total_threads),
+                          memory_order_relaxed);
+    return 0;
+}
+
+/* The master rings when it has answered: sleep until then (the timeout is
+ * a safety net); a ring whose reply has not come yet is looked for again
+ * soon. */
+static void wait_reply_bell(struct agent *a)
+{
+    unsigned soon = dlp__netbell_quick(&a->quick);
+    if (dlp__netbell_wait_agent(soon ? soon : DLP__NETBELL_SAFETY_US) > 0)
+        a->quick = DLP__NETBELL_QUICK_MIN_US;
+}
+
+/* Without a node doorbell, a request is in flight: the master answers
+ * within its own poll interval; no need to look much more often than the
+ * node's reserve requires, unless a thread already waits. */
+static void wait_reply_poll(struct agent *a)
+{
+    struct dlp__cursor *c = a->c;
+    int threads = a->L->node_threads;
+    unsigned cap = thread_waits(c) ? DLP__POLL_URGENT_US
+                                   : dlp__poll_cap(reserve_seconds(
+                                         c, threads, dlp__cursor_rate(c, threads, dlp__now())));
+    dlp__sleep_us(a->backoff < cap ? a->backoff : cap);
+    /* grow by half: doubling overshoots a reply that comes a little
+     * later than the last one by up to the whole last nap */
+    a->backoff = a->backoff + a->backoff / 2 > cap ? cap : a->backoff + a->backoff / 2;
+}
+
+void *dlp__agent_main(void *arg)
+{
+    struct agent a;
+    agent_open(&a, arg);
     for (;;) {
-        if (handle == MPI_REQUEST_NULL) {
+        if (a.handle == MPI_REQUEST_NULL) {
             int stop, leave;
-            if (!must_ask(c, &stop, &leave)) {
-                /* Sleep until a team thread rings (it took an item at the
-                 * low-water mark, waits, failed or left); the timeout only
-                 * guards against the unforeseen. */
-                dlp__doorbell_arm(&c->bell);
-                if (must_ask(c, &stop, &leave))
-                    dlp__doorbell_disarm(&c->bell);
-                else
-                    dlp__doorbell_wait(&c->bell, DLP__AGENT_NAP_US);
+            if (!must_ask(a.c, &stop, &leave)) {
+                sleep_on_cursor(a.c);
                 continue;
             }
-            double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
-            struct dlp__request rq = {.seq = L->seq,
-                                      .node = dlp__rt.node,
-                                      .stop = stop,
-                                      .leave = leave,
-                                      .rate = rate,
-                                      .done = dlp__cursor_done(c, L->node_threads),
-                                      .unclaimed = dlp__cursor_unclaimed(c),
-                                      .low = atomic_load_explicit(&c->low,
-                                                                  memory_order_relaxed)};
-            CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, comm, &handle));
-            asked = dlp__now();
-            rq.sent = asked + skew;
-            rq.prev_sent = prev_sent;
-            rq.prev_taken = prev_taken;
-            prev_sent = rq.sent;
-            prev_taken = 0;
-            CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, comm));
-            dlp__netbell_ring_master();
-            backoff = first_look;
-            quick = 0;
+            send_request(&a, stop, leave);
         }
         int flag = 0;
-        CHECK(MPI_Test(&handle, &flag, MPI_STATUS_IGNORE));
+        CHECK(MPI_Test(&a.handle, &flag, MPI_STATUS_IGNORE));
         if (flag) {
-            double taken = dlp__now(), took = taken - asked;
-            prev_taken = taken + skew;
-            if (timing)
-                dlp__latency_note(&lat, took);
-            /* look first at about when the last reply came: one wake-up per
-             * request when the master answers steadily (each costs the
-             * team threads CPU: bench/dispatcher measures it) */
-            double us = 0.8e6 * took;
-            first_look = us < DLP__AGENT_FIRST_LOOK_US ? DLP__AGENT_FIRST_LOOK_US
-                         : us > DLP__POLL_MAX_US       ? DLP__POLL_MAX_US
-                                                       : (unsigned)us;
-            if (rep.seq != L->seq)
-                dlp__helper_abort("node agent", "reply for another call", MPI_SUCCESS);
-            if (rep.count == 0) {
-                dlp__cursor_close(c);
-                if (timing)
-                    print_latencies(&lat, L);
+            if (take_reply(&a))
                 return NULL;
-            }
-            if (atomic_load_explicit(&c->nchunks, memory_order_relaxed) == 0)
-                c->t0 = dlp__now(); /* the rate counts from the node's first chunk */
-            if (dlp__cursor_append(c, rep.start, rep.count) != 0)
-                dlp__helper_abort("node agent", "chunk table full", MPI_SUCCESS);
-            atomic_store_explicit(&c->want, 0, memory_order_relaxed);
-            double rate = dlp__cursor_rate(c, L->node_threads, dlp__now());
-            atomic_store_explicit(&c->low,
-                                  dlp__schedule_low_water(L->node_threads, rate,
-                                                          dlp__netbell_agent_has(), rep.left,
-                                                          L->total_threads),
-                                  memory_order_relaxed);
             continue;
         }
-        if (dlp__netbell_agent_has()) {
-            /* the master rings when it has answered: sleep until then (the
-             * timeout is a safety net); a ring whose reply has not come yet
-             * is looked for again soon */
-            unsigned soon = dlp__netbell_quick(&quick);
-            if (dlp__netbell_wait_agent(soon ? soon : DLP__NETBELL_SAFETY_US) > 0)
-                quick = DLP__NETBELL_QUICK_MIN_US;
-            continue;
-        }
-        /* A request is in flight: the master answers within its own poll
-         * interval; no need to look much more often than the node's reserve
-         * requires, unless a thread already waits. */
-        unsigned cap = thread_waits(c)
-                           ? DLP__POLL_URGENT_US
-                           : dlp__poll_cap(reserve_seconds(
-                                 c, L->node_threads,
-                                 dlp__cursor_rate(c, L->node_threads, dlp__now())));
-        dlp__sleep_us(backoff < cap ? backoff : cap);
-        /* grow by half: doubling overshoots a reply that comes a little
-         * later than the last one by up to the whole last nap */
-        backoff = backoff + backoff / 2 > cap ? cap : backoff + backoff / 2;
+        if (dlp__netbell_agent_has())
+            wait_reply_bell(&a);
+        else
+            wait_reply_poll(&a);
     }
 }

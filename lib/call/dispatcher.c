@@ -167,142 +167,234 @@ static void chunk_load_update(struct chunk_load *cl, struct dlp_loop *L, double 
     cl->served = served;
 }
 
-void *dlp__dispatcher_main(void *arg)
-{
-    struct dlp_loop *L = arg;
-    dlp__short_slice(L->o.helper_slice);
-    MPI_Comm comm = dlp__rt.comm;
-    int nodes = dlp__rt.nodes, remaining_nodes = nodes - 1;
+/* The dispatcher's state, on its stack: a struct so that each step below
+ * is a static function of its own (called once, inlined). */
+struct dispatcher {
+    struct dlp_loop *L;
+    int nodes;
+    int remaining_nodes;   /* remote nodes not yet told that nothing is left */
     struct dlp__forecast fc;
-    char *active = malloc((size_t)nodes);
-    if (dlp__forecast_init(&fc, nodes, dlp__now()) != 0 || !active)
+    char *active;          /* [nodes] still asking */
+    struct nodes_view view;
+    int feed;              /* feeds the progress display */
+    struct dlp__request rq;
+    MPI_Request handle;
+    long served, polls, rings;
+    int bells;             /* remote nodes with a doorbell */
+    unsigned quick;        /* the quick phase after a ring (netbell.h) */
+    double t0;
+    struct chunk_load load;
+    int timing;            /* DLP_STATS */
+    struct dlp__latencies lat;
+    struct dlp__clock_sync *sync;
+};
+
+static void dispatcher_open(struct dispatcher *d, struct dlp_loop *L)
+{
+    dlp__short_slice(L->o.helper_slice);
+    int nodes = dlp__rt.nodes;
+    *d = (struct dispatcher){.L = L, .nodes = nodes, .remaining_nodes = nodes - 1,
+                             .handle = MPI_REQUEST_NULL, .bells = dlp__netbell_count()};
+    d->active = malloc((size_t)nodes);
+    if (dlp__forecast_init(&d->fc, nodes, dlp__now()) != 0 || !d->active)
         dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
-    memset(active, 1, (size_t)nodes);
-    struct nodes_view view = {calloc((size_t)nodes, sizeof(long)),
-                              calloc((size_t)nodes, sizeof(int)), 0, 0, nodes - 1};
-    if (!view.done || !view.ranks)
+    memset(d->active, 1, (size_t)nodes);
+    d->view = (struct nodes_view){calloc((size_t)nodes, sizeof(long)),
+                                  calloc((size_t)nodes, sizeof(int)), 0, 0, nodes - 1};
+    if (!d->view.done || !d->view.ranks)
         dlp__helper_abort("dispatcher", "out of memory for the node table", MPI_SUCCESS);
     for (int r = 0; r < dlp__rt.size; r++)
-        view.ranks[dlp__rt.node_of_rank[r]]++;
-    view.busy_ranks = dlp__rt.size - view.ranks[0];
+        d->view.ranks[dlp__rt.node_of_rank[r]]++;
+    d->view.busy_ranks = dlp__rt.size - d->view.ranks[0];
     /* with a single node the thread only feeds the progress display */
-    int feed = L->progress.active && !L->progress_by_map;
-    struct dlp__request rq;
-    MPI_Request handle = MPI_REQUEST_NULL;
-    long served = 0, polls = 0, rings = 0;
-    int bells = dlp__netbell_count();
-    unsigned quick = 0; /* the quick phase after a ring (netbell.h) */
-    double t0 = dlp__now();
-    struct chunk_load load;
-    chunk_load_start(&load, L, t0);
-    int timing = dlp__env_flag("DLP_STATS");
-    struct dlp__latencies lat = {NULL, 0, 0};
-    struct dlp__clock_sync *sync = timing ? node_clocks(nodes) : NULL;
+    d->feed = L->progress.active && !L->progress_by_map;
+    d->t0 = dlp__now();
+    chunk_load_start(&d->load, L, d->t0);
+    d->timing = dlp__env_flag("DLP_STATS");
+    d->lat = (struct dlp__latencies){NULL, 0, 0};
+    d->sync = d->timing ? node_clocks(nodes) : NULL;
+}
 
-    while (remaining_nodes > 0 || (feed && !atomic_load(&L->draining))) {
-        if (feed)
-            feed_progress(L, &view);
-        if (remaining_nodes == 0) { /* progress only: the main thread rings at the end */
-            dlp__doorbell_arm(&L->helper_bell);
-            if (atomic_load(&L->draining))
-                dlp__doorbell_disarm(&L->helper_bell);
-            else
-                dlp__doorbell_wait(&L->helper_bell, DLP__PROGRESS_TICK_US);
+/* Every remote node is done: only the progress display is fed, until the
+ * main thread rings at the end. */
+static void progress_only_wait(struct dlp_loop *L)
+{
+    dlp__doorbell_arm(&L->helper_bell);
+    if (atomic_load(&L->draining))
+        dlp__doorbell_disarm(&L->helper_bell);
+    else
+        dlp__doorbell_wait(&L->helper_bell, DLP__PROGRESS_TICK_US);
+}
+
+/* Posts the receive of the next request if none is posted, and tests it:
+ * 1 when a request has come (in d->rq, its sender in *st). */
+static int poll_request(struct dispatcher *d, MPI_Status *st)
+{
+    if (d->handle == MPI_REQUEST_NULL)
+        CHECK(MPI_Irecv(&d->rq, (int)sizeof d->rq, MPI_BYTE, MPI_ANY_SOURCE, DLP__TAG_REQUEST,
+                        dlp__rt.comm, &d->handle));
+    int flag = 0;
+    CHECK(MPI_Test(&d->handle, &flag, st));
+    d->polls++;
+    chunk_load_update(&d->load, d->L, dlp__now(), d->served);
+    return flag;
+}
+
+/* No request yet, with node doorbells: sleep until a node or the main
+ * thread rings. */
+static void sleep_on_bells(struct dispatcher *d)
+{
+    long rung = dlp__netbell_wait_master(d->active, bell_nap(&d->fc, &d->quick));
+    if (rung > 0)
+        d->quick = DLP__NETBELL_QUICK_MIN_US;
+    d->rings += rung;
+}
+
+/* No request yet, without node doorbells: sleep until the forecast's next
+ * request. The master's main thread rings when its own team is done (the
+ * dispenser may have changed): then look again at once. */
+static void sleep_on_forecast(struct dispatcher *d)
+{
+    struct dlp_loop *L = d->L;
+    int draining = atomic_load(&L->draining);
+    unsigned nap = dlp__forecast_nap(&d->fc, dlp__now(), NULL, DLP__FORECAST_IDLE_MAX_US);
+    dlp__doorbell_arm(&L->helper_bell);
+    if (!draining && atomic_load(&L->draining))
+        dlp__doorbell_disarm(&L->helper_bell);
+    else
+        dlp__doorbell_wait(&L->helper_bell, nap);
+}
+
+/* A request of another call or from no remote node is a bug: abort. */
+static void check_request(const struct dispatcher *d, const MPI_Status *st)
+{
+    const struct dlp__request *rq = &d->rq;
+    if (rq->seq != d->L->seq || rq->node <= 0 || rq->node >= d->nodes) {
+        char what[160];
+        snprintf(what, sizeof what, "request from rank %d for call %lu node %d during call %lu",
+                 st->MPI_SOURCE, rq->seq, rq->node, d->L->seq);
+        dlp__helper_abort("dispatcher", what, MPI_SUCCESS);
+    }
+}
+
+/* The answer to the request: the node's next chunk from the dispenser
+ * (none when the node leaves or nothing is left). */
+static struct dlp__reply next_reply(struct dispatcher *d)
+{
+    struct dlp_loop *L = d->L;
+    const struct dlp__request *rq = &d->rq;
+    d->quick = 0;
+    if (d->timing)
+        dlp__clock_sync_request(&d->sync[rq->node], dlp__now(), rq->prev_sent, rq->prev_taken);
+    if (rq->stop)
+        dlp__dispenser_stop(L->disp);
+    struct dlp__reply rep = {.seq = L->seq, .start = 0, .count = 0, .left = 0};
+    if (!rq->leave)
+        rep.count = dlp__dispenser_next(L->disp, L->journaled ? &L->journal.skip : NULL,
+                                        L->threads_of_node[rq->node], L->total_threads,
+                                        rq->rate, &rep.start, &rep.left);
+    return rep;
+}
+
+/* What the request and its reply tell of the node: its items done, its
+ * chunk (logged, and its next request forecast), or that it is done. */
+static void note_reply(struct dispatcher *d, const struct dlp__reply *rep)
+{
+    const struct dlp__request *rq = &d->rq;
+    struct nodes_view *v = &d->view;
+    if (rq->done > v->done[rq->node]) {
+        v->done_sum += rq->done - v->done[rq->node];
+        v->done[rq->node] = rq->done;
+    }
+    if (rep->count > 0) {
+        log_chunk(&d->L->logs[rq->node], rep->start, rep->count);
+        dlp__forecast_answered(&d->fc, rq->node, dlp__now(), rep->count, rq->rate,
+                               rq->unclaimed, rq->low);
+        return;
+    }
+    d->remaining_nodes--;
+    if (d->active[rq->node]) {
+        v->busy_ranks -= v->ranks[rq->node];
+        v->busy_nodes--;
+    }
+    d->active[rq->node] = 0;
+    dlp__forecast_drop(&d->fc, rq->node);
+}
+
+/* Sends the reply, times it for DLP_STATS, rings the node's doorbell. */
+static void send_reply(struct dispatcher *d, const struct dlp__reply *rep, const MPI_Status *st)
+{
+    int node = d->rq.node;
+    CHECK(MPI_Send(rep, (int)sizeof *rep, MPI_BYTE, st->MPI_SOURCE, DLP__TAG_REPLY,
+                   dlp__rt.comm));
+    double took;
+    if (d->timing && /* answered: the reply is on its way */
+        dlp__clock_sync_answered(&d->sync[node], dlp__now(), d->rq.sent, &took))
+        dlp__latency_note(&d->lat, took);
+    dlp__netbell_ring_node(node);
+    d->served++;
+}
+
+/* DLP_STATS: one line on stderr of what the dispatcher did. */
+static void print_stats(struct dispatcher *d)
+{
+    const struct chunk_load *load = &d->load;
+    double used = thread_cpu(), wall = dlp__now() - d->t0;
+    double med, p99, max;
+    dlp__latency_summary(&d->lat, &med, &p99, &max);
+    char chunk[160];
+    if (load->fixed)
+        snprintf(chunk, sizeof chunk,
+                 "chunk time %.0f ms set by DLP_CHUNK_TIME (the load asked for up to %.0f ms)",
+                 1e3 * load->base, 1e3 * load->asked);
+    else
+        snprintf(chunk, sizeof chunk, "chunk time %.0f ms, grown by the load to at most %.0f ms",
+                 1e3 * load->base, 1e3 * load->max);
+    fprintf(stderr,
+            "dlp_mpi: dispatcher served %ld requests of %d remote nodes in %.3f s with %ld "
+            "polls and %ld doorbell rings (%d of %d nodes have a doorbell), using %.3f ms "
+            "of CPU (%.2f%% of a core); request sent -> answered (rank 0's clock) median "
+            "%.3f ms, p99 %.3f ms, max %.3f ms; %s\n",
+            d->served, dlp__rt.nodes - 1, wall, d->polls, d->rings, d->bells, dlp__rt.nodes - 1,
+            1e3 * used, 100.0 * used / (wall > 0 ? wall : 1), med, p99, max, chunk);
+    dlp__latency_free(&d->lat);
+}
+
+static void dispatcher_close(struct dispatcher *d)
+{
+    dlp__forecast_free(&d->fc);
+    free(d->active);
+    free(d->view.done);
+    free(d->view.ranks);
+    if (d->timing)
+        print_stats(d);
+}
+
+void *dlp__dispatcher_main(void *arg)
+{
+    struct dispatcher d;
+    dispatcher_open(&d, arg);
+    struct dlp_loop *L = d.L;
+    while (d.remaining_nodes > 0 || (d.feed && !atomic_load(&L->draining))) {
+        if (d.feed)
+            feed_progress(L, &d.view);
+        if (d.remaining_nodes == 0) {
+            progress_only_wait(L);
             continue;
         }
-        if (handle == MPI_REQUEST_NULL)
-            CHECK(MPI_Irecv(&rq, (int)sizeof rq, MPI_BYTE, MPI_ANY_SOURCE, DLP__TAG_REQUEST,
-                            comm, &handle));
-        int flag = 0;
         MPI_Status st;
-        CHECK(MPI_Test(&handle, &flag, &st));
-        polls++;
-        chunk_load_update(&load, L, dlp__now(), served);
-        if (!flag && bells) { /* sleep until a node or the main thread rings */
-            long rung = dlp__netbell_wait_master(active, bell_nap(&fc, &quick));
-            if (rung > 0)
-                quick = DLP__NETBELL_QUICK_MIN_US;
-            rings += rung;
-            continue;
-        }
-        if (!flag) {
-            /* the master's main thread rings when its own team is done
-             * (the dispenser may have changed): look again at once */
-            int draining = atomic_load(&L->draining);
-            unsigned nap = dlp__forecast_nap(&fc, dlp__now(), NULL, DLP__FORECAST_IDLE_MAX_US);
-            dlp__doorbell_arm(&L->helper_bell);
-            if (!draining && atomic_load(&L->draining))
-                dlp__doorbell_disarm(&L->helper_bell);
+        if (!poll_request(&d, &st)) {
+            if (d.bells)
+                sleep_on_bells(&d);
             else
-                dlp__doorbell_wait(&L->helper_bell, nap);
+                sleep_on_forecast(&d);
             continue;
         }
-        if (rq.seq != L->seq || rq.node <= 0 || rq.node >= nodes) {
-            char what[160];
-            snprintf(what, sizeof what,
-                     "request from rank %d for call %lu node %d during call %lu", st.MPI_SOURCE,
-                     rq.seq, rq.node, L->seq);
-            dlp__helper_abort("dispatcher", what, MPI_SUCCESS);
-        }
-        quick = 0;
-        if (timing)
-            dlp__clock_sync_request(&sync[rq.node], dlp__now(), rq.prev_sent, rq.prev_taken);
-        if (rq.stop)
-            dlp__dispenser_stop(L->disp);
-        struct dlp__reply rep = {.seq = L->seq, .start = 0, .count = 0, .left = 0};
-        if (!rq.leave)
-            rep.count = dlp__dispenser_next(L->disp, L->journaled ? &L->journal.skip : NULL,
-                                            L->threads_of_node[rq.node], L->total_threads,
-                                            rq.rate, &rep.start, &rep.left);
-        if (rq.done > view.done[rq.node]) {
-            view.done_sum += rq.done - view.done[rq.node];
-            view.done[rq.node] = rq.done;
-        }
-        if (rep.count > 0) {
-            log_chunk(&L->logs[rq.node], rep.start, rep.count);
-            dlp__forecast_answered(&fc, rq.node, dlp__now(), rep.count, rq.rate, rq.unclaimed,
-                                   rq.low);
-        } else {
-            remaining_nodes--;
-            if (active[rq.node]) {
-                view.busy_ranks -= view.ranks[rq.node];
-                view.busy_nodes--;
-            }
-            active[rq.node] = 0;
-            dlp__forecast_drop(&fc, rq.node);
-        }
-        CHECK(MPI_Send(&rep, (int)sizeof rep, MPI_BYTE, st.MPI_SOURCE, DLP__TAG_REPLY, comm));
-        double took;
-        if (timing && /* answered: the reply is on its way */
-            dlp__clock_sync_answered(&sync[rq.node], dlp__now(), rq.sent, &took))
-            dlp__latency_note(&lat, took);
-        dlp__netbell_ring_node(rq.node);
-        served++;
+        check_request(&d, &st);
+        struct dlp__reply rep = next_reply(&d);
+        note_reply(&d, &rep);
+        send_reply(&d, &rep, &st);
     }
-    dlp__forecast_free(&fc);
-    free(active);
-    free(view.done);
-    free(view.ranks);
-    if (timing) {
-        double used = thread_cpu(), wall = dlp__now() - t0;
-        double med, p99, max;
-        dlp__latency_summary(&lat, &med, &p99, &max);
-        char chunk[160];
-        if (load.fixed)
-            snprintf(chunk, sizeof chunk,
-                     "chunk time %.0f ms set by DLP_CHUNK_TIME (the load asked for up to %.0f ms)",
-                     1e3 * load.base, 1e3 * load.asked);
-        else
-            snprintf(chunk, sizeof chunk, "chunk time %.0f ms, grown by the load to at most %.0f ms",
-                     1e3 * load.base, 1e3 * load.max);
-        fprintf(stderr,
-                "dlp_mpi: dispatcher served %ld requests of %d remote nodes in %.3f s with %ld "
-                "polls and %ld doorbell rings (%d of %d nodes have a doorbell), using %.3f ms "
-                "of CPU (%.2f%% of a core); request sent -> answered (rank 0's clock) median "
-                "%.3f ms, p99 %.3f ms, max %.3f ms; %s\n",
-                served, dlp__rt.nodes - 1, wall, polls, rings, bells, dlp__rt.nodes - 1,
-                1e3 * used, 100.0 * used / (wall > 0 ? wall : 1), med, p99, max, chunk);
-        dlp__latency_free(&lat);
-    }
+    dispatcher_close(&d);
     return NULL;
 }

@@ -79,21 +79,16 @@ static int interrupted(struct dlp_loop *L, const long *all, size_t w, long faile
                      ranks, rt->size, first, L->n - done, L->n, fails, journal);
 }
 
-int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
-                       long *done_all, long *failed_all_out)
+/* This rank's record: its failures, items handed out (a node's leader
+ * counts its node when managed, every rank its own in round robin), the
+ * signal caught, items done, stop, results, misuse; then its value of a
+ * small built-in reduction. */
+static void fill_record(struct dlp_loop *L, long *mine, int results_ok)
 {
-    struct dlp__runtime *rt = &dlp__rt;
-    const char *func = L->func;
-    /* items handed out: a node's leader counts its node (managed), every
-     * rank its own (round robin) */
-    long handed = L->managed && rt->node_rank != 0 ? 0 : atomic_load(&L->cursor->avail);
+    long handed = L->managed && dlp__rt.node_rank != 0 ? 0 : atomic_load(&L->cursor->avail);
     pthread_mutex_lock(&L->failures.lock);
     long failed = L->failures.count;
     pthread_mutex_unlock(&L->failures.lock);
-    /* the record, and the rank's value of a small built-in reduction */
-    size_t w = OUTCOME_WORDS + L->reduce_packed / sizeof(long);
-    long *all = L->outcome ? L->outcome : (long *)rt->scratch;
-    long *mine = all + w * (size_t)rt->rank;
     _Static_assert(sizeof(long) * OUTCOME_WORDS <= DLP__SCRATCH_PER_RANK, "scratch too small");
     mine[0] = failed;
     mine[1] = handed;
@@ -104,6 +99,71 @@ int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
     mine[6] = L->misuse;
     if (L->reduce_packed)
         dlp__reduce_pack(L->o.reduce, mine + OUTCOME_WORDS);
+}
+
+/* What the ranks' records (all, w words each) say together. */
+struct outcome_sum {
+    long handed;      /* items handed out */
+    long failed;      /* items failed */
+    long done;        /* items done */
+    int first;        /* the first rank with a failure, or -1 */
+    int signalled;    /* some rank caught a signal */
+    int misuse_from;  /* the first rank with a misuse, or -1 */
+    int results_ok;   /* every rank's results are fine */
+};
+
+static struct outcome_sum sum_records(const long *all, size_t w)
+{
+    struct outcome_sum s = {.first = -1, .misuse_from = -1, .results_ok = 1};
+    for (int r = 0; r < dlp__rt.size; r++) {
+        const long *rec = all + w * (size_t)r;
+        s.results_ok &= rec[5] != 0;
+        if (rec[6] && s.misuse_from < 0)
+            s.misuse_from = r;
+        if (rec[0] > 0 && s.first < 0)
+            s.first = r;
+        s.failed += rec[0];
+        s.handed += rec[1];
+        s.signalled |= rec[2] != 0;
+        s.done += rec[3];
+    }
+    return s;
+}
+
+/* No item failed: every item must have been handed out (managed: the
+ * items a journal had done were not). */
+static int check_handed(const struct dlp_loop *L, long handed)
+{
+    long expected = L->n - (L->managed && L->journaled ? L->journal.done_before : 0);
+    if (handed != expected)
+        return dlp__fail(DLP_ERR_STATE, L->func,
+                         "%ld of n = %ld items were handed out: a thread stopped calling "
+                         "dlp_loop_next() before it returned 0",
+                         handed, L->n);
+    return DLP_OK;
+}
+
+/* Items failed: the ranks agree on the failure list and the report. */
+static int agree_failures(struct dlp_loop *L, const long *all, size_t w)
+{
+    long *counts = malloc(sizeof(long) * (size_t)dlp__rt.size);
+    if (!counts)
+        dlp__helper_abort(L->func, "out of memory for the failure counts", MPI_SUCCESS);
+    for (int r = 0; r < dlp__rt.size; r++)
+        counts[r] = all[w * (size_t)r];
+    int rc = dlp__failures_agree(&L->failures, counts, L->func);
+    free(counts);
+    return rc;
+}
+
+int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
+                       long *done_all, long *failed_all_out)
+{
+    struct dlp__runtime *rt = &dlp__rt;
+    /* the record, and the rank's value of a small built-in reduction */
+    size_t w = OUTCOME_WORDS + L->reduce_packed / sizeof(long);
+    long *all = L->outcome ? L->outcome : (long *)rt->scratch;
+    fill_record(L, all + w * (size_t)rt->rank, results_ok);
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)w, MPI_LONG,
                                 rt->comm, &req));
@@ -111,41 +171,15 @@ int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
         dlp__netbell_ring_nodes();
     DLP_MPI_CALL(dlp__wait_end(&req));
     dlp__stop_settle(L, all + 4, (int)w);
-    long total = 0, failed_all = 0;
-    int first = -1, signalled = 0, misuse_from = -1;
-    *all_results_ok = 1;
-    for (int r = 0; r < rt->size; r++) {
-        *all_results_ok &= all[w * (size_t)r + 5] != 0;
-        if (all[w * (size_t)r + 6] && misuse_from < 0)
-            misuse_from = r;
-        if (all[w * (size_t)r] > 0 && first < 0)
-            first = r;
-        failed_all += all[w * (size_t)r];
-        total += all[w * (size_t)r + 1];
-        signalled |= all[w * (size_t)r + 2] != 0;
-        *done_all += all[w * (size_t)r + 3];
-    }
-    *failed_all_out = failed_all;
-    if (misuse_from >= 0) /* a wrong program: before what its items did */
-        return misused(L, misuse_from, (int)all[w * (size_t)misuse_from + 6]);
-    if (signalled)
-        return interrupted(L, all, w, failed_all);
-    if (first < 0) {
-        /* managed: the items a journal had done were not handed out */
-        long expected = L->n - (L->managed && L->journaled ? L->journal.done_before : 0);
-        if (total != expected)
-            return dlp__fail(DLP_ERR_STATE, func,
-                             "%ld of n = %ld items were handed out: a thread stopped calling "
-                             "dlp_loop_next() before it returned 0",
-                             total, L->n);
-        return DLP_OK;
-    }
-    long *counts = malloc(sizeof(long) * (size_t)rt->size);
-    if (!counts)
-        dlp__helper_abort(func, "out of memory for the failure counts", MPI_SUCCESS);
-    for (int r = 0; r < rt->size; r++)
-        counts[r] = all[w * (size_t)r];
-    int rc = dlp__failures_agree(&L->failures, counts, func);
-    free(counts);
-    return rc;
+    struct outcome_sum s = sum_records(all, w);
+    *all_results_ok = s.results_ok;
+    *done_all += s.done;
+    *failed_all_out = s.failed;
+    if (s.misuse_from >= 0) /* a wrong program: before what its items did */
+        return misused(L, s.misuse_from, (int)all[w * (size_t)s.misuse_from + 6]);
+    if (s.signalled)
+        return interrupted(L, all, w, s.failed);
+    if (s.first < 0)
+        return check_handed(L, s.handed);
+    return agree_failures(L, all, w);
 }

@@ -90,21 +90,17 @@ static void describe(const dlp_failure *r, char *where, size_t len)
         snprintf(where, len, "rank %d, host %s", r->rank, r->host);
 }
 
-int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char *func)
+/* Where each rank's records go in the agreed list (bytes and displ, per
+ * rank): what it kept, all of it within 1 GiB in all; with abort, only the
+ * lowest failing rank's first failure. Returns the records in all. */
+static long gather_layout(const struct dlp__failures *f, const long *counts, int *bytes,
+                          int *displ)
 {
     const struct dlp__runtime *rt = &dlp__rt;
-    long total = 0;
-    for (int r = 0; r < rt->size; r++)
-        total += counts[r];
-    if (total == 0)
-        return DLP_OK;
-    /* each rank sends what it kept, all of it within 1 GiB in all */
     long per_rank = ((long)1 << 30) / (long)sizeof(dlp_failure) / rt->size;
-    int *bytes = malloc(sizeof(int) * (size_t)rt->size);
-    int *displ = malloc(sizeof(int) * (size_t)rt->size);
     long kept_all = 0;
-    int listed_ranks = 0; /* abort: only the lowest failing rank's first failure */
-    for (int r = 0; r < rt->size && bytes && displ; r++) {
+    int listed_ranks = 0;
+    for (int r = 0; r < rt->size; r++) {
         long limit = f->keep_all ? DLP_FAILURES_MAX : 1;
         long k = counts[r] < limit ? counts[r] : limit;
         if (!f->keep_all && k > 0 && listed_ranks++ > 0)
@@ -114,12 +110,13 @@ int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char 
         bytes[r] = (int)(k * (long)sizeof(dlp_failure));
         kept_all += k;
     }
-    last_list = bytes && displ ? malloc((size_t)(kept_all > 0 ? kept_all : 1) * sizeof *last_list)
-                               : NULL;
-    if (!last_list) /* the job cannot agree on a report it cannot hold */
-        dlp__helper_abort(func, "out of memory for the failure reports", MPI_SUCCESS);
-    /* a rank that ran out of memory while recording pads with empty records */
-    long mine = bytes[rt->rank] / (long)sizeof(dlp_failure);
+    return kept_all;
+}
+
+/* This rank's mine records to send: those it kept, padded with empty ones
+ * when it ran out of memory while recording. */
+static dlp_failure *records_to_send(const struct dlp__failures *f, long mine, const char *func)
+{
     dlp_failure *send = calloc((size_t)(mine > 0 ? mine : 1), sizeof *send);
     if (!send)
         dlp__helper_abort(func, "out of memory for the failure reports", MPI_SUCCESS);
@@ -128,28 +125,17 @@ int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char 
         memcpy(send, f->rec, (size_t)copy * sizeof *send);
     for (long k = f->kept; k < mine; k++) {
         send[k].item = -1;
-        send[k].rank = rt->rank;
+        send[k].rank = dlp__rt.rank;
         send[k].thread = -1;
         send[k].code = DLP_ERR_NOMEM;
         snprintf(send[k].message, sizeof send[k].message, "(not recorded: out of memory)");
     }
-    MPI_Request req;
-    int mrc = MPI_Iallgatherv(send, bytes[rt->rank], MPI_BYTE, last_list, bytes, displ,
-                              MPI_BYTE, rt->comm, &req);
-    if (mrc == MPI_SUCCESS)
-        mrc = dlp__wait(&req);
-    free(send);
-    free(bytes);
-    free(displ);
-    if (mrc != MPI_SUCCESS)
-        return dlp__fail_mpi(func, "MPI_Iallgatherv", mrc);
-    for (long k = 0; k < kept_all; k++) {
-        last_list[k].host[sizeof last_list[k].host - 1] = '\0';
-        last_list[k].message[sizeof last_list[k].message - 1] = '\0';
-    }
-    last_count = total;
-    last_kept = kept_all;
+    return send;
+}
 
+/* The call's status and message, from the agreed list's first record. */
+static int report(const struct dlp__failures *f, long total, const char *func)
+{
     const dlp_failure *first = &last_list[0];
     char where[256], text[1024];
     describe(first, where, sizeof where);
@@ -171,4 +157,39 @@ int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char 
         snprintf(text, sizeof text, "%s: failed on %s: %s%s [%s]", func, where, first->message,
                  more, dlp_strerror(first->code));
     return dlp__set_message(first->code, text);
+}
+
+int dlp__failures_agree(struct dlp__failures *f, const long *counts, const char *func)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    long total = 0;
+    for (int r = 0; r < rt->size; r++)
+        total += counts[r];
+    if (total == 0)
+        return DLP_OK;
+    int *bytes = malloc(sizeof(int) * (size_t)rt->size);
+    int *displ = malloc(sizeof(int) * (size_t)rt->size);
+    long kept_all = bytes && displ ? gather_layout(f, counts, bytes, displ) : 0;
+    last_list = bytes && displ ? malloc((size_t)(kept_all > 0 ? kept_all : 1) * sizeof *last_list)
+                               : NULL;
+    if (!last_list) /* the job cannot agree on a report it cannot hold */
+        dlp__helper_abort(func, "out of memory for the failure reports", MPI_SUCCESS);
+    dlp_failure *send = records_to_send(f, bytes[rt->rank] / (long)sizeof(dlp_failure), func);
+    MPI_Request req;
+    int mrc = MPI_Iallgatherv(send, bytes[rt->rank], MPI_BYTE, last_list, bytes, displ,
+                              MPI_BYTE, rt->comm, &req);
+    if (mrc == MPI_SUCCESS)
+        mrc = dlp__wait(&req);
+    free(send);
+    free(bytes);
+    free(displ);
+    if (mrc != MPI_SUCCESS)
+        return dlp__fail_mpi(func, "MPI_Iallgatherv", mrc);
+    for (long k = 0; k < kept_all; k++) {
+        last_list[k].host[sizeof last_list[k].host - 1] = '\0';
+        last_list[k].message[sizeof last_list[k].message - 1] = '\0';
+    }
+    last_count = total;
+    last_kept = kept_all;
+    return report(f, total, func);
 }
