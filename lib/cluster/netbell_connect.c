@@ -109,6 +109,25 @@ static int ms_left(double deadline)
     return left <= 0 ? 0 : (int)(1e3 * left) + 1;
 }
 
+/* A leader says who it is over its new connection fd: the token and its
+ * node number. fd, or -1 (fd closed). */
+static int greet(int fd, const struct dlp__bell_info *in, int mode)
+{
+    dlp__socket_no_delay(fd);
+    unsigned char hello[DLP__BELL_HELLO_BYTES];
+    int node = dlp__rt.node;
+    memcpy(hello, &in->token, 8);
+    memcpy(hello + 8, &node, 4);
+    if (send(fd, hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello) {
+        char text[128];
+        dlp__netbell_warn(mode, "cannot greet the master on host %s: %s", in->host,
+                          dlp__errno_text(errno, text, sizeof text));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int dlp__netbell_connect(const struct dlp__bell_info *in, int mode)
 {
     int fd[DLP__BELL_MAX_ADDRS], n = 0, err = EADDRNOTAVAIL, won = -1;
@@ -158,18 +177,7 @@ int dlp__netbell_connect(const struct dlp__bell_info *in, int mode)
                           in->host, in->count, dlp__errno_text(err, text, sizeof text));
         return -1;
     }
-    dlp__socket_no_delay(won);
-    unsigned char hello[DLP__BELL_HELLO_BYTES];
-    int node = dlp__rt.node;
-    memcpy(hello, &in->token, 8);
-    memcpy(hello + 8, &node, 4);
-    if (send(won, hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello) {
-        dlp__netbell_warn(mode, "cannot greet the master on host %s: %s", in->host,
-                          dlp__errno_text(errno, text, sizeof text));
-        close(won);
-        return -1;
-    }
-    return won;
+    return greet(won, in, mode);
 }
 
 static void greeting_drop(struct dlp__bell_greetings *G, int i)
