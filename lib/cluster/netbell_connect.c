@@ -171,8 +171,8 @@ int dlp__netbell_connect(const struct dlp__bell_info *in, int mode)
     }
     for (int i = 0; i < n; i++)
         close(fd[i]);
-    char text[128];
     if (won < 0) {
+        char text[128];
         dlp__netbell_warn(mode, "cannot connect to the master on host %s (%d addresses): %s",
                           in->host, in->count, dlp__errno_text(err, text, sizeof text));
         return -1;
