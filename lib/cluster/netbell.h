@@ -40,9 +40,10 @@ static inline unsigned dlp__netbell_quick(unsigned *quick)
     return us;
 }
 
-/** Set up the doorbells. Called by every rank in dlp_init, after the node
- *  level is known; only rank 0 and the other nodes' leaders take part
- *  (point-to-point messages on dlp__rt.comm). DLP_OK, or an MPI error. */
+/** Set up the doorbells (netbell_setup.c). Called by every rank in
+ *  dlp_init, after the node level is known; only rank 0 and the other
+ *  nodes' leaders take part (point-to-point messages on dlp__rt.comm).
+ *  DLP_OK, or an MPI error. */
 int dlp__netbell_open(void);
 
 /** Close every doorbell (dlp_finalize, or a failed dlp_init). */
