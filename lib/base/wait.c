@@ -9,7 +9,7 @@
 #include "identity.h"
 #include "job_end.h"
 
-#define SPIN_SECONDS 200e-6 /* test in a tight loop this long first */
+#define SPIN_SECONDS (DLP__WAIT_SPIN_US * 1e-6) /* test in a tight loop this long first */
 #define YIELDS 100          /* then yield this often before sleeping */
 
 /* Seconds a rank waits in a collective before it says so (then twice as

@@ -9,6 +9,11 @@
 /** Cap of the backoff of a waiting team thread or collective, microseconds. */
 #define DLP__WAIT_MAX_US 200u
 
+/** A wait tests its request in a tight loop this long, microseconds, before
+ *  it yields and then sleeps (or sleeps on its bell): a rank that has
+ *  waited less than this needs no wake-up. */
+#define DLP__WAIT_SPIN_US 200u
+
 /** Complete request: test it for a few microseconds, then yield, then sleep
  *  with a backoff capped at DLP__WAIT_MAX_US. Returns the MPI status code. */
 int dlp__wait(MPI_Request *request);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "entry.h"
+#include "clock.h"
 #include "error.h"
 #include "node_region.h"
 #include "outcome.h"
@@ -235,5 +236,6 @@ int dlp__handshake(struct dlp_loop *L, const dlp_opts *opts, int split, const ch
         L->total_threads += all[r].threads;
     }
     L->node_threads = L->threads_of_node[rt->node];
+    L->t_agreed = dlp__now();
     return DLP_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "error.h"
 #include "netbell.h"
 #include "reduce.h"
@@ -156,6 +157,20 @@ static int agree_failures(struct dlp_loop *L, const long *all, size_t w)
     return rc;
 }
 
+/* Must the master ring the other nodes' doorbells for the end's agreement?
+ * Their leaders wait for it in dlp__wait_end(), which spins
+ * DLP__WAIT_SPIN_US before it sleeps on the doorbell. No rank completed
+ * the handshake before the last one arrived, so no leader has waited
+ * longer than the time since the master completed it (plus the master's
+ * own delay in completing it): a call that reaches its end within half the
+ * spin finds every leader still spinning, and a ring (a system call per
+ * node, and a wake-up of its reader) is not needed. A leader that did fall
+ * asleep anyway (it was preempted) wakes by its own backoff. */
+static int ring_needed(const struct dlp_loop *L)
+{
+    return dlp__now() - L->t_agreed >= 0.5e-6 * DLP__WAIT_SPIN_US;
+}
+
 int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
                        long *done_all, long *failed_all_out)
 {
@@ -167,7 +182,7 @@ int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)w, MPI_LONG,
                                 rt->comm, &req));
-    if (rt->rank == 0) /* the leaders that wait for this wake now (dlp__wait_end) */
+    if (rt->rank == 0 && ring_needed(L))
         dlp__netbell_ring_nodes();
     DLP_MPI_CALL(dlp__wait_end(&req));
     dlp__stop_settle(L, all + 4, (int)w);
