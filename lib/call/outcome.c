@@ -179,12 +179,14 @@ int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
     size_t w = OUTCOME_WORDS + L->reduce_packed / sizeof(long);
     long *all = L->outcome ? L->outcome : (long *)rt->scratch;
     fill_record(L, all + w * (size_t)rt->rank, results_ok);
-    MPI_Request req;
-    DLP_MPI_CALL(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)w, MPI_LONG,
-                                rt->comm, &req));
-    if (rt->rank == 0 && ring_needed(L))
-        dlp__netbell_ring_nodes();
-    DLP_MPI_CALL(dlp__wait_end(&req));
+    if (rt->size > 1) { /* (alone, the record is every rank's already) */
+        MPI_Request req;
+        DLP_MPI_CALL(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)w, MPI_LONG,
+                                    rt->comm, &req));
+        if (rt->rank == 0 && ring_needed(L))
+            dlp__netbell_ring_nodes();
+        DLP_MPI_CALL(dlp__wait_end(&req));
+    }
     dlp__stop_settle(L, all + 4, (int)w);
     struct outcome_sum s = sum_records(all, w);
     *all_results_ok = s.results_ok;
