@@ -18,7 +18,10 @@ static struct {
     unsigned long seq;
     struct dlp__entry *all; /* [size] */
     double timeout;
+    int reduce_first; /* the entry starts with the reduction (below) */
 } job = {.comm = MPI_COMM_NULL};
+
+static int reduce_first(int size);
 
 int dlp__entry_start(MPI_Comm comm, int size, double timeout)
 {
@@ -30,6 +33,7 @@ int dlp__entry_start(MPI_Comm comm, int size, double timeout)
     job.size = size;
     job.seq = 0;
     job.timeout = timeout;
+    job.reduce_first = reduce_first(size);
     return DLP_OK;
 }
 
@@ -157,13 +161,13 @@ static int reduce_entry(const struct dlp__entry *mine, const char *func, const c
  * algorithm) and one collective instead of two. Every rank decides alike
  * (the size is the same everywhere), so the first operations still match.
  * Test hook (internal, tests/CMakeLists.txt): DLP__TEST_ENTRY_REDUCE=1 (on
- * every rank) takes the reduction at any size. */
+ * every rank, read at dlp_init) takes the reduction at any size. */
 #define REDUCE_FROM_RANKS 256
 
-static int reduce_first(void)
+static int reduce_first(int size)
 {
     const char *hook = getenv("DLP__TEST_ENTRY_REDUCE");
-    return job.size >= REDUCE_FROM_RANKS || (hook && strcmp(hook, "1") == 0);
+    return size >= REDUCE_FROM_RANKS || (hook && strcmp(hook, "1") == 0);
 }
 
 /* The entry: the reduction; then, when the caller wants every rank's
@@ -186,7 +190,7 @@ static int enter(const char *func, const char *what, int status, const void *arg
         len = sizeof mine.args; /* (callers pass fixed structs that fit) */
     if (len)
         memcpy(mine.args, args, len);
-    if (reduce_first()) {
+    if (job.reduce_first) {
         int place_same = 0, failed = 0, args_same = 0;
         int rc = reduce_entry(&mine, func, what, &place_same, &failed, &args_same);
         if (rc != DLP_OK)
