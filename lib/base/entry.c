@@ -37,6 +37,8 @@ int dlp__entry_start(MPI_Comm comm, int size, double timeout)
     return DLP_OK;
 }
 
+int dlp__entry_reduces(void) { return job.reduce_first; }
+
 void dlp__entry_stop(void)
 {
     free(job.all);

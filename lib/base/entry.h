@@ -34,6 +34,12 @@ _Static_assert(sizeof(struct dlp__entry) == 128, "an entry is 128 bytes");
  *  DLP_ERR_NOMEM (recorded for dlp_init). */
 int dlp__entry_start(MPI_Comm comm, int size, double timeout);
 
+/** 1 when the job's agreements start with a reduction, O(log ranks) in
+ *  time and bytes, instead of an allgather, O(ranks): from 256 ranks on
+ *  (or with the test hook DLP__TEST_ENTRY_REDUCE=1), the same on every
+ *  rank. Set by dlp__entry_start(). Any thread. */
+int dlp__entry_reduces(void);
+
 /** Free what dlp__entry_start() took; safe without it. Main thread. */
 void dlp__entry_stop(void);
 
