@@ -130,7 +130,8 @@ static void describe_places(const struct dlp__entry *all, int size, char *buf, s
  * allgather). *place_same: every rank is at the same call and count;
  * *failed: some rank's own checks failed; *args_same: every rank passed
  * the same argument bytes. */
-static int reduce_entry(const struct dlp__entry *mine, const char *func, const char *what,
+static int reduce_entry(const struct dlp__entry *mine, const char *func,
+                        const struct dlp__what *what,
                         int *place_same, int *failed, int *args_same)
 {
     unsigned long in[2 * WORDS], out[2 * WORDS];
@@ -147,7 +148,8 @@ static int reduce_entry(const struct dlp__entry *mine, const char *func, const c
     int mrc = MPI_Iallreduce(in, out, (int)(2 * WORDS), MPI_UNSIGNED_LONG, MPI_MAX, job.comm,
                              &req);
     if (mrc == MPI_SUCCESS)
-        mrc = dlp__wait_arrival(&req, what ? what : func, job.timeout);
+        mrc = dlp__wait_for(&req, what ? what : &(struct dlp__what){.text = func},
+                            job.timeout);
     if (mrc != MPI_SUCCESS)
         return DLP_FAIL_MPI(func, "MPI_Iallreduce of the collective's entry", mrc);
     *place_same = out[0] == ~out[1] && out[2] == ~out[3];
@@ -178,8 +180,8 @@ static int reduce_first(int size)
  * allgather of every rank's entry, and the checks that name the ranks.
  * uniform: the caller only compares the arguments, and needs *all only
  * when they differ. */
-static int enter(const char *func, const char *what, int status, const void *args, size_t len,
-                 const struct dlp__entry **all, int uniform)
+static int enter(const char *func, const struct dlp__what *what, int status, const void *args,
+                 size_t len, const struct dlp__entry **all, int uniform)
 {
     if (all)
         *all = NULL;
@@ -208,7 +210,8 @@ static int enter(const char *func, const char *what, int status, const void *arg
         int mrc = MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, every, (int)sizeof mine,
                                  MPI_BYTE, job.comm, &req);
         if (mrc == MPI_SUCCESS)
-            mrc = dlp__wait_arrival(&req, what ? what : func, job.timeout);
+            mrc = dlp__wait_for(&req, what ? what : &(struct dlp__what){.text = func},
+                            job.timeout);
         if (mrc != MPI_SUCCESS)
             return DLP_FAIL_MPI(func, "MPI_Iallgather of the collective's entry", mrc);
     }
@@ -234,14 +237,14 @@ static int enter(const char *func, const char *what, int status, const void *arg
     return DLP_OK;
 }
 
-int dlp__enter(const char *func, const char *what, int status, const void *args, size_t len,
-               const struct dlp__entry **all)
+int dlp__enter(const char *func, const struct dlp__what *what, int status, const void *args,
+               size_t len, const struct dlp__entry **all)
 {
     return enter(func, what, status, args, len, all, 0);
 }
 
-int dlp__enter_uniform(const char *func, const char *what, int status, const void *args,
-                       size_t len, const struct dlp__entry **all)
+int dlp__enter_uniform(const char *func, const struct dlp__what *what, int status,
+                       const void *args, size_t len, const struct dlp__entry **all)
 {
     return enter(func, what, status, args, len, all, 1);
 }

@@ -34,4 +34,17 @@ int dlp__wait_bell(MPI_Request *request, long (*bell)(unsigned us));
  *  which they then name) stand out. */
 int dlp__wait_arrival(MPI_Request *request, const char *what, double timeout);
 
+/** What a collective waits for, for dlp__wait_for()'s messages, written
+ *  only when one is due: text, or when text is NULL "the start of <call>
+ *  (parallel call #<seq>, n = <n>)". */
+struct dlp__what {
+    const char *text;
+    const char *call;
+    unsigned long seq;
+    long n;
+};
+
+/** dlp__wait_arrival() naming the wait by *what. */
+int dlp__wait_for(MPI_Request *request, const struct dlp__what *what, double timeout);
+
 #endif

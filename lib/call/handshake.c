@@ -207,7 +207,8 @@ static struct handshake my_handshake(struct dlp_loop *L, int rc)
  * the node's communicator, and every node's gathered by the master (its
  * dispatcher's, O(ranks) there only). Every rank takes part once the entry
  * succeeded everywhere. */
-static void count_threads(struct dlp_loop *L, int threads, int master_flags, const char *what)
+static void count_threads(struct dlp_loop *L, int threads, int master_flags,
+                          const struct dlp__what *what)
 {
     const struct dlp__runtime *rt = &dlp__rt;
     long in[2] = {threads, rt->rank == 0 ? master_flags : 0}, sum[2];
@@ -221,11 +222,11 @@ static void count_threads(struct dlp_loop *L, int threads, int master_flags, con
         mrc = MPI_Iallreduce(&threads, &node_threads, 1, MPI_INT, MPI_SUM, rt->node_comm,
                              &req[1]);
     for (int k = 0; k < 2 && mrc == MPI_SUCCESS; k++)
-        mrc = dlp__wait_arrival(&req[k], what, rt->collective_timeout);
+        mrc = dlp__wait_for(&req[k], what, rt->collective_timeout);
     if (mrc == MPI_SUCCESS)
         mrc = MPI_Igather(&node_threads, 1, MPI_INT, per_rank, 1, MPI_INT, 0, rt->comm, &req[2]);
     if (mrc == MPI_SUCCESS)
-        mrc = dlp__wait_arrival(&req[2], what, rt->collective_timeout);
+        mrc = dlp__wait_for(&req[2], what, rt->collective_timeout);
     if (mrc != MPI_SUCCESS) /* the other ranks are in these collectives too */
         dlp__helper_abort(L->func, "the threads of the call's ranks could not be counted", mrc);
     L->total_threads = (int)sum[0];
@@ -257,12 +258,11 @@ int dlp__handshake(struct dlp_loop *L, const dlp_opts *opts, int split, const ch
     struct dlp__reduce_shape shape;
     dlp__reduce_shape(L->o.reduce, L->o.on_all_ranks, &shape);
     memcpy(args + sizeof mine, &shape, sizeof shape);
-    char what[160];
-    snprintf(what, sizeof what, "the start of %s (parallel call #%lu, n = %ld)", func,
-             rt->call_seq + 1, L->n);
+    /* (written only when a wait's message is due) */
+    const struct dlp__what what = {.call = func, .seq = rt->call_seq + 1, .n = L->n};
     const struct dlp__entry *every;
-    rc = reduced ? dlp__enter_uniform(func, what, rc, args, sizeof args, &every)
-                 : dlp__enter(func, what, rc, args, sizeof args, &every);
+    rc = reduced ? dlp__enter_uniform(func, &what, rc, args, sizeof args, &every)
+                 : dlp__enter(func, &what, rc, args, sizeof args, &every);
     struct handshake *all = (struct handshake *)rt->scratch;
     for (int r = 0; rc == DLP_OK && every && r < rt->size; r++)
         memcpy(&all[r], every[r].args, sizeof all[r]);
@@ -277,7 +277,7 @@ int dlp__handshake(struct dlp_loop *L, const dlp_opts *opts, int split, const ch
         return rc;
     }
     if (reduced) {
-        count_threads(L, threads, master_flags, what);
+        count_threads(L, threads, master_flags, &what);
     } else {
         L->tracing = all[0].flags & (FLAG_TRACE | FLAG_TRACE_ITEMS | FLAG_STATS);
         for (int r = 0; r < rt->size; r++) {
