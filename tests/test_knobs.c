@@ -198,6 +198,21 @@ static void check_rules(void)
         if (knobs[k].kind == SECONDS)
             expect(knobs[k].name, ".5e1", DLP_OK);
     }
+
+    test_case("a knob set after many other DLP_ variables is still read");
+    enum { OTHERS = 100 }; /* more than the library's one-pass table holds */
+    char name[32];
+    for (int k = 0; k < OTHERS; k++) {
+        snprintf(name, sizeof name, "DLP_TEST_UNUSED_%d", k);
+        setenv(name, "1", 1);
+    }
+    expect("DLP_SCHEDULE", "garbage", DLP_ERR_OPTION);
+    expect("DLP_THREADS", "0", DLP_ERR_OPTION);
+    for (int k = 0; k < OTHERS; k++) {
+        snprintf(name, sizeof name, "DLP_TEST_UNUSED_%d", k);
+        unsetenv(name);
+    }
+    expect("DLP_SCHEDULE", "garbage", DLP_ERR_OPTION);
 }
 
 /* --------------------------------------------------------------- fuzz -- */

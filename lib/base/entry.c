@@ -18,7 +18,10 @@ static struct {
     unsigned long seq;
     struct dlp__entry *all; /* [size] */
     double timeout;
+    int reduce_first; /* the entry starts with the reduction (below) */
 } job = {.comm = MPI_COMM_NULL};
+
+static int reduce_first(int size);
 
 int dlp__entry_start(MPI_Comm comm, int size, double timeout)
 {
@@ -30,8 +33,11 @@ int dlp__entry_start(MPI_Comm comm, int size, double timeout)
     job.size = size;
     job.seq = 0;
     job.timeout = timeout;
+    job.reduce_first = reduce_first(size);
     return DLP_OK;
 }
+
+int dlp__entry_reduces(void) { return job.reduce_first; }
 
 void dlp__entry_stop(void)
 {
@@ -124,7 +130,8 @@ static void describe_places(const struct dlp__entry *all, int size, char *buf, s
  * allgather). *place_same: every rank is at the same call and count;
  * *failed: some rank's own checks failed; *args_same: every rank passed
  * the same argument bytes. */
-static int reduce_entry(const struct dlp__entry *mine, const char *func, const char *what,
+static int reduce_entry(const struct dlp__entry *mine, const char *func,
+                        const struct dlp__what *what,
                         int *place_same, int *failed, int *args_same)
 {
     unsigned long in[2 * WORDS], out[2 * WORDS];
@@ -141,7 +148,8 @@ static int reduce_entry(const struct dlp__entry *mine, const char *func, const c
     int mrc = MPI_Iallreduce(in, out, (int)(2 * WORDS), MPI_UNSIGNED_LONG, MPI_MAX, job.comm,
                              &req);
     if (mrc == MPI_SUCCESS)
-        mrc = dlp__wait_arrival(&req, what ? what : func, job.timeout);
+        mrc = dlp__wait_for(&req, what ? what : &(struct dlp__what){.text = func},
+                            job.timeout);
     if (mrc != MPI_SUCCESS)
         return DLP_FAIL_MPI(func, "MPI_Iallreduce of the collective's entry", mrc);
     *place_same = out[0] == ~out[1] && out[2] == ~out[3];
@@ -157,13 +165,13 @@ static int reduce_entry(const struct dlp__entry *mine, const char *func, const c
  * algorithm) and one collective instead of two. Every rank decides alike
  * (the size is the same everywhere), so the first operations still match.
  * Test hook (internal, tests/CMakeLists.txt): DLP__TEST_ENTRY_REDUCE=1 (on
- * every rank) takes the reduction at any size. */
+ * every rank, read at dlp_init) takes the reduction at any size. */
 #define REDUCE_FROM_RANKS 256
 
-static int reduce_first(void)
+static int reduce_first(int size)
 {
     const char *hook = getenv("DLP__TEST_ENTRY_REDUCE");
-    return job.size >= REDUCE_FROM_RANKS || (hook && strcmp(hook, "1") == 0);
+    return size >= REDUCE_FROM_RANKS || (hook && strcmp(hook, "1") == 0);
 }
 
 /* The entry: the reduction; then, when the caller wants every rank's
@@ -172,8 +180,8 @@ static int reduce_first(void)
  * allgather of every rank's entry, and the checks that name the ranks.
  * uniform: the caller only compares the arguments, and needs *all only
  * when they differ. */
-static int enter(const char *func, const char *what, int status, const void *args, size_t len,
-                 const struct dlp__entry **all, int uniform)
+static int enter(const char *func, const struct dlp__what *what, int status, const void *args,
+                 size_t len, const struct dlp__entry **all, int uniform)
 {
     if (all)
         *all = NULL;
@@ -186,7 +194,7 @@ static int enter(const char *func, const char *what, int status, const void *arg
         len = sizeof mine.args; /* (callers pass fixed structs that fit) */
     if (len)
         memcpy(mine.args, args, len);
-    if (reduce_first()) {
+    if (job.reduce_first) {
         int place_same = 0, failed = 0, args_same = 0;
         int rc = reduce_entry(&mine, func, what, &place_same, &failed, &args_same);
         if (rc != DLP_OK)
@@ -195,13 +203,18 @@ static int enter(const char *func, const char *what, int status, const void *arg
             return status;
     }
     struct dlp__entry *every = job.all;
-    MPI_Request req;
-    int mrc = MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, every, (int)sizeof mine,
-                             MPI_BYTE, job.comm, &req);
-    if (mrc == MPI_SUCCESS)
-        mrc = dlp__wait_arrival(&req, what ? what : func, job.timeout);
-    if (mrc != MPI_SUCCESS)
-        return DLP_FAIL_MPI(func, "MPI_Iallgather of the collective's entry", mrc);
+    if (job.size == 1) { /* alone: what MPI would do, without its cost */
+        every[0] = mine;
+    } else {
+        MPI_Request req;
+        int mrc = MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, every, (int)sizeof mine,
+                                 MPI_BYTE, job.comm, &req);
+        if (mrc == MPI_SUCCESS)
+            mrc = dlp__wait_for(&req, what ? what : &(struct dlp__what){.text = func},
+                            job.timeout);
+        if (mrc != MPI_SUCCESS)
+            return DLP_FAIL_MPI(func, "MPI_Iallgather of the collective's entry", mrc);
+    }
     for (int r = 0; r < job.size; r++) {
         if (!same_place(&every[r], &every[0])) {
             char places[400];
@@ -224,14 +237,14 @@ static int enter(const char *func, const char *what, int status, const void *arg
     return DLP_OK;
 }
 
-int dlp__enter(const char *func, const char *what, int status, const void *args, size_t len,
-               const struct dlp__entry **all)
+int dlp__enter(const char *func, const struct dlp__what *what, int status, const void *args,
+               size_t len, const struct dlp__entry **all)
 {
     return enter(func, what, status, args, len, all, 0);
 }
 
-int dlp__enter_uniform(const char *func, const char *what, int status, const void *args,
-                       size_t len, const struct dlp__entry **all)
+int dlp__enter_uniform(const char *func, const struct dlp__what *what, int status,
+                       const void *args, size_t len, const struct dlp__entry **all)
 {
     return enter(func, what, status, args, len, all, 1);
 }

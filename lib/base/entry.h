@@ -17,6 +17,8 @@
 #include <mpi.h>
 #include <stddef.h>
 
+#include "wait.h"
+
 /** Bytes of a call's own arguments in an entry (compared by the call). */
 #define DLP__ENTRY_ARGS 112
 
@@ -34,6 +36,12 @@ _Static_assert(sizeof(struct dlp__entry) == 128, "an entry is 128 bytes");
  *  DLP_ERR_NOMEM (recorded for dlp_init). */
 int dlp__entry_start(MPI_Comm comm, int size, double timeout);
 
+/** 1 when the job's agreements start with a reduction, O(log ranks) in
+ *  time and bytes, instead of an allgather, O(ranks): from 256 ranks on
+ *  (or with the test hook DLP__TEST_ENTRY_REDUCE=1), the same on every
+ *  rank. Set by dlp__entry_start(). Any thread. */
+int dlp__entry_reduces(void);
+
 /** Free what dlp__entry_start() took; safe without it. Main thread. */
 void dlp__entry_stop(void);
 
@@ -41,7 +49,7 @@ void dlp__entry_stop(void);
  *  "dlp_bcast"): every rank tells every rank its call, its count of
  *  collectives, its own status (DLP_OK, or the error its own checks of its
  *  arguments found; its message already recorded) and len <= DLP__ENTRY_ARGS
- *  bytes of arguments. Waits as dlp__wait_arrival() (what names the wait in
+ *  bytes of arguments. Waits as dlp__wait_for() (*what names the wait in
  *  its messages; NULL: func). Main thread.
  *  Returns, the same on every rank except that a rank with an error of its
  *  own returns that: DLP_OK; DLP_ERR_MISMATCH when ranks are in different
@@ -49,14 +57,14 @@ void dlp__entry_stop(void);
  *  rank whose own checks failed (named in the message); DLP_ERR_MPI.
  *  On DLP_OK, *all (may be NULL) points at every rank's entry, [size] in
  *  rank order, valid until the next collective. */
-int dlp__enter(const char *func, const char *what, int status, const void *args, size_t len,
-               const struct dlp__entry **all);
+int dlp__enter(const char *func, const struct dlp__what *what, int status, const void *args,
+               size_t len, const struct dlp__entry **all);
 
 /** dlp__enter for a caller that only checks that every rank passed the
  *  same arguments: on DLP_OK, *all is NULL when they are the same on every
  *  rank (no allgather was made), else every rank's entry, as dlp__enter. */
-int dlp__enter_uniform(const char *func, const char *what, int status, const void *args,
-                       size_t len, const struct dlp__entry **all);
+int dlp__enter_uniform(const char *func, const struct dlp__what *what, int status,
+                       const void *args, size_t len, const struct dlp__entry **all);
 
 /** DLP_OK when every rank's k-th long of its arguments (args as an array
  *  of longs) equals rank 0's; else DLP_ERR_MISMATCH naming the first rank

@@ -10,6 +10,47 @@
 #include "launcher.h"
 #include "schedule.h"
 
+/* The DLP_ variables of the environment, read in one pass at the start of
+ * dlp__options_resolve() and looked up there: a call reads some twenty
+ * knobs, and a getenv() walks the whole environment each time. They are
+ * read per call, since a program may change them between calls. Main
+ * thread, like the resolution. */
+#define ENV_SEEN 64
+
+static struct {
+    const char *entry[ENV_SEEN]; /* "DLP_...=value" strings of environ */
+    int n;
+    int overflow; /* more than ENV_SEEN: knob() falls back to getenv() */
+} seen;
+
+static void env_scan(void)
+{
+    extern char **environ;
+    seen.n = 0;
+    seen.overflow = 0;
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "DLP_", 4) != 0)
+            continue;
+        if (seen.n == ENV_SEEN) {
+            seen.overflow = 1;
+            return;
+        }
+        seen.entry[seen.n++] = *e;
+    }
+}
+
+/* getenv(var) as of the last env_scan(), for var "DLP_..." */
+static const char *knob(const char *var)
+{
+    if (seen.overflow)
+        return getenv(var);
+    size_t len = strlen(var);
+    for (int k = 0; k < seen.n; k++)
+        if (strncmp(seen.entry[k], var, len) == 0 && seen.entry[k][len] == '=')
+            return seen.entry[k] + len + 1;
+    return NULL;
+}
+
 /* The one rule of the numeric knobs: a value starts with a digit (seconds
  * also with '.'): no leading space, sign or letter, as DLP_SCHEDULE's N. */
 static int starts_number(const char *s, int dot)
@@ -96,7 +137,7 @@ int dlp__env_flag(const char *var)
 /* An on/off knob into *out; DLP_ERR_OPTION for another value. */
 static int env_bool(const char *var, int dflt, int *out, const char *func)
 {
-    const char *v = getenv(var);
+    const char *v = knob(var);
     int b = bool_value(v, dflt);
     if (b < 0)
         return dlp__fail(DLP_ERR_OPTION, func,
@@ -113,7 +154,7 @@ static int resolve_progress(const dlp_opts *opts, struct dlp__options *o, const 
     case DLP_PROGRESS_OFF:
     case DLP_PROGRESS_TTY: o->progress = opts->progress; break;
     case DLP_PROGRESS_DEFAULT: {
-        const char *env = getenv("DLP_PROGRESS");
+        const char *env = knob("DLP_PROGRESS");
         o->progress = DLP_PROGRESS_AUTO;
         if (!env || !*env || strcmp(env, "auto") == 0)
             break;
@@ -138,7 +179,7 @@ static int resolve_progress(const dlp_opts *opts, struct dlp__options *o, const 
                          "opts.progress_interval = %g must be in 0..3600 s (0 = default)",
                          opts->progress_interval);
     o->progress_interval = opts->progress_interval;
-    const char *env = getenv("DLP_PROGRESS_INTERVAL");
+    const char *env = knob("DLP_PROGRESS_INTERVAL");
     if (o->progress_interval == 0 && env && *env &&
         parse_seconds(env, -1, 3600, &o->progress_interval) != 0)
         return dlp__fail(DLP_ERR_OPTION, func,
@@ -150,7 +191,7 @@ static int resolve_progress(const dlp_opts *opts, struct dlp__options *o, const 
 /* DLP_ON_ERROR: abort, skip or retry=N. */
 static int env_on_error(struct dlp__options *o, const char *func)
 {
-    const char *env = getenv("DLP_ON_ERROR");
+    const char *env = knob("DLP_ON_ERROR");
     long n = 1;
     o->on_error = DLP_ON_ERROR_ABORT;
     if (!env || !*env || strcmp(env, "abort") == 0)
@@ -178,7 +219,7 @@ static int seconds_option(double field, const char *field_name, const char *var,
         return dlp__fail(DLP_ERR_OPTION, func, "opts.%s = %g must be in 0..%g s (0 = %s)",
                          field_name, field, hi, var);
     *out = field > 0 ? field : dflt;
-    const char *env = getenv(var);
+    const char *env = knob(var);
     if (field > 0 || !env || !*env || parse_seconds(env, lo, hi, out) == 0)
         return DLP_OK;
     return dlp__fail(DLP_ERR_OPTION, func, "%s=\"%s\" is not a number of seconds in %g..%g",
@@ -237,7 +278,7 @@ static int resolve_failures(const dlp_opts *opts, struct dlp__options *o, const 
                             func));
     DLP_CALL(env_bool("DLP_SIGNALS", 1, &o->signals, func));
     o->journal = opts->journal;
-    const char *env = getenv("DLP_JOURNAL");
+    const char *env = knob("DLP_JOURNAL");
     if (!o->journal && env && *env)
         o->journal = env;
     if (o->journal && !*o->journal)
@@ -256,7 +297,7 @@ static int resolve_inflight(const dlp_opts *opts, struct dlp__options *o, const 
         o->inflight = opts->inflight;
         return DLP_OK;
     }
-    const char *env = getenv("DLP_INFLIGHT");
+    const char *env = knob("DLP_INFLIGHT");
     if (env && *env && parse_bytes(env, &o->inflight) != 0)
         return dlp__fail(DLP_ERR_OPTION, func,
                          "DLP_INFLIGHT=\"%s\" is not a byte count >= 1 (suffix K, M or G "
@@ -282,7 +323,7 @@ int dlp__default_threads(void)
  * is DEFAULT too (else the text is still checked). */
 static int env_schedule(const dlp_opts *opts, struct dlp__options *o, const char *func)
 {
-    const char *env = getenv("DLP_SCHEDULE");
+    const char *env = knob("DLP_SCHEDULE");
     struct dlp__ss_spec node = {DLP__SS_AUTO, 0}, thread = {DLP__SS_AUTO, 0};
     char why[160];
     if (env && *env && dlp__ss_parse_levels(env, &node, &thread, why, sizeof why) != 0)
@@ -319,7 +360,7 @@ static int resolve_chunk(long field, const char *field_name, long *out, const ch
     if (field > 0) {
         *out = field;
     } else if (*out == 0) {
-        const char *env = getenv("DLP_CHUNK");
+        const char *env = knob("DLP_CHUNK");
         long c = 1;
         if (env && *env && parse_long(env, 1, 1L << 62, &c) != 0)
             return dlp__fail(DLP_ERR_OPTION, func, "DLP_CHUNK=\"%s\" is not an integer >= 1",
@@ -334,6 +375,7 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
     static const dlp_opts defaults = DLP_OPTS_INIT;
     if (!opts)
         opts = &defaults;
+    env_scan();
     memset(o, 0, sizeof *o);
     o->chunk_time = DLP__CHUNK_TIME_DEFAULT;
     o->results = opts->results;
@@ -368,7 +410,7 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
     if (opts->threads > 0) {
         o->threads = opts->threads;
     } else {
-        const char *env = getenv("DLP_THREADS");
+        const char *env = knob("DLP_THREADS");
         long t;
         if (env && *env && parse_long(env, 1, 4096, &t) != 0)
             return dlp__fail(DLP_ERR_OPTION, func,
@@ -376,7 +418,7 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
         o->threads = dlp__default_threads();
     }
 
-    const char *ct = getenv("DLP_CHUNK_TIME");
+    const char *ct = knob("DLP_CHUNK_TIME");
     if (ct && *ct) {
         long ms;
         if (parse_long(ct, 1, 3600000, &ms) != 0)
@@ -386,7 +428,7 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
         o->chunk_time = (double)ms * 1e-3;
         o->chunk_time_set = 1;
     }
-    const char *slice = getenv("DLP_HELPER_SLICE");
+    const char *slice = knob("DLP_HELPER_SLICE");
     long us = DLP__HELPER_SLICE_DEFAULT;
     if (slice && *slice && parse_long(slice, 0, 100000, &us) != 0)
         return dlp__fail(DLP_ERR_OPTION, func,

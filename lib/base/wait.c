@@ -9,16 +9,23 @@
 #include "identity.h"
 #include "job_end.h"
 
-#define SPIN_SECONDS 200e-6 /* test in a tight loop this long first */
+#define SPIN_SECONDS (DLP__WAIT_SPIN_US * 1e-6) /* test in a tight loop this long first */
 #define YIELDS 100          /* then yield this often before sleeping */
 
 /* Seconds a rank waits in a collective before it says so (then twice as
  * long, and so on). */
 #define ARRIVAL_WARN_S 60.0
 
-/* The wait of dlp__wait_arrival() is long: say so, or end the job. */
-static double arrival_late(const char *what, double waited, double limit, double next_warn)
+/* The wait of dlp__wait_for() is long: say so, or end the job. */
+static double arrival_late(const struct dlp__what *w, double waited, double limit,
+                           double next_warn)
 {
+    char what[200];
+    if (w->text)
+        snprintf(what, sizeof what, "%s", w->text);
+    else
+        snprintf(what, sizeof what, "the start of %s (parallel call #%lu, n = %ld)", w->call,
+                 w->seq, w->n);
     if (limit > 0 && waited >= limit) {
         fprintf(stderr,
                 "dlp_mpi: rank %d (host %s) waited %.0f s (DLP_COLLECTIVE_TIMEOUT) in %s for "
@@ -41,6 +48,12 @@ static double arrival_late(const char *what, double waited, double limit, double
 }
 
 int dlp__wait_arrival(MPI_Request *request, const char *what, double timeout)
+{
+    const struct dlp__what w = {.text = what};
+    return dlp__wait_for(request, &w, timeout);
+}
+
+int dlp__wait_for(MPI_Request *request, const struct dlp__what *what, double timeout)
 {
     int flag = 0, rc;
     double limit = timeout > 0 ? timeout : 0;

@@ -9,6 +9,11 @@
 /** Cap of the backoff of a waiting team thread or collective, microseconds. */
 #define DLP__WAIT_MAX_US 200u
 
+/** A wait tests its request in a tight loop this long, microseconds, before
+ *  it yields and then sleeps (or sleeps on its bell): a rank that has
+ *  waited less than this needs no wake-up. */
+#define DLP__WAIT_SPIN_US 200u
+
 /** Complete request: test it for a few microseconds, then yield, then sleep
  *  with a backoff capped at DLP__WAIT_MAX_US. Returns the MPI status code. */
 int dlp__wait(MPI_Request *request);
@@ -28,5 +33,18 @@ int dlp__wait_bell(MPI_Request *request, long (*bell)(unsigned us));
  *  own line, so the ranks that are elsewhere (or in another collective,
  *  which they then name) stand out. */
 int dlp__wait_arrival(MPI_Request *request, const char *what, double timeout);
+
+/** What a collective waits for, for dlp__wait_for()'s messages, written
+ *  only when one is due: text, or when text is NULL "the start of <call>
+ *  (parallel call #<seq>, n = <n>)". */
+struct dlp__what {
+    const char *text;
+    const char *call;
+    unsigned long seq;
+    long n;
+};
+
+/** dlp__wait_arrival() naming the wait by *what. */
+int dlp__wait_for(MPI_Request *request, const struct dlp__what *what, double timeout);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "entry.h"
+#include "clock.h"
 #include "error.h"
 #include "node_region.h"
 #include "outcome.h"
@@ -14,6 +15,7 @@
 #include "results.h"
 #include "runtime.h"
 #include "signals.h"
+#include "wait.h"
 
 /* What every rank says about a call; compared on every rank. Exactly 64
  * bytes: the small enums go as signed chars (all their values fit). */
@@ -199,29 +201,74 @@ static struct handshake my_handshake(struct dlp_loop *L, int rc)
     return mine;
 }
 
+/* A large job's threads (dlp__entry_reduces(): the entry compared the
+ * handshakes without their threads and the master's trace flags): the
+ * job's threads and the master's flags in one sum, the node's threads over
+ * the node's communicator, and every node's gathered by the master (its
+ * dispatcher's, O(ranks) there only). Every rank takes part once the entry
+ * succeeded everywhere. */
+static void count_threads(struct dlp_loop *L, int threads, int master_flags,
+                          const struct dlp__what *what)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    long in[2] = {threads, rt->rank == 0 ? master_flags : 0}, sum[2];
+    int node_threads = 0;
+    int *per_rank = NULL;
+    if (rt->rank == 0 && !(per_rank = malloc(sizeof(int) * (size_t)rt->size)))
+        dlp__helper_abort(L->func, "out of memory for the threads of every rank", MPI_SUCCESS);
+    MPI_Request req[3];
+    int mrc = MPI_Iallreduce(in, sum, 2, MPI_LONG, MPI_SUM, rt->comm, &req[0]);
+    if (mrc == MPI_SUCCESS)
+        mrc = MPI_Iallreduce(&threads, &node_threads, 1, MPI_INT, MPI_SUM, rt->node_comm,
+                             &req[1]);
+    for (int k = 0; k < 2 && mrc == MPI_SUCCESS; k++)
+        mrc = dlp__wait_for(&req[k], what, rt->collective_timeout);
+    if (mrc == MPI_SUCCESS)
+        mrc = MPI_Igather(&node_threads, 1, MPI_INT, per_rank, 1, MPI_INT, 0, rt->comm, &req[2]);
+    if (mrc == MPI_SUCCESS)
+        mrc = dlp__wait_for(&req[2], what, rt->collective_timeout);
+    if (mrc != MPI_SUCCESS) /* the other ranks are in these collectives too */
+        dlp__helper_abort(L->func, "the threads of the call's ranks could not be counted", mrc);
+    L->total_threads = (int)sum[0];
+    L->tracing = (int)sum[1] & (FLAG_TRACE | FLAG_TRACE_ITEMS | FLAG_STATS);
+    L->threads_of_node[rt->node] = node_threads;
+    for (int r = 0; per_rank && r < rt->size; r++)
+        L->threads_of_node[rt->node_of_rank[r]] = per_rank[r];
+    free(per_rank);
+    L->node_threads = node_threads;
+}
+
 int dlp__handshake(struct dlp_loop *L, const dlp_opts *opts, int split, const char *bad_arg)
 {
     struct dlp__runtime *rt = &dlp__rt;
     const char *func = L->func;
     int rc = prepare(L, local_checks(L, opts, split, bad_arg));
     struct handshake mine = my_handshake(L, rc);
+    /* a large job compares what must agree in the entry's reduction (then
+     * counts the threads apart) */
+    const int reduced = dlp__entry_reduces();
+    const int threads = mine.threads, master_flags = mine.flags & ~FLAG_JOURNAL;
+    if (reduced) {
+        mine.threads = 0;
+        mine.flags &= FLAG_JOURNAL;
+    }
     /* the entry: the handshake, then the reduction's shape and on_all_ranks */
     unsigned char args[sizeof mine + sizeof(struct dlp__reduce_shape)];
     memcpy(args, &mine, sizeof mine);
     struct dlp__reduce_shape shape;
     dlp__reduce_shape(L->o.reduce, L->o.on_all_ranks, &shape);
     memcpy(args + sizeof mine, &shape, sizeof shape);
-    char what[160];
-    snprintf(what, sizeof what, "the start of %s (parallel call #%lu, n = %ld)", func,
-             rt->call_seq + 1, L->n);
+    /* (written only when a wait's message is due) */
+    const struct dlp__what what = {.call = func, .seq = rt->call_seq + 1, .n = L->n};
     const struct dlp__entry *every;
-    rc = dlp__enter(func, what, rc, args, sizeof args, &every);
+    rc = reduced ? dlp__enter_uniform(func, &what, rc, args, sizeof args, &every)
+                 : dlp__enter(func, &what, rc, args, sizeof args, &every);
     struct handshake *all = (struct handshake *)rt->scratch;
-    for (int r = 0; rc == DLP_OK && r < rt->size; r++)
+    for (int r = 0; rc == DLP_OK && every && r < rt->size; r++)
         memcpy(&all[r], every[r].args, sizeof all[r]);
-    if (rc == DLP_OK)
+    if (rc == DLP_OK && every) /* (reduced: NULL when every rank passed the same) */
         rc = compare_handshakes(all, rt->size, func);
-    if (rc == DLP_OK)
+    if (rc == DLP_OK && every)
         rc = dlp__reduce_compare(every, rt->size, sizeof mine, func);
     if (rc != DLP_OK) {
         if (L->journaled)
@@ -229,11 +276,16 @@ int dlp__handshake(struct dlp_loop *L, const dlp_opts *opts, int split, const ch
         L->journaled = 0;
         return rc;
     }
-    L->tracing = all[0].flags & (FLAG_TRACE | FLAG_TRACE_ITEMS | FLAG_STATS);
-    for (int r = 0; r < rt->size; r++) {
-        L->threads_of_node[rt->node_of_rank[r]] += all[r].threads;
-        L->total_threads += all[r].threads;
+    if (reduced) {
+        count_threads(L, threads, master_flags, &what);
+    } else {
+        L->tracing = all[0].flags & (FLAG_TRACE | FLAG_TRACE_ITEMS | FLAG_STATS);
+        for (int r = 0; r < rt->size; r++) {
+            L->threads_of_node[rt->node_of_rank[r]] += all[r].threads;
+            L->total_threads += all[r].threads;
+        }
+        L->node_threads = L->threads_of_node[rt->node];
     }
-    L->node_threads = L->threads_of_node[rt->node];
+    L->t_agreed = dlp__now();
     return DLP_OK;
 }

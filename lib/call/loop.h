@@ -40,6 +40,7 @@ struct dlp_loop {
     struct dlp__dispenser *disp; /* on the master's node, else NULL */
     int node_threads;            /* threads on this node */
     int total_threads;           /* threads on all ranks */
+    double t_agreed;             /* dlp__now() when the handshake completed here */
     int *threads_of_node;        /* [nodes] */
     pthread_t helper;            /* dispatcher (master) or agent (remote leader) */
     int has_helper;

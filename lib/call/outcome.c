@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "error.h"
 #include "netbell.h"
 #include "reduce.h"
@@ -23,7 +24,9 @@
 int dlp__outcome_buffer(struct dlp_loop *L)
 {
     const struct dlp__runtime *rt = &dlp__rt;
-    L->reduce_packed = dlp__reduce_packed_bytes(L->o.reduce, rt->size);
+    /* (a reduced agreement carries no rank's value: the reduction's
+     * messages combine them, dlp__reduce_finish) */
+    L->reduce_packed = dlp__entry_reduces() ? 0 : dlp__reduce_packed_bytes(L->o.reduce, rt->size);
     if (!L->reduce_packed)
         return DLP_OK;
     size_t words = OUTCOME_WORDS + L->reduce_packed / sizeof(long);
@@ -156,6 +159,44 @@ static int agree_failures(struct dlp_loop *L, const long *all, size_t w)
     return rc;
 }
 
+/* Must the master ring the other nodes' doorbells for the end's agreement?
+ * Their leaders wait for it in dlp__wait_end(), which spins
+ * DLP__WAIT_SPIN_US before it sleeps on the doorbell. No rank completed
+ * the handshake before the last one arrived, so no leader has waited
+ * longer than the time since the master completed it (plus the master's
+ * own delay in completing it): a call that reaches its end within half the
+ * spin finds every leader still spinning, and a ring (a system call per
+ * node, and a wake-up of its reader) is not needed. A leader that did fall
+ * asleep anyway (it was preempted) wakes by its own backoff. */
+static int ring_needed(const struct dlp_loop *L)
+{
+    return dlp__now() - L->t_agreed >= 0.5e-6 * DLP__WAIT_SPIN_US;
+}
+
+/* The end's agreement of a large job (dlp__entry_reduces()): first a sum
+ * of every rank's record, O(log ranks) in time and bytes. The records'
+ * words that are not sums (failures, signals, stops, results not ready,
+ * misuse) are summed as counts of ranks; when all of these are 0 (a call
+ * that went well), the sum is the whole outcome and *done the only
+ * thing left to take. Else (*plain = 0) the allgather follows, as in a
+ * small job. */
+static int agree_by_sum(struct dlp_loop *L, const long *mine, long *handed, long *done,
+                        int *plain)
+{
+    long in[OUTCOME_WORDS], sum[OUTCOME_WORDS];
+    for (int k = 0; k < OUTCOME_WORDS; k++)
+        in[k] = k == 1 || k == 3 ? mine[k] : k == 5 ? !mine[k] : mine[k] != 0;
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Iallreduce(in, sum, OUTCOME_WORDS, MPI_LONG, MPI_SUM, dlp__rt.comm, &req));
+    if (dlp__rt.rank == 0 && ring_needed(L))
+        dlp__netbell_ring_nodes();
+    DLP_MPI_CALL(dlp__wait_end(&req));
+    *plain = sum[0] == 0 && sum[2] == 0 && sum[4] == 0 && sum[5] == 0 && sum[6] == 0;
+    *handed = sum[1];
+    *done = sum[3];
+    return DLP_OK;
+}
+
 int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
                        long *done_all, long *failed_all_out)
 {
@@ -164,12 +205,25 @@ int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
     size_t w = OUTCOME_WORDS + L->reduce_packed / sizeof(long);
     long *all = L->outcome ? L->outcome : (long *)rt->scratch;
     fill_record(L, all + w * (size_t)rt->rank, results_ok);
-    MPI_Request req;
-    DLP_MPI_CALL(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)w, MPI_LONG,
-                                rt->comm, &req));
-    if (rt->rank == 0) /* the leaders that wait for this wake now (dlp__wait_end) */
-        dlp__netbell_ring_nodes();
-    DLP_MPI_CALL(dlp__wait_end(&req));
+    if (rt->size > 1 && dlp__entry_reduces()) {
+        long handed, done;
+        int plain;
+        DLP_CALL(agree_by_sum(L, all + w * (size_t)rt->rank, &handed, &done, &plain));
+        if (plain) { /* (no rank stopped: no stop messages to settle) */
+            *all_results_ok = 1;
+            *done_all += done;
+            *failed_all_out = 0;
+            return check_handed(L, handed);
+        }
+    }
+    if (rt->size > 1) { /* (alone, the record is every rank's already) */
+        MPI_Request req;
+        DLP_MPI_CALL(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)w, MPI_LONG,
+                                    rt->comm, &req));
+        if (rt->rank == 0 && ring_needed(L))
+            dlp__netbell_ring_nodes();
+        DLP_MPI_CALL(dlp__wait_end(&req));
+    }
     dlp__stop_settle(L, all + 4, (int)w);
     struct outcome_sum s = sum_records(all, w);
     *all_results_ok = s.results_ok;

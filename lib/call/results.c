@@ -86,16 +86,18 @@ int dlp_results_create(dlp_results **r, long n, size_t elem_size)
                        n, elem_size);
     const long mine[2] = {n, (long)elem_size};
     const struct dlp__entry *every;
-    DLP_CALL(dlp__enter(func, NULL, rc, mine, sizeof mine, &every));
+    DLP_CALL(dlp__enter_uniform(func, NULL, rc, mine, sizeof mine, &every));
     DLP_CALL(rc); /* (dlp__enter returned it already: for the analyzer) */
-    /* every rank's (status, n, elem_size), compared with rank 0's */
+    /* every rank's (status, n, elem_size), compared with rank 0's (none
+     * came when every rank passed the same) */
     long *all = (long *)dlp__rt.scratch;
     _Static_assert(3 * sizeof(long) <= DLP__SCRATCH_PER_RANK, "scratch too small");
-    for (int q = 0; q < dlp__rt.size; q++) {
+    for (int q = 0; every && q < dlp__rt.size; q++) {
         all[3 * (size_t)q] = DLP_OK;
         memcpy(&all[3 * (size_t)q + 1], every[q].args, sizeof mine);
     }
-    DLP_CALL(compare_ranks(all, func));
+    if (every)
+        DLP_CALL(compare_ranks(all, func));
     dlp_results *res = calloc(1, sizeof *res);
     int ok = res != NULL;
     if (ok) {
