@@ -91,36 +91,61 @@ struct gen_stats {
 };
 static struct gen_stats gen;
 
-/* This node's last request, on its own clock, kept from call to call, as
- * the agent does (the dispatcher's DLP_STATS clock sync, latency.h). */
-static double prev_sent, prev_taken;
+/* POOL: 0 (default), every remote node's rank generates that node's
+ * requests; G > 0, ranks 1..G each speak for every G-th node, several
+ * requests in flight (one per node), and the other ranks send nothing
+ * (polling only: the dispatcher rings a node's own rank). */
+static int pool;
+/* A speaker's word to a silent rank of its pool (MPI_COMM_WORLD): its node
+ * is done. */
+#define TAG_RELEASE 7001
+
+/* What a generator knows of a node it speaks for. The times of its last
+ * request, on this rank's clock, are kept from call to call, as the agent
+ * does (the dispatcher's DLP_STATS clock sync, latency.h). */
+struct voice {
+    double prev_sent, prev_taken, t0;
+    long handed;
+};
+static struct voice *voices; /* [nodes] */
+
+/* A request in flight: its node, when it was sent, its reply. */
+struct flight {
+    int node;
+    double sent;
+    struct dlp__reply rep;
+    MPI_Request h;
+};
 
 static double thread_cpu(void) { return bench_clock_s(CLOCK_THREAD_CPUTIME_ID); }
 
-/* Waits for the reply as the agent does: on the node doorbell (with its
- * quick phase after a ring), else polling from first_look us on, growing
- * by half up to POLL_URGENT (a node whose thread waits). Returns the
- * wake-ups. */
-static long wait_reply(MPI_Request *h, int bell, unsigned first_look)
+/* Sends node k's next request as its agent would, with the reply's receive
+ * posted first, and rings the master over the node doorbell (a no-op
+ * without one). It reports its node's rate since its first chunk, and no
+ * items unclaimed: it asks again as soon as the reply comes. */
+static void ask(const struct dlp_loop *L, struct flight *f, int k)
 {
-    long wakeups = 0;
-    unsigned quick = 0, backoff = first_look;
-    for (;;) {
-        int flag = 0;
-        GEN_CHECK(MPI_Test(h, &flag, MPI_STATUS_IGNORE));
-        if (flag)
-            return wakeups;
-        wakeups++;
-        if (bell) {
-            unsigned soon = dlp__netbell_quick(&quick);
-            if (dlp__netbell_wait_agent(soon ? soon : DLP__NETBELL_SAFETY_US) > 0)
-                quick = DLP__NETBELL_QUICK_MIN_US;
-        } else {
-            dlp__sleep_us(backoff);
-            backoff += backoff / 2;
-            backoff = backoff > DLP__POLL_URGENT_US ? DLP__POLL_URGENT_US : backoff;
-        }
-    }
+    struct voice *v = &voices[k];
+    double now = dlp__now();
+    struct dlp__request rq = {.seq = L->seq,
+                              .node = k,
+                              .rate = v->handed > 0 && now > v->t0
+                                          ? (double)v->handed / (now - v->t0)
+                                          : 0,
+                              .done = v->handed,
+                              .unclaimed = 0,
+                              .low = 0,
+                              .sent = now,
+                              .prev_sent = v->prev_sent,
+                              .prev_taken = v->prev_taken};
+    f->node = k;
+    f->sent = now;
+    GEN_CHECK(MPI_Irecv(&f->rep, (int)sizeof f->rep, MPI_BYTE, 0, DLP__TAG_REPLY, dlp__rt.comm,
+                        &f->h));
+    v->prev_sent = now;
+    v->prev_taken = 0;
+    GEN_CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, dlp__rt.comm));
+    dlp__netbell_ring_master();
 }
 
 /* The items this node was handed become its cursor's handed-out count and
@@ -141,53 +166,71 @@ static void publish(struct dlp_loop *L, long handed)
     atomic_fetch_add(&L->completed, handed);
 }
 
-/* This node's agent, replaced (see the top of the file). */
-void *dlp__agent_main(void *arg)
+/* The generator's loop over its m nodes' requests, oldest first (the
+ * replies to one rank come in the order of its requests: MPI keeps the
+ * order of one sender's messages, and the dispatcher answers one request
+ * at a time). It waits for the oldest as the agent waits for its reply: on
+ * the node doorbell (with its quick phase after a ring), else polling from
+ * about the last reply's time on, growing by half up to POLL_URGENT (a
+ * node whose thread waits). Returns the items handed to its nodes. */
+static long generate(const struct dlp_loop *L, const int *nodes, int m, int bell)
 {
-    struct dlp_loop *L = arg;
-    atomic_store(&L->cursor->stop, 1); /* the node's team takes nothing */
-    dlp__doorbell_ring(&L->cursor->bell);
-    const int bell = dlp__netbell_agent_has();
-    const double cpu0 = thread_cpu();
+    struct flight *fl = calloc((size_t)m, sizeof *fl);
+    if (!fl)
+        dlp__helper_abort("request generator", "out of memory", MPI_SUCCESS);
     struct dlp__latencies lat = {NULL, 0, 0};
-    unsigned first_look = DLP__AGENT_FIRST_LOOK_US;
+    const double cpu0 = thread_cpu();
+    unsigned first_look = DLP__AGENT_FIRST_LOOK_US, backoff = first_look, quick = 0;
     long handed = 0, requests = 0, wakeups = 0;
-    double t0 = 0;
-    for (;;) {
-        double now = dlp__now();
-        struct dlp__request rq = {.seq = L->seq,
-                                  .node = dlp__rt.node,
-                                  .rate = handed > 0 && now > t0 ? (double)handed / (now - t0) : 0,
-                                  .done = handed,
-                                  .unclaimed = 0,
-                                  .low = 0,
-                                  .sent = now,
-                                  .prev_sent = prev_sent,
-                                  .prev_taken = prev_taken};
-        struct dlp__reply rep;
-        MPI_Request h;
-        GEN_CHECK(MPI_Irecv(&rep, (int)sizeof rep, MPI_BYTE, 0, DLP__TAG_REPLY, dlp__rt.comm, &h));
-        prev_sent = now;
-        prev_taken = 0;
-        GEN_CHECK(MPI_Send(&rq, (int)sizeof rq, MPI_BYTE, 0, DLP__TAG_REQUEST, dlp__rt.comm));
-        dlp__netbell_ring_master();
-        requests++;
-        wakeups += wait_reply(&h, bell, first_look);
-        double taken = dlp__now(), took = taken - now;
-        prev_taken = taken;
+    for (int j = 0; j < m; j++) {
+        voices[nodes[j]].handed = 0;
+        ask(L, &fl[j], nodes[j]);
+    }
+    requests = m;
+    int head = 0, inflight = m;
+    while (inflight > 0) {
+        struct flight *f = &fl[head];
+        int flag = 0;
+        GEN_CHECK(MPI_Test(&f->h, &flag, MPI_STATUS_IGNORE));
+        if (!flag) {
+            wakeups++;
+            if (bell) {
+                unsigned soon = dlp__netbell_quick(&quick);
+                if (dlp__netbell_wait_agent(soon ? soon : DLP__NETBELL_SAFETY_US) > 0)
+                    quick = DLP__NETBELL_QUICK_MIN_US;
+            } else {
+                dlp__sleep_us(backoff);
+                backoff += backoff / 2;
+                backoff = backoff > DLP__POLL_URGENT_US ? DLP__POLL_URGENT_US : backoff;
+            }
+            continue;
+        }
+        struct voice *v = &voices[f->node];
+        struct dlp__reply rep = f->rep;
+        int k = f->node;
+        double taken = dlp__now(), took = taken - f->sent;
+        v->prev_taken = taken;
         dlp__latency_note(&lat, took);
         double us = 0.8e6 * took; /* the agent's first look: about the last reply's time */
         first_look = us < DLP__AGENT_FIRST_LOOK_US ? DLP__AGENT_FIRST_LOOK_US
                      : us > DLP__POLL_MAX_US       ? DLP__POLL_MAX_US
                                                    : (unsigned)us;
+        backoff = first_look;
+        quick = 0;
         if (rep.seq != L->seq)
             dlp__helper_abort("request generator", "reply for another call", MPI_SUCCESS);
+        head = (head + 1) % m;
+        inflight--;
         if (rep.count == 0)
-            break;
-        if (handed == 0)
-            t0 = taken;
+            continue; /* node k is done */
+        if (v->handed == 0)
+            v->t0 = taken;
         mark(rep.start, rep.count);
+        v->handed += rep.count;
         handed += rep.count;
+        ask(L, &fl[(head + inflight) % m], k);
+        inflight++;
+        requests++;
     }
     double max;
     gen = (struct gen_stats){.requests = (double)requests,
@@ -196,6 +239,49 @@ void *dlp__agent_main(void *arg)
                              .wakeups = (double)wakeups};
     dlp__latency_summary(&lat, &gen.lat_med_ms, &gen.lat_p99_ms, &max);
     dlp__latency_free(&lat);
+    free(fl);
+    return handed;
+}
+
+/* This node's agent, replaced (see the top of the file). */
+void *dlp__agent_main(void *arg)
+{
+    struct dlp_loop *L = arg;
+    atomic_store(&L->cursor->stop, 1); /* the node's team takes nothing */
+    dlp__doorbell_ring(&L->cursor->bell);
+    const int me = dlp__rt.node;
+    if (!voices && !(voices = calloc((size_t)dlp__rt.nodes, sizeof *voices)))
+        dlp__helper_abort("request generator", "out of memory", MPI_SUCCESS);
+    int *nodes = malloc(sizeof *nodes * (size_t)dlp__rt.nodes), m = 0;
+    if (!nodes)
+        dlp__helper_abort("request generator", "out of memory", MPI_SUCCESS);
+    if (pool == 0)
+        nodes[m++] = me;
+    else if (me <= pool)
+        for (int k = me; k < dlp__rt.nodes; k += pool)
+            nodes[m++] = k;
+    long handed = 0;
+    if (m > 0) {
+        handed = generate(L, nodes, m, pool == 0 && dlp__netbell_agent_has());
+        for (int j = 0; j < m; j++) /* the silent ranks of the pool may end the call */
+            if (nodes[j] != me)
+                GEN_CHECK(MPI_Send(NULL, 0, MPI_BYTE, dlp__rt.node_leader[nodes[j]], TAG_RELEASE,
+                                   MPI_COMM_WORLD));
+    } else {
+        /* a silent rank of the pool: its speaker tells when its node is done
+         * (its main thread would otherwise wait in the call's end, waking
+         * every few hundred microseconds) */
+        MPI_Request h;
+        int flag = 0;
+        GEN_CHECK(MPI_Irecv(NULL, 0, MPI_BYTE, MPI_ANY_SOURCE, TAG_RELEASE, MPI_COMM_WORLD, &h));
+        for (;;) {
+            GEN_CHECK(MPI_Test(&h, &flag, MPI_STATUS_IGNORE));
+            if (flag)
+                break;
+            dlp__sleep_us(5000);
+        }
+    }
+    free(nodes);
     publish(L, handed);
     return NULL;
 }
@@ -254,6 +340,8 @@ static void cpu_jiffies(double *busy, double *total)
 struct sample {
     double n, served, wall, rate, cpu_ms, cpu_us, util, ans_med, ans_p99;
     double gen_requests, gen_cpu_us, gen_wakeups, gen_med, gen_p99, busy, master_items;
+    double with_bell;           /* remote nodes with a doorbell */
+    double polls_rq, rings_rq;  /* the dispatcher's polls and rings read per request */
     int once_ok;
 };
 
@@ -303,6 +391,9 @@ static struct sample run_call(long n, const dlp_opts *opts, int cores)
         m.cpu_ms = bench_number_after(line, "using ");
         m.ans_med = bench_number_after(line, "(rank 0's clock) median ");
         m.ans_p99 = bench_number_after(line, "ms, p99 ");
+        m.with_bell = bench_number_after(line, "doorbell rings (");
+        m.polls_rq = m.served > 0 ? bench_number_after(line, "with ") / m.served : -1;
+        m.rings_rq = m.served > 0 ? bench_number_after(line, "polls and ") / m.served : -1;
         m.rate = m.served > 0 && m.wall > 0 ? m.served / m.wall : -1;
         m.cpu_us = m.served > 0 && m.cpu_ms >= 0 ? 1e3 * m.cpu_ms / m.served : -1;
         m.util = m.wall > 0 && m.cpu_ms >= 0 ? 0.1 * m.cpu_ms / m.wall : -1; /* % of a core */
@@ -352,6 +443,9 @@ static const struct {
     {"generator wake-ups/request", offsetof(struct sample, gen_wakeups)},
     {"machine busy % of a core", offsetof(struct sample, busy)},
     {"rank 0 items", offsetof(struct sample, master_items)},
+    {"nodes with a doorbell", offsetof(struct sample, with_bell)},
+    {"dispatcher polls/request", offsetof(struct sample, polls_rq)},
+    {"dispatcher rings/request", offsetof(struct sample, rings_rq)},
 };
 #define NCOLUMNS ((int)(sizeof columns / sizeof columns[0]))
 
@@ -394,16 +488,25 @@ int main(int argc, char **argv)
     const int rounds = (int)bench_arg_long(argc, argv, 2, 3, 1, 100);
     const char *csv_path = argc > 3 ? argv[3] : "bench_capacity_gen.csv";
     item_us = atol(bench_env("ITEM_US", "1000"));
+    pool = atoi(bench_env("POOL", "0"));
+    /* VARIANT: bells, polling, or both (default; e.g. one alone under perf) */
+    const char *which = bench_env("VARIANT", "both");
+    const int only = strcmp(which, "bells") == 0 ? 0 : strcmp(which, "polling") == 0 ? 1 : -1;
     const long chunk = atol(bench_env("CHUNK", "1"));
     const int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    char pooled[32];
     const char *variant[2] = {"bells", "polling"};
     const char *mode[2] = {"tcp", "off"};
-    if (item_us < 1 || chunk < 1)
-        bench_die("capacity_gen: ITEM_US and CHUNK must be >= 1");
+    snprintf(pooled, sizeof pooled, "polling-pool%d", pool);
+    if (pool > 0)
+        variant[1] = pooled;
+    if (item_us < 1 || chunk < 1 || pool < 0)
+        bench_die("capacity_gen: ITEM_US and CHUNK must be >= 1, POOL >= 0");
     dlp_opts opts = DLP_OPTS_INIT;
     opts.schedule = DLP_SCHEDULE_FIXED;
     opts.chunk = chunk;
     struct bench_config c;
+    int configured = 0;
     FILE *csv = NULL;
     struct sample *all = calloc((size_t)rounds * 2, sizeof *all);
     if (!all)
@@ -411,9 +514,14 @@ int main(int argc, char **argv)
     for (int r = 0; r < rounds; r++)
         for (int k = 0; k < 2; k++) {
             int v = (r + k) % 2; /* bells first in even rounds */
+            if ((pool > 0 || only == 1) && v == 0)
+                continue; /* a pool is polled: no doorbells */
+            if (only == 0 && v == 1)
+                continue;
             setenv("DLP_NODE_DOORBELL", mode[v], 1);
             CHECK(dlp_init(&argc, &argv));
-            if (r == 0 && k == 0) {
+            if (!configured) {
+                configured = 1;
                 bench_config_init(&c);
                 if (c.nodes < 2 || c.ranks != c.nodes) {
                     if (c.master)
@@ -430,16 +538,20 @@ int main(int argc, char **argv)
                                          "answered_median_ms,answered_p99_ms,generator_requests,"
                                          "generator_cpu_us_per_request,generator_wakeups_per_"
                                          "request,generator_median_ms,generator_p99_ms,"
-                                         "machine_busy_core_pct,rank0_items,exactly_once");
-                    printf("# dlp_mpi capacity_gen: rank 0 runs the dispatcher, %d request "
-                           "generators ask back to back; rank 0's items sleep %ld us, FIXED "
-                           "chunks of %ld, calls of about %.0f s; %d cores; %s\n",
-                           c.nodes - 1, item_us, chunk, seconds, cores, bench_date());
+                                         "machine_busy_core_pct,rank0_items,nodes_with_bell,"
+                                         "exactly_once");
+                    int speakers = pool > 0 && pool < c.nodes - 1 ? pool : c.nodes - 1;
+                    printf("# dlp_mpi capacity_gen: rank 0 runs the dispatcher, %d remote "
+                           "nodes ask back to back from %d generator rank%s (POOL %d); rank "
+                           "0's items sleep %ld us, FIXED chunks of %ld, calls of about %.0f "
+                           "s (at most %ld items); %d cores; %s\n",
+                           c.nodes - 1, speakers, speakers == 1 ? "" : "s", pool, item_us,
+                           chunk, seconds, chunk * DLP__MAX_CHUNKS, cores, bench_date());
                     bench_print_config(&c, 0, "", rounds, "");
-                    printf("# %-8s %-3s %8s %8s %7s %9s %8s %6s %8s %8s %8s %8s %7s %6s %6s %4s\n",
+                    printf("# %-8s %-3s %8s %8s %7s %9s %8s %6s %8s %8s %8s %8s %7s %6s %6s %4s %4s\n",
                            "variant", "rnd", "n", "served", "wall_s", "req/s", "cpu_us/rq",
                            "disp%", "ans_med", "ans_p99", "gen_med", "gen_p99", "gen_us",
-                           "busy%", "r0it", "once");
+                           "busy%", "r0it", "bell", "once");
                 }
             }
             /* warm-up: connections, clock sync, the rate for n */
@@ -460,25 +572,25 @@ int main(int argc, char **argv)
                 fprintf(stderr, "capacity_gen: the dispatcher served %.0f requests, the "
                                 "generators sent %.0f\n", m.served, m.gen_requests);
             printf("  %-8s %-3d %8.0f %8.0f %7.3f %9.0f %8.2f %6.1f %8.3f %8.3f %8.3f %8.3f "
-                   "%7.2f %6.0f %6.0f %4s\n",
+                   "%7.2f %6.0f %6.0f %4.0f %4s\n",
                    variant[v], r, m.n, m.served, m.wall, m.rate, m.cpu_us, m.util, m.ans_med,
                    m.ans_p99, m.gen_med, m.gen_p99, m.gen_cpu_us, m.busy, m.master_items,
-                   m.once_ok ? "ok" : "NO");
+                   m.with_bell, m.once_ok ? "ok" : "NO");
             fflush(stdout);
             if (csv) {
                 bench_csv_row(csv, &c, variant[v], n, rounds);
                 fprintf(csv,
                         ",%ld,%ld,%d,%.0f,%.6f,%.1f,%.3f,%.3f,%.2f,%.4f,%.4f,%.0f,%.3f,%.3f,%.4f,"
-                        "%.4f,%.1f,%.0f,%d\n",
+                        "%.4f,%.1f,%.0f,%.0f,%d\n",
                         item_us, chunk, r, m.served, m.wall, m.rate, m.cpu_ms, m.cpu_us, m.util,
                         m.ans_med, m.ans_p99, m.gen_requests, m.gen_cpu_us, m.gen_wakeups,
-                        m.gen_med, m.gen_p99, m.busy, m.master_items, m.once_ok);
+                        m.gen_med, m.gen_p99, m.busy, m.master_items, m.with_bell, m.once_ok);
             }
         }
     int bad = 0;
     if (c.master) {
         printf("# per variant over %d rounds: median (min-max)\n", rounds);
-        for (int v = 0; v < 2; v++) {
+        for (int v = pool > 0 || only == 1; v < 2 - (only == 0); v++) {
             print_summary(all + v * rounds, rounds, variant[v], c.nodes);
             for (int r = 0; r < rounds; r++)
                 bad |= !all[v * rounds + r].once_ok;
