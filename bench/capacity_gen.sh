@@ -8,7 +8,9 @@
 #
 #   bash bench/capacity_gen.sh [BUILD_DIR [SECONDS [ROUNDS [OUT]]]]
 #
-# Environment: NODES (default "2 4 8 16 32"), MPIEXEC (default
+# Environment: NODES (default "2 4 8 16 32"), POOL_NODES (default "8 16
+# 32": node counts run again with POOL=1, one generator rank speaking for
+# every node, polling only; empty: none), MPIEXEC (default
 # mpiexec.mpich), ITEM_US and CHUNK (capacity_gen's, defaults 1000 and 1),
 # THREADS (rank 0's team, default 1).
 set -eu
@@ -36,6 +38,16 @@ for nodes in ${NODES-2 4 8 16 32}; do
         tee "$out/capacity_gen_n$nodes.log" | grep -v '^summary,'
     grep -c "doorbell did not arrive" "$out/capacity_gen_n$nodes.err" |
         sed 's/^/# doorbells that did not arrive at dlp_init, all bells sessions: /'
+done
+# The same dispatcher with one generator rank speaking for every node
+# (POOL=1, polling only): the generators' cost out of the way.
+for nodes in ${POOL_NODES-8 16 32}; do
+    echo "## $nodes nodes, POOL=1"
+    POOL=1 OMP_NUM_THREADS=${THREADS:-1} MPIEXEC_TIMEOUT=600 \
+        nice "$mpiexec" -launcher fork -hosts "$(hosts "$nodes")" -n "$nodes" "$exe" \
+        "$seconds" "$rounds" "$out/capacity_gen_n${nodes}_pool1.csv" \
+        2>"$out/capacity_gen_n${nodes}_pool1.err" |
+        tee "$out/capacity_gen_n${nodes}_pool1.log" | grep -v '^summary,'
 done
 echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 
