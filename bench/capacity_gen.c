@@ -8,8 +8,8 @@
  * team each, whose items sleep); on a small machine the emulated nodes,
  * not the dispatcher, then bound the rate. Here rank 0 runs the library as
  * it is, the real dispatcher in a real dlp_split_managed call, and every
- * other node's agent is replaced by a generator: this program compiles the
- * library's sources except lib/call/agent.c (bench/CMakeLists.txt) and
+ * other node's agent is replaced by a generator: this program links the
+ * library's object files but lib/call/agent.c's (bench/CMakeLists.txt) and
  * defines dlp__agent_main() below. The generator speaks the agents'
  * protocol (struct dlp__request / dlp__reply of lib/call/loop.h, their tags
  * on the library's communicator, a ring over the node doorbell after each
@@ -35,10 +35,12 @@
  * by round), each its own dlp_init .. dlp_finalize with two calls: a short
  * warm-up (1000 items per remote node: connections made, the clocks of
  * DLP_STATS synchronised, the rate estimated), then the measured call,
- * whose n is that rate times SECONDS. From the library's DLP_STATS line of
+ * whose n is that rate times SECONDS (at most CHUNK * DLP__MAX_CHUNKS
+ * items, so that chunks keep CHUNK items). From the library's DLP_STATS line of
  * the dispatcher (captured from rank 0's stderr): requests served, its
  * wall and CPU time, request sent -> answered (median, p99, rank 0's
- * clock). From the generators: their requests (must equal the served
+ * clock), the remote nodes with a doorbell, the dispatcher's looks and
+ * rings read per request. From the generators: their requests (must equal the served
  * ones), their thread CPU per request, request -> reply taken on their own
  * clock (the median of their medians, the largest p99). From rank 0: the
  * machine's busy share of its cores during the call (/proc/stat), and the
@@ -47,6 +49,12 @@
  * that bench/capacity_gen.sh turns into a table.
  *
  *     capacity_gen [SECONDS [ROUNDS [csv]]]    defaults 1 s per call, 3 rounds
+ *
+ * Environment: ITEM_US, CHUNK (above); POOL=G (default 0): ranks 1..G each
+ * speak for every G-th remote node, with one request in flight for each,
+ * and the other ranks send nothing: the generators' cost out of the way
+ * (polling only, since the dispatcher rings a node's own rank); VARIANT
+ * (bells, polling, both: default) runs one variant alone, e.g. under perf.
  *
  *     mpiexec -launcher fork -hosts n1:1,n2:1,n3:1,n4:1 -n 4 build/bench/capacity_gen
  * (bench/capacity_gen.sh runs 2, 4, 8, 16 and 32 nodes).
