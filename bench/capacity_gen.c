@@ -341,7 +341,7 @@ static void cpu_jiffies(double *busy, double *total)
         *total = all;
         *busy = all - (double)v[3] - (double)v[4]; /* minus idle and iowait */
     }
-    fclose(f);
+    (void)fclose(f); /* read only */
 }
 
 /* What one call measured (on rank 0; -1 = not reported). */
@@ -411,7 +411,7 @@ static struct sample run_call(long n, const dlp_opts *opts, int cores)
         int k = 0;
         m.gen_p99 = 0;
         for (int r = 1; r < size; r++) {
-            const double *g = all + 6 * r;
+            const double *g = all + 6 * (size_t)r;
             m.gen_requests += g[0];
             cpu += g[1];
             m.gen_wakeups += g[2];
@@ -495,12 +495,18 @@ int main(int argc, char **argv)
     const double seconds = (double)bench_arg_long(argc, argv, 1, 1, 1, 3600);
     const int rounds = (int)bench_arg_long(argc, argv, 2, 3, 1, 100);
     const char *csv_path = argc > 3 ? argv[3] : "bench_capacity_gen.csv";
-    item_us = atol(bench_env("ITEM_US", "1000"));
-    pool = atoi(bench_env("POOL", "0"));
+    long pool_env = 0, chunk = 1;
+    if (bench_parse_long(bench_env("ITEM_US", "1000"), 1, 1000000000L, &item_us) != 0 ||
+        bench_parse_long(bench_env("CHUNK", "1"), 1, 1000000L, &chunk) != 0 ||
+        bench_parse_long(bench_env("POOL", "0"), 0, 1000000L, &pool_env) != 0) {
+        fprintf(stderr, "capacity_gen: ITEM_US and CHUNK must be whole numbers >= 1, "
+                        "POOL >= 0\n");
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    pool = (int)pool_env;
     /* VARIANT: bells, polling, or both (default; e.g. one alone under perf) */
     const char *which = bench_env("VARIANT", "both");
     const int only = strcmp(which, "bells") == 0 ? 0 : strcmp(which, "polling") == 0 ? 1 : -1;
-    const long chunk = atol(bench_env("CHUNK", "1"));
     const int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
     char pooled[32];
     const char *variant[2] = {"bells", "polling"};
@@ -508,8 +514,6 @@ int main(int argc, char **argv)
     snprintf(pooled, sizeof pooled, "polling-pool%d", pool);
     if (pool > 0)
         variant[1] = pooled;
-    if (item_us < 1 || chunk < 1 || pool < 0)
-        bench_die("capacity_gen: ITEM_US and CHUNK must be >= 1, POOL >= 0");
     dlp_opts opts = DLP_OPTS_INIT;
     opts.schedule = DLP_SCHEDULE_FIXED;
     opts.chunk = chunk;
@@ -536,6 +540,7 @@ int main(int argc, char **argv)
                         fprintf(stderr, "capacity_gen: needs two nodes or more, one rank each "
                                         "(e.g. mpiexec -launcher fork -hosts n1:1,n2:1 -n 2)\n");
                     CHECK(dlp_finalize());
+                    free(all);
                     MPI_Finalize();
                     return 1;
                 }
@@ -599,7 +604,7 @@ int main(int argc, char **argv)
     if (c.master) {
         printf("# per variant over %d rounds: median (min-max)\n", rounds);
         for (int v = pool > 0 || only == 1; v < 2 - (only == 0); v++) {
-            print_summary(all + v * rounds, rounds, variant[v], c.nodes);
+            print_summary(all + (size_t)v * (size_t)rounds, rounds, variant[v], c.nodes);
             for (int r = 0; r < rounds; r++)
                 bad |= !all[v * rounds + r].once_ok;
         }
