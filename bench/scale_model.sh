@@ -44,7 +44,18 @@ function allgather(P, m,   tot, p2) {
     if (tot < 81920) return ceil(log2(P)) * alpha + tot * beta
     return (P - 1) * (alpha + m * beta)
 }
-function allreduce(P) { return P < 256 ? 0 : 2 * ceil(log2(P)) * alpha + 272 * 2 * beta }
+function allreduce(P, m) { return 2 * ceil(log2(P)) * alpha + 2 * m * beta }
+function gather(P, m) { return ceil(log2(P)) * alpha + P * m * beta }
+# The agreements of a parallel call: below 256 ranks the allgather of the
+# entry (128 B per rank) and of the outcome (56 B); from 256 on the
+# allreduce of the entry (272 B), of the threads (16 B) and their gather to
+# the master (4 B per rank, O(P) there only), and the allreduce of the
+# outcome (56 B); the allreduce of the threads of a node is in shared
+# memory and left out
+function call_collectives(P) {
+    if (P < 256) return allgather(P, 128) + allgather(P, 56)
+    return allreduce(P, 272) + allreduce(P, 16) + gather(P, 4) + allreduce(P, 56)
+}
 BEGIN {
     printf "%6s %3s %7s %8s %9s %7s %8s %10s %9s %7s %9s %6s\n", "nodes", "T", "item_s",
         "variant", "tau_ms", "chunk", "r_node/s", "lambda/s", "s(N)_us", "rho", "coll_ms", "E"
@@ -71,7 +82,7 @@ BEGIN {
         if (r > R) r = R
         lambda = (N - 1) * r
         rho = lambda * s
-        coll = allreduce(N) + allgather(N, 128) + allgather(N, 56)
+        coll = call_collectives(N)
         Ed = rho > 1 ? 1 / rho : 1         # a saturated dispatcher
         E = Ed * D / (D + coll + t + (rho < 1 ? s / (1 - rho) : 0))
         printf "%6d %3d %7.3f %8s %9.1f %7d %8.1f %10.0f %9.2f %7.3f %9.3f %6.3f\n", N, T, t,
