@@ -21,6 +21,12 @@
 #            hook of lib/cluster/netbell.c: rank 0 opens 8 silent connections and one
 #            with a wrong greeting to each of its doorbell addresses before
 #            the leaders connect): both remote nodes still have a doorbell
+#   crowded  4 nodes, tcp, DLP__TEST_BELL_PENDING=1 (an internal test hook
+#            of lib/cluster/netbell_connect.c: rank 0 holds one pending
+#            greeting at a time): all 3 remote nodes have a doorbell; every
+#            leader connects to each of rank 0's addresses, and a full table
+#            once pushed real greetings out (at 16-32 emulated nodes: most
+#            nodes lost theirs)
 #   clocks   2 nodes, DLP__TEST_CLOCK_SKEW=172800 (an internal test hook of
 #            lib/call/agent.c: the agent's times for DLP_STATS run two days ahead,
 #            as on a host booted two days earlier): the dispatcher's
@@ -108,6 +114,15 @@ run intruders n1:1,n2:1,n3:1 3 1 tcp
 unset DLP__TEST_BELL_INTRUDERS
 expect_bells intruders 2 2
 no_warning intruders
+
+# every leader connects to each of rank 0's addresses: with room for one
+# pending greeting, the connections queue in the kernel instead of pushing
+# one another out (before: 1 to 3 of the 3 nodes lost their doorbell)
+export DLP__TEST_BELL_PENDING=1
+run crowded n1:1,n2:1,n3:1,n4:1 4 1 tcp
+unset DLP__TEST_BELL_PENDING
+expect_bells crowded 3 3
+no_warning crowded
 
 export DLP__TEST_CLOCK_SKEW=172800
 run clocks n1:1,n2:1 2 1 tcp

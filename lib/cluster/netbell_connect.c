@@ -180,16 +180,51 @@ int dlp__netbell_connect(const struct dlp__bell_info *in, int mode)
     return greet(won, in, mode);
 }
 
+/* Take greeting i out of the table, keeping the others in the order they
+ * were accepted. */
+static void greeting_remove(struct dlp__bell_greetings *G, int i)
+{
+    memmove(&G->g[i], &G->g[i + 1], sizeof G->g[0] * (size_t)(G->n - i - 1));
+    G->n--;
+}
+
 static void greeting_drop(struct dlp__bell_greetings *G, int i)
 {
     close(G->g[i].fd);
-    G->g[i] = G->g[--G->n];
+    greeting_remove(G, i);
 }
 
-/* Accept what is waiting on lfd. */
+/* The table's size: DLP__BELL_MAX_PENDING, or the test hook's. */
+static int pending_cap(void)
+{
+    static int cap;
+    if (cap == 0) {
+        const char *hook = getenv("DLP__TEST_BELL_PENDING");
+        long n = hook ? strtol(hook, NULL, 10) : 0;
+        cap = n >= 1 && n <= DLP__BELL_MAX_PENDING ? (int)n : DLP__BELL_MAX_PENDING;
+    }
+    return cap;
+}
+
+/* Room for one more greeting: the table is not full, or its oldest one
+ * (entries are kept in the order accepted, see greeting_done) has been
+ * silent long enough to be dropped (then it is). */
+static int greetings_room(struct dlp__bell_greetings *G, int drop)
+{
+    if (G->n < pending_cap())
+        return 1;
+    if (dlp__now() - G->g[0].since < DLP__BELL_PATIENCE)
+        return 0;
+    if (drop)
+        greeting_drop(G, 0);
+    return 1;
+}
+
+/* Accept what is waiting on lfd while there is room; the rest waits in the
+ * kernel's queue. */
 static void greetings_accept(struct dlp__bell_greetings *G, int lfd)
 {
-    for (;;) {
+    while (greetings_room(G, 1)) {
         int fd = accept(lfd, NULL, NULL);
         if (fd < 0)
             return;
@@ -197,9 +232,7 @@ static void greetings_accept(struct dlp__bell_greetings *G, int lfd)
             close(fd);
             continue;
         }
-        if (G->n == DLP__BELL_MAX_PENDING)
-            greeting_drop(G, 0);
-        G->g[G->n++] = (struct dlp__bell_greeting){fd, 0, {0}};
+        G->g[G->n++] = (struct dlp__bell_greeting){fd, dlp__now(), 0, {0}};
     }
 }
 
@@ -229,7 +262,7 @@ static int greeting_read(struct dlp__bell_greetings *G, int i, unsigned long lon
     }
     dlp__socket_no_delay(g->fd);
     fd[node] = g->fd;
-    G->g[i] = G->g[--G->n];
+    greeting_remove(G, i);
     return node;
 }
 
@@ -237,6 +270,10 @@ int dlp__netbell_greetings_poll(struct dlp__bell_greetings *G, const int *lfd, i
                                 unsigned long long token, int *fd, int nodes)
 {
     struct pollfd p[DLP__BELL_MAX_ADDRS + DLP__BELL_MAX_PENDING];
+    /* the listening sockets only while a connection can be taken (else
+     * poll would return at once for them, again and again) */
+    if (!greetings_room(G, 0))
+        nl = 0;
     for (int i = 0; i < nl; i++)
         p[i] = (struct pollfd){lfd[i], POLLIN, 0};
     int np = G->n;
@@ -245,7 +282,7 @@ int dlp__netbell_greetings_poll(struct dlp__bell_greetings *G, const int *lfd, i
     if (poll(p, (nfds_t)nl + (nfds_t)np, 1) <= 0)
         return 0;
     int made = 0;
-    for (int i = np - 1; i >= 0; i--) /* backwards: a drop moves the last one to i */
+    for (int i = np - 1; i >= 0; i--) /* backwards: a removal moves the later ones */
         if (p[nl + i].revents)
             made += greeting_read(G, i, token, fd, nodes) > 0;
     for (int i = 0; i < nl; i++)

@@ -22,8 +22,14 @@ enum { DLP__BELL_OFF, DLP__BELL_AUTO, DLP__BELL_TCP };
 #define DLP__BELL_MAX_ADDRS 16   /* addresses rank 0 listens on */
 /* Connections rank 0 accepted whose greeting is not complete yet: read as
  * bytes arrive, never waiting for one, so a silent or foreign connection
- * costs nothing; with the table full one of them is dropped. */
+ * costs nothing. With the table full, the oldest is dropped once it has
+ * been silent DLP__BELL_PATIENCE seconds; until then the next connections
+ * wait in the kernel's queue (every leader connects to each address, so a
+ * node may make several). Test hook (internal, for tests/doorbell.sh):
+ * DLP__TEST_BELL_PENDING=N (1 .. DLP__BELL_MAX_PENDING) makes the table
+ * hold N. */
 #define DLP__BELL_MAX_PENDING 64
+#define DLP__BELL_PATIENCE 0.2
 
 /* What rank 0 tells each leader in round 1 of the set-up. */
 struct dlp__bell_info {
@@ -37,6 +43,7 @@ struct dlp__bell_info {
 
 struct dlp__bell_greeting {
     int fd;
+    double since; /* accepted at (dlp__now) */
     size_t got;
     unsigned char hello[DLP__BELL_HELLO_BYTES];
 };
