@@ -25,7 +25,7 @@ static struct {
     _Atomic int done_bell;   /* the main thread sleeps on it */
     struct dlp_loop *job;    /* RUN: the call, written before the state */
     void *(*body)(void *);
-} h = {.state = IDLE};
+} helper = {.state = IDLE};
 
 /* The main thread's longest sleep while the helper runs a body, us: a
  * safety net only (the helper rings when it is done). */
@@ -35,31 +35,31 @@ static void *helper_main(void *unused)
 {
     (void)unused;
     for (;;) {
-        int s = atomic_load(&h.state);
+        int s = atomic_load(&helper.state);
         if (s == QUIT)
             return NULL;
         if (s == RUN) {
-            h.body(h.job);
-            atomic_store(&h.state, DONE);
-            dlp__doorbell_ring(&h.done_bell);
+            helper.body(helper.job);
+            atomic_store(&helper.state, DONE);
+            dlp__doorbell_ring(&helper.done_bell);
             continue;
         }
-        dlp__doorbell_arm(&h.bell);
-        s = atomic_load(&h.state);
+        dlp__doorbell_arm(&helper.bell);
+        s = atomic_load(&helper.state);
         if (s == RUN || s == QUIT)
-            dlp__doorbell_disarm(&h.bell);
+            dlp__doorbell_disarm(&helper.bell);
         else
-            dlp__doorbell_sleep(&h.bell);
+            dlp__doorbell_sleep(&helper.bell);
     }
 }
 
 /* A child of fork() has no helper thread: a call there starts its own. */
 static void forget_in_child(void)
 {
-    h.started = 0;
-    atomic_store(&h.state, IDLE);
-    atomic_store(&h.bell, 0);
-    atomic_store(&h.done_bell, 0);
+    helper.started = 0;
+    atomic_store(&helper.state, IDLE);
+    atomic_store(&helper.bell, 0);
+    atomic_store(&helper.done_bell, 0);
 }
 
 static int start(void)
@@ -71,27 +71,27 @@ static int start(void)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int e = pthread_create(&h.thread, NULL, helper_main, NULL);
+    int e = pthread_create(&helper.thread, NULL, helper_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0)
         return e;
-    h.started = 1;
+    helper.started = 1;
     return 0;
 }
 
 int dlp__helper_run(struct dlp_loop *L, void *(*body)(void *))
 {
-    h.job = L;
-    h.body = body;
-    atomic_store(&h.state, RUN);
-    if (h.started) {
-        dlp__doorbell_ring(&h.bell);
+    helper.job = L;
+    helper.body = body;
+    atomic_store(&helper.state, RUN);
+    if (helper.started) {
+        dlp__doorbell_ring(&helper.bell);
         return DLP_OK;
     }
     int e = start();
     if (e == 0)
         return DLP_OK;
-    atomic_store(&h.state, IDLE);
+    atomic_store(&helper.state, IDLE);
     char text[128];
     return dlp__fail(DLP_ERR_SYSTEM, L->func, "cannot start the %s thread (%s)",
                      body == dlp__dispatcher_main ? "dispatcher" : "node agent",
@@ -100,26 +100,26 @@ int dlp__helper_run(struct dlp_loop *L, void *(*body)(void *))
 
 void dlp__helper_wait(void)
 {
-    while (atomic_load(&h.state) == RUN) {
-        dlp__doorbell_arm(&h.done_bell);
-        if (atomic_load(&h.state) != RUN)
-            dlp__doorbell_disarm(&h.done_bell);
+    while (atomic_load(&helper.state) == RUN) {
+        dlp__doorbell_arm(&helper.done_bell);
+        if (atomic_load(&helper.state) != RUN)
+            dlp__doorbell_disarm(&helper.done_bell);
         else
-            dlp__doorbell_wait(&h.done_bell, DONE_NAP_US);
+            dlp__doorbell_wait(&helper.done_bell, DONE_NAP_US);
     }
-    atomic_store(&h.state, IDLE);
-    h.job = NULL;
+    atomic_store(&helper.state, IDLE);
+    helper.job = NULL;
 }
 
 void dlp__helper_stop(void)
 {
-    if (!h.started)
+    if (!helper.started)
         return;
-    atomic_store(&h.state, QUIT);
-    dlp__doorbell_ring(&h.bell);
-    pthread_join(h.thread, NULL);
-    h.started = 0;
-    atomic_store(&h.state, IDLE);
+    atomic_store(&helper.state, QUIT);
+    dlp__doorbell_ring(&helper.bell);
+    pthread_join(helper.thread, NULL);
+    helper.started = 0;
+    atomic_store(&helper.state, IDLE);
 }
 
 void dlp__helper_slice(unsigned us)
