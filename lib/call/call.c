@@ -169,6 +169,8 @@ int dlp__loop_end(struct dlp_loop **pL)
         dlp__doorbell_ring(&L->helper_bell);
         dlp__netbell_ring_local(); /* a no-op unless rank 0's dispatcher has node doorbells */
         dlp__helper_wait();
+        if (dlp__rt.rank != 0) /* a node's agent: the master waits for this node */
+            dlp__netbell_ring_at_end();
     }
     struct dlp__call_end e;
     dlp__features_run(DLP__CALL_SETTLE, L, &e);

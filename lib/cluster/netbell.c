@@ -365,10 +365,17 @@ static long wait_master_any(unsigned timeout_us)
     return dlp__netbell_wait_master(NULL, timeout_us);
 }
 
+/* The next dlp__wait_end() rings the master (dlp__netbell_ring_at_end). */
+static int ring_at_end;
+
+void dlp__netbell_ring_at_end(void) { ring_at_end = 1; }
+
 int dlp__wait_end(MPI_Request *request)
 {
     if (dlp__netbell_agent_has()) {
-        dlp__netbell_ring_master(); /* the master may wait for this rank */
+        if (ring_at_end) /* the master waits for this rank, likely */
+            dlp__netbell_ring_master();
+        ring_at_end = 0;
         return dlp__wait_bell(request, dlp__netbell_wait_agent);
     }
     if (dlp__rt.rank == 0 && dlp__netbell_count() > 0)

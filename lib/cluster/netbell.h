@@ -83,12 +83,18 @@ long dlp__netbell_wait_agent(unsigned timeout_us);
  *  leader with a node doorbell sleeps on it, and the master rings every
  *  doorbell once it has posted that collective (dlp__netbell_ring_nodes),
  *  so a leader whose items ran out long before does not sleep through the
- *  end by up to DLP__WAIT_MAX_US; the other way round, a leader rings the
- *  master once it has posted it, and the master (with node doorbells)
+ *  end by up to DLP__WAIT_MAX_US; the other way round, after a managed
+ *  call a leader rings the master once it has posted it
+ *  (dlp__netbell_ring_at_end), and the master (with node doorbells)
  *  sleeps on them. A ring starts the spinning over, for the few exchanges
  *  of the collective left. Main thread, once the call's helper threads
  *  are done with it (they read the doorbells during the call). */
 int dlp__wait_end(MPI_Request *request);
+/** A node leader's next dlp__wait_end() rings the master once it has
+ *  posted the collective (a managed call, whose master waits for the
+ *  nodes' last requests; in a round-robin call the ranks come to the end
+ *  together, and the ring would only cost). Main thread. */
+void dlp__netbell_ring_at_end(void);
 
 /* For the liveness thread (liveness.h). Each connection's bytes, rings or
  * heartbeats, tell that its peer lives, whoever reads them. */
