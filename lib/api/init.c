@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "helper.h"
 #include "launcher.h"
 #include "liveness.h"
 #include "loop.h"
@@ -82,6 +83,7 @@ static int build_node_level(void)
 static void release_all(void)
 {
     struct dlp__runtime *rt = &dlp__rt;
+    dlp__helper_stop(); /* before the doorbells and MPI it uses */
     dlp__gather_release();
     dlp__liveness_stop();
     dlp__netbell_close();

@@ -8,15 +8,16 @@
  * a reply it sleeps until the master rings (with a node doorbell) or polls
  * with a backoff (without). It ends when the master answers that nothing is
  * left. */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "doorbell.h"
+#include "helper.h"
 #include "latency.h"
 #include "loop.h"
 #include "netbell.h"
 #include "runtime.h"
-#include "slice.h"
 
 #define CHECK(call) DLP__HELPER_CHECK("node agent", call)
 
@@ -85,7 +86,7 @@ struct agent {
 
 static void agent_open(struct agent *a, struct dlp_loop *L)
 {
-    dlp__short_slice(L->o.helper_slice);
+    dlp__helper_slice(L->o.helper_slice);
     int timing = dlp__env_flag("DLP_STATS");
     /* test hook (internal, tests/doorbell.sh): DLP__TEST_CLOCK_SKEW=S
      * seconds added to the times this agent sends for DLP_STATS, as if its
@@ -221,16 +222,23 @@ void *dlp__agent_main(void *arg)
                 sleep_on_cursor(a.c);
                 continue;
             }
+            if (stop) /* waiting team threads stop waiting */
+                dlp__gate_open(&a.c->gate, &a.c->sleepers);
             send_request(&a, stop, leave);
         }
         int flag = 0;
         CHECK(MPI_Test(&a.handle, &flag, MPI_STATUS_IGNORE));
         if (flag) {
-            if (take_reply(&a))
+            int last = take_reply(&a);
+            /* the waiting team threads take the chunk, or learn the end */
+            dlp__gate_open(&a.c->gate, &a.c->sleepers);
+            if (last)
                 return NULL;
             continue;
         }
-        if (dlp__netbell_agent_has())
+        if (thread_waits(a.c) && dlp__now() - a.asked < DLP__AGENT_SPIN)
+            sched_yield(); /* the node's threads wait: the reply is all that counts */
+        else if (dlp__netbell_agent_has())
             wait_reply_bell(&a);
         else
             wait_reply_poll(&a);

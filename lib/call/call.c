@@ -10,6 +10,7 @@
 #include "error.h"
 #include "call_features.h"
 #include "handshake.h"
+#include "helper.h"
 #include "loop.h"
 #include "netbell.h"
 #include "node_region.h"
@@ -85,12 +86,10 @@ static int setup_managed(struct dlp_loop *L)
         L->logs = calloc((size_t)rt->nodes, sizeof *L->logs);
         if (!L->logs)
             return dlp__fail(DLP_ERR_NOMEM, L->func, "chunk logs");
-        if (pthread_create(&L->helper, NULL, dlp__dispatcher_main, L) != 0)
-            return dlp__fail(DLP_ERR_SYSTEM, L->func, "cannot start the dispatcher thread");
+        DLP_CALL(dlp__helper_run(L, dlp__dispatcher_main));
         L->has_helper = 1;
     } else if (rt->node_rank == 0 && rt->node != 0) {
-        if (pthread_create(&L->helper, NULL, dlp__agent_main, L) != 0)
-            return dlp__fail(DLP_ERR_SYSTEM, L->func, "cannot start the node agent thread");
+        DLP_CALL(dlp__helper_run(L, dlp__agent_main));
         L->has_helper = 1;
     }
     return DLP_OK;
@@ -169,7 +168,9 @@ int dlp__loop_end(struct dlp_loop **pL)
         atomic_store(&L->draining, 1);
         dlp__doorbell_ring(&L->helper_bell);
         dlp__netbell_ring_local(); /* a no-op unless rank 0's dispatcher has node doorbells */
-        pthread_join(L->helper, NULL);
+        dlp__helper_wait();
+        if (dlp__rt.rank != 0) /* a node's agent: the master waits for this node */
+            dlp__netbell_ring_at_end();
     }
     struct dlp__call_end e;
     dlp__features_run(DLP__CALL_SETTLE, L, &e);

@@ -12,6 +12,7 @@
  * kernel for short time slices (slice.c), so that its wake-ups preempt the
  * computing team threads. It ends when every remote node has been told
  * that nothing is left. */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,12 @@
 
 #include "doorbell.h"
 #include "forecast.h"
+#include "helper.h"
 #include "latency.h"
 #include "loop.h"
 #include "netbell.h"
 #include "runtime.h"
 #include "schedule.h"
-#include "slice.h"
 
 static void log_chunk(struct dlp__chunk_log *log, long start, long count)
 {
@@ -183,6 +184,7 @@ struct dispatcher {
     int bells;             /* remote nodes with a doorbell */
     unsigned quick;        /* the quick phase after a ring (netbell.h) */
     double t0;
+    double drained;        /* dlp__now() when it saw the master's team done, 0 */
     struct chunk_load load;
     int timing;            /* DLP_STATS */
     struct dlp__latencies lat;
@@ -191,7 +193,7 @@ struct dispatcher {
 
 static void dispatcher_open(struct dispatcher *d, struct dlp_loop *L)
 {
-    dlp__short_slice(L->o.helper_slice);
+    dlp__helper_slice(L->o.helper_slice);
     int nodes = dlp__rt.nodes;
     *d = (struct dispatcher){.L = L, .nodes = nodes, .remaining_nodes = nodes - 1,
                              .handle = MPI_REQUEST_NULL, .bells = dlp__netbell_count()};
@@ -263,6 +265,21 @@ static void sleep_on_forecast(struct dispatcher *d)
         dlp__doorbell_disarm(&L->helper_bell);
     else
         dlp__doorbell_wait(&L->helper_bell, nap);
+}
+
+/* The master's own team is done and its main thread waits for this one:
+ * the requests left (a node's last, answered with nothing) are looked for
+ * in a loop, yielding the core, for DLP__DISPATCHER_SPIN seconds before
+ * sleeping again: a sleep would add a wake-up's latency to every node's
+ * end. 1 while that lasts. */
+static int drain_spin(struct dispatcher *d)
+{
+    if (!atomic_load_explicit(&d->L->draining, memory_order_relaxed))
+        return 0;
+    double now = dlp__now();
+    if (d->drained == 0)
+        d->drained = now;
+    return now - d->drained < DLP__DISPATCHER_SPIN;
 }
 
 /* A request of another call or from no remote node is a bug: abort. */
@@ -384,7 +401,9 @@ void *dlp__dispatcher_main(void *arg)
         }
         MPI_Status st;
         if (!poll_request(&d, &st)) {
-            if (d.bells)
+            if (drain_spin(&d))
+                sched_yield();
+            else if (d.bells)
                 sleep_on_bells(&d);
             else
                 sleep_on_forecast(&d);

@@ -42,8 +42,8 @@ struct dlp_loop {
     int total_threads;           /* threads on all ranks */
     double t_agreed;             /* dlp__now() when the handshake completed here */
     int *threads_of_node;        /* [nodes] */
-    pthread_t helper;            /* dispatcher (master) or agent (remote leader) */
-    int has_helper;
+    int has_helper;              /* the helper thread (helper.h) runs this call's
+                                    dispatcher (master) or agent (remote leader) */
     _Atomic int draining;        /* master: its own team is done (dispatcher polls fast) */
     _Atomic int helper_bell;     /* master: wakes the dispatcher (doorbell.h) */
     struct dlp__chunk_log *logs; /* [nodes], master only */
@@ -259,9 +259,20 @@ static inline unsigned dlp__poll_cap(double seconds)
  *  request: about a network round trip and the dispatcher's answer; later
  *  ones look first at 0.8 of the last reply's time (at most POLL_MAX). */
 #define DLP__AGENT_FIRST_LOOK_US 25u
+/** A node agent whose team threads all wait for the reply looks for it in
+ *  a loop (yielding the core) this long after the request, seconds,
+ *  before it sleeps: the node computes nothing meanwhile, and a sleep
+ *  costs a wake-up's latency on top of the round trip. */
+#define DLP__AGENT_SPIN 100e-6
+/** The same for the dispatcher once the master's own team is done (its
+ *  main thread then sleeps until the dispatcher ends), seconds. */
+#define DLP__DISPATCHER_SPIN 200e-6
 /** Longest nap of a node agent between doorbell rings, microseconds (a
  *  safety net: the team threads ring when the agent has work). */
 #define DLP__AGENT_NAP_US 20000u
+/** Longest sleep of a remote node's team thread waiting for a chunk,
+ *  microseconds (a safety net: the agent opens the cursor's gate). */
+#define DLP__GATE_NAP_US 20000u
 /** How often a helper that only feeds the progress display wakes, us. */
 #define DLP__PROGRESS_TICK_US 20000u
 /** Round robin: seconds between the looks for another rank's stop. */

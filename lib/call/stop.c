@@ -93,6 +93,7 @@ void dlp__loop_stop(struct dlp_loop *L)
 {
     atomic_store(&L->cursor->stop, 1);
     dlp__doorbell_ring(&L->cursor->bell);
+    dlp__gate_open(&L->cursor->gate, &L->cursor->sleepers);
     if (L->disp)
         dlp__dispenser_stop(L->disp);
     send_stops(L);

@@ -41,6 +41,20 @@ static void refill_local(struct dlp_loop *L, int need)
     dlp__spin_unlock(&c->refill_lock);
 }
 
+/* A remote node's thread waits for ticket k: asleep until the agent opens
+ * the cursor's gate (a chunk came, the cursor closed, or a stop); the
+ * timeout is a safety net. */
+static void sleep_at_gate(struct dlp__cursor *c, long k)
+{
+    atomic_fetch_add_explicit(&c->sleepers, 1, memory_order_seq_cst);
+    int seen = atomic_load_explicit(&c->gate, memory_order_seq_cst);
+    if (k >= atomic_load_explicit(&c->avail, memory_order_acquire) &&
+        !atomic_load_explicit(&c->closed, memory_order_acquire) &&
+        !atomic_load_explicit(&c->stop, memory_order_relaxed))
+        dlp__gate_wait(&c->gate, seen, DLP__GATE_NAP_US);
+    atomic_fetch_sub_explicit(&c->sleepers, 1, memory_order_relaxed);
+}
+
 /* Ticket k is beyond the chunks so far: get it backed, or learn it is void. */
 static int wait_for_ticket(struct dlp_loop *L, long k)
 {
@@ -61,6 +75,8 @@ static int wait_for_ticket(struct dlp_loop *L, long k)
             return k < atomic_load_explicit(&c->avail, memory_order_acquire);
         if (++spins < 64) {
             sched_yield();
+        } else if (L->managed && !L->disp) {
+            sleep_at_gate(c, k);
         } else {
             dlp__sleep_us(sleep_us);
             sleep_us = sleep_us * 2 > DLP__WAIT_MAX_US ? DLP__WAIT_MAX_US : sleep_us * 2;

@@ -253,13 +253,14 @@ long dlp__netbell_wait_master(const char *active, unsigned timeout_us)
             }
             if (k < 0 || k >= dlp__nb.nodes || dlp__nb.fd[k] < 0)
                 continue; /* dropped since (a failed ring, or the set failed) */
+            int in_call = !active || active[k];
             long r = drain(dlp__nb.fd[k], &dlp__nb.peer[k].heard);
             dlp__nb.read++;
-            dlp__nb.read_out += !active[k];
-            woke |= active[k] != 0;
+            dlp__nb.read_out += !in_call;
+            woke |= in_call;
             if (r < 0)
                 drop_node(k);
-            else if (active[k])
+            else if (in_call)
                 rings += r;
         }
         double left = deadline - dlp__now();
@@ -358,7 +359,26 @@ const char *dlp__netbell_host(int k)
                                                                                  : "?";
 }
 
+/* The master at the end: asleep until a node's leader rings (any node). */
+static long wait_master_any(unsigned timeout_us)
+{
+    return dlp__netbell_wait_master(NULL, timeout_us);
+}
+
+/* The next dlp__wait_end() rings the master (dlp__netbell_ring_at_end). */
+static int ring_at_end;
+
+void dlp__netbell_ring_at_end(void) { ring_at_end = 1; }
+
 int dlp__wait_end(MPI_Request *request)
 {
-    return dlp__wait_bell(request, dlp__netbell_agent_has() ? dlp__netbell_wait_agent : NULL);
+    if (dlp__netbell_agent_has()) {
+        if (ring_at_end) /* the master waits for this rank, likely */
+            dlp__netbell_ring_master();
+        ring_at_end = 0;
+        return dlp__wait_bell(request, dlp__netbell_wait_agent);
+    }
+    if (dlp__rt.rank == 0 && dlp__netbell_count() > 0)
+        return dlp__wait_bell(request, wait_master_any);
+    return dlp__wait_bell(request, NULL);
 }

@@ -67,7 +67,8 @@ void dlp__netbell_ring_local(void);
 void dlp__netbell_ring_nodes(void);
 
 /** Master's dispatcher: sleep until the local bell or the doorbell of a
- *  node with active[k] != 0 rings, or timeout_us passes. Returns the rings
+ *  node with active[k] != 0 (active NULL: any node) rings, or timeout_us
+ *  passes. Returns the rings
  *  read from those nodes (the local bell counts none). What the other
  *  nodes send meanwhile is read (it tells they live) but neither counted
  *  nor the end of the sleep. Costs O(connections ready), not O(nodes)
@@ -82,10 +83,18 @@ long dlp__netbell_wait_agent(unsigned timeout_us);
  *  leader with a node doorbell sleeps on it, and the master rings every
  *  doorbell once it has posted that collective (dlp__netbell_ring_nodes),
  *  so a leader whose items ran out long before does not sleep through the
- *  end by up to DLP__WAIT_MAX_US; a ring starts the spinning over, for the
- *  few exchanges of the collective left. Main thread, once the call's
- *  helper threads are joined (they read the doorbell during the call). */
+ *  end by up to DLP__WAIT_MAX_US; the other way round, after a managed
+ *  call a leader rings the master once it has posted it
+ *  (dlp__netbell_ring_at_end), and the master (with node doorbells)
+ *  sleeps on them. A ring starts the spinning over, for the few exchanges
+ *  of the collective left. Main thread, once the call's helper threads
+ *  are done with it (they read the doorbells during the call). */
 int dlp__wait_end(MPI_Request *request);
+/** A node leader's next dlp__wait_end() rings the master once it has
+ *  posted the collective (a managed call, whose master waits for the
+ *  nodes' last requests; in a round-robin call the ranks come to the end
+ *  together, and the ring would only cost). Main thread. */
+void dlp__netbell_ring_at_end(void);
 
 /* For the liveness thread (liveness.h). Each connection's bytes, rings or
  * heartbeats, tell that its peer lives, whoever reads them. */

@@ -21,6 +21,7 @@ void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride)
     atomic_store(&c->refill_lock, 0);
     atomic_store(&c->want, 0);
     atomic_store(&c->bell, 0);
+    atomic_store(&c->sleepers, 0); /* (the gate's number goes on) */
     atomic_store(&c->nchunks, 0);
     atomic_store(&c->ended, 0);
     atomic_store(&c->claim_lock, 0);

@@ -28,6 +28,8 @@ struct dlp__cursor {
     _Alignas(64) _Atomic int refill_lock; /* one refiller at a time */
     _Atomic int want;                 /* a thread waits for a chunk */
     _Atomic int bell;                 /* the node agent sleeps (doorbell.h) */
+    _Atomic int gate;                 /* waiting team threads sleep (doorbell.h) */
+    _Atomic int sleepers;             /* ... this many */
     _Atomic int nchunks;
     _Atomic int ended;                /* ranks sharing it that reached the end */
     long stride;                      /* item distance inside a chunk */
