@@ -184,6 +184,8 @@ struct dispatcher {
     int bells;             /* remote nodes with a doorbell */
     unsigned quick;        /* the quick phase after a ring (netbell.h) */
     double t0;
+    double cpu0;           /* the thread's CPU time at the call's start (it
+                              lives from call to call, helper.c) */
     double drained;        /* dlp__now() when it saw the master's team done, 0 */
     struct chunk_load load;
     int timing;            /* DLP_STATS */
@@ -211,6 +213,7 @@ static void dispatcher_open(struct dispatcher *d, struct dlp_loop *L)
     /* with a single node the thread only feeds the progress display */
     d->feed = L->progress.active && !L->progress_by_map;
     d->t0 = dlp__now();
+    d->cpu0 = thread_cpu();
     chunk_load_start(&d->load, L, d->t0);
     d->timing = dlp__env_flag("DLP_STATS");
     d->lat = (struct dlp__latencies){NULL, 0, 0};
@@ -356,7 +359,7 @@ static void send_reply(struct dispatcher *d, const struct dlp__reply *rep, const
 static void print_stats(struct dispatcher *d)
 {
     const struct chunk_load *load = &d->load;
-    double used = thread_cpu(), wall = dlp__now() - d->t0;
+    double used = thread_cpu() - d->cpu0, wall = dlp__now() - d->t0;
     double med, p99, max;
     dlp__latency_summary(&d->lat, &med, &p99, &max);
     char chunk[160];
