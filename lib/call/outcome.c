@@ -173,6 +173,15 @@ static int ring_needed(const struct dlp_loop *L)
     return dlp__now() - L->t_agreed >= 0.5e-6 * DLP__WAIT_SPIN_US;
 }
 
+/* Complete the end's collective req, which this rank has just posted: the
+ * master rings the leaders first when they may sleep. */
+static int wait_end(const struct dlp_loop *L, MPI_Request *req)
+{
+    if (dlp__rt.rank == 0 && ring_needed(L))
+        dlp__netbell_ring_nodes();
+    return dlp__wait_end(req);
+}
+
 /* The end's agreement of a large job (dlp__entry_reduces()): first a sum
  * of every rank's record, O(log ranks) in time and bytes. The records'
  * words that are not sums (failures, signals, stops, results not ready,
@@ -188,9 +197,7 @@ static int agree_by_sum(struct dlp_loop *L, const long *mine, long *handed, long
         in[k] = k == 1 || k == 3 ? mine[k] : k == 5 ? !mine[k] : mine[k] != 0;
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallreduce(in, sum, OUTCOME_WORDS, MPI_LONG, MPI_SUM, dlp__rt.comm, &req));
-    if (dlp__rt.rank == 0 && ring_needed(L))
-        dlp__netbell_ring_nodes();
-    DLP_MPI_CALL(dlp__wait_end(&req));
+    DLP_MPI_CALL(wait_end(L, &req));
     *plain = sum[0] == 0 && sum[2] == 0 && sum[4] == 0 && sum[5] == 0 && sum[6] == 0;
     *handed = sum[1];
     *done = sum[3];
@@ -220,9 +227,7 @@ int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
         MPI_Request req;
         DLP_MPI_CALL(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)w, MPI_LONG,
                                     rt->comm, &req));
-        if (rt->rank == 0 && ring_needed(L))
-            dlp__netbell_ring_nodes();
-        DLP_MPI_CALL(dlp__wait_end(&req));
+        DLP_MPI_CALL(wait_end(L, &req));
     }
     dlp__stop_settle(L, all + 4, (int)w);
     struct outcome_sum s = sum_records(all, w);
