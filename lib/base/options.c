@@ -436,10 +436,10 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
                          slice);
     o->helper_slice = (unsigned)us;
     DLP_CALL(resolve_progress(opts, o, func));
-    /* read where they are used (dlp__env_flag), checked here */
-    int flag;
-    DLP_CALL(env_bool("DLP_STATS", 0, &flag, func));
-    DLP_CALL(env_bool("DLP_TRACE_ITEMS", 0, &flag, func));
+    DLP_CALL(env_bool("DLP_STATS", 0, &o->stats, func));
+    DLP_CALL(env_bool("DLP_TRACE_ITEMS", 0, &o->trace_items, func));
+    const char *trace = knob("DLP_TRACE");
+    o->trace = trace && *trace ? trace : NULL;
     DLP_CALL(resolve_failures(opts, o, func));
     return resolve_inflight(opts, o, func);
 }

@@ -38,6 +38,9 @@ struct dlp__options {
     double journal_sync; /* seconds between fsyncs of the journal */
     double grace;       /* seconds running items get after SIGTERM/SIGINT */
     int signals;        /* catch SIGTERM/SIGINT during calls */
+    const char *trace;  /* DLP_TRACE's path, NULL when unset or empty */
+    int trace_items;    /* DLP_TRACE_ITEMS */
+    int stats;          /* DLP_STATS */
 };
 
 /** Fill out from opts (may be NULL) and the environment; DLP_ERR_OPTION with

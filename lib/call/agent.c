@@ -87,7 +87,7 @@ struct agent {
 static void agent_open(struct agent *a, struct dlp_loop *L)
 {
     dlp__helper_slice(L->o.helper_slice);
-    int timing = dlp__env_flag("DLP_STATS");
+    int timing = L->o.stats;
     /* test hook (internal, tests/doorbell.sh): DLP__TEST_CLOCK_SKEW=S
      * seconds added to the times this agent sends for DLP_STATS, as if its
      * host had booted S seconds earlier than the master's */

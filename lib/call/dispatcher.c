@@ -215,7 +215,7 @@ static void dispatcher_open(struct dispatcher *d, struct dlp_loop *L)
     d->t0 = dlp__now();
     d->cpu0 = thread_cpu();
     chunk_load_start(&d->load, L, d->t0);
-    d->timing = dlp__env_flag("DLP_STATS");
+    d->timing = L->o.stats;
     d->lat = (struct dlp__latencies){NULL, 0, 0};
     d->sync = d->timing ? node_clocks(nodes) : NULL;
 }

@@ -35,14 +35,14 @@ enum {
     FLAG_STATS = DLP__TRACING_STATS
 };
 
-/* The master's DLP_TRACE / DLP_TRACE_ITEMS / DLP_STATS as flags. */
-static int trace_flags(const char **path)
+/* The master's DLP_TRACE / DLP_TRACE_ITEMS / DLP_STATS as flags (read
+ * with the options). */
+static int trace_flags(struct dlp_loop *L)
 {
-    const char *t = getenv("DLP_TRACE");
-    *path = t && *t ? t : NULL;
-    return (*path ? FLAG_TRACE : 0) |
-           (*path && dlp__env_flag("DLP_TRACE_ITEMS") ? FLAG_TRACE_ITEMS : 0) |
-           (dlp__env_flag("DLP_STATS") ? FLAG_STATS : 0);
+    L->trace_path = L->o.trace;
+    return (L->o.trace ? FLAG_TRACE : 0) |
+           (L->o.trace && L->o.trace_items ? FLAG_TRACE_ITEMS : 0) |
+           (L->o.stats ? FLAG_STATS : 0);
 }
 _Static_assert(sizeof(struct handshake) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 _Static_assert(sizeof(struct handshake) + sizeof(struct dlp__reduce_shape) <= DLP__ENTRY_ARGS,
@@ -196,7 +196,7 @@ static struct handshake my_handshake(struct dlp_loop *L, int rc)
                              .on_error = (signed char)L->o.on_error,
                              .time_limit_us = (long)(L->o.time_limit * 1e6),
                              .flags = (L->o.journal != NULL ? FLAG_JOURNAL : 0) |
-                                      (dlp__rt.rank == 0 ? trace_flags(&L->trace_path) : 0),
+                                      (dlp__rt.rank == 0 ? trace_flags(L) : 0),
                              .retries = L->o.retries};
     return mine;
 }
