@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "error.h"
+#include "exchange.h"
+#include "tags.h"
 #include "wait.h"
 
 /* The job's entry, from dlp__entry_start(): the communicator and its
@@ -14,7 +16,7 @@
  * one, and the timeout of the wait. Main thread only. */
 static struct {
     MPI_Comm comm;
-    int size;
+    int rank, size;
     unsigned long seq;
     struct dlp__entry *all; /* [size] */
     double timeout;
@@ -29,6 +31,9 @@ int dlp__entry_start(MPI_Comm comm, int size, double timeout)
     job.all = malloc(sizeof *job.all * (size_t)(size > 0 ? size : 1));
     if (!job.all)
         return dlp__fail(DLP_ERR_NOMEM, "dlp_init", "entry table for %d ranks", size);
+    int mrc = MPI_Comm_rank(comm, &job.rank);
+    if (mrc != MPI_SUCCESS)
+        return DLP_FAIL_MPI("dlp_init", "MPI_Comm_rank", mrc);
     job.comm = comm;
     job.size = size;
     job.seq = 0;
@@ -206,14 +211,14 @@ static int enter(const char *func, const struct dlp__what *what, int status, con
     if (job.size == 1) { /* alone: what MPI would do, without its cost */
         every[0] = mine;
     } else {
-        MPI_Request req;
-        int mrc = MPI_Iallgather(&mine, (int)sizeof mine, MPI_BYTE, every, (int)sizeof mine,
-                                 MPI_BYTE, job.comm, &req);
+        struct dlp__exchange x;
+        int mrc = dlp__exchange_start(&x, &mine, every, sizeof mine, job.comm, job.rank,
+                                      job.size, DLP__TAG_ENTRY);
         if (mrc == MPI_SUCCESS)
-            mrc = dlp__wait_for(&req, what ? what : &(struct dlp__what){.text = func},
-                            job.timeout);
+            mrc = dlp__wait_op_for(dlp__exchange_test, &x,
+                                   what ? what : &(struct dlp__what){.text = func}, job.timeout);
         if (mrc != MPI_SUCCESS)
-            return DLP_FAIL_MPI(func, "MPI_Iallgather of the collective's entry", mrc);
+            return DLP_FAIL_MPI(func, "the exchange of the collective's entry", mrc);
     }
     for (int r = 0; r < job.size; r++) {
         if (!same_place(&every[r], &every[0])) {

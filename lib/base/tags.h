@@ -15,7 +15,10 @@ enum {
     DLP__TAG_STOP = 19,    /* round robin: a rank stopped after a failure, rank -> all */
     DLP__TAG_BELL = 20,    /* node doorbell setup in dlp_init, master <-> leaders */
     DLP__TAG_REDUCE = 21,  /* reductions, rank <-> leader <-> master */
-    DLP__TAG_SHARE = 22    /* dense results to every node (on_all_ranks), master -> leaders */
+    DLP__TAG_SHARE = 22,   /* dense results to every node (on_all_ranks), master -> leaders */
+    /* exchanges (exchange.h), all ranks -> all ranks; each uses its tag + 0 ... 31 */
+    DLP__TAG_ENTRY = 32,   /* the collective entry's records */
+    DLP__TAG_OUTCOME = 64  /* the end of a parallel call's records */
 };
 
 #endif

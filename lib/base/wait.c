@@ -53,13 +53,23 @@ int dlp__wait_arrival(MPI_Request *request, const char *what, double timeout)
     return dlp__wait_for(request, &w, timeout);
 }
 
+int dlp__test_request(void *op, int *done)
+{
+    return MPI_Test(op, done, MPI_STATUS_IGNORE);
+}
+
 int dlp__wait_for(MPI_Request *request, const struct dlp__what *what, double timeout)
+{
+    return dlp__wait_op_for(dlp__test_request, request, what, timeout);
+}
+
+int dlp__wait_op_for(dlp__test_fn *test, void *op, const struct dlp__what *what, double timeout)
 {
     int flag = 0, rc;
     double limit = timeout > 0 ? timeout : 0;
     double t0 = dlp__now(), next_warn = ARRIVAL_WARN_S, checked = t0;
     unsigned sleep_us = 1;
-    while ((rc = MPI_Test(request, &flag, MPI_STATUS_IGNORE)) == MPI_SUCCESS && !flag) {
+    while ((rc = test(op, &flag)) == MPI_SUCCESS && !flag) {
         double now = dlp__now();
         if (now - checked >= 0.05) {
             checked = now;
@@ -79,10 +89,15 @@ int dlp__wait_for(MPI_Request *request, const struct dlp__what *what, double tim
 
 int dlp__wait_bell(MPI_Request *request, long (*bell)(unsigned us))
 {
+    return dlp__wait_op_bell(dlp__test_request, request, bell);
+}
+
+int dlp__wait_op_bell(dlp__test_fn *test, void *op, long (*bell)(unsigned us))
+{
     int flag = 0, rc;
     double until = dlp__now() + SPIN_SECONDS;
     unsigned yields = 0, sleep_us = 1;
-    while ((rc = MPI_Test(request, &flag, MPI_STATUS_IGNORE)) == MPI_SUCCESS && !flag) {
+    while ((rc = test(op, &flag)) == MPI_SUCCESS && !flag) {
         if (dlp__now() < until)
             continue;
         if (yields < YIELDS) {

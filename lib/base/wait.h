@@ -47,4 +47,18 @@ struct dlp__what {
 /** dlp__wait_arrival() naming the wait by *what. */
 int dlp__wait_for(MPI_Request *request, const struct dlp__what *what, double timeout);
 
+/** The test of a pending operation that is not one MPI request (e.g. an
+ *  exchange, exchange.h): returns an MPI status code, and *done = 1 once
+ *  op has completed. */
+typedef int dlp__test_fn(void *op, int *done);
+
+/** The dlp__test_fn of one MPI request (op: an MPI_Request). */
+int dlp__test_request(void *op, int *done);
+
+/** dlp__wait_for() of the operation op, tested by test. */
+int dlp__wait_op_for(dlp__test_fn *test, void *op, const struct dlp__what *what, double timeout);
+
+/** dlp__wait_bell() of the operation op, tested by test. */
+int dlp__wait_op_bell(dlp__test_fn *test, void *op, long (*bell)(unsigned us));
+
 #endif

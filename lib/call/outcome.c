@@ -1,5 +1,6 @@
 /* The end of a call's agreement: every rank learns every rank's outcome
- * (failures, signals, misuse, items handed out and done) in one allgather. */
+ * (failures, signals, misuse, items handed out and done) in one allgather
+ * (an exchange, exchange.h). */
 #include "outcome.h"
 
 #include <stdio.h>
@@ -8,11 +9,13 @@
 
 #include "clock.h"
 #include "error.h"
+#include "exchange.h"
 #include "netbell.h"
 #include "reduce.h"
 #include "runtime.h"
 #include "signals.h"
 #include "stop.h"
+#include "tags.h"
 #include "wait.h"
 
 #define OUTCOME_WORDS DLP__OUTCOME_WORDS
@@ -173,13 +176,13 @@ static int ring_needed(const struct dlp_loop *L)
     return dlp__now() - L->t_agreed >= 0.5e-6 * DLP__WAIT_SPIN_US;
 }
 
-/* Complete the end's collective req, which this rank has just posted: the
+/* Complete the end's collective op, which this rank has just posted: the
  * master rings the leaders first when they may sleep. */
-static int wait_end(const struct dlp_loop *L, MPI_Request *req)
+static int wait_end_op(const struct dlp_loop *L, dlp__test_fn *test, void *op)
 {
     if (dlp__rt.rank == 0 && ring_needed(L))
         dlp__netbell_ring_nodes();
-    return dlp__wait_end(req);
+    return dlp__wait_end_op(test, op);
 }
 
 /* The end's agreement of a large job (dlp__entry_reduces()): first a sum
@@ -197,7 +200,7 @@ static int agree_by_sum(struct dlp_loop *L, const long *mine, long *handed, long
         in[k] = k == 1 || k == 3 ? mine[k] : k == 5 ? !mine[k] : mine[k] != 0;
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallreduce(in, sum, OUTCOME_WORDS, MPI_LONG, MPI_SUM, dlp__rt.comm, &req));
-    DLP_MPI_CALL(wait_end(L, &req));
+    DLP_MPI_CALL(wait_end_op(L, dlp__test_request, &req));
     *plain = sum[0] == 0 && sum[2] == 0 && sum[4] == 0 && sum[5] == 0 && sum[6] == 0;
     *handed = sum[1];
     *done = sum[3];
@@ -224,10 +227,10 @@ int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
         }
     }
     if (rt->size > 1) { /* (alone, the record is every rank's already) */
-        MPI_Request req;
-        DLP_MPI_CALL(MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, (int)w, MPI_LONG,
-                                    rt->comm, &req));
-        DLP_MPI_CALL(wait_end(L, &req));
+        struct dlp__exchange x;
+        DLP_MPI_CALL(dlp__exchange_start(&x, all + w * (size_t)rt->rank, all, sizeof(long) * w,
+                                         rt->comm, rt->rank, rt->size, DLP__TAG_OUTCOME));
+        DLP_MPI_CALL(wait_end_op(L, dlp__exchange_test, &x));
     }
     dlp__stop_settle(L, all + 4, (int)w);
     struct outcome_sum s = sum_records(all, w);

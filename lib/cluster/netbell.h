@@ -21,6 +21,8 @@
 
 #include <mpi.h>
 
+#include "wait.h"
+
 /** Longest sleep of a helper that has a doorbell, microseconds: a safety
  *  net only (a ring is never lost on a live connection). */
 #define DLP__NETBELL_SAFETY_US 20000u
@@ -90,6 +92,9 @@ long dlp__netbell_wait_agent(unsigned timeout_us);
  *  of the collective left. Main thread, once the call's helper threads
  *  are done with it (they read the doorbells during the call). */
 int dlp__wait_end(MPI_Request *request);
+/** dlp__wait_end() of an operation that is not one MPI request (wait.h's
+ *  dlp__test_fn, e.g. an exchange). */
+int dlp__wait_end_op(dlp__test_fn *test, void *op);
 /** A node leader's next dlp__wait_end() rings the master once it has
  *  posted the collective (a managed call, whose master waits for the
  *  nodes' last requests; in a round-robin call the ranks come to the end
