@@ -7,16 +7,21 @@
 
 #include "error.h"
 
-/* The value of env var NAME as a whole number in 1..hi, else 0. */
-static long env_count(const char *name, long hi)
+/* Text s as a whole number in 1..hi, else 0. */
+static long count_of(const char *s, long hi)
 {
-    const char *s = getenv(name);
     if (!s || !*s)
         return 0;
     char *end = NULL;
     errno = 0;
     long v = strtol(s, &end, 10);
     return errno || *end || v < 1 || v > hi ? 0 : v;
+}
+
+/* The value of env var NAME as a whole number in 1..hi, else 0. */
+static long env_count(const char *name, long hi)
+{
+    return count_of(getenv(name), hi);
 }
 
 int dlp__launcher_check(int mpi_size)
@@ -59,8 +64,14 @@ int dlp__launcher_check(int mpi_size)
 
 int dlp__launcher_cpus_per_task(void)
 {
-    const char *omp = getenv("OMP_NUM_THREADS"), *dlp = getenv("DLP_THREADS");
-    if ((omp && *omp) || (dlp && *dlp))
+    return dlp__launcher_cpus(getenv("OMP_NUM_THREADS"), getenv("DLP_THREADS"),
+                              getenv("SLURM_CPUS_PER_TASK"));
+}
+
+int dlp__launcher_cpus(const char *omp_num_threads, const char *dlp_threads,
+                       const char *slurm_cpus_per_task)
+{
+    if ((omp_num_threads && *omp_num_threads) || (dlp_threads && *dlp_threads))
         return 0;
-    return (int)env_count("SLURM_CPUS_PER_TASK", 4096);
+    return (int)count_of(slurm_cpus_per_task, 4096);
 }

@@ -23,4 +23,9 @@ int dlp__launcher_check(int mpi_size);
  *  of the node). */
 int dlp__launcher_cpus_per_task(void);
 
+/** dlp__launcher_cpus_per_task() of these values of OMP_NUM_THREADS,
+ *  DLP_THREADS and SLURM_CPUS_PER_TASK (each may be NULL: unset). */
+int dlp__launcher_cpus(const char *omp_num_threads, const char *dlp_threads,
+                       const char *slurm_cpus_per_task);
+
 #endif

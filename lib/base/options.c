@@ -10,27 +10,45 @@
 #include "launcher.h"
 #include "schedule.h"
 
-/* The DLP_ variables of the environment, read in one pass at the start of
- * dlp__options_resolve() and looked up there: a call reads some twenty
- * knobs, and a getenv() walks the whole environment each time. They are
- * read per call, since a program may change them between calls. Main
- * thread, like the resolution. */
+/* The DLP_ variables of the environment, and the two others a call reads
+ * (OMP_NUM_THREADS, SLURM_CPUS_PER_TASK), read in one pass at the start
+ * of dlp__options_resolve() and looked up there and by dlp__knob(): a
+ * call reads some twenty knobs, and a getenv() walks the whole
+ * environment each time. They are read per call, since a program may
+ * change them between calls. Main thread, like the resolution. */
 #define ENV_SEEN 64
+
+static const char *const others[] = {"OMP_NUM_THREADS", "SLURM_CPUS_PER_TASK"};
+#define OTHERS (sizeof others / sizeof others[0])
 
 static struct {
     const char *entry[ENV_SEEN]; /* "DLP_...=value" strings of environ */
     int n;
     int overflow; /* more than ENV_SEEN: knob() falls back to getenv() */
+    const char *other[OTHERS]; /* the values of others[], NULL when unset */
 } seen;
+
+/* s is "name=...": its value, else NULL. */
+static const char *value_of(const char *s, const char *name, size_t len)
+{
+    return strncmp(s, name, len) == 0 && s[len] == '=' ? s + len + 1 : NULL;
+}
 
 static void env_scan(void)
 {
     extern char **environ;
     seen.n = 0;
     seen.overflow = 0;
+    for (size_t k = 0; k < OTHERS; k++)
+        seen.other[k] = NULL;
     for (char **e = environ; e && *e; e++) {
-        if (strncmp(*e, "DLP_", 4) != 0)
+        const char *s = *e;
+        if (s[0] != 'D' || s[1] != 'L' || s[2] != 'P' || s[3] != '_') {
+            for (size_t k = 0; k < OTHERS; k++) /* (a byte's test first: most are neither) */
+                if (s[0] == others[k][0] && !seen.other[k])
+                    seen.other[k] = value_of(s, others[k], strlen(others[k]));
             continue;
+        }
         if (seen.n == ENV_SEEN) {
             seen.overflow = 1;
             return;
@@ -39,17 +57,26 @@ static void env_scan(void)
     }
 }
 
-/* getenv(var) as of the last env_scan(), for var "DLP_..." */
+/* getenv(var) as of the last env_scan(), for var "DLP_..." or one of
+ * others[] */
 static const char *knob(const char *var)
 {
     if (seen.overflow)
         return getenv(var);
     size_t len = strlen(var);
-    for (int k = 0; k < seen.n; k++)
-        if (strncmp(seen.entry[k], var, len) == 0 && seen.entry[k][len] == '=')
-            return seen.entry[k] + len + 1;
+    if (var[0] != 'D')
+        for (size_t k = 0; k < OTHERS; k++)
+            if (strcmp(var, others[k]) == 0)
+                return seen.other[k];
+    for (int k = 0; k < seen.n; k++) {
+        const char *v = value_of(seen.entry[k], var, len);
+        if (v)
+            return v;
+    }
     return NULL;
 }
+
+const char *dlp__knob(const char *var) { return knob(var); }
 
 /* The one rule of the numeric knobs: a value starts with a digit (seconds
  * also with '.'): no leading space, sign or letter, as DLP_SCHEDULE's N. */
@@ -228,8 +255,12 @@ static int seconds_option(double field, const char *field_name, const char *var,
 
 int dlp__collective_timeout(double *seconds, const char *func)
 {
+    return dlp__collective_timeout_of(getenv("DLP_COLLECTIVE_TIMEOUT"), seconds, func);
+}
+
+int dlp__collective_timeout_of(const char *env, double *seconds, const char *func)
+{
     *seconds = 0;
-    const char *env = getenv("DLP_COLLECTIVE_TIMEOUT");
     if (!env || !*env || parse_seconds(env, -1, 1e9, seconds) == 0)
         return DLP_OK;
     return dlp__fail(DLP_ERR_OPTION, func,
@@ -306,14 +337,21 @@ static int resolve_inflight(const dlp_opts *opts, struct dlp__options *o, const 
     return DLP_OK;
 }
 
-int dlp__default_threads(void)
+/* The team size of these values of DLP_THREADS, OMP_NUM_THREADS and
+ * SLURM_CPUS_PER_TASK (NULL: unset). */
+static int default_threads_of(const char *dlp, const char *omp, const char *slurm)
 {
     long t;
-    const char *env = getenv("DLP_THREADS");
-    if (env && parse_long(env, 1, 4096, &t) == 0)
+    if (dlp && parse_long(dlp, 1, 4096, &t) == 0)
         return (int)t;
-    int cpus = dlp__launcher_cpus_per_task(); /* Slurm's --cpus-per-task */
+    int cpus = dlp__launcher_cpus(omp, dlp, slurm); /* Slurm's --cpus-per-task */
     return cpus > 0 ? cpus : omp_get_max_threads();
+}
+
+int dlp__default_threads(void)
+{
+    return default_threads_of(getenv("DLP_THREADS"), getenv("OMP_NUM_THREADS"),
+                              getenv("SLURM_CPUS_PER_TASK"));
 }
 
 /* DLP_SCHEDULE: P for both levels or P1/P2 (node level / thread level),
@@ -415,7 +453,8 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
         if (env && *env && parse_long(env, 1, 4096, &t) != 0)
             return dlp__fail(DLP_ERR_OPTION, func,
                              "DLP_THREADS=\"%s\" is not an integer in 1..4096", env);
-        o->threads = dlp__default_threads();
+        o->threads = default_threads_of(env, knob("OMP_NUM_THREADS"),
+                                        knob("SLURM_CPUS_PER_TASK"));
     }
 
     const char *ct = knob("DLP_CHUNK_TIME");

@@ -51,6 +51,15 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *out, const c
  *  value that is not a number of seconds > 0 (message for func). */
 int dlp__collective_timeout(double *seconds, const char *func);
 
+/** dlp__collective_timeout() of this value of it (NULL: unset). */
+int dlp__collective_timeout_of(const char *value, double *seconds, const char *func);
+
+/** The value of the environment variable var (a DLP_ knob, OMP_NUM_THREADS
+ *  or SLURM_CPUS_PER_TASK) as the last dlp__options_resolve() read it in
+ *  its one pass, NULL when unset: the call's view, without a getenv().
+ *  Main thread, after dlp__options_resolve(). */
+const char *dlp__knob(const char *var);
+
 /** DLP_LIVENESS_TIMEOUT: default, and the range of a value other than 0
  *  (seconds). */
 #define DLP__LIVENESS_DEFAULT 60.0

@@ -119,8 +119,9 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
     L->n = n;
     L->loop_form = loop_form;
     L->done_by_take = !map;
-    dlp__nested_plan(&L->nested);
     int rc = dlp__handshake(L, opts, split, bad_arg);
+    if (rc == DLP_OK) /* (the environment as the options read it) */
+        dlp__nested_plan(&L->nested, dlp__knob("OMP_NUM_THREADS"));
     L->failures.keep_all = rc == DLP_OK && L->o.on_error != DLP_ON_ERROR_ABORT;
     if (rc == DLP_OK) {
         L->seq = ++rt->call_seq;

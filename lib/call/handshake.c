@@ -145,7 +145,7 @@ static int local_checks(struct dlp_loop *L, const dlp_opts *opts, int split, con
         rc = check_failure_options(L);
     double timeout;
     if (rc == DLP_OK)
-        rc = dlp__collective_timeout(&timeout, func);
+        rc = dlp__collective_timeout_of(dlp__knob("DLP_COLLECTIVE_TIMEOUT"), &timeout, func);
     return rc;
 }
 

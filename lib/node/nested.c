@@ -2,14 +2,12 @@
 #include "nested.h"
 
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
-void dlp__nested_plan(struct dlp__nested *n)
+void dlp__nested_plan(struct dlp__nested *n, const char *omp_num_threads)
 {
-    const char *env = getenv("OMP_NUM_THREADS");
     n->outer = omp_get_max_threads();
-    n->list = env && strchr(env, ',') != NULL;
+    n->list = omp_num_threads && strchr(omp_num_threads, ',') != NULL;
 }
 
 void dlp__nested_enter(const struct dlp__nested *n, int team)

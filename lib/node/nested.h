@@ -20,8 +20,9 @@ struct dlp__nested {
     int list;  /* OMP_NUM_THREADS is a list (a,b...) */
 };
 
-/** Record P and the list on the thread that starts the call (main thread). */
-void dlp__nested_plan(struct dlp__nested *n);
+/** Record P and the list (omp_num_threads: the value of OMP_NUM_THREADS,
+ *  NULL when unset) on the thread that starts the call (main thread). */
+void dlp__nested_plan(struct dlp__nested *n, const char *omp_num_threads);
 
 /** In each team thread of a team of `team` threads, before its first
  *  item: set the size of the items' own parallel regions (their
