@@ -78,6 +78,9 @@ struct dlp_loop {
     struct dlp__trace trace;     /* DLP_TRACE / DLP_STATS */
     int tracing;                 /* 0, or the bits DLP__TRACING_* (handshake.h) */
     const char *trace_path;      /* master: DLP_TRACE */
+    double agent_stats[4];       /* DLP_STATS above DLP__TRACE_AGENT_LINES nodes: the
+                                    node agent's requests, latency median, p99, max
+                                    (ms) for the master's line (trace.h) */
     struct dlp__nested nested;   /* the size of the items' own OpenMP regions */
     /* misuse from an item's thread (dlp__loop_misuse): fails the call on
      * every rank whatever on_error says */
