@@ -28,7 +28,8 @@ int dlp__trace_agent_lines(void)
     /* test hook (internal, tests/CMakeLists.txt stats_agents.*):
      * DLP__TEST_AGENT_LINES=K, nodes up to which the agents print */
     const char *hook = getenv("DLP__TEST_AGENT_LINES");
-    return hook && *hook ? atoi(hook) : DLP__TRACE_AGENT_LINES;
+    long k = hook && *hook ? strtol(hook, NULL, 10) : DLP__TRACE_AGENT_LINES;
+    return k < 0 ? 0 : k > INT_MAX ? INT_MAX : (int)k;
 }
 
 int dlp__trace_start(struct dlp__trace *T, int items_too, int keep, long max_spans,
@@ -423,11 +424,11 @@ static double *pack(const struct dlp__trace *T, int used, int spans, long *n)
 }
 
 /* Every rank's n values of width doubles (mine) to the master, which has
- * every rank's count in field f of the records (all) and returns them in
- * rank order (the other ranks: NULL). */
+ * every rank's count in field f of the records (all; NULL on the other
+ * ranks) and returns them in rank order (the other ranks: NULL). */
 static double *gather_to_master(const double *mine, long n, int width, const double *all, int f)
 {
-    int S = dlp__rt.size, master = dlp__rt.rank == 0;
+    int S = dlp__rt.size, master = all != NULL;
     int *cnt = NULL, *displ = NULL;
     double *in = NULL;
     if (master) {
