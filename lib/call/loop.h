@@ -70,7 +70,8 @@ struct dlp_loop {
     long retry_origins;
     /* round robin: a rank that stops tells every other rank, whose threads
      * look for such a message every DLP__STOP_PROBE seconds */
-    MPI_Request *stop_sent;      /* [size] or NULL */
+    int stop_messages;           /* round robin under on_error = abort, > 1 rank */
+    MPI_Request *stop_sent;      /* [size] once this rank sent them, else NULL */
     _Atomic int stopping;        /* this rank sent them */
     _Atomic int probing;         /* a thread is looking */
     _Atomic double next_probe;   /* dlp__now_coarse() of the next look */
