@@ -58,6 +58,7 @@ static const struct knob {
     {"DLP_STATS", BOOL, 1},
     {"DLP_TRACE", PATH, 1},
     {"DLP_TRACE_ITEMS", BOOL, 1},
+    {"DLP_TRACE_MAX_SPANS", NUM, 1},
 };
 #define KNOBS (sizeof knobs / sizeof knobs[0])
 

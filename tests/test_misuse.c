@@ -204,6 +204,17 @@ static void check_bad_arguments(void)
     ASSERT_ERR(dlp_bcast(NULL, 8, 0), DLP_ERR_ARG);
     ASSERT_ERR(dlp_call_on_root_and_bcast(NULL, NULL, buf, sizeof buf), DLP_ERR_ARG);
     ASSERT_ERR(dlp_call_on_root_and_bcast(root_fn, NULL, NULL, 8), DLP_ERR_ARG);
+    if (size > 1) {
+        /* lengths whose sum exceeds SIZE_MAX (no byte is read: every rank
+         * refuses before any transfer), the same message on every rank */
+        test_case("dlp_gather: lengths that add up to more than SIZE_MAX");
+        size_t huge = SIZE_MAX / 2 + 1;
+        ASSERT_ERR(dlp_gather(buf, huge, &all, lens), DLP_ERR_ARG);
+        char want[96];
+        snprintf(want, sizeof want, "more than SIZE_MAX bytes (rank 1 passed len = %zu)", huge);
+        ASSERT_STR_CONTAINS(dlp_last_error(), want);
+        ASSERT_NULL(all);
+    }
     free(lens);
     check_still_works();
 }

@@ -2,6 +2,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,6 +480,12 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
     DLP_CALL(env_bool("DLP_TRACE_ITEMS", 0, &o->trace_items, func));
     const char *trace = knob("DLP_TRACE");
     o->trace = trace && *trace ? trace : NULL;
+    const char *spans = knob("DLP_TRACE_MAX_SPANS");
+    o->trace_max_spans = DLP__TRACE_MAX_SPANS_DEFAULT;
+    if (spans && *spans && parse_long(spans, 1, LONG_MAX, &o->trace_max_spans) != 0)
+        return dlp__fail(DLP_ERR_OPTION, func,
+                         "DLP_TRACE_MAX_SPANS=\"%s\" is not a whole number in 1..%ld", spans,
+                         LONG_MAX);
     DLP_CALL(resolve_failures(opts, o, func));
     return resolve_inflight(opts, o, func);
 }

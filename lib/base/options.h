@@ -10,6 +10,7 @@
 #define DLP__JOURNAL_SYNC_DEFAULT 1.0 /* s between fsyncs of the journal */
 #define DLP__GRACE_DEFAULT 20.0 /* s running items get after SIGTERM/SIGINT */
 #define DLP__RETRIES_MAX 100
+#define DLP__TRACE_MAX_SPANS_DEFAULT 1000000L /* DLP_TRACE_MAX_SPANS */
 #define DLP__INFLIGHT_DEFAULT ((size_t)8 << 20) /* map: result bytes in flight per rank */
 
 struct dlp__options {
@@ -40,6 +41,7 @@ struct dlp__options {
     int signals;        /* catch SIGTERM/SIGINT during calls */
     const char *trace;  /* DLP_TRACE's path, NULL when unset or empty */
     int trace_items;    /* DLP_TRACE_ITEMS */
+    long trace_max_spans; /* DLP_TRACE_MAX_SPANS: spans per call in the trace */
     int stats;          /* DLP_STATS */
 };
 

@@ -51,11 +51,18 @@ static inline int must_ask(const struct dlp__cursor *c, int *stop, int *leave)
            dlp__cursor_unclaimed(c) <= atomic_load_explicit(&c->low, memory_order_relaxed);
 }
 
-static void print_latencies(struct dlp__latencies *l, const struct dlp_loop *L)
+/* Up to DLP__TRACE_AGENT_LINES nodes a line of its own; above, the
+ * figures go to the master's one line (trace.h). */
+static void print_latencies(struct dlp__latencies *l, struct dlp_loop *L)
 {
     double med, p99, max;
     long k = dlp__latency_summary(l, &med, &p99, &max);
-    if (k > 0)
+    if (k > 0 && dlp__rt.nodes > dlp__trace_agent_lines()) {
+        L->agent_stats[0] = (double)k;
+        L->agent_stats[1] = med;
+        L->agent_stats[2] = p99;
+        L->agent_stats[3] = max;
+    } else if (k > 0)
         fprintf(stderr,
                 "dlp_mpi: node %d's agent (rank %d, host %s), call #%lu: %ld chunk requests, "
                 "reply latency median %.3f ms, p99 %.3f ms, max %.3f ms\n",

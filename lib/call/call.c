@@ -63,11 +63,9 @@ static int setup_round_robin(struct dlp_loop *L)
     dlp__cursor_close(c);
     L->cursor = c;
     if (size > 1 && L->o.on_error == DLP_ON_ERROR_ABORT) {
-        L->stop_sent = calloc((size_t)size, sizeof *L->stop_sent);
-        if (!L->stop_sent)
-            return dlp__fail(DLP_ERR_NOMEM, L->func, "stop requests");
-        for (long r = 0; r < size; r++)
-            L->stop_sent[r] = MPI_REQUEST_NULL;
+        /* (the stop requests are allocated by the rank that stops:
+         * nothing per rank in a call where none does, stop.c) */
+        L->stop_messages = 1;
         L->stop_word = L->seq;
         atomic_store(&L->next_probe, dlp__now_coarse() + DLP__STOP_PROBE);
     }

@@ -160,7 +160,9 @@ static void trace_begin(struct dlp_loop *L, struct dlp__call_end *e)
 {
     (void)e;
     if (L->tracing && L->n > 0 &&
-        dlp__trace_start(&L->trace, L->tracing & DLP__TRACING_ITEMS, L->func) != DLP_OK)
+        dlp__trace_start(&L->trace, L->tracing & DLP__TRACING_ITEMS,
+                         (L->tracing & DLP__TRACING_TRACE) != 0, L->o.trace_max_spans,
+                         L->func) != DLP_OK)
         dlp__helper_abort(L->func, dlp_last_error(), MPI_SUCCESS);
     if (L->n == 0)
         L->tracing = 0;
@@ -175,7 +177,8 @@ static void trace_stop(struct dlp_loop *L, struct dlp__call_end *e)
 static void trace_settle(struct dlp_loop *L, struct dlp__call_end *e)
 {
     (void)e;
-    struct dlp__trace_call call = {L->seq, L->func, L->n};
+    struct dlp__trace_call call = {L->seq, L->func, L->n, {0, 0, 0, 0}};
+    memcpy(call.agent, L->agent_stats, sizeof call.agent);
     if (L->tracing)
         dlp__trace_finish(&L->trace, &call, L->trace_path, L->tracing & DLP__TRACING_STATS);
 }

@@ -70,7 +70,8 @@ struct dlp_loop {
     long retry_origins;
     /* round robin: a rank that stops tells every other rank, whose threads
      * look for such a message every DLP__STOP_PROBE seconds */
-    MPI_Request *stop_sent;      /* [size] or NULL */
+    int stop_messages;           /* round robin under on_error = abort, > 1 rank */
+    MPI_Request *stop_sent;      /* [size] once this rank sent them, else NULL */
     _Atomic int stopping;        /* this rank sent them */
     _Atomic int probing;         /* a thread is looking */
     _Atomic double next_probe;   /* dlp__now_coarse() of the next look */
@@ -78,6 +79,9 @@ struct dlp_loop {
     struct dlp__trace trace;     /* DLP_TRACE / DLP_STATS */
     int tracing;                 /* 0, or the bits DLP__TRACING_* (handshake.h) */
     const char *trace_path;      /* master: DLP_TRACE */
+    double agent_stats[4];       /* DLP_STATS above DLP__TRACE_AGENT_LINES nodes: the
+                                    node agent's requests, latency median, p99, max
+                                    (ms) for the master's line (trace.h) */
     struct dlp__nested nested;   /* the size of the items' own OpenMP regions */
     /* misuse from an item's thread (dlp__loop_misuse): fails the call on
      * every rank whatever on_error says */

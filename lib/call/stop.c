@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "doorbell.h"
 #include "runtime.h"
@@ -26,11 +27,20 @@ void dlp__stop_look(struct dlp_loop *L)
     atomic_store(&L->probing, 0);
 }
 
-/* Round robin: tell every other rank that this one stopped (once). */
+/* Round robin: tell every other rank that this one stopped (once). The
+ * requests are allocated here, by the one thread that stops the rank, so
+ * a call where no rank stops allocates and waits for none. */
 static void send_stops(struct dlp_loop *L)
 {
-    if (!L->stop_sent || atomic_exchange(&L->stopping, 1))
+    if (!L->stop_messages || atomic_exchange(&L->stopping, 1))
         return;
+    MPI_Request *sent = malloc((size_t)dlp__rt.size * sizeof *sent);
+    if (!sent)
+        dlp__helper_abort(L->func, "out of memory for the stop messages to the other ranks",
+                          MPI_SUCCESS);
+    for (int r = 0; r < dlp__rt.size; r++)
+        sent[r] = MPI_REQUEST_NULL;
+    L->stop_sent = sent;
     for (int r = 0; r < dlp__rt.size; r++)
         if (r != dlp__rt.rank)
             DLP__HELPER_CHECK(L->func, MPI_Isend(&L->stop_word, 1, MPI_UNSIGNED_LONG, r,
@@ -39,10 +49,11 @@ static void send_stops(struct dlp_loop *L)
 
 void dlp__stop_settle(struct dlp_loop *L, const long *sent, int stride)
 {
-    if (!L->stop_sent)
+    if (!L->stop_messages)
         return;
     for (int r = 0; r < dlp__rt.size; r++) {
-        DLP__HELPER_CHECK(L->func, dlp__wait(&L->stop_sent[r]));
+        if (L->stop_sent)
+            DLP__HELPER_CHECK(L->func, dlp__wait(&L->stop_sent[r]));
         if (r == dlp__rt.rank || !sent[(size_t)stride * (size_t)r])
             continue;
         unsigned long word;

@@ -156,7 +156,7 @@ static int take(struct dlp_loop *L, struct dlp__pos *pos, long *item)
         k = pos->next++;
         a = atomic_load_explicit(&c->avail, memory_order_acquire);
     } else {
-        if (L->stop_sent) {
+        if (L->stop_messages) {
             dlp__stop_look(L);
             if (atomic_load_explicit(&c->stop, memory_order_relaxed))
                 return 0;

@@ -165,6 +165,26 @@ struct gather_args {
  * the entries. */
 _Static_assert(2 * sizeof(uint64_t) <= DLP__SCRATCH_PER_RANK, "scratch too small");
 
+/* The checks of the lengths (lens64 [size]: every rank's) that every rank
+ * makes: their sum fits size_t, and dlp_gather_into's cap holds it. */
+static int check_lengths(const uint64_t *lens64, uint64_t cap, int into, const char *api)
+{
+    uint64_t total = 0;
+    for (int r = 0; r < dlp__rt.size; r++) {
+        if (lens64[r] > SIZE_MAX - total)
+            return dlp__fail(DLP_ERR_ARG, api,
+                             "the contributions add up to more than SIZE_MAX bytes (rank %d "
+                             "passed len = %llu)",
+                             r, (unsigned long long)lens64[r]);
+        total += lens64[r];
+    }
+    if (into && total > cap)
+        return dlp__fail(DLP_ERR_ARG, api,
+                         "the contributions need %llu bytes, out holds cap = %llu on the master",
+                         (unsigned long long)total, (unsigned long long)cap);
+    return DLP_OK;
+}
+
 /* Every rank's length from the entries into lens64 [size], this node's
  * members' into node_lens [node_size]; checks the total against the
  * master's cap (dlp_gather_into) on every rank. */
@@ -172,26 +192,64 @@ static int read_lengths(const struct dlp__entry *every, uint64_t *lens64, uint64
                         int into, const char *api)
 {
     const struct dlp__runtime *rt = &dlp__rt;
-    uint64_t total = 0;
     struct gather_args a;
     for (int r = 0, m = 0; r < rt->size; r++) {
         memcpy(&a, every[r].args, sizeof a);
         lens64[r] = a.len;
         if (rt->node_of_rank[r] == rt->node && m < rt->node_size)
             node_lens[m++] = a.len;
-        if (a.len > SIZE_MAX - total)
-            return dlp__fail(DLP_ERR_ARG, api,
-                             "the contributions add up to more than SIZE_MAX bytes (rank %d "
-                             "passed len = %llu)",
-                             r, (unsigned long long)a.len);
-        total += a.len;
     }
     memcpy(&a, every[0].args, sizeof a);
-    if (into && total > a.cap)
-        return dlp__fail(DLP_ERR_ARG, api,
-                         "the contributions need %llu bytes, out holds cap = %llu on the master",
-                         (unsigned long long)total, (unsigned long long)a.cap);
-    return DLP_OK;
+    return check_lengths(lens64, a.cap, into, api);
+}
+
+/* A collective of the lengths, waited for as the entry's. */
+static int lengths_wait(MPI_Request *req, const char *api)
+{
+    int mrc = dlp__wait_arrival(req, api, dlp__rt.collective_timeout);
+    return dlp__fail_mpi(api, "exchanging the lengths", mrc);
+}
+
+/* The lengths when the entry reduces (from 256 ranks on, entry.h): no
+ * rank's entry holds them. The master gathers every rank's (8 B per rank,
+ * O(ranks) there only), a node leader its node's over the node's
+ * communicator, and every rank checks the sum and the master's cap from
+ * one allreduce of three words: the lengths' high and low 32 bits summed
+ * apart (exact, whatever the ranks) and the cap. A check that fails
+ * learns every length (an allgather, on that path only) to name the rank
+ * as read_lengths() does. */
+static int exchange_lengths(uint64_t len, uint64_t cap, uint64_t *lens64, uint64_t *node_lens,
+                            int into, const char *api)
+{
+    const struct dlp__runtime *rt = &dlp__rt;
+    MPI_Request req;
+    DLP_MPI_CALL(MPI_Igather(&len, 1, MPI_UINT64_T, lens64, 1, MPI_UINT64_T, 0, rt->comm, &req));
+    DLP_CALL(lengths_wait(&req, api));
+    DLP_MPI_CALL(MPI_Igather(&len, 1, MPI_UINT64_T, node_lens, 1, MPI_UINT64_T, 0,
+                             rt->node_comm, &req));
+    DLP_CALL(lengths_wait(&req, api));
+    uint64_t mine[3] = {len >> 32, len & 0xffffffffu, cap}, sum[3];
+    DLP_MPI_CALL(MPI_Iallreduce(mine, sum, 3, MPI_UINT64_T, MPI_SUM, rt->comm, &req));
+    DLP_CALL(lengths_wait(&req, api));
+    /* (the high words' sum < 2^32 * ranks: no overflow in either sum) */
+    int fits = sum[0] < ((uint64_t)1 << 32) &&
+               sum[0] << 32 <= (uint64_t)SIZE_MAX - sum[1] &&
+               (!into || (sum[0] << 32) + sum[1] <= sum[2]);
+    if (fits)
+        return DLP_OK;
+    uint64_t *every = malloc((size_t)rt->size * sizeof *every);
+    if (!every)
+        return DLP_FAIL(DLP_ERR_NOMEM, api, "the lengths of %d ranks", rt->size);
+    int rc = DLP_OK;
+    if (MPI_Iallgather(&len, 1, MPI_UINT64_T, every, 1, MPI_UINT64_T, rt->comm, &req) !=
+        MPI_SUCCESS)
+        rc = DLP_FAIL(DLP_ERR_MPI, api, "exchanging the lengths");
+    if (rc == DLP_OK)
+        rc = lengths_wait(&req, api);
+    if (rc == DLP_OK)
+        rc = check_lengths(every, sum[2], into, api);
+    free(every);
+    return rc;
 }
 
 /* dlp_gather (all: a new buffer) or dlp_gather_into (into: given, cap). */
@@ -213,12 +271,19 @@ static int gather(const void *buf, size_t len, void **all, int into, char *given
     if (all)
         *all = NULL;
     struct gather_args mine = {len, master && into ? cap : 0};
-    const struct dlp__entry *every;
-    DLP_CALL(dlp__enter(api, NULL, rc, &mine, sizeof mine, &every));
-    DLP_CALL(rc); /* (dlp__enter returned it already: for the analyzer) */
     uint64_t *lens64 = (uint64_t *)rt->scratch;
     uint64_t *node_lens = lens64 + rt->size;
-    DLP_CALL(read_lengths(every, lens64, node_lens, into, api));
+    if (dlp__entry_reduces()) { /* the lengths apart: no rank needs every entry */
+        const struct dlp__entry *every;
+        DLP_CALL(dlp__enter_uniform(api, NULL, rc, &mine, 0, &every));
+        DLP_CALL(rc); /* (dlp__enter_uniform returned it already: for the analyzer) */
+        DLP_CALL(exchange_lengths(mine.len, mine.cap, lens64, node_lens, into, api));
+    } else {
+        const struct dlp__entry *every;
+        DLP_CALL(dlp__enter(api, NULL, rc, &mine, sizeof mine, &every));
+        DLP_CALL(rc); /* (dlp__enter returned it already: for the analyzer) */
+        DLP_CALL(read_lengths(every, lens64, node_lens, into, api));
+    }
     if (rt->rank == 0) {
         rc = gather_master(buf, lens64, into ? given : NULL, all, lens);
     } else if (rt->node_rank == 0) {

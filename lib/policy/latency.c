@@ -1,46 +1,76 @@
 /* Latencies for DLP_STATS (see latency.h). */
 #include "latency.h"
 
+#include <math.h>
 #include <stdlib.h>
+
+struct dlp__latency_hist {
+    unsigned long bin[DLP__LATENCY_BINS];
+    double min, max; /* seconds, exact */
+};
+
+/* The bin of a latency: 0 below the range, DLP__LATENCY_BINS - 1 above. */
+static long bin_of(double seconds)
+{
+    if (!(seconds >= ldexp(1.0, DLP__LATENCY_LOW_EXP)))
+        return 0;
+    double x = (log2(seconds) - DLP__LATENCY_LOW_EXP) * DLP__LATENCY_PER_OCTAVE;
+    if (x >= (double)(DLP__LATENCY_BINS - 2))
+        return DLP__LATENCY_BINS - 1;
+    return 1 + (long)x;
+}
+
+/* The geometric middle of bin b (1 ... DLP__LATENCY_BINS - 2). */
+static double middle_of(long b)
+{
+    return exp2(DLP__LATENCY_LOW_EXP + ((double)b - 0.5) / DLP__LATENCY_PER_OCTAVE);
+}
 
 void dlp__latency_note(struct dlp__latencies *l, double seconds)
 {
-    if (l->len == l->cap) {
-        long cap = l->cap ? 2 * l->cap : 256;
-        double *p = realloc(l->v, (size_t)cap * sizeof *p);
-        if (!p)
-            return;
-        l->v = p;
-        l->cap = cap;
+    struct dlp__latency_hist *h = l->h;
+    if (!h && (h = l->h = calloc(1, sizeof *h)) == NULL) {
+        l->lost++;
+        return;
     }
-    l->v[l->len++] = seconds;
+    if (l->len == 0 || seconds < h->min)
+        h->min = seconds;
+    if (l->len == 0 || seconds > h->max)
+        h->max = seconds;
+    h->bin[bin_of(seconds)]++;
+    l->len++;
 }
 
-static int by_value(const void *a, const void *b)
+/* The k-th smallest latency (0-based), from its bin. */
+static double quantile(const struct dlp__latency_hist *h, long k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    long b = 0;
+    unsigned long below = 0;
+    while (b < DLP__LATENCY_BINS - 1 && below + h->bin[b] <= (unsigned long)k)
+        below += h->bin[b++];
+    double v = b == 0                       ? h->min
+               : b == DLP__LATENCY_BINS - 1 ? h->max
+                                            : middle_of(b);
+    return v < h->min ? h->min : v > h->max ? h->max : v;
 }
 
-long dlp__latency_summary(struct dlp__latencies *l, double *median_ms, double *p99_ms,
+long dlp__latency_summary(const struct dlp__latencies *l, double *median_ms, double *p99_ms,
                           double *max_ms)
 {
     *median_ms = *p99_ms = *max_ms = 0;
-    if (l->len == 0)
+    if (l->len == 0 || !l->h)
         return 0;
-    qsort(l->v, (size_t)l->len, sizeof *l->v, by_value);
     long p99 = (l->len * 99 + 99) / 100 - 1;
-    *median_ms = 1e3 * l->v[(l->len - 1) / 2];
-    *p99_ms = 1e3 * l->v[p99];
-    *max_ms = 1e3 * l->v[l->len - 1];
+    *median_ms = 1e3 * quantile(l->h, (l->len - 1) / 2);
+    *p99_ms = 1e3 * quantile(l->h, p99);
+    *max_ms = 1e3 * l->h->max;
     return l->len;
 }
 
 void dlp__latency_free(struct dlp__latencies *l)
 {
-    free(l->v);
-    l->v = NULL;
-    l->len = l->cap = 0;
+    free(l->h);
+    *l = (struct dlp__latencies){NULL, 0, 0};
 }
 
 void dlp__clock_sync_request(struct dlp__clock_sync *s, double t2, double prev_sent,

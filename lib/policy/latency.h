@@ -1,18 +1,37 @@
-/* Latencies collected for DLP_STATS (the helper threads' request times):
- * a growing list, summarised as median, p99 and max. */
+/* Latencies collected for DLP_STATS (the helper threads' request times),
+ * summarised as median, p99 and max. Bounded memory whatever the number of
+ * requests: a histogram of DLP__LATENCY_BINS log-scale bins, 2^(1/32)
+ * wide, from 2^-30 s (about 1 ns) to 2^10 s, allocated on the first note
+ * (10 KiB). A quantile is the geometric
+ * middle of its bin (clamped to the minimum and maximum, kept exactly), within a
+ * relative error of 2^(1/64) - 1 (1.1 %) of the exact one; below 1 ns,
+ * within 1 ns; above 2^10 s, the maximum. Zero-initialised
+ * ({NULL, 0, 0}) it is empty. */
 #ifndef DLP_LIB_LATENCY_H
 #define DLP_LIB_LATENCY_H
 
+#define DLP__LATENCY_PER_OCTAVE 32
+#define DLP__LATENCY_LOW_EXP (-30) /* the first bin starts at 2^-30 s */
+#define DLP__LATENCY_OCTAVES 40
+/* the bins, and one below the range and one above */
+#define DLP__LATENCY_BINS (DLP__LATENCY_OCTAVES * DLP__LATENCY_PER_OCTAVE + 2)
+
+struct dlp__latency_hist; /* the bins, the minimum and maximum (latency.c) */
+
 struct dlp__latencies {
-    double *v; /* seconds */
-    long len, cap;
+    struct dlp__latency_hist *h; /* NULL until the first note */
+    long len;                    /* latencies noted */
+    long lost;                   /* not noted: no memory for the bins */
 };
 
-/** Add one (out of memory: dropped). */
+/** Add one (out of memory for the bins: counted in lost). */
 void dlp__latency_note(struct dlp__latencies *l, double seconds);
 
-/** Sort and summarise in milliseconds; returns the count (0: nothing). */
-long dlp__latency_summary(struct dlp__latencies *l, double *median_ms, double *p99_ms,
+/** Summarise in milliseconds (median, p99 and max: the elements
+ *  (len - 1) / 2, ceil(0.99 len) - 1 and len - 1 of the sorted
+ *  latencies, the first two within the error above); returns the count
+ *  (0: nothing). */
+long dlp__latency_summary(const struct dlp__latencies *l, double *median_ms, double *p99_ms,
                           double *max_ms);
 
 void dlp__latency_free(struct dlp__latencies *l);
