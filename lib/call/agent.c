@@ -86,7 +86,6 @@ struct agent {
 
 static void agent_open(struct agent *a, struct dlp_loop *L)
 {
-    dlp__helper_slice(L->o.helper_slice);
     int timing = L->o.stats;
     /* test hook (internal, tests/doorbell.sh): DLP__TEST_CLOCK_SKEW=S
      * seconds added to the times this agent sends for DLP_STATS, as if its
@@ -211,36 +210,61 @@ static void wait_reply_poll(struct agent *a)
     a->backoff = a->backoff + a->backoff / 2 > cap ? cap : a->backoff + a->backoff / 2;
 }
 
+/* The call's agent: one at a time per process, set up by the calling
+ * thread (dlp__agent_start), run by the helper thread. */
+static struct agent the_agent;
+
+/* Asks the master when the node must ask (stop: the waiting team threads
+ * stop waiting first). */
+static void ask_if_due(struct agent *a)
+{
+    int stop, leave;
+    if (!must_ask(a->c, &stop, &leave))
+        return;
+    if (stop)
+        dlp__gate_open(&a->c->gate, &a->c->sleepers);
+    send_request(a, stop, leave);
+}
+
+int dlp__agent_start(struct dlp_loop *L)
+{
+    agent_open(&the_agent, L);
+    /* The node's first request goes out from here, before the helper is
+     * woken: its cursor is empty, and the helper's wake-up would be on the
+     * path of every call's first items (and all of a small call's). */
+    ask_if_due(&the_agent);
+    return dlp__helper_run(L, dlp__agent_main);
+}
+
 void *dlp__agent_main(void *arg)
 {
-    struct agent a;
-    agent_open(&a, arg);
+    struct agent *a = &the_agent;
+    if (a->L != arg)
+        dlp__helper_abort("node agent", "started for another call", MPI_SUCCESS);
+    dlp__helper_slice(a->L->o.helper_slice);
     for (;;) {
-        if (a.handle == MPI_REQUEST_NULL) {
-            int stop, leave;
-            if (!must_ask(a.c, &stop, &leave)) {
-                sleep_on_cursor(a.c);
+        if (a->handle == MPI_REQUEST_NULL) {
+            ask_if_due(a);
+            if (a->handle == MPI_REQUEST_NULL) {
+                sleep_on_cursor(a->c);
                 continue;
             }
-            if (stop) /* waiting team threads stop waiting */
-                dlp__gate_open(&a.c->gate, &a.c->sleepers);
-            send_request(&a, stop, leave);
         }
         int flag = 0;
-        CHECK(MPI_Test(&a.handle, &flag, MPI_STATUS_IGNORE));
+        CHECK(MPI_Test(&a->handle, &flag, MPI_STATUS_IGNORE));
         if (flag) {
-            int last = take_reply(&a);
+            int last = take_reply(a);
             /* the waiting team threads take the chunk, or learn the end */
-            dlp__gate_open(&a.c->gate, &a.c->sleepers);
+            dlp__gate_open(&a->c->gate, &a->c->sleepers);
             if (last)
                 return NULL;
             continue;
         }
-        if (thread_waits(a.c) && dlp__now() - a.asked < DLP__AGENT_SPIN)
+        if (thread_waits(a->c) && dlp__now() - a->asked < DLP__AGENT_SPIN)
             sched_yield(); /* the node's threads wait: the reply is all that counts */
         else if (dlp__netbell_agent_has())
-            wait_reply_bell(&a);
+            wait_reply_bell(a);
         else
-            wait_reply_poll(&a);
+            wait_reply_poll(a);
     }
 }

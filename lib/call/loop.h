@@ -211,6 +211,11 @@ int dlp__loop_end(struct dlp_loop **L);
  * and abort the job, since a lost message would otherwise hang every rank. */
 void *dlp__dispatcher_main(void *loop);
 void *dlp__agent_main(void *loop);
+/* A remote node's leader starts its call's agent: sends the node's first
+ * request when it is due (its cursor is empty) on the calling thread,
+ * then hands the agent to the helper thread (helper.h). DLP_OK, or
+ * dlp__helper_run's error. Main thread, in the call's set-up. */
+int dlp__agent_start(struct dlp_loop *L);
 
 /* Wire format of chunk requests and replies. */
 struct dlp__request {
