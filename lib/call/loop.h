@@ -216,6 +216,11 @@ void *dlp__agent_main(void *loop);
  * then hands the agent to the helper thread (helper.h). DLP_OK, or
  * dlp__helper_run's error. Main thread, in the call's set-up. */
 int dlp__agent_start(struct dlp_loop *L);
+/* A team thread of a remote node's leader waits for a chunk: it takes the
+ * agent's reply itself when it came (unless the helper thread is at it),
+ * so that the helper's wake-up is not on the thread's path. Any thread of
+ * the leader's team, during call L. */
+void dlp__agent_help(struct dlp_loop *L);
 
 /* Wire format of chunk requests and replies. */
 struct dlp__request {
