@@ -254,7 +254,7 @@ static long generate(const struct dlp_loop *L, const int *nodes, int m, int bell
 
 /* The agent's start, replaced: the generator asks itself. */
 int dlp__agent_start(struct dlp_loop *L) { return dlp__helper_run(L, dlp__agent_main); }
-void dlp__agent_help(struct dlp_loop *L) { (void)L; }
+void dlp__agent_help(const struct dlp_loop *L) { (void)L; }
 
 /* This node's agent, replaced (see the top of the file). */
 void *dlp__agent_main(void *arg)

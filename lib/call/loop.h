@@ -220,7 +220,7 @@ int dlp__agent_start(struct dlp_loop *L);
  * agent's reply itself when it came (unless the helper thread is at it),
  * so that the helper's wake-up is not on the thread's path. Any thread of
  * the leader's team, during call L. */
-void dlp__agent_help(struct dlp_loop *L);
+void dlp__agent_help(const struct dlp_loop *L);
 
 /* Wire format of chunk requests and replies. */
 struct dlp__request {
