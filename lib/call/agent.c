@@ -1,13 +1,17 @@
 /* A remote node's agent: a light thread on the node leader that keeps the
- * node's cursor supplied. When the unclaimed items fall to the low-water mark
- * (or a thread waits, or the node stopped after a failure) it asks the master
- * for the next chunk, with the node's measured rate; at most one request is
- * in flight, and it rings the master over the node doorbell (netbell.h)
- * when it has one. In between it sleeps on the cursor's doorbell, which the
- * team threads ring, so it costs no CPU while the node computes; waiting for
- * a reply it sleeps until the master rings (with a node doorbell) or polls
- * with a backoff (without). It ends when the master answers that nothing is
- * left. */
+ * node's cursor supplied. When the unclaimed items fall to the low-water
+ * mark (or a thread waits, or the node stopped after a failure) it asks
+ * the master for the next chunk, with the node's measured rate; at most
+ * one request is in flight, and it rings the master over the node doorbell
+ * (netbell.h) when it has one. In between it sleeps on the cursor's
+ * doorbell, which the team threads ring, so it costs no CPU while the node
+ * computes; waiting for a reply it sleeps until the master rings (with a
+ * node doorbell) or polls with a backoff (without). It ends when the
+ * master answers that nothing is left. A call's first request (the
+ * cursor is empty) is sent by the leader's calling thread before the
+ * helper thread wakes, and a team thread of the leader that waits for a
+ * chunk takes a reply that came itself: the helper's wake-ups are then
+ * off the team's path. */
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include "loop.h"
 #include "netbell.h"
 #include "runtime.h"
+#include "spinlock.h"
 
 #define CHECK(call) DLP__HELPER_CHECK("node agent", call)
 
@@ -93,7 +98,6 @@ struct agent {
 
 static void agent_open(struct agent *a, struct dlp_loop *L)
 {
-    dlp__helper_slice(L->o.helper_slice);
     int timing = L->o.stats;
     /* test hook (internal, tests/doorbell.sh): DLP__TEST_CLOCK_SKEW=S
      * seconds added to the times this agent sends for DLP_STATS, as if its
@@ -218,36 +222,90 @@ static void wait_reply_poll(struct agent *a)
     a->backoff = a->backoff + a->backoff / 2 > cap ? cap : a->backoff + a->backoff / 2;
 }
 
+/* The call's agent: one at a time per process, set up by the calling
+ * thread (dlp__agent_start), run by the helper thread; the request in
+ * flight and the reply are taken under `lock`, by the helper or by a team
+ * thread of this process that waits for the reply (dlp__agent_help). */
+static struct agent the_agent;
+static _Atomic int lock;
+static _Atomic int finished; /* the last reply was taken (set under the lock) */
+
+/* Tests the reply of the request in flight and takes it when it came
+ * (the waiting team threads are let in: they take the chunk, or learn the
+ * end); 1 when it was the last. Under the lock, a request in flight. */
+static int test_reply(struct agent *a)
+{
+    int flag = 0;
+    CHECK(MPI_Test(&a->handle, &flag, MPI_STATUS_IGNORE));
+    if (!flag)
+        return 0;
+    finished = take_reply(a);
+    dlp__gate_open(&a->c->gate, &a->c->sleepers);
+    return finished;
+}
+
+void dlp__agent_help(const struct dlp_loop *L)
+{
+    if (!dlp__spin_trylock(&lock))
+        return; /* the helper is at it */
+    if (the_agent.L == L && !finished && the_agent.handle != MPI_REQUEST_NULL)
+        test_reply(&the_agent);
+    dlp__spin_unlock(&lock);
+}
+
+/* Asks the master when the node must ask (stop: the waiting team threads
+ * stop waiting first). */
+static void ask_if_due(struct agent *a)
+{
+    int stop, leave;
+    if (!must_ask(a->c, &stop, &leave))
+        return;
+    if (stop)
+        dlp__gate_open(&a->c->gate, &a->c->sleepers);
+    send_request(a, stop, leave);
+}
+
+int dlp__agent_start(struct dlp_loop *L)
+{
+    agent_open(&the_agent, L);
+    finished = 0;
+    /* The node's first request goes out from here, before the helper is
+     * woken: its cursor is empty, and the helper's wake-up would be on the
+     * path of every call's first items (and all of a small call's). */
+    ask_if_due(&the_agent);
+    return dlp__helper_run(L, dlp__agent_main);
+}
+
+/* (arg: the call, as dlp__agent_start set up; the helper body's type) */
+/* cppcheck-suppress constParameter */
 void *dlp__agent_main(void *arg)
 {
-    struct agent a;
-    agent_open(&a, arg);
+    struct agent *a = &the_agent;
+    if (a->L != arg)
+        dlp__helper_abort("node agent", "started for another call", MPI_SUCCESS);
+    dlp__helper_slice(a->L->o.helper_slice);
     for (;;) {
-        if (a.handle == MPI_REQUEST_NULL) {
-            int stop, leave;
-            if (!must_ask(a.c, &stop, &leave)) {
-                sleep_on_cursor(a.c);
-                continue;
-            }
-            if (stop) /* waiting team threads stop waiting */
-                dlp__gate_open(&a.c->gate, &a.c->sleepers);
-            send_request(&a, stop, leave);
-        }
-        int flag = 0;
-        CHECK(MPI_Test(&a.handle, &flag, MPI_STATUS_IGNORE));
-        if (flag) {
-            int last = take_reply(&a);
-            /* the waiting team threads take the chunk, or learn the end */
-            dlp__gate_open(&a.c->gate, &a.c->sleepers);
-            if (last)
-                return NULL;
+        dlp__spin_lock(&lock);
+        if (!finished && a->handle == MPI_REQUEST_NULL)
+            ask_if_due(a);
+        int asked = a->handle != MPI_REQUEST_NULL;
+        if (asked)
+            test_reply(a);
+        int in_flight = a->handle != MPI_REQUEST_NULL;
+        dlp__spin_unlock(&lock);
+        if (finished) /* here or by a team thread */
+            return NULL;
+        if (!asked) {
+            sleep_on_cursor(a->c);
             continue;
         }
-        if (thread_waits(a.c) && dlp__now() - a.asked < DLP__AGENT_SPIN)
+        if (!in_flight) /* a chunk came */
+            continue;
+        if (thread_waits(a->c) && dlp__now() - a->asked < DLP__AGENT_SPIN)
             sched_yield(); /* the node's threads wait: the reply is all that counts */
         else if (dlp__netbell_agent_has())
-            wait_reply_bell(&a);
+            wait_reply_bell(a);
         else
-            wait_reply_poll(&a);
+            wait_reply_poll(a);
     }
 }

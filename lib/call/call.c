@@ -87,7 +87,7 @@ static int setup_managed(struct dlp_loop *L)
         DLP_CALL(dlp__helper_run(L, dlp__dispatcher_main));
         L->has_helper = 1;
     } else if (rt->node_rank == 0 && rt->node != 0) {
-        DLP_CALL(dlp__helper_run(L, dlp__agent_main));
+        DLP_CALL(dlp__agent_start(L));
         L->has_helper = 1;
     }
     return DLP_OK;

@@ -215,6 +215,16 @@ int dlp__loop_end(struct dlp_loop **L);
  * and abort the job, since a lost message would otherwise hang every rank. */
 void *dlp__dispatcher_main(void *loop);
 void *dlp__agent_main(void *loop);
+/* A remote node's leader starts its call's agent: sends the node's first
+ * request when it is due (its cursor is empty) on the calling thread,
+ * then hands the agent to the helper thread (helper.h). DLP_OK, or
+ * dlp__helper_run's error. Main thread, in the call's set-up. */
+int dlp__agent_start(struct dlp_loop *L);
+/* A team thread of a remote node's leader waits for a chunk: it takes the
+ * agent's reply itself when it came (unless the helper thread is at it),
+ * so that the helper's wake-up is not on the thread's path. Any thread of
+ * the leader's team, during call L. */
+void dlp__agent_help(const struct dlp_loop *L);
 
 /* Wire format of chunk requests and replies. */
 struct dlp__request {

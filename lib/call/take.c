@@ -68,6 +68,8 @@ static int wait_for_ticket(struct dlp_loop *L, long k)
         else if (L->managed) {
             atomic_store_explicit(&c->want, 1, memory_order_seq_cst);
             dlp__doorbell_ring(&c->bell);
+            if (L->has_helper) /* this rank's helper is the node's agent */
+                dlp__agent_help(L);
         }
         if (k < atomic_load_explicit(&c->avail, memory_order_acquire))
             return 1;
