@@ -84,6 +84,7 @@ static void release_all(void)
 {
     struct dlp__runtime *rt = &dlp__rt;
     dlp__helper_stop(); /* before the doorbells and MPI it uses */
+    dlp__loop_release();
     dlp__gather_release();
     dlp__liveness_stop();
     dlp__netbell_close();

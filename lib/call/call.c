@@ -32,6 +32,23 @@ void dlp__loop_result_handler(int on) { result_handler = on; }
 
 int dlp__loop_is_result_handler(void) { return result_handler; }
 
+/* One loop state and one round-robin cursor kept from a call to the next
+ * (main thread: a rank runs one call at a time), so that a call of a few
+ * tiny items does not allocate, clear and free them each time; released
+ * by dlp__loop_release(). */
+static struct dlp_loop *spare;
+static struct dlp__cursor *spare_rr_cursor;
+
+static struct dlp_loop *loop_alloc(void)
+{
+    struct dlp_loop *L = spare;
+    spare = NULL;
+    if (!L)
+        return calloc(1, sizeof *L);
+    memset(L, 0, sizeof *L);
+    return L;
+}
+
 static void loop_free(struct dlp_loop *L)
 {
     if (!L)
@@ -41,17 +58,32 @@ static void loop_free(struct dlp_loop *L)
             free(L->logs[k].seg);
     free(L->logs);
     free(L->threads_of_node);
-    free(L->rr_cursor);
+    if (!spare_rr_cursor)
+        spare_rr_cursor = L->rr_cursor;
+    else
+        free(L->rr_cursor);
     free(L->stop_sent);
     free(L->retry_origin);
     free(L->outcome);
     dlp__failures_free(&L->failures);
-    free(L);
+    if (!spare)
+        spare = L;
+    else
+        free(L);
+}
+
+void dlp__loop_release(void)
+{
+    free(spare);
+    spare = NULL;
+    free(spare_rr_cursor);
+    spare_rr_cursor = NULL;
 }
 
 static int setup_round_robin(struct dlp_loop *L)
 {
-    L->rr_cursor = malloc(dlp__cursor_bytes(1));
+    L->rr_cursor = spare_rr_cursor ? spare_rr_cursor : malloc(dlp__cursor_bytes(1));
+    spare_rr_cursor = NULL;
     if (!L->rr_cursor)
         return dlp__fail(DLP_ERR_NOMEM, L->func, "round-robin cursor");
     struct dlp__cursor *c = L->rr_cursor;
@@ -108,7 +140,7 @@ static int begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
         return dlp__fail(DLP_ERR_STATE, func,
                          "a parallel call is already running on this rank (nested call from "
                          "a body, or dlp_loop_end() missing)");
-    struct dlp_loop *L = calloc(1, sizeof *L);
+    struct dlp_loop *L = loop_alloc();
     if (!L) /* cannot take part in the handshake: the others would wait */
         dlp__helper_abort(func, "out of memory for the loop state", MPI_SUCCESS);
     dlp__failures_init(&L->failures, 0);

@@ -132,6 +132,10 @@ struct dlp__pos {
 #define DLP__RANGE_TIME 50e-6
 #define DLP__RANGE_MAX (1L << 20)
 
+/** Free the loop state and cursor kept for the next call (call.c).
+ *  Main thread, in dlp_finalize, after the last call. */
+void dlp__loop_release(void);
+
 /** Set up a call (collective). A non-NULL bad_arg (the message, e.g. "body
  *  is NULL") makes it a DLP_ERR_ARG on that rank, reported everywhere. */
 int dlp__loop_begin(struct dlp_loop **out, long n, const dlp_opts *opts, int split,
