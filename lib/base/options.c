@@ -64,6 +64,8 @@ static const char *knob(const char *var)
 {
     if (seen.overflow)
         return getenv(var);
+    if (seen.n == 0 && var[0] == 'D') /* (the usual case: no DLP_ knob set) */
+        return NULL;
     size_t len = strlen(var);
     if (var[0] != 'D')
         for (size_t k = 0; k < OTHERS; k++)
