@@ -91,12 +91,14 @@ static int wait_for_ticket(struct dlp_loop *L, long k)
  * DLP__BATCH_TIME / n seconds per item claims enough for DLP__BATCH_TIME
  * (at most DLP__BATCH_MAX), so cheap items cost one shared atomic add per
  * batch instead of per item. A batch never holds more than half of a
- * thread's share of the unclaimed items (guided, as factoring's batches),
- * so the threads still end within about one batch, at most
- * DLP__BATCH_TIME of work, of each other; a quarter made a call of a few
- * cheap items claim them one by one, each claim a shared cache line that
- * moves between the threads (docs/call_cost.md). The clock is read once per claim,
- * and only every 16th claim while items are slow. A thread of the range
+ * thread's share of the unclaimed items (guided, as factoring's batches;
+ * the threads sharing the cursor: the node's when managed, the rank's
+ * team in round robin), so the threads still end within about one batch,
+ * at most DLP__BATCH_TIME of work, of each other. A quarter made a call of
+ * a few cheap items claim them one by one, each claim a shared cache line
+ * that moves between the threads (docs/call_cost.md); a thread alone
+ * needs no such bound. The clock is read once per claim, and only every
+ * 16th claim while items are slow. A thread of the range
  * form (pos->ranged) sizes its batches the same way to DLP__RANGE_TIME (at
  * most DLP__RANGE_MAX): its cost is per batch, not per item. */
 static long claim_size(const struct dlp_loop *L, struct dlp__pos *pos, long unclaimed)
@@ -115,8 +117,12 @@ static long claim_size(const struct dlp_loop *L, struct dlp__pos *pos, long uncl
         if (per * 2 < target) {
             double want = per > 0 ? target / per : (double)most;
             b = want < (double)most ? (long)want : most;
-            long share = unclaimed / (2 * (long)L->node_threads);
-            b = share < b ? (share > 1 ? share : 1) : b;
+            /* the threads that share the cursor: the node's (managed), or
+             * the rank's team (round robin); one alone balances nothing */
+            long team = L->managed ? L->node_threads : L->o.threads;
+            long share = unclaimed / (2 * team);
+            if (team > 1)
+                b = share < b ? (share > 1 ? share : 1) : b;
         } else {
             pos->quiet = 15;
         }
