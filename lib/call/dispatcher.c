@@ -327,7 +327,8 @@ static void note_reply(struct dispatcher *d, const struct dlp__reply *rep)
         v->done[rq->node] = rq->done;
     }
     if (rep->count > 0) {
-        log_chunk(&d->L->logs[rq->node], rep->start, rep->count);
+        if (d->L->o.results) /* (only dense results read the log, results.c) */
+            log_chunk(&d->L->logs[rq->node], rep->start, rep->count);
         dlp__forecast_answered(&d->fc, rq->node, dlp__now(), rep->count, rq->rate,
                                rq->unclaimed, rq->low);
         return;
