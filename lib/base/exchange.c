@@ -32,10 +32,16 @@ static void finish(struct dlp__exchange *x)
     release(x);
 }
 
+/* Blocks the step of distance x->dist sends and receives. */
+static int step_blocks(const struct dlp__exchange *x)
+{
+    return x->dist < x->size - x->dist ? x->dist : x->size - x->dist;
+}
+
 /* Post the step of distance x->dist. */
 static int post_step(struct dlp__exchange *x)
 {
-    int count = x->dist < x->size - x->dist ? x->dist : x->size - x->dist;
+    int count = step_blocks(x);
     int from = (int)(((long)x->rank + x->dist) % x->size);
     int to = (int)(((long)x->rank - x->dist + x->size) % x->size);
     int len = (int)((size_t)count * x->bytes); /* (checked at the start) */
@@ -91,7 +97,7 @@ int dlp__exchange_test(void *op, int *done)
         }
         if (!received || !sent)
             return MPI_SUCCESS;
-        x->have += x->dist < x->size - x->dist ? x->dist : x->size - x->dist;
+        x->have += step_blocks(x);
         if (x->have >= x->size)
             break;
         x->dist *= 2; /* (< size: have == dist before each step) */

@@ -43,7 +43,8 @@ int dlp__exchange_start(struct dlp__exchange *x, const void *mine, void *out, si
 
 /** Advance x: *done = 1 once out holds every rank's block. Returns an MPI
  *  error code; after an error x is released and must not be tested again.
- *  The test function of dlp__wait_op(): op is a struct dlp__exchange. */
+ *  The test function of dlp__wait_op_for() and dlp__wait_bell() (wait.h):
+ *  op is a struct dlp__exchange. */
 int dlp__exchange_test(void *op, int *done);
 
 #endif

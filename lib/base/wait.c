@@ -87,12 +87,7 @@ int dlp__wait_op_for(dlp__test_fn *test, void *op, const struct dlp__what *what,
     return rc;
 }
 
-int dlp__wait_bell(MPI_Request *request, long (*bell)(unsigned us))
-{
-    return dlp__wait_op_bell(dlp__test_request, request, bell);
-}
-
-int dlp__wait_op_bell(dlp__test_fn *test, void *op, long (*bell)(unsigned us))
+int dlp__wait_bell(dlp__test_fn *test, void *op, long (*bell)(unsigned us))
 {
     int flag = 0, rc;
     double until = dlp__now() + SPIN_SECONDS;
@@ -116,4 +111,4 @@ int dlp__wait_op_bell(dlp__test_fn *test, void *op, long (*bell)(unsigned us))
     return rc;
 }
 
-int dlp__wait(MPI_Request *request) { return dlp__wait_bell(request, NULL); }
+int dlp__wait(MPI_Request *request) { return dlp__wait_bell(dlp__test_request, request, NULL); }

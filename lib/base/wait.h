@@ -18,11 +18,6 @@
  *  with a backoff capped at DLP__WAIT_MAX_US. Returns the MPI status code. */
 int dlp__wait(MPI_Request *request);
 
-/** dlp__wait() that sleeps in bell(us) instead of a plain sleep: bell
- *  waits up to us microseconds for a wake-up and returns > 0 when one came,
- *  which starts the spinning over (NULL: dlp__wait()). */
-int dlp__wait_bell(MPI_Request *request, long (*bell)(unsigned us));
-
 /** Like dlp__wait() for a collective that every rank must enter (the start
  *  of a parallel call, dlp_gather, dlp_bcast ...), where a rank that never
  *  calls it would hang the others. `what` names it for the messages, e.g.
@@ -58,7 +53,10 @@ int dlp__test_request(void *op, int *done);
 /** dlp__wait_for() of the operation op, tested by test. */
 int dlp__wait_op_for(dlp__test_fn *test, void *op, const struct dlp__what *what, double timeout);
 
-/** dlp__wait_bell() of the operation op, tested by test. */
-int dlp__wait_op_bell(dlp__test_fn *test, void *op, long (*bell)(unsigned us));
+/** dlp__wait() of the operation op (tested by test) that sleeps in
+ *  bell(us) instead of a plain sleep: bell waits up to us microseconds for
+ *  a wake-up and returns > 0 when one came, which starts the spinning over
+ *  (NULL: dlp__wait()'s sleep). */
+int dlp__wait_bell(dlp__test_fn *test, void *op, long (*bell)(unsigned us));
 
 #endif

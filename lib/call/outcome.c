@@ -178,11 +178,11 @@ static int ring_needed(const struct dlp_loop *L)
 
 /* Complete the end's collective op, which this rank has just posted: the
  * master rings the leaders first when they may sleep. */
-static int wait_end_op(const struct dlp_loop *L, dlp__test_fn *test, void *op)
+static int wait_end(const struct dlp_loop *L, dlp__test_fn *test, void *op)
 {
     if (dlp__rt.rank == 0 && ring_needed(L))
         dlp__netbell_ring_nodes();
-    return dlp__wait_end_op(test, op);
+    return dlp__wait_end(test, op);
 }
 
 /* The end's agreement of a large job (dlp__entry_reduces()): first a sum
@@ -200,7 +200,7 @@ static int agree_by_sum(struct dlp_loop *L, const long *mine, long *handed, long
         in[k] = k == 1 || k == 3 ? mine[k] : k == 5 ? !mine[k] : mine[k] != 0;
     MPI_Request req;
     DLP_MPI_CALL(MPI_Iallreduce(in, sum, OUTCOME_WORDS, MPI_LONG, MPI_SUM, dlp__rt.comm, &req));
-    DLP_MPI_CALL(wait_end_op(L, dlp__test_request, &req));
+    DLP_MPI_CALL(wait_end(L, dlp__test_request, &req));
     *plain = sum[0] == 0 && sum[2] == 0 && sum[4] == 0 && sum[5] == 0 && sum[6] == 0;
     *handed = sum[1];
     *done = sum[3];
@@ -230,7 +230,7 @@ int dlp__outcome_agree(struct dlp_loop *L, int results_ok, int *all_results_ok,
         struct dlp__exchange x;
         DLP_MPI_CALL(dlp__exchange_start(&x, all + w * (size_t)rt->rank, all, sizeof(long) * w,
                                          rt->comm, rt->rank, rt->size, DLP__TAG_OUTCOME));
-        DLP_MPI_CALL(wait_end_op(L, dlp__exchange_test, &x));
+        DLP_MPI_CALL(wait_end(L, dlp__exchange_test, &x));
     }
     dlp__stop_settle(L, all + 4, (int)w);
     struct outcome_sum s = sum_records(all, w);

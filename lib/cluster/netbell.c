@@ -370,20 +370,15 @@ static int ring_at_end;
 
 void dlp__netbell_ring_at_end(void) { ring_at_end = 1; }
 
-int dlp__wait_end(MPI_Request *request)
-{
-    return dlp__wait_end_op(dlp__test_request, request);
-}
-
-int dlp__wait_end_op(dlp__test_fn *test, void *op)
+int dlp__wait_end(dlp__test_fn *test, void *op)
 {
     if (dlp__netbell_agent_has()) {
         if (ring_at_end) /* the master waits for this rank, likely */
             dlp__netbell_ring_master();
         ring_at_end = 0;
-        return dlp__wait_op_bell(test, op, dlp__netbell_wait_agent);
+        return dlp__wait_bell(test, op, dlp__netbell_wait_agent);
     }
     if (dlp__rt.rank == 0 && dlp__netbell_count() > 0)
-        return dlp__wait_op_bell(test, op, wait_master_any);
-    return dlp__wait_op_bell(test, op, NULL);
+        return dlp__wait_bell(test, op, wait_master_any);
+    return dlp__wait_bell(test, op, NULL);
 }

@@ -81,7 +81,8 @@ long dlp__netbell_wait_master(const char *active, unsigned timeout_us);
  *  the rings read. */
 long dlp__netbell_wait_agent(unsigned timeout_us);
 
-/** dlp__wait() for the collective at the end of a parallel call: a node
+/** dlp__wait_bell() for the collective at the end of a parallel call (op,
+ *  tested by test: an MPI request, or an exchange, exchange.h): a node
  *  leader with a node doorbell sleeps on it, and the master rings every
  *  doorbell once it has posted that collective (dlp__netbell_ring_nodes),
  *  so a leader whose items ran out long before does not sleep through the
@@ -91,10 +92,7 @@ long dlp__netbell_wait_agent(unsigned timeout_us);
  *  sleeps on them. A ring starts the spinning over, for the few exchanges
  *  of the collective left. Main thread, once the call's helper threads
  *  are done with it (they read the doorbells during the call). */
-int dlp__wait_end(MPI_Request *request);
-/** dlp__wait_end() of an operation that is not one MPI request (wait.h's
- *  dlp__test_fn, e.g. an exchange). */
-int dlp__wait_end_op(dlp__test_fn *test, void *op);
+int dlp__wait_end(dlp__test_fn *test, void *op);
 /** A node leader's next dlp__wait_end() rings the master once it has
  *  posted the collective (a managed call, whose master waits for the
  *  nodes' last requests; in a round-robin call the ranks come to the end
