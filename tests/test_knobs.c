@@ -19,6 +19,10 @@
  *     crash (run it under ASan + UBSan). The count of cases is printed.
  *     --rules-only: not the fuzz (the layouts of several ranks, where every
  *     call costs collectives).
+ *   - Changes between calls: a knob's text changed in place (putenv's
+ *     buffer) and omp_set_num_threads() both set the next call's team (a
+ *     call reuses the last resolution of its options while what it read
+ *     is the same).
  * The knobs read once by dlp_init (DLP_NODE_DOORBELL, DLP_NODE_DOORBELL_HOST,
  * DLP_HWLOC_IO, DLP_LIVENESS_TIMEOUT: a warning, then the default) are not
  * covered here (DLP_LIVENESS_TIMEOUT: liveness_bad_knob in
@@ -27,6 +31,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <omp.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -216,6 +222,49 @@ static void check_rules(void)
     expect("DLP_SCHEDULE", "garbage", DLP_ERR_OPTION);
 }
 
+/* ------------------------------------------------ changes between calls -- */
+
+static _Atomic int team_seen;
+
+static int note_team(long i, void *ctx)
+{
+    (void)i, (void)ctx;
+    atomic_store(&team_seen, omp_get_num_threads());
+    return 0;
+}
+
+/* The team size the items of one round-robin call see. */
+static int team_of_call(void)
+{
+    atomic_store(&team_seen, 0);
+    dlp_opts o = DLP_OPTS_INIT;
+    ASSERT_OK(dlp_split_round_robin(8L * dlp_size(), note_team, NULL, &o));
+    return atomic_load(&team_seen);
+}
+
+static void check_changes(void)
+{
+    test_case("a knob's text changed in place between calls is read");
+    static char threads[] = "DLP_THREADS=1"; /* putenv keeps this buffer */
+    char *digit = threads + sizeof threads - 2;
+    if (putenv(threads) != 0)
+        TEST_FAIL("putenv: %s", strerror(errno));
+    ASSERT_EQ(team_of_call(), 1);
+    *digit = '2';
+    ASSERT_EQ(team_of_call(), 2);
+    *digit = '1';
+    ASSERT_EQ(team_of_call(), 1);
+    unsetenv("DLP_THREADS");
+
+    test_case("omp_set_num_threads() between calls sets the next call's team");
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    ASSERT_EQ(team_of_call(), 1);
+    omp_set_num_threads(2);
+    ASSERT_EQ(team_of_call(), 2);
+    omp_set_num_threads(saved);
+}
+
 /* --------------------------------------------------------------- fuzz -- */
 
 static const char *const fixed_values[] = {
@@ -322,6 +371,7 @@ int main(int argc, char **argv)
     if (chdir(g_dir) != 0)
         TEST_FAIL("cannot enter %s: %s", g_dir, strerror(errno));
     check_rules();
+    check_changes();
     long cases = rules_only ? 0 : fuzz(random_per_knob, seed);
     test_case("end");
     ASSERT_OK(dlp_finalize());

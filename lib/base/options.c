@@ -411,12 +411,9 @@ static int resolve_chunk(long field, const char *field_name, long *out, const ch
     return DLP_OK;
 }
 
-int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const char *func)
+/* dlp__options_resolve() without the memo. */
+static int resolve(const dlp_opts *opts, struct dlp__options *o, const char *func)
 {
-    static const dlp_opts defaults = DLP_OPTS_INIT;
-    if (!opts)
-        opts = &defaults;
-    env_scan();
     memset(o, 0, sizeof *o);
     o->chunk_time = DLP__CHUNK_TIME_DEFAULT;
     o->results = opts->results;
@@ -490,4 +487,104 @@ int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const cha
                          LONG_MAX);
     DLP_CALL(resolve_failures(opts, o, func));
     return resolve_inflight(opts, o, func);
+}
+
+/* The last resolution, reused while what it read is the same: every
+ * field of opts, the environment's strings it looked at (where they are
+ * and what they say) and omp_get_max_threads(). A call of a time-stepping
+ * code then resolves nothing (docs/call_cost.md). Main thread. */
+#define MEMO_TEXT 1024
+
+static struct {
+    int valid;
+    dlp_opts opts;
+    int max_threads;
+    const char *entry[ENV_SEEN];
+    const char *other[OTHERS];
+    int n;
+    size_t text_len;
+    char text[MEMO_TEXT]; /* the strings of entry[] and other[], each with its NUL */
+    struct dlp__options o;
+} memo;
+
+/* Every field of dlp_opts (a new field belongs here too). */
+static int same_opts(const dlp_opts *a, const dlp_opts *b)
+{
+    return a->split == b->split && a->schedule == b->schedule && a->chunk == b->chunk &&
+           a->threads == b->threads && a->results == b->results &&
+           a->collector == b->collector && a->progress == b->progress &&
+           a->label == b->label && a->progress_interval == b->progress_interval &&
+           a->inflight == b->inflight && a->on_error == b->on_error &&
+           a->time_limit == b->time_limit && a->retries == b->retries &&
+           a->journal == b->journal && a->thread_schedule == b->thread_schedule &&
+           a->thread_chunk == b->thread_chunk && a->reduce == b->reduce &&
+           a->on_all_ranks == b->on_all_ranks;
+}
+
+/* Append s and its NUL to the memo's text at *len; 0 when it does not fit. */
+static int text_add(char *text, size_t *len, const char *s)
+{
+    size_t k = strlen(s) + 1;
+    if (k > MEMO_TEXT - *len)
+        return 0;
+    memcpy(text + *len, s, k);
+    *len += k;
+    return 1;
+}
+
+/* The strings env_scan() found, in text (NULL: too long); their length. */
+static const char *env_text(char *text, size_t *len)
+{
+    *len = 0;
+    for (int k = 0; k < seen.n; k++)
+        if (!text_add(text, len, seen.entry[k]))
+            return NULL;
+    for (size_t k = 0; k < OTHERS; k++)
+        if (!text_add(text, len, seen.other[k] ? seen.other[k] : ""))
+            return NULL;
+    return text;
+}
+
+/* opts and the environment are what the memo's resolution read. */
+static int memo_matches(const dlp_opts *opts, int max_threads)
+{
+    if (!memo.valid || seen.overflow || seen.n != memo.n || max_threads != memo.max_threads ||
+        !same_opts(opts, &memo.opts))
+        return 0;
+    if (memcmp(seen.entry, memo.entry, (size_t)seen.n * sizeof *seen.entry) != 0 ||
+        memcmp(seen.other, memo.other, sizeof seen.other) != 0)
+        return 0;
+    char text[MEMO_TEXT];
+    size_t len;
+    return env_text(text, &len) && len == memo.text_len && memcmp(text, memo.text, len) == 0;
+}
+
+static void memo_keep(const dlp_opts *opts, int max_threads, const struct dlp__options *o)
+{
+    memo.valid = !seen.overflow && env_text(memo.text, &memo.text_len);
+    if (!memo.valid)
+        return;
+    memo.opts = *opts;
+    memo.max_threads = max_threads;
+    memo.n = seen.n;
+    memcpy(memo.entry, seen.entry, (size_t)seen.n * sizeof *seen.entry);
+    memcpy(memo.other, seen.other, sizeof seen.other);
+    memo.o = *o;
+}
+
+int dlp__options_resolve(const dlp_opts *opts, struct dlp__options *o, const char *func)
+{
+    static const dlp_opts defaults = DLP_OPTS_INIT;
+    if (!opts)
+        opts = &defaults;
+    env_scan();
+    int max_threads = omp_get_max_threads();
+    if (memo_matches(opts, max_threads)) {
+        *o = memo.o;
+        return DLP_OK;
+    }
+    memo.valid = 0;
+    DLP_CALL(resolve(opts, o, func));
+    memo_keep(opts, max_threads, o);
+    return DLP_OK;
 }
