@@ -13,23 +13,27 @@ size_t dlp__cursor_bytes(int capacity)
 
 void dlp__cursor_reset(struct dlp__cursor *c, int capacity, long stride)
 {
-    atomic_store(&c->ticket, 0);
-    atomic_store(&c->avail, 0);
-    atomic_store(&c->low, 1);
-    atomic_store(&c->closed, 0);
-    atomic_store(&c->stop, 0);
-    atomic_store(&c->refill_lock, 0);
-    atomic_store(&c->want, 0);
-    atomic_store(&c->bell, 0);
-    atomic_store(&c->sleepers, 0); /* (the gate's number goes on) */
-    atomic_store(&c->nchunks, 0);
-    atomic_store(&c->ended, 0);
-    atomic_store(&c->claim_lock, 0);
+    /* No thread uses c during a reset (a call's set-up, or a node's
+     * before its ranks meet): relaxed stores, then one fence for what the
+     * others see when they start, instead of a full barrier per field. */
+    atomic_store_explicit(&c->ticket, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->avail, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->low, 1, memory_order_relaxed);
+    atomic_store_explicit(&c->closed, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->stop, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->refill_lock, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->want, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->bell, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->sleepers, 0, memory_order_relaxed); /* (the gate's number goes on) */
+    atomic_store_explicit(&c->nchunks, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->ended, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->claim_lock, 0, memory_order_relaxed);
     memset(&c->round, 0, sizeof c->round);
     memset(&c->rates, 0, sizeof c->rates);
     c->stride = stride;
     c->capacity = capacity;
     c->t0 = 0;
+    atomic_thread_fence(memory_order_seq_cst);
 }
 
 int dlp__cursor_append(struct dlp__cursor *c, long start, long count)
