@@ -93,34 +93,45 @@ static void retry_rounds(struct dlp_loop *L, dlp_body_fn body, void *ctx)
     }
 }
 
+/* One team thread's part of a call: items until the loop has none. */
+static void team_thread(struct dlp_loop *L, dlp_body_fn body, void *ctx)
+{
+    struct dlp__pos pos = DLP__POS_INIT;
+    long i;
+    struct dlp__item it;
+    dlp__item_attach(&it);
+    const int reducing = L->o.reduce != NULL;
+    while (dlp__loop_take(L, &pos, &i)) {
+        dlp__item_enter(&it, i);
+        int rc = body(i, ctx);
+        int ok = dlp__item_leave(&it, rc);
+        if (reducing)
+            dlp__reduce_item_end(ok);
+        if (!ok) {
+            pos.cur = -1; /* not done */
+            dlp__item_failed(L, &it, "body", rc, 0, 0, 0);
+            if (!L->failures.keep_all)
+                break;
+        }
+    }
+    dlp__item_detach();
+    dlp__loop_leave(L, &pos); /* also after a failure: the item ended */
+}
+
 static int run_team(long n, dlp_body_fn body, void *ctx, const dlp_opts *opts, int split,
                     const char *func)
 {
     struct dlp_loop *L = NULL;
     DLP_CALL(dlp__loop_begin(&L, n, opts, split, body ? NULL : "body is NULL", func));
+    if (dlp__nested_alone(&L->nested, L->o.threads)) {
+        /* a team of one on the calling thread (dlp__nested_alone) */
+        team_thread(L, body, ctx);
+    } else {
 #pragma omp parallel num_threads(L->o.threads) default(none) shared(L, body, ctx)
-    {
-        struct dlp__pos pos = DLP__POS_INIT;
-        long i;
-        dlp__nested_enter(&L->nested, L->o.threads);
-        struct dlp__item it;
-        dlp__item_attach(&it);
-        const int reducing = L->o.reduce != NULL;
-        while (dlp__loop_take(L, &pos, &i)) {
-            dlp__item_enter(&it, i);
-            int rc = body(i, ctx);
-            int ok = dlp__item_leave(&it, rc);
-            if (reducing)
-                dlp__reduce_item_end(ok);
-            if (!ok) {
-                pos.cur = -1; /* not done */
-                dlp__item_failed(L, &it, "body", rc, 0, 0, 0);
-                if (!L->failures.keep_all)
-                    break;
-            }
+        {
+            dlp__nested_enter(&L->nested, L->o.threads);
+            team_thread(L, body, ctx);
         }
-        dlp__item_detach();
-        dlp__loop_leave(L, &pos); /* also after a failure: the item ended */
     }
     retry_rounds(L, body, ctx);
     return dlp__loop_end(&L);

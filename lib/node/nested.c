@@ -21,3 +21,8 @@ void dlp__nested_enter(const struct dlp__nested *n, int team)
     long size = n->list && inner < share ? inner : share;
     omp_set_num_threads(size > 1 ? (int)size : 1);
 }
+
+int dlp__nested_alone(const struct dlp__nested *n, int team)
+{
+    return team == 1 && !n->list && omp_get_level() == 0;
+}

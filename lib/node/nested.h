@@ -30,4 +30,14 @@ void dlp__nested_plan(struct dlp__nested *n, const char *omp_num_threads);
  *  get one thread anyway (no active level left). */
 void dlp__nested_enter(const struct dlp__nested *n, int team);
 
+/** 1 when a team of `team` threads may run on the calling thread itself,
+ *  without an OpenMP region: a team of one, no list in OMP_NUM_THREADS
+ *  (then dlp__nested_enter() would leave the thread's nthreads-var as it
+ *  is: P / 1 = P), and the caller is in no parallel region. Its items see
+ *  the same thread number (0), team size (1), active level and size of
+ *  their own regions as in a region of one thread; only omp_get_level()
+ *  is the caller's. It saves the region's start and end, which libgomp
+ *  pays in full for a team of one (an allocation and a futex wake). */
+int dlp__nested_alone(const struct dlp__nested *n, int team);
+
 #endif
