@@ -356,9 +356,11 @@ typedef struct dlp_opts {
 /** A loop body: process item i; return 0 on success, non-zero on failure
  *  (the value is kept in dlp_failure.value; dlp_item_fail() says why).
  *  Called on any rank, from any thread of the team, concurrently. The team
- *  is an OpenMP team (omp_get_thread_num() is valid inside). Bodies may make
- *  their own MPI calls (MPI_THREAD_MULTIPLE) on communicators of their own,
- *  but must not call dlp_* collectives (DLP_ERR_STATE).
+ *  is an OpenMP team (omp_get_thread_num() is valid inside; a team of one
+ *  thread runs on the calling thread, so omp_get_level() is the caller's
+ *  there). Bodies may make their own MPI calls (MPI_THREAD_MULTIPLE) on
+ *  communicators of their own, but must not call dlp_* collectives
+ *  (DLP_ERR_STATE).
  *  OpenMP inside a body (or a map's work function): its own `#pragma omp
  *  parallel` is nested in the team, and gets 1 thread unless nested levels
  *  are active (OMP_MAX_ACTIVE_LEVELS=2, or a list OMP_NUM_THREADS=P,I).
