@@ -114,7 +114,8 @@ struct chunk_load {
     double base;      /* DLP_CHUNK_TIME or the default */
     int fixed;        /* the user set it: never grown */
     double next;      /* dlp__now() of the window's end */
-    double cpu;       /* the thread's CPU seconds at the window's start */
+    double cpu;       /* the thread's CPU seconds at the window's start (-1: the
+                         first window has not started) */
     long served;      /* requests served at the window's start */
     double forced;    /* the test hook's service time (0: measure) */
     double now;       /* the chunk time in force */
@@ -135,7 +136,7 @@ static void chunk_load_start(struct chunk_load *cl, const struct dlp_loop *L, do
     const char *hook = getenv("DLP__TEST_SERVICE_US");
     double forced = hook && *hook ? 1e-6 * strtod(hook, NULL) : 0;
     *cl = (struct chunk_load){.base = L->o.chunk_time, .fixed = L->o.chunk_time_set,
-                              .next = now + WINDOW, .cpu = thread_cpu(), .served = 0,
+                              .next = now + WINDOW, .cpu = -1, .served = 0,
                               .forced = forced > 0 ? forced : 0,
                               .now = L->o.chunk_time, .max = L->o.chunk_time,
                               .asked = L->o.chunk_time};
@@ -151,6 +152,8 @@ static void chunk_load_update(struct chunk_load *cl, struct dlp_loop *L, double 
         return;
     double cpu = thread_cpu();
     long n = served - cl->served;
+    /* (the first window starts at the first end: a call shorter than
+     * WINDOW reads no CPU clock, a system call on some virtual machines) */
     if (n > 0 && cpu >= 0 && cl->cpu >= 0) {
         double service = cl->forced > 0 ? cl->forced : (cpu - cl->cpu) / (double)n;
         double t = dlp__schedule_chunk_time(cl->base, 0, dlp__rt.nodes - 1, service);
@@ -184,7 +187,7 @@ struct dispatcher {
     int bells;             /* remote nodes with a doorbell */
     unsigned quick;        /* the quick phase after a ring (netbell.h) */
     double t0;
-    double cpu0;           /* the thread's CPU time at the call's start (it
+    double cpu0;           /* DLP_STATS: the thread's CPU time at the call's start (it
                               lives from call to call, helper.c) */
     double drained;        /* dlp__now() when it saw the master's team done, 0 */
     struct chunk_load load;
@@ -213,9 +216,9 @@ static void dispatcher_open(struct dispatcher *d, struct dlp_loop *L)
     /* with a single node the thread only feeds the progress display */
     d->feed = L->progress.active && !L->progress_by_map;
     d->t0 = dlp__now();
-    d->cpu0 = thread_cpu();
     chunk_load_start(&d->load, L, d->t0);
     d->timing = L->o.stats;
+    d->cpu0 = d->timing ? thread_cpu() : 0;
     d->lat = (struct dlp__latencies){NULL, 0, 0};
     d->sync = d->timing ? node_clocks(nodes) : NULL;
 }
