@@ -176,6 +176,10 @@ static long drain(int fd, _Atomic double *heard)
             atomic_store_explicit(heard, dlp__now(), memory_order_relaxed);
             for (ssize_t i = 0; i < r; i++)
                 total += buf[i] != BEAT_BYTE;
+            if ((size_t)r < sizeof buf)
+                return total; /* all there was: no read to see EAGAIN (the
+                                 waits are level-triggered, a later byte or
+                                 the close wakes them again) */
             continue;
         }
         if (r == 0)
