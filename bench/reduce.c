@@ -1,6 +1,8 @@
 /* Reductions: the per-call cost of a call with 16 empty items that sums to
  * every rank (round robin and managed) against a hand-written OpenMP `for`
- * + MPI_Allreduce of the same sum; a sum over N cheap items with
+ * + MPI_Allreduce of the same sum (and, for reference, a plain loop without
+ * OpenMP + MPI_Allreduce: with one thread a team of one costs libgomp a
+ * region, which the library's callback forms skip); a sum over N cheap items with
  * opts.reduce against OpenMP reduction(+:) + MPI_Allreduce, in the range
  * loop form (dlp_loop_next_range; round robin as the OpenMP loop, and
  * managed) and in the callback form (dlp_split_round_robin: a call per
@@ -22,6 +24,7 @@
 
 enum {
     V_OMP16,
+    V_LOOP16,
     V_RR16,
     V_MANAGED16,
     V_OMPBIG,
@@ -33,7 +36,7 @@ enum {
     V_COUNT
 };
 static const char *names[V_COUNT] = {
-    "omp_for_allreduce_16", "round_robin_16",      "managed_16",
+    "omp_for_allreduce_16", "loop_allreduce_16",   "round_robin_16",      "managed_16",
     "omp_reduction_N",      "reduce_sum_N",        "reduce_sum_managed_N",
     "reduce_callback_N",    "reduce_repro_N",      "reduce_repro_callback_N"};
 
@@ -91,6 +94,38 @@ static double omp_sum(long n, int empty, MPI_Comm comm)
     return all;
 }
 
+/* The same with 16 empty items, as a plain loop: no OpenMP region. */
+static double loop_sum16(MPI_Comm comm)
+{
+    int rank = CHECK(dlp_rank()), size = CHECK(dlp_size());
+    double s = 0, all = 0;
+    for (long i = rank; i < 16; i += size)
+        s += (double)i;
+    MPI_Allreduce(&s, &all, 1, MPI_DOUBLE, MPI_SUM, comm);
+    return all;
+}
+
+/* One call of a per-call variant (V_OMP16 .. V_MANAGED16): the sum. */
+static double call16(int v, dlp_reduce *sum, dlp_opts *o, MPI_Comm comm)
+{
+    if (v == V_OMP16)
+        return omp_sum(16, 1, comm);
+    if (v == V_LOOP16)
+        return loop_sum16(comm);
+    o->reduce = sum;
+    CHECK(v == V_RR16 ? dlp_split_round_robin(16, body_empty, sum, o)
+                      : dlp_split_managed(16, body_empty, sum, o));
+    return *(const double *)dlp_reduce_result(sum);
+}
+
+/* p10, p50 and p90 of the n calls' times in v (sorted in place), in us. */
+static void print_percall(const char *name, double *v, long n)
+{
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+    printf("  %-22s per call on rank 0: p10 %.3f, p50 %.3f, p90 %.3f us (%ld calls)\n", name,
+           1e6 * v[n / 10], 1e6 * v[n / 2], 1e6 * v[n * 9 / 10], n);
+}
+
 int main(int argc, char **argv)
 {
     CHECK(dlp_init(&argc, &argv));
@@ -112,20 +147,23 @@ int main(int argc, char **argv)
         if (!(t[v] = calloc((size_t)reps, sizeof(double))))
             bench_die("out of memory");
     double check[V_COUNT] = {0};
+    /* every call's time of the per-call variants, over all repetitions */
+    long percall_n = (long)reps * calls;
+    double *percall[V_MANAGED16 + 1];
+    for (int v = 0; v <= V_MANAGED16; v++)
+        if (!(percall[v] = calloc((size_t)percall_n, sizeof(double))))
+            bench_die("out of memory");
     for (int rep = 0; rep < reps; rep++) {
         for (int k = 0; k < V_COUNT; k++) {
             int v = (k + rep) % V_COUNT; /* alternate the order */
             bench_quiet_barrier(cfg.comm);
             double t0 = bench_now();
-            if (v == V_OMP16) {
-                for (int c = 0; c < calls; c++)
-                    check[v] = omp_sum(16, 1, cfg.comm);
-            } else if (v == V_RR16 || v == V_MANAGED16) {
-                o.reduce = sum;
-                for (int c = 0; c < calls; c++)
-                    CHECK(v == V_RR16 ? dlp_split_round_robin(16, body_empty, sum, &o)
-                                      : dlp_split_managed(16, body_empty, sum, &o));
-                check[v] = *(const double *)dlp_reduce_result(sum);
+            if (v <= V_MANAGED16) {
+                for (int c = 0; c < calls; c++) {
+                    double c0 = bench_now();
+                    check[v] = call16(v, sum, &o, cfg.comm);
+                    percall[v][(long)rep * calls + c] = bench_now() - c0;
+                }
             } else if (v == V_OMPBIG) {
                 check[v] = omp_sum(n, 0, cfg.comm);
             } else if (v == V_SUMCALLBACK || v == V_REPROCALLBACK) {
@@ -143,7 +181,7 @@ int main(int argc, char **argv)
             t[v][rep] = v <= V_MANAGED16 ? dt / calls : dt;
         }
     }
-    int bad = check[V_OMP16] != check[V_RR16] || check[V_OMP16] != check[V_MANAGED16] ||
+    int bad = check[V_OMP16] != check[V_RR16] || check[V_OMP16] != check[V_LOOP16] || check[V_OMP16] != check[V_MANAGED16] ||
               check[V_REPROBIG] != check[V_REPROCALLBACK];
     for (int v = V_SUMBIG; v < V_COUNT; v++)
         bad |= fabs(check[v] - check[V_OMPBIG]) > 1e-9 * fabs(check[V_OMPBIG]);
@@ -158,8 +196,10 @@ int main(int argc, char **argv)
             printf("%-22s %12.3f %12.3f %12.3f %s\n", names[v], med[v] * scale, lo * scale,
                    hi * scale, v <= V_MANAGED16 ? "us per call" : "s");
         }
-        printf("round robin / hand-written: %.2fx; managed: %.1f us\n",
-               med[V_RR16] / med[V_OMP16], med[V_MANAGED16] * 1e6);
+        printf("round robin / hand-written: %.2fx (/ plain loop: %.2fx); managed: %.1f us\n",
+               med[V_RR16] / med[V_OMP16], med[V_RR16] / med[V_LOOP16], med[V_MANAGED16] * 1e6);
+        for (int v = 0; v <= V_MANAGED16; v++)
+            print_percall(names[v], percall[v], percall_n);
         printf("throughput / omp reduction: range rr %.2fx, range managed %.2fx, callback "
                "%.2fx; repro / plain sum time: range %.2fx, callback %.2fx\n",
                med[V_OMPBIG] / med[V_SUMBIG], med[V_OMPBIG] / med[V_SUMMANAGED],
@@ -192,6 +232,8 @@ int main(int argc, char **argv)
     }
     for (int v = 0; v < V_COUNT; v++)
         free(t[v]);
+    for (int v = 0; v <= V_MANAGED16; v++)
+        free(percall[v]);
     dlp_reduce_destroy(&sum);
     dlp_reduce_destroy(&repro);
     return bench_finish(bad);
