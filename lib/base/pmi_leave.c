@@ -48,7 +48,7 @@ void dlp__pmi_leave(void)
         return;
     /* the reply: one line; only its arrival matters */
     double until = dlp__now() + 1.0;
-    char reply[128];
+    char reply[128] = {0};
     size_t got = 0;
     while (got < sizeof reply - 1 && !memchr(reply, '\n', got)) {
         double left = until - dlp__now();
