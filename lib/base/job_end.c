@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "identity.h"
+#include "pmi_leave.h"
 
 /* Set by the first abort: the job ends once, with that abort's code and
  * message. */
@@ -27,12 +28,15 @@ static void flush_stdout(void)
 /* End the job with code, once aborting is ours. A job of one process ends
  * with _exit(code): MPICH's MPI_Abort would call exit() there, which runs
  * the exit handlers (the library's among them) while the other threads
- * still compute, or inside the handler that is running already. */
+ * still compute, or inside the handler that is running already. It leaves
+ * hydra's proxy first: else the proxy may report status 1 instead of code
+ * (see pmi_leave.h). */
 void dlp__end_job(int code)
 {
     fflush(stderr);
     if (dlp__identity_size() == 1) {
         flush_stdout();
+        dlp__pmi_leave();
         _exit(code);
     }
     dlp__sleep_us(300000);
