@@ -5,24 +5,35 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "clock.h"
 
-/* The PMI connection's descriptor from PMI_FD, -1 when none. */
-static int pmi_fd(void)
+/* PMI_FD's value, -1 when none; -2 before it was read. */
+static _Atomic int pmi_fd_seen = -2;
+
+void dlp__pmi_leave_prepare(void)
 {
+    if (atomic_load(&pmi_fd_seen) != -2)
+        return;
     const char *text = getenv("PMI_FD");
-    if (!text || !*text)
-        return -1;
     char *end = NULL;
     errno = 0;
-    long fd = strtol(text, &end, 10);
-    if (errno != 0 || *end != '\0' || fd < 0 || fd > INT_MAX || fcntl((int)fd, F_GETFD) < 0)
-        return -1;
-    return (int)fd;
+    long fd = text && *text ? strtol(text, &end, 10) : -1;
+    if (fd >= 0 && (errno != 0 || *end != '\0' || fd > INT_MAX))
+        fd = -1;
+    atomic_store(&pmi_fd_seen, (int)fd);
+}
+
+/* The PMI connection's descriptor, -1 when none. */
+static int pmi_fd(void)
+{
+    dlp__pmi_leave_prepare();
+    int fd = atomic_load(&pmi_fd_seen);
+    return fd >= 0 && fcntl(fd, F_GETFD) >= 0 ? fd : -1;
 }
 
 /* Write all of text to fd; 0 on success. */

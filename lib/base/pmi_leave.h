@@ -9,7 +9,12 @@
  *  crash: it then records status 1 (which mpiexec reports as "Hangup
  *  (signal 1)") over the real one when it had reaped the process already.
  *  Nothing without PMI_FD (no launcher, or another one). Any thread, once,
- *  just before _exit(); best effort: failures are ignored. */
+ *  just before _exit(); best effort: failures are ignored. Async-signal-safe
+ *  once dlp__pmi_leave_prepare() ran. */
 void dlp__pmi_leave(void);
+
+/** Read PMI_FD for dlp__pmi_leave() (getenv: not in a signal handler).
+ *  Idempotent. */
+void dlp__pmi_leave_prepare(void);
 
 #endif

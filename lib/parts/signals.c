@@ -9,6 +9,8 @@
 
 #include "cursor.h"
 #include "doorbell.h"
+#include "identity.h"
+#include "pmi_leave.h"
 #include "runtime.h"
 
 static _Atomic int caught;
@@ -39,6 +41,8 @@ static void on_alarm(int sig)
 {
     (void)sig;
     say(too_late);
+    if (dlp__identity_size() == 1)
+        dlp__pmi_leave(); /* else hydra may report 1 (pmi_leave.h) */
     _exit(73);
 }
 
@@ -90,6 +94,7 @@ static void on_signal(int sig, siginfo_t *info, void *uc)
 static void install(void)
 {
     looked = 1;
+    dlp__pmi_leave_prepare(); /* (for on_alarm) */
     memset(&default_action, 0, sizeof default_action);
     default_action.sa_handler = SIG_DFL;
     sigemptyset(&default_action.sa_mask);
