@@ -22,7 +22,8 @@
  * Helpers sleep on their doorbell until rung (or the linger passes); only
  * the consumer's look for other ranks' batches, and a sender's look for an
  * ack that a thread waits for, poll (MPI has no wake-up), with a backoff.
- * Batch memory is reused (dlp__map_recycle).
+ * Batch memory is reused (dlp__map_recycle), and kept from call to call
+ * (map_cache.c).
  * Bounded memory (credits). A rank's results count against its window
  * (opts.inflight) from the moment they are appended until the master's
  * callback has handled them; the master returns the bytes of each batch it
@@ -49,6 +50,7 @@
 #include "item.h"
 #include "reduce.h"
 #include "map.h"
+#include "map_cache.h"
 #include "retry.h"
 #include "runtime.h"
 
@@ -343,6 +345,7 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
     pthread_mutex_init(&m->room_lock, NULL);
     pthread_cond_init(&m->room_cond, NULL);
     pthread_mutex_init(&m->spare_lock, NULL);
+    dlp__map_cache_lend(&m->spare, &m->spare_bytes); /* the last call's batches */
     *out = m;
     if (n == 0) {
         m->in.finished = 1;
@@ -539,10 +542,7 @@ static int finish(struct dlp_map *m)
         next = h->next;
         free(h);
     }
-    for (struct handed *h = m->spare, *next; h; h = next) {
-        next = h->next;
-        free(h);
-    }
+    dlp__map_cache_keep(m->spare); /* for the next call */
     pthread_mutex_destroy(&m->spare_lock);
     free(m->slots);
     pthread_mutex_destroy(&m->room_lock);
