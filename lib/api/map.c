@@ -91,26 +91,40 @@ static void hand_off(struct dlp_map *m, struct map_slot *s)
 static int append(struct dlp_map *m, struct map_slot *s, long i, const struct dlp_buf *out)
 {
     size_t rec = RECORD_BYTES(out->len);
-    size_t need = (s->len ? s->len : sizeof(struct handed) + sizeof(struct batch_head)) + rec;
-    if (!s->cur) { /* a new batch: in a spare one if there is */
-        struct handed *h = dlp__map_spare(m);
-        if (h) {
-            s->cur = h;
-            s->cap = h->cap;
-            s->len = sizeof(struct handed) + sizeof(struct batch_head);
-        }
-    }
-    if (!s->cur || need > s->cap) { /* (no batch: cap is 0) */
+    const size_t heads = sizeof(struct handed) + sizeof(struct batch_head);
+    if (!s->cur) {
         /* a new batch as large as the last at once (in pages: below
-         * malloc's mmap threshold for full batches of small results) */
-        size_t cap = s->cap ? s->cap : s->last > 4096 ? (s->last + 4095) & ~(size_t)4095 : 4096;
+         * malloc's mmap threshold for full batches of small results), in a
+         * kept batch's memory if one is that large (else in the first
+         * kept, grown: growing batch by batch faults fresh pages in) */
+        size_t want = s->last > 4096 ? (s->last + 4095) & ~(size_t)4095 : 4096;
+        struct handed *h = dlp__map_spare(m, want);
+        if (h && h->cap < want) {
+            struct handed *p = realloc(h, want);
+            if (!p) {
+                free(h);
+                return DLP_ERR_NOMEM;
+            }
+            h = p;
+            h->cap = want;
+        }
+        if (!h) {
+            if (!(h = malloc(want)))
+                return DLP_ERR_NOMEM;
+            h->cap = want;
+        }
+        s->cur = h;
+        s->cap = h->cap;
+        s->len = heads;
+    }
+    size_t need = s->len + rec;
+    if (need > s->cap) {
+        size_t cap = s->cap;
         while (cap < need)
             cap *= 2;
         struct handed *p = realloc(s->cur, cap);
         if (!p)
             return DLP_ERR_NOMEM;
-        if (!s->cur)
-            s->len = sizeof(struct handed) + sizeof(struct batch_head);
         s->cur = p;
         s->cap = cap;
     }
@@ -257,12 +271,17 @@ int dlp__map_ready(struct dlp_map *m)
     return 0;
 }
 
-struct handed *dlp__map_spare(struct dlp_map *m)
+struct handed *dlp__map_spare(struct dlp_map *m, size_t want)
 {
     pthread_mutex_lock(&m->spare_lock);
-    struct handed *h = m->spare;
+    struct handed **at = &m->spare;
+    while (*at && (*at)->cap < want) /* the first large enough */
+        at = &(*at)->next;
+    if (!*at) /* none: the first (grown by the caller) */
+        at = &m->spare;
+    struct handed *h = *at;
     if (h) {
-        m->spare = h->next;
+        *at = h->next;
         m->spare_bytes -= h->cap;
     }
     pthread_mutex_unlock(&m->spare_lock);
@@ -542,7 +561,7 @@ static int finish(struct dlp_map *m)
         next = h->next;
         free(h);
     }
-    dlp__map_cache_keep(m->spare); /* for the next call */
+    dlp__map_cache_keep(m->spare, m->window + DLP__MAP_SPARE_BYTES); /* for the next call */
     pthread_mutex_destroy(&m->spare_lock);
     free(m->slots);
     pthread_mutex_destroy(&m->room_lock);

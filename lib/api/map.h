@@ -153,8 +153,10 @@ void dlp__map_ask(struct dlp_map *m, double *last);
  *  next batches (a few), else freed. */
 void dlp__map_recycle(struct dlp_map *m, struct handed *h);
 
-/** A kept batch's memory (h->cap bytes), or NULL: none is kept. */
-struct handed *dlp__map_spare(struct dlp_map *m);
+/** A kept batch's memory (h->cap bytes): the first of at least want
+ *  bytes, else the first kept (smaller: the caller grows it), or NULL:
+ *  none is kept. */
+struct handed *dlp__map_spare(struct dlp_map *m, size_t want);
 
 /** Helper: bytes of results handled by the master come back to the
  *  window; wakes the team threads waiting for room. */

@@ -3,8 +3,8 @@
  * freed them at its end: malloc then gives the pages back to the system
  * and the next call faults every page of its first batches in again
  * (with tiny items that is a visible part of a call, docs/map.md). The
- * batches kept here, up to DLP__MAP_CACHE_BYTES, start the next call's
- * spare list instead. Only the main thread runs map calls and
+ * batches kept here (as many as the call's spare list held, up to
+ * DLP__MAP_CACHE_BYTES) start the next call's spare list instead. Only the main thread runs map calls and
  * dlp_finalize, so the list needs no lock. */
 #include <stdlib.h>
 
@@ -22,11 +22,13 @@ void dlp__map_cache_lend(struct handed **spare, size_t *bytes)
     kept_bytes = 0;
 }
 
-void dlp__map_cache_keep(struct handed *spare)
+void dlp__map_cache_keep(struct handed *spare, size_t limit)
 {
+    if (limit > DLP__MAP_CACHE_BYTES)
+        limit = DLP__MAP_CACHE_BYTES;
     for (struct handed *h = spare, *next; h; h = next) {
         next = h->next;
-        if (kept_bytes + h->cap <= DLP__MAP_CACHE_BYTES) {
+        if (kept_bytes + h->cap <= limit) {
             h->next = kept;
             kept = h;
             kept_bytes += h->cap;

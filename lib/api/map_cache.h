@@ -7,9 +7,10 @@
 struct handed;
 
 /* Bytes of batch memory kept between calls at most (the caps of the kept
- * batches): enough for the batches a call recycles while results flow,
- * few enough to matter little next to the window (opts.inflight). */
-#define DLP__MAP_CACHE_BYTES ((size_t)4 << 20)
+ * batches), whatever the call's window: its spares are bounded by its
+ * window (opts.inflight, default 8 MiB) plus DLP__MAP_SPARE_BYTES, and
+ * this bound keeps a default call's whole spare list. */
+#define DLP__MAP_CACHE_BYTES ((size_t)16 << 20)
 
 /** A map call starts: the kept batches become its spares (*spare, a list
  *  through h->next; *bytes: their caps), the cache is empty. Only the
@@ -17,8 +18,9 @@ struct handed;
 void dlp__map_cache_lend(struct handed **spare, size_t *bytes);
 
 /** A map call ends: keeps its spares (a list through h->next) up to
- *  DLP__MAP_CACHE_BYTES and frees the others. Main thread. */
-void dlp__map_cache_keep(struct handed *spare);
+ *  limit bytes (the call's bound on its spares) and DLP__MAP_CACHE_BYTES,
+ *  and frees the others. Main thread. */
+void dlp__map_cache_keep(struct handed *spare, size_t limit);
 
 /** dlp_finalize (and a failed dlp_init): frees every kept batch. Main
  *  thread. A child of fork() inherits its own copy of the list (no lock

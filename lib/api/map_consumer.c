@@ -103,7 +103,7 @@ static int gather_batches(struct dlp_map *m)
         CHECK("map consumer", MPI_Get_count_c(&st, MPI_BYTE, &bytes));
         /* into a kept batch's memory (no fresh pages per batch) */
         size_t need = sizeof(struct handed) + (size_t)bytes;
-        struct handed *h = bytes >= (MPI_Count)sizeof(struct batch_head) ? dlp__map_spare(m)
+        struct handed *h = bytes >= (MPI_Count)sizeof(struct batch_head) ? dlp__map_spare(m, need)
                                                                           : NULL;
         if (h && h->cap < need) {
             free(h);
