@@ -291,7 +291,7 @@ struct handed *dlp__map_spare(struct dlp_map *m, size_t want)
 void dlp__map_recycle(struct dlp_map *m, struct handed *h)
 {
     pthread_mutex_lock(&m->spare_lock);
-    if (m->spare_bytes + h->cap <= m->window + DLP__MAP_SPARE_BYTES) {
+    if (m->spare_bytes + h->cap <= m->spare_max) {
         h->next = m->spare;
         m->spare = h;
         m->spare_bytes += h->cap;
@@ -345,6 +345,9 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
     m->on_result = on_result;
     m->ctx = ctx;
     m->window = L->o.inflight;
+    /* the batches of a full window take more than its bytes (a batch's
+     * memory is in pages, records and heads): room for that */
+    m->spare_max = m->window + m->window / 4 + DLP__MAP_SPARE_BYTES;
     m->last = -1;
     /* the threads' credits and pending results below their thresholds
      * take at most 3/4 of the window: some thread rings before it is full */
@@ -561,7 +564,7 @@ static int finish(struct dlp_map *m)
         next = h->next;
         free(h);
     }
-    dlp__map_cache_keep(m->spare, m->window + DLP__MAP_SPARE_BYTES); /* for the next call */
+    dlp__map_cache_keep(m->spare, m->spare_max); /* for the next call */
     pthread_mutex_destroy(&m->spare_lock);
     free(m->slots);
     pthread_mutex_destroy(&m->room_lock);

@@ -8,8 +8,9 @@ struct handed;
 
 /* Bytes of batch memory kept between calls at most (the caps of the kept
  * batches), whatever the call's window: its spares are bounded by its
- * window (opts.inflight, default 8 MiB) plus DLP__MAP_SPARE_BYTES, and
- * this bound keeps a default call's whole spare list. */
+ * window (opts.inflight, default 8 MiB) and a quarter, plus
+ * DLP__MAP_SPARE_BYTES (map.h), and this bound keeps a default call's
+ * whole spare list. */
 #define DLP__MAP_CACHE_BYTES ((size_t)16 << 20)
 
 /** A map call starts: the kept batches become its spares (*spare, a list
