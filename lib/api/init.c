@@ -16,6 +16,7 @@
 #include "launcher.h"
 #include "liveness.h"
 #include "loop.h"
+#include "map_cache.h"
 #include "mpi_end.h"
 #include "mpi_start.h"
 #include "netbell.h"
@@ -86,6 +87,7 @@ static void release_all(void)
     dlp__helper_stop(); /* before the doorbells and MPI it uses */
     dlp__loop_release();
     dlp__gather_release();
+    dlp__map_cache_release();
     dlp__liveness_stop();
     dlp__netbell_close();
     dlp__shm_free(&rt->node_region);

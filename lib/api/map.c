@@ -22,7 +22,8 @@
  * Helpers sleep on their doorbell until rung (or the linger passes); only
  * the consumer's look for other ranks' batches, and a sender's look for an
  * ack that a thread waits for, poll (MPI has no wake-up), with a backoff.
- * Batch memory is reused (dlp__map_recycle).
+ * Batch memory is reused (dlp__map_recycle), and kept from call to call
+ * (map_cache.c).
  * Bounded memory (credits). A rank's results count against its window
  * (opts.inflight) from the moment they are appended until the master's
  * callback has handled them; the master returns the bytes of each batch it
@@ -49,6 +50,7 @@
 #include "item.h"
 #include "reduce.h"
 #include "map.h"
+#include "map_cache.h"
 #include "retry.h"
 #include "runtime.h"
 
@@ -89,26 +91,40 @@ static void hand_off(struct dlp_map *m, struct map_slot *s)
 static int append(struct dlp_map *m, struct map_slot *s, long i, const struct dlp_buf *out)
 {
     size_t rec = RECORD_BYTES(out->len);
-    size_t need = (s->len ? s->len : sizeof(struct handed) + sizeof(struct batch_head)) + rec;
-    if (!s->cur) { /* a new batch: in a spare one if there is */
-        struct handed *h = dlp__map_spare(m);
-        if (h) {
-            s->cur = h;
-            s->cap = h->cap;
-            s->len = sizeof(struct handed) + sizeof(struct batch_head);
-        }
-    }
-    if (!s->cur || need > s->cap) { /* (no batch: cap is 0) */
+    const size_t heads = sizeof(struct handed) + sizeof(struct batch_head);
+    if (!s->cur) {
         /* a new batch as large as the last at once (in pages: below
-         * malloc's mmap threshold for full batches of small results) */
-        size_t cap = s->cap ? s->cap : s->last > 4096 ? (s->last + 4095) & ~(size_t)4095 : 4096;
+         * malloc's mmap threshold for full batches of small results), in a
+         * kept batch's memory if one is that large (else in the first
+         * kept, grown: growing batch by batch faults fresh pages in) */
+        size_t want = s->last > 4096 ? (s->last + 4095) & ~(size_t)4095 : 4096;
+        struct handed *h = dlp__map_spare(m, want);
+        if (h && h->cap < want) {
+            struct handed *p = realloc(h, want);
+            if (!p) {
+                free(h);
+                return DLP_ERR_NOMEM;
+            }
+            h = p;
+            h->cap = want;
+        }
+        if (!h) {
+            if (!(h = malloc(want)))
+                return DLP_ERR_NOMEM;
+            h->cap = want;
+        }
+        s->cur = h;
+        s->cap = h->cap;
+        s->len = heads;
+    }
+    size_t need = s->len + rec;
+    if (need > s->cap) {
+        size_t cap = s->cap;
         while (cap < need)
             cap *= 2;
         struct handed *p = realloc(s->cur, cap);
         if (!p)
             return DLP_ERR_NOMEM;
-        if (!s->cur)
-            s->len = sizeof(struct handed) + sizeof(struct batch_head);
         s->cur = p;
         s->cap = cap;
     }
@@ -255,12 +271,17 @@ int dlp__map_ready(struct dlp_map *m)
     return 0;
 }
 
-struct handed *dlp__map_spare(struct dlp_map *m)
+struct handed *dlp__map_spare(struct dlp_map *m, size_t want)
 {
     pthread_mutex_lock(&m->spare_lock);
-    struct handed *h = m->spare;
+    struct handed **at = &m->spare;
+    while (*at && (*at)->cap < want) /* the first large enough */
+        at = &(*at)->next;
+    if (!*at) /* none: the first (grown by the caller) */
+        at = &m->spare;
+    struct handed *h = *at;
     if (h) {
-        m->spare = h->next;
+        *at = h->next;
         m->spare_bytes -= h->cap;
     }
     pthread_mutex_unlock(&m->spare_lock);
@@ -270,7 +291,7 @@ struct handed *dlp__map_spare(struct dlp_map *m)
 void dlp__map_recycle(struct dlp_map *m, struct handed *h)
 {
     pthread_mutex_lock(&m->spare_lock);
-    if (m->spare_bytes + h->cap <= m->window + DLP__MAP_SPARE_BYTES) {
+    if (m->spare_bytes + h->cap <= m->spare_max) {
         h->next = m->spare;
         m->spare = h;
         m->spare_bytes += h->cap;
@@ -324,6 +345,9 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
     m->on_result = on_result;
     m->ctx = ctx;
     m->window = L->o.inflight;
+    /* the batches of a full window take more than its bytes (a batch's
+     * memory is in pages, records and heads): room for that */
+    m->spare_max = m->window + m->window / 4 + DLP__MAP_SPARE_BYTES;
     m->last = -1;
     /* the threads' credits and pending results below their thresholds
      * take at most 3/4 of the window: some thread rings before it is full */
@@ -343,6 +367,7 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
     pthread_mutex_init(&m->room_lock, NULL);
     pthread_cond_init(&m->room_cond, NULL);
     pthread_mutex_init(&m->spare_lock, NULL);
+    dlp__map_cache_lend(&m->spare, &m->spare_bytes); /* the last call's batches */
     *out = m;
     if (n == 0) {
         m->in.finished = 1;
@@ -539,10 +564,7 @@ static int finish(struct dlp_map *m)
         next = h->next;
         free(h);
     }
-    for (struct handed *h = m->spare, *next; h; h = next) {
-        next = h->next;
-        free(h);
-    }
+    dlp__map_cache_keep(m->spare, m->spare_max); /* for the next call */
     pthread_mutex_destroy(&m->spare_lock);
     free(m->slots);
     pthread_mutex_destroy(&m->room_lock);

@@ -92,8 +92,9 @@ struct map_slot {
 /* Ring threshold and credit grant at most, bytes (see map.c). */
 #define DLP__MAP_RING_MAX ((size_t)60 << 10)
 #define DLP__MAP_GRANT_MAX ((size_t)16 << 10)
-/* Bytes of batches kept for reuse at most, besides the window's: a batch
- * freed and allocated again costs fresh pages (malloc trims its heaps). */
+/* Bytes of batches kept for reuse at most, besides the window's and a
+ * quarter of it (spare_max): a batch freed and allocated again costs
+ * fresh pages (malloc trims its heaps). */
 #define DLP__MAP_SPARE_BYTES ((size_t)1 << 20)
 
 struct dlp_map {
@@ -116,6 +117,7 @@ struct dlp_map {
     pthread_mutex_t spare_lock; /* guards spare, spares */
     struct handed *spare; /* batches done with, for the next ones */
     size_t spare_bytes;   /* their caps */
+    size_t spare_max;     /* of spare_bytes: window + window / 4 + DLP__MAP_SPARE_BYTES */
     pthread_mutex_t room_lock; /* with room_cond: they sleep until bytes come back */
     pthread_cond_t room_cond;
     pthread_t helper;
@@ -153,8 +155,10 @@ void dlp__map_ask(struct dlp_map *m, double *last);
  *  next batches (a few), else freed. */
 void dlp__map_recycle(struct dlp_map *m, struct handed *h);
 
-/** A kept batch's memory (h->cap bytes), or NULL: none is kept. */
-struct handed *dlp__map_spare(struct dlp_map *m);
+/** A kept batch's memory (h->cap bytes): the first of at least want
+ *  bytes, else the first kept (smaller: the caller grows it), or NULL:
+ *  none is kept. */
+struct handed *dlp__map_spare(struct dlp_map *m, size_t want);
 
 /** Helper: bytes of results handled by the master come back to the
  *  window; wakes the team threads waiting for room. */

@@ -103,7 +103,7 @@ static int gather_batches(struct dlp_map *m)
         CHECK("map consumer", MPI_Get_count_c(&st, MPI_BYTE, &bytes));
         /* into a kept batch's memory (no fresh pages per batch) */
         size_t need = sizeof(struct handed) + (size_t)bytes;
-        struct handed *h = bytes >= (MPI_Count)sizeof(struct batch_head) ? dlp__map_spare(m)
+        struct handed *h = bytes >= (MPI_Count)sizeof(struct batch_head) ? dlp__map_spare(m, need)
                                                                           : NULL;
         if (h && h->cap < need) {
             free(h);
@@ -233,24 +233,46 @@ int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, siz
     }
 }
 
+/* One result to the callback: handled, or the call's failure. */
+static void deliver(struct dlp_map *m, long i, const void *data, size_t len)
+{
+    int rc = m->on_result(i, data, len, m->ctx);
+    if (rc != 0) {
+        m->stopped = !m->L->failures.keep_all; /* skip: go on with the others */
+        char msg[128];
+        snprintf(msg, sizeof msg, "on_result returned %d (a result of %zu bytes)", rc, len);
+        dlp__loop_item_failure(m->L, i, -1, DLP_ERR_ITEM, rc, msg);
+    } else {
+        if (m->L->journaled)
+            dlp__loop_noted(m->L, &m->js, i);
+        m->done++;
+    }
+}
+
 void *dlp__map_consumer_main(void *arg)
 {
     struct dlp_map *m = arg;
+    struct consumer *c = &m->in;
+    const long n = m->L->n;
     long i;
     const void *data;
     size_t len;
     dlp__loop_result_handler(1);
     while (dlp__map_consumer_next(m, &i, &data, &len)) {
-        int rc = m->on_result(i, data, len, m->ctx);
-        if (rc != 0) {
-            m->stopped = !m->L->failures.keep_all; /* skip: go on with the others */
-            char msg[128];
-            snprintf(msg, sizeof msg, "on_result returned %d (a result of %zu bytes)", rc, len);
-            dlp__loop_item_failure(m->L, i, -1, DLP_ERR_ITEM, rc, msg);
-        } else {
-            if (m->L->journaled)
-                dlp__loop_noted(m->L, &m->js, i);
-            m->done++;
+        deliver(m, i, data, len);
+        /* the rest of the batch here, without a call per result (what
+         * dlp__map_consumer_next does for one, where no progress display
+         * and no stop needs it; an item out of range is its to report) */
+        while (c->left > 0 && !m->stopped && !m->L->progress.active) {
+            struct record_head r;
+            memcpy(&r, c->at, sizeof r);
+            if (r.item < 0 || r.item >= n)
+                break;
+            const char *bytes = c->at + sizeof r;
+            c->at += RECORD_BYTES(r.len);
+            c->left--;
+            m->consumed++;
+            deliver(m, r.item, bytes, (size_t)r.len);
         }
     }
     return NULL;
