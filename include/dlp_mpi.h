@@ -776,9 +776,12 @@ typedef int (*dlp_result_fn)(long i, const void *data, size_t len, void *ctx);
  *  slows the workers down instead of growing memory. Results travel with
  *  their item index, in batches: a result reaches on_result within a few
  *  milliseconds, or at the latest when its thread has finished its next
- *  item. ctx is passed to both functions. Collective; main thread.
- *  Returns and errors: as dlp_split_managed(), plus DLP_ERR_ITEM when
- *  on_result fails (under skip: DLP_SKIPPED, the item listed). */
+ *  item. ctx is passed to both functions. Between map calls a rank keeps
+ *  the batch memory of the last one for the next (at most its window and a
+ *  quarter plus 1 MiB, and 16 MiB); dlp_finalize() frees it. Collective;
+ *  main thread. Returns and errors: as dlp_split_managed(), plus
+ *  DLP_ERR_ITEM when on_result fails (under skip: DLP_SKIPPED, the item
+ *  listed). */
 DLP_EXPORT int dlp_map_unordered(long n, dlp_work_fn work, dlp_result_fn on_result, void *ctx,
                                  const dlp_opts *opts);
 
