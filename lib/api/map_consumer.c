@@ -167,6 +167,17 @@ static void start_batch(struct dlp_map *m)
     c->left = h.records;
 }
 
+/* The current batch's next record: its head in *r, its bytes returned
+ * (c->left > 0). */
+static const char *take_record(struct consumer *c, struct record_head *r)
+{
+    memcpy(r, c->at, sizeof *r);
+    const char *bytes = c->at + sizeof *r;
+    c->at += RECORD_BYTES(r->len);
+    c->left--;
+    return bytes;
+}
+
 int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, size_t *len)
 {
     struct dlp_loop *L = m->L;
@@ -176,16 +187,13 @@ int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, siz
             return 0;
         if (c->cur && c->left > 0) {
             struct record_head r;
-            memcpy(&r, c->at, sizeof r);
+            const char *bytes = take_record(c, &r);
             if (r.item < 0 || r.item >= L->n) {
                 char what[128];
                 snprintf(what, sizeof what, "result of item %ld from rank %d (n = %ld)", r.item,
                          c->cur->rank, L->n);
                 dlp__helper_abort("map consumer", what, MPI_SUCCESS);
             }
-            const char *bytes = c->at + sizeof r;
-            c->at += RECORD_BYTES(r.len);
-            c->left--;
             if (L->progress.active)
                 feed_progress(m);
             if (m->stopped)
@@ -268,9 +276,7 @@ void *dlp__map_consumer_main(void *arg)
             memcpy(&r, c->at, sizeof r);
             if (r.item < 0 || r.item >= n)
                 break;
-            const char *bytes = c->at + sizeof r;
-            c->at += RECORD_BYTES(r.len);
-            c->left--;
+            const char *bytes = take_record(c, &r);
             m->consumed++;
             deliver(m, r.item, bytes, (size_t)r.len);
         }

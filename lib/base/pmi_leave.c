@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "journal_file.h" /* dlp__write_all */
 
 /* PMI_FD's value, -1 when none; -2 before it was read. */
 static _Atomic int pmi_fd_seen = -2;
@@ -36,26 +37,11 @@ static int pmi_fd(void)
     return fd >= 0 && fcntl(fd, F_GETFD) >= 0 ? fd : -1;
 }
 
-/* Write all of text to fd; 0 on success. */
-static int send_all(int fd, const char *text)
-{
-    size_t left = strlen(text);
-    while (left > 0) {
-        ssize_t w = write(fd, text, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        text += w;
-        left -= (size_t)w;
-    }
-    return 0;
-}
-
 void dlp__pmi_leave(void)
 {
     int fd = pmi_fd();
-    if (fd < 0 || send_all(fd, "cmd=finalize\n") != 0)
+    static const char finalize[] = "cmd=finalize\n";
+    if (fd < 0 || dlp__write_all(fd, finalize, sizeof finalize - 1) != 0)
         return;
     /* the reply: one line; only its arrival matters */
     double until = dlp__now() + 1.0;
