@@ -131,10 +131,9 @@ static int append(struct dlp_map *m, struct map_slot *s, long i, const struct dl
     struct record_head h = {.item = i, .len = out->len};
     char *at = (char *)s->cur + s->len;
     memcpy(at, &h, sizeof h);
-    if (out->len)
-        memcpy(at + sizeof h, out->data, out->len);
-    if (PAD8(out->len) != out->len)
-        memset(at + sizeof h + out->len, 0, PAD8(out->len) - out->len);
+    if (PAD8(out->len) != out->len) /* the pad: zeros (the last word first) */
+        memset(at + sizeof h + PAD8(out->len) - 8, 0, 8);
+    dlp__copy(at + sizeof h, out->data, out->len);
     s->len += rec;
     s->records++;
     /* charge the window: from the thread's credit, else reserve more (one

@@ -54,6 +54,11 @@ void *dlp_buf_reserve(dlp_buf *out, size_t len)
 
 int dlp_buf_append(dlp_buf *out, const void *data, size_t len)
 {
+    if (out && data && out->data && len <= out->cap - out->len) { /* it fits */
+        dlp__copy(out->data + out->len, data, len);
+        out->len += len;
+        return DLP_OK;
+    }
     if (!out)
         return dlp__fail(DLP_ERR_ARG, "dlp_buf_append", "out is NULL");
     if (!data && len > 0)
@@ -63,7 +68,7 @@ int dlp_buf_append(dlp_buf *out, const void *data, size_t len)
     void *at = dlp_buf_reserve(out, len);
     if (!at)
         return out->failed;
-    memcpy(at, data, len);
+    dlp__copy(at, data, len);
     return DLP_OK;
 }
 
