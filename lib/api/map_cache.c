@@ -4,8 +4,9 @@
  * and the next call faults every page of its first batches in again
  * (with tiny items that is a visible part of a call, docs/map.md). The
  * batches kept here (as many as the call's spare list held, up to
- * DLP__MAP_CACHE_BYTES) start the next call's spare list instead. Only the main thread runs map calls and
- * dlp_finalize, so the list needs no lock. */
+ * DLP__MAP_CACHE_BYTES) start the next call's spare list instead. Only
+ * the main thread runs map calls and dlp_finalize, so the list needs no
+ * lock. */
 #include <stdlib.h>
 
 #include "map.h"
@@ -43,8 +44,5 @@ void dlp__map_cache_release(void)
     struct handed *spare;
     size_t bytes;
     dlp__map_cache_lend(&spare, &bytes);
-    for (struct handed *h = spare, *next; h; h = next) {
-        next = h->next;
-        free(h);
-    }
+    dlp__map_cache_keep(spare, 0); /* keeps none: frees them all */
 }
