@@ -306,10 +306,12 @@ static void check_loop_form(void)
 /* ---------------------------------------------------- window, tiny results -- */
 
 /* The master's own team against a slow on_result, with 8-byte results and a
- * window of 100 records: its threads reserve window bytes in grants and
- * hand over batches, but may never run further ahead of on_result than the
- * window, plus one result and one running item per thread. Counted on the
- * master, whose own results say so (their bytes: the rank). */
+ * window of 100 results' bytes: its threads reserve window bytes in grants
+ * and hand over batches, but may never run further ahead of on_result than
+ * the window (at most 100 results: a result costs its 8 bytes, more when a
+ * run of consecutive items begins), plus one result and one running item
+ * per thread. Counted on the master, whose own results say so (their
+ * bytes: the rank). */
 struct ahead_ctx {
     _Atomic long started; /* items the master's team started */
     long handled;         /* of them handled by on_result */
@@ -344,8 +346,8 @@ static int ahead_result(long i, const void *data, size_t len, void *vctx)
 
 static void check_window_tiny(void)
 {
-    const long records = 100, record = 24; /* 16-byte head, 8 bytes */
-    test_case("window: 8-byte results, opts.inflight = 100 records, slow on_result");
+    const long records = 100, record = 8; /* the least a result costs: its bytes */
+    test_case("window: 8-byte results, opts.inflight = 100 x 8 bytes, slow on_result");
     struct ahead_ctx c = {0, 0, 0};
     dlp_opts o = DLP_OPTS_INIT;
     o.inflight = (size_t)(records * record);

@@ -58,12 +58,23 @@
 
 /* Hand the thread's batch to the helper (a lock-free push: the helper
  * takes all at once) and ring it. */
+/* The open run's count into its head (kept in the slot while it grows). */
+static void close_run(struct map_slot *s)
+{
+    if (!s->run)
+        return;
+    memcpy((char *)s->cur + s->run + offsetof(struct run_head, count), &s->run_count,
+           sizeof s->run_count);
+    s->run = 0;
+}
+
 static void hand_off(struct dlp_map *m, struct map_slot *s)
 {
     atomic_store_explicit(&s->want, 0, memory_order_relaxed);
     struct handed *h = s->cur;
     if (!h)
         return;
+    close_run(s);
     struct batch_head bh = {.seq = m->L->seq,
                             .records = s->records,
                             .bytes = (long)(s->len - sizeof *h - sizeof bh),
@@ -90,7 +101,12 @@ static void hand_off(struct dlp_map *m, struct map_slot *s)
  * results where they come fast, each result at once where they are slow. */
 static int append(struct dlp_map *m, struct map_slot *s, long i, const struct dlp_buf *out)
 {
-    size_t rec = RECORD_BYTES(out->len);
+    /* the item joins the open run if it follows its last with a result of
+     * the same length: then it costs its bytes only */
+    size_t pad = PAD8(out->len);
+    int joins = s->run && i == s->run_next && out->len == s->run_len &&
+                s->run_count < UINT32_MAX;
+    size_t rec = joins ? pad : sizeof(struct run_head) + pad;
     const size_t heads = sizeof(struct handed) + sizeof(struct batch_head);
     if (!s->cur) {
         /* a new batch as large as the last at once (in pages: below
@@ -128,14 +144,23 @@ static int append(struct dlp_map *m, struct map_slot *s, long i, const struct dl
         s->cur = p;
         s->cap = cap;
     }
-    struct record_head h = {.item = i, .len = out->len};
     char *at = (char *)s->cur + s->len;
-    memcpy(at, &h, sizeof h);
-    if (PAD8(out->len) != out->len) /* the pad: zeros (the last word first) */
-        memset(at + sizeof h + PAD8(out->len) - 8, 0, 8);
-    dlp__copy(at + sizeof h, out->data, out->len);
+    if (!joins) {
+        close_run(s);
+        struct run_head h = {.item = i, .len = (uint32_t)out->len, .count = 0};
+        memcpy(at, &h, sizeof h);
+        s->run = s->len;
+        s->run_len = h.len;
+        s->run_count = 0;
+        at += sizeof h;
+    }
+    if (pad != out->len) /* the pad: zeros (the last word first) */
+        memset(at + pad - 8, 0, 8);
+    dlp__copy(at, out->data, out->len);
     s->len += rec;
     s->records++;
+    s->run_count++;
+    s->run_next = i + 1;
     /* charge the window: from the thread's credit, else reserve more (one
      * atomic add per grant, not per result) */
     if (s->credit >= rec) {

@@ -11,18 +11,21 @@
 
 #include "loop.h"
 
-/* Wire format: a batch is a head, then records, each a head and its bytes
- * padded to 8. */
+/* Wire format: a batch is a head, then runs. A run is the results of
+ * consecutive items of one size (a team thread's items mostly come in
+ * runs: it claims blocks of tickets): a head, then each result's bytes
+ * padded to 8. Tiny results so cost their bytes, not a head each. */
 struct batch_head {
     unsigned long seq;
-    long records;
-    long bytes; /* of the records (what the ack returns) */
+    long records; /* results, in all runs */
+    long bytes;   /* of the runs (what the ack returns) */
     int last;   /* end marker: the rank's team is done (records 0) */
     int pad;
 };
-struct record_head {
-    long item;
-    uint64_t len;
+struct run_head {
+    long item;      /* the first */
+    uint32_t len;   /* of each result (at most 1 GiB) */
+    uint32_t count; /* results: items item .. item + count - 1 */
 };
 struct ack {
     unsigned long seq;
@@ -32,18 +35,18 @@ struct ack {
 };
 
 #define PAD8(x) (((x) + 7u) & ~(size_t)7u)
-#define RECORD_BYTES(len) (sizeof(struct record_head) + PAD8(len))
 
 /* A batch waiting on the master for the callback. */
 struct batch {
     struct batch *next;
-    char *p;   /* batch_head + records */
-    void *mem; /* what to free */
+    char *p;    /* batch_head + runs */
+    void *mem;  /* what to free */
+    size_t len; /* of p */
     int rank;
 };
 
 /* A batch a team thread handed to its rank's helper: this head, then the
- * batch (batch_head + records), in one allocation. */
+ * batch (batch_head + runs), in one allocation. */
 struct handed {
     struct handed *next;
     size_t len; /* of the batch, with its head */
@@ -56,8 +59,12 @@ struct handed {
 struct consumer {
     struct batch *head, **tail;
     struct batch *cur;   /* batch being handed out */
-    const char *at;      /* its next record */
-    long left;           /* its records not handed out yet */
+    const char *at;      /* its next result's bytes, or next run's head */
+    const char *end;     /* of its runs */
+    long left;           /* its results not handed out yet */
+    long run_item;       /* the current run's next item */
+    long run_left;       /* its results not handed out yet */
+    size_t run_len;      /* of each of its results */
     int others, ended;   /* other ranks, those whose end marker was handled */
     int mine_done;       /* the master's own team is done */
     int finished;        /* every result is in */
@@ -76,6 +83,9 @@ struct map_slot {
     _Alignas(64) struct handed *cur; /* the batch being filled, or NULL */
     size_t len, cap;                 /* of it: bytes used (with both heads), allocated */
     long records;
+    size_t run;       /* offset in cur of the open run's head, or 0 */
+    long run_next;    /* the item that would join it */
+    uint32_t run_len, run_count; /* its results' length, its results so far */
     size_t last;   /* bytes of the last batch handed (sizes the next one) */
     size_t credit; /* window bytes the thread reserved and not used yet */
     /* shared with the helper */

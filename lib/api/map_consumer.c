@@ -75,12 +75,12 @@ static void feed_progress(struct dlp_map *m)
                          c->busy_nodes, dlp__rt.nodes, now);
 }
 
-static void enqueue(struct consumer *c, char *p, void *mem, int rank)
+static void enqueue(struct consumer *c, char *p, void *mem, size_t len, int rank)
 {
     struct batch *b = malloc(sizeof *b);
     if (!b)
         dlp__helper_abort("map consumer", "out of memory for a batch", MPI_SUCCESS);
-    *b = (struct batch){NULL, p, mem, rank};
+    *b = (struct batch){NULL, p, mem, len, rank};
     *c->tail = b;
     c->tail = &b->next;
 }
@@ -101,28 +101,33 @@ static int gather_batches(struct dlp_map *m)
             break;
         MPI_Count bytes = 0;
         CHECK("map consumer", MPI_Get_count_c(&st, MPI_BYTE, &bytes));
+        if (bytes < (MPI_Count)sizeof(struct batch_head)) {
+            char what[96];
+            snprintf(what, sizeof what, "a message of %lld bytes from rank %d: no batch",
+                     (long long)bytes, st.MPI_SOURCE);
+            dlp__helper_abort("map consumer", what, MPI_SUCCESS);
+        }
         /* into a kept batch's memory (no fresh pages per batch) */
         size_t need = sizeof(struct handed) + (size_t)bytes;
-        struct handed *h = bytes >= (MPI_Count)sizeof(struct batch_head) ? dlp__map_spare(m, need)
-                                                                          : NULL;
+        struct handed *h = dlp__map_spare(m, need);
         if (h && h->cap < need) {
             free(h);
             h = NULL;
         }
-        if (!h && bytes >= (MPI_Count)sizeof(struct batch_head) && (h = malloc(need)))
+        if (!h && (h = malloc(need)))
             h->cap = need;
         if (!h)
             dlp__helper_abort("map consumer", "out of memory for a batch of results",
                               MPI_SUCCESS);
         CHECK("map consumer",
               MPI_Mrecv_c(HANDED_BATCH(h), bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
-        enqueue(c, HANDED_BATCH(h), h, st.MPI_SOURCE);
+        enqueue(c, HANDED_BATCH(h), h, (size_t)bytes, st.MPI_SOURCE);
         got = 2;
     }
     dlp__map_ask(m, &c->last_ask);
     for (struct handed *h = dlp__map_take(m), *next; h; h = next) {
         next = h->next;
-        enqueue(c, HANDED_BATCH(h), h, 0);
+        enqueue(c, HANDED_BATCH(h), h, h->len, 0);
         got = got ? got : 1;
     }
     return got;
@@ -151,6 +156,16 @@ static void finish_batch(struct dlp_map *m)
     c->cur = NULL;
 }
 
+/* A batch or run that does not add up: the sender's bug or a corrupted
+ * message, never a result to hand out. */
+static void bad_batch(const struct dlp_map *m, const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "a batch of results from rank %d: %s (n = %ld)", m->in.cur->rank,
+             what, m->L->n);
+    dlp__helper_abort("map consumer", msg, MPI_SUCCESS);
+}
+
 static void start_batch(struct dlp_map *m)
 {
     struct consumer *c = &m->in;
@@ -158,22 +173,60 @@ static void start_batch(struct dlp_map *m)
     c->head = b->next;
     if (!c->head)
         c->tail = &c->head;
+    c->cur = b;
     struct batch_head h;
+    if (b->len < sizeof h)
+        bad_batch(m, "shorter than its head");
     memcpy(&h, b->p, sizeof h);
     if (h.seq != m->L->seq)
         dlp__helper_abort("map consumer", "results of another call", MPI_SUCCESS);
-    c->cur = b;
+    if (h.bytes < 0 || (size_t)h.bytes != b->len - sizeof h || h.records < 0)
+        bad_batch(m, "its head does not match its length");
     c->at = b->p + sizeof h;
+    c->end = c->at + h.bytes;
     c->left = h.records;
+    c->run_left = 0;
 }
 
-/* The current batch's next record: its head in *r, its bytes returned
- * (c->left > 0). */
-static const char *take_record(struct consumer *c, struct record_head *r)
+/* The next run's head, checked: its items within 0 .. n - 1 and among the
+ * batch's results, its bytes within the batch. */
+static void open_run(struct dlp_map *m)
 {
-    memcpy(r, c->at, sizeof *r);
-    const char *bytes = c->at + sizeof *r;
-    c->at += RECORD_BYTES(r->len);
+    struct consumer *c = &m->in;
+    struct run_head r;
+    if ((size_t)(c->end - c->at) < sizeof r)
+        bad_batch(m, "a run head past its end");
+    memcpy(&r, c->at, sizeof r);
+    c->at += sizeof r;
+    char what[160];
+    if (r.item < 0 || r.count < 1 || r.item > m->L->n - (long)r.count || r.count > c->left) {
+        snprintf(what, sizeof what, "a run of %lu results from item %ld (%ld results left)",
+                 (unsigned long)r.count, r.item, c->left);
+        bad_batch(m, what);
+    }
+    size_t pad = PAD8((size_t)r.len);
+    if ((uint64_t)pad * r.count > (uint64_t)(c->end - c->at)) {
+        snprintf(what, sizeof what, "a run of %lu results of %lu bytes past its end",
+                 (unsigned long)r.count, (unsigned long)r.len);
+        bad_batch(m, what);
+    }
+    c->run_item = r.item;
+    c->run_left = (long)r.count;
+    c->run_len = r.len;
+}
+
+/* The current batch's next result (c->left > 0): its item in *item, its
+ * length in *len, its bytes returned. */
+static inline const char *take_record(struct dlp_map *m, long *item, size_t *len)
+{
+    struct consumer *c = &m->in;
+    if (c->run_left == 0)
+        open_run(m);
+    const char *bytes = c->at;
+    *item = c->run_item++;
+    *len = c->run_len;
+    c->at += PAD8(c->run_len);
+    c->run_left--;
     c->left--;
     return bytes;
 }
@@ -186,22 +239,13 @@ int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, siz
         if (c->finished)
             return 0;
         if (c->cur && c->left > 0) {
-            struct record_head r;
-            const char *bytes = take_record(c, &r);
-            if (r.item < 0 || r.item >= L->n) {
-                char what[128];
-                snprintf(what, sizeof what, "result of item %ld from rank %d (n = %ld)", r.item,
-                         c->cur->rank, L->n);
-                dlp__helper_abort("map consumer", what, MPI_SUCCESS);
-            }
+            const char *bytes = take_record(m, item, len);
             if (L->progress.active)
                 feed_progress(m);
             if (m->stopped)
                 continue;
             m->consumed++;
-            *item = r.item;
             *data = bytes;
-            *len = (size_t)r.len;
             return 1;
         }
         if (c->cur)
@@ -241,15 +285,22 @@ int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, siz
     }
 }
 
+/* on_result failed for item i: the call's failure (under skip, the item's
+ * only: go on with the others). */
+static void result_failed(struct dlp_map *m, long i, size_t len, int rc)
+{
+    m->stopped = !m->L->failures.keep_all;
+    char msg[128];
+    snprintf(msg, sizeof msg, "on_result returned %d (a result of %zu bytes)", rc, len);
+    dlp__loop_item_failure(m->L, i, -1, DLP_ERR_ITEM, rc, msg);
+}
+
 /* One result to the callback: handled, or the call's failure. */
 static void deliver(struct dlp_map *m, long i, const void *data, size_t len)
 {
     int rc = m->on_result(i, data, len, m->ctx);
     if (rc != 0) {
-        m->stopped = !m->L->failures.keep_all; /* skip: go on with the others */
-        char msg[128];
-        snprintf(msg, sizeof msg, "on_result returned %d (a result of %zu bytes)", rc, len);
-        dlp__loop_item_failure(m->L, i, -1, DLP_ERR_ITEM, rc, msg);
+        result_failed(m, i, len, rc);
     } else {
         if (m->L->journaled)
             dlp__loop_noted(m->L, &m->js, i);
@@ -257,29 +308,58 @@ static void deliver(struct dlp_map *m, long i, const void *data, size_t len)
     }
 }
 
+/* The rest of the current run to the callback, in a loop of its own (the
+ * run's state in locals), until it ends or the call stops. */
+static void deliver_run(struct dlp_map *m)
+{
+    struct consumer *c = &m->in;
+    if (c->run_left == 0)
+        open_run(m);
+    const dlp_result_fn f = m->on_result;
+    void *const ctx = m->ctx;
+    const int journaled = m->L->journaled;
+    const size_t len = c->run_len, step = PAD8(len);
+    const long first = c->run_item, count = c->run_left;
+    const char *at = c->at;
+    long k = 0, done = 0;
+    while (k < count) {
+        long i = first + k;
+        int rc = f(i, at, len, ctx);
+        k++;
+        at += step;
+        if (rc != 0) {
+            result_failed(m, i, len, rc);
+            if (m->stopped)
+                break;
+        } else {
+            if (journaled)
+                dlp__loop_noted(m->L, &m->js, i);
+            done++;
+        }
+    }
+    c->run_item += k;
+    c->run_left -= k;
+    c->left -= k;
+    c->at = at;
+    m->consumed += k;
+    m->done += done;
+}
+
 void *dlp__map_consumer_main(void *arg)
 {
     struct dlp_map *m = arg;
     struct consumer *c = &m->in;
-    const long n = m->L->n;
     long i;
     const void *data;
     size_t len;
     dlp__loop_result_handler(1);
     while (dlp__map_consumer_next(m, &i, &data, &len)) {
         deliver(m, i, data, len);
-        /* the rest of the batch here, without a call per result (what
-         * dlp__map_consumer_next does for one, where no progress display
-         * and no stop needs it; an item out of range is its to report) */
-        while (c->left > 0 && !m->stopped && !m->L->progress.active) {
-            struct record_head r;
-            memcpy(&r, c->at, sizeof r);
-            if (r.item < 0 || r.item >= n)
-                break;
-            const char *bytes = take_record(c, &r);
-            m->consumed++;
-            deliver(m, r.item, bytes, (size_t)r.len);
-        }
+        /* the rest of the batch here, run by run, without a call per
+         * result (what dlp__map_consumer_next does for one, where no
+         * progress display and no stop needs it) */
+        while (c->left > 0 && !m->stopped && !m->L->progress.active)
+            deliver_run(m);
     }
     return NULL;
 }
