@@ -109,10 +109,10 @@ static int append(struct dlp_map *m, struct map_slot *s, long i, const struct dl
     size_t rec = joins ? pad : sizeof(struct run_head) + pad;
     const size_t heads = sizeof(struct handed) + sizeof(struct batch_head);
     if (!s->cur) {
-        /* a new batch as large as the last at once (in pages: below
-         * malloc's mmap threshold for full batches of small results), in a
-         * kept batch's memory if one is that large (else in the first
-         * kept, grown: growing batch by batch faults fresh pages in) */
+        /* a new batch as large as the last at once (rounded up to
+         * pages), in a kept batch's memory if one is that large (else in
+         * the first kept, grown: growing batch by batch faults fresh
+         * pages in) */
         size_t want = s->last > 4096 ? (s->last + 4095) & ~(size_t)4095 : 4096;
         struct handed *h = dlp__map_spare(m, want);
         if (h && h->cap < want) {

@@ -99,8 +99,11 @@ struct map_slot {
 /* Longest sleep of a team thread waiting for room (a safety net: the
  * helpers wake it when they give bytes back). */
 #define DLP__MAP_ROOM_NAP_US 20000u
-/* Ring threshold and credit grant at most, bytes (see map.c). */
-#define DLP__MAP_RING_MAX ((size_t)60 << 10)
+/* Ring threshold and credit grant at most, bytes (see map.c). Every
+ * hand-over wakes the helper, which then runs on the team's cores: with
+ * few threads per rank (where the window allows large batches) tiny
+ * results should hand over rarely. */
+#define DLP__MAP_RING_MAX ((size_t)1 << 20)
 #define DLP__MAP_GRANT_MAX ((size_t)16 << 10)
 /* Bytes of batches kept for reuse at most, besides the window's and a
  * quarter of it (spare_max): a batch freed and allocated again costs
