@@ -35,6 +35,12 @@ enum {
     V_REPROCALLBACK,
     V_COUNT
 };
+/* The variant each is compared with in the CSV (time / its time), or -1. */
+static const int versus[V_COUNT] = {
+    [V_OMP16] = -1,         [V_LOOP16] = V_OMP16,        [V_RR16] = V_OMP16,
+    [V_MANAGED16] = V_OMP16, [V_OMPBIG] = -1,             [V_SUMBIG] = V_OMPBIG,
+    [V_SUMMANAGED] = V_OMPBIG, [V_SUMCALLBACK] = V_OMPBIG, [V_REPROBIG] = V_SUMBIG,
+    [V_REPROCALLBACK] = V_SUMCALLBACK};
 static const char *names[V_COUNT] = {
     "omp_for_allreduce_16", "loop_allreduce_16",   "round_robin_16",      "managed_16",
     "omp_reduction_N",      "reduce_sum_N",        "reduce_sum_managed_N",
@@ -217,18 +223,40 @@ int main(int argc, char **argv)
             printf("  %-24s / omp per rep: median %.3f, min %.3f, max %.3f\n", names[v], qm,
                    qlo, qhi);
         }
-        free(q);
         printf("sums: omp %.17g range %.17g repro %.17g%s\n", check[V_OMPBIG], check[V_SUMBIG],
                check[V_REPROBIG], bad ? "  MISMATCH" : "");
         bench_print_load(&cfg);
-        FILE *csv = bench_csv_open(csv_path, "median_s,min_s,max_s,date");
+        /* time_ratio: median time / the vs variant's (same run); pair_min,
+         * pair_max: that ratio repetition by repetition; call_p*: the
+         * per-call variants' single calls on rank 0 (sorted above) */
+        FILE *csv = bench_csv_open(csv_path, "median_s,min_s,max_s,vs,time_ratio,pair_min,"
+                                             "pair_max,call_p10_s,call_p50_s,call_p90_s,date");
         for (int v = 0; csv && v < V_COUNT; v++) {
             double m, lo, hi;
             bench_spread(t[v], reps, &m, &lo, &hi);
             bench_csv_row(csv, &cfg, names[v], v <= V_MANAGED16 ? 16 : n, reps);
-            fprintf(csv, ",%.9g,%.9g,%.9g,%s\n", m, lo, hi, bench_date());
+            fprintf(csv, ",%.9g,%.9g,%.9g", m, lo, hi);
+            int b = versus[v];
+            if (b >= 0) {
+                double pm, plo, phi;
+                for (int rep = 0; rep < reps; rep++)
+                    q[rep] = t[v][rep] / t[b][rep];
+                bench_spread(q, reps, &pm, &plo, &phi);
+                fprintf(csv, ",%s,%.6g,%.6g,%.6g", names[b], m / med[b], plo, phi);
+            } else {
+                fprintf(csv, ",,,,");
+            }
+            if (v <= V_MANAGED16) {
+                const double *c = percall[v];
+                fprintf(csv, ",%.9g,%.9g,%.9g", c[percall_n / 10], c[percall_n / 2],
+                        c[percall_n * 9 / 10]);
+            } else {
+                fprintf(csv, ",,,");
+            }
+            fprintf(csv, ",%s\n", bench_date());
         }
         bench_csv_close(csv, csv_path);
+        free(q);
     }
     for (int v = 0; v < V_COUNT; v++)
         free(t[v]);

@@ -4,7 +4,7 @@
 #   bench/run.sh [BIN_DIR [RESULTS_DIR]]
 #
 # BIN_DIR      directory holding the built `efficiency`, `throughput`, `map`,
-#              `workloads`, `journal`, `gather` and `dispatcher` (default:
+#              `reduce`, `workloads`, `journal`, `gather` and `dispatcher` (default:
 #              build/bench, then the directory of this script)
 # RESULTS_DIR  where everything goes (default: bench_results/YYYYmmdd-HHMMSS)
 #
@@ -16,8 +16,9 @@
 # Knobs (environment): EFF_N (200), EFF_REPS (5), TP_N (10000000), TP_REPS (5),
 # MAP_N (5000000: map_unordered with 8-byte and empty results, and its
 # managed baseline), MAP_REPS (5), MAP_N_1K (MAP_N / 10: 1 KiB results),
-# MAP_N_EMPTY (5 x MAP_N: managed empty items, progress off / on),
-# WL_WORKLOADS (all: "empty uniform linear periodic heavy_tail sleep"), WL_N
+# MAP_N_EMPTY (5 x MAP_N: managed empty items, progress off / on), RED_N
+# (10000000: reductions over cheap items), RED_REPS (9), RED_CALLS (300: calls
+# of 16 empty items per repetition, the per-call cost), WL_WORKLOADS (all: "empty uniform linear periodic heavy_tail sleep"), WL_N
 # (the program's: 200 items, empty 10^6), WL_REPS (5), BENCH_POLICIES (the
 # managed policies of workloads, "auto fixed:1"), JR_N (TP_N: empty items with
 # and without a journal), JR_REPS (TP_REPS), GATHER_SIZES (the program's:
@@ -29,8 +30,8 @@
 # program; it runs once, on its own layouts, with STARTUP_RUNS),
 # WL_OFF_WORKLOADS ("periodic heavy_tail": the workloads at 2n1off),
 # MPIEXEC (mpiexec.mpich), MPIEXEC_TIMEOUT (900 s per run), LAYOUTS (all four:
-# "1x2 2x1 2n1 2n1off"), BENCHES (all eight: "efficiency throughput map workloads
-# journal gather dispatcher startup").
+# "1x2 2x1 2n1 2n1off"), BENCHES (all nine: "efficiency throughput map reduce
+# workloads journal gather dispatcher startup").
 #
 # At the end: plots (bench/plot.gp, when gnuplot is installed) and the table of
 # the performance targets (bench/targets.sh) in RESULTS_DIR/targets.md.
@@ -65,6 +66,9 @@ MAP_N=${MAP_N:-5000000}
 MAP_REPS=${MAP_REPS:-5}
 MAP_N_1K=${MAP_N_1K:-$((MAP_N / 10 > 0 ? MAP_N / 10 : 1))}
 MAP_N_EMPTY=${MAP_N_EMPTY:-$((5 * MAP_N))}
+RED_N=${RED_N:-10000000}
+RED_REPS=${RED_REPS:-9}
+RED_CALLS=${RED_CALLS:-300}
 WL_WORKLOADS=${WL_WORKLOADS:-all}
 WL_OFF_WORKLOADS=${WL_OFF_WORKLOADS:-"periodic heavy_tail"}
 WL_N=${WL_N:-}
@@ -75,7 +79,7 @@ LAYOUTS=${LAYOUTS:-"1x2 2x1 2n1 2n1off"}
 DISP_SECONDS=${DISP_SECONDS:-2}
 DISP_REPS=${DISP_REPS:-5}
 STARTUP_EXAMPLE=${STARTUP_EXAMPLE:-$bin/../examples/split_managed}
-BENCHES=${BENCHES:-"efficiency throughput map workloads journal gather dispatcher startup"}
+BENCHES=${BENCHES:-"efficiency throughput map reduce workloads journal gather dispatcher startup"}
 for prog in $BENCHES; do
     if [ "$prog" = startup ]; then
         if [ ! -x "$STARTUP_EXAMPLE" ]; then
@@ -101,6 +105,7 @@ done
     echo "JR_N=$JR_N JR_REPS=$JR_REPS"
     echo "GATHER_SIZES=${GATHER_SIZES:-default} GATHER_REPS=$GATHER_REPS"
     echo "MAP_N=$MAP_N MAP_REPS=$MAP_REPS MAP_N_1K=$MAP_N_1K MAP_N_EMPTY=$MAP_N_EMPTY"
+    echo "RED_N=$RED_N RED_REPS=$RED_REPS RED_CALLS=$RED_CALLS"
     echo "WL_WORKLOADS=$WL_WORKLOADS WL_OFF_WORKLOADS=$WL_OFF_WORKLOADS WL_N=${WL_N:-default} WL_REPS=$WL_REPS BENCH_POLICIES=${BENCH_POLICIES:-default}"
     echo "DISP_SECONDS=$DISP_SECONDS DISP_REPS=$DISP_REPS STARTUP_EXAMPLE=$STARTUP_EXAMPLE STARTUP_RUNS=${STARTUP_RUNS:-default}"
     echo "BENCHES=$BENCHES LAYOUTS=$LAYOUTS"
@@ -140,6 +145,7 @@ for layout in $LAYOUTS; do
         efficiency) run "$layout" efficiency "$EFF_N" "$EFF_REPS" ;;
         throughput) run "$layout" throughput "$TP_N" "$TP_REPS" ;;
         map) run "$layout" map "$MAP_N" "$MAP_REPS" "$MAP_N_1K" "$MAP_N_EMPTY" ;;
+        reduce) run "$layout" reduce "$RED_N" "$RED_REPS" "$RED_CALLS" ;;
         journal) run "$layout" journal "$JR_N" "$JR_REPS" ;;
         gather) run "$layout" gather "$GATHER_REPS" ;;
         dispatcher)

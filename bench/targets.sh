@@ -4,18 +4,21 @@
 #   bench/targets.sh RESULTS_DIR
 #
 # Reads the CSV files bench/run.sh wrote into RESULTS_DIR (workloads.csv,
-# throughput.csv, dispatcher.csv, gather.csv, startup.csv; a missing one
-# makes its targets "not measured") and prints one Markdown table: each
-# target, the layout, what was measured (median, and min-max over the
-# repetitions), the goal, and whether it is met. The same rows go to
-# RESULTS_DIR/targets.csv.
+# throughput.csv, dispatcher.csv, gather.csv, map.csv, reduce.csv,
+# startup.csv; a missing one leaves its targets out) and prints one Markdown
+# table: each target, the layout, what was measured (median, and min-max
+# over the repetitions), the goal, and whether it is met. The same rows go
+# to RESULTS_DIR/targets.csv.
 #
 # Spread: efficiency from the fastest and slowest repetition; throughput
 # from the same; the dispatcher's p99 and CPU over its calls (each call's
 # own p99); gather: the ratio (baseline median / median) at each size per
-# rank, and the least and greatest of them; startup over its runs. The
-# layout 2n1off (the node doorbells off) is a baseline: its efficiency and
-# dispatcher rows are marked "baseline" instead of met or not.
+# rank, and the least and greatest of them; map and reduce ratios: the same
+# ratio repetition by repetition (both variants of a pair ran in the same
+# repetition); the managed 16-item call: p10-p90 of its single calls;
+# startup over its runs. The layout 2n1off (the node doorbells off) is a
+# baseline: its efficiency and dispatcher rows are marked "baseline"
+# instead of met or not.
 set -eu
 
 dir=${1:-}
@@ -105,6 +108,36 @@ rows() {
               }
             }' "$dir/gather.csv"
     fi
+    # dlp_map_unordered, 8-byte results: >= 0.8x the rate of dense results
+    # (managed_8B) in the same run; pair_min / pair_max: rep by rep.
+    rows "$dir/map.csv" '$c["variant"] == "map_8B"' \
+        'printf "map_unordered 8-byte results / dense results (rate),%s,%.2f,%.2f,%.2f,>= 0.8,%s\n",
+                $c["layout"], $c["ratio"], $c["pair_min"], $c["pair_max"],
+                ($c["ratio"] >= 0.8 ? "yes" : "no")'
+    # A call of 16 empty items summed to every rank: round robin <= 2x the
+    # time of a hand-written omp for + MPI_Allreduce (mean per call of a
+    # repetition; pairs rep by rep); managed <= 30 us per call (p50 of the
+    # single calls; p10-p90) at two emulated nodes.
+    rows "$dir/reduce.csv" '$c["variant"] == "round_robin_16"' \
+        'printf "16-item call: round robin / omp for + MPI_Allreduce (time),%s,%.2f,%.2f,%.2f,<= 2,%s\n",
+                $c["layout"], $c["time_ratio"], $c["pair_min"], $c["pair_max"],
+                ($c["time_ratio"] <= 2 ? "yes" : "no")'
+    rows "$dir/reduce.csv" '$c["variant"] == "managed_16"' \
+        'l = $c["layout"]; p = $c["call_p50_s"] * 1e6
+         printf "16-item call: managed us per call (p50; p10-p90),%s,%.1f,%.1f,%.1f,%s,%s\n", l, p,
+                $c["call_p10_s"] * 1e6, $c["call_p90_s"] * 1e6, (l == "2n1" ? "<= 30 at 2n1" : "-"),
+                (l != "2n1" ? "-" : p <= 30 ? "yes" : "no")'
+    # A sum over N cheap items (range loop form, round robin) against OpenMP
+    # reduction(+:) + MPI_Allreduce: throughput >= 0.9x at 1x2.
+    rows "$dir/reduce.csv" '$c["variant"] == "reduce_sum_N"' \
+        'l = $c["layout"]; r = 1 / $c["time_ratio"]
+         printf "reduction over N cheap items / OpenMP reduction (rate),%s,%.2f,%.2f,%.2f,%s,%s\n", l,
+                r, 1 / $c["pair_max"], 1 / $c["pair_min"], (l == "1x2" ? ">= 0.9 at 1x2" : "-"),
+                (l != "1x2" ? "-" : r >= 0.9 ? "yes" : "no")'
+    # The reproducible sum's cost: its time over the plain sum's (measured).
+    rows "$dir/reduce.csv" '$c["variant"] == "reduce_repro_N"' \
+        'printf "reproducible sum / plain sum (time; range form),%s,%.2f,%.2f,%.2f,measured,-\n",
+                $c["layout"], $c["time_ratio"], $c["pair_min"], $c["pair_max"]'
     # The sleep example, 8 workers: launch to exit <= 0.45 s.
     rows "$dir/startup.csv" '$c["program"] == "split_managed"' \
         'printf "sleep example launch-to-exit (s),%s,%.3f,%.3f,%.3f,<= 0.45,%s\n", $c["layout"],
