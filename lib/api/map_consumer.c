@@ -52,11 +52,13 @@ static void rank_done(struct consumer *c, int rank)
  * cost a quarter of the time). */
 #define STRIDE_MAX 4096L
 
-static void feed_progress(struct dlp_map *m)
+/* k more results were handed out: the progress display's look at the
+ * clock once c->stride results have passed. */
+static void progress_count(struct dlp_map *m, long k)
 {
     struct dlp_loop *L = m->L;
     struct consumer *c = &m->in;
-    if (!L->progress.active || ++c->since_look < c->stride)
+    if (!L->progress.active || (c->since_look += k) < c->stride)
         return;
     double now = dlp__now_coarse();
     double dt = now - c->last_look;
@@ -241,7 +243,7 @@ int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, siz
         if (c->cur && c->left > 0) {
             const char *bytes = take_record(m, item, len);
             if (L->progress.active)
-                feed_progress(m);
+                progress_count(m, 1);
             if (m->stopped)
                 continue;
             m->consumed++;
@@ -250,7 +252,7 @@ int dlp__map_consumer_next(struct dlp_map *m, long *item, const void **data, siz
         }
         if (c->cur)
             finish_batch(m);
-        feed_progress(m);
+        progress_count(m, 1);
         int got = gather_batches(m);
         if (got == 2) /* other ranks' batches come: look again soon */
             c->backoff = DLP__POLL_MIN_US;
@@ -309,7 +311,8 @@ static void deliver(struct dlp_map *m, long i, const void *data, size_t len)
 }
 
 /* The rest of the current run to the callback, in a loop of its own (the
- * run's state in locals), until it ends or the call stops. */
+ * run's state in locals), until it ends, the call stops or the progress
+ * display is due a look at the clock. */
 static void deliver_run(struct dlp_map *m)
 {
     struct consumer *c = &m->in;
@@ -319,7 +322,10 @@ static void deliver_run(struct dlp_map *m)
     void *const ctx = m->ctx;
     const int journaled = m->L->journaled;
     const size_t len = c->run_len, step = PAD8(len);
-    const long first = c->run_item, count = c->run_left;
+    const long first = c->run_item;
+    long count = c->run_left;
+    if (m->L->progress.active && count > c->stride - c->since_look)
+        count = c->stride - c->since_look > 0 ? c->stride - c->since_look : 1;
     const char *at = c->at;
     long k = 0, done = 0;
     while (k < count) {
@@ -343,6 +349,7 @@ static void deliver_run(struct dlp_map *m)
     c->at = at;
     m->consumed += k;
     m->done += done;
+    progress_count(m, k);
 }
 
 void *dlp__map_consumer_main(void *arg)
@@ -356,9 +363,8 @@ void *dlp__map_consumer_main(void *arg)
     while (dlp__map_consumer_next(m, &i, &data, &len)) {
         deliver(m, i, data, len);
         /* the rest of the batch here, run by run, without a call per
-         * result (what dlp__map_consumer_next does for one, where no
-         * progress display and no stop needs it) */
-        while (c->left > 0 && !m->stopped && !m->L->progress.active)
+         * result (what dlp__map_consumer_next does for one) */
+        while (c->left > 0 && !m->stopped)
             deliver_run(m);
     }
     return NULL;
