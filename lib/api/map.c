@@ -56,8 +56,6 @@
 
 /* ------------------------------------------------------- team threads -- */
 
-/* Hand the thread's batch to the helper (a lock-free push: the helper
- * takes all at once) and ring it. */
 /* The open run's count into its head (kept in the slot while it grows). */
 static void close_run(struct map_slot *s)
 {
@@ -68,6 +66,8 @@ static void close_run(struct map_slot *s)
     s->run = 0;
 }
 
+/* Hand the thread's batch to the helper (a lock-free push: the helper
+ * takes all at once) and ring it. */
 static void hand_off(struct dlp_map *m, struct map_slot *s)
 {
     atomic_store_explicit(&s->want, 0, memory_order_relaxed);
@@ -370,7 +370,7 @@ static int start(struct dlp_map **out, long n, dlp_work_fn work, dlp_result_fn o
     m->ctx = ctx;
     m->window = L->o.inflight;
     /* the batches of a full window take more than its bytes (a batch's
-     * memory is in pages, records and heads): room for that */
+     * memory is in pages, results and heads): room for that */
     m->spare_max = m->window + m->window / 4 + DLP__MAP_SPARE_BYTES;
     m->last = -1;
     /* the threads' credits and pending results below their thresholds
