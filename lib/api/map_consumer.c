@@ -52,8 +52,9 @@ static void rank_done(struct consumer *c, int rank)
  * cost a quarter of the time). */
 #define STRIDE_MAX 4096L
 
-/* k more results were handed out: the progress display's look at the
- * clock once c->stride results have passed. */
+/* k more results were handed out (or, with k = 1, the consumer went
+ * round its wait once): the progress display's look at the clock once
+ * c->stride of these have passed. */
 static void progress_count(struct dlp_map *m, long k)
 {
     struct dlp_loop *L = m->L;
